@@ -1,0 +1,57 @@
+//! The edit stage: bytes and an expression in, bytes out. No I/O, deterministic, so it can
+//! be tested byte for byte and fuzzed.
+
+use jaq_json::Val;
+
+use crate::error::{Error, Result};
+use crate::jq::Program;
+use crate::yaml;
+
+/// What one expression did to one file.
+#[derive(Debug)]
+pub struct Edited {
+    pub text: String,
+    pub changed: bool,
+    /// Remarks for stderr, such as aliases that follow an edited anchor.
+    pub notes: Vec<String>,
+}
+
+/// Evaluates the program on every document; each must yield exactly one value.
+pub fn evaluate(parsed: &yaml::Parsed, program: &Program, file: &str) -> Result<Vec<Val>> {
+    let many = parsed.values.len() > 1;
+    parsed
+        .values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let mut outs = program.run(v.clone(), i)?;
+            let doc = if many {
+                format!(" for document {} of {file}", i + 1)
+            } else {
+                format!(" for {file}")
+            };
+            match outs.len() {
+                1 => Ok(outs.remove(0)),
+                0 => Err(Error::Expr(format!(
+                    "the expression produced no value{doc}; it must produce exactly one (an update such as `.image.tag = \"{{{{VERSION}}}}\"`)"
+                ))),
+                _ => Err(Error::Expr(format!(
+                    "the expression produced several values{doc}; it must produce exactly one (an update such as `.image.tag = \"{{{{VERSION}}}}\"`)"
+                ))),
+            }
+        })
+        .collect()
+}
+
+/// Applies `program` to the YAML in `bytes`, changing only the bytes of changed values.
+pub fn edit(bytes: &[u8], file: &str, program: &Program) -> Result<Edited> {
+    let src = yaml::decode(bytes, file)?;
+    let parsed = yaml::parse(src, file)?;
+    let targets = evaluate(&parsed, program, file)?;
+    let spliced = yaml::splice(src, file, &parsed, &targets)?;
+    Ok(Edited {
+        changed: spliced.text != src,
+        text: spliced.text,
+        notes: spliced.notes,
+    })
+}

@@ -1,0 +1,136 @@
+//! Every failure the tool reports, with the exit code a pipeline can branch on.
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// Exit codes, documented in the README and `--help`.
+pub mod exit {
+    /// Done: pushed, already up to date, or a dry run.
+    pub const OK: u8 = 0;
+    /// Something unexpected: a bug, or an I/O failure outside the inputs' control.
+    pub const UNEXPECTED: u8 = 1;
+    /// Invalid input: flags, environment, version, path, expression, YAML, or a refused edit.
+    pub const INPUT: u8 = 2;
+}
+
+/// A position in a text the user gave us, shown with a caret under the spot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Located {
+    /// What the text is: a file name, or "expression".
+    pub source: String,
+    /// 1-based.
+    pub line: usize,
+    /// 1-based, in characters.
+    pub column: usize,
+    /// The offending line, without its line break.
+    pub text: String,
+}
+
+impl Located {
+    /// Locates a byte offset in `src`. Offsets past the end point just after the last byte.
+    pub fn at(source: impl Into<String>, src: &str, offset: usize) -> Self {
+        let mut offset = offset.min(src.len());
+        while !src.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        let line_start = src[..offset].rfind('\n').map_or(0, |n| n + 1);
+        let line_end = src[offset..].find('\n').map_or(src.len(), |n| offset + n);
+        Located {
+            source: source.into(),
+            line: src[..line_start].matches('\n').count() + 1,
+            column: src[line_start..offset].chars().count() + 1,
+            text: src[line_start..line_end].trim_end_matches('\r').to_string(),
+        }
+    }
+}
+
+impl fmt::Display for Located {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Tabs would shift the caret; show them as single spaces in the excerpt.
+        let text: String = self
+            .text
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
+        let gutter = self.line.to_string();
+        writeln!(f, "  {gutter} | {text}")?;
+        write!(
+            f,
+            "  {} | {}^",
+            " ".repeat(gutter.len()),
+            " ".repeat(self.column.saturating_sub(1))
+        )
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0}")]
+    Usage(String),
+
+    #[error("invalid version {shown}: {why}; a version may use letters, digits and . _ + - (at most 128 characters)")]
+    Version { shown: String, why: &'static str },
+
+    #[error("expression error at line {}, column {}: {msg}\n{at}", at.line, at.column)]
+    ExprSyntax { msg: String, at: Located },
+
+    #[error("expression error: {0}")]
+    Expr(String),
+
+    #[error("invalid YAML in {} at line {}, column {}: {msg}\n{at}", at.source, at.line, at.column)]
+    YamlSyntax { msg: String, at: Located },
+
+    #[error("{file}: {msg}")]
+    Yaml { file: String, msg: String },
+
+    #[error("{file}: refused: {msg}")]
+    Refused { file: String, msg: String },
+
+    #[error("cannot read {}: {why}", path.display())]
+    Input { path: PathBuf, why: String },
+
+    #[error("cannot write {}: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+
+    #[error("internal error: {0}; please report this with the input that caused it")]
+    Internal(String),
+}
+
+impl Error {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Usage(_)
+            | Error::Version { .. }
+            | Error::ExprSyntax { .. }
+            | Error::Expr(_)
+            | Error::YamlSyntax { .. }
+            | Error::Yaml { .. }
+            | Error::Refused { .. }
+            | Error::Input { .. } => exit::INPUT,
+            Error::Write { .. } | Error::Internal(_) => exit::UNEXPECTED,
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn caret_points_at_column() {
+        let at = Located::at("f.yaml", "a: 1\nbb: [\n", 9);
+        assert_eq!((at.line, at.column), (2, 5));
+        assert_eq!(at.to_string(), "  2 | bb: [\n    |     ^");
+    }
+
+    #[test]
+    fn offset_inside_multibyte_char_is_clamped() {
+        let at = Located::at("x", "é: 1", 1);
+        assert_eq!((at.line, at.column), (1, 1));
+    }
+}

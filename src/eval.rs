@@ -1,0 +1,130 @@
+//! The `eval` command: a yq-style evaluation that prints, diffs or writes in place.
+
+use std::io::Read;
+use std::path::Path;
+
+use jaq_json::Val;
+
+use crate::config::{EvalConfig, Output};
+use crate::error::{Error, Result};
+use crate::jq::Program;
+use crate::{edit, report, write, yaml};
+
+/// Files larger than this are refused: GitOps files are small, and a runaway input should
+/// fail fast instead of exhausting a CI runner's memory.
+pub const MAX_INPUT: u64 = 32 * 1024 * 1024;
+
+pub fn run(cfg: EvalConfig) -> Result<u8> {
+    let program = Program::compile(&cfg.expression, &cfg.bindings)?;
+    let (name, bytes) = read_input(cfg.file.as_deref())?;
+    let src = yaml::decode(&bytes, &name)?;
+    let parsed = yaml::parse(src, &name)?;
+    let targets = edit::evaluate(&parsed, &program, &name)?;
+    let updates = parsed
+        .values
+        .iter()
+        .zip(&targets)
+        .enumerate()
+        .all(|(i, (old, new))| is_update(&program, old, new, i));
+    if !updates {
+        if cfg.output != Output::Print {
+            return Err(Error::Usage(
+                "-i and --diff need an expression that updates the document (such as `.image.tag = \"1.2.3\"`); this one selects or computes a value".into(),
+            ));
+        }
+        let docs: Vec<String> = targets
+            .iter()
+            .map(|t| yaml::render::document(t, &parsed.layout))
+            .collect();
+        report::stdout(&docs.join("---\n")).map_err(stdout_error)?;
+        return Ok(0);
+    }
+    let spliced = yaml::splice(src, &name, &parsed, &targets)?;
+    for n in &spliced.notes {
+        report::note(n);
+    }
+    match (cfg.output, cfg.file.as_deref()) {
+        (Output::Print, _) => report::stdout(&spliced.text).map_err(stdout_error)?,
+        (Output::Diff, _) => {
+            let diff = report::unified_diff(&name, src, &spliced.text, report::color_stdout());
+            report::stdout(&diff).map_err(stdout_error)?;
+        }
+        (Output::InPlace, Some(path)) => {
+            if spliced.text != src {
+                write::write_atomic(path, spliced.text.as_bytes())?;
+            }
+        }
+        (Output::InPlace, None) => {
+            return Err(Error::Usage("-i needs a FILE, not standard input".into()));
+        }
+    }
+    Ok(0)
+}
+
+fn stdout_error(e: std::io::Error) -> Error {
+    Error::Write {
+        path: "<stdout>".into(),
+        source: e,
+    }
+}
+
+/// Whether a result is the updated document (print the file with the change spliced in) or
+/// a value the expression selected or computed (print it as YAML, as yq does).
+fn is_update(program: &Program, old: &Val, new: &Val, doc: usize) -> bool {
+    if let (Val::Obj(_), Val::Obj(_)) | (Val::Arr(_), Val::Arr(_)) | (Val::Null, _) = (old, new) {
+        match program.path_of(old.clone(), doc) {
+            // `.` and `select(...)` keep the document; `.image` selects a part of it.
+            Some(Val::Arr(p)) => p.is_empty(),
+            Some(_) => false,
+            None => true,
+        }
+    } else {
+        false
+    }
+}
+
+fn read_input(file: Option<&Path>) -> Result<(String, Vec<u8>)> {
+    let Some(path) = file else {
+        let mut bytes = Vec::new();
+        std::io::stdin()
+            .take(MAX_INPUT + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| Error::Input {
+                path: "<stdin>".into(),
+                why: e.to_string(),
+            })?;
+        check_size("<stdin>".as_ref(), bytes.len() as u64)?;
+        return Ok(("<stdin>".into(), bytes));
+    };
+    let fail = |why: String| Error::Input {
+        path: path.to_path_buf(),
+        why,
+    };
+    let meta = std::fs::metadata(path).map_err(|e| {
+        fail(match e.kind() {
+            std::io::ErrorKind::NotFound => "no such file".into(),
+            _ => e.to_string(),
+        })
+    })?;
+    if meta.is_dir() {
+        return Err(fail(
+            "it is a directory; give the path of a YAML file".into(),
+        ));
+    }
+    check_size(path, meta.len())?;
+    let bytes = std::fs::read(path).map_err(|e| fail(e.to_string()))?;
+    Ok((path.display().to_string(), bytes))
+}
+
+fn check_size(path: &Path, len: u64) -> Result<()> {
+    if len > MAX_INPUT {
+        return Err(Error::Input {
+            path: path.to_path_buf(),
+            why: format!(
+                "it is larger than {} MiB; gitops-update edits configuration files, not data",
+                MAX_INPUT >> 20
+            ),
+        });
+    }
+    Ok(())
+}

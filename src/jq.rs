@@ -1,0 +1,529 @@
+//! The embedded evaluator: jaq, with the yq spellings that real pipelines use.
+//!
+//! Values reach the program only as bound variables (`$VERSION`, `--arg`, `strenv(NAME)`),
+//! never as code. The environment is what the caller lets through: jaq's own `env` reads the
+//! whole process environment, so it is replaced by one that sees only the allowed names.
+
+use std::collections::BTreeMap;
+
+use jaq_core::compile::Undefined;
+use jaq_core::data::JustLut;
+use jaq_core::load::{self, Arena, File, Loader};
+use jaq_core::{Compiler, Ctx, Vars};
+use jaq_json::Val;
+
+use crate::error::{Error, Located, Result};
+use crate::template::{self, Rewritten};
+
+type Filter = jaq_core::Filter<JustLut<Val>>;
+
+/// yq definitions written in jq. `with` is an update relative to a path; the document index
+/// is a variable bound per document.
+const YQ_DEFS: &str = r#"
+def with(p; f): p |= f;
+def documentIndex: $__di;
+def di: $__di;
+def env: $ENV;
+"#;
+
+/// Functions of mikefarah's yq that have no jq counterpart here, so that using one gets an
+/// error that names it instead of jq's "undefined filter".
+const YQ_ONLY: &[&str] = &[
+    "alias",
+    "anchor",
+    "capture_yaml",
+    "collect",
+    "explode",
+    "eval",
+    "filename",
+    "fileIndex",
+    "fi",
+    "foot_comment",
+    "from_csv",
+    "from_props",
+    "from_tsv",
+    "from_xml",
+    "from_yaml",
+    "head_comment",
+    "key",
+    "kind",
+    "line_comment",
+    "load",
+    "load_props",
+    "load_str",
+    "load_xml",
+    "omit",
+    "parent",
+    "parents",
+    "shuffle",
+    "sort_keys",
+    "split_doc",
+    "strload",
+    "style",
+    "tag",
+    "to_csv",
+    "to_props",
+    "to_tsv",
+    "to_xml",
+    "to_yaml",
+    "to_json",
+    "envsubst",
+    "with_dtf",
+    "format_datetime",
+    "tz",
+    "line",
+    "column",
+    "pivot",
+];
+
+/// Which environment variables an expression may read.
+#[derive(Debug, Clone)]
+pub enum EnvPolicy {
+    /// Everything but names that look like credentials (the `eval` command).
+    DenySecrets,
+    /// Only these names (the update run).
+    Allow(Vec<String>),
+}
+
+impl EnvPolicy {
+    pub fn allows(&self, name: &str) -> bool {
+        match self {
+            EnvPolicy::DenySecrets => {
+                let upper = name.to_ascii_uppercase();
+                !["TOKEN", "SECRET", "PASSWORD", "KEY"]
+                    .iter()
+                    .any(|w| upper.contains(w))
+            }
+            EnvPolicy::Allow(names) => names.iter().any(|n| n == name),
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            EnvPolicy::DenySecrets => {
+                "names containing TOKEN, SECRET, PASSWORD or KEY are hidden from expressions".into()
+            }
+            EnvPolicy::Allow(names) => format!(
+                "expressions may read only {} (add more with --allow-env NAME)",
+                names.join(", ")
+            ),
+        }
+    }
+}
+
+/// What the program may see besides its input.
+#[derive(Debug, Clone)]
+pub struct Bindings {
+    /// `$NAME` variables, from `--arg NAME VALUE`; `VERSION` feeds the placeholders.
+    pub args: Vec<(String, String)>,
+    /// A snapshot of the process environment; the policy filters it.
+    pub env: BTreeMap<String, String>,
+    pub policy: EnvPolicy,
+}
+
+impl Bindings {
+    fn visible_env(&self) -> impl Iterator<Item = (&String, &String)> {
+        self.env.iter().filter(|(k, _)| self.policy.allows(k))
+    }
+}
+
+pub struct Program {
+    filter: Filter,
+    /// Values of the global variables, in the order they were declared; `$__di` is last.
+    globals: Vec<Val>,
+    names: Vec<String>,
+    code: String,
+    /// `path(<program>)`, compiled on first use.
+    path_filter: std::cell::OnceCell<Option<Filter>>,
+}
+
+/// Global variables every program declares, in this order, before the `--arg` ones.
+const FIXED_GLOBALS: [&str; 3] = ["$ENV", "$__strenv", "$__env"];
+
+impl Program {
+    /// Compiles a template. The errors point into the template as the user wrote it.
+    pub fn compile(template: &str, bindings: &Bindings) -> Result<Program> {
+        let rw = template::rewrite(template);
+        let mut strenv = Vec::new();
+        let mut env = Vec::new();
+        for r in &rw.env_refs {
+            let at = || Located::at("expression", template, r.span.start);
+            if !bindings.policy.allows(&r.name) {
+                return Err(Error::ExprSyntax {
+                    msg: format!(
+                        "the environment variable {} cannot be read here: {}",
+                        r.name,
+                        bindings.policy.describe()
+                    ),
+                    at: at(),
+                });
+            }
+            let Some(value) = bindings.env.get(&r.name) else {
+                return Err(Error::ExprSyntax {
+                    msg: format!("the environment variable {} is not set", r.name),
+                    at: at(),
+                });
+            };
+            let key = Val::from(r.name.clone());
+            if r.typed {
+                env.push((key, crate::yaml::value::resolve_plain(value)));
+            } else {
+                strenv.push((key, Val::from(value.clone())));
+            }
+        }
+        let env_obj: Val = Val::obj(
+            bindings
+                .visible_env()
+                .map(|(k, v)| (Val::from(k.clone()), Val::from(v.clone())))
+                .collect(),
+        );
+
+        let mut names: Vec<String> = FIXED_GLOBALS.iter().map(|s| s.to_string()).collect();
+        let mut globals = vec![
+            env_obj,
+            Val::obj(strenv.into_iter().collect()),
+            Val::obj(env.into_iter().collect()),
+        ];
+        let mut have_version = false;
+        for (name, value) in &bindings.args {
+            let var = format!("${name}");
+            if let Some(i) = names.iter().position(|n| *n == var) {
+                // A repeated --arg wins, as in jq.
+                globals[i] = Val::from(value.clone());
+            } else {
+                names.push(var);
+                globals.push(Val::from(value.clone()));
+            }
+            have_version |= name == "VERSION";
+        }
+        if rw.uses_version && !have_version {
+            return Err(Error::Usage(
+                "the expression uses {{VERSION}} but no version was given: pass --arg VERSION X.Y.Z or set VERSION"
+                    .into(),
+            ));
+        }
+        names.push("$__di".into());
+        globals.push(Val::from(0isize));
+
+        let filter = compile_code(&rw.code, &names).map_err(|e| e.into_error(template, &rw))?;
+        Ok(Program {
+            filter,
+            globals,
+            names,
+            code: rw.code,
+            path_filter: std::cell::OnceCell::new(),
+        })
+    }
+
+    /// Runs the program on one document. Exactly one output is expected; the caller says
+    /// what to do with zero or several, so all of them (up to 2) are returned.
+    pub fn run(&self, input: Val, doc_index: usize) -> Result<Vec<Val>> {
+        run_filter(&self.filter, &self.globals, input, doc_index)
+    }
+
+    /// The path the program selects, when it is a path expression such as `.image` or
+    /// `select(...)`; `None` for updates and computed values. `eval` uses it to tell a
+    /// query (print the selected value) from an update (print the document).
+    pub fn path_of(&self, input: Val, doc_index: usize) -> Option<Val> {
+        let filter = self
+            .path_filter
+            .get_or_init(|| compile_code(&format!("path({})", self.code), &self.names).ok())
+            .as_ref()?;
+        let mut outs = run_filter(filter, &self.globals, input, doc_index).ok()?;
+        (outs.len() == 1).then(|| outs.remove(0))
+    }
+}
+
+fn run_filter(filter: &Filter, globals: &[Val], input: Val, doc_index: usize) -> Result<Vec<Val>> {
+    let mut vars = globals.to_vec();
+    if let Some(last) = vars.last_mut() {
+        *last = Val::from(doc_index as isize);
+    }
+    let ctx = Ctx::<JustLut<Val>>::new(&filter.lut, Vars::new(vars));
+    let mut outs = Vec::new();
+    for out in filter.id.run((ctx, input)) {
+        match out {
+            Ok(v) => outs.push(v),
+            Err(exn) => {
+                return Err(match exn.get_err() {
+                    Ok(e) => Error::Expr(runtime_message(&e)),
+                    Err(exn) => match exn.get_halt() {
+                        Ok(code) => Error::Expr(format!("the expression called halt({code})")),
+                        Err(_) => Error::Internal("unexpected control flow in jaq".into()),
+                    },
+                });
+            }
+        }
+        if outs.len() > 1 {
+            break;
+        }
+    }
+    Ok(outs)
+}
+
+fn runtime_message(e: &jaq_core::Error<Val>) -> String {
+    let msg = e.to_string();
+    // jaq's messages quote whole values; a 20 MB document in an error helps nobody.
+    if msg.len() > 300 {
+        let mut cut = 300;
+        while !msg.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        format!("{}…", &msg[..cut])
+    } else {
+        msg
+    }
+}
+
+enum CompileError {
+    At {
+        offset: usize,
+        msg: String,
+    },
+    Undefined {
+        offset: usize,
+        name: String,
+        what: String,
+    },
+}
+
+impl CompileError {
+    fn into_error(self, template: &str, rw: &Rewritten) -> Error {
+        let (offset, msg) = match self {
+            CompileError::At { offset, msg } => (offset, msg),
+            CompileError::Undefined { offset, name, what } => {
+                let msg = if YQ_ONLY.contains(&name.as_str()) {
+                    format!("`{name}` is a yq function that gitops-update does not support; use a jq equivalent")
+                } else if name == "strenv" {
+                    "strenv takes a bare variable name, as in yq: strenv(VERSION)".to_string()
+                } else if let Some(var) = name.strip_prefix('$') {
+                    format!("undefined variable ${var}; bind it with --arg {var} VALUE")
+                } else {
+                    format!("undefined {what} `{name}`")
+                };
+                (offset, msg)
+            }
+        };
+        Error::ExprSyntax {
+            msg,
+            at: Located::at("expression", template, rw.original_offset(offset)),
+        }
+    }
+}
+
+/// Offset of `part` inside `whole`, for jaq's errors, which carry slices of the code.
+fn offset_in(whole: &str, part: &str) -> usize {
+    let (w, p) = (whole.as_ptr() as usize, part.as_ptr() as usize);
+    if p >= w && p + part.len() <= w + whole.len() {
+        load::span(whole, part).start
+    } else {
+        whole.len()
+    }
+}
+
+fn compile_code(code: &str, globals: &[String]) -> Result<Filter, CompileError> {
+    let yq_defs = load::parse(YQ_DEFS, |p| p.defs()).unwrap_or_default();
+    let defs = yq_defs
+        .into_iter()
+        .chain(jaq_core::defs())
+        .chain(jaq_std::defs())
+        .chain(jaq_json::defs());
+    // jaq's native `env` exposes every variable, secrets included: never register it.
+    let funs = jaq_core::funs()
+        .chain(jaq_std::funs())
+        .chain(jaq_json::funs())
+        .filter(|(name, _, _)| *name != "env");
+    let arena = Arena::default();
+    let modules = Loader::new(defs)
+        .load(&arena, File { code, path: () })
+        .map_err(|errs| {
+            let first = errs.into_iter().next().map(|(_, e)| e);
+            match first {
+                Some(load::Error::Lex(es)) => es.into_iter().next().map_or(
+                    CompileError::At {
+                        offset: 0,
+                        msg: "syntax error".into(),
+                    },
+                    |(expect, found)| CompileError::At {
+                        offset: offset_in(code, found),
+                        msg: format!("expected {}", expect.as_str()),
+                    },
+                ),
+                Some(load::Error::Parse(es)) => es.into_iter().next().map_or(
+                    CompileError::At {
+                        offset: 0,
+                        msg: "syntax error".into(),
+                    },
+                    |(expect, found)| CompileError::At {
+                        offset: offset_in(code, found),
+                        msg: if found.is_empty() {
+                            format!(
+                                "expected {}, found the end of the expression",
+                                expect.as_str()
+                            )
+                        } else {
+                            format!("expected {}, found `{found}`", expect.as_str())
+                        },
+                    },
+                ),
+                Some(load::Error::Io(_)) => CompileError::At {
+                    offset: 0,
+                    msg: "modules cannot be imported here".into(),
+                },
+                None => CompileError::At {
+                    offset: 0,
+                    msg: "syntax error".into(),
+                },
+            }
+        })?;
+    Compiler::default()
+        .with_funs(funs)
+        .with_global_vars(globals.iter().map(String::as_str))
+        .compile(modules)
+        .map_err(|errs| {
+            let first = errs.into_iter().flat_map(|(_, es)| es).next();
+            match first {
+                Some((name, undef)) => CompileError::Undefined {
+                    offset: offset_in(code, name),
+                    name: name.to_string(),
+                    what: match undef {
+                        Undefined::Filter(_) => "function".into(),
+                        other => other.as_str().into(),
+                    },
+                },
+                None => CompileError::At {
+                    offset: 0,
+                    msg: "compile error".into(),
+                },
+            }
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bindings(args: &[(&str, &str)], env: &[(&str, &str)]) -> Bindings {
+        Bindings {
+            args: args
+                .iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect(),
+            env: env
+                .iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect(),
+            policy: EnvPolicy::DenySecrets,
+        }
+    }
+
+    fn eval(code: &str, input: &str, b: &Bindings) -> Result<Vec<String>> {
+        let p = Program::compile(code, b)?;
+        let input = jaq_json::read::parse_single(input.as_bytes()).unwrap();
+        Ok(p.run(input, 0)?.iter().map(|v| v.to_string()).collect())
+    }
+
+    #[test]
+    fn version_is_data_not_code() {
+        let b = bindings(&[("VERSION", r#"1" | .x = "pwned"#)], &[]);
+        let out = eval(r#".v = "{{VERSION}}""#, "{}", &b).unwrap();
+        assert_eq!(out, vec![r#"{"v":"1\" | .x = \"pwned"}"#]);
+    }
+
+    #[test]
+    fn assignment_creates_missing_paths() {
+        let b = bindings(&[], &[]);
+        assert_eq!(
+            eval(r#".a.b.c = "x""#, "{}", &b).unwrap(),
+            vec![r#"{"a":{"b":{"c":"x"}}}"#]
+        );
+        assert_eq!(
+            eval(".l[2] = 1", r#"{"l":[0]}"#, &b).unwrap(),
+            vec![r#"{"l":[0,null,1]}"#]
+        );
+    }
+
+    #[test]
+    fn yq_with_and_document_index() {
+        let b = bindings(&[], &[]);
+        assert_eq!(
+            eval(r#"with(.a; .b = 1 | .c = 2)"#, "{}", &b).unwrap(),
+            vec![r#"{"a":{"b":1,"c":2}}"#]
+        );
+        assert_eq!(
+            eval("documentIndex, di", "null", &b).unwrap(),
+            vec!["0", "0"]
+        );
+    }
+
+    #[test]
+    fn strenv_and_env_read_allowed_names() {
+        let b = bindings(&[], &[("V", "1.2"), ("N", "8080")]);
+        assert_eq!(
+            eval(".a = strenv(V) | .b = env(N)", "{}", &b).unwrap(),
+            vec![r#"{"a":"1.2","b":8080}"#]
+        );
+    }
+
+    #[test]
+    fn secrets_are_hidden_everywhere() {
+        let b = bindings(&[], &[("GITEA_TOKEN", "s3cr3t"), ("HOME", "/root")]);
+        let err = eval(".a = strenv(GITEA_TOKEN)", "{}", &b)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("GITEA_TOKEN cannot be read"), "{err}");
+        assert!(!err.contains("s3cr3t"));
+        assert_eq!(
+            eval("$ENV | keys", "null", &b).unwrap(),
+            vec![r#"["HOME"]"#]
+        );
+        assert_eq!(eval("env | keys", "null", &b).unwrap(), vec![r#"["HOME"]"#]);
+    }
+
+    #[test]
+    fn unset_variable_is_an_error() {
+        let err = eval(".a = strenv(NOPE)", "{}", &bindings(&[], &[])).unwrap_err();
+        assert!(err.to_string().contains("NOPE is not set"), "{err}");
+    }
+
+    #[test]
+    fn syntax_error_points_into_template() {
+        let b = bindings(&[("VERSION", "1")], &[]);
+        let err = eval(r#".a = "{{VERSION}}" | .b = (1"#, "{}", &b).unwrap_err();
+        let Error::ExprSyntax { at, .. } = &err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(at.line, 1);
+        assert_eq!(
+            at.column, 29,
+            "the caret stands where the `)` is missing: {err}"
+        );
+    }
+
+    #[test]
+    fn yq_only_function_is_named() {
+        let err = eval(".a | to_yaml", "{}", &bindings(&[], &[]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("`to_yaml` is a yq function"), "{err}");
+    }
+
+    #[test]
+    fn missing_version_is_a_usage_error() {
+        let err = eval(".a = {{VERSION}}", "{}", &bindings(&[], &[])).unwrap_err();
+        assert!(matches!(err, Error::Usage(_)), "{err:?}");
+    }
+
+    #[test]
+    fn path_of_tells_queries_from_updates() {
+        let b = bindings(&[], &[]);
+        let input = || jaq_json::read::parse_single(br#"{"a":{"b":1}}"#).unwrap();
+        let p = Program::compile(".a", &b).unwrap();
+        assert_eq!(
+            p.path_of(input(), 0).map(|v| v.to_string()),
+            Some(r#"["a"]"#.into())
+        );
+        let p = Program::compile(".a.b = 2", &b).unwrap();
+        assert_eq!(p.path_of(input(), 0), None);
+    }
+}

@@ -1,0 +1,287 @@
+//! The expression front end: turns a workflow's `yq_tpl` into jq code that jaq can compile.
+//!
+//! The old pipeline pasted the version into the expression text, so a version such as
+//! `1" | .x = "pwned` rewrote the program. Here every placeholder becomes a reference to a
+//! bound variable: inside a string literal an interpolation `\($VERSION)`, elsewhere
+//! `$VERSION`. yq's `strenv(NAME)` and `env(NAME)` take a bare name, which jq would read as a
+//! call to an undefined filter, so they are rewritten to look the name up in bound objects.
+//! The scanner tracks string literals and interpolations, so text inside strings is never
+//! mistaken for code and vice versa.
+
+use std::ops::Range;
+
+/// The placeholders that existing workflows put in `yq_tpl`.
+pub const PLACEHOLDERS: [&str; 2] = ["{{VERSION}}", "<<VERSION>>"];
+
+/// How yq's environment functions were used, so the caller can bind exactly those names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvRef {
+    pub name: String,
+    /// `env(NAME)` parses the value as YAML; `strenv(NAME)` keeps it a string.
+    pub typed: bool,
+    /// Byte range of the call in the original template, for error carets.
+    pub span: Range<usize>,
+}
+
+/// The rewritten program and what it refers to.
+#[derive(Debug, Clone)]
+pub struct Rewritten {
+    pub code: String,
+    pub uses_version: bool,
+    pub env_refs: Vec<EnvRef>,
+    /// (offset in `code`, offset in the template, length in `code`, length in the template)
+    segments: Vec<(usize, usize, usize, usize)>,
+}
+
+impl Rewritten {
+    /// Maps a byte offset in the rewritten code back to the template the user wrote, so that
+    /// a caret under a syntax error points at the user's text, not at ours.
+    pub fn original_offset(&self, off: usize) -> usize {
+        let mut delta: isize = 0;
+        for &(new_at, old_at, new_len, old_len) in &self.segments {
+            if off < new_at {
+                break;
+            }
+            if off < new_at + new_len {
+                return old_at;
+            }
+            delta = (old_at + old_len) as isize - (new_at + new_len) as isize;
+        }
+        (off as isize + delta).max(0) as usize
+    }
+}
+
+enum Frame {
+    /// Code; the count is the open parentheses inside this code frame.
+    Code(usize),
+    Str,
+}
+
+/// Names that jq code may not start with a `.`, `$` or identifier character before.
+fn is_ident_char(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'_'
+}
+
+/// Rewrites a template; never fails: what is not understood is left for jaq to report.
+pub fn rewrite(template: &str) -> Rewritten {
+    let b = template.as_bytes();
+    let mut out = String::with_capacity(template.len() + 16);
+    let mut segments = Vec::new();
+    let mut env_refs = Vec::new();
+    let mut uses_version = false;
+    let mut stack = vec![Frame::Code(0)];
+    let mut i = 0;
+    let mut push_seg = |out: &mut String, at: usize, old_len: usize, new: &str| {
+        segments.push((out.len(), at, new.len(), old_len));
+        out.push_str(new);
+    };
+    while i < b.len() {
+        let rest = &template[i..];
+        if let Some(ph) = PLACEHOLDERS.iter().find(|p| rest.starts_with(**p)) {
+            let in_string = matches!(stack.last(), Some(Frame::Str));
+            let new = if in_string {
+                "\\($VERSION)"
+            } else {
+                "$VERSION"
+            };
+            push_seg(&mut out, i, ph.len(), new);
+            uses_version = true;
+            i += ph.len();
+            continue;
+        }
+        let c = b[i];
+        let nested = stack.len() > 1;
+        match stack.last_mut() {
+            Some(Frame::Str) => match c {
+                b'\\' if b.get(i + 1) == Some(&b'(') => {
+                    out.push_str("\\(");
+                    stack.push(Frame::Code(0));
+                    i += 2;
+                    continue;
+                }
+                b'\\' => {
+                    // An escape: copy it whole so an escaped quote does not end the string.
+                    let len = rest.chars().nth(1).map_or(1, |ch| 1 + ch.len_utf8());
+                    out.push_str(&rest[..len]);
+                    i += len;
+                    continue;
+                }
+                b'"' => {
+                    stack.pop();
+                }
+                _ => {}
+            },
+            Some(Frame::Code(parens)) => match c {
+                b'"' => stack.push(Frame::Str),
+                b'#' => {
+                    let end = rest.find('\n').map_or(b.len(), |n| i + n);
+                    out.push_str(&template[i..end]);
+                    i = end;
+                    continue;
+                }
+                b'(' => *parens += 1,
+                b')' if *parens == 0 && nested => {
+                    // End of a string interpolation: back into the string.
+                    stack.pop();
+                }
+                b')' => *parens = parens.saturating_sub(1),
+                _ if c.is_ascii_alphabetic() => {
+                    let prev = i.checked_sub(1).map(|p| b[p]);
+                    let standalone = !matches!(prev, Some(p) if is_ident_char(p) || p == b'$' || p == b'.' || p == b'@');
+                    if standalone {
+                        if let Some((call_len, name, typed)) = env_call(rest) {
+                            let key = if typed { "__env" } else { "__strenv" };
+                            let new = format!("(${key}[\"{name}\"])");
+                            env_refs.push(EnvRef {
+                                name: name.to_string(),
+                                typed,
+                                span: i..i + call_len,
+                            });
+                            push_seg(&mut out, i, call_len, &new);
+                            i += call_len;
+                            continue;
+                        }
+                    }
+                    let len = rest.bytes().take_while(|&c| is_ident_char(c)).count();
+                    out.push_str(&rest[..len]);
+                    i += len;
+                    continue;
+                }
+                _ => {}
+            },
+            None => {}
+        }
+        let len = rest.chars().next().map_or(1, char::len_utf8);
+        out.push_str(&rest[..len]);
+        i += len;
+    }
+    Rewritten {
+        code: out,
+        uses_version,
+        env_refs,
+        segments,
+    }
+}
+
+/// Recognises `strenv(NAME)` and `env(NAME)` with a bare name, as yq spells them.
+/// Returns the call's length, the name, and whether the value is YAML-typed.
+fn env_call(s: &str) -> Option<(usize, &str, bool)> {
+    let (func_len, typed) = if s.starts_with("strenv") {
+        (6, false)
+    } else if s.starts_with("env") {
+        (3, true)
+    } else {
+        return None;
+    };
+    let b = s.as_bytes();
+    if b.get(func_len).is_some_and(|&c| is_ident_char(c)) {
+        return None;
+    }
+    let mut i = func_len;
+    let skip_ws = |i: &mut usize| {
+        while b.get(*i).is_some_and(u8::is_ascii_whitespace) {
+            *i += 1;
+        }
+    };
+    skip_ws(&mut i);
+    if b.get(i) != Some(&b'(') {
+        return None;
+    }
+    i += 1;
+    skip_ws(&mut i);
+    let start = i;
+    if !b
+        .get(i)
+        .is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_')
+    {
+        return None;
+    }
+    while b.get(i).is_some_and(|&c| is_ident_char(c)) {
+        i += 1;
+    }
+    let name = &s[start..i];
+    skip_ws(&mut i);
+    if b.get(i) != Some(&b')') {
+        return None;
+    }
+    Some((i + 1, name, typed))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholder_in_string_becomes_interpolation() {
+        let r = rewrite(r#".image.tag = "v{{VERSION}}""#);
+        assert_eq!(r.code, r#".image.tag = "v\($VERSION)""#);
+        assert!(r.uses_version);
+    }
+
+    #[test]
+    fn placeholder_outside_string_becomes_variable() {
+        let r = rewrite(".version = <<VERSION>>");
+        assert_eq!(r.code, ".version = $VERSION");
+    }
+
+    #[test]
+    fn placeholder_inside_interpolation_is_code() {
+        let r = rewrite(r#".a = "x\({{VERSION}} | ascii_downcase)y{{VERSION}}""#);
+        assert_eq!(
+            r.code,
+            r#".a = "x\($VERSION | ascii_downcase)y\($VERSION)""#
+        );
+    }
+
+    #[test]
+    fn escaped_quote_does_not_end_string() {
+        let r = rewrite(r#".a = "say \"{{VERSION}}\"" | .b = {{VERSION}}"#);
+        assert_eq!(r.code, r#".a = "say \"\($VERSION)\"" | .b = $VERSION"#);
+    }
+
+    #[test]
+    fn strenv_and_env_with_bare_names() {
+        let r = rewrite(".a = strenv(VERSION) | .b = env( PORT )");
+        assert_eq!(
+            r.code,
+            r#".a = ($__strenv["VERSION"]) | .b = ($__env["PORT"])"#
+        );
+        assert_eq!(r.env_refs.len(), 2);
+        assert!(r.env_refs[1].typed);
+        assert_eq!(
+            &".a = strenv(VERSION) | .b = env( PORT )"[r.env_refs[1].span.clone()],
+            "env( PORT )"
+        );
+    }
+
+    #[test]
+    fn env_lookalikes_are_left_alone() {
+        for code in [
+            "$env",
+            ".env(X)",
+            "myenv(X)",
+            "env",
+            r#"strenv("X")"#,
+            r#""strenv(X)""#,
+        ] {
+            assert_eq!(rewrite(code).code, code, "{code}");
+        }
+    }
+
+    #[test]
+    fn offsets_map_back_to_template() {
+        let t = r#".a = "{{VERSION}}" | .b = strenv(X) | )"#;
+        let r = rewrite(t);
+        let err_at = r.code.rfind(')').unwrap();
+        assert_eq!(r.original_offset(err_at), t.rfind(')').unwrap());
+        let var_at = r.code.find("$VERSION").unwrap();
+        assert_eq!(r.original_offset(var_at), t.find("{{").unwrap());
+    }
+
+    #[test]
+    fn comments_are_not_rewritten() {
+        let r = rewrite(".a = 1 # strenv(X)\n| .b = 2");
+        assert_eq!(r.code, ".a = 1 # strenv(X)\n| .b = 2");
+        assert!(r.env_refs.is_empty());
+    }
+}

@@ -1,0 +1,730 @@
+//! The splice: compares a document's old value with the expression's result, node by node,
+//! and turns each difference into the smallest byte edit that expresses it in the file's own
+//! style. Nothing is re-serialised; bytes outside the edits are never touched.
+//!
+//! The same walk runs a second time, in verify mode, over the re-parsed result: there it
+//! makes no edits and reports the first place where the file would not read back as the
+//! expression's result.
+
+use std::collections::HashMap;
+
+use jaq_json::Val;
+use saphyr_parser::ScalarStyle;
+
+use super::index::{Entry, Item, Kind, Node};
+use super::render::{self, Layout, Plain};
+use super::value::{is_merge_key, key_string, same};
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Edit {
+    pub start: usize,
+    pub end: usize,
+    pub text: String,
+}
+
+/// Where a node stands, which decides how a replacement is written.
+#[derive(Debug, Clone, Copy)]
+enum At {
+    Root,
+    /// A mapping value; `after` is just past the key's `:`.
+    Value {
+        key_col: usize,
+        after: usize,
+    },
+    /// A block sequence item; `dash` is its `-`.
+    Item {
+        dash: usize,
+    },
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Place {
+    flow: bool,
+    at: At,
+}
+
+pub struct Walker<'a> {
+    src: &'a str,
+    file: &'a str,
+    layout: &'a Layout,
+    verify: bool,
+    pub edits: Vec<Edit>,
+    pub notes: Vec<String>,
+    /// Anchors whose value this run changes, with the new value; aliases follow them.
+    changed: HashMap<usize, Val>,
+    /// In verify mode, the first place that does not read back as intended.
+    pub mismatch: Option<String>,
+    path: Vec<String>,
+}
+
+fn line_start(src: &str, pos: usize) -> usize {
+    src[..pos].rfind('\n').map_or(0, |n| n + 1)
+}
+
+fn col(src: &str, pos: usize) -> usize {
+    pos - line_start(src, pos)
+}
+
+/// Just past the line break of the line that holds `pos`, or the end of the text.
+fn after_line(src: &str, pos: usize) -> usize {
+    src[pos..].find('\n').map_or(src.len(), |n| pos + n + 1)
+}
+
+fn node_end(e: &Entry) -> usize {
+    e.value.end.max(e.key.end)
+}
+
+/// The anchor's name as written (`&name`), for messages.
+fn anchor_name(src: &str, node: &Node) -> String {
+    let props = &src[node.start..node.body.max(node.start)];
+    props
+        .split_whitespace()
+        .find(|t| t.starts_with('&'))
+        .map_or_else(|| "&anchor".to_string(), str::to_string)
+}
+
+impl<'a> Walker<'a> {
+    pub fn new(src: &'a str, file: &'a str, layout: &'a Layout, verify: bool) -> Self {
+        Walker {
+            src,
+            file,
+            layout,
+            verify,
+            edits: Vec::new(),
+            notes: Vec::new(),
+            changed: HashMap::new(),
+            mismatch: None,
+            path: Vec::new(),
+        }
+    }
+
+    /// Verify mode needs to know which anchors the plan changed (parse order keeps ids).
+    pub fn with_changed_anchors(mut self, changed: HashMap<usize, Val>) -> Self {
+        self.changed = changed;
+        self
+    }
+
+    pub fn changed_anchors(&self) -> HashMap<usize, Val> {
+        self.changed.clone()
+    }
+
+    fn path_str(&self) -> String {
+        if self.path.is_empty() {
+            ".".into()
+        } else {
+            self.path.concat()
+        }
+    }
+
+    fn refuse(&self, msg: String) -> Error {
+        Error::Refused {
+            file: self.file.to_string(),
+            msg,
+        }
+    }
+
+    fn edit(&mut self, start: usize, end: usize, text: String) {
+        if self.verify {
+            if self.mismatch.is_none() {
+                self.mismatch = Some(self.path_str());
+            }
+            return;
+        }
+        self.edits.push(Edit { start, end, text });
+    }
+
+    pub fn root(&mut self, node: &Node, old: &Val, new: &Val) -> Result<()> {
+        self.diff(
+            node,
+            old,
+            new,
+            Place {
+                flow: false,
+                at: At::Root,
+            },
+        )
+    }
+
+    fn diff(&mut self, node: &Node, old: &Val, new: &Val, place: Place) -> Result<()> {
+        if self.mismatch.is_some() {
+            return Ok(());
+        }
+        if let Kind::Alias(id) = node.kind {
+            let follows = self.changed.get(&id);
+            if same(old, new) {
+                if follows.is_some() && !self.verify {
+                    self.notes.push(format!(
+                        "{}: line {}: the alias {} follows the edited anchor, as in yq",
+                        self.file,
+                        node.line,
+                        &self.src[node.start..node.end]
+                    ));
+                }
+                return Ok(());
+            }
+            if self.verify {
+                if follows.is_none() {
+                    self.mismatch = Some(self.path_str());
+                }
+                return Ok(());
+            }
+            if follows.is_some_and(|v| same(new, v)) {
+                return Ok(());
+            }
+            return Err(self.refuse(format!(
+                "line {}: {} is an alias ({}); an edit through an alias would change its anchor too: edit the anchored value instead",
+                node.line,
+                self.path_str(),
+                &self.src[node.start..node.end]
+            )));
+        }
+        if same(old, new) {
+            return Ok(());
+        }
+        if node.anchor != 0 && !self.verify {
+            self.changed.insert(node.anchor, new.clone());
+            self.notes.push(format!(
+                "{}: line {}: edited the value anchored as {}; its aliases follow it",
+                self.file,
+                node.line,
+                anchor_name(self.src, node)
+            ));
+        }
+        match (&node.kind, old, new) {
+            (Kind::Map { flow, entries }, Val::Obj(o), Val::Obj(n)) => {
+                self.diff_map(node, *flow || place.flow, entries, o, n, place)
+            }
+            (Kind::Seq { flow, items }, Val::Arr(o), Val::Arr(n)) => {
+                self.diff_seq(node, *flow || place.flow, items, o, n, place)
+            }
+            (Kind::Scalar { .. }, _, new) if render::inline(new, false).is_some() => {
+                self.replace_scalar(node, new, place.flow);
+                Ok(())
+            }
+            _ => self.replace_node(node, new, place),
+        }
+    }
+
+    fn diff_map(
+        &mut self,
+        node: &Node,
+        flow: bool,
+        entries: &[Entry],
+        old: &jaq_json::Map,
+        new: &jaq_json::Map,
+        place: Place,
+    ) -> Result<()> {
+        let mut removed = Vec::new();
+        let mut kept = 0;
+        let mut local = Vec::new();
+        let mut merges = Vec::new();
+        for (i, e) in entries.iter().enumerate() {
+            if is_merge_key(&e.key) {
+                merges.push(e);
+                continue;
+            }
+            let k = key_string(&e.key, self.file)?;
+            let kv = Val::from(k.clone());
+            local.push(kv.clone());
+            let (Some(ov), Some(nv)) = (old.get(&kv), new.get(&kv)) else {
+                removed.push(i);
+                continue;
+            };
+            kept += 1;
+            let after = self.after_colon(&e.key);
+            let child = Place {
+                flow,
+                at: At::Value {
+                    key_col: col(self.src, e.key.start),
+                    after,
+                },
+            };
+            self.path.push(path_part(&k));
+            self.diff(&e.value, ov, nv, child)?;
+            self.path.pop();
+        }
+        for (k, ov) in old.iter() {
+            if local.contains(k) {
+                continue;
+            }
+            let from = merges.first().map_or(node.line, |e| e.key.line);
+            match new.get(k) {
+                Some(nv) if same(ov, nv) => {}
+                _ if self.verify => {
+                    let follows = merges.iter().any(|e| self.merge_source_changed(&e.value));
+                    if !follows && self.mismatch.is_none() {
+                        self.mismatch = Some(format!("{}.{}", self.path_str(), k));
+                    }
+                }
+                _ => {
+                    return Err(self.refuse(format!(
+                        "line {from}: `{k}` under {} comes from a `<<` merge key; edit the merged mapping, or set `{k}` explicitly in this mapping",
+                        self.path_str()
+                    )))
+                }
+            }
+        }
+        let added: Vec<(Val, Val)> = new
+            .iter()
+            .filter(|(k, _)| !old.contains_key(*k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        if kept == 0 && added.is_empty() && merges.is_empty() && !removed.is_empty() {
+            // A block mapping cannot be empty: the whole mapping becomes `{}`.
+            return self.replace_node(node, &Val::obj(jaq_json::Map::default()), place);
+        }
+        for &i in removed.iter().rev() {
+            let spans: Vec<(usize, usize, usize)> = entries
+                .iter()
+                .map(|e| (e.key.start, node_end(e), e.key.start))
+                .collect();
+            self.remove(node, flow, &spans, i);
+        }
+        if !added.is_empty() {
+            self.add_entries(node, flow, entries, &added);
+        }
+        Ok(())
+    }
+
+    fn merge_source_changed(&self, v: &Node) -> bool {
+        match &v.kind {
+            Kind::Alias(id) => self.changed.contains_key(id),
+            Kind::Seq { items, .. } => items.iter().any(|i| self.merge_source_changed(&i.node)),
+            _ => false,
+        }
+    }
+
+    fn diff_seq(
+        &mut self,
+        node: &Node,
+        flow: bool,
+        items: &[Item],
+        old: &[Val],
+        new: &[Val],
+        place: Place,
+    ) -> Result<()> {
+        let (o, n) = (old.len(), new.len());
+        if n == 0 {
+            return self.replace_node(node, &Val::Arr(Vec::new().into()), place);
+        }
+        let spans: Vec<(usize, usize, usize)> = items
+            .iter()
+            .map(|i| (i.dash, i.node.end, i.node.start))
+            .collect();
+        if n > o && old.iter().zip(new).all(|(a, b)| same(a, b)) {
+            self.append_items(node, flow, items, &new[o..]);
+            return Ok(());
+        }
+        if n < o {
+            // Items removed from anywhere, the rest unchanged: delete exactly those.
+            let mut keep = Vec::with_capacity(o);
+            let mut j = 0;
+            for a in old {
+                if j < n && same(a, &new[j]) {
+                    keep.push(true);
+                    j += 1;
+                } else {
+                    keep.push(false);
+                }
+            }
+            if j == n {
+                for i in (0..o).rev().filter(|&i| !keep[i]) {
+                    self.remove(node, flow, &spans, i);
+                }
+                return Ok(());
+            }
+        }
+        for (i, (item, (a, b))) in items.iter().zip(old.iter().zip(new)).enumerate() {
+            let place = if flow {
+                Place { flow, at: At::Root }
+            } else {
+                Place {
+                    flow,
+                    at: At::Item { dash: item.dash },
+                }
+            };
+            self.path.push(format!("[{i}]"));
+            self.diff(&item.node, a, b, place)?;
+            self.path.pop();
+        }
+        if n > o {
+            self.append_items(node, flow, items, &new[o..]);
+        }
+        for i in (n..o).rev() {
+            self.remove(node, flow, &spans, i);
+        }
+        Ok(())
+    }
+
+    /// Just past the `:` that follows a key.
+    fn after_colon(&self, key: &Node) -> usize {
+        let b = self.src.as_bytes();
+        let mut i = key.end;
+        while i < b.len() && b[i] != b':' {
+            i += 1;
+        }
+        (i + 1).min(b.len())
+    }
+
+    /// Removes element `i` of a collection, given each element's (first byte, end, head),
+    /// where head is where its own text begins (a key, or an item's dash).
+    fn remove(&mut self, node: &Node, flow: bool, spans: &[(usize, usize, usize)], i: usize) {
+        let src = self.src;
+        let (start, end, _) = spans[i];
+        if flow {
+            // `a, b, c`: take the element and the separator after it; the last one takes
+            // the separator before it.
+            let (s, e) = match (spans.get(i + 1), i.checked_sub(1).map(|p| spans[p])) {
+                (Some(next), _) => (start, next.0),
+                (None, Some(prev)) => (prev.1, end),
+                (None, None) => (start, end),
+            };
+            self.edit(s, e, String::new());
+            return;
+        }
+        let ls = line_start(src, start);
+        if !src[ls..start].trim().is_empty() {
+            // The first entry of a mapping that is itself a sequence item (`- name: x`):
+            // keep the dash, remove up to the next entry.
+            match spans.get(i + 1) {
+                Some(next) => self.edit(start, next.0, String::new()),
+                None => self.edit(start, end, String::new()),
+            }
+            return;
+        }
+        // Whole lines, with the comment lines directly above at the same indentation.
+        let indent = start - ls;
+        let mut s = ls;
+        while s > 0 {
+            let prev = line_start(src, s - 1);
+            let line = &src[prev..s];
+            let trimmed = line.trim_start_matches([' ', '\t']);
+            if trimmed.starts_with('#')
+                && line.len() - trimmed.len() == indent
+                && prev >= node.start.min(ls)
+            {
+                s = prev;
+            } else {
+                break;
+            }
+        }
+        let mut e = after_line(src, end);
+        if e == src.len() && !src.ends_with('\n') && s > 0 {
+            // The last line has no line break: take the one before it instead, so the file
+            // still ends without one.
+            s -= 1;
+            if s > 0 && src.as_bytes()[s - 1] == b'\r' {
+                s -= 1;
+            }
+            e = src.len();
+        }
+        let _ = node;
+        self.edit(s, e, String::new());
+    }
+
+    fn add_entries(&mut self, node: &Node, flow: bool, entries: &[Entry], added: &[(Val, Val)]) {
+        if flow {
+            let texts: Vec<String> = added
+                .iter()
+                .map(|(k, v)| format!("{}: {}", render::key(k, true), render::flow_text(v)))
+                .collect();
+            let heads: Vec<(usize, usize)> =
+                entries.iter().map(|e| (e.key.start, node_end(e))).collect();
+            self.flow_append(node, &heads, &texts);
+            return;
+        }
+        let c = col(self.src, node.body);
+        let lines = render::map_lines(added, c, self.layout);
+        let last = entries.iter().map(node_end).max().unwrap_or(node.end);
+        self.insert_lines(last, &lines);
+    }
+
+    fn append_items(&mut self, node: &Node, flow: bool, items: &[Item], added: &[Val]) {
+        if flow {
+            let texts: Vec<String> = added.iter().map(render::flow_text).collect();
+            let heads: Vec<(usize, usize)> =
+                items.iter().map(|i| (i.node.start, i.node.end)).collect();
+            self.flow_append(node, &heads, &texts);
+            return;
+        }
+        let c = items.first().map_or(0, |i| col(self.src, i.dash));
+        let lines = render::seq_lines(added, c, self.layout);
+        let last = items.last().map_or(node.end, |i| i.node.end);
+        self.insert_lines(last, &lines);
+    }
+
+    /// New block lines after the line that holds `last`.
+    fn insert_lines(&mut self, last: usize, lines: &[String]) {
+        let nl = self.layout.newline;
+        let pos = after_line(self.src, last);
+        let body = lines.join(nl);
+        let text = if pos == self.src.len() && !self.src.ends_with('\n') {
+            format!("{nl}{body}")
+        } else {
+            format!("{body}{nl}")
+        };
+        self.edit(pos, pos, text);
+    }
+
+    /// New elements at the end of a flow collection, following its one-line or one-per-line
+    /// layout and its trailing comma, if any.
+    fn flow_append(&mut self, node: &Node, heads: &[(usize, usize)], texts: &[String]) {
+        let src = self.src;
+        let Some(&(last_start, last_end)) = heads.last() else {
+            self.edit(node.body + 1, node.body + 1, texts.join(", "));
+            return;
+        };
+        let multiline = line_start(src, last_start) != line_start(src, node.body);
+        let sep = if multiline {
+            format!(
+                "{}{}",
+                self.layout.newline,
+                " ".repeat(col(src, last_start))
+            )
+        } else {
+            " ".to_string()
+        };
+        let rest = &src[last_end..node.end];
+        let comma = rest
+            .find(|c: char| !c.is_whitespace())
+            .filter(|&i| rest.as_bytes()[i] == b',');
+        match comma {
+            Some(i) => {
+                let text: String = texts.iter().map(|t| format!("{sep}{t},")).collect();
+                self.edit(last_end + i + 1, last_end + i + 1, text);
+            }
+            None => {
+                let text: String = texts.iter().map(|t| format!(",{sep}{t}")).collect();
+                self.edit(last_end, last_end, text);
+            }
+        }
+    }
+
+    fn replace_scalar(&mut self, node: &Node, new: &Val, flow: bool) {
+        let src = self.src;
+        let Kind::Scalar { style, .. } = &node.kind else {
+            return;
+        };
+        let tag = node.tag.as_deref();
+        let text = match new {
+            Val::TStr(s) | Val::BStr(s) => {
+                let s = String::from_utf8_lossy(s);
+                match style {
+                    ScalarStyle::Plain => match render::plain(&s, flow) {
+                        Plain::Ok => s.into_owned(),
+                        Plain::Resolves if tag == Some("!!str") => s.into_owned(),
+                        _ => render::double_quoted(&s),
+                    },
+                    ScalarStyle::SingleQuoted => {
+                        render::single_quoted(&s).unwrap_or_else(|| render::double_quoted(&s))
+                    }
+                    ScalarStyle::Literal | ScalarStyle::Folded if !flow => self
+                        .block_scalar(node, &s)
+                        .unwrap_or_else(|| render::double_quoted(&s)),
+                    _ => render::double_quoted(&s),
+                }
+            }
+            other => render::inline(other, flow).unwrap_or_default(),
+        };
+        // A core-schema tag that no longer fits the value goes; an anchor stays.
+        let keeps_tag = match (tag, new) {
+            (Some("!!str"), Val::TStr(_) | Val::BStr(_)) => true,
+            (Some("!!int" | "!!float"), Val::Num(_)) => true,
+            (Some("!!bool"), Val::Bool(_)) => true,
+            (Some("!!null"), Val::Null) => true,
+            (Some(t), _) => !t.starts_with("!!"),
+            (None, _) => true,
+        };
+        let mut start = node.body;
+        if !keeps_tag {
+            if let Some(i) = src[node.start..node.body].find('!') {
+                start = node.start + i;
+                if start == node.start {
+                    // Nothing but the tag before the value: drop the space after it too.
+                    start = node.start;
+                }
+            }
+        }
+        let mut text = text;
+        if start == node.end && start > 0 && !src.as_bytes()[start - 1].is_ascii_whitespace() {
+            // `key:` with no value: the new value needs a space after the colon.
+            text.insert(0, ' ');
+        }
+        self.edit(start, node.end, text);
+    }
+
+    /// A block scalar's new text, keeping its header (indicator, indentation indicator and
+    /// comment) and its indentation. `None` when the value cannot be written in this style.
+    fn block_scalar(&self, node: &Node, s: &str) -> Option<String> {
+        let src = self.src;
+        let nl = self.layout.newline;
+        let region = &src[node.body..node.end];
+        let header_end = region.find('\n').unwrap_or(region.len());
+        let header = region[..header_end].trim_end_matches('\r');
+        let tok_len = header.find([' ', '\t']).unwrap_or(header.len());
+        let (tok, comment) = header.split_at(tok_len);
+        let indicator = tok.chars().next()?;
+        if tok.contains('+') || s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+            return None;
+        }
+        let explicit = tok.chars().find_map(|c| c.to_digit(10)).map(|d| d as usize);
+        let (content, chomp) = match s.strip_suffix('\n') {
+            Some(rest) if rest.ends_with('\n') => return None,
+            Some(rest) => (rest, ""),
+            None => (s, "-"),
+        };
+        if content.is_empty() || content.starts_with('\n') {
+            return None;
+        }
+        let header_indent = {
+            let ls = line_start(src, node.body);
+            src[ls..].len() - src[ls..].trim_start_matches(' ').len()
+        };
+        let body_lines = region[header_end..].split('\n').skip(1);
+        let min_indent = body_lines
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| l.len() - l.trim_start_matches(' ').len())
+            .min();
+        let indent = match (explicit, min_indent) {
+            (Some(d), _) => header_indent + d,
+            (None, Some(m)) => m,
+            (None, None) => header_indent + self.layout.step,
+        };
+        let lines: Vec<&str> = content.split('\n').collect();
+        let leading_space = lines
+            .iter()
+            .find(|l| !l.is_empty())
+            .is_some_and(|l| l.starts_with([' ', '\t']));
+        let mut indicator = indicator;
+        if indicator == '>'
+            && lines
+                .iter()
+                .any(|l| l.starts_with([' ', '\t']) || l.ends_with([' ', '\t']))
+        {
+            // Folding would change such lines; a literal block keeps them exactly.
+            indicator = '|';
+        }
+        let digit = match explicit {
+            Some(d) => d.to_string(),
+            None if leading_space => {
+                let d = indent
+                    .checked_sub(header_indent)
+                    .filter(|d| (1..=9).contains(d))?;
+                d.to_string()
+            }
+            None => String::new(),
+        };
+        let pad = " ".repeat(indent);
+        let mut out = format!("{indicator}{digit}{chomp}{comment}");
+        for (i, line) in lines.iter().enumerate() {
+            // Folding turns a single line break after text into a space, so a run of k
+            // line breaks after a text line is written as k + 1.
+            if indicator == '>' && i > 0 && !lines[i - 1].is_empty() {
+                out.push_str(nl);
+            }
+            out.push_str(nl);
+            if !line.is_empty() {
+                out.push_str(&pad);
+                out.push_str(line);
+            }
+        }
+        Some(out)
+    }
+
+    /// Replaces a whole node: a type change, or a collection that must become empty.
+    fn replace_node(&mut self, node: &Node, new: &Val, place: Place) -> Result<()> {
+        let nl = self.layout.newline;
+        let anchor = if node.anchor != 0 {
+            format!("{} ", anchor_name(self.src, node))
+        } else {
+            String::new()
+        };
+        if let Some(text) = render::inline(new, place.flow) {
+            let (start, text) = match place.at {
+                At::Value { after, .. } if !place.flow => (after, format!(" {anchor}{text}")),
+                At::Item { dash } if !place.flow => (dash + 1, format!(" {anchor}{text}")),
+                _ => (node.start, format!("{anchor}{text}")),
+            };
+            self.edit(start, node.end, text);
+            return Ok(());
+        }
+        let anchor = anchor.trim_end().to_string();
+        match place.at {
+            At::Value { key_col, after } => {
+                let lines = render::block_lines(new, key_col, true, self.layout);
+                let lead = if anchor.is_empty() {
+                    String::new()
+                } else {
+                    format!(" {anchor}")
+                };
+                self.edit(after, node.end, format!("{lead}{nl}{}", lines.join(nl)));
+            }
+            At::Item { dash } => {
+                let c = col(self.src, dash);
+                let lines = match new {
+                    Val::Arr(a) => render::seq_lines(a, c + 2, self.layout),
+                    Val::Obj(o) => {
+                        let entries: Vec<(Val, Val)> =
+                            o.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+                        render::map_lines(&entries, c + 2, self.layout)
+                    }
+                    _ => Vec::new(),
+                };
+                let first = lines.first().map_or("", |l| l.trim_start());
+                let rest: String = lines.iter().skip(1).map(|l| format!("{nl}{l}")).collect();
+                let lead = if anchor.is_empty() {
+                    String::new()
+                } else {
+                    format!(" {anchor}{nl}{}", " ".repeat(c + 2))
+                };
+                let text = if lead.is_empty() {
+                    format!(" {first}{rest}")
+                } else {
+                    format!("{lead}{first}{rest}")
+                };
+                self.edit(dash + 1, node.end, text);
+            }
+            At::Root => {
+                let doc = render::document(new, self.layout);
+                let body = doc.strip_suffix(nl).unwrap_or(&doc);
+                let text = if anchor.is_empty() {
+                    body.to_string()
+                } else {
+                    format!("{anchor}{nl}{body}")
+                };
+                self.edit(node.start, node.end, text);
+            }
+        }
+        Ok(())
+    }
+}
+
+fn path_part(k: &str) -> String {
+    if !k.is_empty()
+        && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !k.starts_with(|c: char| c.is_ascii_digit())
+    {
+        format!(".{k}")
+    } else {
+        format!("[{}]", render::double_quoted(k))
+    }
+}
+
+/// Applies edits, which must not overlap, from the end of the text backwards.
+pub fn apply(src: &str, mut edits: Vec<Edit>) -> Result<String> {
+    edits.sort_by_key(|e| std::cmp::Reverse((e.start, e.end)));
+    let mut out = src.to_string();
+    let mut limit = usize::MAX;
+    for e in edits {
+        if e.end > limit || e.start > e.end || e.end > src.len() {
+            return Err(Error::Internal(format!(
+                "overlapping edits at bytes {}..{}",
+                e.start, e.end
+            )));
+        }
+        out.replace_range(e.start..e.end, &e.text);
+        limit = e.start;
+    }
+    Ok(out)
+}

@@ -1,0 +1,78 @@
+//! Test support: a scrubbed environment for the binary, and readable diffs on failure.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub fn testdata() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata")
+}
+
+/// The binary with an environment that holds nothing from the machine or CI running the
+/// tests: no GITHUB_*/GITEA_*, no VERSION, no user config, no colours.
+pub fn bin() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gitops-update"));
+    cmd.env_clear();
+    cmd.env("PATH", std::env::var_os("PATH").unwrap_or_default());
+    cmd.env("HOME", "/nonexistent");
+    cmd.env("NO_COLOR", "1");
+    cmd
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+pub fn run(cmd: &mut Command) -> Run {
+    run_with_stdin(cmd, None)
+}
+
+pub fn run_with_stdin(cmd: &mut Command, stdin: Option<&[u8]>) -> Run {
+    use std::io::Write;
+    use std::process::Stdio;
+    cmd.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    });
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn gitops-update");
+    if let Some(data) = stdin {
+        child.stdin.take().unwrap().write_all(data).unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    let run = Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    assert!(
+        !run.stderr.contains("panicked"),
+        "the binary panicked:\n{}",
+        run.stderr
+    );
+    run
+}
+
+/// A line diff of two texts, or `None` when they are the same bytes.
+pub fn text_diff(expected: &str, actual: &str) -> Option<String> {
+    if expected == actual {
+        return None;
+    }
+    let diff = similar::TextDiff::from_lines(expected, actual)
+        .unified_diff()
+        .header("expected", "actual")
+        .to_string();
+    Some(format!(
+        "{diff}\nexpected: {expected:?}\nactual:   {actual:?}"
+    ))
+}
+
+/// Asserts byte equality and, on failure, shows a line diff instead of two walls of text.
+#[track_caller]
+pub fn assert_same_text(what: &str, expected: &str, actual: &str) {
+    if let Some(diff) = text_diff(expected, actual) {
+        panic!("{what}: output differs from the expected bytes\n{diff}");
+    }
+}

@@ -1,0 +1,152 @@
+//! Golden edits: `testdata/edits/<case>/` holds `in.yaml`, `expr`, optionally `vars`
+//! (`NAME=VALUE` lines, bound as `--arg`), and either `out.yaml` (the expected bytes) or
+//! `error` (text the error message must contain). Set `GOLDEN_BLESS=1` to write missing
+//! `out.yaml` files, then review every one of them by eye before committing.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use gitops_update::edit;
+use gitops_update::jq::{Bindings, EnvPolicy, Program};
+
+use crate::common::{assert_same_text, testdata, text_diff};
+
+fn cases() -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = fs::read_dir(testdata().join("edits"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    dirs
+}
+
+fn bindings(case: &Path) -> Bindings {
+    let mut args: Vec<(String, String)> = fs::read_to_string(case.join("vars"))
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            let (k, v) = l.split_once('=').expect("vars lines are NAME=VALUE");
+            (k.to_string(), v.to_string())
+        })
+        .collect();
+    // The version every case's {{VERSION}} stands for, as the CLI binds it.
+    args.insert(0, ("VERSION".to_string(), "9.9.9".to_string()));
+    Bindings {
+        args,
+        env: [("VERSION".to_string(), "9.9.9".to_string())].into(),
+        policy: EnvPolicy::DenySecrets,
+    }
+}
+
+fn run_case(case: &Path) -> Result<edit::Edited, gitops_update::Error> {
+    let input = fs::read(case.join("in.yaml")).unwrap();
+    let expr = fs::read_to_string(case.join("expr")).unwrap();
+    let program = Program::compile(expr.trim_end_matches('\n'), &bindings(case))?;
+    edit::edit(&input, "in.yaml", &program)
+}
+
+#[test]
+fn golden_edits() {
+    let cases = cases();
+    assert!(cases.len() >= 60, "only {} golden cases", cases.len());
+    let bless = std::env::var_os("GOLDEN_BLESS").is_some();
+    let mut failures = Vec::new();
+    for case in &cases {
+        let name = case.file_name().unwrap().to_string_lossy().into_owned();
+        let result = run_case(case);
+        let error_file = case.join("error");
+        let out_file = case.join("out.yaml");
+        match (result, error_file.exists()) {
+            (Ok(edited), false) => {
+                if bless && !out_file.exists() {
+                    fs::write(&out_file, &edited.text).unwrap();
+                }
+                let expected = fs::read_to_string(&out_file)
+                    .unwrap_or_else(|_| panic!("{name}: no out.yaml (GOLDEN_BLESS=1 writes it)"));
+                if let Some(diff) = text_diff(&expected, &edited.text) {
+                    failures.push(format!(
+                        "{name}: output differs from the expected bytes\n{diff}"
+                    ));
+                }
+            }
+            (Ok(edited), true) => failures.push(format!(
+                "{name}: expected an error, got output:\n{}",
+                edited.text
+            )),
+            (Err(e), true) => {
+                let want = fs::read_to_string(&error_file).unwrap();
+                let msg = e.to_string();
+                if !msg.contains(want.trim_end()) {
+                    failures.push(format!("{name}: error {msg:?} does not contain {want:?}"));
+                }
+                if e.exit_code() != 2 {
+                    failures.push(format!(
+                        "{name}: exit code {} for {msg:?}, expected 2",
+                        e.exit_code()
+                    ));
+                }
+            }
+            (Err(e), false) => failures.push(format!("{name}: unexpected error: {e}")),
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} golden cases failed:\n\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n\n")
+    );
+}
+
+/// Every YAML file under testdata/ comes back byte for byte from `.` and from assigning a
+/// value to itself, whatever its comments, quoting, layout or encoding.
+#[test]
+fn identity_and_noop_keep_every_byte() {
+    let noop =
+        "if type == \"object\" and length > 0 then (keys_unsorted[0]) as $k | .[$k] = .[$k] \
+                elif type == \"array\" and length > 0 then .[0] = .[0] else . end";
+    let b = Bindings {
+        args: vec![],
+        env: Default::default(),
+        policy: EnvPolicy::DenySecrets,
+    };
+    let identity = Program::compile(".", &b).unwrap();
+    let noop = Program::compile(noop, &b).unwrap();
+    let mut files = Vec::new();
+    collect_yaml(&testdata(), &mut files);
+    let mut checked = 0;
+    for f in &files {
+        let bytes = fs::read(f).unwrap();
+        let Ok(edited) = edit::edit(&bytes, "f", &identity) else {
+            continue; // invalid on purpose (error cases)
+        };
+        let name = f.display().to_string();
+        assert_same_text(
+            &format!("{name} with `.`"),
+            &String::from_utf8_lossy(&bytes),
+            &edited.text,
+        );
+        assert!(!edited.changed, "{name}");
+        let again = edit::edit(&bytes, "f", &noop).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_same_text(
+            &format!("{name} with a no-op assignment"),
+            &String::from_utf8_lossy(&bytes),
+            &again.text,
+        );
+        checked += 1;
+    }
+    assert!(checked >= 100, "only {checked} YAML files checked");
+}
+
+fn collect_yaml(dir: &Path, out: &mut Vec<PathBuf>) {
+    for e in fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            collect_yaml(&p, out);
+        } else if matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) {
+            out.push(p);
+        }
+    }
+}

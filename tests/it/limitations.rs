@@ -1,0 +1,48 @@
+//! Known limitations, kept as tests of the behaviour we want. Each is ignored and fails
+//! today; `cargo test -- --ignored` shows which are still open. They are listed in the README.
+
+use gitops_update::edit;
+use gitops_update::jq::{Bindings, EnvPolicy, Program};
+
+fn apply(src: &str, expr: &str) -> Result<String, String> {
+    let b = Bindings {
+        args: vec![],
+        env: Default::default(),
+        policy: EnvPolicy::DenySecrets,
+    };
+    let p = Program::compile(expr, &b).map_err(|e| e.to_string())?;
+    edit::edit(src.as_bytes(), "t.yaml", &p)
+        .map(|e| e.text)
+        .map_err(|e| e.to_string())
+}
+
+#[test]
+#[ignore = "known limitation: key order changes made by the expression are not written"]
+fn reordering_keys_is_written() {
+    let out = apply("b: 1\na: 2\n", "to_entries | sort_by(.key) | from_entries").unwrap();
+    assert_eq!(out, "a: 2\nb: 1\n");
+}
+
+#[test]
+#[ignore = "known limitation: keep-chomping block scalars become double-quoted when changed"]
+fn keep_chomping_block_scalar_stays_a_block() {
+    let out = apply("a: |+\n  x\n\nb: 1\n", ".a = \"y\\n\\n\"").unwrap();
+    assert_eq!(out, "a: |+\n  y\n\nb: 1\n");
+}
+
+#[test]
+#[ignore = "known limitation: complex mapping keys are refused"]
+fn complex_keys_are_supported() {
+    let out = apply("? [a, b]\n: 1\nc: 2\n", ".c = 3").unwrap();
+    assert_eq!(out, "? [a, b]\n: 1\nc: 3\n");
+}
+
+#[test]
+#[ignore = "known limitation: a query prints the selected value re-rendered, without its comments"]
+fn query_prints_the_node_as_written() {
+    let r = crate::common::run_with_stdin(
+        crate::common::bin().args(["eval", ".image"]),
+        Some(b"image:\n  repo: app # the app\n  tag: '1'\n"),
+    );
+    assert_eq!(r.stdout, "repo: app # the app\ntag: '1'\n");
+}

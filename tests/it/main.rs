@@ -1,0 +1,6 @@
+//! The integration tests: one binary, one module per area.
+
+mod common;
+mod eval_cli;
+mod golden;
+mod limitations;
