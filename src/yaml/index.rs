@@ -180,7 +180,8 @@ impl<'a> Builder<'a> {
                         style,
                         raw_end: span_end.max(end),
                     },
-                    start,
+                    // Without properties a block scalar's span starts after its header.
+                    start: start.min(body),
                     body,
                     end,
                     line: line_of(src, body, line, start),

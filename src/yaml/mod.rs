@@ -5,6 +5,8 @@ pub mod render;
 pub mod splice;
 pub mod value;
 
+use std::collections::HashMap;
+
 use jaq_json::Val;
 
 use crate::error::{Error, Result};
@@ -16,6 +18,8 @@ pub struct Parsed {
     pub index: Index,
     pub values: Vec<Val>,
     pub layout: Layout,
+    /// Anchors' values by the parser's id, which follows their order in the stream.
+    pub anchors: HashMap<usize, Val>,
 }
 
 /// Checks that the bytes are YAML text: UTF-8, no NUL (a binary file), and hands back the
@@ -50,10 +54,12 @@ pub fn parse(src: &str, file: &str) -> Result<Parsed> {
         });
     }
     let layout = detect_layout(src, &index);
+    let anchors = values.anchors().clone();
     Ok(Parsed {
         index,
         values: vals,
         layout,
+        anchors,
     })
 }
 
@@ -117,7 +123,7 @@ pub struct Spliced {
 /// every document reads back as its target. Any difference is an error: nothing is written.
 pub fn splice(src: &str, file: &str, parsed: &Parsed, targets: &[Val]) -> Result<Spliced> {
     let layout = &parsed.layout;
-    let mut walker = splice::Walker::new(src, file, layout, false);
+    let mut walker = splice::Walker::new(src, file, layout, &parsed.anchors, false);
     let mut extra = Vec::new();
     for ((doc, old), new) in parsed.index.docs.iter().zip(&parsed.values).zip(targets) {
         match &doc.root {
@@ -173,8 +179,8 @@ fn verify(
     if reparsed.values.len() != targets.len() {
         return Err(fail("the number of documents changed".into()));
     }
-    let layout = reparsed.layout.clone();
-    let mut walker = splice::Walker::new(text, file, &layout, true).with_changed_anchors(changed);
+    let mut walker = splice::Walker::new(text, file, &reparsed.layout, &reparsed.anchors, true)
+        .with_changed_anchors(changed);
     for ((doc, got), want) in reparsed
         .index
         .docs

@@ -48,6 +48,10 @@ pub struct Walker<'a> {
     src: &'a str,
     file: &'a str,
     layout: &'a Layout,
+    /// Values of the stream's anchors, to know what a `<<` merge brings in.
+    anchors: &'a HashMap<usize, Val>,
+    /// The document being walked, to find the aliases of an anchor.
+    doc: Option<&'a Node>,
     verify: bool,
     pub edits: Vec<Edit>,
     pub notes: Vec<String>,
@@ -85,11 +89,19 @@ fn anchor_name(src: &str, node: &Node) -> String {
 }
 
 impl<'a> Walker<'a> {
-    pub fn new(src: &'a str, file: &'a str, layout: &'a Layout, verify: bool) -> Self {
+    pub fn new(
+        src: &'a str,
+        file: &'a str,
+        layout: &'a Layout,
+        anchors: &'a HashMap<usize, Val>,
+        verify: bool,
+    ) -> Self {
         Walker {
             src,
             file,
             layout,
+            anchors,
+            doc: None,
             verify,
             edits: Vec::new(),
             notes: Vec::new(),
@@ -134,16 +146,59 @@ impl<'a> Walker<'a> {
         self.edits.push(Edit { start, end, text });
     }
 
-    pub fn root(&mut self, node: &Node, old: &Val, new: &Val) -> Result<()> {
-        self.diff(
-            node,
-            old,
-            new,
-            Place {
-                flow: false,
-                at: At::Root,
-            },
-        )
+    pub fn root(&mut self, node: &'a Node, old: &Val, new: &Val) -> Result<()> {
+        self.doc = Some(node);
+        let place = Place {
+            flow: false,
+            at: At::Root,
+        };
+        self.diff(node, old, new, place)
+    }
+
+    /// Refuses to remove or replace a node whose anchors are used by aliases outside it:
+    /// those aliases would point at nothing. `keep` is an anchor the replacement keeps.
+    fn check_anchors(&self, node: &Node, keep: usize) -> Result<()> {
+        let mut ids = Vec::new();
+        collect_anchors(node, &mut ids);
+        ids.retain(|&id| id != keep);
+        if ids.is_empty() || self.verify {
+            return Ok(());
+        }
+        let Some(doc) = self.doc else { return Ok(()) };
+        if let Some(alias) = find_alias(doc, &ids, node.start..node.end) {
+            return Err(self.refuse(format!(
+                "line {}: {} holds an anchor that the alias {} at line {} uses; change or remove the alias first",
+                node.line,
+                self.path_str(),
+                &self.src[alias.start..alias.end],
+                alias.line
+            )));
+        }
+        Ok(())
+    }
+
+    /// The keys that the `<<` merge entries of a mapping bring in.
+    fn merged_keys(&self, merges: &[&Entry]) -> Vec<Val> {
+        let mut keys = Vec::new();
+        let mut add = |v: Option<&Val>| {
+            if let Some(Val::Obj(o)) = v {
+                keys.extend(o.keys().cloned());
+            }
+        };
+        for e in merges {
+            match &e.value.kind {
+                Kind::Alias(id) => add(self.anchors.get(id)),
+                Kind::Seq { items, .. } => {
+                    for i in items {
+                        if let Kind::Alias(id) = i.node.kind {
+                            add(self.anchors.get(&id));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        keys
     }
 
     fn diff(&mut self, node: &Node, old: &Val, new: &Val, place: Place) -> Result<()> {
@@ -244,16 +299,18 @@ impl<'a> Walker<'a> {
             self.diff(&e.value, ov, nv, child)?;
             self.path.pop();
         }
+        // In verify mode, keys that a `<<` merge brings in from an edited anchor follow it.
+        let merge_follows =
+            self.verify && merges.iter().any(|e| self.merge_source_changed(&e.value));
         for (k, ov) in old.iter() {
-            if local.contains(k) {
+            if local.contains(k) || merge_follows {
                 continue;
             }
             let from = merges.first().map_or(node.line, |e| e.key.line);
             match new.get(k) {
                 Some(nv) if same(ov, nv) => {}
                 _ if self.verify => {
-                    let follows = merges.iter().any(|e| self.merge_source_changed(&e.value));
-                    if !follows && self.mismatch.is_none() {
+                    if self.mismatch.is_none() {
                         self.mismatch = Some(format!("{}.{}", self.path_str(), k));
                     }
                 }
@@ -265,14 +322,34 @@ impl<'a> Walker<'a> {
                 }
             }
         }
+        if !removed.is_empty() && !merges.is_empty() && !self.verify {
+            let merged = self.merged_keys(&merges);
+            for &i in &removed {
+                let k = key_string(&entries[i].key, self.file)?;
+                if merged.contains(&Val::from(k.clone())) {
+                    return Err(self.refuse(format!(
+                        "line {}: deleting `{k}` from {} would bring back the value that the `<<` merge key supplies; set `{k}` to the value you want instead",
+                        entries[i].key.line,
+                        self.path_str()
+                    )));
+                }
+            }
+        }
         let added: Vec<(Val, Val)> = new
             .iter()
-            .filter(|(k, _)| !old.contains_key(*k))
+            .filter(|(k, _)| !old.contains_key(*k) && !(merge_follows && !local.contains(*k)))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         if kept == 0 && added.is_empty() && merges.is_empty() && !removed.is_empty() {
             // A block mapping cannot be empty: the whole mapping becomes `{}`.
             return self.replace_node(node, &Val::obj(jaq_json::Map::default()), place);
+        }
+        for &i in &removed {
+            self.path
+                .push(path_part(&key_string(&entries[i].key, self.file)?));
+            let checked = self.check_anchors(&entries[i].value, 0);
+            self.path.pop();
+            checked?;
         }
         for &i in removed.iter().rev() {
             let spans: Vec<(usize, usize, usize)> = entries
@@ -329,6 +406,9 @@ impl<'a> Walker<'a> {
                 }
             }
             if j == n {
+                for i in (0..o).filter(|&i| !keep[i]) {
+                    self.check_anchors(&items[i].node, 0)?;
+                }
                 for i in (0..o).rev().filter(|&i| !keep[i]) {
                     self.remove(node, flow, &spans, i);
                 }
@@ -350,6 +430,9 @@ impl<'a> Walker<'a> {
         }
         if n > o {
             self.append_items(node, flow, items, &new[o..]);
+        }
+        for i in n..o {
+            self.check_anchors(&items[i].node, 0)?;
         }
         for i in (n..o).rev() {
             self.remove(node, flow, &spans, i);
@@ -634,6 +717,7 @@ impl<'a> Walker<'a> {
 
     /// Replaces a whole node: a type change, or a collection that must become empty.
     fn replace_node(&mut self, node: &Node, new: &Val, place: Place) -> Result<()> {
+        self.check_anchors(node, node.anchor)?;
         let nl = self.layout.newline;
         let anchor = if node.anchor != 0 {
             format!("{} ", anchor_name(self.src, node))
@@ -697,6 +781,38 @@ impl<'a> Walker<'a> {
             }
         }
         Ok(())
+    }
+}
+
+fn collect_anchors(node: &Node, out: &mut Vec<usize>) {
+    if node.anchor != 0 {
+        out.push(node.anchor);
+    }
+    match &node.kind {
+        Kind::Map { entries, .. } => entries.iter().for_each(|e| {
+            collect_anchors(&e.key, out);
+            collect_anchors(&e.value, out);
+        }),
+        Kind::Seq { items, .. } => items.iter().for_each(|i| collect_anchors(&i.node, out)),
+        _ => {}
+    }
+}
+
+/// The first alias to one of `ids` outside `inside`.
+fn find_alias<'n>(
+    node: &'n Node,
+    ids: &[usize],
+    inside: std::ops::Range<usize>,
+) -> Option<&'n Node> {
+    match &node.kind {
+        Kind::Alias(id) if ids.contains(id) && !inside.contains(&node.start) => Some(node),
+        Kind::Map { entries, .. } => entries
+            .iter()
+            .find_map(|e| find_alias(&e.value, ids, inside.clone())),
+        Kind::Seq { items, .. } => items
+            .iter()
+            .find_map(|i| find_alias(&i.node, ids, inside.clone())),
+        _ => None,
     }
 }
 

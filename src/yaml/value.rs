@@ -136,8 +136,9 @@ impl<'f> Values<'f> {
         }
     }
 
-    pub fn anchored(&self, id: usize) -> Option<&Val> {
-        self.anchors.get(&id)
+    /// Every anchor's value, by the parser's anchor id.
+    pub fn anchors(&self) -> &HashMap<usize, Val> {
+        &self.anchors
     }
 
     fn err(&self, line: usize, msg: impl std::fmt::Display) -> Error {

@@ -4,3 +4,4 @@ mod common;
 mod eval_cli;
 mod golden;
 mod limitations;
+mod sweep;
