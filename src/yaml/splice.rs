@@ -337,7 +337,7 @@ impl<'a> Walker<'a> {
         }
         let added: Vec<(Val, Val)> = new
             .iter()
-            .filter(|(k, _)| !old.contains_key(*k) && !(merge_follows && !local.contains(*k)))
+            .filter(|(k, _)| !old.contains_key(*k) && (!merge_follows || local.contains(*k)))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         if kept == 0 && added.is_empty() && merges.is_empty() && !removed.is_empty() {
@@ -431,8 +431,8 @@ impl<'a> Walker<'a> {
         if n > o {
             self.append_items(node, flow, items, &new[o..]);
         }
-        for i in n..o {
-            self.check_anchors(&items[i].node, 0)?;
+        for item in &items[n.min(o)..] {
+            self.check_anchors(&item.node, 0)?;
         }
         for i in (n..o).rev() {
             self.remove(node, flow, &spans, i);
