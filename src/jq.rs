@@ -218,7 +218,7 @@ impl Program {
     /// Runs the program on one document. Exactly one output is expected; the caller says
     /// what to do with zero or several, so all of them (up to 2) are returned.
     pub fn run(&self, input: Val, doc_index: usize) -> Result<Vec<Val>> {
-        run_filter(&self.filter, &self.globals, input, doc_index)
+        run_filter(&self.filter, &self.globals, input, doc_index, true)
     }
 
     /// The path the program selects, when it is a path expression such as `.image` or
@@ -229,12 +229,20 @@ impl Program {
             .path_filter
             .get_or_init(|| compile_code(&format!("path({})", self.code), &self.names).ok())
             .as_ref()?;
-        let mut outs = run_filter(filter, &self.globals, input, doc_index).ok()?;
+        let mut outs = run_filter(filter, &self.globals, input, doc_index, false).ok()?;
         (outs.len() == 1).then(|| outs.remove(0))
     }
 }
 
-fn run_filter(filter: &Filter, globals: &[Val], input: Val, doc_index: usize) -> Result<Vec<Val>> {
+/// Runs a filter and keeps up to two outputs. jaq's errors carry whole values; they are
+/// only formatted (and then only their first few hundred bytes) when `describe` asks.
+fn run_filter(
+    filter: &Filter,
+    globals: &[Val],
+    input: Val,
+    doc_index: usize,
+    describe: bool,
+) -> Result<Vec<Val>> {
     let mut vars = globals.to_vec();
     if let Some(last) = vars.last_mut() {
         *last = Val::from(doc_index as isize);
@@ -244,6 +252,7 @@ fn run_filter(filter: &Filter, globals: &[Val], input: Val, doc_index: usize) ->
     for out in filter.id.run((ctx, input)) {
         match out {
             Ok(v) => outs.push(v),
+            Err(_) if !describe => return Err(Error::Expr(String::new())),
             Err(exn) => {
                 return Err(match exn.get_err() {
                     Ok(e) => Error::Expr(runtime_message(&e)),
@@ -261,17 +270,39 @@ fn run_filter(filter: &Filter, globals: &[Val], input: Val, doc_index: usize) ->
     Ok(outs)
 }
 
-fn runtime_message(e: &jaq_core::Error<Val>) -> String {
-    let msg = e.to_string();
-    // jaq's messages quote whole values; a 20 MB document in an error helps nobody.
-    if msg.len() > 300 {
-        let mut cut = 300;
-        while !msg.is_char_boundary(cut) {
+/// A `fmt::Write` that keeps the first `limit` bytes and then stops the formatting.
+struct Capped {
+    out: String,
+    limit: usize,
+}
+
+impl std::fmt::Write for Capped {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let room = self.limit.saturating_sub(self.out.len());
+        if s.len() <= room {
+            self.out.push_str(s);
+            return Ok(());
+        }
+        let mut cut = room;
+        while !s.is_char_boundary(cut) {
             cut -= 1;
         }
-        format!("{}…", &msg[..cut])
-    } else {
-        msg
+        self.out.push_str(&s[..cut]);
+        Err(std::fmt::Error)
+    }
+}
+
+/// jaq's message, cut after 300 bytes: its messages quote whole values, and a 20 MB
+/// document in an error helps nobody (nor does the time to format it).
+fn runtime_message(e: &jaq_core::Error<Val>) -> String {
+    use std::fmt::Write;
+    let mut w = Capped {
+        out: String::new(),
+        limit: 300,
+    };
+    match write!(w, "{e}") {
+        Ok(()) => w.out,
+        Err(_) => w.out + "…",
     }
 }
 
@@ -512,6 +543,16 @@ mod tests {
     fn missing_version_is_a_usage_error() {
         let err = eval(".a = {{VERSION}}", "{}", &bindings(&[], &[])).unwrap_err();
         assert!(matches!(err, Error::Usage(_)), "{err:?}");
+    }
+
+    #[test]
+    fn runtime_errors_are_cut_short() {
+        let b = bindings(&[], &[]);
+        let p = Program::compile(".a.b", &b).unwrap();
+        let big = format!("{{\"a\": \"{}\"}}", "x".repeat(100_000));
+        let input = jaq_json::read::parse_single(big.as_bytes()).unwrap();
+        let err = p.run(input, 0).unwrap_err().to_string();
+        assert!(err.len() < 400 && err.ends_with('…'), "{}", err.len());
     }
 
     #[test]

@@ -1,4 +1,8 @@
-//! The index: every node of every document with its byte span, style and properties.
+//! The index: the nodes the splice needs, with their byte spans, styles and properties.
+//!
+//! It is sparse: nodes are kept only along the paths where a document changes (a `Trie`),
+//! with the direct children of each, so its size follows the change, not the file. Every
+//! anchor and alias of the stream is listed compactly, to check that an edit orphans none.
 //!
 //! saphyr-parser reports positions in characters and its spans have quirks (a quoted
 //! scalar's span runs over trailing spaces and a comment; a block scalar's span starts at its
@@ -6,9 +10,10 @@
 //! into byte offsets that mean exactly what the splice needs: where a node's text starts,
 //! where its value starts after any anchor or tag, and where its content ends.
 
-use saphyr_parser::{Event, Parser, ScalarStyle, Span};
+use saphyr_parser::{Event, ScalarStyle};
 
-use crate::error::{Error, Located, Result};
+use super::events::{skip_props, Ev, Events};
+use crate::error::{Error, Result};
 
 #[derive(Debug, Clone)]
 pub struct Node {
@@ -31,6 +36,7 @@ pub struct Node {
 #[derive(Debug, Clone)]
 pub enum Kind {
     Scalar {
+        /// The scalar's text; kept for the keys of kept mappings only (empty otherwise).
         value: String,
         style: ScalarStyle,
         /// Where the parser's span ends: for block scalars it includes trailing blank lines,
@@ -67,9 +73,63 @@ pub struct Doc {
     pub root: Option<Node>,
 }
 
-#[derive(Debug)]
+/// Where an anchor or an alias stands.
+#[derive(Debug, Clone, Copy)]
+pub struct Mark {
+    pub id: usize,
+    pub start: usize,
+    pub end: usize,
+    pub line: usize,
+}
+
+#[derive(Debug, Default)]
 pub struct Index {
     pub docs: Vec<Doc>,
+    /// Every anchored node's span.
+    pub anchors: Vec<Mark>,
+    /// Every alias.
+    pub aliases: Vec<Mark>,
+}
+
+/// One step of a path: a mapping key or a sequence position.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Step {
+    Key(String),
+    Index(usize),
+}
+
+/// The paths whose nodes the index keeps. A node in the trie keeps its children; a child
+/// that is not in the trie is kept without children of its own.
+#[derive(Debug, Default)]
+pub struct Trie {
+    /// Keep everything below.
+    pub all: bool,
+    pub children: std::collections::HashMap<Step, Trie>,
+}
+
+/// The trie that keeps everything.
+static ALL: std::sync::LazyLock<Trie> = std::sync::LazyLock::new(|| Trie {
+    all: true,
+    children: Default::default(),
+});
+
+/// Which documents' nodes to keep.
+#[derive(Clone, Copy)]
+pub enum Keep<'t> {
+    /// Every node of every document (tests and tools).
+    All,
+    /// The nodes along `paths[i]` in document `i`; a document without a trie keeps its root.
+    Paths(&'t [Option<Trie>]),
+}
+
+impl Trie {
+    fn child(&self, step: &Step) -> Option<&Trie> {
+        if self.all {
+            Some(self)
+        } else {
+            self.children.get(step)
+        }
+    }
 }
 
 impl Node {
@@ -81,79 +141,45 @@ impl Node {
     }
 }
 
-/// Converts the parser's character indices into byte offsets. Positions arrive nearly in
-/// order, so a cursor that walks from the last answer costs O(distance), and a file that is
-/// all ASCII needs no walking at all.
-struct Offsets<'a> {
-    src: &'a str,
-    ascii: bool,
-    chars: usize,
-    bytes: usize,
-}
-
-impl<'a> Offsets<'a> {
-    fn new(src: &'a str) -> Self {
-        Offsets {
-            src,
-            ascii: src.is_ascii(),
-            chars: 0,
-            bytes: 0,
-        }
-    }
-
-    fn byte(&mut self, char_index: usize) -> usize {
-        if self.ascii {
-            return char_index.min(self.src.len());
-        }
-        while self.chars < char_index && self.bytes < self.src.len() {
-            let c = self.src[self.bytes..]
-                .chars()
-                .next()
-                .map_or(1, char::len_utf8);
-            self.bytes += c;
-            self.chars += 1;
-        }
-        while self.chars > char_index && self.bytes > 0 {
-            self.bytes -= 1;
-            while !self.src.is_char_boundary(self.bytes) {
-                self.bytes -= 1;
-            }
-            self.chars -= 1;
-        }
-        self.bytes
-    }
-}
-
 struct Builder<'a> {
-    src: &'a str,
-    parser: Parser<'a, saphyr_parser::StrInput<'a>>,
-    offsets: Offsets<'a>,
-    file: &'a str,
+    ev: Events<'a>,
+    anchors: Vec<Mark>,
+    aliases: Vec<Mark>,
 }
-
-type Ev<'a> = (Event<'a>, Span);
 
 impl<'a> Builder<'a> {
     fn next(&mut self) -> Result<Ev<'a>> {
-        match self.parser.next_event() {
-            Some(Ok(ev)) => Ok(ev),
-            Some(Err(e)) => {
-                let off = self.offsets.byte(e.marker().index());
-                Err(Error::YamlSyntax {
-                    msg: e.info().to_string(),
-                    at: Located::at(self.file, self.src, off),
-                })
-            }
-            None => Err(Error::Internal("the YAML parser ended early".into())),
-        }
+        self.ev.next_event()
     }
 
-    fn node(&mut self, ev: Ev<'a>) -> Result<Node> {
+    /// Builds a node; its children are kept only when `keep` is given, and a scalar's text
+    /// only when `text` is set (the splice reads it for keys alone).
+    fn node(&mut self, ev: Ev<'a>, keep: Option<&Trie>, text: bool) -> Result<Node> {
+        let node = self.build(ev, keep, text)?;
+        if node.anchor != 0 {
+            self.anchors.push(Mark {
+                id: node.anchor,
+                start: node.start,
+                end: node.end,
+                line: node.line,
+            });
+        }
+        if let Kind::Alias(id) = node.kind {
+            self.aliases.push(Mark {
+                id,
+                start: node.start,
+                end: node.end,
+                line: node.line,
+            });
+        }
+        Ok(node)
+    }
+
+    fn build(&mut self, ev: Ev<'a>, keep: Option<&Trie>, text: bool) -> Result<Node> {
         let (event, span) = ev;
-        let start = self.offsets.byte(span.start.index());
-        let span_end = self.offsets.byte(span.end.index());
+        let (start, span_end) = self.ev.bytes(&span);
         let line = span.start.line();
-        let src = self.src;
+        let src = self.ev.src;
         match event {
             Event::Scalar(value, style, anchor, tag) => {
                 let tag = tag.map(|t| display_tag(&t));
@@ -176,7 +202,11 @@ impl<'a> Builder<'a> {
                 };
                 Ok(Node {
                     kind: Kind::Scalar {
-                        value: value.into_owned(),
+                        value: if text {
+                            value.into_owned()
+                        } else {
+                            String::new()
+                        },
                         style,
                         raw_end: span_end.max(end),
                     },
@@ -203,28 +233,32 @@ impl<'a> Builder<'a> {
                 let props_end = skip_props(src, start, span_end);
                 let flow = src.as_bytes().get(props_end) == Some(&b'[');
                 let mut items = Vec::new();
+                let (mut first_dash, mut last_end) = (None, None);
+                let mut i = 0;
                 let end = loop {
                     let ev = self.next()?;
                     if let Event::SequenceEnd = ev.0 {
-                        let e = self.offsets.byte(ev.1.end.index());
-                        break if flow {
-                            e
-                        } else {
-                            items.last().map_or(e, |i: &Item| i.node.end)
-                        };
+                        let e = self.ev.byte(ev.1.end.index());
+                        break if flow { e } else { last_end.unwrap_or(e) };
                     }
-                    let node = self.node(ev)?;
+                    let child_keep = keep.and_then(|t| t.child(&Step::Index(i)));
+                    let node = self.node(ev, child_keep, false)?;
                     let dash = if flow {
                         node.start
                     } else {
                         find_dash(src, node.start)
                     };
-                    items.push(Item { dash, node });
+                    first_dash.get_or_insert(dash);
+                    last_end = Some(node.end);
+                    if keep.is_some() {
+                        items.push(Item { dash, node });
+                    }
+                    i += 1;
                 };
                 let body = if flow {
                     props_end
                 } else {
-                    items.first().map_or(props_end, |i| i.dash)
+                    first_dash.unwrap_or(props_end)
                 };
                 Ok(Node {
                     line: line_of(src, body, line, start),
@@ -241,19 +275,30 @@ impl<'a> Builder<'a> {
                 let props_end = skip_props(src, start, span_end);
                 let flow = src.as_bytes().get(props_end) == Some(&b'{');
                 let mut entries: Vec<Entry> = Vec::new();
+                let (mut first_key, mut last_end) = (None, None);
                 let end = loop {
                     let ev = self.next()?;
                     if let Event::MappingEnd = ev.0 {
-                        let e = self.offsets.byte(ev.1.end.index());
-                        break if flow {
-                            e
-                        } else {
-                            entries.last().map_or(e, |en| en.value.end.max(en.key.end))
-                        };
+                        let e = self.ev.byte(ev.1.end.index());
+                        break if flow { e } else { last_end.unwrap_or(e) };
                     }
-                    let key = self.node(ev)?;
+                    let key = self.node(ev, None, keep.is_some())?;
+                    // Merge sources are kept whole: the splice reads their keys.
+                    let child_keep = match (&key.kind, keep) {
+                        (_, None) => None,
+                        (
+                            Kind::Scalar {
+                                value,
+                                style: ScalarStyle::Plain,
+                                ..
+                            },
+                            Some(_),
+                        ) if value == "<<" => Some(&*ALL),
+                        (Kind::Scalar { value, .. }, Some(t)) => t.child(&Step::Key(value.clone())),
+                        (_, Some(_)) => None,
+                    };
                     let next = self.next()?;
-                    let mut value = self.node(next)?;
+                    let mut value = self.node(next, child_keep, false)?;
                     if value.start == value.end && value.end <= key.end {
                         // `key:` with no value: the parser puts the empty scalar before the
                         // colon; a value written there would land inside the key.
@@ -262,12 +307,16 @@ impl<'a> Builder<'a> {
                                 (colon + 1, colon + 1, colon + 1);
                         }
                     }
-                    entries.push(Entry { key, value });
+                    first_key.get_or_insert(key.start);
+                    last_end = Some(value.end.max(key.end));
+                    if keep.is_some() {
+                        entries.push(Entry { key, value });
+                    }
                 };
                 let body = if flow {
                     props_end
                 } else {
-                    entries.first().map_or(props_end, |e| e.key.start)
+                    first_key.unwrap_or(props_end)
                 };
                 Ok(Node {
                     line: line_of(src, body, line, start),
@@ -293,27 +342,12 @@ fn line_of(src: &str, body: usize, start_line: usize, start: usize) -> usize {
     }
 }
 
-fn display_tag(t: &saphyr_parser::Tag) -> String {
+pub fn display_tag(t: &saphyr_parser::Tag) -> String {
     if t.handle == "tag:yaml.org,2002:" {
         format!("!!{}", t.suffix)
     } else {
         t.to_string()
     }
-}
-
-/// Skips an anchor (`&a`) and a tag (`!t`, `!!str`, `!<...>`) and the space after them.
-fn skip_props(src: &str, start: usize, limit: usize) -> usize {
-    let b = src.as_bytes();
-    let mut i = start;
-    while i < limit && matches!(b.get(i), Some(b'&' | b'!')) {
-        while i < b.len() && !b[i].is_ascii_whitespace() {
-            i += 1;
-        }
-        while i < b.len() && b[i].is_ascii_whitespace() {
-            i += 1;
-        }
-    }
-    i.min(limit.max(start))
 }
 
 /// The `|` or `>` header of a block scalar whose body starts at `body`: the last token on the
@@ -380,7 +414,7 @@ fn colon_after(src: &str, from: usize) -> Option<usize> {
 }
 
 /// The `-` before a block sequence item that starts at `at`.
-fn find_dash(src: &str, at: usize) -> usize {
+pub fn find_dash(src: &str, at: usize) -> usize {
     let b = src.as_bytes();
     let mut i = at;
     while i > 0 {
@@ -394,13 +428,13 @@ fn find_dash(src: &str, at: usize) -> usize {
     at
 }
 
-/// Parses every document of `src` into an index. `file` names the source in messages.
-pub fn index(src: &str, file: &str) -> Result<Index> {
+/// Indexes every document of `src`, keeping the nodes that `keep` asks for. `file` names the
+/// source in messages.
+pub fn index(src: &str, file: &str, keep: Keep) -> Result<Index> {
     let mut b = Builder {
-        src,
-        parser: Parser::new_from_str(src),
-        offsets: Offsets::new(src),
-        file,
+        ev: Events::new(src, file),
+        anchors: Vec::new(),
+        aliases: Vec::new(),
     };
     let mut docs = Vec::new();
     loop {
@@ -410,7 +444,11 @@ pub fn index(src: &str, file: &str) -> Result<Index> {
             Event::StreamEnd => break,
             Event::DocumentStart(_) => {
                 let ev = b.next()?;
-                let root = b.node(ev)?;
+                let trie = match keep {
+                    Keep::All => Some(&*ALL),
+                    Keep::Paths(p) => p.get(docs.len()).and_then(Option::as_ref),
+                };
+                let root = b.node(ev, trie, false)?;
                 docs.push(Doc { root: Some(root) });
             }
             other => return Err(Error::Internal(format!("unexpected YAML event {other:?}"))),
@@ -419,7 +457,11 @@ pub fn index(src: &str, file: &str) -> Result<Index> {
     if docs.is_empty() {
         docs.push(Doc { root: None });
     }
-    Ok(Index { docs })
+    Ok(Index {
+        docs,
+        anchors: b.anchors,
+        aliases: b.aliases,
+    })
 }
 
 #[cfg(test)]
@@ -427,7 +469,12 @@ mod tests {
     use super::*;
 
     fn root(src: &str) -> Node {
-        index(src, "t").unwrap().docs.remove(0).root.unwrap()
+        index(src, "t", Keep::All)
+            .unwrap()
+            .docs
+            .remove(0)
+            .root
+            .unwrap()
     }
 
     fn entries(n: &Node) -> &[Entry] {
@@ -490,14 +537,14 @@ mod tests {
 
     #[test]
     fn empty_stream_has_one_empty_doc() {
-        let idx = index("# just a comment\n", "t").unwrap();
+        let idx = index("# just a comment\n", "t", Keep::All).unwrap();
         assert_eq!(idx.docs.len(), 1);
         assert!(idx.docs[0].root.is_none());
     }
 
     #[test]
     fn syntax_error_has_location() {
-        let err = index("a: 1\nb: [1, 2\n", "v.yaml").unwrap_err();
+        let err = index("a: 1\nb: [1, 2\n", "v.yaml", Keep::All).unwrap_err();
         let Error::YamlSyntax { at, .. } = err else {
             panic!()
         };

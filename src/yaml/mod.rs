@@ -1,21 +1,28 @@
-//! Byte-preserving YAML updates: index, value, render, splice.
+//! Byte-preserving YAML updates.
+//!
+//! `load` reads each document's value straight from the parser's events (the jq input).
+//! After evaluation, `splice` indexes only the nodes along the paths that changed, turns each
+//! difference into a byte edit, applies the edits, and reads the result back event by event
+//! to check it against the expression's result. Memory and work follow the size of the
+//! change, apart from the values themselves.
 
+pub mod events;
 pub mod index;
 pub mod render;
 pub mod splice;
 pub mod value;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use jaq_json::Val;
 
 use crate::error::{Error, Result};
-use index::{Index, Kind, Node};
+use index::{Keep, Step, Trie};
 use render::Layout;
+use value::same;
 
-/// A parsed file: the index of every document and each document's value.
+/// A loaded file: each document's value, the anchors' values and the file's layout.
 pub struct Parsed {
-    pub index: Index,
     pub values: Vec<Val>,
     pub layout: Layout,
     /// Anchors' values by the parser's id, which follows their order in the stream.
@@ -32,7 +39,11 @@ pub fn decode<'a>(bytes: &'a [u8], file: &str) -> Result<&'a str> {
         });
     }
     std::str::from_utf8(bytes).map_err(|e| {
-        let line = bytes[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count() + 1;
+        let line = bytes[..e.valid_up_to()]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
+            + 1;
         Error::Yaml {
             file: file.to_string(),
             msg: format!(
@@ -44,72 +55,12 @@ pub fn decode<'a>(bytes: &'a [u8], file: &str) -> Result<&'a str> {
 }
 
 pub fn parse(src: &str, file: &str) -> Result<Parsed> {
-    let index = index::index(src, file)?;
-    let mut values = value::Values::new(file);
-    let mut vals = Vec::with_capacity(index.docs.len());
-    for doc in &index.docs {
-        vals.push(match &doc.root {
-            Some(root) => values.value(root)?,
-            None => Val::Null,
-        });
-    }
-    let layout = detect_layout(src, &index);
-    let anchors = values.anchors().clone();
+    let loaded = value::load(src, file)?;
     Ok(Parsed {
-        index,
-        values: vals,
-        layout,
-        anchors,
+        values: loaded.values,
+        layout: loaded.layout,
+        anchors: loaded.anchors,
     })
-}
-
-/// Learns the file's newline, indentation step and sequence style from its first examples,
-/// so that added keys look like their neighbours.
-fn detect_layout(src: &str, index: &Index) -> Layout {
-    let mut layout = Layout::default();
-    if let Some(i) = src.find('\n') {
-        if i > 0 && src.as_bytes()[i - 1] == b'\r' {
-            layout.newline = "\r\n";
-        }
-    }
-    let col = |pos: usize| pos - src[..pos].rfind('\n').map_or(0, |n| n + 1);
-    let (mut step, mut indentless) = (None, None);
-    let mut stack: Vec<&Node> = index.docs.iter().filter_map(|d| d.root.as_ref()).collect();
-    while let Some(node) = stack.pop() {
-        if step.is_some() && indentless.is_some() {
-            break;
-        }
-        match &node.kind {
-            Kind::Map {
-                flow: false,
-                entries,
-            } => {
-                for e in entries {
-                    let key_col = col(e.key.start);
-                    match &e.value.kind {
-                        Kind::Map { flow: false, .. } if step.is_none() => {
-                            let c = col(e.value.body);
-                            if c > key_col {
-                                step = Some(c - key_col);
-                            }
-                        }
-                        Kind::Seq { flow: false, items } if indentless.is_none() => {
-                            if let Some(first) = items.first() {
-                                indentless = Some(col(first.dash) == key_col);
-                            }
-                        }
-                        _ => {}
-                    }
-                }
-                stack.extend(entries.iter().rev().map(|e| &e.value));
-            }
-            Kind::Seq { items, .. } => stack.extend(items.iter().rev().map(|i| &i.node)),
-            _ => {}
-        }
-    }
-    layout.step = step.unwrap_or(2);
-    layout.indentless = indentless.unwrap_or(false);
-    layout
 }
 
 /// The result of splicing: the new text, and notes for stderr (aliases that follow an edited
@@ -119,15 +70,65 @@ pub struct Spliced {
     pub notes: Vec<String>,
 }
 
-/// Writes each document's new value into the text, then re-reads the result and checks that
-/// every document reads back as its target. Any difference is an error: nothing is written.
+/// The paths where `old` and `new` differ: where the splice will look.
+fn changed_paths(old: &Val, new: &Val) -> Option<Trie> {
+    if same(old, new) {
+        return None;
+    }
+    let mut trie = Trie::default();
+    match (old, new) {
+        (Val::Obj(o), Val::Obj(n)) => {
+            for (k, ov) in o.iter() {
+                let (Some(nv), Val::TStr(key) | Val::BStr(key)) = (n.get(k), k) else {
+                    continue;
+                };
+                if let Some(child) = changed_paths(ov, nv) {
+                    let key = String::from_utf8_lossy(key).into_owned();
+                    trie.children.insert(Step::Key(key), child);
+                }
+            }
+        }
+        (Val::Arr(o), Val::Arr(n)) => {
+            for (i, (ov, nv)) in o.iter().zip(n.iter()).enumerate() {
+                if let Some(child) = changed_paths(ov, nv) {
+                    trie.children.insert(Step::Index(i), child);
+                }
+            }
+        }
+        _ => {}
+    }
+    Some(trie)
+}
+
+/// Writes each document's new value into the text, then reads the result back and checks
+/// that every document holds its target. Any difference is an error: nothing is written.
 pub fn splice(src: &str, file: &str, parsed: &Parsed, targets: &[Val]) -> Result<Spliced> {
     let layout = &parsed.layout;
-    let mut walker = splice::Walker::new(src, file, layout, &parsed.anchors, false);
+    let tries: Vec<Option<Trie>> = parsed
+        .values
+        .iter()
+        .zip(targets)
+        .map(|(old, new)| changed_paths(old, new))
+        .collect();
+    if tries.iter().all(Option::is_none) {
+        return Ok(Spliced {
+            text: src.to_string(),
+            notes: Vec::new(),
+        });
+    }
+    let index = index::index(src, file, Keep::Paths(&tries))?;
+    let mut walker = splice::Walker::new(src, file, layout, &parsed.anchors, &index);
     let mut extra = Vec::new();
-    for ((doc, old), new) in parsed.index.docs.iter().zip(&parsed.values).zip(targets) {
+    for (((doc, old), new), trie) in index
+        .docs
+        .iter()
+        .zip(&parsed.values)
+        .zip(targets)
+        .zip(&tries)
+    {
+        let Some(trie) = trie else { continue };
         match &doc.root {
-            Some(root) => walker.root(root, old, new)?,
+            Some(root) => walker.root(root, old, new, trie)?,
             None if matches!(new, Val::Null) => {}
             None => {
                 // A stream with no document (empty, or only comments): append one.
@@ -146,27 +147,12 @@ pub fn splice(src: &str, file: &str, parsed: &Parsed, targets: &[Val]) -> Result
             }
         }
     }
-    let changed = walker.changed_anchors();
-    let notes = std::mem::take(&mut walker.notes);
+    let changed: HashSet<usize> = walker.changed_anchors();
+    let mut notes = std::mem::take(&mut walker.notes);
+    notes.extend(walker.alias_notes());
     let mut edits = std::mem::take(&mut walker.edits);
     edits.extend(extra);
-    if edits.is_empty() {
-        return Ok(Spliced {
-            text: src.to_string(),
-            notes,
-        });
-    }
     let text = splice::apply(src, edits)?;
-    verify(&text, file, targets, changed)?;
-    Ok(Spliced { text, notes })
-}
-
-fn verify(
-    text: &str,
-    file: &str,
-    targets: &[Val],
-    changed: std::collections::HashMap<usize, Val>,
-) -> Result<()> {
     let fail = |why: String| {
         Error::Refused {
         file: file.to_string(),
@@ -175,27 +161,9 @@ fn verify(
         ),
     }
     };
-    let reparsed = parse(text, file).map_err(|e| fail(format!("re-parse failed: {e}")))?;
-    if reparsed.values.len() != targets.len() {
-        return Err(fail("the number of documents changed".into()));
+    match value::verify(&text, file, targets, &changed) {
+        Ok(None) => Ok(Spliced { text, notes }),
+        Ok(Some(at)) => Err(fail(format!("at {at}"))),
+        Err(e) => Err(fail(format!("re-parse failed: {e}"))),
     }
-    let mut walker = splice::Walker::new(text, file, &reparsed.layout, &reparsed.anchors, true)
-        .with_changed_anchors(changed);
-    for ((doc, got), want) in reparsed
-        .index
-        .docs
-        .iter()
-        .zip(&reparsed.values)
-        .zip(targets)
-    {
-        match &doc.root {
-            Some(root) => walker.root(root, got, want)?,
-            None if matches!(want, Val::Null) => {}
-            None => return Err(fail("a document is missing".into())),
-        }
-        if let Some(at) = walker.mismatch.take() {
-            return Err(fail(format!("at {at}")));
-        }
-    }
-    Ok(())
 }

@@ -1,17 +1,14 @@
 //! The splice: compares a document's old value with the expression's result, node by node,
 //! and turns each difference into the smallest byte edit that expresses it in the file's own
-//! style. Nothing is re-serialised; bytes outside the edits are never touched.
-//!
-//! The same walk runs a second time, in verify mode, over the re-parsed result: there it
-//! makes no edits and reports the first place where the file would not read back as the
-//! expression's result.
+//! style. Nothing is re-serialised; bytes outside the edits are never touched. The walk only
+//! enters nodes whose value changed, which are the nodes the sparse index keeps.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use jaq_json::Val;
 use saphyr_parser::ScalarStyle;
 
-use super::index::{Entry, Item, Kind, Node};
+use super::index::{Entry, Index, Item, Kind, Node, Step, Trie};
 use super::render::{self, Layout, Plain};
 use super::value::{is_merge_key, key_string, same};
 use crate::error::{Error, Result};
@@ -50,15 +47,12 @@ pub struct Walker<'a> {
     layout: &'a Layout,
     /// Values of the stream's anchors, to know what a `<<` merge brings in.
     anchors: &'a HashMap<usize, Val>,
-    /// The document being walked, to find the aliases of an anchor.
-    doc: Option<&'a Node>,
-    verify: bool,
+    /// Where every anchor and alias stands.
+    index: &'a Index,
     pub edits: Vec<Edit>,
     pub notes: Vec<String>,
     /// Anchors whose value this run changes, with the new value; aliases follow them.
     changed: HashMap<usize, Val>,
-    /// In verify mode, the first place that does not read back as intended.
-    pub mismatch: Option<String>,
     path: Vec<String>,
 }
 
@@ -94,31 +88,24 @@ impl<'a> Walker<'a> {
         file: &'a str,
         layout: &'a Layout,
         anchors: &'a HashMap<usize, Val>,
-        verify: bool,
+        index: &'a Index,
     ) -> Self {
         Walker {
             src,
             file,
             layout,
             anchors,
-            doc: None,
-            verify,
+            index,
             edits: Vec::new(),
             notes: Vec::new(),
             changed: HashMap::new(),
-            mismatch: None,
             path: Vec::new(),
         }
     }
 
-    /// Verify mode needs to know which anchors the plan changed (parse order keeps ids).
-    pub fn with_changed_anchors(mut self, changed: HashMap<usize, Val>) -> Self {
-        self.changed = changed;
-        self
-    }
-
-    pub fn changed_anchors(&self) -> HashMap<usize, Val> {
-        self.changed.clone()
+    /// The anchors whose value the edits change; the verifier lets their aliases follow.
+    pub fn changed_anchors(&self) -> HashSet<usize> {
+        self.changed.keys().copied().collect()
     }
 
     fn path_str(&self) -> String {
@@ -137,35 +124,53 @@ impl<'a> Walker<'a> {
     }
 
     fn edit(&mut self, start: usize, end: usize, text: String) {
-        if self.verify {
-            if self.mismatch.is_none() {
-                self.mismatch = Some(self.path_str());
-            }
-            return;
-        }
         self.edits.push(Edit { start, end, text });
     }
 
-    pub fn root(&mut self, node: &'a Node, old: &Val, new: &Val) -> Result<()> {
-        self.doc = Some(node);
+    /// Walks a document whose value changed along `trie` (the paths where old and new
+    /// differ).
+    pub fn root(&mut self, node: &Node, old: &Val, new: &Val, trie: &Trie) -> Result<()> {
         let place = Place {
             flow: false,
             at: At::Root,
         };
-        self.diff(node, old, new, place)
+        self.diff(node, old, new, place, trie)
+    }
+
+    /// Notes for stderr: each alias of an edited anchor follows it, as in yq.
+    pub fn alias_notes(&self) -> Vec<String> {
+        self.index
+            .aliases
+            .iter()
+            .filter(|a| self.changed.contains_key(&a.id))
+            .map(|a| {
+                format!(
+                    "{}: line {}: the alias {} follows the edited anchor, as in yq",
+                    self.file,
+                    a.line,
+                    &self.src[a.start..a.end]
+                )
+            })
+            .collect()
     }
 
     /// Refuses to remove or replace a node whose anchors are used by aliases outside it:
     /// those aliases would point at nothing. `keep` is an anchor the replacement keeps.
     fn check_anchors(&self, node: &Node, keep: usize) -> Result<()> {
-        let mut ids = Vec::new();
-        collect_anchors(node, &mut ids);
-        ids.retain(|&id| id != keep);
-        if ids.is_empty() || self.verify {
-            return Ok(());
-        }
-        let Some(doc) = self.doc else { return Ok(()) };
-        if let Some(alias) = find_alias(doc, &ids, node.start..node.end) {
+        let inside = node.start..node.end.max(node.start + 1);
+        let ids: Vec<usize> = self
+            .index
+            .anchors
+            .iter()
+            .filter(|a| inside.contains(&a.start) && a.id != keep)
+            .map(|a| a.id)
+            .collect();
+        let orphan = self
+            .index
+            .aliases
+            .iter()
+            .find(|a| ids.contains(&a.id) && !inside.contains(&a.start));
+        if let Some(alias) = orphan {
             return Err(self.refuse(format!(
                 "line {}: {} holds an anchor that the alias {} at line {} uses; change or remove the alias first",
                 node.line,
@@ -201,30 +206,10 @@ impl<'a> Walker<'a> {
         keys
     }
 
-    fn diff(&mut self, node: &Node, old: &Val, new: &Val, place: Place) -> Result<()> {
-        if self.mismatch.is_some() {
-            return Ok(());
-        }
+    /// `old` and `new` differ here; `trie` says where below.
+    fn diff(&mut self, node: &Node, old: &Val, new: &Val, place: Place, trie: &Trie) -> Result<()> {
         if let Kind::Alias(id) = node.kind {
-            let follows = self.changed.get(&id);
-            if same(old, new) {
-                if follows.is_some() && !self.verify {
-                    self.notes.push(format!(
-                        "{}: line {}: the alias {} follows the edited anchor, as in yq",
-                        self.file,
-                        node.line,
-                        &self.src[node.start..node.end]
-                    ));
-                }
-                return Ok(());
-            }
-            if self.verify {
-                if follows.is_none() {
-                    self.mismatch = Some(self.path_str());
-                }
-                return Ok(());
-            }
-            if follows.is_some_and(|v| same(new, v)) {
+            if self.changed.get(&id).is_some_and(|v| same(new, v)) {
                 return Ok(());
             }
             return Err(self.refuse(format!(
@@ -234,10 +219,7 @@ impl<'a> Walker<'a> {
                 &self.src[node.start..node.end]
             )));
         }
-        if same(old, new) {
-            return Ok(());
-        }
-        if node.anchor != 0 && !self.verify {
+        if node.anchor != 0 {
             self.changed.insert(node.anchor, new.clone());
             self.notes.push(format!(
                 "{}: line {}: edited the value anchored as {}; its aliases follow it",
@@ -248,10 +230,10 @@ impl<'a> Walker<'a> {
         }
         match (&node.kind, old, new) {
             (Kind::Map { flow, entries }, Val::Obj(o), Val::Obj(n)) => {
-                self.diff_map(node, *flow || place.flow, entries, o, n, place)
+                self.diff_map(node, *flow || place.flow, entries, (o, n), place, trie)
             }
             (Kind::Seq { flow, items }, Val::Arr(o), Val::Arr(n)) => {
-                self.diff_seq(node, *flow || place.flow, items, o, n, place)
+                self.diff_seq(node, *flow || place.flow, items, (o, n), place, trie)
             }
             (Kind::Scalar { .. }, _, new) if render::inline(new, false).is_some() => {
                 self.replace_scalar(node, new, place.flow);
@@ -266,27 +248,34 @@ impl<'a> Walker<'a> {
         node: &Node,
         flow: bool,
         entries: &[Entry],
-        old: &jaq_json::Map,
-        new: &jaq_json::Map,
+        (old, new): (&jaq_json::Map, &jaq_json::Map),
         place: Place,
+        trie: &Trie,
     ) -> Result<()> {
         let mut removed = Vec::new();
         let mut kept = 0;
-        let mut local = Vec::new();
-        let mut merges = Vec::new();
+        let merges: Vec<&Entry> = entries.iter().filter(|e| is_merge_key(&e.key)).collect();
+        // Keys written in this mapping; only needed to tell merged keys apart.
+        let mut local = HashSet::new();
         for (i, e) in entries.iter().enumerate() {
             if is_merge_key(&e.key) {
-                merges.push(e);
                 continue;
             }
             let k = key_string(&e.key, self.file)?;
             let kv = Val::from(k.clone());
-            local.push(kv.clone());
-            let (Some(ov), Some(nv)) = (old.get(&kv), new.get(&kv)) else {
+            if !merges.is_empty() {
+                local.insert(kv.clone());
+            }
+            let Some(nv) = new.get(&kv) else {
                 removed.push(i);
                 continue;
             };
             kept += 1;
+            let (Some(child_trie), Some(ov)) =
+                (trie.children.get(&Step::Key(k.clone())), old.get(&kv))
+            else {
+                continue;
+            };
             let after = self.after_colon(&e.key);
             let child = Place {
                 flow,
@@ -296,33 +285,22 @@ impl<'a> Walker<'a> {
                 },
             };
             self.path.push(path_part(&k));
-            self.diff(&e.value, ov, nv, child)?;
+            self.diff(&e.value, ov, nv, child, child_trie)?;
             self.path.pop();
         }
-        // In verify mode, keys that a `<<` merge brings in from an edited anchor follow it.
-        let merge_follows =
-            self.verify && merges.iter().any(|e| self.merge_source_changed(&e.value));
         for (k, ov) in old.iter() {
-            if local.contains(k) || merge_follows {
+            if merges.is_empty() || local.contains(k) {
                 continue;
             }
             let from = merges.first().map_or(node.line, |e| e.key.line);
-            match new.get(k) {
-                Some(nv) if same(ov, nv) => {}
-                _ if self.verify => {
-                    if self.mismatch.is_none() {
-                        self.mismatch = Some(format!("{}.{}", self.path_str(), k));
-                    }
-                }
-                _ => {
-                    return Err(self.refuse(format!(
-                        "line {from}: `{k}` under {} comes from a `<<` merge key; edit the merged mapping, or set `{k}` explicitly in this mapping",
-                        self.path_str()
-                    )))
-                }
+            if !new.get(k).is_some_and(|nv| same(ov, nv)) {
+                return Err(self.refuse(format!(
+                    "line {from}: `{k}` under {} comes from a `<<` merge key; edit the merged mapping, or set `{k}` explicitly in this mapping",
+                    self.path_str()
+                )));
             }
         }
-        if !removed.is_empty() && !merges.is_empty() && !self.verify {
+        if !removed.is_empty() && !merges.is_empty() {
             let merged = self.merged_keys(&merges);
             for &i in &removed {
                 let k = key_string(&entries[i].key, self.file)?;
@@ -337,7 +315,7 @@ impl<'a> Walker<'a> {
         }
         let added: Vec<(Val, Val)> = new
             .iter()
-            .filter(|(k, _)| !old.contains_key(*k) && (!merge_follows || local.contains(*k)))
+            .filter(|(k, _)| !old.contains_key(*k))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         if kept == 0 && added.is_empty() && merges.is_empty() && !removed.is_empty() {
@@ -364,22 +342,14 @@ impl<'a> Walker<'a> {
         Ok(())
     }
 
-    fn merge_source_changed(&self, v: &Node) -> bool {
-        match &v.kind {
-            Kind::Alias(id) => self.changed.contains_key(id),
-            Kind::Seq { items, .. } => items.iter().any(|i| self.merge_source_changed(&i.node)),
-            _ => false,
-        }
-    }
-
     fn diff_seq(
         &mut self,
         node: &Node,
         flow: bool,
         items: &[Item],
-        old: &[Val],
-        new: &[Val],
+        (old, new): (&[Val], &[Val]),
         place: Place,
+        trie: &Trie,
     ) -> Result<()> {
         let (o, n) = (old.len(), new.len());
         if n == 0 {
@@ -389,7 +359,7 @@ impl<'a> Walker<'a> {
             .iter()
             .map(|i| (i.dash, i.node.end, i.node.start))
             .collect();
-        if n > o && old.iter().zip(new).all(|(a, b)| same(a, b)) {
+        if n > o && trie.children.is_empty() {
             self.append_items(node, flow, items, &new[o..]);
             return Ok(());
         }
@@ -416,6 +386,9 @@ impl<'a> Walker<'a> {
             }
         }
         for (i, (item, (a, b))) in items.iter().zip(old.iter().zip(new)).enumerate() {
+            let Some(child_trie) = trie.children.get(&Step::Index(i)) else {
+                continue;
+            };
             let place = if flow {
                 Place { flow, at: At::Root }
             } else {
@@ -425,7 +398,7 @@ impl<'a> Walker<'a> {
                 }
             };
             self.path.push(format!("[{i}]"));
-            self.diff(&item.node, a, b, place)?;
+            self.diff(&item.node, a, b, place, child_trie)?;
             self.path.pop();
         }
         if n > o {
@@ -781,38 +754,6 @@ impl<'a> Walker<'a> {
             }
         }
         Ok(())
-    }
-}
-
-fn collect_anchors(node: &Node, out: &mut Vec<usize>) {
-    if node.anchor != 0 {
-        out.push(node.anchor);
-    }
-    match &node.kind {
-        Kind::Map { entries, .. } => entries.iter().for_each(|e| {
-            collect_anchors(&e.key, out);
-            collect_anchors(&e.value, out);
-        }),
-        Kind::Seq { items, .. } => items.iter().for_each(|i| collect_anchors(&i.node, out)),
-        _ => {}
-    }
-}
-
-/// The first alias to one of `ids` outside `inside`.
-fn find_alias<'n>(
-    node: &'n Node,
-    ids: &[usize],
-    inside: std::ops::Range<usize>,
-) -> Option<&'n Node> {
-    match &node.kind {
-        Kind::Alias(id) if ids.contains(id) && !inside.contains(&node.start) => Some(node),
-        Kind::Map { entries, .. } => entries
-            .iter()
-            .find_map(|e| find_alias(&e.value, ids, inside.clone())),
-        Kind::Seq { items, .. } => items
-            .iter()
-            .find_map(|i| find_alias(&i.node, ids, inside.clone())),
-        _ => None,
     }
 }
 

@@ -1,37 +1,43 @@
 //! The jq input: each document's value, typed by the YAML 1.2 core schema, with aliases and
-//! `<<` merge keys expanded (jq sees what a YAML reader sees).
+//! `<<` merge keys expanded (jq sees what a YAML reader sees); and the verifier that reads an
+//! edited file back and compares it with the values it must hold.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use jaq_core::ValT;
 use jaq_json::{Num, Val};
-use saphyr_parser::ScalarStyle;
+use saphyr_parser::{Event, ScalarStyle};
 
-use super::index::{Kind, Node};
+use super::events::{is_flow, skip_props, Ev, Events};
+use super::index::{display_tag, find_dash, Kind, Node};
+use super::render::Layout;
 use crate::error::{Error, Result};
 
 /// Types a plain scalar by the YAML 1.2 core schema.
 pub fn resolve_plain(s: &str) -> Val {
-    match s {
-        "" | "~" | "null" | "Null" | "NULL" => return Val::Null,
-        "true" | "True" | "TRUE" => return Val::Bool(true),
-        "false" | "False" | "FALSE" => return Val::Bool(false),
-        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => return Val::from(f64::INFINITY),
-        "-.inf" | "-.Inf" | "-.INF" => return Val::from(f64::NEG_INFINITY),
-        ".nan" | ".NaN" | ".NAN" => return Val::from(f64::NAN),
-        _ => {}
-    }
-    if let Some(n) = core_int(s) {
-        return n;
-    }
-    if is_core_float(s) {
-        // jaq keeps a number literal's text, so `1.20` prints back as `1.20`.
-        let text = s.strip_prefix('+').unwrap_or(s);
-        if let Ok(v) = Val::from_num(text) {
-            return v;
+    non_string(s).unwrap_or_else(|| Val::from(s.to_string()))
+}
+
+/// The value of a plain scalar that the core schema does not read as a string.
+fn non_string(s: &str) -> Option<Val> {
+    Some(match s {
+        "" | "~" | "null" | "Null" | "NULL" => Val::Null,
+        "true" | "True" | "TRUE" => Val::Bool(true),
+        "false" | "False" | "FALSE" => Val::Bool(false),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => Val::from(f64::INFINITY),
+        "-.inf" | "-.Inf" | "-.INF" => Val::from(f64::NEG_INFINITY),
+        ".nan" | ".NaN" | ".NAN" => Val::from(f64::NAN),
+        _ => {
+            if let Some(n) = core_int(s) {
+                return Some(n);
+            }
+            if !is_core_float(s) {
+                return None;
+            }
+            // jaq keeps a number literal's text, so `1.20` prints back as `1.20`.
+            return Val::from_num(s.strip_prefix('+').unwrap_or(s)).ok();
         }
-    }
-    Val::from(s.to_string())
+    })
 }
 
 fn core_int(s: &str) -> Option<Val> {
@@ -108,13 +114,16 @@ pub fn scalar(value: &str, style: ScalarStyle, tag: Option<&str>) -> Val {
 pub fn key_string(key: &Node, file: &str) -> Result<String> {
     match &key.kind {
         Kind::Scalar { value, .. } => Ok(value.clone()),
-        _ => Err(Error::Yaml {
-            file: file.to_string(),
-            msg: format!(
-                "line {}: complex mapping keys (a mapping, sequence or alias as a key) are not supported",
-                key.line
-            ),
-        }),
+        _ => Err(complex_key(file, key.line)),
+    }
+}
+
+fn complex_key(file: &str, line: usize) -> Error {
+    Error::Yaml {
+        file: file.to_string(),
+        msg: format!(
+            "line {line}: complex mapping keys (a mapping, sequence or alias as a key) are not supported"
+        ),
     }
 }
 
@@ -122,94 +131,409 @@ pub fn is_merge_key(key: &Node) -> bool {
     matches!(&key.kind, Kind::Scalar { value, style: ScalarStyle::Plain, .. } if value == "<<")
 }
 
-/// Builds documents' values; anchors are remembered across the stream in parse order.
-pub struct Values<'f> {
-    pub file: &'f str,
-    anchors: HashMap<usize, Val>,
+/// Every document's value, the anchors' values, and the file's layout.
+pub struct Loaded {
+    pub values: Vec<Val>,
+    pub anchors: HashMap<usize, Val>,
+    pub layout: Layout,
 }
 
-impl<'f> Values<'f> {
-    pub fn new(file: &'f str) -> Self {
-        Values {
-            file,
+/// Reads every document's value straight from the parser's events: no node tree is kept,
+/// so memory is the values themselves.
+pub fn load(src: &str, file: &str) -> Result<Loaded> {
+    let mut l = Loader::new(src, file);
+    let mut values = Vec::new();
+    loop {
+        let (ev, _) = l.ev.next_event()?;
+        match ev {
+            Event::StreamStart | Event::DocumentEnd | Event::Nothing => {}
+            Event::StreamEnd => break,
+            Event::DocumentStart(_) => {
+                let root = l.ev.next_event()?;
+                values.push(l.value(root, None)?);
+            }
+            other => return Err(Error::Internal(format!("unexpected YAML event {other:?}"))),
+        }
+    }
+    if values.is_empty() {
+        values.push(Val::Null);
+    }
+    let layout = l.layout(src);
+    Ok(Loaded {
+        values,
+        anchors: l.anchors,
+        layout,
+    })
+}
+
+struct Loader<'a> {
+    ev: Events<'a>,
+    anchors: HashMap<usize, Val>,
+    /// What the file's first examples say about its layout.
+    step: Option<usize>,
+    indentless: Option<bool>,
+}
+
+fn col(src: &str, pos: usize) -> usize {
+    pos - src[..pos].rfind('\n').map_or(0, |n| n + 1)
+}
+
+impl<'a> Loader<'a> {
+    fn new(src: &'a str, file: &'a str) -> Self {
+        Loader {
+            ev: Events::new(src, file),
             anchors: HashMap::new(),
+            step: None,
+            indentless: None,
         }
     }
 
-    /// Every anchor's value, by the parser's anchor id.
-    pub fn anchors(&self) -> &HashMap<usize, Val> {
-        &self.anchors
+    fn layout(&self, src: &str) -> Layout {
+        let mut layout = Layout::default();
+        if let Some(i) = src.find('\n') {
+            if i > 0 && src.as_bytes()[i - 1] == b'\r' {
+                layout.newline = "\r\n";
+            }
+        }
+        layout.step = self.step.unwrap_or(2);
+        layout.indentless = self.indentless.unwrap_or(false);
+        layout
     }
 
     fn err(&self, line: usize, msg: impl std::fmt::Display) -> Error {
         Error::Yaml {
-            file: self.file.to_string(),
+            file: self.ev.file.to_string(),
             msg: format!("line {line}: {msg}"),
         }
     }
 
-    pub fn value(&mut self, node: &Node) -> Result<Val> {
-        let v = match &node.kind {
-            Kind::Scalar { value, style, .. } => scalar(value, *style, node.tag.as_deref()),
-            Kind::Alias(id) => self
-                .anchors
-                .get(id)
-                .cloned()
-                .ok_or_else(|| self.err(node.line, "alias to an unknown anchor"))?,
-            Kind::Seq { items, .. } => {
-                let mut out = Vec::with_capacity(items.len());
-                for item in items {
-                    out.push(self.value(&item.node)?);
-                }
-                Val::Arr(out.into())
+    /// A node's value. `key_col` is the column of the key when the node is the value of a
+    /// block mapping entry, which is where the layout is learnt.
+    fn value(&mut self, (event, span): Ev<'a>, key_col: Option<usize>) -> Result<Val> {
+        let src = self.ev.src;
+        let (start, end) = self.ev.bytes(&span);
+        let (v, anchor) = match event {
+            Event::Scalar(value, style, anchor, tag) => {
+                let tag = tag.map(|t| display_tag(&t));
+                (scalar(&value, style, tag.as_deref()), anchor)
             }
-            Kind::Map { entries, .. } => {
-                let mut map = jaq_json::Map::default();
-                let mut lines: HashMap<String, usize> = HashMap::new();
-                let mut merged = Vec::new();
-                for e in entries {
-                    if is_merge_key(&e.key) {
-                        merged.push(self.value(&e.value)?);
+            Event::Alias(id) => {
+                let v = self.anchors.get(&id).cloned();
+                (
+                    v.ok_or_else(|| self.err(span.start.line(), "alias to an unknown anchor"))?,
+                    0,
+                )
+            }
+            Event::SequenceStart(anchor, _) => {
+                let flow = is_flow(src, start, end);
+                let mut out = Vec::new();
+                loop {
+                    let ev = self.ev.next_event()?;
+                    if let Event::SequenceEnd = ev.0 {
+                        break;
+                    }
+                    if out.is_empty() && !flow && self.indentless.is_none() {
+                        if let Some(kc) = key_col {
+                            let item = self.ev.byte(ev.1.start.index());
+                            let dash = find_dash(src, item);
+                            self.indentless = Some(col(src, dash) == kc);
+                        }
+                    }
+                    out.push(self.value(ev, None)?);
+                }
+                (Val::Arr(out.into()), anchor)
+            }
+            Event::MappingStart(anchor, _) => {
+                let flow = is_flow(src, start, end);
+                if !flow && self.step.is_none() {
+                    if let Some(kc) = key_col {
+                        let c = col(src, skip_props(src, start, end));
+                        if c > kc {
+                            self.step = Some(c - kc);
+                        }
+                    }
+                }
+                (self.mapping(flow)?, anchor)
+            }
+            other => return Err(Error::Internal(format!("unexpected YAML event {other:?}"))),
+        };
+        if anchor != 0 {
+            self.anchors.insert(anchor, v.clone());
+        }
+        Ok(v)
+    }
+
+    /// A mapping's entries, after its start event.
+    fn mapping(&mut self, flow: bool) -> Result<Val> {
+        let src = self.ev.src;
+        let mut map = jaq_json::Map::default();
+        // The line of each key, by its position in `map`, for duplicate-key messages.
+        let mut lines: Vec<usize> = Vec::new();
+        let mut merged = Vec::new();
+        let mut line = 0;
+        loop {
+            let (event, span) = self.ev.next_event()?;
+            line = span.start.line().max(line);
+            let (key, merge) = match event {
+                Event::MappingEnd => break,
+                Event::Scalar(value, style, _, _) => {
+                    let merge = style == ScalarStyle::Plain && value == "<<";
+                    (value.into_owned(), merge)
+                }
+                _ => return Err(complex_key(self.ev.file, span.start.line())),
+            };
+            let key_col = (!flow).then(|| col(src, self.ev.byte(span.start.index())));
+            let value = self.ev.next_event()?;
+            let v = self.value(value, key_col)?;
+            if merge {
+                merged.push(v);
+                continue;
+            }
+            let (i, before) = map.insert_full(Val::from(key), v);
+            if before.is_some() {
+                let key = map
+                    .get_index(i)
+                    .map(|(k, _)| key_text(k))
+                    .unwrap_or_default();
+                return Err(self.err(
+                    span.start.line(),
+                    format!(
+                        "duplicate key `{key}` (first defined at line {}); remove one of them",
+                        lines[i]
+                    ),
+                ));
+            }
+            lines.push(span.start.line());
+        }
+        // Local keys win over merged ones, and earlier merge sources over later ones.
+        for m in merged {
+            let sources = match m {
+                Val::Arr(a) => a.as_ref().clone(),
+                other => vec![other],
+            };
+            for source in sources {
+                let Val::Obj(o) = source else {
+                    return Err(self.err(
+                        line,
+                        "a `<<` merge key needs a mapping or a list of mappings",
+                    ));
+                };
+                for (k, v) in o.iter() {
+                    if !map.contains_key(k) {
+                        map.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+        }
+        Ok(Val::obj(map))
+    }
+}
+
+/// Why verification stopped: the text does not parse, or a value differs at a path.
+enum Stop {
+    Yaml(Error),
+    At(Vec<String>),
+}
+
+impl From<Error> for Stop {
+    fn from(e: Error) -> Self {
+        Stop::Yaml(e)
+    }
+}
+
+/// Reads `src` again and compares it, event by event, with the values it must hold. Aliases
+/// of the anchors in `changed`, and keys merged from them, may differ: they follow their
+/// edited anchor. No tree is built, so this costs no more memory than the anchors' values.
+/// `Ok(None)` when everything matches; `Ok(Some(path))` names the first difference.
+pub fn verify(
+    src: &str,
+    file: &str,
+    targets: &[Val],
+    changed: &HashSet<usize>,
+) -> Result<Option<String>> {
+    let mut l = Loader::new(src, file);
+    let mut docs = 0;
+    let outcome = (|| -> std::result::Result<(), Stop> {
+        loop {
+            let (ev, _) = l.ev.next_event()?;
+            match ev {
+                Event::StreamStart | Event::DocumentEnd | Event::Nothing => {}
+                Event::StreamEnd => break,
+                Event::DocumentStart(_) => {
+                    let root = l.ev.next_event()?;
+                    let Some(target) = targets.get(docs) else {
+                        return Err(Stop::At(vec![format!("document {}", docs + 1)]));
+                    };
+                    docs += 1;
+                    check(&mut l, root, target, changed)?;
+                }
+                _ => return Err(Stop::At(vec!["(stream)".into()])),
+            }
+        }
+        let expected = targets.len() - usize::from(docs == 0 && targets == [Val::Null]);
+        if docs != expected {
+            return Err(Stop::At(vec![format!(
+                "document count {docs}, expected {}",
+                targets.len()
+            )]));
+        }
+        Ok(())
+    })();
+    match outcome {
+        Ok(()) => Ok(None),
+        Err(Stop::Yaml(e)) => Err(e),
+        Err(Stop::At(mut path)) => {
+            path.reverse();
+            Ok(Some(if path.is_empty() {
+                ".".into()
+            } else {
+                path.concat()
+            }))
+        }
+    }
+}
+
+fn check<'a>(
+    l: &mut Loader<'a>,
+    ev: Ev<'a>,
+    target: &Val,
+    changed: &HashSet<usize>,
+) -> std::result::Result<(), Stop> {
+    let differs = || Err(Stop::At(Vec::new()));
+    match &ev.0 {
+        Event::Alias(id) => {
+            let v = l.anchors.get(id);
+            if v.is_some_and(|v| same(v, target)) || changed.contains(id) {
+                return Ok(());
+            }
+            differs()
+        }
+        Event::Scalar(value, style, 0, None) if scalar_is(value, *style, target) => Ok(()),
+        // Other scalars, and collections whose value an alias may need later, are built.
+        Event::Scalar(..) | Event::SequenceStart(1.., _) | Event::MappingStart(1.., _) => {
+            let v = l.value(ev, None)?;
+            if same(&v, target) {
+                Ok(())
+            } else {
+                differs()
+            }
+        }
+        Event::SequenceStart(..) => {
+            let Val::Arr(items) = target else {
+                return differs();
+            };
+            let mut i = 0;
+            loop {
+                let ev = l.ev.next_event()?;
+                if let Event::SequenceEnd = ev.0 {
+                    break;
+                }
+                let Some(t) = items.get(i) else {
+                    return differs();
+                };
+                check(l, ev, t, changed).map_err(|s| at(s, format!("[{i}]")))?;
+                i += 1;
+            }
+            if i == items.len() {
+                Ok(())
+            } else {
+                differs()
+            }
+        }
+        Event::MappingStart(..) => {
+            let Val::Obj(entries) = target else {
+                return differs();
+            };
+            // Which of the target's keys the text has, by their position in the target.
+            let mut seen = vec![false; entries.len()];
+            let mut merged: Vec<Val> = Vec::new();
+            let mut merge_follows = false;
+            loop {
+                let (event, span) = l.ev.next_event()?;
+                let key = match event {
+                    Event::MappingEnd => break,
+                    Event::Scalar(value, style, _, _)
+                        if !(style == ScalarStyle::Plain && value == "<<") =>
+                    {
+                        value.into_owned()
+                    }
+                    Event::Scalar(..) => {
+                        let value = l.ev.next_event()?;
+                        merge_follows |= match &value.0 {
+                            Event::Alias(id) => changed.contains(id),
+                            _ => !changed.is_empty(),
+                        };
+                        merged.push(l.value(value, None)?);
                         continue;
                     }
-                    let k = key_string(&e.key, self.file)?;
-                    if let Some(first) = lines.get(&k) {
-                        return Err(self.err(
-                            e.key.line,
-                            format!("duplicate key `{k}` (first defined at line {first}); remove one of them"),
-                        ));
-                    }
-                    lines.insert(k.clone(), e.key.line);
-                    let v = self.value(&e.value)?;
-                    map.insert(Val::from(k), v);
+                    _ => return Err(complex_key(l.ev.file, span.start.line()).into()),
+                };
+                let value = l.ev.next_event()?;
+                let Some((i, _, t)) = entries.get_full(&Val::from(key.clone())) else {
+                    return Err(Stop::At(vec![format!(".{key}")]));
+                };
+                if std::mem::replace(&mut seen[i], true) {
+                    return Err(Stop::At(vec![format!(".{key} (twice)")]));
                 }
-                // Local keys win over merged ones, and earlier merge sources over later ones.
-                for m in merged {
-                    let sources = match m {
-                        Val::Arr(a) => a.as_ref().clone(),
-                        other => vec![other],
-                    };
-                    for src in sources {
-                        let Val::Obj(o) = src else {
-                            return Err(self.err(
-                                node.line,
-                                "a `<<` merge key needs a mapping or a list of mappings",
-                            ));
-                        };
+                check(l, value, t, changed).map_err(|s| at(s, format!(".{key}")))?;
+            }
+            if merge_follows {
+                return Ok(());
+            }
+            for m in merged {
+                let sources = match m {
+                    Val::Arr(a) => a.as_ref().clone(),
+                    other => vec![other],
+                };
+                for source in sources {
+                    if let Val::Obj(o) = source {
                         for (k, v) in o.iter() {
-                            if !map.contains_key(k) {
-                                map.insert(k.clone(), v.clone());
+                            let Some((i, _, t)) = entries.get_full(k) else {
+                                return Err(Stop::At(vec![format!(".{}", key_text(k))]));
+                            };
+                            if !std::mem::replace(&mut seen[i], true) && !same(v, t) {
+                                return Err(Stop::At(vec![format!(".{}", key_text(k))]));
                             }
                         }
                     }
                 }
-                Val::obj(map)
             }
-        };
-        if node.anchor != 0 {
-            self.anchors.insert(node.anchor, v.clone());
+            if seen.iter().all(|&s| s) {
+                Ok(())
+            } else {
+                differs()
+            }
         }
-        Ok(v)
+        _ => differs(),
+    }
+}
+
+/// Whether an untagged, unanchored scalar reads as `target`, without building a value for
+/// the common case of a string that stays a string.
+fn scalar_is(value: &str, style: ScalarStyle, target: &Val) -> bool {
+    match target {
+        Val::TStr(b) if b.as_ref() == value.as_bytes() => {
+            style != ScalarStyle::Plain || non_string(value).is_none()
+        }
+        _ => same(&scalar(value, style, None), target),
+    }
+}
+
+/// A key as text, for messages and paths.
+fn key_text(k: &Val) -> String {
+    match k {
+        Val::TStr(b) | Val::BStr(b) => String::from_utf8_lossy(b).into_owned(),
+        other => other.to_string(),
+    }
+}
+
+fn at(stop: Stop, seg: String) -> Stop {
+    match stop {
+        Stop::At(mut path) => {
+            path.push(seg);
+            Stop::At(path)
+        }
+        other => other,
     }
 }
 
@@ -274,5 +598,67 @@ mod tests {
         assert!(same(&resolve_plain(".nan"), &resolve_plain(".NaN")));
         assert!(!same(&resolve_plain("1"), &Val::from("1".to_string())));
         assert!(same(&resolve_plain("1.0"), &resolve_plain("1")));
+    }
+
+    fn vals(src: &str) -> Vec<Val> {
+        load(src, "t").unwrap().values
+    }
+
+    #[test]
+    fn verify_accepts_equal_and_names_the_first_difference() {
+        let none = HashSet::new();
+        let src = "a:\n  b: [1, {c: x}]\n---\nd: 2\n";
+        assert_eq!(verify(src, "t", &vals(src), &none).unwrap(), None);
+        let want = vals("a:\n  b: [1, {c: y}]\n---\nd: 2\n");
+        assert_eq!(
+            verify(src, "t", &want, &none).unwrap().as_deref(),
+            Some(".a.b[1].c")
+        );
+        let want = vals("a:\n  b: [1, {c: x}]\n---\nd: 2\ne: 3\n");
+        assert_eq!(
+            verify(src, "t", &want, &none).unwrap().as_deref(),
+            Some(".")
+        );
+        let want = vals("a:\n  b: [1, {c: x}]\n");
+        assert!(
+            verify(src, "t", &want, &none).unwrap().is_some(),
+            "a document too many"
+        );
+        let want = vals("a:\n  b: [1, {c: x}, 3]\n---\nd: 2\n");
+        assert_eq!(
+            verify(src, "t", &want, &none).unwrap().as_deref(),
+            Some(".a.b")
+        );
+    }
+
+    #[test]
+    fn verify_lets_aliases_follow_only_changed_anchors() {
+        // The file has the new anchor value; the target still holds the old one at the alias.
+        let src = "a: &x 2\nb: *x\n";
+        let want = vals("a: 2\nb: 1\n");
+        assert_eq!(
+            verify(src, "t", &want, &HashSet::new()).unwrap().as_deref(),
+            Some(".b")
+        );
+        assert_eq!(verify(src, "t", &want, &HashSet::from([1])).unwrap(), None);
+    }
+
+    #[test]
+    fn verify_checks_merged_keys() {
+        let src = "base: &b {a: 1}\nsvc:\n  <<: *b\n  c: 2\n";
+        assert_eq!(verify(src, "t", &vals(src), &HashSet::new()).unwrap(), None);
+        let want = vals("base: {a: 1}\nsvc: {a: 5, c: 2}\n");
+        assert_eq!(
+            verify(src, "t", &want, &HashSet::new()).unwrap().as_deref(),
+            Some(".svc.a")
+        );
+    }
+
+    #[test]
+    fn load_learns_the_layout() {
+        let l = load("a:\n    b:\n    - x\n", "t").unwrap().layout;
+        assert_eq!((l.step, l.indentless, l.newline), (4, true, "\n"));
+        let l = load("a:\r\n  - x\r\n", "t").unwrap().layout;
+        assert_eq!((l.step, l.indentless, l.newline), (2, false, "\r\n"));
     }
 }

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use gitops_update::edit;
 use gitops_update::jq::{Bindings, EnvPolicy, Program};
-use gitops_update::yaml::index::{self, Kind, Node};
+use gitops_update::yaml::index::{self, Keep, Kind, Node};
 
 use crate::common::testdata;
 
@@ -110,7 +110,7 @@ fn check_file(path: &Path, failures: &mut Vec<String>) -> usize {
     let Ok(src) = std::str::from_utf8(&bytes) else {
         return 0;
     };
-    let Ok(idx) = index::index(src, "f") else {
+    let Ok(idx) = index::index(src, "f", Keep::All) else {
         return 0;
     };
     let identity = Program::compile(".", &bindings()).unwrap();

@@ -1,0 +1,114 @@
+//! The parser's event stream with byte offsets, shared by the loader, the index and the
+//! verifier.
+
+use saphyr_parser::{Event, Parser, Span, StrInput};
+
+use crate::error::{Error, Located, Result};
+
+/// Converts the parser's character indices into byte offsets. Positions arrive nearly in
+/// order, so a cursor that walks from the last answer costs O(distance), and a file that is
+/// all ASCII needs no walking at all.
+struct Offsets<'a> {
+    src: &'a str,
+    ascii: bool,
+    chars: usize,
+    bytes: usize,
+}
+
+impl<'a> Offsets<'a> {
+    fn new(src: &'a str) -> Self {
+        Offsets {
+            src,
+            ascii: src.is_ascii(),
+            chars: 0,
+            bytes: 0,
+        }
+    }
+
+    fn byte(&mut self, char_index: usize) -> usize {
+        if self.ascii {
+            return char_index.min(self.src.len());
+        }
+        while self.chars < char_index && self.bytes < self.src.len() {
+            let c = self.src[self.bytes..]
+                .chars()
+                .next()
+                .map_or(1, char::len_utf8);
+            self.bytes += c;
+            self.chars += 1;
+        }
+        while self.chars > char_index && self.bytes > 0 {
+            self.bytes -= 1;
+            while !self.src.is_char_boundary(self.bytes) {
+                self.bytes -= 1;
+            }
+            self.chars -= 1;
+        }
+        self.bytes
+    }
+}
+
+pub type Ev<'a> = (Event<'a>, Span);
+
+pub struct Events<'a> {
+    pub src: &'a str,
+    pub file: &'a str,
+    parser: Parser<'a, StrInput<'a>>,
+    offsets: Offsets<'a>,
+}
+
+impl<'a> Events<'a> {
+    pub fn new(src: &'a str, file: &'a str) -> Self {
+        Events {
+            src,
+            file,
+            parser: Parser::new_from_str(src),
+            offsets: Offsets::new(src),
+        }
+    }
+
+    pub fn next_event(&mut self) -> Result<Ev<'a>> {
+        match self.parser.next_event() {
+            Some(Ok(ev)) => Ok(ev),
+            Some(Err(e)) => {
+                let off = self.offsets.byte(e.marker().index());
+                Err(Error::YamlSyntax {
+                    msg: e.info().to_string(),
+                    at: Located::at(self.file, self.src, off),
+                })
+            }
+            None => Err(Error::Internal("the YAML parser ended early".into())),
+        }
+    }
+
+    /// The byte offset of a parser position.
+    pub fn byte(&mut self, char_index: usize) -> usize {
+        self.offsets.byte(char_index)
+    }
+
+    /// Byte offsets of a span's start and end.
+    pub fn bytes(&mut self, span: &Span) -> (usize, usize) {
+        (self.byte(span.start.index()), self.byte(span.end.index()))
+    }
+}
+
+/// The first byte of a node's value after its anchor (`&a`) and tag (`!t`, `!!str`).
+pub fn skip_props(src: &str, start: usize, limit: usize) -> usize {
+    let b = src.as_bytes();
+    let mut i = start;
+    while i < limit && matches!(b.get(i), Some(b'&' | b'!')) {
+        while i < b.len() && !b[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        while i < b.len() && b[i].is_ascii_whitespace() {
+            i += 1;
+        }
+    }
+    i.min(limit.max(start))
+}
+
+/// Whether a collection whose event span starts at `start` is a flow collection.
+pub fn is_flow(src: &str, start: usize, span_end: usize) -> bool {
+    let body = skip_props(src, start, span_end.max(start + 1));
+    matches!(src.as_bytes().get(body), Some(b'[' | b'{'))
+}
