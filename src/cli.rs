@@ -5,10 +5,16 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 const EXIT_CODES: &str = "\
+Without a subcommand, gitops-update runs `run` with its inputs from the environment, so a
+workflow step is just `run: gitops-update`.
+
 Exit codes:
-  0  done: the result was printed or written, or nothing needed to change
+  0  done: pushed, already up to date, dry run, or printed
   1  unexpected failure (a bug, or an I/O error such as a full disk)
-  2  invalid input: flags, version, path, expression, YAML, or a refused edit";
+  2  invalid input: flags, environment, version, path, expression, YAML, or a refused edit
+  3  git transport, authentication or timeout failure
+  4  the server rejected the push for good (hook, protected branch, permission)
+  5  gave up after --max-attempts pushes lost the race to other writers";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -27,6 +33,17 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Edit files in the GitOps repo, commit and push, re-applying the edit when another
+    /// writer pushed first (the default command)
+    #[command(after_help = RUN_HELP)]
+    Run(Box<RunArgs>),
+
+    /// Print shell completions for bash, zsh or fish
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+
     /// Evaluate an expression on every document of a YAML file, as yq does
     #[command(after_help = EVAL_HELP)]
     Eval(EvalArgs),
@@ -72,4 +89,124 @@ pub struct EvalArgs {
     /// The version for {{VERSION}} when no --arg VERSION is given
     #[arg(long = "version-from-env", hide = true, env = "VERSION")]
     pub version_env: Option<String>,
+}
+
+const RUN_HELP: &str = "\
+Every input is a flag or the environment variable the GitOps workflow already sets:
+INPUT_FILE, YQ_TPL, VERSION, SOURCE_REPO, SOURCE_COMMIT, DISPATCH_ID, GIT_TAG_PREFIX,
+GITOPS_REPO, GITOPS_BRANCH, GITEA_API_URL, and GITEA_TOKEN (the token is read from the
+environment only, never from a flag).
+
+Examples:
+  # What the GitOps repo's workflow runs (inputs from the environment):
+  gitops-update
+  # A developer's dry run in a checkout: prints the diff, changes nothing:
+  gitops-update run --dry-run --file charts/app/values.yaml \\
+      --expression '.image.tag = \"{{VERSION}}\"' --version 1.4.2
+  # Chart version and image tag in one commit:
+  gitops-update run --version 1.4.2 --repo acme/deploy \\
+      --set 'charts/app/Chart.yaml=.version = \"{{VERSION}}\"' \\
+      --set 'charts/app/values.yaml=.image.tag = \"{{VERSION}}\"'
+
+Exit codes:
+  0  pushed, already up to date, or dry run
+  1  unexpected failure
+  2  invalid input: flags, environment, version, path, expression, YAML, or a refused edit
+  3  git transport, authentication or timeout failure
+  4  the server rejected the push for good (hook, protected branch, permission)
+  5  gave up after --max-attempts pushes lost the race to other writers";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The file to edit, relative to the repository root
+    #[arg(long, env = "INPUT_FILE")]
+    pub file: Option<String>,
+
+    /// The expression for --file, e.g. '.image.tag = "{{VERSION}}"'
+    #[arg(long, env = "YQ_TPL")]
+    pub expression: Option<String>,
+
+    /// One more edit in the same commit, as FILE=EXPR (repeatable)
+    #[arg(long = "set", value_name = "FILE=EXPR")]
+    pub set: Vec<String>,
+
+    /// The version the commit records and {{VERSION}} stands for
+    #[arg(
+        id = "release",
+        long = "version",
+        env = "VERSION",
+        value_name = "VERSION"
+    )]
+    pub version: Option<String>,
+
+    /// The GitOps repository: owner/name on the server, or a git URL or path
+    #[arg(long, env = "GITOPS_REPO")]
+    pub repo: Option<String>,
+
+    /// The branch to update [default: the remote's default branch]
+    #[arg(long, env = "GITOPS_BRANCH")]
+    pub branch: Option<String>,
+
+    /// The Gitea server (with or without /api/v1), for owner/name repositories
+    #[arg(long, env = "GITEA_API_URL")]
+    pub server: Option<String>,
+
+    /// The repository whose build produced the version (owner/name)
+    #[arg(long, env = "SOURCE_REPO")]
+    pub source_repo: Option<String>,
+
+    /// The commit whose build produced the version
+    #[arg(long, env = "SOURCE_COMMIT")]
+    pub source_commit: Option<String>,
+
+    /// The dispatch that asked for this update, recorded in the commit
+    #[arg(long, env = "DISPATCH_ID")]
+    pub dispatch_id: Option<String>,
+
+    /// The source repo's tag prefix, for monorepos with several components
+    #[arg(long, env = "GIT_TAG_PREFIX")]
+    pub tag_prefix: Option<String>,
+
+    /// The component in the summary line [default: the source repo's name, with -<prefix>]
+    #[arg(long)]
+    pub component: Option<String>,
+
+    /// Let expressions read this environment variable too (repeatable)
+    #[arg(long = "allow-env", value_name = "NAME")]
+    pub allow_env: Vec<String>,
+
+    #[arg(long, env = "GIT_AUTHOR_NAME", hide_env_values = true)]
+    pub author_name: Option<String>,
+    #[arg(long, env = "GIT_AUTHOR_EMAIL", hide_env_values = true)]
+    pub author_email: Option<String>,
+    #[arg(long, env = "GIT_COMMITTER_NAME", hide_env_values = true)]
+    pub committer_name: Option<String>,
+    #[arg(long, env = "GIT_COMMITTER_EMAIL", hide_env_values = true)]
+    pub committer_email: Option<String>,
+
+    /// Push attempts before giving up when other writers keep pushing first
+    #[arg(long, default_value_t = 10)]
+    pub max_attempts: u32,
+
+    /// Network timeout for connecting and for each read (e.g. 30s, 500ms, 2m)
+    #[arg(long, default_value = "30s")]
+    pub timeout: String,
+
+    /// Do everything up to the commit and print the diff; write and push nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// How to report on stdout
+    #[arg(long, value_enum, default_value = "text")]
+    pub output: Format,
+
+    /// Where to look for a checkout of the GitOps repo [default: the current directory]
+    #[arg(long, value_name = "DIR")]
+    pub workdir: Option<std::path::PathBuf>,
 }

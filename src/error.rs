@@ -11,6 +11,12 @@ pub mod exit {
     pub const UNEXPECTED: u8 = 1;
     /// Invalid input: flags, environment, version, path, expression, YAML, or a refused edit.
     pub const INPUT: u8 = 2;
+    /// Git transport, authentication or timeout failure.
+    pub const TRANSPORT: u8 = 3;
+    /// The server rejected the push for good (a hook, a protected branch, a permission).
+    pub const REJECTED: u8 = 4;
+    /// Gave up after `--max-attempts` pushes that lost the race to other writers.
+    pub const GAVE_UP: u8 = 5;
 }
 
 /// A position in a text the user gave us, shown with a caret under the spot.
@@ -95,6 +101,18 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    #[error("{0}")]
+    Transport(String),
+
+    #[error("{0}")]
+    Auth(String),
+
+    #[error("the server rejected the push to {target}: {message}")]
+    Rejected { target: String, message: String },
+
+    #[error("gave up after {attempts} attempts: other writers kept pushing to {target} first; raise --max-attempts or retry later")]
+    GaveUp { attempts: u32, target: String },
+
     #[error("internal error: {0}; please report this with the input that caused it")]
     Internal(String),
 }
@@ -110,6 +128,9 @@ impl Error {
             | Error::Yaml { .. }
             | Error::Refused { .. }
             | Error::Input { .. } => exit::INPUT,
+            Error::Transport(_) | Error::Auth(_) => exit::TRANSPORT,
+            Error::Rejected { .. } => exit::REJECTED,
+            Error::GaveUp { .. } => exit::GAVE_UP,
             Error::Write { .. } | Error::Internal(_) => exit::UNEXPECTED,
         }
     }

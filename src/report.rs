@@ -73,6 +73,139 @@ pub fn note(text: &str) {
     eprintln!("note: {text}");
 }
 
+/// A human progress line, on stderr so that stdout stays the result.
+pub fn progress(text: &str) {
+    eprintln!("gitops-update: {text}");
+}
+
+/// A JSON string literal.
+pub fn json_str(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// What the run reports: step outputs, the step summary, and stdout.
+pub struct RunReport<'a> {
+    pub status: &'a str,
+    pub changed: bool,
+    pub commit: String,
+    pub previous: String,
+    pub version: &'a str,
+    pub component: &'a str,
+    pub repo: &'a str,
+    pub branch: &'a str,
+    pub files: Vec<String>,
+    pub attempts: u32,
+    pub outcome: &'a str,
+}
+
+impl RunReport<'_> {
+    /// `component|version|status|commit_sha|repo`, the line the pipeline report collects.
+    pub fn summary(&self) -> String {
+        format!(
+            "{}|{}|{}|{}|{}",
+            self.component, self.version, self.status, self.commit, self.repo
+        )
+    }
+
+    fn outputs(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("changed", self.changed.to_string()),
+            ("commit_sha", self.commit.clone()),
+            ("previous_sha", self.previous.clone()),
+            ("version", self.version.to_string()),
+            ("summary", self.summary()),
+        ]
+    }
+
+    /// Appends `name=value` lines to each step output file ($GITHUB_OUTPUT, $GITEA_OUTPUT).
+    pub fn write_outputs(&self, files: &[std::path::PathBuf]) -> io::Result<()> {
+        let mut text = String::new();
+        for (k, v) in self.outputs() {
+            text.push_str(&format!("{k}={v}\n"));
+        }
+        for f in files {
+            let mut file = std::fs::OpenOptions::new()
+                .append(true)
+                .create(true)
+                .open(f)?;
+            file.write_all(text.as_bytes())?;
+        }
+        Ok(())
+    }
+
+    pub fn write_step_summary(&self, file: &std::path::Path) -> io::Result<()> {
+        let mut text = format!(
+            "### gitops-update: {} {}\n\n| | |\n| --- | --- |\n| outcome | {} |\n| repository | {} ({}) |\n| commit | `{}` |\n| files | {} |\n| attempts | {} |\n\n",
+            self.component,
+            self.version,
+            self.outcome,
+            self.repo,
+            self.branch,
+            self.commit,
+            self.files.iter().map(|f| format!("`{f}`")).collect::<Vec<_>>().join(", "),
+            self.attempts
+        );
+        text = text.replace("|  |", "| - |");
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(file)?;
+        file.write_all(text.as_bytes())
+    }
+
+    pub fn json(&self) -> String {
+        let files: Vec<String> = self.files.iter().map(|f| json_str(f)).collect();
+        format!(
+            "{{\"outcome\":{},\"changed\":{},\"commit_sha\":{},\"previous_sha\":{},\"version\":{},\"component\":{},\"repo\":{},\"branch\":{},\"files\":[{}],\"attempts\":{},\"summary\":{}}}\n",
+            json_str(self.outcome),
+            self.changed,
+            json_str(&self.commit),
+            json_str(&self.previous),
+            json_str(self.version),
+            json_str(self.component),
+            json_str(self.repo),
+            json_str(self.branch),
+            files.join(","),
+            self.attempts,
+            json_str(&self.summary())
+        )
+    }
+
+    pub fn text(&self) -> String {
+        let short = |s: &str| s.get(..7).unwrap_or(s).to_string();
+        match self.outcome {
+            "pushed" => format!(
+                "pushed {} to {} of {}: {}\n",
+                short(&self.commit),
+                self.branch,
+                self.repo,
+                self.files.join(", ")
+            ),
+            "up_to_date" => format!(
+                "already up to date: {} of {} at {}\n",
+                self.branch,
+                self.repo,
+                short(&self.commit)
+            ),
+            _ => String::new(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -95,6 +228,11 @@ mod tests {
             ),
             "{d}"
         );
+    }
+
+    #[test]
+    fn json_strings_are_escaped() {
+        assert_eq!(json_str("a\"b\\c\n\u{1}"), "\"a\\\"b\\\\c\\n\\u0001\"");
     }
 
     #[test]

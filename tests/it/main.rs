@@ -4,4 +4,5 @@ mod common;
 mod eval_cli;
 mod golden;
 mod limitations;
+mod run_cmd;
 mod sweep;

@@ -1,0 +1,227 @@
+//! The update run: fetch the tip, edit, commit, push; when another writer pushed first,
+//! fetch the new tip and re-apply the edit to it. Re-applying, not rebasing, is what makes
+//! concurrent writers safe: two updaters changing different keys of one file both land.
+
+use std::time::Duration;
+
+use git2::Oid;
+
+use crate::config::{RepoPath, RunConfig};
+use crate::error::{Error, Result};
+use crate::git::{Git, Push};
+use crate::jq::Program;
+use crate::{edit, report};
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Pushed { commit: Oid, previous: Oid },
+    UpToDate { tip: Oid },
+    DryRun { tip: Oid },
+}
+
+/// One file's change at a given tip.
+pub struct Change {
+    pub path: RepoPath,
+    pub before: String,
+    pub after: String,
+    pub mode: i32,
+}
+
+pub struct Done {
+    pub outcome: Outcome,
+    pub attempts: u32,
+    pub changes: Vec<Change>,
+    pub branch: String,
+    pub url: String,
+}
+
+/// The commit message: the first line is what consumers search for; the trailers let them
+/// find the commit of their own dispatch without guessing.
+pub fn message(cfg: &RunConfig, files: &[&RepoPath]) -> String {
+    let mut m = format!("[skip ci] gitops: update version to {}\n\n", cfg.version);
+    for (key, value) in [
+        ("Source-Repo", &cfg.source_repo),
+        ("Source-Commit", &cfg.source_commit),
+        ("Dispatch-Id", &cfg.dispatch_id),
+    ] {
+        if let Some(v) = value {
+            m.push_str(&format!("{key}: {v}\n"));
+        }
+    }
+    for f in files {
+        m.push_str(&format!("File: {f}\n"));
+    }
+    m
+}
+
+/// Applies every edit to the files at `tip`. Several edits of one file apply in order.
+fn apply(git: &Git, tip: Oid, programs: &[(RepoPath, Program)]) -> Result<Vec<Change>> {
+    let mut changes: Vec<Change> = Vec::new();
+    for (path, program) in programs {
+        let (current, mode) = match changes.iter().position(|c| &c.path == path) {
+            Some(i) => (changes[i].after.clone().into_bytes(), changes[i].mode),
+            None => match git.read(tip, path)? {
+                Some(found) => found,
+                None => {
+                    return Err(Error::Usage(format!(
+                        "{path} does not exist on branch {} of {}; check INPUT_FILE",
+                        git.branch,
+                        git.url()
+                    )))
+                }
+            },
+        };
+        let edited = edit::edit(&current, path.as_str(), program)?;
+        for n in &edited.notes {
+            report::note(n);
+        }
+        match changes.iter_mut().find(|c| &c.path == path) {
+            Some(c) => c.after = edited.text,
+            None => changes.push(Change {
+                path: path.clone(),
+                before: String::from_utf8_lossy(&current).into_owned(),
+                after: edited.text,
+                mode,
+            }),
+        }
+    }
+    changes.retain(|c| c.before != c.after);
+    Ok(changes)
+}
+
+/// A jittered, capped exponential back-off: 100 ms, 200 ms, … up to 5 s, each between half
+/// and all of that, so that writers who collided do not collide again in step.
+fn backoff(attempt: u32) -> Duration {
+    use std::hash::{BuildHasher, Hasher};
+    let cap = 100u64.saturating_mul(1 << attempt.min(6)).min(5_000);
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u32(std::process::id());
+    h.write_u32(attempt);
+    let jitter = h.finish() % (cap / 2 + 1);
+    Duration::from_millis(cap / 2 + jitter)
+}
+
+pub fn run(cfg: &RunConfig) -> Result<Done> {
+    // Every expression compiles before anything touches the network.
+    let programs = cfg
+        .edits
+        .iter()
+        .map(|(p, e)| Ok((p.clone(), Program::compile(e, &cfg.bindings)?)))
+        .collect::<Result<Vec<_>>>()?;
+    let git = Git::open(cfg)?;
+    let files: Vec<RepoPath> = programs.iter().map(|(p, _)| p.clone()).collect();
+    git.check_clean(&files)?;
+    report::progress(&format!(
+        "updating {} on {} of {}",
+        files
+            .iter()
+            .map(RepoPath::as_str)
+            .collect::<Vec<_>>()
+            .join(", "),
+        git.branch,
+        git.url()
+    ));
+    let mut pushed: Option<Oid> = None;
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let tip = git.fetch_tip()?;
+        let changes = apply(&git, tip, &programs)?;
+        let done = |outcome| Done {
+            outcome,
+            attempts: attempt,
+            changes: Vec::new(),
+            branch: git.branch.clone(),
+            url: git.url(),
+        };
+        if changes.is_empty() {
+            // A push whose answer was lost may have landed: then this is that push.
+            let outcome = match pushed {
+                Some(c) if c == tip => Outcome::Pushed {
+                    commit: c,
+                    previous: git.parent(c).unwrap_or(tip),
+                },
+                _ => Outcome::UpToDate { tip },
+            };
+            git.advance_checkout(tip, &files)?;
+            return Ok(done(outcome));
+        }
+        if cfg.dry_run {
+            let mut d = done(Outcome::DryRun { tip });
+            d.changes = changes;
+            return Ok(d);
+        }
+        let changed: Vec<&RepoPath> = changes.iter().map(|c| &c.path).collect();
+        let blobs: Vec<(RepoPath, Vec<u8>, i32)> = changes
+            .iter()
+            .map(|c| (c.path.clone(), c.after.clone().into_bytes(), c.mode))
+            .collect();
+        let commit = git.commit(
+            tip,
+            &blobs,
+            &message(cfg, &changed),
+            &cfg.author,
+            &cfg.committer,
+        )?;
+        let retry = |why: &str| {
+            report::progress(&format!(
+                "attempt {attempt}: {why}; fetching the new tip to re-apply the edit"
+            ));
+        };
+        match git.push(commit) {
+            Ok(Push::Accepted) => {
+                report::progress(&format!(
+                    "pushed {} to {} (attempt {attempt})",
+                    short(commit),
+                    git.branch
+                ));
+                git.advance_checkout(commit, &files)?;
+                let mut d = done(Outcome::Pushed {
+                    commit,
+                    previous: tip,
+                });
+                d.changes = changes;
+                return Ok(d);
+            }
+            Ok(Push::Rejected(msg)) => {
+                return Err(Error::Rejected {
+                    target: format!("{} of {}", git.branch, git.url()),
+                    message: msg,
+                })
+            }
+            Ok(Push::Stale(why)) => retry(&format!("another writer pushed first ({why})")),
+            Err(e @ Error::Auth(_)) => return Err(e),
+            Err(e) => {
+                // The answer was lost, not necessarily the push: the next fetch tells.
+                pushed = Some(commit);
+                retry(&e.to_string());
+            }
+        }
+        if attempt >= cfg.max_attempts {
+            return Err(Error::GaveUp {
+                attempts: attempt,
+                target: format!("{} of {}", git.branch, git.url()),
+            });
+        }
+        std::thread::sleep(backoff(attempt));
+    }
+}
+
+pub fn short(oid: Oid) -> String {
+    oid.to_string()[..7].to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_is_jittered_and_capped() {
+        for attempt in 1..20 {
+            let d = backoff(attempt).as_millis() as u64;
+            let cap = (100u64 << attempt.min(6)).min(5_000);
+            assert!(d >= cap / 2 && d <= cap, "attempt {attempt}: {d} ms");
+        }
+    }
+}

@@ -1,0 +1,404 @@
+//! Hermetic git for tests: bare remotes seeded with the real `git` CLI (no user or system
+//! config), served over `file://` and over smart HTTP: `git http-backend` run as CGI behind a
+//! small HTTP/1.1 server on 127.0.0.1, with basic auth and a log of every request.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// The `git` CLI with no user, global or system configuration.
+pub fn git(dir: &Path) -> Command {
+    let mut cmd = Command::new("git");
+    cmd.current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", dir)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_AUTHOR_NAME", "Test")
+        .env("GIT_AUTHOR_EMAIL", "test@example.com")
+        .env("GIT_COMMITTER_NAME", "Test")
+        .env("GIT_COMMITTER_EMAIL", "test@example.com")
+        .env("GIT_TERMINAL_PROMPT", "0");
+    cmd
+}
+
+/// Runs `git` and returns its stdout, failing the test with its stderr.
+#[track_caller]
+pub fn git_out(dir: &Path, args: &[&str]) -> String {
+    let out = git(dir).args(args).output().expect("run git");
+    assert!(
+        out.status.success(),
+        "git {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A bare repository with a first commit holding `files`, on branch `main`.
+pub struct Remote {
+    pub dir: tempfile::TempDir,
+}
+
+impl Remote {
+    pub fn new(files: &[(&str, &str)]) -> Remote {
+        let dir = tempfile::tempdir().unwrap();
+        let bare = dir.path().join("repo.git");
+        git_out(
+            dir.path(),
+            &["init", "-q", "--bare", "-b", "main", bare.to_str().unwrap()],
+        );
+        let work = dir.path().join("seed");
+        git_out(
+            dir.path(),
+            &["init", "-q", "-b", "main", work.to_str().unwrap()],
+        );
+        for (path, content) in files {
+            let p = work.join(path);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, content).unwrap();
+        }
+        git_out(&work, &["add", "-A"]);
+        git_out(&work, &["commit", "-q", "-m", "seed"]);
+        git_out(&work, &["push", "-q", bare.to_str().unwrap(), "main"]);
+        Remote { dir }
+    }
+
+    pub fn bare(&self) -> PathBuf {
+        self.dir.path().join("repo.git")
+    }
+
+    pub fn file_url(&self) -> String {
+        format!("file://{}", self.bare().display())
+    }
+
+    /// The commit the branch points at.
+    pub fn tip(&self, branch: &str) -> String {
+        git_out(
+            &self.bare(),
+            &["rev-parse", &format!("refs/heads/{branch}")],
+        )
+        .trim()
+        .to_string()
+    }
+
+    /// A file's content at the branch tip.
+    pub fn show(&self, branch: &str, path: &str) -> String {
+        git_out(&self.bare(), &["show", &format!("{branch}:{path}")])
+    }
+
+    /// The commit's full message.
+    pub fn message(&self, rev: &str) -> String {
+        git_out(&self.bare(), &["log", "-1", "--format=%B", rev])
+    }
+
+    /// Commits on the branch, newest first.
+    pub fn log(&self, branch: &str) -> Vec<String> {
+        git_out(&self.bare(), &["log", "--format=%H %P", branch])
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// Every object in the repository, as `git cat-file` prints them.
+    pub fn all_objects_text(&self) -> String {
+        let list = git_out(
+            &self.bare(),
+            &[
+                "cat-file",
+                "--batch-all-objects",
+                "--batch-check=%(objectname)",
+            ],
+        );
+        let mut child = git(&self.bare())
+            .args(["cat-file", "--batch"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(list.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Adds a commit that changes `path`, as another writer would.
+    pub fn commit_elsewhere(&self, path: &str, content: &str, message: &str) {
+        let work = self.dir.path().join(format!("other-{}", rand_suffix()));
+        git_out(
+            self.dir.path(),
+            &[
+                "clone",
+                "-q",
+                self.bare().to_str().unwrap(),
+                work.to_str().unwrap(),
+            ],
+        );
+        std::fs::write(work.join(path), content).unwrap();
+        git_out(&work, &["commit", "-q", "-am", message]);
+        git_out(&work, &["push", "-q", "origin", "HEAD:main"]);
+    }
+
+    /// Installs a server-side hook.
+    pub fn hook(&self, name: &str, script: &str) {
+        let p = self.bare().join("hooks").join(name);
+        std::fs::write(&p, script).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+
+    #[track_caller]
+    pub fn fsck(&self) {
+        git_out(&self.bare(), &["fsck", "--strict", "--no-dangling"]);
+    }
+}
+
+fn rand_suffix() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(
+        std::time::SystemTime::now()
+            .elapsed()
+            .map_or(0, |d| d.as_nanos() as u64),
+    );
+    format!("{:x}", h.finish())
+}
+
+/// One request the HTTP server saw.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub method: String,
+    pub path: String,
+    pub authorization: Option<String>,
+    pub status: u16,
+}
+
+/// `git http-backend` behind a basic-auth HTTP server on 127.0.0.1, serving the bare
+/// repositories under `root` at `http://127.0.0.1:PORT/<name>.git`.
+pub struct HttpServer {
+    pub port: u16,
+    pub log: Arc<Mutex<Vec<Request>>>,
+    stop: Arc<AtomicBool>,
+}
+
+pub const USER: &str = "bot";
+pub const TOKEN: &str = "t0k3n-s3cr3t-value";
+
+impl HttpServer {
+    pub fn start(root: &Path) -> HttpServer {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (root, log2, stop2) = (root.to_path_buf(), log.clone(), stop.clone());
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                if stop2.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(conn) = conn else { continue };
+                let (root, log) = (root.clone(), log2.clone());
+                std::thread::spawn(move || {
+                    let _ = serve(conn, &root, &log);
+                });
+            }
+        });
+        HttpServer { port, log, stop }
+    }
+
+    pub fn url(&self, name: &str) -> String {
+        format!("http://127.0.0.1:{}/{name}", self.port)
+    }
+
+    pub fn requests(&self) -> Vec<Request> {
+        self.log.lock().unwrap().clone()
+    }
+}
+
+impl Drop for HttpServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+    }
+}
+
+/// The password of a `Basic` authorization header.
+fn password(header: &str) -> Option<String> {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let b64 = header.strip_prefix("Basic ")?.trim_end_matches('=');
+    let mut bits = 0u32;
+    let mut n = 0;
+    let mut out = Vec::new();
+    for c in b64.bytes() {
+        bits = (bits << 6) | T.iter().position(|&t| t == c)? as u32;
+        n += 6;
+        if n >= 8 {
+            n -= 8;
+            out.push((bits >> n) as u8);
+        }
+    }
+    let text = String::from_utf8(out).ok()?;
+    Some(text.split_once(':')?.1.to_string())
+}
+
+fn serve(conn: TcpStream, root: &Path, log: &Mutex<Vec<Request>>) -> std::io::Result<()> {
+    conn.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let mut reader = BufReader::new(conn.try_clone()?);
+    let mut conn = conn;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 {
+            return Ok(());
+        }
+        let mut parts = line.split_whitespace();
+        let (method, target) = (
+            parts.next().unwrap_or("").to_string(),
+            parts.next().unwrap_or("").to_string(),
+        );
+        let mut headers = Vec::new();
+        loop {
+            let mut h = String::new();
+            reader.read_line(&mut h)?;
+            let h = h.trim_end().to_string();
+            if h.is_empty() {
+                break;
+            }
+            if let Some((k, v)) = h.split_once(':') {
+                headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
+            }
+        }
+        let header = |k: &str| headers.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+        let body = if header("transfer-encoding").is_some_and(|v| v.contains("chunked")) {
+            let mut body = Vec::new();
+            loop {
+                let mut size = String::new();
+                reader.read_line(&mut size)?;
+                let n = usize::from_str_radix(size.trim().split(';').next().unwrap_or("0"), 16)
+                    .unwrap_or(0);
+                let mut chunk = vec![0; n + 2];
+                reader.read_exact(&mut chunk)?;
+                if n == 0 {
+                    break;
+                }
+                body.extend_from_slice(&chunk[..n]);
+            }
+            body
+        } else {
+            let n: usize = header("content-length")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            let mut body = vec![0; n];
+            reader.read_exact(&mut body)?;
+            body
+        };
+        let authorization = header("authorization");
+        let (path, query) = target.split_once('?').unwrap_or((&target, ""));
+        // Like Gitea: any user name, the token as the password.
+        let authorized = authorization.as_deref().and_then(password).as_deref() == Some(TOKEN);
+        let (status, response) = if !authorized {
+            (
+                401,
+                b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"git\"\r\nContent-Length: 0\r\n\r\n".to_vec(),
+            )
+        } else {
+            cgi(root, &method, path, query, &headers, &body)?
+        };
+        log.lock().unwrap().push(Request {
+            method: method.clone(),
+            path: target.clone(),
+            authorization,
+            status,
+        });
+        conn.write_all(&response)?;
+        conn.flush()?;
+    }
+}
+
+fn cgi(
+    root: &Path,
+    method: &str,
+    path: &str,
+    query: &str,
+    headers: &[(String, String)],
+    body: &[u8],
+) -> std::io::Result<(u16, Vec<u8>)> {
+    let header = |k: &str| {
+        headers
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let mut child = Command::new("git")
+        .arg("http-backend")
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("HOME", root)
+        .env("GIT_PROJECT_ROOT", root)
+        .env("GIT_HTTP_EXPORT_ALL", "1")
+        .env("REMOTE_USER", USER)
+        .env("REMOTE_ADDR", "127.0.0.1")
+        .env("REQUEST_METHOD", method)
+        .env("PATH_INFO", path)
+        .env("QUERY_STRING", query)
+        .env("CONTENT_TYPE", header("content-type"))
+        .env("CONTENT_LENGTH", body.len().to_string())
+        .env("HTTP_CONTENT_ENCODING", header("content-encoding"))
+        .env("GIT_PROTOCOL", header("git-protocol"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let mut stdin = child.stdin.take().unwrap();
+    let body = body.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&body);
+    });
+    let out = child.wait_with_output()?;
+    let _ = writer.join();
+    let raw = out.stdout;
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|i| (i, 4))
+        .or_else(|| raw.windows(2).position(|w| w == b"\n\n").map(|i| (i, 2)));
+    let Some((at, sep)) = split else {
+        return Ok((
+            500,
+            b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n".to_vec(),
+        ));
+    };
+    let head = String::from_utf8_lossy(&raw[..at]).into_owned();
+    let content = &raw[at + sep..];
+    let mut status = 200;
+    let mut resp_headers = String::new();
+    for line in head.lines() {
+        if let Some(s) = line.strip_prefix("Status:") {
+            status = s
+                .split_whitespace()
+                .next()
+                .and_then(|c| c.parse().ok())
+                .unwrap_or(200);
+        } else if !line.is_empty() {
+            resp_headers.push_str(line);
+            resp_headers.push_str("\r\n");
+        }
+    }
+    let mut resp = format!(
+        "HTTP/1.1 {status} X\r\n{resp_headers}Content-Length: {}\r\n\r\n",
+        content.len()
+    )
+    .into_bytes();
+    resp.extend_from_slice(content);
+    Ok((status, resp))
+}

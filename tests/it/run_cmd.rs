@@ -1,0 +1,407 @@
+//! The update run against real repositories, over `file://` and smart HTTP, checked with the
+//! `git` CLI.
+
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+
+use crate::common::git::{git_out, HttpServer, Remote, TOKEN};
+use crate::common::{bin, run, Run};
+
+const VALUES: &str = "# app values\nimage:\n  repository: ghcr.io/acme/app\n  tag: \"1.0.0\"  # bumped by CI\nreplicas: 2\n";
+const CHART: &str = "apiVersion: v2\nname: app\nversion: 1.0.0\nappVersion: \"1.0.0\"\n";
+
+fn remote() -> Remote {
+    Remote::new(&[
+        ("charts/app/values.yaml", VALUES),
+        ("charts/app/Chart.yaml", CHART),
+        ("README.md", "deploy\n"),
+    ])
+}
+
+/// The binary as the GitOps workflow runs it: inputs from the environment only.
+fn workflow(cwd: &Path, repo: &str) -> Command {
+    let mut cmd = bin();
+    cmd.current_dir(cwd)
+        .env("INPUT_FILE", "charts/app/values.yaml")
+        .env("YQ_TPL", ".image.tag = \"{{VERSION}}\"")
+        .env("VERSION", "1.2.3")
+        .env("SOURCE_REPO", "acme/app")
+        .env("SOURCE_COMMIT", "0123456789abcdef0123456789abcdef01234567")
+        .env("DISPATCH_ID", "d-42")
+        .env("GITOPS_REPO", repo);
+    cmd
+}
+
+fn changed_files(remote: &Remote, rev: &str) -> Vec<String> {
+    git_out(
+        &remote.bare(),
+        &["diff-tree", "--no-commit-id", "--name-only", "-r", rev],
+    )
+    .lines()
+    .map(str::to_string)
+    .collect()
+}
+
+#[track_caller]
+fn ok(r: &Run) {
+    assert_eq!(r.code, 0, "stdout: {}\nstderr: {}", r.stdout, r.stderr);
+}
+
+#[test]
+fn environment_driven_run_commits_and_pushes() {
+    let remote = remote();
+    let cwd = tempfile::tempdir().unwrap();
+    let outputs = cwd.path().join("outputs");
+    let before = remote.tip("main");
+    let r = run(workflow(cwd.path(), &remote.file_url()).env("GITHUB_OUTPUT", &outputs));
+    ok(&r);
+    let tip = remote.tip("main");
+    assert_ne!(tip, before);
+    assert_eq!(
+        remote.message("main"),
+        "[skip ci] gitops: update version to 1.2.3\n\nSource-Repo: acme/app\nSource-Commit: 0123456789abcdef0123456789abcdef01234567\nDispatch-Id: d-42\nFile: charts/app/values.yaml\n\n"
+    );
+    assert_eq!(changed_files(&remote, "main"), ["charts/app/values.yaml"]);
+    assert_eq!(
+        remote.show("main", "charts/app/values.yaml"),
+        VALUES.replace("\"1.0.0\"", "\"1.2.3\"")
+    );
+    assert_eq!(remote.log("main").len(), 2);
+    assert_eq!(
+        remote.log("main")[0],
+        format!("{tip} {before}"),
+        "parent is the old tip"
+    );
+    let out = fs::read_to_string(&outputs).unwrap();
+    assert_eq!(
+        out,
+        format!("changed=true\ncommit_sha={tip}\nprevious_sha={before}\nversion=1.2.3\nsummary=app|1.2.3|success|{tip}|{}\n", remote.file_url())
+    );
+    assert_eq!(
+        r.stdout,
+        format!(
+            "pushed {} to main of {}: charts/app/values.yaml\n",
+            &tip[..7],
+            remote.file_url()
+        )
+    );
+    remote.fsck();
+}
+
+#[test]
+fn a_second_run_is_already_up_to_date() {
+    let remote = remote();
+    let cwd = tempfile::tempdir().unwrap();
+    ok(&run(&mut workflow(cwd.path(), &remote.file_url())));
+    let tip = remote.tip("main");
+    let outputs = cwd.path().join("out");
+    let r = run(workflow(cwd.path(), &remote.file_url())
+        .env("GITEA_OUTPUT", &outputs)
+        .args(["run", "--output", "json"]));
+    ok(&r);
+    assert_eq!(remote.tip("main"), tip, "no empty commit");
+    assert!(
+        r.stdout
+            .starts_with("{\"outcome\":\"up_to_date\",\"changed\":false"),
+        "{}",
+        r.stdout
+    );
+    assert!(fs::read_to_string(&outputs)
+        .unwrap()
+        .starts_with("changed=false\n"));
+}
+
+#[test]
+fn several_files_in_one_commit() {
+    let remote = remote();
+    let cwd = tempfile::tempdir().unwrap();
+    let r = run(bin().current_dir(cwd.path()).args([
+        "run",
+        "--repo",
+        &remote.file_url(),
+        "--version",
+        "2.0.0",
+        "--set",
+        "charts/app/Chart.yaml=.version = \"{{VERSION}}\" | .appVersion = \"{{VERSION}}\"",
+        "--set",
+        "charts/app/values.yaml=.image.tag = \"{{VERSION}}\"",
+    ]));
+    ok(&r);
+    let mut files = changed_files(&remote, "main");
+    files.sort();
+    assert_eq!(files, ["charts/app/Chart.yaml", "charts/app/values.yaml"]);
+    assert!(
+        remote
+            .message("main")
+            .ends_with("File: charts/app/Chart.yaml\nFile: charts/app/values.yaml\n\n"),
+        "{}",
+        remote.message("main")
+    );
+    assert_eq!(
+        remote.show("main", "charts/app/Chart.yaml"),
+        "apiVersion: v2\nname: app\nversion: 2.0.0\nappVersion: \"2.0.0\"\n"
+    );
+}
+
+#[test]
+fn dry_run_prints_the_diff_and_changes_nothing() {
+    let remote = remote();
+    let cwd = tempfile::tempdir().unwrap();
+    let outputs = cwd.path().join("outputs");
+    let before = remote.tip("main");
+    let r = run(workflow(cwd.path(), &remote.file_url())
+        .env("GITHUB_OUTPUT", &outputs)
+        .args(["run", "--dry-run"]));
+    ok(&r);
+    assert_eq!(remote.tip("main"), before);
+    assert_eq!(
+        r.stdout,
+        "--- a/charts/app/values.yaml\n+++ b/charts/app/values.yaml\n@@ -1,5 +1,5 @@\n # app values\n image:\n   repository: ghcr.io/acme/app\n-  tag: \"1.0.0\"  # bumped by CI\n+  tag: \"1.2.3\"  # bumped by CI\n replicas: 2\n"
+    );
+    assert!(!outputs.exists(), "a dry run writes no step outputs");
+}
+
+#[test]
+fn a_missing_file_or_branch_is_an_input_error() {
+    let remote = remote();
+    let cwd = tempfile::tempdir().unwrap();
+    let before = remote.tip("main");
+    let r = run(workflow(cwd.path(), &remote.file_url()).env("INPUT_FILE", "charts/nope.yaml"));
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("charts/nope.yaml does not exist on branch main"),
+        "{}",
+        r.stderr
+    );
+    let r = run(workflow(cwd.path(), &remote.file_url()).env("GITOPS_BRANCH", "release"));
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("the branch release does not exist"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(remote.tip("main"), before);
+}
+
+#[test]
+fn checkout_mode_pushes_and_moves_the_local_branch() {
+    let remote = remote();
+    let dir = tempfile::tempdir().unwrap();
+    let work = dir.path().join("deploy");
+    git_out(
+        dir.path(),
+        &["clone", "-q", &remote.file_url(), work.to_str().unwrap()],
+    );
+    let r = run(&mut workflow(&work, &remote.file_url()));
+    ok(&r);
+    let tip = remote.tip("main");
+    assert_eq!(
+        git_out(&work, &["rev-parse", "HEAD"]).trim(),
+        tip,
+        "local branch at the pushed commit"
+    );
+    assert_eq!(
+        fs::read_to_string(work.join("charts/app/values.yaml")).unwrap(),
+        VALUES.replace("\"1.0.0\"", "\"1.2.3\"")
+    );
+    assert_eq!(
+        git_out(&work, &["status", "--porcelain"]),
+        "",
+        "work tree clean"
+    );
+    // Uncommitted changes to the file are never overwritten.
+    fs::write(work.join("charts/app/values.yaml"), "local: edit\n").unwrap();
+    let r = run(workflow(&work, &remote.file_url()).env("VERSION", "1.2.4"));
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("has uncommitted changes"), "{}", r.stderr);
+    assert_eq!(remote.tip("main"), tip);
+}
+
+#[test]
+fn a_stale_tip_is_fetched_and_the_edit_reapplied() {
+    // Another writer changes the same file between our runs: the edit applies on top of
+    // theirs and both changes survive.
+    let remote = remote();
+    let cwd = tempfile::tempdir().unwrap();
+    remote.commit_elsewhere(
+        "charts/app/values.yaml",
+        &VALUES.replace("replicas: 2", "replicas: 5"),
+        "scale",
+    );
+    ok(&run(&mut workflow(cwd.path(), &remote.file_url())));
+    let content = remote.show("main", "charts/app/values.yaml");
+    assert!(
+        content.contains("replicas: 5") && content.contains("tag: \"1.2.3\""),
+        "{content}"
+    );
+}
+
+fn http_remote() -> (Remote, HttpServer, tempfile::TempDir) {
+    let remote = remote();
+    let root = tempfile::tempdir().unwrap();
+    fs::create_dir_all(root.path().join("acme")).unwrap();
+    std::os::unix::fs::symlink(remote.bare(), root.path().join("acme/deploy.git")).unwrap();
+    let server = HttpServer::start(root.path());
+    (remote, server, root)
+}
+
+fn no_token_anywhere(r: &Run, remote: &Remote) {
+    assert!(
+        !r.stdout.contains(TOKEN) && !r.stderr.contains(TOKEN),
+        "token leaked:\n{}\n{}",
+        r.stdout,
+        r.stderr
+    );
+    assert!(
+        !remote.all_objects_text().contains(TOKEN),
+        "token in an object"
+    );
+    assert!(!fs::read_to_string(remote.bare().join("config"))
+        .unwrap()
+        .contains(TOKEN));
+}
+
+#[test]
+fn smart_http_with_a_token_from_a_slug() {
+    let (remote, server, _root) = http_remote();
+    let cwd = tempfile::tempdir().unwrap();
+    let r = run(workflow(cwd.path(), "acme/deploy")
+        .env(
+            "GITEA_API_URL",
+            format!("http://127.0.0.1:{}/api/v1/", server.port),
+        )
+        .env("GITEA_TOKEN", TOKEN));
+    ok(&r);
+    assert_eq!(
+        remote.show("main", "charts/app/values.yaml"),
+        VALUES.replace("\"1.0.0\"", "\"1.2.3\"")
+    );
+    let reqs = server.requests();
+    let pushes: Vec<_> = reqs
+        .iter()
+        .filter(|q| q.path.ends_with("git-receive-pack") && q.method == "POST")
+        .collect();
+    assert_eq!(pushes.len(), 1, "{reqs:?}");
+    assert_eq!(pushes[0].status, 200);
+    assert!(
+        pushes[0]
+            .authorization
+            .as_deref()
+            .is_some_and(|a| a.starts_with("Basic ")),
+        "credentials sent"
+    );
+    no_token_anywhere(&r, &remote);
+}
+
+#[test]
+fn a_wrong_token_fails_fast_with_exit_3() {
+    let (remote, server, _root) = http_remote();
+    let cwd = tempfile::tempdir().unwrap();
+    let before = remote.tip("main");
+    let wrong = "wr0ng-t0ken-value";
+    let r = run(workflow(cwd.path(), &server.url("acme/deploy.git")).env("GITEA_TOKEN", wrong));
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(r.stderr.contains("GITEA_TOKEN"), "{}", r.stderr);
+    assert!(!r.stderr.contains(wrong) && !r.stdout.contains(wrong));
+    assert!(
+        server.requests().len() <= 4,
+        "libgit2 must not retry a refused token: {:?}",
+        server.requests()
+    );
+    assert_eq!(remote.tip("main"), before);
+}
+
+#[test]
+fn a_hook_declined_push_exits_4_without_retrying() {
+    let (remote, server, _root) = http_remote();
+    remote.hook(
+        "pre-receive",
+        "#!/bin/sh\necho 'protected: ask for a review' >&2\nexit 1\n",
+    );
+    let cwd = tempfile::tempdir().unwrap();
+    let before = remote.tip("main");
+    let r = run(workflow(cwd.path(), &server.url("acme/deploy.git")).env("GITEA_TOKEN", TOKEN));
+    assert_eq!(r.code, 4, "{}", r.stderr);
+    assert!(r.stderr.contains("rejected the push"), "{}", r.stderr);
+    let pushes = server
+        .requests()
+        .iter()
+        .filter(|q| q.path.ends_with("git-receive-pack") && q.method == "POST")
+        .count();
+    assert_eq!(pushes, 1, "no retry");
+    assert_eq!(remote.tip("main"), before);
+}
+
+/// Sixteen updaters at once, each setting its own key of the same file, against one
+/// smart-HTTP remote: every update lands, history stays linear.
+#[test]
+fn sixteen_parallel_writers_lose_nothing() {
+    let (remote, server, _root) = http_remote();
+    let cwd = tempfile::tempdir().unwrap();
+    let url = server.url("acme/deploy.git");
+    let children: Vec<_> = (0..16)
+        .map(|i| {
+            let mut cmd = workflow(cwd.path(), &url);
+            cmd.env("GITEA_TOKEN", TOKEN)
+                .env("YQ_TPL", format!(".writers.w{i} = \"{{{{VERSION}}}}\""))
+                .env("VERSION", format!("1.0.{i}"))
+                .args(["run", "--max-attempts", "40"])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped());
+            cmd.spawn().unwrap()
+        })
+        .collect();
+    for (i, c) in children.into_iter().enumerate() {
+        let out = c.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "writer {i}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let log = remote.log("main");
+    assert_eq!(log.len(), 17, "16 commits and the seed");
+    assert!(
+        log.iter().all(|l| l.split(' ').count() <= 2),
+        "linear history: {log:?}"
+    );
+    let content = remote.show("main", "charts/app/values.yaml");
+    for i in 0..16 {
+        assert!(
+            content.contains(&format!("  w{i}: 1.0.{i}\n")),
+            "w{i} lost:\n{content}"
+        );
+    }
+    assert!(
+        content.starts_with(VALUES),
+        "the original bytes stay:\n{content}"
+    );
+    remote.fsck();
+}
+
+#[test]
+fn a_server_that_never_answers_times_out() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let held = std::thread::spawn(move || {
+        let conns: Vec<_> = listener.incoming().take(2).collect();
+        std::thread::sleep(std::time::Duration::from_secs(20));
+        drop(conns);
+    });
+    let cwd = tempfile::tempdir().unwrap();
+    let r = run(workflow(
+        cwd.path(),
+        &format!("http://127.0.0.1:{port}/acme/deploy.git"),
+    )
+    .env("GITOPS_BRANCH", "main")
+    .args(["run", "--timeout", "1s"]));
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("cannot fetch from http://127.0.0.1"),
+        "{}",
+        r.stderr
+    );
+    drop(held);
+}
