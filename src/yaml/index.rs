@@ -39,9 +39,6 @@ pub enum Kind {
         /// The scalar's text; kept for the keys of kept mappings only (empty otherwise).
         value: String,
         style: ScalarStyle,
-        /// Where the parser's span ends: for block scalars it includes trailing blank lines,
-        /// which belong to the value under the `+` chomping indicator.
-        raw_end: usize,
     },
     Seq {
         flow: bool,
@@ -132,15 +129,6 @@ impl Trie {
     }
 }
 
-impl Node {
-    pub fn is_flow(&self) -> bool {
-        match &self.kind {
-            Kind::Seq { flow, .. } | Kind::Map { flow, .. } => *flow,
-            _ => false,
-        }
-    }
-}
-
 struct Builder<'a> {
     ev: Events<'a>,
     anchors: Vec<Mark>,
@@ -208,7 +196,6 @@ impl<'a> Builder<'a> {
                             String::new()
                         },
                         style,
-                        raw_end: span_end.max(end),
                     },
                     // Without properties a block scalar's span starts after its header.
                     start: start.min(body),
