@@ -79,4 +79,8 @@ print(f"| {size} | {name} | {t*1000:.1f} ms | {t/ours:.1f}x | {kb/1024:.1f} MiB 
 done
 
 hyperfine -N --style none --warmup 20 --runs 300 --export-json "$work/version.json" "$bin --version" >/dev/null
-python3 -c 'import json; r=json.load(open("'"$work"'/version.json"))["results"][0]; print(f"\n`gitops-update --version`: median {r[\"median\"]*1000:.2f} ms over {len(r[\"times\"])} runs")'
+python3 - "$work/version.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))["results"][0]
+print(f"\n`gitops-update --version`: median {r['median']*1000:.2f} ms over {len(r['times'])} runs")
+PY

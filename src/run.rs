@@ -169,7 +169,8 @@ pub fn run(cfg: &RunConfig) -> Result<Done> {
                 "attempt {attempt}: {why}; fetching the new tip to re-apply the edit"
             ));
         };
-        match git.push(commit) {
+        // Why this push failed when it was the network, not another writer.
+        let lost = match git.push(commit) {
             Ok(Push::Accepted) => {
                 report::progress(&format!(
                     "pushed {} to {} (attempt {attempt})",
@@ -190,15 +191,22 @@ pub fn run(cfg: &RunConfig) -> Result<Done> {
                     message: msg,
                 })
             }
-            Ok(Push::Stale(why)) => retry(&format!("another writer pushed first ({why})")),
+            Ok(Push::Stale(why)) => {
+                retry(&format!("another writer pushed first ({why})"));
+                None
+            }
             Err(e @ Error::Auth(_)) => return Err(e),
             Err(e) => {
                 // The answer was lost, not necessarily the push: the next fetch tells.
                 pushed = Some(commit);
                 retry(&e.to_string());
+                Some(e)
             }
-        }
+        };
         if attempt >= cfg.max_attempts {
+            if let Some(e) = lost {
+                return Err(e);
+            }
             return Err(Error::GaveUp {
                 attempts: attempt,
                 target: format!("{} of {}", git.branch, git.url()),

@@ -5,7 +5,7 @@ use std::fs;
 use std::path::Path;
 use std::process::Command;
 
-use crate::common::git::{git_out, HttpServer, Remote, TOKEN};
+use crate::common::git::{git_out, Faults, HttpServer, Remote, TOKEN};
 use crate::common::{bin, run, Run};
 
 const VALUES: &str = "# app values\nimage:\n  repository: ghcr.io/acme/app\n  tag: \"1.0.0\"  # bumped by CI\nreplicas: 2\n";
@@ -404,4 +404,153 @@ fn a_server_that_never_answers_times_out() {
         r.stderr
     );
     drop(held);
+}
+
+fn receive_packs(server: &HttpServer) -> usize {
+    server
+        .requests()
+        .iter()
+        .filter(|q| q.path.ends_with("git-receive-pack") && q.method == "POST")
+        .count()
+}
+
+#[test]
+fn a_push_whose_answer_is_lost_is_found_on_the_next_fetch() {
+    let (remote, server, _root) = http_remote();
+    server.inject(Faults {
+        drop_before: 0,
+        drop_after: 1,
+    });
+    let cwd = tempfile::tempdir().unwrap();
+    let before = remote.tip("main");
+    let r = run(workflow(cwd.path(), &server.url("acme/deploy.git"))
+        .env("GITEA_TOKEN", TOKEN)
+        .args(["run", "--output", "json"]));
+    ok(&r);
+    assert_eq!(
+        receive_packs(&server),
+        1,
+        "the landed push is not pushed again"
+    );
+    let log = remote.log("main");
+    assert_eq!(log.len(), 2, "exactly one commit: {log:?}");
+    assert!(r.stdout.contains(&format!("\"outcome\":\"pushed\",\"changed\":true,\"commit_sha\":\"{}\",\"previous_sha\":\"{before}\"", remote.tip("main"))), "{}", r.stdout);
+    remote.fsck();
+}
+
+#[test]
+fn a_server_dying_mid_push_fails_cleanly_and_a_rerun_converges() {
+    let (remote, server, _root) = http_remote();
+    server.inject(Faults {
+        drop_before: 3,
+        drop_after: 0,
+    });
+    let cwd = tempfile::tempdir().unwrap();
+    let before = remote.tip("main");
+    let r = run(workflow(cwd.path(), &server.url("acme/deploy.git"))
+        .env("GITEA_TOKEN", TOKEN)
+        .args(["run", "--max-attempts", "3"]));
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("cannot push to http://127.0.0.1"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(remote.tip("main"), before, "nothing landed");
+    remote.fsck();
+    let r = run(workflow(cwd.path(), &server.url("acme/deploy.git")).env("GITEA_TOKEN", TOKEN));
+    ok(&r);
+    assert_eq!(remote.log("main").len(), 2, "one commit after the re-run");
+    remote.fsck();
+}
+
+#[test]
+fn a_checkout_made_by_actions_checkout_needs_no_token() {
+    // actions/checkout persists the token as an extra header in the checkout's config.
+    let (remote, server, _root) = http_remote();
+    let dir = tempfile::tempdir().unwrap();
+    let work = dir.path().join("deploy");
+    let url = server.url("acme/deploy.git");
+    let header = format!(
+        "AUTHORIZATION: basic {}",
+        base64(&format!("x-access-token:{TOKEN}"))
+    );
+    git_out(
+        dir.path(),
+        &[
+            "-c",
+            &format!("http.extraheader={header}"),
+            "clone",
+            "-q",
+            &url,
+            work.to_str().unwrap(),
+        ],
+    );
+    git_out(
+        &work,
+        &[
+            "config",
+            "--local",
+            &format!("http.http://127.0.0.1:{}/.extraheader", server.port),
+            &header,
+        ],
+    );
+    let r = run(&mut workflow(&work, &url));
+    ok(&r);
+    assert_eq!(
+        remote.show("main", "charts/app/values.yaml"),
+        VALUES.replace("\"1.0.0\"", "\"1.2.3\"")
+    );
+    assert!(!r.stderr.contains(TOKEN) && !r.stdout.contains(TOKEN));
+}
+
+fn base64(s: &str) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in s.as_bytes().chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            out.push(if i <= chunk.len() {
+                T[((n >> (18 - 6 * i)) & 63) as usize] as char
+            } else {
+                '='
+            });
+        }
+    }
+    out
+}
+
+#[test]
+fn completions_and_help() {
+    let r = run(bin().args(["completions", "bash"]));
+    ok(&r);
+    assert!(
+        r.stdout.contains("gitops-update") && r.stdout.contains("--max-attempts"),
+        "{}",
+        &r.stdout[..200.min(r.stdout.len())]
+    );
+    let r = run(bin().args(["run", "--help"]));
+    ok(&r);
+    for want in [
+        "INPUT_FILE",
+        "gitops-update run --dry-run",
+        "5  gave up after --max-attempts",
+    ] {
+        assert!(r.stdout.contains(want), "missing {want:?}");
+    }
+}
+
+#[test]
+fn bare_invocation_without_inputs_says_what_is_missing() {
+    let r = run(&mut bin());
+    assert_eq!(r.code, 2);
+    assert_eq!(
+        r.stderr,
+        "error: no version: set VERSION or pass --version X.Y.Z\n"
+    );
 }

@@ -186,7 +186,18 @@ pub struct Request {
 pub struct HttpServer {
     pub port: u16,
     pub log: Arc<Mutex<Vec<Request>>>,
+    faults: Arc<Mutex<Faults>>,
     stop: Arc<AtomicBool>,
+}
+
+/// Failures to inject into the next pushes (`git-receive-pack` POSTs).
+#[derive(Debug, Default)]
+pub struct Faults {
+    /// Close the connection before the server applies the push.
+    pub drop_before: usize,
+    /// Apply the push, then close the connection without answering: the push landed but
+    /// the client never hears so.
+    pub drop_after: usize,
 }
 
 pub const USER: &str = "bot";
@@ -198,20 +209,35 @@ impl HttpServer {
         let port = listener.local_addr().unwrap().port();
         let log = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
-        let (root, log2, stop2) = (root.to_path_buf(), log.clone(), stop.clone());
+        let faults = Arc::new(Mutex::new(Faults::default()));
+        let (root, log2, stop2, faults2) = (
+            root.to_path_buf(),
+            log.clone(),
+            stop.clone(),
+            faults.clone(),
+        );
         std::thread::spawn(move || {
             for conn in listener.incoming() {
                 if stop2.load(Ordering::SeqCst) {
                     break;
                 }
                 let Ok(conn) = conn else { continue };
-                let (root, log) = (root.clone(), log2.clone());
+                let (root, log, faults) = (root.clone(), log2.clone(), faults2.clone());
                 std::thread::spawn(move || {
-                    let _ = serve(conn, &root, &log);
+                    let _ = serve(conn, &root, &log, &faults);
                 });
             }
         });
-        HttpServer { port, log, stop }
+        HttpServer {
+            port,
+            log,
+            faults,
+            stop,
+        }
+    }
+
+    pub fn inject(&self, faults: Faults) {
+        *self.faults.lock().unwrap() = faults;
     }
 
     pub fn url(&self, name: &str) -> String {
@@ -233,7 +259,12 @@ impl Drop for HttpServer {
 /// The password of a `Basic` authorization header.
 fn password(header: &str) -> Option<String> {
     const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let b64 = header.strip_prefix("Basic ")?.trim_end_matches('=');
+    // The scheme is case-insensitive: actions/checkout writes `basic`.
+    let (scheme, b64) = header.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let b64 = b64.trim().trim_end_matches('=');
     let mut bits = 0u32;
     let mut n = 0;
     let mut out = Vec::new();
@@ -249,7 +280,12 @@ fn password(header: &str) -> Option<String> {
     Some(text.split_once(':')?.1.to_string())
 }
 
-fn serve(conn: TcpStream, root: &Path, log: &Mutex<Vec<Request>>) -> std::io::Result<()> {
+fn serve(
+    conn: TcpStream,
+    root: &Path,
+    log: &Mutex<Vec<Request>>,
+    faults: &Mutex<Faults>,
+) -> std::io::Result<()> {
     conn.set_read_timeout(Some(Duration::from_secs(30)))?;
     let mut reader = BufReader::new(conn.try_clone()?);
     let mut conn = conn;
@@ -303,6 +339,28 @@ fn serve(conn: TcpStream, root: &Path, log: &Mutex<Vec<Request>>) -> std::io::Re
         let (path, query) = target.split_once('?').unwrap_or((&target, ""));
         // Like Gitea: any user name, the token as the password.
         let authorized = authorization.as_deref().and_then(password).as_deref() == Some(TOKEN);
+        let is_push = method == "POST" && path.ends_with("git-receive-pack");
+        let (before, after) = {
+            let mut f = faults.lock().unwrap();
+            let before = is_push && authorized && f.drop_before > 0;
+            let after = is_push && authorized && !before && f.drop_after > 0;
+            f.drop_before -= usize::from(before);
+            f.drop_after -= usize::from(after);
+            (before, after)
+        };
+        if before || after {
+            if after {
+                cgi(root, &method, path, query, &headers, &body)?;
+            }
+            log.lock().unwrap().push(Request {
+                method: method.clone(),
+                path: target.clone(),
+                authorization,
+                status: 0,
+            });
+            // The server dies mid-push: no answer, the connection closes.
+            return Ok(());
+        }
         let (status, response) = if !authorized {
             (
                 401,

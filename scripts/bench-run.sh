@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# Times one version bump against a realistic GitOps repository (5,000 commits, 2,000 files)
+# served over local smart HTTP, side by side in one run:
+#   (a) gitops-update in clone mode
+#   (b) the old pipeline: full git clone + yq edit + git commit + git push
+#   (c) the tuned shell: git clone --depth 1 + the same
+#   (d) the floor: the git CLI doing the minimum (bare depth-1 fetch, hash-object,
+#       mktree/commit-tree, push)
+# The remote's branch is reset before every run, so each run makes the same change.
+#
+#   scripts/bench-run.sh          # RUNS=10 by default
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+RUNS=${RUNS:-10}
+work=$PWD/${BENCH_DIR:-bench-work}/run
+rm -rf "$work" && mkdir -p "$work"
+
+need=()
+command -v yq >/dev/null || need+=(yq)
+command -v hyperfine >/dev/null || need+=(hyperfine)
+if [ ${#need[@]} -gt 0 ]; then
+  apt-get update -qq && apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+cargo build --release --locked --quiet
+cargo build --release --locked --quiet --example git-http-server
+bin=$PWD/target/release/gitops-update
+
+export GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null HOME=$work
+export GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=bench@example.com GIT_COMMITTER_NAME=bench GIT_COMMITTER_EMAIL=bench@example.com
+
+# 2,000 files in 2,000 chart directories, then 4,999 commits touching one file each.
+python3 - "$work" <<'PY' | git init -q --bare "$work/srv/bench.git" && git -C "$work/srv/bench.git" fast-import --quiet
+import sys
+def values(i, v):
+    return f"# chart {i}\nimage:\n  repository: ghcr.io/acme/app{i}\n  tag: \"{v}\"  # bumped by CI\nreplicas: 2\n"
+out = sys.stdout
+mark = 0
+def blob(data):
+    global mark
+    mark += 1
+    b = data.encode()
+    out.write(f"blob\nmark :{mark}\ndata {len(b)}\n"); out.write(data); out.write("\n")
+    return mark
+t = 1700000000
+def commit(msg, files, first):
+    global t
+    t += 60
+    m = msg.encode()
+    out.write(f"commit refs/heads/main\ncommitter bench <bench@example.com> {t} +0000\ndata {len(m)}\n{msg}\n")
+    if not first:
+        out.write("from refs/heads/main^0\n")
+    for path, mk in files:
+        out.write(f"M 100644 :{mk} {path}\n")
+files = [(f"charts/app{i}/values.yaml", blob(values(i, "1.0.0"))) for i in range(2000)]
+commit("seed", files, True)
+for n in range(1, 5000):
+    i = n % 2000
+    commit(f"bump app{i}", [(f"charts/app{i}/values.yaml", blob(values(i, f"1.0.{n}")))], False)
+PY
+git -C "$work/srv/bench.git" gc -q
+orig=$(git -C "$work/srv/bench.git" rev-parse main)
+echo "repository: $(git -C "$work/srv/bench.git" rev-list --count main) commits, $(git -C "$work/srv/bench.git" ls-tree -r main | wc -l) files, $(du -sh "$work/srv/bench.git" | cut -f1)"
+
+target/release/examples/git-http-server "$work/srv" > "$work/port" &
+server=$!
+trap 'kill $server 2>/dev/null' EXIT
+for _ in $(seq 50); do [ -s "$work/port" ] && break; sleep 0.1; done
+port=$(cat "$work/port")
+token=t0k3n-s3cr3t-value
+url=http://127.0.0.1:$port/bench.git
+curl_url=http://bot:$token@127.0.0.1:$port/bench.git
+file=charts/app7/values.yaml
+
+cat > "$work/old.sh" <<SH
+set -e; rm -rf "$work/w"; git clone -q CLONE_OPTS "$curl_url" "$work/w"; cd "$work/w"
+yq -y -i '.image.tag = "9.9.9"' $file
+git commit -qam "[skip ci] gitops: update version to 9.9.9"; git push -q origin HEAD:main
+SH
+sed 's/ CLONE_OPTS//' "$work/old.sh" > "$work/full.sh"
+sed 's/CLONE_OPTS/--depth 1 --single-branch/' "$work/old.sh" > "$work/shallow.sh"
+cat > "$work/floor.sh" <<SH
+set -e; rm -rf "$work/f"; git init -q --bare "$work/f"; cd "$work/f"
+git fetch -q --depth 1 "$curl_url" main; tip=\$(git rev-parse FETCH_HEAD)
+blob=\$(git cat-file -p \$tip:$file | sed 's/^  tag: .*/  tag: "9.9.9"  # bumped by CI/' | git hash-object -w --stdin)
+t3=\$(git ls-tree \$tip:charts/app7 | sed "s/ [0-9a-f]*\tvalues.yaml\\\$/ \$blob\tvalues.yaml/" | git mktree)
+t2=\$(git ls-tree \$tip:charts | sed "s/ [0-9a-f]*\tapp7\\\$/ \$t3\tapp7/" | git mktree)
+t1=\$(git ls-tree \$tip | sed "s/ [0-9a-f]*\tcharts\\\$/ \$t2\tcharts/" | git mktree)
+c=\$(git commit-tree \$t1 -p \$tip -m "[skip ci] gitops: update version to 9.9.9")
+git push -q "$curl_url" \$c:refs/heads/main
+SH
+reset="git -C $work/srv/bench.git update-ref refs/heads/main $orig"
+
+# Each variant must really push the change before it is timed.
+for v in gitops full shallow floor; do
+  $reset
+  case $v in
+    gitops) GITEA_TOKEN=$token $bin run --repo "$url" --file $file --expression '.image.tag = "9.9.9"' --version 9.9.9 >/dev/null 2>&1 ;;
+    *) bash "$work/$v.sh" >/dev/null 2>&1 ;;
+  esac
+  git -C "$work/srv/bench.git" show main:$file | grep -q '"9.9.9"' || { echo "!! $v did not push the change" >&2; exit 1; }
+done
+
+cd "$work"
+GITEA_TOKEN=$token hyperfine --style none --runs "$RUNS" --warmup 1 --prepare "$reset" --export-json "$work/run.json" \
+  -n "gitops-update" "$bin run --repo $url --file $file --expression '.image.tag = \"9.9.9\"' --version 9.9.9" \
+  -n "full clone + yq + commit + push" "bash $work/full.sh" \
+  -n "depth-1 clone + yq + commit + push" "bash $work/shallow.sh" \
+  -n "git floor (fetch, mktree, commit-tree, push)" "bash $work/floor.sh" >/dev/null
+
+python3 - "$work/run.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))["results"]
+ours = r[0]["median"]
+print("| variant | median | vs gitops-update |")
+print("| --- | --- | --- |")
+for x in r:
+    print(f"| {x['command']} | {x['median']*1000:.0f} ms | {x['median']/ours:.2f}x |")
+PY
