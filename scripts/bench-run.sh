@@ -30,7 +30,8 @@ export GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null HOME=$work
 export GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=bench@example.com GIT_COMMITTER_NAME=bench GIT_COMMITTER_EMAIL=bench@example.com
 
 # 2,000 files in 2,000 chart directories, then 4,999 commits touching one file each.
-python3 - "$work" <<'PY' | git init -q --bare "$work/srv/bench.git" && git -C "$work/srv/bench.git" fast-import --quiet
+git init -q --bare -b main "$work/srv/bench.git"
+python3 - "$work" <<'PY' | git -C "$work/srv/bench.git" fast-import --quiet
 import sys
 def values(i, v):
     return f"# chart {i}\nimage:\n  repository: ghcr.io/acme/app{i}\n  tag: \"{v}\"  # bumped by CI\nreplicas: 2\n"
@@ -43,20 +44,19 @@ def blob(data):
     out.write(f"blob\nmark :{mark}\ndata {len(b)}\n"); out.write(data); out.write("\n")
     return mark
 t = 1700000000
-def commit(msg, files, first):
+def commit(msg, files):
+    # Consecutive commits to one branch continue from its tip within the stream.
     global t
     t += 60
     m = msg.encode()
     out.write(f"commit refs/heads/main\ncommitter bench <bench@example.com> {t} +0000\ndata {len(m)}\n{msg}\n")
-    if not first:
-        out.write("from refs/heads/main^0\n")
     for path, mk in files:
         out.write(f"M 100644 :{mk} {path}\n")
 files = [(f"charts/app{i}/values.yaml", blob(values(i, "1.0.0"))) for i in range(2000)]
-commit("seed", files, True)
+commit("seed", files)
 for n in range(1, 5000):
     i = n % 2000
-    commit(f"bump app{i}", [(f"charts/app{i}/values.yaml", blob(values(i, f"1.0.{n}")))], False)
+    commit(f"bump app{i}", [(f"charts/app{i}/values.yaml", blob(values(i, f"1.0.{n}")))])
 PY
 git -C "$work/srv/bench.git" gc -q
 orig=$(git -C "$work/srv/bench.git" rev-parse main)
@@ -98,7 +98,7 @@ for v in gitops full shallow floor; do
     gitops) GITEA_TOKEN=$token $bin run --repo "$url" --file $file --expression '.image.tag = "9.9.9"' --version 9.9.9 >/dev/null 2>&1 ;;
     *) bash "$work/$v.sh" >/dev/null 2>&1 ;;
   esac
-  git -C "$work/srv/bench.git" show main:$file | grep -q '"9.9.9"' || { echo "!! $v did not push the change" >&2; exit 1; }
+  git -C "$work/srv/bench.git" show main:$file | grep -q 'tag: "\?9\.9\.9' || { echo "!! $v did not push the change" >&2; exit 1; }
 done
 
 cd "$work"

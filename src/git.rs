@@ -7,12 +7,11 @@
 //! shallow fetch. The token reaches libgit2 only through the credentials callback; it is
 //! never put in a URL, a config file or a message.
 
-use std::cell::Cell;
 use std::path::{Path, PathBuf};
 
 use git2::{
-    Cred, CredentialType, Direction, ErrorClass, ErrorCode, FetchOptions, FileMode, ObjectType,
-    Oid, PushOptions, RemoteCallbacks, Repository, Signature, Tree,
+    AutotagOption, Cred, CredentialType, Direction, ErrorClass, ErrorCode, FetchOptions, FileMode,
+    ObjectType, Oid, PushOptions, RemoteCallbacks, RemoteUpdateFlags, Repository, Signature, Tree,
 };
 
 use crate::config::{redact_url, Person, RepoPath, RunConfig, Token};
@@ -54,8 +53,10 @@ fn set_timeouts(timeout: std::time::Duration) -> Result<()> {
     unsafe {
         git2::opts::set_server_connect_timeout_in_milliseconds(ms)
             .and_then(|_| git2::opts::set_server_timeout_in_milliseconds(ms))
-            .map_err(|e| Error::Internal(format!("cannot set git timeouts: {}", e.message())))
+            .map_err(|e| Error::Internal(format!("cannot set git timeouts: {}", e.message())))?;
     }
+    // Sockets with TCP_NODELAY and the same timeouts (see stream.rs).
+    crate::stream::register(timeout).map_err(Error::Internal)
 }
 
 /// A URL as a key: no user info, no trailing `/` or `.git`, host in lower case.
@@ -194,7 +195,8 @@ impl Git {
         };
         git.branch = match &cfg.branch {
             Some(b) => b.clone(),
-            None => git.default_branch()?,
+            // Empty: the first fetch asks the remote, on the connection it fetches over.
+            None => git.local_default_branch().unwrap_or_default(),
         };
         Ok(git)
     }
@@ -203,20 +205,21 @@ impl Git {
         redact_url(&self.url)
     }
 
-    fn callbacks<'a>(&'a self, attempts: &'a Cell<u32>) -> RemoteCallbacks<'a> {
+    /// Credentials for libgit2: the token, offered once per connection (libgit2 asks again
+    /// and again when it is refused). The callback owns its copies and its counter.
+    fn callbacks(&self) -> RemoteCallbacks<'static> {
+        let (user, token) = (self.user.clone(), self.token.clone());
+        let mut asked = false;
         let mut cb = RemoteCallbacks::new();
         cb.credentials(move |_url, username, allowed| {
-            // libgit2 asks again and again when a token is refused: once is enough.
-            let n = attempts.get();
-            attempts.set(n + 1);
-            if n > 0 {
+            if std::mem::replace(&mut asked, true) {
                 return Err(git2::Error::from_str(
                     "authentication failed: the server refused the credentials",
                 ));
             }
-            match &self.token {
+            match &token {
                 Some(t) if allowed.contains(CredentialType::USER_PASS_PLAINTEXT) => {
-                    Cred::userpass_plaintext(username.unwrap_or(&self.user), t.expose())
+                    Cred::userpass_plaintext(username.unwrap_or(&user), t.expose())
                 }
                 _ => Err(git2::Error::from_str(
                     "the server asks for credentials: set GITEA_TOKEN",
@@ -226,65 +229,76 @@ impl Git {
         cb
     }
 
-    /// The branch to update when none is given: the checkout's current branch, or the
-    /// remote's default branch.
-    fn default_branch(&self) -> Result<String> {
-        if self.checkout.is_some() {
-            if let Ok(head) = self.repo.head() {
-                if head.is_branch() {
-                    if let Ok(name) = head.shorthand() {
-                        return Ok(name.to_string());
-                    }
-                }
-            }
-            if let Ok(r) = self.repo.find_reference("refs/remotes/origin/HEAD") {
-                if let Ok(Some(target)) = r.symbolic_target() {
-                    return Ok(target
-                        .trim_start_matches("refs/remotes/origin/")
-                        .to_string());
+    /// In a checkout: its current branch, or what `origin/HEAD` points at.
+    fn local_default_branch(&self) -> Option<String> {
+        self.checkout.as_ref()?;
+        if let Ok(head) = self.repo.head() {
+            if head.is_branch() {
+                if let Ok(name) = head.shorthand() {
+                    return Some(name.to_string());
                 }
             }
         }
-        let attempts = Cell::new(0);
-        let mut remote = self
-            .repo
-            .remote_anonymous(&self.url)
-            .map_err(|e| transport("cannot open", &self.url, &e))?;
-        let conn = remote
-            .connect_auth(Direction::Fetch, Some(self.callbacks(&attempts)), None)
-            .map_err(|e| transport("cannot connect to", &self.url, &e))?;
-        let head = conn.default_branch().map_err(|e| {
-            Error::Usage(format!(
-                "cannot tell the default branch of {} ({}); is the repository empty? Give the branch with --branch or GITOPS_BRANCH",
-                redact_url(&self.url),
-                e.message()
-            ))
-        })?;
-        let head = head.as_str().unwrap_or_default();
-        Ok(head.strip_prefix("refs/heads/").unwrap_or(head).to_string())
+        let r = self.repo.find_reference("refs/remotes/origin/HEAD").ok()?;
+        let target = r.symbolic_target().ok()??;
+        Some(
+            target
+                .trim_start_matches("refs/remotes/origin/")
+                .to_string(),
+        )
     }
 
-    /// Fetches the branch tip (depth 1 where the transport allows) and returns it.
-    pub fn fetch_tip(&self) -> Result<Oid> {
+    /// Fetches the branch tip (depth 1 where the transport allows) and returns it. When no
+    /// branch is known yet, the remote's default branch is read from the same connection.
+    pub fn fetch_tip(&mut self) -> Result<Oid> {
         if let Ok(mut r) = self.repo.find_reference(TIP_REF) {
             let _ = r.delete();
         }
-        let attempts = Cell::new(0);
-        let mut remote = self
-            .repo
-            .remote_anonymous(&self.url)
-            .map_err(|e| transport("cannot open", &self.url, &e))?;
+        let url = self.url.clone();
         let mut fo = FetchOptions::new();
-        fo.remote_callbacks(self.callbacks(&attempts));
+        fo.remote_callbacks(self.callbacks());
         if !self.local_transport {
             fo.depth(1);
         }
         let headers: Vec<&str> = self.extra_header.iter().map(String::as_str).collect();
         fo.custom_headers(&headers);
-        let refspec = format!("+refs/heads/{}:{TIP_REF}", self.branch);
-        remote
-            .fetch(&[&refspec], Some(&mut fo), None)
-            .map_err(|e| transport("cannot fetch from", &self.url, &e))?;
+        let mut remote = self
+            .repo
+            .remote_anonymous(&url)
+            .map_err(|e| transport("cannot open", &url, &e))?;
+        let fetch_err = |e: git2::Error| transport("cannot fetch from", &url, &e);
+        let branch = if self.branch.is_empty() {
+            let mut conn = remote
+                .connect_auth(Direction::Fetch, Some(self.callbacks()), None)
+                .map_err(|e| transport("cannot connect to", &url, &e))?;
+            let head = conn.default_branch().map_err(|e| {
+                Error::Usage(format!(
+                    "cannot tell the default branch of {} ({}); is the repository empty? Give the branch with --branch or GITOPS_BRANCH",
+                    redact_url(&url),
+                    e.message()
+                ))
+            })?;
+            let head = head.as_str().unwrap_or_default();
+            let branch = head.strip_prefix("refs/heads/").unwrap_or(head).to_string();
+            let refspec = format!("+refs/heads/{branch}:{TIP_REF}");
+            let remote = conn.remote();
+            remote
+                .download(&[&refspec], Some(&mut fo))
+                .map_err(fetch_err)?;
+            remote
+                .update_tips(None, RemoteUpdateFlags::empty(), AutotagOption::None, None)
+                .map_err(fetch_err)?;
+            branch
+        } else {
+            let refspec = format!("+refs/heads/{}:{TIP_REF}", self.branch);
+            remote
+                .fetch(&[&refspec], Some(&mut fo), None)
+                .map_err(fetch_err)?;
+            self.branch.clone()
+        };
+        drop(remote);
+        drop(fo);
+        self.branch = branch;
         self.repo.refname_to_id(TIP_REF).map_err(|_| {
             Error::Usage(format!(
                 "the branch {} does not exist in {}; give an existing branch with --branch or GITOPS_BRANCH",
@@ -385,13 +399,12 @@ impl Git {
         self.repo
             .reference(PUSH_REF, commit, true, "gitops-update push")
             .map_err(|e| Error::Internal(e.message().to_string()))?;
-        let attempts = Cell::new(0);
         let refused: std::cell::RefCell<Option<String>> = Default::default();
         let mut remote = self
             .repo
             .remote_anonymous(&self.url)
             .map_err(|e| transport("cannot open", &self.url, &e))?;
-        let mut cb = self.callbacks(&attempts);
+        let mut cb = self.callbacks();
         cb.push_update_reference(|_name, status| {
             if let Some(msg) = status {
                 *refused.borrow_mut() = Some(msg.to_string());

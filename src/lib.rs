@@ -12,6 +12,7 @@ pub mod git;
 pub mod jq;
 pub mod report;
 pub mod run;
+mod stream;
 pub mod template;
 pub mod write;
 pub mod yaml;

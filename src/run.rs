@@ -109,17 +109,16 @@ pub fn run(cfg: &RunConfig) -> Result<Done> {
         .iter()
         .map(|(p, e)| Ok((p.clone(), Program::compile(e, &cfg.bindings)?)))
         .collect::<Result<Vec<_>>>()?;
-    let git = Git::open(cfg)?;
+    let mut git = Git::open(cfg)?;
     let files: Vec<RepoPath> = programs.iter().map(|(p, _)| p.clone()).collect();
     git.check_clean(&files)?;
     report::progress(&format!(
-        "updating {} on {} of {}",
+        "updating {} in {}",
         files
             .iter()
             .map(RepoPath::as_str)
             .collect::<Vec<_>>()
             .join(", "),
-        git.branch,
         git.url()
     ));
     let mut pushed: Option<Oid> = None;
@@ -127,6 +126,9 @@ pub fn run(cfg: &RunConfig) -> Result<Done> {
     loop {
         attempt += 1;
         let tip = git.fetch_tip()?;
+        if attempt == 1 {
+            report::progress(&format!("{} is at {}", git.branch, short(tip)));
+        }
         let changes = apply(&git, tip, &programs)?;
         let done = |outcome| Done {
             outcome,

@@ -554,3 +554,137 @@ fn bare_invocation_without_inputs_says_what_is_missing() {
         "error: no version: set VERSION or pass --version X.Y.Z\n"
     );
 }
+
+#[test]
+fn an_expression_cannot_read_the_token() {
+    let (remote, server, _root) = http_remote();
+    let cwd = tempfile::tempdir().unwrap();
+    let before = remote.tip("main");
+    let r = run(workflow(cwd.path(), &server.url("acme/deploy.git"))
+        .env("GITEA_TOKEN", TOKEN)
+        .env("YQ_TPL", ".image.tag = strenv(GITEA_TOKEN)"));
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("the environment variable GITEA_TOKEN cannot be read here"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(remote.tip("main"), before);
+    assert!(server.requests().is_empty(), "refused before any network");
+    no_token_anywhere(&r, &remote);
+}
+
+#[test]
+fn author_and_committer_come_from_the_environment() {
+    let remote = remote();
+    let cwd = tempfile::tempdir().unwrap();
+    ok(&run(workflow(cwd.path(), &remote.file_url())
+        .env("GIT_AUTHOR_NAME", "Release Bot")
+        .env("GIT_AUTHOR_EMAIL", "release@acme.test")));
+    assert_eq!(
+        git_out(
+            &remote.bare(),
+            &["log", "-1", "--format=%an <%ae>|%cn <%ce>", "main"]
+        ),
+        "Release Bot <release@acme.test>|Release Bot <release@acme.test>\n",
+        "the committer defaults to the author"
+    );
+    let remote = self::remote();
+    ok(&run(&mut workflow(cwd.path(), &remote.file_url())));
+    assert_eq!(
+        git_out(&remote.bare(), &["log", "-1", "--format=%an <%ae>", "main"]),
+        "gitops-update <gitops-update@noreply.localhost>\n"
+    );
+}
+
+#[test]
+fn credentials_in_the_url_are_used_and_never_shown() {
+    let (remote, server, _root) = http_remote();
+    let cwd = tempfile::tempdir().unwrap();
+    let outputs = cwd.path().join("out");
+    let url = format!(
+        "http://bot:{TOKEN}@127.0.0.1:{}/acme/deploy.git",
+        server.port
+    );
+    let r = run(workflow(cwd.path(), &url).env("GITHUB_OUTPUT", &outputs));
+    ok(&r);
+    no_token_anywhere(&r, &remote);
+    let out = fs::read_to_string(&outputs).unwrap();
+    assert!(
+        !out.contains(TOKEN) && out.contains("|acme/deploy\n"),
+        "{out}"
+    );
+    // And in messages: a failing run shows the URL without them.
+    let r = run(workflow(cwd.path(), &url).env("INPUT_FILE", "nope.yaml"));
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains(&format!(
+            "of http://127.0.0.1:{}/acme/deploy.git",
+            server.port
+        )),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains(TOKEN));
+}
+
+#[test]
+fn tag_prefix_names_the_component_and_the_step_summary_is_written() {
+    let remote = remote();
+    let cwd = tempfile::tempdir().unwrap();
+    let (outputs, summary) = (cwd.path().join("out"), cwd.path().join("summary.md"));
+    ok(&run(workflow(cwd.path(), &remote.file_url())
+        .env("GIT_TAG_PREFIX", "api/")
+        .env("GITHUB_OUTPUT", &outputs)
+        .env("GITHUB_STEP_SUMMARY", &summary)));
+    let tip = remote.tip("main");
+    assert!(fs::read_to_string(&outputs)
+        .unwrap()
+        .contains(&format!("summary=app-api|1.2.3|success|{tip}|")));
+    let md = fs::read_to_string(&summary).unwrap();
+    assert!(md.starts_with("### gitops-update: app-api 1.2.3\n"), "{md}");
+    assert!(
+        md.contains(&format!("| commit | `{tip}` |")) && md.contains("| outcome | pushed |"),
+        "{md}"
+    );
+}
+
+#[test]
+fn losing_every_race_gives_up_with_exit_5() {
+    let (remote, server, _root) = http_remote();
+    // Another writer always gets there first: the hook moves the branch before our update.
+    remote.hook(
+        "pre-receive",
+        "#!/bin/sh\nunset GIT_QUARANTINE_PATH GIT_OBJECT_DIRECTORY GIT_ALTERNATE_OBJECT_DIRECTORIES\n\
+         export GIT_AUTHOR_NAME=o GIT_AUTHOR_EMAIL=o@x GIT_COMMITTER_NAME=o GIT_COMMITTER_EMAIL=o@x\n\
+         c=$(git commit-tree 'refs/heads/main^{tree}' -p refs/heads/main -m other)\n\
+         git update-ref refs/heads/main \"$c\"\nexit 0\n",
+    );
+    let cwd = tempfile::tempdir().unwrap();
+    let outputs = cwd.path().join("out");
+    let r = run(workflow(cwd.path(), &server.url("acme/deploy.git"))
+        .env("GITEA_TOKEN", TOKEN)
+        .env("GITHUB_OUTPUT", &outputs)
+        .args(["run", "--max-attempts", "3"]));
+    assert_eq!(r.code, 5, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("gave up after 3 attempts"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(receive_packs(&server), 3);
+    assert!(
+        !remote
+            .show("main", "charts/app/values.yaml")
+            .contains("1.2.3"),
+        "never landed"
+    );
+    assert!(
+        fs::read_to_string(&outputs)
+            .unwrap()
+            .contains("|1.2.3|failure||"),
+        "the summary says so"
+    );
+    remote.fsck();
+}
