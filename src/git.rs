@@ -129,6 +129,9 @@ fn transport(what: &str, url: &str, e: &git2::Error) -> Error {
         ));
     }
     let hint = match e.class() {
+        ErrorClass::Ssl | ErrorClass::Net if lower.contains("certificate") => {
+            "; the server's certificate is not trusted: SSL_CERT_FILE may name a CA bundle that holds its issuer"
+        }
         ErrorClass::Net | ErrorClass::Os | ErrorClass::Http | ErrorClass::Ssl => {
             "; check the URL and the network (the timeout is --timeout)"
         }
