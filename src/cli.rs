@@ -14,7 +14,8 @@ Exit codes:
   2  invalid input: flags, environment, version, path, expression, YAML, or a refused edit
   3  git transport, authentication or timeout failure
   4  the server rejected the push for good (hook, protected branch, permission)
-  5  gave up after --max-attempts pushes lost the race to other writers";
+  5  gave up after --max-attempts pushes lost the race to other writers
+  6  the commit status could not be set (with --require-status)";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -114,7 +115,8 @@ Exit codes:
   2  invalid input: flags, environment, version, path, expression, YAML, or a refused edit
   3  git transport, authentication or timeout failure
   4  the server rejected the push for good (hook, protected branch, permission)
-  5  gave up after --max-attempts pushes lost the race to other writers";
+  5  gave up after --max-attempts pushes lost the race to other writers
+  6  the commit status could not be set (with --require-status)";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -201,6 +203,10 @@ pub struct RunArgs {
     /// Do everything up to the commit and print the diff; write and push nothing
     #[arg(long)]
     pub dry_run: bool,
+
+    /// Fail (exit 6) when the commit status cannot be set, instead of warning
+    #[arg(long)]
+    pub require_status: bool,
 
     /// How to report on stdout
     #[arg(long, value_enum, default_value = "text")]

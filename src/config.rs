@@ -386,6 +386,9 @@ pub struct RunConfig {
     pub max_attempts: u32,
     pub timeout: std::time::Duration,
     pub dry_run: bool,
+    pub require_status: bool,
+    /// `GITEA_API_URL`, for the commit status.
+    pub api_url: Option<String>,
     pub json: bool,
     pub workdir: PathBuf,
     pub bindings: Bindings,
@@ -600,6 +603,8 @@ impl RunConfig {
             max_attempts: args.max_attempts,
             timeout,
             dry_run: args.dry_run,
+            require_status: args.require_status,
+            api_url: server.clone(),
             json: args.output == crate::cli::Format::Json,
             workdir: args.workdir.unwrap_or_else(|| PathBuf::from(".")),
             output_files,

@@ -17,6 +17,8 @@ pub mod exit {
     pub const REJECTED: u8 = 4;
     /// Gave up after `--max-attempts` pushes that lost the race to other writers.
     pub const GAVE_UP: u8 = 5;
+    /// The commit status could not be set and `--require-status` was given.
+    pub const STATUS: u8 = 6;
 }
 
 /// A position in a text the user gave us, shown with a caret under the spot.
@@ -113,6 +115,9 @@ pub enum Error {
     #[error("gave up after {attempts} attempts: other writers kept pushing to {target} first; raise --max-attempts or retry later")]
     GaveUp { attempts: u32, target: String },
 
+    #[error("the commit status could not be set: {0}")]
+    Status(String),
+
     #[error("internal error: {0}; please report this with the input that caused it")]
     Internal(String),
 }
@@ -131,6 +136,7 @@ impl Error {
             Error::Transport(_) | Error::Auth(_) => exit::TRANSPORT,
             Error::Rejected { .. } => exit::REJECTED,
             Error::GaveUp { .. } => exit::GAVE_UP,
+            Error::Status(_) => exit::STATUS,
             Error::Write { .. } | Error::Internal(_) => exit::UNEXPECTED,
         }
     }

@@ -9,6 +9,7 @@ pub mod edit;
 pub mod error;
 pub mod eval;
 pub mod git;
+pub mod gitea;
 pub mod jq;
 pub mod report;
 pub mod run;
@@ -108,6 +109,14 @@ fn run_command(cfg: &config::RunConfig) -> Result<u8> {
         }
     }
     let done = result?;
+    let status = match &done.outcome {
+        run::Outcome::Pushed { commit, .. } => Some(commit.to_string()),
+        run::Outcome::UpToDate { tip } => Some(tip.to_string()),
+        run::Outcome::DryRun { .. } => None,
+    };
+    if let Some(sha) = status {
+        commit_status(cfg, &sha)?;
+    }
     if cfg.json {
         report::stdout(&report.json()).map_err(write_err)?;
     } else if let run::Outcome::DryRun { .. } = done.outcome {
@@ -122,4 +131,74 @@ fn run_command(cfg: &config::RunConfig) -> Result<u8> {
         report::stdout(&report.text()).map_err(write_err)?;
     }
     Ok(error::exit::OK)
+}
+
+/// Marks the GitOps commit that carries the version with a commit status, so the GitOps
+/// repo's history shows which source commit each update came from. Failures are warnings
+/// unless `--require-status`; a missing server or token skips it with one line.
+fn commit_status(cfg: &config::RunConfig, sha: &str) -> Result<()> {
+    let skip = |why: &str| {
+        report::progress(&format!("commit status skipped: {why}"));
+        Ok(())
+    };
+    let Some(api) = cfg.api_url.as_deref() else {
+        return skip("no GITEA_API_URL");
+    };
+    let Some(token) = cfg.token.clone() else {
+        return skip("no GITEA_TOKEN");
+    };
+    let Some(repo) = cfg.target.slug.as_deref() else {
+        return skip("the GitOps repository is not an owner/name on a server");
+    };
+    let source = cfg.source_repo.as_deref();
+    let prefix = cfg
+        .tag_prefix
+        .as_deref()
+        .map(|p| p.trim_matches('/'))
+        .filter(|p| !p.is_empty());
+    let context = match prefix {
+        Some(p) => format!("gitops/{}/{p}", source.unwrap_or(&cfg.component)),
+        None => format!("gitops/{}", source.unwrap_or(&cfg.component)),
+    };
+    let base = config::server_base(api);
+    let target_url = match (source, cfg.source_commit.as_deref()) {
+        (Some(r), Some(c)) => Some(format!("{base}/{r}/commit/{c}")),
+        _ => None,
+    };
+    let description = match (source, cfg.source_commit.as_deref()) {
+        (Some(r), Some(c)) => format!(
+            "{} {} from {r}@{}",
+            cfg.component,
+            cfg.version,
+            c.get(..7).unwrap_or(c)
+        ),
+        (Some(r), None) => format!("{} {} from {r}", cfg.component, cfg.version),
+        _ => format!("{} {}", cfg.component, cfg.version),
+    };
+    let status = gitea::Status {
+        state: "success",
+        context,
+        target_url,
+        description,
+    };
+    let outcome = gitea::Gitea::new(api, token, cfg.timeout)
+        .map_err(gitea::ApiError::Unavailable)
+        .and_then(|g| g.set_status(repo, sha, &status));
+    match outcome {
+        Ok(()) => {
+            report::progress(&format!(
+                "commit status {} set on {}",
+                status.context,
+                &sha[..7.min(sha.len())]
+            ));
+            Ok(())
+        }
+        Err(e) if cfg.require_status => Err(Error::Status(e.to_string())),
+        Err(e) => {
+            report::note(&format!(
+                "the commit status could not be set ({e}); the update itself is done"
+            ));
+            Ok(())
+        }
+    }
 }

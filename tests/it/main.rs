@@ -2,6 +2,7 @@
 
 mod common;
 mod eval_cli;
+mod gitea_status;
 mod golden;
 mod limitations;
 mod run_cmd;
