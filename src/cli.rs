@@ -39,6 +39,11 @@ pub enum Command {
     #[command(after_help = RUN_HELP)]
     Run(Box<RunArgs>),
 
+    /// From a consumer's pipeline: dispatch the GitOps update, wait for its commit, and set a
+    /// commit status on the consumer's own commit
+    #[command(after_help = DISPATCH_HELP)]
+    Dispatch(Box<DispatchArgs>),
+
     /// Print shell completions for bash, zsh or fish
     Completions {
         #[arg(value_enum)]
@@ -215,4 +220,88 @@ pub struct RunArgs {
     /// Where to look for a checkout of the GitOps repo [default: the current directory]
     #[arg(long, value_name = "DIR")]
     pub workdir: Option<std::path::PathBuf>,
+}
+
+const DISPATCH_HELP: &str = "\
+Replaces the consumer's dispatch script: it dispatches the GitOps repo's workflow with the
+inputs file, yq_tpl, version, source_repo, source_commit, dispatch_id and git_tag_prefix,
+finds the commit the update made by its Dispatch-Id trailer, sets the status
+gitops/<gitops repo name>[/<prefix>] on the consumer's commit, and writes the summary line
+component|version|status|commit_sha|repo to $GITHUB_OUTPUT / $GITEA_OUTPUT (also on failure).
+
+Tokens come from the environment only: GITOPS_DISPATCH_TOKEN for the GitOps repo,
+GITHUB_TOKEN or GITEA_TOKEN for the status on the consumer's commit.
+
+Exit codes:
+  0  the update landed (or was already there) and the status is set
+  2  invalid input
+  3  the Gitea API refused a request or could not be reached
+  7  the update did not land: its run failed, or no commit appeared before --wait-timeout";
+
+#[derive(Debug, Args)]
+pub struct DispatchArgs {
+    /// The GitOps repository, owner/name
+    #[arg(long, env = "GITOPS_REPO")]
+    pub repo: Option<String>,
+
+    /// The file the update edits
+    #[arg(long, env = "GITOPS_FILE")]
+    pub file: Option<String>,
+
+    /// The expression the update applies
+    #[arg(long, env = "GITOPS_YQ_TPL")]
+    pub expression: Option<String>,
+
+    /// The version to deploy
+    #[arg(
+        id = "release",
+        long = "version",
+        env = "VERSION",
+        value_name = "VERSION"
+    )]
+    pub version: Option<String>,
+
+    /// The tag prefix, for monorepos with several components
+    #[arg(long, env = "GIT_TAG_PREFIX")]
+    pub tag_prefix: Option<String>,
+
+    /// The Gitea server, with or without /api/v1
+    #[arg(long, env = "GITEA_API_URL")]
+    pub server: Option<String>,
+
+    /// This repository (owner/name)
+    #[arg(long, env = "GITHUB_REPOSITORY")]
+    pub source_repo: Option<String>,
+
+    /// This commit
+    #[arg(long, env = "GITHUB_SHA")]
+    pub source_commit: Option<String>,
+
+    /// The GitOps repo's workflow file
+    #[arg(long, env = "GITOPS_WORKFLOW", default_value = "gitops-service.yaml")]
+    pub workflow: String,
+
+    /// The GitOps branch [default: the repository's default branch]
+    #[arg(long, env = "GITOPS_BRANCH")]
+    pub branch: Option<String>,
+
+    /// The dispatch's id [default: a new unique one]
+    #[arg(long, env = "DISPATCH_ID")]
+    pub dispatch_id: Option<String>,
+
+    /// The component in the summary line [default: this repo's name, with -<prefix>]
+    #[arg(long)]
+    pub component: Option<String>,
+
+    /// How long to wait for the update's commit (e.g. 10m, 90s)
+    #[arg(long, default_value = "10m")]
+    pub wait_timeout: String,
+
+    /// How often to look for it
+    #[arg(long, default_value = "5s")]
+    pub poll_interval: String,
+
+    /// Timeout for each API request
+    #[arg(long, default_value = "30s")]
+    pub timeout: String,
 }

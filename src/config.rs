@@ -177,6 +177,10 @@ mod tests {
 pub struct Token(String);
 
 impl Token {
+    pub fn new(secret: String) -> Token {
+        Token(secret)
+    }
+
     pub fn expose(&self) -> &str {
         &self.0
     }

@@ -19,6 +19,8 @@ pub mod exit {
     pub const GAVE_UP: u8 = 5;
     /// The commit status could not be set and `--require-status` was given.
     pub const STATUS: u8 = 6;
+    /// `dispatch`: the update did not land (its run failed, or the wait timed out).
+    pub const NOT_LANDED: u8 = 7;
 }
 
 /// A position in a text the user gave us, shown with a caret under the spot.
@@ -118,6 +120,12 @@ pub enum Error {
     #[error("the commit status could not be set: {0}")]
     Status(String),
 
+    #[error("{0}")]
+    Api(String),
+
+    #[error("{0}")]
+    NotLanded(String),
+
     #[error("internal error: {0}; please report this with the input that caused it")]
     Internal(String),
 }
@@ -137,6 +145,8 @@ impl Error {
             Error::Rejected { .. } => exit::REJECTED,
             Error::GaveUp { .. } => exit::GAVE_UP,
             Error::Status(_) => exit::STATUS,
+            Error::Api(_) => exit::TRANSPORT,
+            Error::NotLanded(_) => exit::NOT_LANDED,
             Error::Write { .. } | Error::Internal(_) => exit::UNEXPECTED,
         }
     }

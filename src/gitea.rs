@@ -1,4 +1,4 @@
-//! The Gitea API: commit statuses. A small blocking client on the same OpenSSL as libgit2
+//! The Gitea API: commit statuses, workflow dispatch, commits and runs. A small blocking client on the same OpenSSL as libgit2
 //! (git2 points OpenSSL at the system CA bundle when it starts, and honours SSL_CERT_FILE).
 
 use std::time::Duration;
@@ -73,23 +73,34 @@ impl Gitea {
         })
     }
 
-    /// POSTs JSON, retrying 5xx answers and network errors with a short back-off.
-    fn post(&self, path: &str, body: &str) -> Result<u16, ApiError> {
+    /// Sends a request, retrying 5xx answers and network errors with a short back-off, and
+    /// returns the status code and body of the first answer below 500.
+    fn send(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&str>,
+    ) -> Result<(u16, String), ApiError> {
         let url = format!("{}/api/v1{path}", self.base);
         let mut last = String::new();
         for attempt in 0..self.tries {
             if attempt > 0 {
                 std::thread::sleep(Duration::from_millis(200 << attempt));
             }
-            let answer = self
+            let req = self
                 .agent
-                .post(&url)
+                .request(method, &url)
                 .set("Authorization", &format!("token {}", self.token.expose()))
-                .set("Content-Type", "application/json")
-                .set("Accept", "application/json")
-                .send_string(body);
+                .set("Accept", "application/json");
+            let answer = match body {
+                Some(b) => req.set("Content-Type", "application/json").send_string(b),
+                None => req.call(),
+            };
             match answer {
-                Ok(r) => return Ok(r.status()),
+                Ok(r) => {
+                    let code = r.status();
+                    return Ok((code, r.into_string().unwrap_or_default()));
+                }
                 Err(ureq::Error::Status(code, r)) if code < 500 => {
                     return Err(ApiError::Refused {
                         status: code,
@@ -108,6 +119,90 @@ impl Gitea {
         Err(ApiError::Unavailable(last))
     }
 
+    fn post(&self, path: &str, body: &str) -> Result<(u16, String), ApiError> {
+        self.send("POST", path, Some(body))
+    }
+
+    fn get(&self, path: &str) -> Result<Val, ApiError> {
+        let (_, body) = self.send("GET", path, None)?;
+        jaq_json::read::parse_single(body.as_bytes()).map_err(|_| {
+            ApiError::Unavailable(format!("not JSON from {path}: {}", message_of(&body)))
+        })
+    }
+
+    /// The repository's default branch.
+    pub fn default_branch(&self, repo: &str) -> Result<String, ApiError> {
+        let v = self.get(&format!("/repos/{repo}"))?;
+        field_str(&v, "default_branch")
+            .ok_or_else(|| ApiError::Unavailable("no default_branch in the repository".into()))
+    }
+
+    /// Dispatches a workflow; the run's id when the server says (newer Gitea, asked with
+    /// `return_run_details=true`, answers 200 with it; older ones answer 204).
+    pub fn dispatch(
+        &self,
+        repo: &str,
+        workflow: &str,
+        branch: &str,
+        inputs: &[(&str, &str)],
+    ) -> Result<Option<u64>, ApiError> {
+        use crate::report::json_str;
+        let inputs: Vec<String> = inputs
+            .iter()
+            .map(|(k, v)| format!("{}:{}", json_str(k), json_str(v)))
+            .collect();
+        let body = format!(
+            "{{\"ref\":{},\"inputs\":{{{}}}}}",
+            json_str(branch),
+            inputs.join(",")
+        );
+        let (code, answer) = self.post(
+            &format!(
+                "/repos/{repo}/actions/workflows/{workflow}/dispatches?return_run_details=true"
+            ),
+            &body,
+        )?;
+        if code != 200 {
+            return Ok(None);
+        }
+        let run = jaq_json::read::parse_single(answer.as_bytes()).ok();
+        Ok(run.and_then(|v| field_u64(&v, "workflow_run_id").or_else(|| field_u64(&v, "id"))))
+    }
+
+    /// The newest commits of a branch: (sha, message, html_url).
+    pub fn commits(&self, repo: &str, branch: &str, limit: u32) -> Result<Vec<Commit>, ApiError> {
+        let v = self.get(&format!(
+            "/repos/{repo}/commits?sha={}&limit={limit}&stat=false&verification=false&files=false",
+            encode(branch)
+        ))?;
+        let Val::Arr(items) = v else {
+            return Err(ApiError::Unavailable(
+                "the commits answer is not a list".into(),
+            ));
+        };
+        Ok(items
+            .iter()
+            .filter_map(|c| {
+                Some(Commit {
+                    sha: field_str(c, "sha")?,
+                    message: field(c, "commit")
+                        .and_then(|m| field_str(m, "message"))
+                        .unwrap_or_default(),
+                    html_url: field_str(c, "html_url"),
+                })
+            })
+            .collect())
+    }
+
+    /// A workflow run's (status, conclusion).
+    pub fn run_state(&self, repo: &str, run: u64) -> Result<(String, Option<String>), ApiError> {
+        let v = self.get(&format!("/repos/{repo}/actions/runs/{run}"))?;
+        Ok((
+            field_str(&v, "status").unwrap_or_default(),
+            field_str(&v, "conclusion").filter(|c| !c.is_empty()),
+        ))
+    }
+
     pub fn set_status(&self, repo: &str, sha: &str, status: &Status) -> Result<(), ApiError> {
         use crate::report::json_str;
         let target = status
@@ -124,6 +219,47 @@ impl Gitea {
         self.post(&format!("/repos/{repo}/statuses/{sha}"), &body)
             .map(|_| ())
     }
+}
+
+/// A commit as Gitea lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Commit {
+    pub sha: String,
+    pub message: String,
+    pub html_url: Option<String>,
+}
+
+fn field<'v>(v: &'v Val, name: &str) -> Option<&'v Val> {
+    match v {
+        Val::Obj(o) => o.get(&Val::from(name.to_string())),
+        _ => None,
+    }
+}
+
+fn field_str(v: &Val, name: &str) -> Option<String> {
+    match field(v, name)? {
+        Val::TStr(s) | Val::BStr(s) => Some(String::from_utf8_lossy(s).into_owned()),
+        _ => None,
+    }
+}
+
+fn field_u64(v: &Val, name: &str) -> Option<u64> {
+    match field(v, name)? {
+        Val::Num(n) => n.to_string().parse().ok(),
+        _ => None,
+    }
+}
+
+/// Percent-encodes a query value.
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
+            b => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 #[cfg(test)]

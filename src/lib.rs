@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod dispatch;
 pub mod edit;
 pub mod error;
 pub mod eval;
@@ -40,6 +41,10 @@ pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> Result<u8> {
         cli::Command::Run(args) => {
             let cfg = config::RunConfig::resolve(*args, config::env_snapshot())?;
             run_command(&cfg)
+        }
+        cli::Command::Dispatch(args) => {
+            let cfg = dispatch::DispatchConfig::resolve(*args, &config::env_snapshot())?;
+            dispatch::run(&cfg)
         }
         cli::Command::Completions { shell } => {
             use clap::CommandFactory;

@@ -1,6 +1,7 @@
 //! The integration tests: one binary, one module per area.
 
 mod common;
+mod dispatch_cmd;
 mod eval_cli;
 mod gitea_status;
 mod golden;
