@@ -3,6 +3,7 @@
 mod common;
 mod dispatch_cmd;
 mod eval_cli;
+mod examples;
 mod gitea_status;
 mod golden;
 mod limitations;

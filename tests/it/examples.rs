@@ -1,0 +1,252 @@
+//! The example workflows parse, pass gitops-update only variables it reads, and reference
+//! only outputs it writes (learnt from real runs of the binary, not from a list).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::path::Path;
+
+use jaq_json::Val;
+
+use crate::common::git::Remote;
+use crate::common::{bin, run};
+
+fn load(name: &str) -> Val {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples/workflows")
+        .join(name);
+    let text = fs::read_to_string(&path).unwrap();
+    let parsed = gitops_update::yaml::parse(&text, name).unwrap_or_else(|e| panic!("{name}: {e}"));
+    parsed.values.into_iter().next().unwrap()
+}
+
+fn get<'v>(v: &'v Val, key: &str) -> Option<&'v Val> {
+    match v {
+        Val::Obj(o) => o.get(&Val::from(key.to_string())),
+        _ => None,
+    }
+}
+
+fn text(v: &Val) -> String {
+    match v {
+        Val::TStr(s) | Val::BStr(s) => String::from_utf8_lossy(s).into_owned(),
+        other => other.to_string(),
+    }
+}
+
+fn keys(v: Option<&Val>) -> BTreeSet<String> {
+    match v {
+        Some(Val::Obj(o)) => o.keys().map(text).collect(),
+        _ => BTreeSet::new(),
+    }
+}
+
+fn strings(v: &Val, out: &mut Vec<String>) {
+    match v {
+        Val::Obj(o) => o.iter().for_each(|(k, v)| {
+            out.push(text(k));
+            strings(v, out);
+        }),
+        Val::Arr(a) => a.iter().for_each(|v| strings(v, out)),
+        Val::TStr(_) => out.push(text(v)),
+        _ => {}
+    }
+}
+
+/// `prefix.X.outputs.Y` references in `s`.
+fn refs(s: &str, prefix: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let word = |t: &str| {
+        t.chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+            .collect::<String>()
+    };
+    for (i, _) in s.match_indices(&format!("{prefix}.")) {
+        let rest = &s[i + prefix.len() + 1..];
+        let x = word(rest);
+        if let Some(after) = rest[x.len()..].strip_prefix(".outputs.") {
+            out.push((x, word(after)));
+        }
+    }
+    out
+}
+
+/// The step outputs the binary writes, by command, from real runs.
+fn written_outputs() -> BTreeMap<&'static str, BTreeSet<String>> {
+    let out_keys = |file: &Path| -> BTreeSet<String> {
+        fs::read_to_string(file)
+            .unwrap()
+            .lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, _)| k.to_string())
+            .collect()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let remote = Remote::new(&[("v.yaml", "a: 1\n")]);
+    let run_out = dir.path().join("run");
+    let r = run(bin()
+        .current_dir(dir.path())
+        .env("GITHUB_OUTPUT", &run_out)
+        .args([
+            "run",
+            "--repo",
+            &remote.file_url(),
+            "--version",
+            "1.0.0",
+            "--set",
+            "v.yaml=.a = 2",
+        ]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let dispatch_out = dir.path().join("dispatch");
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let r = run(bin()
+        .current_dir(dir.path())
+        .env("GITHUB_OUTPUT", &dispatch_out)
+        .env("GITOPS_DISPATCH_TOKEN", "t")
+        .args([
+            "dispatch",
+            "--repo",
+            "acme/deploy",
+            "--file",
+            "v.yaml",
+            "--expression",
+            ".a = 1",
+            "--version",
+            "1.0.0",
+        ])
+        .args([
+            "--server",
+            &format!("http://127.0.0.1:{dead}"),
+            "--source-repo",
+            "acme/app",
+            "--source-commit",
+            "abc",
+            "--timeout",
+            "1s",
+        ]));
+    assert_eq!(
+        r.code, 3,
+        "outputs are written on failure too: {}",
+        r.stderr
+    );
+    BTreeMap::from([
+        ("run", out_keys(&run_out)),
+        ("dispatch", out_keys(&dispatch_out)),
+    ])
+}
+
+/// The variables a command reads, from its own `--help` (`[env: NAME=]`), plus the tokens,
+/// which are read from the environment only.
+fn read_vars(command: &str) -> BTreeSet<String> {
+    let r = run(bin().args([command, "--help"]));
+    let mut vars: BTreeSet<String> = r
+        .stdout
+        .match_indices("[env: ")
+        .map(|(i, _)| {
+            r.stdout[i + 6..]
+                .chars()
+                .take_while(|c| c.is_ascii_uppercase() || *c == '_')
+                .collect()
+        })
+        .collect();
+    let tokens: &[&str] = if command == "run" {
+        &["GITEA_TOKEN"]
+    } else {
+        &["GITOPS_DISPATCH_TOKEN", "GITHUB_TOKEN", "GITEA_TOKEN"]
+    };
+    for t in tokens {
+        assert!(r.stdout.contains(t), "--help of {command} names {t}");
+        vars.insert(t.to_string());
+    }
+    vars
+}
+
+#[test]
+fn example_workflows_match_the_binary() {
+    let written = written_outputs();
+    assert!(
+        written["run"].contains("summary") && written["run"].contains("changed"),
+        "{written:?}"
+    );
+    let mut checked = 0;
+    for name in ["gitops-service.yaml", "consumer.yaml"] {
+        let wf = load(name);
+        let jobs = get(&wf, "jobs").unwrap_or_else(|| panic!("{name}: no jobs"));
+        let Val::Obj(jobs) = jobs else {
+            panic!("{name}: jobs is not a mapping")
+        };
+        let mut steps_of_ours: BTreeMap<String, &'static str> = BTreeMap::new();
+        for (job_name, job) in jobs.iter() {
+            let Some(Val::Arr(steps)) = get(job, "steps") else {
+                continue;
+            };
+            for step in steps.iter() {
+                let run_line = get(step, "run").map(text).unwrap_or_default();
+                let command = match run_line.trim() {
+                    "gitops-update" | "gitops-update run" => "run",
+                    "gitops-update dispatch" => "dispatch",
+                    _ => continue,
+                };
+                let id = get(step, "id").map(text).unwrap_or_else(|| {
+                    panic!(
+                        "{name}: the gitops-update step in {} needs an id",
+                        text(job_name)
+                    )
+                });
+                let env = keys(get(step, "env"));
+                let readable = read_vars(command);
+                let unknown: Vec<_> = env.difference(&readable).collect();
+                assert!(
+                    unknown.is_empty(),
+                    "{name}: gitops-update {command} does not read {unknown:?}"
+                );
+                steps_of_ours.insert(id, command);
+            }
+        }
+        assert!(!steps_of_ours.is_empty(), "{name}: no gitops-update step");
+        let job_outputs: BTreeMap<String, BTreeSet<String>> = jobs
+            .iter()
+            .map(|(k, j)| (text(k), keys(get(j, "outputs"))))
+            .collect();
+        let mut all = Vec::new();
+        strings(&wf, &mut all);
+        for s in &all {
+            for (step, output) in refs(s, "steps") {
+                if let Some(command) = steps_of_ours.get(&step) {
+                    assert!(written[command].contains(&output), "{name}: steps.{step}.outputs.{output}: gitops-update {command} writes only {:?}", written[command]);
+                    checked += 1;
+                }
+            }
+            for (job, output) in refs(s, "needs") {
+                let declared = job_outputs
+                    .get(&job)
+                    .unwrap_or_else(|| panic!("{name}: no job {job}"));
+                assert!(
+                    declared.contains(&output),
+                    "{name}: needs.{job}.outputs.{output} is not an output of {job}"
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 10, "only {checked} references checked");
+    // The dispatch inputs the workflow declares are exactly those `dispatch` sends.
+    let wf = load("gitops-service.yaml");
+    let on = get(&wf, "on").unwrap();
+    let inputs = keys(get(get(on, "workflow_dispatch").unwrap(), "inputs"));
+    let sent: BTreeSet<String> = [
+        "file",
+        "yq_tpl",
+        "version",
+        "source_repo",
+        "source_commit",
+        "dispatch_id",
+        "git_tag_prefix",
+    ]
+    .map(String::from)
+    .into();
+    assert_eq!(inputs, sent);
+}
