@@ -287,3 +287,150 @@ fn a_refused_dispatch_quotes_gitea_and_exits_3() {
     assert!(r.stderr.contains("cannot dispatch gitops-service.yaml in acme/deploy: Gitea answered 404: workflow gitops-service.yaml not found"), "{}", r.stderr);
     assert!(api.output().contains("|failure||"), "{}", api.output());
 }
+
+/// The dispatch endpoint runs the real updater, as the GitOps workflow would: inputs as
+/// environment variables, against the smart-HTTP remote.
+struct RunsTheUpdater {
+    git_url: String,
+    api_url: String,
+    /// The updater's output, once it has run.
+    done: std::sync::Arc<std::sync::Mutex<Option<std::process::Output>>>,
+}
+
+impl wiremock::Respond for RunsTheUpdater {
+    fn respond(&self, req: &wiremock::Request) -> ResponseTemplate {
+        let body = parse(&req.body);
+        let input = |k: &str| {
+            let inputs = match &body {
+                jaq_json::Val::Obj(o) => o.get(&jaq_json::Val::from("inputs".to_string())).cloned(),
+                _ => None,
+            };
+            match inputs {
+                Some(jaq_json::Val::Obj(i)) => match i.get(&jaq_json::Val::from(k.to_string())) {
+                    Some(jaq_json::Val::TStr(s)) => String::from_utf8_lossy(s).into_owned(),
+                    _ => String::new(),
+                },
+                _ => String::new(),
+            }
+        };
+        // Like Gitea: answer the dispatch at once, run the workflow afterwards.
+        let mut cmd = bin();
+        cmd.env("INPUT_FILE", input("file"))
+            .env("YQ_TPL", input("yq_tpl"))
+            .env("VERSION", input("version"))
+            .env("SOURCE_REPO", input("source_repo"))
+            .env("SOURCE_COMMIT", input("source_commit"))
+            .env("DISPATCH_ID", input("dispatch_id"))
+            .env("GIT_TAG_PREFIX", input("git_tag_prefix"))
+            .env("GITOPS_REPO", &self.git_url)
+            .env("GITEA_API_URL", &self.api_url)
+            .env("GITEA_TOKEN", crate::common::git::TOKEN);
+        let done = self.done.clone();
+        std::thread::spawn(move || {
+            let cwd = tempfile::tempdir().unwrap();
+            let out = cmd.current_dir(cwd.path()).output().unwrap();
+            *done.lock().unwrap() = Some(out);
+        });
+        ResponseTemplate::new(204)
+    }
+}
+
+/// The commits endpoint, answered from the real repository.
+struct GitLog(std::path::PathBuf);
+
+impl wiremock::Respond for GitLog {
+    fn respond(&self, _req: &wiremock::Request) -> ResponseTemplate {
+        let log = crate::common::git::git_out(
+            &self.0,
+            &["log", "-n", "50", "--format=%H%x00%B%x01", "main"],
+        );
+        let items: Vec<String> = log
+            .split('\u{1}')
+            .filter_map(|e| e.trim_start_matches('\n').split_once('\0'))
+            .map(|(sha, msg)| {
+                commit(sha, msg).replace(
+                    &msg.replace('\n', "\\n"),
+                    &gitops_update::report::json_str(msg)
+                        [1..gitops_update::report::json_str(msg).len() - 1],
+                )
+            })
+            .collect();
+        json(200, &format!("[{}]", items.join(",")))
+    }
+}
+
+#[test]
+fn end_to_end_dispatch_runs_the_updater_and_the_consumer_finds_its_commit() {
+    use crate::common::git::{HttpServer, Remote};
+    let api = Api::new();
+    let remote = Remote::new(&[("values.yaml", "image:\n  tag: \"1.0.0\"  # keep me\n")]);
+    let root = tempfile::tempdir().unwrap();
+    fs::create_dir_all(root.path().join("acme")).unwrap();
+    std::os::unix::fs::symlink(remote.bare(), root.path().join("acme/deploy.git")).unwrap();
+    let git = HttpServer::start(root.path());
+    let done = std::sync::Arc::new(std::sync::Mutex::new(None));
+    api.mount(
+        Mock::given(method("POST"))
+            .and(path(
+                "/api/v1/repos/acme/deploy/actions/workflows/gitops-service.yaml/dispatches",
+            ))
+            .and(header(
+                "authorization",
+                format!("token {GITOPS_TOKEN}").as_str(),
+            ))
+            .respond_with(RunsTheUpdater {
+                git_url: git.url("acme/deploy.git"),
+                api_url: format!("{}/api/v1", api.server.uri()),
+                done: done.clone(),
+            }),
+    );
+    api.mount(
+        Mock::given(method("GET"))
+            .and(path("/api/v1/repos/acme/deploy/commits"))
+            .respond_with(GitLog(remote.bare())),
+    );
+    api.mount(
+        Mock::given(method("POST"))
+            .and(path_regex(
+                r"^/api/v1/repos/acme/deploy/statuses/[0-9a-f]{40}$",
+            ))
+            .respond_with(json(201, r#"{"id":2,"status":"success"}"#)),
+    );
+    let before = remote.tip("main");
+    let r = api.run(&["--wait-timeout", "60s"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // The updater may still be setting its own status when the consumer is done.
+    for _ in 0..200 {
+        if done.lock().unwrap().is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let updater = done.lock().unwrap().take().expect("the updater ran");
+    assert!(
+        updater.status.success(),
+        "updater: {}",
+        String::from_utf8_lossy(&updater.stderr)
+    );
+    let tip = remote.tip("main");
+    assert_ne!(tip, before);
+    assert_eq!(r.stdout, format!("app|1.2.3|success|{tip}|acme/deploy\n"));
+    assert_eq!(
+        remote.show("main", "values.yaml"),
+        "image:\n  tag: \"1.2.3\"  # keep me\n"
+    );
+    assert!(
+        remote.message("main").contains("Dispatch-Id: d-42\n"),
+        "{}",
+        remote.message("main")
+    );
+    let gitops_status = api.requests("POST", &format!("/repos/acme/deploy/statuses/{tip}"));
+    assert_eq!(gitops_status.len(), 1, "the updater marked its commit");
+    let consumer = api.requests("POST", &format!("/statuses/{SOURCE_SHA}"));
+    assert_eq!(consumer.len(), 1);
+    let body = String::from_utf8_lossy(&consumer[0].body).into_owned();
+    assert!(
+        body.contains(r#""state":"success""#) && body.contains(&tip),
+        "{body}"
+    );
+}
