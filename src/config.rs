@@ -401,6 +401,36 @@ pub struct RunConfig {
     pub step_summary: Option<PathBuf>,
 }
 
+/// The component in the summary line: the repository's name, with `-<prefix>` for a tag
+/// prefix (`api/` gives `app-api`), so that one monorepo's components stay apart.
+pub fn component_name(repo: &str, tag_prefix: Option<&str>) -> String {
+    let base = repo
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or(repo);
+    match tag_prefix
+        .map(|p| p.trim_matches('/'))
+        .filter(|p| !p.is_empty())
+    {
+        Some(p) => format!("{base}-{}", p.replace('/', "-")),
+        None => base.to_string(),
+    }
+}
+
+/// The step output files: `$GITHUB_OUTPUT` and `$GITEA_OUTPUT`, whichever are set, once each.
+pub fn output_files(env: &BTreeMap<String, String>) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = Vec::new();
+    for k in ["GITHUB_OUTPUT", "GITEA_OUTPUT"] {
+        if let Some(p) = env.get(k).filter(|v| !v.is_empty()).map(PathBuf::from) {
+            if !files.contains(&p) {
+                files.push(p);
+            }
+        }
+    }
+    files
+}
+
 /// Names an expression may read in the update run, besides those given with --allow-env.
 pub const RUN_ENV_ALLOWLIST: [&str; 5] = [
     "VERSION",
@@ -511,16 +541,11 @@ impl RunConfig {
         let component = match one_line("--component", args.component)? {
             Some(c) => c,
             None => {
-                let base = source_repo
+                let repo = source_repo
                     .as_deref()
-                    .and_then(|r| r.trim_end_matches('/').rsplit('/').next())
-                    .or_else(|| target.slug.as_deref().and_then(|s| s.rsplit('/').next()))
-                    .unwrap_or("gitops")
-                    .to_string();
-                match tag_prefix.as_deref().map(|p| p.trim_matches('/')) {
-                    Some(p) if !p.is_empty() => format!("{base}-{}", p.replace('/', "-")),
-                    _ => base,
-                }
+                    .or(target.slug.as_deref())
+                    .unwrap_or("gitops");
+                component_name(repo, tag_prefix.as_deref())
             }
         };
         let person = |name: Option<String>,
@@ -574,15 +599,7 @@ impl RunConfig {
                 expr_env.insert(k.into(), v.clone());
             }
         }
-        let output_files = ["GITHUB_OUTPUT", "GITEA_OUTPUT"]
-            .iter()
-            .filter_map(|k| get(k).map(PathBuf::from))
-            .fold(Vec::new(), |mut acc, p| {
-                if !acc.contains(&p) {
-                    acc.push(p);
-                }
-                acc
-            });
+        let output_files = output_files(&env);
         let token = get("GITEA_TOKEN")
             .map(Token)
             .or_else(|| target.userinfo.as_ref().map(|(_, t)| t.clone()));
@@ -692,6 +709,14 @@ mod run_tests {
         for bad in ["", "0s", "x", "5h", "-1s"] {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn component_names() {
+        assert_eq!(component_name("acme/app", None), "app");
+        assert_eq!(component_name("acme/app", Some("api/")), "app-api");
+        assert_eq!(component_name("acme/app", Some("svc/api/")), "app-svc-api");
+        assert_eq!(component_name("app", Some("")), "app");
     }
 
     #[test]

@@ -113,30 +113,11 @@ impl DispatchConfig {
             None => new_dispatch_id(),
         };
         let tag_prefix = args.tag_prefix.filter(|p| !p.is_empty());
-        let component = args.component.filter(|c| !c.is_empty()).unwrap_or_else(|| {
-            let base = source_repo
-                .rsplit('/')
-                .next()
-                .unwrap_or(&source_repo)
-                .to_string();
-            match tag_prefix
-                .as_deref()
-                .map(|p| p.trim_matches('/'))
-                .filter(|p| !p.is_empty())
-            {
-                Some(p) => format!("{base}-{}", p.replace('/', "-")),
-                None => base,
-            }
-        });
-        let output_files = ["GITHUB_OUTPUT", "GITEA_OUTPUT"]
-            .iter()
-            .filter_map(|k| get(k).map(std::path::PathBuf::from))
-            .fold(Vec::new(), |mut acc, p| {
-                if !acc.contains(&p) {
-                    acc.push(p);
-                }
-                acc
-            });
+        let component = args
+            .component
+            .filter(|c| !c.is_empty())
+            .unwrap_or_else(|| crate::config::component_name(&source_repo, tag_prefix.as_deref()));
+        let output_files = crate::config::output_files(env);
         Ok(DispatchConfig {
             repo,
             file,
