@@ -12,6 +12,7 @@ pub mod eval;
 pub mod git;
 pub mod gitea;
 pub mod jq;
+pub mod policy;
 pub mod report;
 pub mod run;
 mod stream;

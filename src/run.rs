@@ -10,6 +10,7 @@ use crate::config::{RepoPath, RunConfig};
 use crate::error::{Error, Result};
 use crate::git::{Git, Push};
 use crate::jq::Program;
+use crate::policy::{self, Policy};
 use crate::{edit, report};
 
 /// How a run ended.
@@ -55,10 +56,25 @@ pub fn message(cfg: &RunConfig, files: &[&RepoPath]) -> String {
     m
 }
 
-/// Applies every edit to the files at `tip`. Several edits of one file apply in order.
+/// Applies every edit to the files at `tip`. Several edits of one file apply in order. The
+/// repository's policy, read from the same tip, is checked before and after.
 fn apply(git: &Git, tip: Oid, programs: &[(RepoPath, Program)]) -> Result<Vec<Change>> {
+    let policy_path = RepoPath::parse(policy::FILE)?;
+    let policy = match git.read(tip, &policy_path)? {
+        Some((bytes, _)) => Some(Policy::parse(&bytes)?),
+        None => None,
+    };
     let mut changes: Vec<Change> = Vec::new();
     for (path, program) in programs {
+        if path == &policy_path {
+            return Err(Error::Refused {
+                file: path.to_string(),
+                msg: "the policy file can never be changed by an update".into(),
+            });
+        }
+        if let Some(p) = &policy {
+            p.check_file(path)?;
+        }
         let (current, mode) = match changes.iter().position(|c| &c.path == path) {
             Some(i) => (changes[i].after.clone().into_bytes(), changes[i].mode),
             None => match git.read(tip, path)? {
@@ -87,6 +103,11 @@ fn apply(git: &Git, tip: Oid, programs: &[(RepoPath, Program)]) -> Result<Vec<Ch
         }
     }
     changes.retain(|c| c.before != c.after);
+    if let Some(p) = &policy {
+        for c in &changes {
+            p.check_edit(&c.path, &c.before, &c.after)?;
+        }
+    }
     Ok(changes)
 }
 

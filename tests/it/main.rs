@@ -7,5 +7,6 @@ mod examples;
 mod gitea_status;
 mod golden;
 mod limitations;
+mod policy;
 mod run_cmd;
 mod sweep;
