@@ -321,6 +321,17 @@ impl Git {
         };
         match entry.kind() {
             Some(ObjectType::Blob) if entry.filemode() != i32::from(FileMode::Link) => {
+                let size = self
+                    .repo
+                    .find_blob(entry.id())
+                    .map(|b| b.size())
+                    .unwrap_or(0) as u64;
+                if size > crate::eval::MAX_INPUT {
+                    return Err(Error::Usage(format!(
+                        "{path} is larger than {} MiB; gitops-update edits configuration files, not data",
+                        crate::eval::MAX_INPUT >> 20
+                    )));
+                }
                 let blob = self
                     .repo
                     .find_blob(entry.id())
