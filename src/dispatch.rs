@@ -174,26 +174,13 @@ pub fn run(cfg: &DispatchConfig) -> Result<u8> {
         "{}|{}|{status}|{sha}|{}",
         cfg.component, cfg.version, cfg.repo
     );
-    for f in &cfg.output_files {
-        use std::io::Write;
-        let written = std::fs::OpenOptions::new()
-            .append(true)
-            .create(true)
-            .open(f)
-            .and_then(|mut file| {
-                file.write_all(
-                    format!(
-                        "summary={summary}\ncommit_sha={sha}\ndispatch_id={}\n",
-                        cfg.dispatch_id
-                    )
-                    .as_bytes(),
-                )
-            });
-        written.map_err(|source| Error::Write {
-            path: f.clone(),
-            source,
-        })?;
-    }
+    let outputs = [
+        ("summary", summary.as_str()),
+        ("commit_sha", sha.as_str()),
+        ("dispatch_id", cfg.dispatch_id.as_str()),
+    ];
+    report::append_outputs(&cfg.output_files, &outputs)
+        .map_err(|(path, source)| Error::Write { path, source })?;
     consumer_status(cfg, &result);
     let commit = result?;
     report::stdout(&format!("{summary}\n")).map_err(|source| Error::Write {

@@ -101,10 +101,7 @@ fn run_command(cfg: &config::RunConfig) -> Result<u8> {
     if !cfg.dry_run {
         report
             .write_outputs(&cfg.output_files)
-            .map_err(|source| Error::Write {
-                path: cfg.output_files.first().cloned().unwrap_or_default(),
-                source,
-            })?;
+            .map_err(|(path, source)| Error::Write { path, source })?;
         if let Some(f) = &cfg.step_summary {
             report
                 .write_step_summary(f)

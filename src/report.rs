@@ -97,6 +97,28 @@ pub fn json_str(s: &str) -> String {
     out
 }
 
+/// Appends `name=value` lines to each step output file ($GITHUB_OUTPUT, $GITEA_OUTPUT).
+/// Values are single lines: every one of them comes from validated, one-line inputs. An
+/// error names the file that could not be written.
+pub fn append_outputs<V: AsRef<str>>(
+    files: &[std::path::PathBuf],
+    outputs: &[(&str, V)],
+) -> Result<(), (std::path::PathBuf, io::Error)> {
+    let text: String = outputs
+        .iter()
+        .map(|(k, v)| format!("{k}={}\n", v.as_ref()))
+        .collect();
+    for f in files {
+        std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(f)
+            .and_then(|mut file| file.write_all(text.as_bytes()))
+            .map_err(|e| (f.clone(), e))?;
+    }
+    Ok(())
+}
+
 /// What the run reports: step outputs, the step summary, and stdout.
 pub struct RunReport<'a> {
     pub status: &'a str,
@@ -132,19 +154,11 @@ impl RunReport<'_> {
     }
 
     /// Appends `name=value` lines to each step output file ($GITHUB_OUTPUT, $GITEA_OUTPUT).
-    pub fn write_outputs(&self, files: &[std::path::PathBuf]) -> io::Result<()> {
-        let mut text = String::new();
-        for (k, v) in self.outputs() {
-            text.push_str(&format!("{k}={v}\n"));
-        }
-        for f in files {
-            let mut file = std::fs::OpenOptions::new()
-                .append(true)
-                .create(true)
-                .open(f)?;
-            file.write_all(text.as_bytes())?;
-        }
-        Ok(())
+    pub fn write_outputs(
+        &self,
+        files: &[std::path::PathBuf],
+    ) -> Result<(), (std::path::PathBuf, io::Error)> {
+        append_outputs(files, &self.outputs())
     }
 
     pub fn write_step_summary(&self, file: &std::path::Path) -> io::Result<()> {
