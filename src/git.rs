@@ -129,6 +129,9 @@ fn transport(what: &str, url: &str, e: &git2::Error) -> Error {
         ));
     }
     let hint = match e.class() {
+        _ if lower.contains("status code: 5") => {
+            "; the server failed on its side: retry later, or see the server's log"
+        }
         ErrorClass::Ssl | ErrorClass::Net if lower.contains("certificate") => {
             "; the server's certificate is not trusted: SSL_CERT_FILE may name a CA bundle that holds its issuer"
         }

@@ -5,6 +5,7 @@ mod common;
 mod dispatch_cmd;
 mod eval_cli;
 mod examples;
+mod faults;
 mod gitea_status;
 mod golden;
 mod limitations;

@@ -8,10 +8,10 @@ use std::process::Command;
 use crate::common::git::{git_out, Faults, HttpServer, Remote, TOKEN};
 use crate::common::{bin, run, Run};
 
-const VALUES: &str = "# app values\nimage:\n  repository: ghcr.io/acme/app\n  tag: \"1.0.0\"  # bumped by CI\nreplicas: 2\n";
+pub(crate) const VALUES: &str = "# app values\nimage:\n  repository: ghcr.io/acme/app\n  tag: \"1.0.0\"  # bumped by CI\nreplicas: 2\n";
 const CHART: &str = "apiVersion: v2\nname: app\nversion: 1.0.0\nappVersion: \"1.0.0\"\n";
 
-fn remote() -> Remote {
+pub(crate) fn remote() -> Remote {
     Remote::new(&[
         ("charts/app/values.yaml", VALUES),
         ("charts/app/Chart.yaml", CHART),
@@ -20,7 +20,7 @@ fn remote() -> Remote {
 }
 
 /// The binary as the GitOps workflow runs it: inputs from the environment only.
-fn workflow(cwd: &Path, repo: &str) -> Command {
+pub(crate) fn workflow(cwd: &Path, repo: &str) -> Command {
     let mut cmd = bin();
     cmd.current_dir(cwd)
         .env("INPUT_FILE", "charts/app/values.yaml")
@@ -44,7 +44,7 @@ fn changed_files(remote: &Remote, rev: &str) -> Vec<String> {
 }
 
 #[track_caller]
-fn ok(r: &Run) {
+pub(crate) fn ok(r: &Run) {
     assert_eq!(r.code, 0, "stdout: {}\nstderr: {}", r.stdout, r.stderr);
 }
 
@@ -238,7 +238,7 @@ fn a_stale_tip_is_fetched_and_the_edit_reapplied() {
     );
 }
 
-fn http_remote() -> (Remote, HttpServer, tempfile::TempDir) {
+pub(crate) fn http_remote() -> (Remote, HttpServer, tempfile::TempDir) {
     let remote = remote();
     let root = tempfile::tempdir().unwrap();
     fs::create_dir_all(root.path().join("acme")).unwrap();
@@ -406,7 +406,7 @@ fn a_server_that_never_answers_times_out() {
     drop(held);
 }
 
-fn receive_packs(server: &HttpServer) -> usize {
+pub(crate) fn receive_packs(server: &HttpServer) -> usize {
     server
         .requests()
         .iter()
@@ -418,8 +418,8 @@ fn receive_packs(server: &HttpServer) -> usize {
 fn a_push_whose_answer_is_lost_is_found_on_the_next_fetch() {
     let (remote, server, _root) = http_remote();
     server.inject(Faults {
-        drop_before: 0,
         drop_after: 1,
+        ..Faults::default()
     });
     let cwd = tempfile::tempdir().unwrap();
     let before = remote.tip("main");
@@ -443,7 +443,7 @@ fn a_server_dying_mid_push_fails_cleanly_and_a_rerun_converges() {
     let (remote, server, _root) = http_remote();
     server.inject(Faults {
         drop_before: 3,
-        drop_after: 0,
+        ..Faults::default()
     });
     let cwd = tempfile::tempdir().unwrap();
     let before = remote.tip("main");

@@ -190,14 +190,22 @@ pub struct HttpServer {
     stop: Arc<AtomicBool>,
 }
 
-/// Failures to inject into the next pushes (`git-receive-pack` POSTs).
+/// Failures to inject: each count applies to that many of the next matching requests.
 #[derive(Debug, Default)]
 pub struct Faults {
-    /// Close the connection before the server applies the push.
+    /// Pushes (`git-receive-pack` POSTs): close the connection before applying the push.
     pub drop_before: usize,
-    /// Apply the push, then close the connection without answering: the push landed but
-    /// the client never hears so.
+    /// Pushes: apply the push, then close the connection without answering: the push
+    /// landed but the client never hears so.
     pub drop_after: usize,
+    /// Pushes: answer `500 Internal Server Error` without applying them.
+    pub fail_push: usize,
+    /// Fetches (`git-upload-pack` POSTs): send the headers and half of the pack, then
+    /// close: the server dies mid-fetch.
+    pub cut_fetch: usize,
+    /// Every request: wait this long between doing the work and answering, to widen the
+    /// windows between a run's steps (a push has landed, its answer is not sent yet).
+    pub delay: Duration,
 }
 
 pub const USER: &str = "bot";
@@ -340,14 +348,47 @@ fn serve(
         // Like Gitea: any user name, the token as the password.
         let authorized = authorization.as_deref().and_then(password).as_deref() == Some(TOKEN);
         let is_push = method == "POST" && path.ends_with("git-receive-pack");
-        let (before, after) = {
+        let is_fetch = method == "POST" && path.ends_with("git-upload-pack");
+        let (before, after, fail, cut, delay) = {
             let mut f = faults.lock().unwrap();
             let before = is_push && authorized && f.drop_before > 0;
             let after = is_push && authorized && !before && f.drop_after > 0;
+            let fail = is_push && authorized && !before && !after && f.fail_push > 0;
+            let cut = is_fetch && authorized && f.cut_fetch > 0;
             f.drop_before -= usize::from(before);
             f.drop_after -= usize::from(after);
-            (before, after)
+            f.fail_push -= usize::from(fail);
+            f.cut_fetch -= usize::from(cut);
+            (before, after, fail, cut, f.delay)
         };
+        if fail {
+            log.lock().unwrap().push(Request {
+                method: method.clone(),
+                path: target.clone(),
+                authorization,
+                status: 500,
+            });
+            conn.write_all(b"HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/plain\r\nContent-Length: 21\r\n\r\nInternal Server Error")?;
+            conn.flush()?;
+            continue;
+        }
+        if cut {
+            let (_, response) = cgi(root, &method, path, query, &headers, &body)?;
+            let head = response
+                .windows(4)
+                .position(|w| w == b"\r\n\r\n")
+                .map_or(0, |n| n + 4);
+            let keep = head + (response.len() - head) / 2;
+            log.lock().unwrap().push(Request {
+                method: method.clone(),
+                path: target.clone(),
+                authorization,
+                status: 0,
+            });
+            conn.write_all(&response[..keep])?;
+            conn.flush()?;
+            return Ok(());
+        }
         if before || after {
             if after {
                 cgi(root, &method, path, query, &headers, &body)?;
@@ -375,6 +416,8 @@ fn serve(
             authorization,
             status,
         });
+        // After the work and before the answer: a push has landed, the client waits.
+        std::thread::sleep(delay);
         conn.write_all(&response)?;
         conn.flush()?;
     }
