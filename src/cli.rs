@@ -198,7 +198,9 @@ pub struct RunArgs {
     pub committer_email: Option<String>,
 
     /// Push attempts before giving up when other writers keep pushing first
-    #[arg(long, default_value_t = 10)]
+    // 20: the soak (scripts/soak.sh) saw 50 simultaneous writers need up to 9; with the
+    // back-off capped at 5 s, 20 attempts give up after about a minute, not sooner.
+    #[arg(long, default_value_t = 20)]
     pub max_attempts: u32,
 
     /// Network timeout for connecting and for each read (e.g. 30s, 500ms, 2m)

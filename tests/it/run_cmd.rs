@@ -338,16 +338,23 @@ fn a_hook_declined_push_exits_4_without_retrying() {
 /// smart-HTTP remote: every update lands, history stays linear.
 #[test]
 fn sixteen_parallel_writers_lose_nothing() {
+    // The soak (scripts/soak.sh) in small: even writers set their own key, odd writers all
+    // set image.tag, each to its own version; the tool's default attempts.
     let (remote, server, _root) = http_remote();
     let cwd = tempfile::tempdir().unwrap();
     let url = server.url("acme/deploy.git");
     let children: Vec<_> = (0..16)
         .map(|i| {
+            let expr = if i % 2 == 0 {
+                format!(".writers.w{i} = \"{{{{VERSION}}}}\"")
+            } else {
+                ".image.tag = \"{{VERSION}}\"".to_string()
+            };
             let mut cmd = workflow(cwd.path(), &url);
             cmd.env("GITEA_TOKEN", TOKEN)
-                .env("YQ_TPL", format!(".writers.w{i} = \"{{{{VERSION}}}}\""))
+                .env("YQ_TPL", expr)
                 .env("VERSION", format!("1.0.{i}"))
-                .args(["run", "--max-attempts", "40"])
+                .arg("run")
                 .stdout(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::piped());
             cmd.spawn().unwrap()
@@ -367,16 +374,31 @@ fn sixteen_parallel_writers_lose_nothing() {
         log.iter().all(|l| l.split(' ').count() <= 2),
         "linear history: {log:?}"
     );
-    let content = remote.show("main", "charts/app/values.yaml");
+    let subjects = git_out(&remote.bare(), &["log", "--format=%s", "main"]);
     for i in 0..16 {
+        let subject = format!("[skip ci] gitops: update version to 1.0.{i}");
+        assert_eq!(
+            subjects.lines().filter(|l| *l == subject).count(),
+            1,
+            "writer {i}'s commit:\n{subjects}"
+        );
+    }
+    let content = remote.show("main", "charts/app/values.yaml");
+    for i in (0..16).step_by(2) {
         assert!(
             content.contains(&format!("  w{i}: 1.0.{i}\n")),
             "w{i} lost:\n{content}"
         );
     }
+    // image.tag holds the version of the last commit that changed it.
+    let last = git_out(
+        &remote.bare(),
+        &["log", "-1", "--format=%s", "-G", "^  tag:", "main"],
+    );
+    let version = last.trim().rsplit(' ').next().unwrap();
     assert!(
-        content.starts_with(VALUES),
-        "the original bytes stay:\n{content}"
+        content.starts_with(&VALUES.replace("\"1.0.0\"", &format!("\"{version}\""))),
+        "image.tag is not the last writer's {version}, or the original bytes changed:\n{content}"
     );
     remote.fsck();
 }
