@@ -186,6 +186,9 @@ impl<'a> Builder<'a> {
                     ScalarStyle::DoubleQuoted | ScalarStyle::SingleQuoted => {
                         (props_end, quoted_end(src, props_end, style))
                     }
+                    // An empty plain scalar (a missing value) takes no room, though the
+                    // parser may span it over the next token (`{a}` spans the `}`).
+                    _ if value.is_empty() => (props_end, props_end),
                     _ => (props_end, span_end.max(props_end)),
                 };
                 Ok(Node {
@@ -286,12 +289,15 @@ impl<'a> Builder<'a> {
                     };
                     let next = self.next()?;
                     let mut value = self.node(next, child_keep, false)?;
-                    if value.start == value.end && value.end <= key.end {
-                        // `key:` with no value: the parser puts the empty scalar before the
-                        // colon; a value written there would land inside the key.
+                    if value.start == value.end {
+                        // `key:` (or `key :`) with no value: the parser puts the empty scalar
+                        // at or before the colon; a value written there would land inside
+                        // the key.
                         if let Some(colon) = colon_after(src, key.end) {
-                            (value.start, value.body, value.end) =
-                                (colon + 1, colon + 1, colon + 1);
+                            if value.start <= colon {
+                                (value.start, value.body, value.end) =
+                                    (colon + 1, colon + 1, colon + 1);
+                            }
                         }
                     }
                     first_key.get_or_insert(key.start);
@@ -396,7 +402,8 @@ fn quoted_end(src: &str, body: usize, style: ScalarStyle) -> usize {
 /// The `:` that follows a key ending at `from`, when only spaces stand between them.
 fn colon_after(src: &str, from: usize) -> Option<usize> {
     let rest = &src[from..];
-    let i = rest.find(|c: char| c != ' ' && c != '\t')?;
+    // Line breaks too: an explicit key's `:` is on the next line (`? a\n: b`).
+    let i = rest.find(|c: char| !matches!(c, ' ' | '\t' | '\n' | '\r'))?;
     (rest.as_bytes()[i] == b':').then_some(from + i)
 }
 

@@ -228,6 +228,18 @@ impl<'a> Walker<'a> {
                 anchor_name(self.src, node)
             ));
         }
+        if !place.flow
+            && matches!(place.at, At::Value { .. })
+            && node.body == node.end
+            && !self.src[..node.start].trim_end().ends_with(':')
+        {
+            // `? key` with no `:` line: a value needs one, on a line of its own.
+            return Err(self.refuse(format!(
+                "line {}: {} is an explicit key (`? key`) with no value; give it one by hand (`key:` or a `:` line) and run again",
+                node.line,
+                self.path_str()
+            )));
+        }
         match (&node.kind, old, new) {
             (Kind::Map { flow, entries }, Val::Obj(o), Val::Obj(n)) => {
                 self.diff_map(node, *flow || place.flow, entries, (o, n), place, trie)
@@ -603,7 +615,12 @@ impl<'a> Walker<'a> {
             }
         }
         let mut text = text;
-        if start == node.end && start > 0 && !src.as_bytes()[start - 1].is_ascii_whitespace() {
+        if flow && start == node.end && !src[..start].trim_end().ends_with(':') {
+            // A flow mapping's key with no `:` at all (`{a}`, `{a, b: 1}`): the value
+            // needs the indicator too.
+            text.insert_str(0, ": ");
+        } else if start == node.end && start > 0 && !src.as_bytes()[start - 1].is_ascii_whitespace()
+        {
             // `key:` with no value: the new value needs a space after the colon.
             text.insert(0, ' ');
         }

@@ -6,6 +6,7 @@ mod dispatch_cmd;
 mod eval_cli;
 mod examples;
 mod faults;
+mod fuzz_replay;
 mod gitea_status;
 mod golden;
 mod limitations;

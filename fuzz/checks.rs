@@ -1,0 +1,276 @@
+#![allow(dead_code)] // each fuzz target uses one of the checks
+//! The properties the fuzz targets check. `cargo test` compiles this file too
+//! (tests/it/fuzz_replay.rs) and replays the committed corpora through the same functions,
+//! so a finding, once its input is in the corpus, stays fixed. Public API only.
+
+use gitops_update::edit;
+use gitops_update::jq::{Bindings, EnvPolicy, Program};
+use gitops_update::yaml::{self, index, index::Keep, index::Kind, index::Node};
+use jaq_json::Val;
+
+/// Values whose YAML form is awkward: strings YAML would retype, indicators, line breaks,
+/// quotes, numbers, null. As jq literals.
+pub const AWKWARD: &[&str] = &[
+    r#""yes""#,
+    r#""1.20""#,
+    r#""a: b""#,
+    r#""""#,
+    r#""two\nlines""#,
+    r##""#x""##,
+    r#""- x""#,
+    r#""it's""#,
+    r#""say \"hi\"""#,
+    r#""ünï ✓""#,
+    r#""trailing ""#,
+    r#""nginx:1.27""#,
+    "42",
+    "-1.5",
+    "true",
+    "null",
+    r#""{a}""#,
+    r#""x\n""#,
+];
+
+pub fn bindings(args: &[(&str, &str)]) -> Bindings {
+    Bindings {
+        args: args
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        env: Default::default(),
+        policy: EnvPolicy::DenySecrets,
+    }
+}
+
+/// A jq string literal for `s`.
+pub fn jq_string(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            c if (c as u32) < 0x20 || c == '\u{7f}' => {
+                out.push_str(&format!("\\u{:04x}", c as u32))
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// A scalar of the file: its jq path and the byte range of the lines it stands on.
+pub struct Scalar {
+    pub path: String,
+    pub lines: std::ops::Range<usize>,
+}
+
+/// Every scalar under `node` (merge keys and aliases left out: edits through them are
+/// refused by design).
+pub fn scalars(node: &Node, path: &mut Vec<String>, src: &str, out: &mut Vec<Scalar>) {
+    match &node.kind {
+        Kind::Scalar { .. } => {
+            let start = src[..node.start].rfind('\n').map_or(0, |n| n + 1);
+            let end = src[node.end..]
+                .find('\n')
+                .map_or(src.len(), |n| node.end + n + 1);
+            out.push(Scalar {
+                path: format!(".{}", path.concat()),
+                lines: start..end,
+            });
+        }
+        Kind::Map { entries, .. } => {
+            for e in entries {
+                if let Kind::Scalar { value, .. } = &e.key.kind {
+                    if value == "<<" {
+                        continue;
+                    }
+                    path.push(format!("[{}]", jq_string(value)));
+                    scalars(&e.value, path, src, out);
+                    path.pop();
+                }
+            }
+        }
+        Kind::Seq { items, .. } => {
+            for (i, it) in items.iter().enumerate() {
+                path.push(format!("[{i}]"));
+                scalars(&it.node, path, src, out);
+                path.pop();
+            }
+        }
+        Kind::Alias(_) => {}
+    }
+}
+
+/// The byte range where `a` and `b` differ, as positions in `a`.
+pub fn changed_range(a: &[u8], b: &[u8]) -> std::ops::Range<usize> {
+    let pre = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    let max_suf = a.len().min(b.len()) - pre;
+    let suf = a
+        .iter()
+        .rev()
+        .zip(b.iter().rev())
+        .take(max_suf)
+        .take_while(|(x, y)| x == y)
+        .count();
+    pre..a.len() - suf
+}
+
+/// Refusals that are by design: edits through aliases and merge keys, and a value for an
+/// explicit key that has none (a known limitation, tests/it/limitations.rs).
+pub fn refused_by_design(msg: &str) -> bool {
+    msg.contains("alias") || msg.contains("merge key") || msg.contains("explicit key (`? key`)")
+}
+
+fn split_nul(data: &[u8]) -> (&[u8], Option<&[u8]>) {
+    match data.iter().position(|&b| b == 0) {
+        Some(i) => (&data[..i], Some(&data[i + 1..])),
+        None => (data, None),
+    }
+}
+
+/// The splice engine on arbitrary bytes. Input: a scalar selector byte, a value selector
+/// byte, then YAML, optionally followed by NUL and a string value.
+///
+/// - never a panic;
+/// - identity gives the input back byte for byte;
+/// - assigning a value to one scalar reads back as exactly that value, and no byte outside
+///   the lines of that scalar changes; or the edit is refused by design (alias, merge key).
+pub fn splice(data: &[u8]) {
+    let [sel, pick, rest @ ..] = data else { return };
+    let (bytes, tail) = split_nul(rest);
+    let identity = Program::compile(".", &bindings(&[])).expect("identity compiles");
+    let Ok(same) = edit::edit(bytes, "f", &identity) else {
+        return; // not YAML this engine accepts: an error, which is all that is asked
+    };
+    assert!(
+        same.text.as_bytes() == bytes && !same.changed,
+        "identity changed the bytes:\n{:?}\n{:?}",
+        String::from_utf8_lossy(bytes),
+        same.text
+    );
+    let src = same.text.as_str();
+    let idx = index::index(src, "f", Keep::All).expect("a file that loads can be indexed");
+    let mut found = Vec::new();
+    for (di, doc) in idx.docs.iter().enumerate() {
+        let Some(root) = &doc.root else { continue };
+        let mut here = Vec::new();
+        scalars(root, &mut Vec::new(), src, &mut here);
+        found.extend(here.into_iter().filter(|s| s.path != ".").map(|s| (di, s)));
+    }
+    if found.is_empty() {
+        return;
+    }
+    let (di, target) = &found[*sel as usize % found.len()];
+    let value = tail.map(|t| String::from_utf8_lossy(t).into_owned());
+    let (rhs, args): (String, Vec<(&str, &str)>) = match &value {
+        Some(v) if *pick as usize % (AWKWARD.len() + 1) == AWKWARD.len() => {
+            ("$v".into(), vec![("v", v.as_str())])
+        }
+        _ => (AWKWARD[*pick as usize % AWKWARD.len()].into(), vec![]),
+    };
+    let path = &target.path;
+    let expr = format!("if documentIndex == {di} then {path} = {rhs} else . end");
+    let program = Program::compile(&expr, &bindings(&args)).expect("the edit compiles");
+    let want = Program::compile(&rhs, &bindings(&args))
+        .expect("the value compiles")
+        .run(Val::Null, 0)
+        .expect("the value evaluates")
+        .remove(0);
+    let edited = match edit::edit(bytes, "f", &program) {
+        Ok(e) => e,
+        Err(e) if refused_by_design(&e.to_string()) => return,
+        Err(e) => panic!("{expr}: refused: {e}\n{src:?}"),
+    };
+    let changed = changed_range(bytes, edited.text.as_bytes());
+    assert!(
+        !edited.changed || (changed.start >= target.lines.start && changed.end <= target.lines.end),
+        "{expr}: bytes {changed:?} changed, outside the node's lines {:?}\n{src:?}\n{:?}",
+        target.lines,
+        edited.text
+    );
+    let back = yaml::parse(
+        yaml::decode(edited.text.as_bytes(), "f").expect("decodes"),
+        "f",
+    )
+    .unwrap_or_else(|e| panic!("{expr}: the output does not load: {e}\n{:?}", edited.text));
+    let got = Program::compile(path, &bindings(&[]))
+        .expect("the path compiles")
+        .run(back.values[*di].clone(), *di)
+        .expect("the path evaluates")
+        .remove(0);
+    assert!(
+        yaml::value::same(&got, &want),
+        "{expr}: reads back as {got} instead of {want}\n{src:?}\n{:?}",
+        edited.text
+    );
+}
+
+/// The template front end on arbitrary text. Input: a template, optionally followed by NUL
+/// and a version.
+///
+/// - never a panic;
+/// - the version cannot change the program: a template compiles, or fails with the same
+///   message, whatever the version;
+/// - the template's text used as a string (`.v = "<text>"`) evaluates to the text with each
+///   placeholder replaced by the version, byte for byte: the version is data, never code.
+pub fn template(data: &[u8]) {
+    let (tpl, version) = split_nul(data);
+    let tpl = String::from_utf8_lossy(tpl);
+    let version = version.map_or_else(|| "1.2.3".into(), String::from_utf8_lossy);
+    // jaq's parser recurses; a template deeper than a person writes is not what this checks.
+    if tpl.len() > 4096 {
+        return;
+    }
+
+    let with_version = Program::compile(&tpl, &bindings(&[("VERSION", &version)]));
+    let with_plain = Program::compile(&tpl, &bindings(&[("VERSION", "0")]));
+    match (&with_version, &with_plain) {
+        (Ok(_), Ok(_)) => {}
+        (Err(a), Err(b)) => assert_eq!(
+            a.to_string(),
+            b.to_string(),
+            "the version changed the error of {tpl:?}"
+        ),
+        _ => panic!("the version {version:?} changed whether {tpl:?} compiles"),
+    }
+
+    let expr = format!(".v = {}", jq_string(&tpl));
+    let program = Program::compile(&expr, &bindings(&[("VERSION", &version)]))
+        .unwrap_or_else(|e| panic!("{expr}: a string assignment must compile: {e}"));
+    let out = program
+        .run(Val::obj(Default::default()), 0)
+        .unwrap_or_else(|e| panic!("{expr}: {e}"));
+    let want = substitute(&tpl, &version);
+    let got = Program::compile(".v", &bindings(&[]))
+        .unwrap()
+        .run(out[0].clone(), 0)
+        .unwrap()
+        .remove(0);
+    assert!(
+        out.len() == 1 && yaml::value::same(&got, &Val::from(want.clone())),
+        "{expr} with VERSION={version:?} gave {got}, expected {want:?}"
+    );
+}
+
+/// Replaces each placeholder, left to right, in one pass: a version that itself contains a
+/// placeholder is not expanded again.
+fn substitute(tpl: &str, version: &str) -> String {
+    let mut out = String::new();
+    let mut rest = tpl;
+    while !rest.is_empty() {
+        if let Some(p) = gitops_update::template::PLACEHOLDERS
+            .iter()
+            .find(|p| rest.starts_with(**p))
+        {
+            out.push_str(version);
+            rest = &rest[p.len()..];
+        } else {
+            let c = rest.chars().next().unwrap();
+            out.push(c);
+            rest = &rest[c.len_utf8()..];
+        }
+    }
+    out
+}

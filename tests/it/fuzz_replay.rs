@@ -1,0 +1,107 @@
+//! The fuzz targets' properties (fuzz/checks.rs), replayed on stable Rust: over seeds made
+//! from testdata/ and over the committed corpora that cargo-fuzz grew from them, findings
+//! included. `cargo +nightly fuzz run <target>` explores; this keeps what it found fixed.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::common::testdata;
+
+#[path = "../../fuzz/checks.rs"]
+pub mod checks;
+
+/// The corpus cargo-fuzz grew, and the inputs that once failed (fuzz/findings).
+fn corpus(target: &str) -> Vec<PathBuf> {
+    let fuzz = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz");
+    let mut files: Vec<PathBuf> = ["corpus", "findings"]
+        .iter()
+        .flat_map(|d| {
+            fs::read_dir(fuzz.join(d).join(target))
+                .map(|rd| rd.map(|e| e.unwrap().path()).collect::<Vec<_>>())
+                .unwrap_or_default()
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// Every YAML file under testdata/, and every expression of the golden cases.
+fn testdata_files(name: impl Fn(&Path) -> bool) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![testdata()];
+    while let Some(dir) = stack.pop() {
+        for e in fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if name(&p) {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn replay(inputs: impl IntoIterator<Item = Vec<u8>>, check: fn(&[u8])) -> usize {
+    let mut n = 0;
+    for input in inputs {
+        check(&input);
+        n += 1;
+    }
+    n
+}
+
+#[test]
+fn splice_properties_hold_on_seeds_and_corpus() {
+    let yaml = testdata_files(|p| p.extension().is_some_and(|e| e == "yaml"));
+    assert!(yaml.len() >= 100, "only {} YAML files", yaml.len());
+    // Seeds: each file with a few selectors, and with a string value after NUL.
+    let seeds = yaml.iter().flat_map(|p| {
+        let bytes = fs::read(p).unwrap();
+        (0u8..4).map(move |sel| {
+            let mut v = vec![sel.wrapping_mul(7), sel.wrapping_mul(5)];
+            v.extend_from_slice(&bytes);
+            if sel % 2 == 1 {
+                v.extend_from_slice(b"\0it's: a #value\n");
+            }
+            v
+        })
+    });
+    let from_seeds = replay(seeds, checks::splice);
+    let from_corpus = replay(
+        corpus("splice").iter().map(|p| fs::read(p).unwrap()),
+        checks::splice,
+    );
+    eprintln!("splice: {from_seeds} seeds, {from_corpus} corpus inputs");
+}
+
+#[test]
+fn template_properties_hold_on_seeds_and_corpus() {
+    let exprs = testdata_files(|p| p.file_name().is_some_and(|n| n == "expr"));
+    assert!(exprs.len() >= 50, "only {} expressions", exprs.len());
+    const VERSIONS: &[&str] = &[
+        "1.2.3",
+        "\") | .x = (\"",
+        "\\(1+1)",
+        "{{VERSION}}",
+        "$VERSION",
+        "a\nb",
+        "\u{0}",
+    ];
+    let seeds = exprs.iter().flat_map(|p| {
+        let tpl = fs::read(p).unwrap();
+        VERSIONS.iter().map(move |v| {
+            let mut s = tpl.clone();
+            s.push(0);
+            s.extend_from_slice(v.as_bytes());
+            s
+        })
+    });
+    let from_seeds = replay(seeds, checks::template);
+    let from_corpus = replay(
+        corpus("template").iter().map(|p| fs::read(p).unwrap()),
+        checks::template,
+    );
+    eprintln!("template: {from_seeds} seeds, {from_corpus} corpus inputs");
+}
