@@ -347,11 +347,19 @@ pub fn display_tag(t: &saphyr_parser::Tag) -> String {
 /// line before it that starts with one of those, ignoring a comment.
 fn find_block_header(src: &str, body: usize) -> Option<usize> {
     let before = &src[..body];
-    // The body starts at a line's first content; the header ends the previous line.
-    let line_start = before.rfind('\n').map_or(0, |n| n + 1);
-    let prev = &src[..line_start.checked_sub(1)?];
-    let prev_start = prev.rfind('\n').map_or(0, |n| n + 1);
-    let line = &src[prev_start..line_start - 1];
+    // The body starts at a line's first content; the header ends the last line before it
+    // that is not blank (leading blank lines belong to the scalar; an empty scalar's span
+    // is at the next token, after any blank lines).
+    let mut line_start = before.rfind('\n').map_or(0, |n| n + 1);
+    let (prev_start, line) = loop {
+        let prev = &src[..line_start.checked_sub(1)?];
+        let prev_start = prev.rfind('\n').map_or(0, |n| n + 1);
+        let line = &src[prev_start..line_start - 1];
+        if !line.trim().is_empty() {
+            break (prev_start, line);
+        }
+        line_start = prev_start;
+    };
     let mut found = None;
     let mut pos = 0;
     for tok in line.split([' ', '\t']) {
@@ -369,11 +377,22 @@ fn find_block_header(src: &str, body: usize) -> Option<usize> {
 /// End of a block scalar's last line that has content (trailing blank lines excluded).
 fn block_content_end(src: &str, header: usize, span_end: usize) -> usize {
     let text = &src[header..span_end.max(header)];
+    let body = text.find('\n').map_or(text.len(), |n| n + 1);
+    // A line of spaces only is a trailing blank when it is no longer than the content's
+    // indentation; longer, its extra spaces are content, as is a tab (`|\n  \t`). The
+    // indentation is the first content line's (exact when auto-detected). With no content
+    // line at all, every line that holds a space is taken in.
+    let indent = text[body..]
+        .split('\n')
+        .map(|l| l.trim_end_matches('\r'))
+        .find(|l| l.trim_start_matches(' ').chars().any(|c| c != ' '))
+        .map_or(0, |l| l.len() - l.trim_start_matches(' ').len());
     let mut end = text.len();
     loop {
         let line_start = text[..end].rfind('\n').map_or(0, |n| n + 1);
-        let line = &text[line_start..end];
-        if !line.trim().is_empty() || line_start == 0 {
+        let line = text[line_start..end].trim_end_matches('\r');
+        let blank = line.bytes().all(|b| b == b' ') && line.len() <= indent;
+        if !blank || line_start == 0 {
             return header + end;
         }
         end = line_start - 1;

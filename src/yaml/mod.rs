@@ -38,6 +38,21 @@ pub fn decode<'a>(bytes: &'a [u8], file: &str) -> Result<&'a str> {
             msg: "this is a binary file (it contains NUL bytes), not YAML".into(),
         });
     }
+    // YAML reads a carriage return alone as a line break; every line here ends at `\n`.
+    // Rather than mis-splice such a file, say so (no editor today writes them).
+    if let Some(at) = bytes
+        .windows(2)
+        .position(|w| w[0] == b'\r' && w[1] != b'\n')
+        .or_else(|| (bytes.last() == Some(&b'\r')).then(|| bytes.len() - 1))
+    {
+        let line = bytes[..at].iter().filter(|&&b| b == b'\n').count() + 1;
+        return Err(Error::Yaml {
+            file: file.to_string(),
+            msg: format!(
+                "line {line}: a carriage return without a line feed (an old Mac line ending); convert the file to LF or CRLF line endings"
+            ),
+        });
+    }
     std::str::from_utf8(bytes).map_err(|e| {
         let line = bytes[..e.valid_up_to()]
             .iter()
