@@ -233,8 +233,16 @@ impl<'a> Builder<'a> {
                     }
                     let child_keep = keep.and_then(|t| t.child(&Step::Index(i)));
                     let node = self.node(ev, child_keep, false)?;
+                    let mut node = node;
                     let dash = if flow {
                         node.start
+                    } else if node.start == node.end {
+                        // An empty item: the parser puts it at the next token, which may be
+                        // past a comment (`- # none yet`); a value goes after the dash.
+                        let dash = empty_item_dash(src, node.start)
+                            .unwrap_or_else(|| find_dash(src, node.start));
+                        (node.start, node.body, node.end) = (dash + 1, dash + 1, dash + 1);
+                        dash
                     } else {
                         find_dash(src, node.start)
                     };
@@ -424,6 +432,31 @@ fn colon_after(src: &str, from: usize) -> Option<usize> {
     // Line breaks too: an explicit key's `:` is on the next line (`? a\n: b`).
     let i = rest.find(|c: char| !matches!(c, ' ' | '\t' | '\n' | '\r'))?;
     (rest.as_bytes()[i] == b':').then_some(from + i)
+}
+
+/// The `-` of an empty block sequence item whose (empty) node the parser put at `at`: the
+/// last `- ` before `at`, with only blanks, comments and blank lines between.
+fn empty_item_dash(src: &str, at: usize) -> Option<usize> {
+    let mut end = at;
+    loop {
+        let line_start = src[..end].rfind('\n').map_or(0, |n| n + 1);
+        let mut seg = &src[line_start..end];
+        let b = seg.as_bytes();
+        if let Some(h) = (0..b.len())
+            .find(|&i| b[i] == b'#' && (i == 0 || b[i - 1] == b' ' || b[i - 1] == b'\t'))
+        {
+            seg = &seg[..h];
+        }
+        let t = seg.trim_end();
+        let tb = t.as_bytes();
+        if t.ends_with('-') && (tb.len() == 1 || matches!(tb[tb.len() - 2], b' ' | b'\t')) {
+            return Some(line_start + t.len() - 1);
+        }
+        if !t.trim().is_empty() || line_start == 0 {
+            return None;
+        }
+        end = line_start - 1;
+    }
 }
 
 /// The `-` before a block sequence item that starts at `at`.

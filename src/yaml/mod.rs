@@ -53,7 +53,7 @@ pub fn decode<'a>(bytes: &'a [u8], file: &str) -> Result<&'a str> {
             ),
         });
     }
-    std::str::from_utf8(bytes).map_err(|e| {
+    let text = std::str::from_utf8(bytes).map_err(|e| {
         let line = bytes[..e.valid_up_to()]
             .iter()
             .filter(|&&b| b == b'\n')
@@ -66,7 +66,23 @@ pub fn decode<'a>(bytes: &'a [u8], file: &str) -> Result<&'a str> {
                 e.valid_up_to()
             ),
         }
-    })
+    })?;
+    // YAML allows only printable characters (tab, line breaks and NEL aside); libyaml and
+    // go-yaml refuse the rest, and so does this, rather than splice around them.
+    if let Some((at, c)) = text.char_indices().find(|&(_, c)| {
+        matches!(c, '\u{1}'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}' | '\u{7f}')
+            || ('\u{80}'..='\u{9f}').contains(&c) && c != '\u{85}'
+    }) {
+        let line = text[..at].matches('\n').count() + 1;
+        return Err(Error::Yaml {
+            file: file.to_string(),
+            msg: format!(
+                "line {line}: the control character U+{:04X} is not allowed in YAML; remove it, or write it as an escape in a double-quoted string",
+                c as u32
+            ),
+        });
+    }
+    Ok(text)
 }
 
 pub fn parse(src: &str, file: &str) -> Result<Parsed> {
