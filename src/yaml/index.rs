@@ -171,7 +171,13 @@ impl<'a> Builder<'a> {
         match event {
             Event::Scalar(value, style, anchor, tag) => {
                 let tag = tag.map(|t| display_tag(&t));
-                let props_end = skip_props(src, start, span_end);
+                // The event says whether there are properties: a block scalar's span starts at
+                // its body, which may itself begin with `!` or `&` (`|\n  !text`).
+                let props_end = if tag.is_none() && anchor == 0 {
+                    start
+                } else {
+                    skip_props(src, start, span_end)
+                };
                 let (body, end) = match style {
                     ScalarStyle::Literal | ScalarStyle::Folded => {
                         // With properties the span starts at them and covers the header;
