@@ -399,6 +399,26 @@ fn check<'a>(
     target: &Val,
     changed: &HashSet<usize>,
 ) -> std::result::Result<(), Stop> {
+    // An edited anchor's collection is checked node by node like any other, so that aliases
+    // inside it may follow other edited anchors; its aliases follow it, so the target
+    // stands in for its value (a merge of it needs one).
+    let edited_anchor = match &ev.0 {
+        Event::SequenceStart(a, _) | Event::MappingStart(a, _) if changed.contains(a) => *a,
+        _ => 0,
+    };
+    check_node(l, ev, target, changed)?;
+    if edited_anchor != 0 {
+        l.anchors.insert(edited_anchor, target.clone());
+    }
+    Ok(())
+}
+
+fn check_node<'a>(
+    l: &mut Loader<'a>,
+    ev: Ev<'a>,
+    target: &Val,
+    changed: &HashSet<usize>,
+) -> std::result::Result<(), Stop> {
     let differs = || Err(Stop::At(Vec::new()));
     match &ev.0 {
         Event::Alias(id) => {
@@ -410,7 +430,8 @@ fn check<'a>(
         }
         Event::Scalar(value, style, 0, None) if scalar_is(value, *style, target) => Ok(()),
         // Other scalars, and collections whose value an alias may need later, are built.
-        Event::Scalar(..) | Event::SequenceStart(1.., _) | Event::MappingStart(1.., _) => {
+        Event::Scalar(..) | Event::SequenceStart(1.., _) | Event::MappingStart(1.., _) if !matches!(&ev.0, Event::SequenceStart(a, _) | Event::MappingStart(a, _) if changed.contains(a)) =>
+        {
             let v = l.value(ev, None)?;
             if same(&v, target) {
                 Ok(())
