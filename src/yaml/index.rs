@@ -181,9 +181,16 @@ impl<'a> Builder<'a> {
                 let (body, end) = match style {
                     ScalarStyle::Literal | ScalarStyle::Folded => {
                         // With properties the span starts at them and covers the header;
-                        // without, it starts at the body and the header is on the line above.
+                        // without, it starts at the body and the header is on the line above,
+                        // except for an empty scalar at the end of the stream, whose span
+                        // starts at its header (`t: |-` as the last line).
+                        let line_start = src[..start].rfind('\n').map_or(0, |n| n + 1);
+                        let at_header = src[start..].starts_with(['|', '>'])
+                            && (value.is_empty() || !src[line_start..start].trim().is_empty());
                         let header = if props_end > start || tag.is_some() || anchor != 0 {
                             props_end
+                        } else if at_header {
+                            start
                         } else {
                             find_block_header(src, start).unwrap_or(start)
                         };
