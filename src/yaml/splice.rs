@@ -615,6 +615,14 @@ impl<'a> Walker<'a> {
             }
         }
         let mut text = text;
+        let sep = src[..start].len() - src[..start].trim_end_matches([' ', '\t']).len();
+        if !flow && src[start - sep..start].contains('\t') && !text.starts_with(['"', '\'']) {
+            // saphyr-parser refuses a tab between `:` and most plain scalars (`a:\tx`),
+            // though it read this file's value after one (`a:\t=x`): the new value gets a
+            // space instead, or the file would no longer load.
+            self.edit(start - sep, node.end, format!(" {text}"));
+            return;
+        }
         if flow && start == node.end && !src[..start].trim_end().ends_with(':') {
             // A flow mapping's key with no `:` at all (`{a}`, `{a, b: 1}`): the value
             // needs the indicator too.
