@@ -29,58 +29,47 @@ pub struct Parsed {
     pub anchors: HashMap<usize, Val>,
 }
 
-/// Checks that the bytes are YAML text: UTF-8, no NUL (a binary file), and hands back the
-/// text.
+/// Checks that the bytes are YAML text: UTF-8, no NUL (a binary file), only characters YAML
+/// allows and lines that end at `\n`, and hands back the text.
 pub fn decode<'a>(bytes: &'a [u8], file: &str) -> Result<&'a str> {
+    let refuse = |at: usize, msg: String| Error::Yaml {
+        file: file.to_string(),
+        msg: format!(
+            "line {}: {msg}",
+            bytes[..at].iter().filter(|&&b| b == b'\n').count() + 1
+        ),
+    };
     if bytes.contains(&0) {
         return Err(Error::Yaml {
             file: file.to_string(),
             msg: "this is a binary file (it contains NUL bytes), not YAML".into(),
         });
     }
-    // YAML reads a carriage return alone as a line break; every line here ends at `\n`.
-    // Rather than mis-splice such a file, say so (no editor today writes them).
-    if let Some(at) = bytes
-        .windows(2)
-        .position(|w| w[0] == b'\r' && w[1] != b'\n')
-        .or_else(|| (bytes.last() == Some(&b'\r')).then(|| bytes.len() - 1))
-    {
-        let line = bytes[..at].iter().filter(|&&b| b == b'\n').count() + 1;
-        return Err(Error::Yaml {
-            file: file.to_string(),
-            msg: format!(
-                "line {line}: a carriage return without a line feed (an old Mac line ending); convert the file to LF or CRLF line endings"
-            ),
-        });
-    }
     let text = std::str::from_utf8(bytes).map_err(|e| {
-        let line = bytes[..e.valid_up_to()]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count()
-            + 1;
-        Error::Yaml {
-            file: file.to_string(),
-            msg: format!(
-                "line {line}: not UTF-8 text (invalid byte at offset {}); convert the file to UTF-8",
+        refuse(
+            e.valid_up_to(),
+            format!(
+                "not UTF-8 text (invalid byte at offset {}); convert the file to UTF-8",
                 e.valid_up_to()
             ),
-        }
+        )
     })?;
-    // YAML allows only printable characters (tab, line breaks and NEL aside); libyaml and
-    // go-yaml refuse the rest, and so does this, rather than splice around them.
-    if let Some((at, c)) = text.char_indices().find(|&(_, c)| {
-        matches!(c, '\u{1}'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}' | '\u{7f}')
+    for (at, c) in text.char_indices() {
+        // YAML reads a carriage return alone as a line break; every line here ends at `\n`.
+        // Rather than mis-splice such a file, say so (no editor today writes them).
+        if c == '\r' && bytes.get(at + 1) != Some(&b'\n') {
+            return Err(refuse(at, "a carriage return without a line feed (an old Mac line ending); convert the file to LF or CRLF line endings".into()));
+        }
+        // YAML allows only printable characters (tab, line breaks and NEL aside); libyaml
+        // and go-yaml refuse the rest, and so does this, rather than splice around them.
+        if matches!(c, '\u{1}'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}' | '\u{7f}')
             || ('\u{80}'..='\u{9f}').contains(&c) && c != '\u{85}'
-    }) {
-        let line = text[..at].matches('\n').count() + 1;
-        return Err(Error::Yaml {
-            file: file.to_string(),
-            msg: format!(
-                "line {line}: the control character U+{:04X} is not allowed in YAML; remove it, or write it as an escape in a double-quoted string",
+        {
+            return Err(refuse(at, format!(
+                "the control character U+{:04X} is not allowed in YAML; remove it, or write it as an escape in a double-quoted string",
                 c as u32
-            ),
-        });
+            )));
+        }
     }
     Ok(text)
 }
