@@ -245,20 +245,16 @@ impl<'a> Builder<'a> {
                         break if flow { e } else { last_end.unwrap_or(e) };
                     }
                     let child_keep = keep.and_then(|t| t.child(&Step::Index(i)));
-                    let node = self.node(ev, child_keep, false)?;
-                    let mut node = node;
+                    let mut node = self.node(ev, child_keep, false)?;
                     let dash = if flow {
                         node.start
-                    } else if node.start == node.end {
-                        // An empty item: the parser puts it at the next token, which may be
-                        // past a comment (`- # none yet`); a value goes after the dash.
-                        let dash = empty_item_dash(src, node.start)
-                            .unwrap_or_else(|| find_dash(src, node.start));
-                        (node.start, node.body, node.end) = (dash + 1, dash + 1, dash + 1);
-                        dash
                     } else {
                         find_dash(src, node.start)
                     };
+                    if !flow && node.start == node.end {
+                        // An empty item: a value goes right after its dash.
+                        (node.start, node.body, node.end) = (dash + 1, dash + 1, dash + 1);
+                    }
                     first_dash.get_or_insert(dash);
                     last_end = Some(node.end);
                     if keep.is_some() {
@@ -447,9 +443,11 @@ fn colon_after(src: &str, from: usize) -> Option<usize> {
     (rest.as_bytes()[i] == b':').then_some(from + i)
 }
 
-/// The `-` of an empty block sequence item whose (empty) node the parser put at `at`: the
-/// last `- ` before `at`, with only blanks, comments and blank lines between.
-fn empty_item_dash(src: &str, at: usize) -> Option<usize> {
+/// The `-` of the block sequence item whose node the parser put at `at`: the last `- `
+/// before `at`, with only blanks, comments and line breaks between (an empty item's node
+/// lies at the next token, which may be past a comment: `- # none yet`). `at` itself when
+/// there is none.
+pub fn find_dash(src: &str, at: usize) -> usize {
     let mut end = at;
     loop {
         let line_start = src[..end].rfind('\n').map_or(0, |n| n + 1);
@@ -463,28 +461,13 @@ fn empty_item_dash(src: &str, at: usize) -> Option<usize> {
         let t = seg.trim_end();
         let tb = t.as_bytes();
         if t.ends_with('-') && (tb.len() == 1 || matches!(tb[tb.len() - 2], b' ' | b'\t')) {
-            return Some(line_start + t.len() - 1);
+            return line_start + t.len() - 1;
         }
         if !t.trim().is_empty() || line_start == 0 {
-            return None;
+            return at;
         }
         end = line_start - 1;
     }
-}
-
-/// The `-` before a block sequence item that starts at `at`.
-pub fn find_dash(src: &str, at: usize) -> usize {
-    let b = src.as_bytes();
-    let mut i = at;
-    while i > 0 {
-        i -= 1;
-        match b[i] {
-            b'-' => return i,
-            b' ' | b'\t' | b'\n' | b'\r' => {}
-            _ => break,
-        }
-    }
-    at
 }
 
 /// Indexes every document of `src`, keeping the nodes that `keep` asks for. `file` names the
