@@ -97,16 +97,18 @@ pub fn json_str(s: &str) -> String {
     out
 }
 
-/// Appends `name=value` lines to each step output file ($GITHUB_OUTPUT, $GITEA_OUTPUT).
-/// Values are single lines: every one of them comes from validated, one-line inputs. An
-/// error names the file that could not be written.
+/// Appends the outputs to each step output file ($GITHUB_OUTPUT, $GITEA_OUTPUT). A value
+/// with a line break in it would start a new output of the reader's choosing (act parses
+/// `name=value` lines), so such a value is written in the `name<<DELIMITER` form with a
+/// delimiter drawn at random and absent from the value. An error names the file that could
+/// not be written.
 pub fn append_outputs<V: AsRef<str>>(
     files: &[std::path::PathBuf],
     outputs: &[(&str, V)],
 ) -> Result<(), (std::path::PathBuf, io::Error)> {
     let text: String = outputs
         .iter()
-        .map(|(k, v)| format!("{k}={}\n", v.as_ref()))
+        .map(|(k, v)| output_line(k, v.as_ref()))
         .collect();
     for f in files {
         std::fs::OpenOptions::new()
@@ -117,6 +119,35 @@ pub fn append_outputs<V: AsRef<str>>(
             .map_err(|e| (f.clone(), e))?;
     }
     Ok(())
+}
+
+fn output_line(name: &str, value: &str) -> String {
+    if !value.contains(['\n', '\r']) {
+        return format!("{name}={value}\n");
+    }
+    loop {
+        let delimiter = format!("ghadelimiter_{}", random_hex());
+        if !value.contains(&delimiter) {
+            return format!("{name}<<{delimiter}\n{value}\n{delimiter}\n");
+        }
+    }
+}
+
+/// 128 bits from the standard library's per-process random keys and the clock.
+pub fn random_hex() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_nanos();
+    let half = |salt: u64| {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u128(now);
+        h.write_u64(salt);
+        h.write_u32(std::process::id());
+        h.finish()
+    };
+    format!("{:016x}{:016x}", half(1), half(2))
 }
 
 /// What the run reports: step outputs, the step summary, and stdout.
@@ -247,6 +278,21 @@ mod tests {
     #[test]
     fn json_strings_are_escaped() {
         assert_eq!(json_str("a\"b\\c\n\u{1}"), "\"a\\\"b\\\\c\\n\\u0001\"");
+    }
+
+    #[test]
+    fn outputs_with_line_breaks_use_a_random_delimiter() {
+        assert_eq!(output_line("a", "b"), "a=b\n");
+        let line = output_line("summary", "x\nchanged=true");
+        let (head, rest) = line.split_once('\n').unwrap();
+        let delimiter = head.strip_prefix("summary<<").unwrap();
+        assert!(delimiter.len() > 20, "{delimiter}");
+        assert_eq!(rest, format!("x\nchanged=true\n{delimiter}\n"));
+        assert_ne!(
+            output_line("s", "\r"),
+            output_line("s", "\r"),
+            "drawn anew each time"
+        );
     }
 
     #[test]
