@@ -91,14 +91,19 @@ fn find_checkout(dir: &Path, url: &str) -> Option<(Repository, PathBuf)> {
 /// The `http.<url>.extraheader` that actions/checkout persisted for this remote.
 fn extra_header(repo: &Repository, url: &str) -> Option<String> {
     let config = repo.config().ok()?;
-    let mut entries = config.entries(Some(r"http\..*\.extraheader")).ok()?;
+    let mut entries = config.entries(Some(r"^http\..*\.extraheader$")).ok()?;
     let key = url_key(url);
     let mut found = None;
     while let Some(Ok(entry)) = entries.next() {
         let (Ok(name), Ok(value)) = (entry.name(), entry.value()) else {
             continue;
         };
-        let prefix = &name["http.".len()..name.len() - ".extraheader".len()];
+        let Some(prefix) = name
+            .strip_prefix("http.")
+            .and_then(|n| n.strip_suffix(".extraheader"))
+        else {
+            continue;
+        };
         if key.starts_with(&url_key(prefix)) && !value.is_empty() {
             found = Some(value.to_string());
         }
@@ -141,6 +146,34 @@ fn transport(what: &str, url: &str, e: &git2::Error) -> Error {
         _ => "",
     };
     Error::Transport(format!("{what} {}: {msg}{hint}", redact_url(url)))
+}
+
+/// The server's own words from the sideband, one line, without git's progress chatter.
+fn server_said(raw: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(raw);
+    let lines: Vec<&str> = text
+        .split(['\n', '\r'])
+        .map(|l| l.trim().trim_start_matches("remote:").trim())
+        .filter(|l| !l.is_empty())
+        .filter(|l| {
+            ![
+                "Resolving deltas",
+                "Processing",
+                "Counting",
+                "Compressing",
+                "Writing",
+            ]
+            .iter()
+            .any(|p| l.starts_with(p))
+        })
+        .collect();
+    let joined: String = lines
+        .join("; ")
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(500)
+        .collect();
+    (!joined.is_empty()).then_some(joined)
 }
 
 /// Whether a server's refusal means "someone pushed first": then the edit is re-applied.
@@ -187,7 +220,13 @@ impl Git {
                 (repo, None, Some(tmp))
             }
         };
-        let extra_header = checkout.as_ref().and_then(|_| extra_header(&repo, &url));
+        // An explicit token wins over the job token that actions/checkout persisted: that
+        // one cannot push to a protected branch on Gitea releases before the 2026 fix
+        // (go-gitea/gitea#34567), which is why a workflow configures a bot token at all.
+        let extra_header = match cfg.token {
+            Some(_) => None,
+            None => checkout.as_ref().and_then(|_| extra_header(&repo, &url)),
+        };
         let mut git = Git {
             repo,
             url,
@@ -417,11 +456,21 @@ impl Git {
             .reference(PUSH_REF, commit, true, "gitops-update push")
             .map_err(|e| Error::Internal(e.message().to_string()))?;
         let refused: std::cell::RefCell<Option<String>> = Default::default();
+        // A protected-branch refusal reaches the client only as sideband text; the ref
+        // status just says "pre-receive hook declined" (routers/private/hook_pre_receive.go).
+        let said: std::cell::RefCell<Vec<u8>> = Default::default();
         let mut remote = self
             .repo
             .remote_anonymous(&self.url)
             .map_err(|e| transport("cannot open", &self.url, &e))?;
         let mut cb = self.callbacks();
+        cb.sideband_progress(|data| {
+            let mut said = said.borrow_mut();
+            if said.len() < 4096 {
+                said.extend_from_slice(data);
+            }
+            true
+        });
         cb.push_update_reference(|_name, status| {
             if let Some(msg) = status {
                 *refused.borrow_mut() = Some(msg.to_string());
@@ -435,6 +484,11 @@ impl Git {
         let refspec = format!("{PUSH_REF}:refs/heads/{}", self.branch);
         let result = remote.push(&[&refspec], Some(&mut po));
         drop(po);
+        let said = server_said(&said.into_inner());
+        let with_said = |msg: &str| match &said {
+            Some(s) => format!("{msg}; the server said: {s}"),
+            None => msg.to_string(),
+        };
         match result {
             // libgit2 finds a stale push before sending anything.
             Err(e) if e.code() == ErrorCode::NotFastForward => {
@@ -445,13 +499,13 @@ impl Git {
                 if e.message().contains("pre-receive hook declined")
                     || e.message().contains("hook declined") =>
             {
-                Ok(Push::Rejected(e.message().to_string()))
+                Ok(Push::Rejected(with_said(e.message())))
             }
             Err(e) => Err(transport("cannot push to", &self.url, &e)),
             Ok(()) => match refused.into_inner() {
                 None => Ok(Push::Accepted),
                 Some(msg) if is_stale(&msg) => Ok(Push::Stale(msg)),
-                Some(msg) => Ok(Push::Rejected(msg)),
+                Some(msg) => Ok(Push::Rejected(with_said(&msg))),
             },
         }
     }
@@ -539,6 +593,17 @@ mod tests {
         ] {
             assert!(!is_stale(m), "{m}");
         }
+    }
+
+    #[test]
+    fn sideband_text_without_progress() {
+        assert_eq!(
+            server_said(
+                b"Resolving deltas: 100% (1/1)\r\nNot allowed to push to protected branch main\n"
+            ),
+            Some("Not allowed to push to protected branch main".into())
+        );
+        assert_eq!(server_said(b"\n\r"), None);
     }
 
     #[test]

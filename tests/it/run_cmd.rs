@@ -5,7 +5,7 @@ use std::fs;
 use std::path::Path;
 use std::process::Command;
 
-use crate::common::git::{git_out, Faults, HttpServer, Remote, TOKEN};
+use crate::common::git::{git_out, Faults, HttpServer, Remote, TOKEN, USER};
 use crate::common::{bin, run, Run};
 
 pub(crate) const VALUES: &str = "# app values\nimage:\n  repository: ghcr.io/acme/app\n  tag: \"1.0.0\"  # bumped by CI\nreplicas: 2\n";
@@ -316,15 +316,23 @@ fn a_wrong_token_fails_fast_with_exit_3() {
 #[test]
 fn a_hook_declined_push_exits_4_without_retrying() {
     let (remote, server, _root) = http_remote();
+    // What Gitea's pre-receive hook prints for a protected branch
+    // (routers/private/hook_pre_receive.go); it reaches the client only as sideband text.
     remote.hook(
         "pre-receive",
-        "#!/bin/sh\necho 'protected: ask for a review' >&2\nexit 1\n",
+        "#!/bin/sh\necho 'Not allowed to push to protected branch main' >&2\nexit 1\n",
     );
     let cwd = tempfile::tempdir().unwrap();
     let before = remote.tip("main");
     let r = run(workflow(cwd.path(), &server.url("acme/deploy.git")).env("GITEA_TOKEN", TOKEN));
     assert_eq!(r.code, 4, "{}", r.stderr);
-    assert!(r.stderr.contains("rejected the push"), "{}", r.stderr);
+    let last = r.stderr.lines().last().unwrap();
+    assert!(
+        last.contains("rejected the push")
+            && last.contains("pre-receive hook declined")
+            && last.contains("the server said: Not allowed to push to protected branch main"),
+        "{last}"
+    );
     let pushes = server
         .requests()
         .iter()
@@ -524,6 +532,62 @@ fn a_checkout_made_by_actions_checkout_needs_no_token() {
         VALUES.replace("\"1.0.0\"", "\"1.2.3\"")
     );
     assert!(!r.stderr.contains(TOKEN) && !r.stdout.contains(TOKEN));
+}
+
+/// actions/checkout persisted the job token, and the workflow configured a bot token: the
+/// bot token wins, because the job token cannot push to a protected branch on Gitea
+/// releases before the 2026 fix (go-gitea/gitea#34567).
+#[test]
+fn an_explicit_token_wins_over_the_persisted_extra_header() {
+    let (remote, server, _root) = http_remote();
+    let dir = tempfile::tempdir().unwrap();
+    let work = dir.path().join("deploy");
+    let url = server.url("acme/deploy.git");
+    let job_header = format!(
+        "AUTHORIZATION: basic {}",
+        base64("x-access-token:j0b-t0ken-value")
+    );
+    git_out(
+        dir.path(),
+        &[
+            "clone",
+            "-q",
+            &url.replace("http://", &format!("http://{USER}:{TOKEN}@")),
+            work.to_str().unwrap(),
+        ],
+    );
+    git_out(&work, &["remote", "set-url", "origin", &url]);
+    for (key, value) in [
+        (
+            format!("http.http://127.0.0.1:{}/.extraheader", server.port),
+            job_header.as_str(),
+        ),
+        // A key that matched the old, unanchored pattern with a non-ASCII subsection: its
+        // slicing used to panic.
+        ("a.aaé.http..extraheader".to_string(), "x"),
+    ] {
+        git_out(&work, &["config", "--local", &key, value]);
+    }
+    let first = server.requests().len();
+    let r = run(workflow(&work, &url).env("GITEA_TOKEN", TOKEN));
+    ok(&r);
+    assert_eq!(
+        remote.show("main", "charts/app/values.yaml"),
+        VALUES.replace("\"1.0.0\"", "\"1.2.3\"")
+    );
+    let sent: Vec<Option<String>> = server.requests()[first..]
+        .iter()
+        .map(|q| q.authorization.clone())
+        .collect();
+    let job = job_header.split_once(": ").unwrap().1;
+    assert!(
+        sent.iter().all(|a| a.as_deref() != Some(job)),
+        "the persisted header was sent: {sent:?}"
+    );
+    assert!(
+        sent.iter().any(|a| a.is_some()),
+        "the token was sent: {sent:?}"
+    );
 }
 
 fn base64(s: &str) -> String {
