@@ -227,9 +227,16 @@ pub struct RunArgs {
 const DISPATCH_HELP: &str = "\
 Replaces the consumer's dispatch script: it dispatches the GitOps repo's workflow with the
 inputs file, yq_tpl, version, source_repo, source_commit, dispatch_id and git_tag_prefix,
-finds the commit the update made by its Dispatch-Id trailer, sets the status
+waits until the update is proven (its commit, found by the Dispatch-Id trailer, or the
+updater's record that the version was already there), sets the status
 gitops/<gitops repo name>[/<prefix>] on the consumer's commit, and writes the summary line
-component|version|status|commit_sha|repo to $GITHUB_OUTPUT / $GITEA_OUTPUT (also on failure).
+component|version|status|commit_sha|repo (and commit_sha, changed, dispatch_id) to
+$GITHUB_OUTPUT / $GITEA_OUTPUT, also on failure.
+
+A run that Gitea cancelled (every dispatch cancels the runs before it on 1.24 and 1.25) is
+dispatched again with the same dispatch id once the workflow is idle; the update is
+idempotent. Needs Gitea 1.24 or newer; 1.25 or newer, whose runs carry the workflow's
+run-name, to see a failed run at once.
 
 Tokens come from the environment only: GITOPS_DISPATCH_TOKEN for the GitOps repo,
 GITHUB_TOKEN or GITEA_TOKEN for the status on the consumer's commit.
@@ -237,8 +244,8 @@ GITHUB_TOKEN or GITEA_TOKEN for the status on the consumer's commit.
 Exit codes:
   0  the update landed (or was already there) and the status is set
   2  invalid input
-  3  the Gitea API refused a request or could not be reached
-  7  the update did not land: its run failed, or no commit appeared before --wait-timeout";
+  3  the Gitea API refused a request or could not be reached, or the server is too old
+  7  the update did not land: its run failed, or nothing proved it before --wait-timeout";
 
 #[derive(Debug, Args)]
 pub struct DispatchArgs {
@@ -302,6 +309,11 @@ pub struct DispatchArgs {
     /// How often to look for it
     #[arg(long, default_value = "5s")]
     pub poll_interval: String,
+
+    /// Dispatch again when the run left no trace (no task, commit or record) this long
+    /// while no run of the workflow was active
+    #[arg(long, default_value = "60s")]
+    pub lost_after: String,
 
     /// Timeout for each API request
     #[arg(long, default_value = "30s")]

@@ -274,7 +274,7 @@ pub struct Target {
     pub userinfo: Option<(String, Token)>,
 }
 
-fn is_slug(s: &str) -> bool {
+pub(crate) fn is_slug(s: &str) -> bool {
     let mut parts = s.split('/');
     let ok = |p: Option<&str>| {
         p.is_some_and(|p| {
@@ -465,7 +465,7 @@ pub fn parse_duration(s: &str) -> Result<std::time::Duration> {
 }
 
 /// A free-text input that ends up in a commit message or an output line: one line, bounded.
-fn one_line(name: &str, v: Option<String>) -> Result<Option<String>> {
+pub(crate) fn one_line(name: &str, v: Option<String>) -> Result<Option<String>> {
     let Some(v) = v.filter(|v| !v.is_empty()) else {
         return Ok(None);
     };
@@ -637,7 +637,7 @@ impl RunConfig {
 }
 
 /// The rules of `git check-ref-format` that matter for a branch given in a workflow.
-fn git_ref_ok(b: &str) -> bool {
+pub(crate) fn git_ref_ok(b: &str) -> bool {
     !b.is_empty()
         && b.len() <= 200
         && !b.starts_with(['-', '/', '.'])

@@ -1,18 +1,26 @@
-//! `gitops-update dispatch`: the consumer's side. Dispatch the GitOps repo's workflow, find
-//! the commit the update made, and report it on the consumer's own commit.
+//! `gitops-update dispatch`: the consumer's side. Dispatch the GitOps repo's workflow, prove
+//! that the update landed, and report it on the consumer's own commit.
 //!
-//! The commit is found by its `Dispatch-Id:` trailer among the commits that appeared after
-//! the dispatch, so another dispatch's commit for the same version (the race the old
-//! first-line match lost) is never taken for ours. Only commits without any trailer are
-//! matched by their first line, for updaters that predate the trailers.
+//! Gitea gives no run id (its dispatch answers 204 on every release) and, on 1.24 and 1.25,
+//! cancels the running and waiting runs of a workflow when the next dispatch arrives
+//! (`../shared/gitea-facts.md`). So the outcome is proven from the GitOps repo itself:
+//! - its own commit, found by the `Dispatch-Id:` trailer among the commits that the tip
+//!   before the dispatch does not reach;
+//! - or the updater's record that the version was already there: a commit status whose
+//!   description names the dispatch (`run` writes it on the tip it found up to date).
+//!
+//! The run is watched where the server shows it: tasks carry the run's title, which the
+//! workflow's `run-name:` makes hold the dispatch id (1.25+), so a failed run ends the wait
+//! at once and a cancelled one is dispatched again with the same id. Dispatching again is
+//! safe because the update is idempotent: a run that finds the edit already made records
+//! the dispatch and commits nothing.
 
-use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use crate::cli::DispatchArgs;
 use crate::config::{parse_duration, shown, Token, Version};
 use crate::error::{Error, Result};
-use crate::gitea::{ApiError, Commit, Gitea, Status};
+use crate::gitea::{ApiError, Commit, Gitea, Listed, Server, Status, Task};
 use crate::report;
 
 #[derive(Debug)]
@@ -31,6 +39,7 @@ pub struct DispatchConfig {
     pub component: String,
     pub wait_timeout: Duration,
     pub poll_interval: Duration,
+    pub lost_after: Duration,
     pub timeout: Duration,
     pub gitops_token: Token,
     pub status_token: Option<Token>,
@@ -39,14 +48,23 @@ pub struct DispatchConfig {
 
 /// A new dispatch id: unique across runners and retries, URL-safe.
 fn new_dispatch_id() -> String {
-    use std::hash::{BuildHasher, Hasher};
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(now.as_nanos());
-    h.write_u32(std::process::id());
-    format!("{}-{:016x}", now.as_millis(), h.finish())
+    format!(
+        "{}-{}",
+        now.as_millis(),
+        report::random_hex().get(..16).unwrap_or_default()
+    )
+}
+
+fn id_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "-_.".contains(c)
+}
+
+/// The first seven characters of a sha, for people.
+fn short(sha: &str) -> &str {
+    sha.get(..7).unwrap_or(sha)
 }
 
 impl DispatchConfig {
@@ -54,20 +72,28 @@ impl DispatchConfig {
         args: DispatchArgs,
         env: &std::collections::BTreeMap<String, String>,
     ) -> Result<DispatchConfig> {
+        use crate::config::{git_ref_ok, is_slug, one_line};
         let need = |v: Option<String>, what: &str| {
             v.filter(|s| !s.is_empty())
                 .ok_or_else(|| Error::Usage(format!("no {what}")))
         };
-        let repo = need(
-            args.repo,
-            "GitOps repository: set GITOPS_REPO (owner/name) or pass --repo",
+        let slug = |v: String, name: &str| {
+            if is_slug(&v) {
+                Ok(v)
+            } else {
+                Err(Error::Usage(format!(
+                    "{name} {} must be owner/name (letters, digits and . _ -)",
+                    shown(&v)
+                )))
+            }
+        };
+        let repo = slug(
+            need(
+                args.repo,
+                "GitOps repository: set GITOPS_REPO (owner/name) or pass --repo",
+            )?,
+            "GITOPS_REPO",
         )?;
-        if repo.split('/').count() != 2 || repo.contains("://") {
-            return Err(Error::Usage(format!(
-                "GITOPS_REPO {} must be owner/name",
-                shown(&repo)
-            )));
-        }
         let file = need(args.file, "file: set GITOPS_FILE or pass --file")?;
         crate::config::RepoPath::parse(&file)?;
         let expression = need(
@@ -79,14 +105,33 @@ impl DispatchConfig {
             "version: set VERSION or pass --version",
         )?)?;
         let api_url = need(args.server, "server: set GITEA_API_URL or pass --server")?;
-        let source_repo = need(
-            args.source_repo,
-            "source repository: set GITHUB_REPOSITORY or pass --source-repo",
+        if !(api_url.starts_with("https://") || api_url.starts_with("http://"))
+            || api_url.chars().any(char::is_control)
+        {
+            return Err(Error::Usage(format!(
+                "GITEA_API_URL {} must be an https:// or http:// URL",
+                shown(&crate::config::redact_url(&api_url))
+            )));
+        }
+        let source_repo = slug(
+            need(
+                args.source_repo,
+                "source repository: set GITHUB_REPOSITORY or pass --source-repo",
+            )?,
+            "GITHUB_REPOSITORY",
         )?;
         let source_commit = need(
             args.source_commit,
             "source commit: set GITHUB_SHA or pass --source-commit",
         )?;
+        if !matches!(source_commit.len(), 40 | 64)
+            || !source_commit.chars().all(|c| c.is_ascii_hexdigit())
+        {
+            return Err(Error::Usage(format!(
+                "GITHUB_SHA {} must be a full commit sha (40 or 64 hex digits)",
+                shown(&source_commit)
+            )));
+        }
         let get = |k: &str| env.get(k).filter(|v| !v.is_empty()).cloned();
         let gitops_token = get("GITOPS_DISPATCH_TOKEN")
             .map(Token::new)
@@ -97,13 +142,7 @@ impl DispatchConfig {
             .or_else(|| get("GITEA_TOKEN"))
             .map(Token::new);
         let dispatch_id = match args.dispatch_id.filter(|d| !d.is_empty()) {
-            Some(d)
-                if d.len() <= 100
-                    && d.chars()
-                        .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) =>
-            {
-                d
-            }
+            Some(d) if d.len() <= 100 && d.chars().all(id_char) => d,
             Some(d) => {
                 return Err(Error::Usage(format!(
                     "DISPATCH_ID {} must be letters, digits and - _ . (at most 100)",
@@ -112,11 +151,22 @@ impl DispatchConfig {
             }
             None => new_dispatch_id(),
         };
-        let tag_prefix = args.tag_prefix.filter(|p| !p.is_empty());
-        let component = args
-            .component
-            .filter(|c| !c.is_empty())
-            .unwrap_or_else(|| crate::config::component_name(&source_repo, tag_prefix.as_deref()));
+        let tag_prefix = one_line("GIT_TAG_PREFIX", args.tag_prefix)?;
+        let component = match one_line("--component", args.component)? {
+            Some(c) => c,
+            None => crate::config::component_name(&source_repo, tag_prefix.as_deref()),
+        };
+        if args.workflow.is_empty() || !args.workflow.chars().all(id_char) {
+            return Err(Error::Usage(format!(
+                "GITOPS_WORKFLOW {} must be a workflow file name, such as gitops-service.yaml",
+                shown(&args.workflow)
+            )));
+        }
+        let branch = match args.branch.filter(|b| !b.is_empty()) {
+            Some(b) if git_ref_ok(&b) => Some(b),
+            Some(b) => return Err(Error::Usage(format!("invalid GITOPS_BRANCH {}", shown(&b)))),
+            None => None,
+        };
         let output_files = crate::config::output_files(env);
         Ok(DispatchConfig {
             repo,
@@ -128,11 +178,12 @@ impl DispatchConfig {
             source_repo,
             source_commit,
             workflow: args.workflow,
-            branch: args.branch.filter(|b| !b.is_empty()),
+            branch,
             dispatch_id,
             component,
             wait_timeout: parse_duration(&args.wait_timeout)?,
             poll_interval: parse_duration(&args.poll_interval)?,
+            lost_after: parse_duration(&args.lost_after)?,
             timeout: parse_duration(&args.timeout)?,
             gitops_token,
             status_token,
@@ -159,47 +210,91 @@ pub fn is_ours(commit: &Commit, dispatch_id: &str, version: &str) -> bool {
     first.ends_with(&format!("gitops: update version to {version}"))
 }
 
+/// What `run` writes on the tip it found already up to date (and on its own commits): a
+/// success status of a `gitops/` context whose description ends in `(dispatch ID)`.
+pub fn recorded(status: &Listed, dispatch_id: &str) -> bool {
+    status.state == "success"
+        && status.context.starts_with("gitops/")
+        && status
+            .description
+            .contains(&format!("(dispatch {dispatch_id})"))
+}
+
+/// Whether a run's title names the dispatch id as a whole word.
+fn names(title: &str, id: &str) -> bool {
+    title.match_indices(id).any(|(i, _)| {
+        let before = title[..i].chars().next_back();
+        let after = title[i + id.len()..].chars().next();
+        !before.is_some_and(id_char) && !after.is_some_and(id_char)
+    })
+}
+
+/// The update as it landed.
+#[derive(Debug)]
+pub struct Landed {
+    pub sha: String,
+    /// The commit's page, under the server's public URL.
+    pub link: String,
+    /// Whether this dispatch made the commit (false: the version was already there).
+    pub changed: bool,
+}
+
+/// Where the failure status links to, learnt on the way.
+#[derive(Default)]
+struct Links {
+    repo: Option<String>,
+    run: Option<String>,
+}
+
 fn api(what: &str, e: ApiError) -> Error {
     Error::Api(format!("{what}: {e}"))
 }
 
 /// Dispatches, waits, reports. The summary line is written whatever happens.
 pub fn run(cfg: &DispatchConfig) -> Result<u8> {
-    let result = dispatch_and_wait(cfg);
-    let (status, sha) = match &result {
-        Ok(c) => ("success", c.sha.clone()),
-        Err(_) => ("failure", String::new()),
+    let mut links = Links::default();
+    let result = dispatch_and_wait(cfg, &mut links);
+    let (status, sha, changed) = match &result {
+        Ok(l) => ("success", l.sha.clone(), l.changed),
+        Err(_) => ("failure", String::new(), false),
     };
     let summary = format!(
         "{}|{}|{status}|{sha}|{}",
         cfg.component, cfg.version, cfg.repo
     );
+    let changed = changed.to_string();
     let outputs = [
         ("summary", summary.as_str()),
         ("commit_sha", sha.as_str()),
+        ("changed", changed.as_str()),
         ("dispatch_id", cfg.dispatch_id.as_str()),
     ];
     report::append_outputs(&cfg.output_files, &outputs)
         .map_err(|(path, source)| Error::Write { path, source })?;
-    consumer_status(cfg, &result);
-    let commit = result?;
+    consumer_status(cfg, &result, &links);
+    let landed = result?;
     report::stdout(&format!("{summary}\n")).map_err(|source| Error::Write {
         path: "<stdout>".into(),
         source,
     })?;
     report::progress(&format!(
-        "{} {} landed in {} as {}",
+        "{} {} {} {} as {}",
         cfg.component,
         cfg.version,
+        if landed.changed {
+            "landed in"
+        } else {
+            "was already in"
+        },
         cfg.repo,
-        &commit.sha[..7.min(commit.sha.len())]
+        short(&landed.sha)
     ));
     Ok(crate::error::exit::OK)
 }
 
 /// The status on the consumer's own commit: success with a link to the GitOps commit, or
-/// failure. Problems here are warnings: the outcome is already decided.
-fn consumer_status(cfg: &DispatchConfig, result: &Result<Commit>) {
+/// failure with a link to the run. Problems here are warnings: the outcome is decided.
+fn consumer_status(cfg: &DispatchConfig, result: &Result<Landed>, links: &Links) {
     let Some(token) = cfg.status_token.clone() else {
         report::progress("commit status skipped: no GITHUB_TOKEN or GITEA_TOKEN");
         return;
@@ -214,28 +309,31 @@ fn consumer_status(cfg: &DispatchConfig, result: &Result<Commit>) {
         Some(p) => format!("gitops/{name}/{p}"),
         None => format!("gitops/{name}"),
     };
-    let base = crate::config::server_base(&cfg.api_url);
     let status = match result {
-        Ok(c) => Status {
+        Ok(l) => Status {
             state: "success",
             context,
-            target_url: Some(
-                c.html_url
-                    .clone()
-                    .unwrap_or_else(|| format!("{base}/{}/commit/{}", cfg.repo, c.sha)),
-            ),
+            target_url: Some(l.link.clone()),
             description: format!(
-                "{} {} deployed to {} at {}",
+                "{} {} {} {} at {}",
                 cfg.component,
                 cfg.version,
+                if l.changed {
+                    "deployed to"
+                } else {
+                    "already in"
+                },
                 cfg.repo,
-                &c.sha[..7.min(c.sha.len())]
+                short(&l.sha)
             ),
         },
         Err(e) => Status {
             state: "failure",
             context,
-            target_url: Some(format!("{base}/{}/actions", cfg.repo)),
+            target_url: links
+                .run
+                .clone()
+                .or_else(|| links.repo.as_ref().map(|r| format!("{r}/actions"))),
             description: e.to_string().chars().take(140).collect(),
         },
     };
@@ -250,22 +348,160 @@ fn consumer_status(cfg: &DispatchConfig, result: &Result<Commit>) {
     }
 }
 
-fn dispatch_and_wait(cfg: &DispatchConfig) -> Result<Commit> {
+/// What the server shows of our run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Seen {
+    /// No task of ours: not picked up yet, or cancelled before a runner took it, or a
+    /// server that does not title runs.
+    Nothing,
+    Active,
+    Succeeded,
+    Failed(String),
+    Cancelled,
+}
+
+/// One look at the run: how ours is doing, whether any run of the workflow is active, and
+/// whether a later dispatch's run has been picked up (on servers that cancel on dispatch,
+/// that proves ours is gone).
+struct Look {
+    ours: Seen,
+    idle: bool,
+    overtaken: bool,
+}
+
+struct Watch<'a> {
+    cfg: &'a DispatchConfig,
+    gitea: &'a Gitea,
+    server: Server,
+    /// The Forgejo run id, when the dispatch returned one.
+    run: Option<u64>,
+    /// The newest task id before the latest dispatch.
+    baseline: u64,
+    tasks_visible: bool,
+}
+
+impl Watch<'_> {
+    fn tasks(&mut self) -> Vec<Task> {
+        if !self.tasks_visible {
+            return Vec::new();
+        }
+        match self.gitea.tasks(&self.cfg.repo) {
+            Ok(t) => t
+                .into_iter()
+                .filter(|t| t.workflow_id == self.cfg.workflow)
+                .collect(),
+            Err(e) => {
+                report::note(&format!(
+                    "cannot list the Actions tasks of {} ({e}); a failed or cancelled run will only be noticed after --lost-after or --wait-timeout",
+                    self.cfg.repo
+                ));
+                self.tasks_visible = false;
+                Vec::new()
+            }
+        }
+    }
+
+    /// Remembers where the task list stands, just before a dispatch.
+    fn mark(&mut self) {
+        self.baseline = self.tasks().iter().map(|t| t.id).max().unwrap_or(0);
+    }
+
+    fn look(&mut self, links: &mut Links) -> Result<Look> {
+        let tasks = self.tasks();
+        let idle = !tasks.iter().any(Task::is_active);
+        if let Some(run) = self.run {
+            let (status, url) = self
+                .gitea
+                .run_status(&self.cfg.repo, run)
+                .map_err(|e| api(&format!("cannot read run {run} of {}", self.cfg.repo), e))?;
+            if let Some(u) = url {
+                links.run = Some(u);
+            }
+            let ours = match status.as_str() {
+                "success" => Seen::Succeeded,
+                "failure" | "skipped" => Seen::Failed(links.run.clone().unwrap_or_default()),
+                "cancelled" => Seen::Cancelled,
+                _ => Seen::Active,
+            };
+            return Ok(Look {
+                ours,
+                idle,
+                overtaken: false,
+            });
+        }
+        let id = &self.cfg.dispatch_id;
+        let titled = self.server.titles_runs();
+        let (ours, others): (Vec<&Task>, Vec<&Task>) = tasks
+            .iter()
+            .partition(|t| titled && names(&t.display_title, id));
+        if let Some(t) = ours.first() {
+            links.run = Some(t.url.clone()).filter(|u| !u.is_empty());
+        }
+        let seen = if ours.is_empty() {
+            Seen::Nothing
+        } else if ours.iter().any(|t| t.is_active()) {
+            Seen::Active
+        } else if let Some(t) = ours.iter().find(|t| t.status == "failure") {
+            Seen::Failed(t.url.clone())
+        } else if ours.iter().any(|t| t.status == "success") {
+            Seen::Succeeded
+        } else {
+            Seen::Cancelled
+        };
+        // A run picked up after our dispatch was not cancelled by it, so it was dispatched
+        // after ours, and its dispatch cancelled ours (1.24/1.25: at most one run of a
+        // workflow and ref is alive). Only a server that titles runs tells ours apart.
+        let overtaken = titled
+            && self.server.cancels_on_dispatch()
+            && others
+                .iter()
+                .any(|t| t.id > self.baseline && t.status != "cancelled");
+        Ok(Look {
+            ours: seen,
+            idle,
+            overtaken,
+        })
+    }
+}
+
+/// A jittered wait before dispatching again, growing with each lost run, so that the
+/// consumers whose runs one dispatch cancelled do not all dispatch again at once.
+fn redispatch_delay(lost: u32) -> Duration {
+    let cap_ms = 2_000u64.saturating_mul(1 << lost.min(4)).min(30_000);
+    let r = u64::from_str_radix(report::random_hex().get(..8).unwrap_or("0"), 16).unwrap_or(0);
+    Duration::from_millis(cap_ms / 2 + r % (cap_ms / 2 + 1))
+}
+
+fn dispatch_and_wait(cfg: &DispatchConfig, links: &mut Links) -> Result<Landed> {
     let gitea =
         Gitea::new(&cfg.api_url, cfg.gitops_token.clone(), cfg.timeout).map_err(Error::Api)?;
-    let branch = match &cfg.branch {
-        Some(b) => b.clone(),
-        None => gitea
-            .default_branch(&cfg.repo)
-            .map_err(|e| api(&format!("cannot read {}", cfg.repo), e))?,
-    };
-    // What is there before the dispatch can never be the answer.
-    let before: HashSet<String> = gitea
-        .commits(&cfg.repo, &branch, 50)
-        .map_err(|e| api(&format!("cannot list the commits of {}", cfg.repo), e))?
-        .into_iter()
-        .map(|c| c.sha)
-        .collect();
+    let version = gitea
+        .version()
+        .map_err(|e| api(&format!("cannot read the version of {}", gitea.base), e))?;
+    let server = Server::parse(&version).unwrap_or_else(|| {
+        report::note(&format!(
+            "unknown server version {}; assuming Gitea 1.24's behaviour",
+            shown(&version)
+        ));
+        Server::Gitea {
+            major: 1,
+            minor: 24,
+        }
+    });
+    if !server.can_dispatch() {
+        return Err(Error::Api(format!(
+            "{} runs Gitea {version}, which has no workflow dispatch API: dispatch needs Gitea 1.24 or newer (1.25 or newer to see a failed run before --wait-timeout)",
+            gitea.base
+        )));
+    }
+    let repo = gitea
+        .repo(&cfg.repo)
+        .map_err(|e| api(&format!("cannot read {}", cfg.repo), e))?;
+    links.repo = Some(repo.html_url.clone()).filter(|u| !u.is_empty());
+    let branch = cfg.branch.clone().unwrap_or(repo.default_branch);
+    let list_err = |e| api(&format!("cannot list the commits of {}", cfg.repo), e);
+    // Nothing that this tip reaches can be the answer.
+    let start = gitea.tip(&cfg.repo, &branch).map_err(list_err)?.sha;
     let inputs = [
         ("file", cfg.file.as_str()),
         ("yq_tpl", cfg.expression.as_str()),
@@ -275,59 +511,145 @@ fn dispatch_and_wait(cfg: &DispatchConfig) -> Result<Commit> {
         ("dispatch_id", cfg.dispatch_id.as_str()),
         ("git_tag_prefix", cfg.tag_prefix.as_deref().unwrap_or("")),
     ];
-    let run = gitea
-        .dispatch(&cfg.repo, &cfg.workflow, &branch, &inputs)
-        .map_err(|e| {
-            api(
-                &format!("cannot dispatch {} in {}", cfg.workflow, cfg.repo),
-                e,
-            )
-        })?;
+    let forgejo = matches!(server, Server::Forgejo { .. });
+    let dispatch = |gitea: &Gitea| {
+        gitea
+            .dispatch(&cfg.repo, &cfg.workflow, &branch, &inputs, forgejo)
+            .map_err(|e| {
+                api(
+                    &format!("cannot dispatch {} in {}", cfg.workflow, cfg.repo),
+                    e,
+                )
+            })
+    };
+    let mut watch = Watch {
+        cfg,
+        gitea: &gitea,
+        server,
+        run: None,
+        baseline: 0,
+        tasks_visible: true,
+    };
+    watch.mark();
+    watch.run = dispatch(&gitea)?;
+    let mut dispatches = 1u32;
     report::progress(&format!(
-        "dispatched {} in {} on {branch} (dispatch {}{})",
+        "dispatched {} in {} on {branch} ({server}; dispatch {}{})",
         cfg.workflow,
         cfg.repo,
         cfg.dispatch_id,
-        run.map(|r| format!(", run {r}")).unwrap_or_default()
+        watch.run.map(|r| format!(", run {r}")).unwrap_or_default()
     ));
-    let start = Instant::now();
+    let repo_html = links.repo.clone();
+    let link = |sha: &str, api_link: Option<&str>| {
+        api_link
+            .map(str::to_string)
+            .or_else(|| repo_html.as_ref().map(|r| format!("{r}/commit/{sha}")))
+            .unwrap_or_default()
+    };
+    let begun = Instant::now();
+    let mut dispatched_at = Instant::now();
     let mut last_report = Instant::now();
+    let mut succeeded_before = false;
+    let mut redispatch_at: Option<Instant> = None;
     loop {
-        let commits = gitea
-            .commits(&cfg.repo, &branch, 50)
-            .map_err(|e| api(&format!("cannot list the commits of {}", cfg.repo), e))?;
-        if let Some(c) = commits.iter().find(|c| {
-            !before.contains(&c.sha) && is_ours(c, &cfg.dispatch_id, cfg.version.as_str())
-        }) {
-            return Ok(c.clone());
+        let new = gitea
+            .commits_since(&cfg.repo, &branch, &start)
+            .map_err(list_err)?;
+        if let Some(c) = new
+            .iter()
+            .find(|c| is_ours(c, &cfg.dispatch_id, cfg.version.as_str()))
+        {
+            return Ok(Landed {
+                link: link(&c.sha, c.html_url.as_deref()),
+                sha: c.sha.clone(),
+                changed: true,
+            });
         }
-        if let Some(run) = run {
-            let (state, conclusion) = gitea
-                .run_state(&cfg.repo, run)
-                .map_err(|e| api(&format!("cannot read run {run} of {}", cfg.repo), e))?;
-            match conclusion.as_deref() {
-                Some("success") if state == "completed" => {
-                    // Nothing to commit: the version was already there. The tip carries it.
-                    if let Some(tip) = commits.first() {
-                        return Ok(tip.clone());
-                    }
-                }
-                Some(other) if state == "completed" => {
-                    return Err(Error::NotLanded(format!(
-                        "the GitOps run {run} in {} ended with {other}; see its log",
-                        cfg.repo
-                    )))
-                }
-                _ => {}
+        // The record sits on the tip the updater found up to date: the tip before the
+        // dispatch or one that came after it. The ten newest are enough: the record is
+        // made within one poll of a run's end.
+        let candidates = new
+            .iter()
+            .take(10)
+            .map(|c| (c.sha.as_str(), c.html_url.as_deref()))
+            .chain(std::iter::once((start.as_str(), None)));
+        for (sha, html) in candidates {
+            let statuses = gitea
+                .statuses(&cfg.repo, sha)
+                .map_err(|e| api(&format!("cannot list the statuses of {}", short(sha)), e))?;
+            if statuses.iter().any(|s| recorded(s, &cfg.dispatch_id)) {
+                return Ok(Landed {
+                    link: link(sha, html),
+                    sha: sha.to_string(),
+                    changed: false,
+                });
             }
         }
-        let waited = start.elapsed();
+        let look = watch.look(links)?;
+        let mut lost = None;
+        match &look.ours {
+            Seen::Failed(url) => {
+                return Err(Error::NotLanded(format!(
+                    "the GitOps run for dispatch {} in {} failed; see its log: {}",
+                    cfg.dispatch_id,
+                    cfg.repo,
+                    if url.is_empty() {
+                        links.repo.clone().unwrap_or_default() + "/actions"
+                    } else {
+                        url.clone()
+                    }
+                )))
+            }
+            Seen::Succeeded if succeeded_before => {
+                // The run ended well, yet left neither a commit nor a record (its status
+                // could not be set): the version was already there, and the tip has it.
+                let tip = gitea.tip(&cfg.repo, &branch).map_err(list_err)?;
+                return Ok(Landed {
+                    link: link(&tip.sha, tip.html_url.as_deref()),
+                    sha: tip.sha,
+                    changed: false,
+                });
+            }
+            Seen::Succeeded => succeeded_before = true,
+            Seen::Cancelled => lost = Some("was cancelled"),
+            Seen::Nothing if look.overtaken => lost = Some("was cancelled by a later dispatch"),
+            Seen::Nothing if look.idle && dispatched_at.elapsed() >= cfg.lost_after => {
+                lost = Some("left no trace within --lost-after")
+            }
+            Seen::Nothing | Seen::Active => {}
+        }
+        if let (Some(why), None) = (lost, redispatch_at) {
+            let delay = redispatch_delay(dispatches);
+            report::progress(&format!(
+                "the run for dispatch {} {why}; dispatching it again once the workflow is idle (in {} ms at the earliest)",
+                cfg.dispatch_id,
+                delay.as_millis()
+            ));
+            redispatch_at = Some(Instant::now() + delay);
+        }
+        if let Some(at) = redispatch_at {
+            if Instant::now() >= at && look.idle {
+                watch.mark();
+                watch.run = dispatch(&gitea)?;
+                dispatches += 1;
+                dispatched_at = Instant::now();
+                redispatch_at = None;
+                succeeded_before = false;
+                report::progress(&format!(
+                    "dispatched {} again (dispatch {}, {dispatches} dispatches)",
+                    cfg.workflow, cfg.dispatch_id
+                ));
+            }
+        }
+        let waited = begun.elapsed();
         if waited >= cfg.wait_timeout {
             return Err(Error::NotLanded(format!(
-                "no commit for dispatch {} appeared on {branch} of {} within {}s",
+                "no commit for dispatch {} appeared on {branch} of {} within {}s ({dispatches} dispatch{})",
                 cfg.dispatch_id,
                 cfg.repo,
-                cfg.wait_timeout.as_secs()
+                cfg.wait_timeout.as_secs(),
+                if dispatches == 1 { "" } else { "es" }
             )));
         }
         if last_report.elapsed() >= Duration::from_secs(30) {
@@ -381,12 +703,63 @@ mod tests {
     }
 
     #[test]
+    fn titles_name_the_dispatch_as_a_whole_word() {
+        assert!(names("GitOps (d-42)", "d-42"));
+        assert!(names("d-42", "d-42"));
+        assert!(!names("GitOps (d-420)", "d-42"));
+        assert!(!names("GitOps (xd-42)", "d-42"));
+        assert!(!names("GitOps (manual)", "d-42"));
+    }
+
+    #[test]
+    fn records_name_the_dispatch() {
+        let s = |state: &str, context: &str, description: &str| Listed {
+            state: state.into(),
+            context: context.into(),
+            description: description.into(),
+        };
+        assert!(recorded(
+            &s(
+                "success",
+                "gitops/app",
+                "app 1.2.3 from acme/app@0123456 (dispatch d-1)"
+            ),
+            "d-1"
+        ));
+        assert!(!recorded(
+            &s("success", "gitops/app", "app 1.2.3 (dispatch d-10)"),
+            "d-1"
+        ));
+        assert!(!recorded(
+            &s("failure", "gitops/app", "(dispatch d-1)"),
+            "d-1"
+        ));
+        assert!(!recorded(
+            &s("success", "ci/build", "(dispatch d-1)"),
+            "d-1"
+        ));
+    }
+
+    #[test]
+    fn redispatch_delays_are_jittered_and_capped() {
+        for lost in 1..10 {
+            let d = redispatch_delay(lost).as_millis() as u64;
+            let cap = (2_000u64 << lost.min(4)).min(30_000);
+            assert!(d >= cap / 2 && d <= cap, "{lost}: {d}");
+        }
+    }
+
+    #[test]
     fn dispatch_ids_are_unique_and_url_safe() {
         let (a, b) = (new_dispatch_id(), new_dispatch_id());
         assert_ne!(a, b);
-        assert!(
-            a.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'),
-            "{a}"
-        );
+        assert!(a.chars().all(id_char), "{a}");
+    }
+
+    #[test]
+    fn short_shas_never_slice_inside_a_character() {
+        assert_eq!(short("0123456789"), "0123456");
+        assert_eq!(short("ab"), "ab");
+        assert_eq!(short("ééééé"), "ééééé", "byte 7 is inside a character");
     }
 }

@@ -12,7 +12,14 @@ use crate::config::{server_base, Token};
 pub enum ApiError {
     /// 4xx: the request is wrong (bad token, no such repo, no permission). Not retried.
     Refused { status: u16, message: String },
-    /// 5xx or a network error, still failing after the retries.
+    /// 500: Gitea's own handler failed. Not retried: Gitea answers 500 for requests that
+    /// can never succeed (a status on a commit it does not have), and hides the reason from
+    /// non-admins (services/context/api.go, `apiErrorInternal`).
+    Failed { message: String },
+    /// 3xx to a write: the repository was renamed or moved (services/context/repo.go,
+    /// `RedirectToRepo`). A write is never re-sent to another address on our own.
+    Moved { status: u16, location: String },
+    /// 502/503/504 or a network error, still failing after the retries.
     Unavailable(String),
 }
 
@@ -22,6 +29,14 @@ impl std::fmt::Display for ApiError {
             ApiError::Refused { status, message } => {
                 write!(f, "Gitea answered {status}: {message}")
             }
+            ApiError::Failed { message } if message.is_empty() => {
+                write!(f, "Gitea answered 500 (an error on its side, or a commit or ref it does not have)")
+            }
+            ApiError::Failed { message } => write!(f, "Gitea answered 500: {message}"),
+            ApiError::Moved { status, location } => write!(
+                f,
+                "Gitea answered {status}: the repository has moved to {location}; use its new owner/name"
+            ),
             ApiError::Unavailable(why) => write!(f, "Gitea did not answer: {why}"),
         }
     }
@@ -37,12 +52,129 @@ pub struct Status {
     pub description: String,
 }
 
+/// A commit status as Gitea lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    pub state: String,
+    pub context: String,
+    pub description: String,
+}
+
+/// What the server is, from `GET /version` (routers/api/v1/misc/version.go).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Server {
+    Gitea {
+        major: u32,
+        minor: u32,
+    },
+    /// Forgejo's version reads `11.0.1+gitea-1.22.0`.
+    Forgejo {
+        major: u32,
+    },
+}
+
+impl Server {
+    /// Parses a version string; `None` when it is neither Gitea's nor Forgejo's shape.
+    pub fn parse(version: &str) -> Option<Server> {
+        let numbers = |s: &str| -> Option<(u32, u32)> {
+            let core = s.trim_start_matches('v');
+            let core = core.split(['+', '-', ' ']).next()?;
+            let mut it = core.split('.');
+            let major = it.next()?.parse().ok()?;
+            let minor = it.next().unwrap_or("0").parse().ok()?;
+            Some((major, minor))
+        };
+        if version.contains("+gitea-") || version.to_ascii_lowercase().contains("forgejo") {
+            return Some(Server::Forgejo {
+                major: numbers(version)?.0,
+            });
+        }
+        let (major, minor) = numbers(version)?;
+        Some(Server::Gitea { major, minor })
+    }
+
+    fn at_least(self, want_major: u32, want_minor: u32) -> bool {
+        match self {
+            Server::Gitea { major, minor } => (major, minor) >= (want_major, want_minor),
+            Server::Forgejo { .. } => true,
+        }
+    }
+
+    /// The workflow dispatch API exists (routers/api/v1/api.go, from 1.24).
+    pub fn can_dispatch(self) -> bool {
+        self.at_least(1, 24)
+    }
+
+    /// A run's title is its evaluated `run-name:` (services/actions/workflow.go, from 1.25),
+    /// so a task can be told to be ours by the dispatch id in it.
+    pub fn titles_runs(self) -> bool {
+        matches!(self, Server::Gitea { .. }) && self.at_least(1, 25)
+    }
+
+    /// Every dispatch cancels the running and waiting runs of the same workflow and ref
+    /// (1.24 and 1.25: services/actions/workflow.go → `CancelPreviousJobs`).
+    pub fn cancels_on_dispatch(self) -> bool {
+        matches!(
+            self,
+            Server::Gitea {
+                major: 1,
+                minor: 24 | 25
+            }
+        )
+    }
+}
+
+impl std::fmt::Display for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Server::Gitea { major, minor } => write!(f, "Gitea {major}.{minor}"),
+            Server::Forgejo { major } => write!(f, "Forgejo {major}"),
+        }
+    }
+}
+
+/// A repository as `GET /repos/{owner}/{repo}` describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Repo {
+    pub default_branch: String,
+    /// Built from the server's public `ROOT_URL`: the address for links meant for people.
+    pub html_url: String,
+}
+
+/// A job a runner has picked up (`GET /repos/{o}/{r}/actions/tasks`,
+/// routers/api/v1/repo/action.go; services/convert/convert.go `ToActionTask`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Task {
+    pub id: u64,
+    pub display_title: String,
+    /// waiting, running, success, failure, cancelled, skipped, blocked
+    /// (models/actions/status.go).
+    pub status: String,
+    /// The workflow's file name.
+    pub workflow_id: String,
+    /// The run's page, under the server's public URL.
+    pub url: String,
+}
+
+impl Task {
+    pub fn is_active(&self) -> bool {
+        matches!(self.status.as_str(), "waiting" | "running" | "blocked")
+    }
+}
+
 pub struct Gitea {
     /// The server's web root, without `/api/v1`.
     pub base: String,
     token: Token,
     agent: ureq::Agent,
     tries: u32,
+}
+
+/// An answer below 300, with the total count of a paged list when the server gave one.
+struct Reply {
+    body: String,
+    code: u16,
+    total: Option<u64>,
 }
 
 /// Gitea's `{"message": "..."}`, or the start of the body when it is not that.
@@ -54,6 +186,13 @@ fn message_of(body: &str) -> String {
     }
     let t = body.trim();
     t.chars().take(200).collect()
+}
+
+/// `scheme://host[:port]` of a URL.
+fn origin(url: &str) -> &str {
+    let after = url.find("://").map_or(0, |i| i + 3);
+    let end = url[after..].find('/').map_or(url.len(), |i| after + i);
+    &url[..end]
 }
 
 impl Gitea {
@@ -73,20 +212,19 @@ impl Gitea {
         })
     }
 
-    /// Sends a request, retrying 5xx answers and network errors with a short back-off, and
-    /// returns the status code and body of the first answer below 500.
-    fn send(
-        &self,
-        method: &str,
-        path: &str,
-        body: Option<&str>,
-    ) -> Result<(u16, String), ApiError> {
-        let url = format!("{}/api/v1{path}", self.base);
+    /// Sends a request. 502/503/504 and network errors are retried with a short back-off;
+    /// a 3xx is followed for a read on the same server (the token never goes elsewhere)
+    /// and is an error for a write; 4xx and 500 are answers, not retried.
+    fn send(&self, method: &str, path: &str, body: Option<&str>) -> Result<Reply, ApiError> {
+        let mut url = format!("{}/api/v1{path}", self.base);
         let mut last = String::new();
-        for attempt in 0..self.tries {
+        let mut hops = 0;
+        let mut attempt = 0;
+        while attempt < self.tries {
             if attempt > 0 {
                 std::thread::sleep(Duration::from_millis(200 << attempt));
             }
+            attempt += 1;
             let req = self
                 .agent
                 .request(method, &url)
@@ -97,13 +235,52 @@ impl Gitea {
                 None => req.call(),
             };
             match answer {
+                Ok(r) if (300..400).contains(&r.status()) => {
+                    let code = r.status();
+                    let location = r.header("location").unwrap_or("").to_string();
+                    let next = if location.starts_with('/') {
+                        format!("{}{location}", origin(&self.base))
+                    } else {
+                        location.clone()
+                    };
+                    if method != "GET" || location.is_empty() {
+                        return Err(ApiError::Moved {
+                            status: code,
+                            location: crate::config::redact_url(&next),
+                        });
+                    }
+                    if origin(&next) != origin(&self.base) || hops >= 3 {
+                        return Err(ApiError::Refused {
+                            status: code,
+                            message: format!(
+                                "redirected to {}, which is not followed",
+                                crate::config::redact_url(&next)
+                            ),
+                        });
+                    }
+                    hops += 1;
+                    attempt -= 1;
+                    url = next;
+                }
                 Ok(r) => {
                     let code = r.status();
-                    return Ok((code, r.into_string().unwrap_or_default()));
+                    let total = r
+                        .header("x-total-count")
+                        .and_then(|t| t.trim().parse().ok());
+                    return Ok(Reply {
+                        code,
+                        total,
+                        body: r.into_string().unwrap_or_default(),
+                    });
                 }
                 Err(ureq::Error::Status(code, r)) if code < 500 => {
                     return Err(ApiError::Refused {
                         status: code,
+                        message: message_of(&r.into_string().unwrap_or_default()),
+                    })
+                }
+                Err(ureq::Error::Status(500, r)) => {
+                    return Err(ApiError::Failed {
                         message: message_of(&r.into_string().unwrap_or_default()),
                     })
                 }
@@ -119,68 +296,134 @@ impl Gitea {
         Err(ApiError::Unavailable(last))
     }
 
-    fn post(&self, path: &str, body: &str) -> Result<(u16, String), ApiError> {
+    fn post(&self, path: &str, body: &str) -> Result<Reply, ApiError> {
         self.send("POST", path, Some(body))
     }
 
+    fn get_paged(&self, path: &str) -> Result<(Val, Option<u64>), ApiError> {
+        let reply = self.send("GET", path, None)?;
+        let v = jaq_json::read::parse_single(reply.body.as_bytes()).map_err(|_| {
+            ApiError::Unavailable(format!("not JSON from {path}: {}", message_of(&reply.body)))
+        })?;
+        Ok((v, reply.total))
+    }
+
     fn get(&self, path: &str) -> Result<Val, ApiError> {
-        let (_, body) = self.send("GET", path, None)?;
-        jaq_json::read::parse_single(body.as_bytes()).map_err(|_| {
-            ApiError::Unavailable(format!("not JSON from {path}: {}", message_of(&body)))
+        self.get_paged(path).map(|(v, _)| v)
+    }
+
+    /// The server's version string.
+    pub fn version(&self) -> Result<String, ApiError> {
+        let v = self.get("/version")?;
+        field_str(&v, "version")
+            .ok_or_else(|| ApiError::Unavailable("no version in the answer to /version".into()))
+    }
+
+    pub fn repo(&self, repo: &str) -> Result<Repo, ApiError> {
+        let v = self.get(&format!("/repos/{repo}"))?;
+        let default_branch = field_str(&v, "default_branch")
+            .ok_or_else(|| ApiError::Unavailable("no default_branch in the repository".into()))?;
+        let html_url = field_str(&v, "html_url").unwrap_or_default();
+        Ok(Repo {
+            default_branch,
+            html_url: html_url.trim_end_matches('/').to_string(),
         })
     }
 
-    /// The repository's default branch.
-    pub fn default_branch(&self, repo: &str) -> Result<String, ApiError> {
-        let v = self.get(&format!("/repos/{repo}"))?;
-        field_str(&v, "default_branch")
-            .ok_or_else(|| ApiError::Unavailable("no default_branch in the repository".into()))
-    }
-
-    /// Dispatches a workflow; the run's id when the server says (newer Gitea, asked with
-    /// `return_run_details=true`, answers 200 with it; older ones answer 204).
+    /// Dispatches a workflow. Gitea answers 204 with no body on every release; Forgejo,
+    /// asked with `return_run_info`, answers 201 with the run (Forgejo's
+    /// routers/api/v1/repo/action.go), whose id is returned.
     pub fn dispatch(
         &self,
         repo: &str,
         workflow: &str,
         branch: &str,
         inputs: &[(&str, &str)],
+        return_run_info: bool,
     ) -> Result<Option<u64>, ApiError> {
         use crate::report::json_str;
         let inputs: Vec<String> = inputs
             .iter()
             .map(|(k, v)| format!("{}:{}", json_str(k), json_str(v)))
             .collect();
+        let info = if return_run_info {
+            ",\"return_run_info\":true"
+        } else {
+            ""
+        };
         let body = format!(
-            "{{\"ref\":{},\"inputs\":{{{}}}}}",
+            "{{\"ref\":{},\"inputs\":{{{}}}{info}}}",
             json_str(branch),
             inputs.join(",")
         );
-        let (code, answer) = self.post(
-            &format!(
-                "/repos/{repo}/actions/workflows/{workflow}/dispatches?return_run_details=true"
-            ),
+        let reply = self.post(
+            &format!("/repos/{repo}/actions/workflows/{workflow}/dispatches"),
             &body,
         )?;
-        if code != 200 {
+        if reply.code != 201 {
             return Ok(None);
         }
-        let run = jaq_json::read::parse_single(answer.as_bytes()).ok();
-        Ok(run.and_then(|v| field_u64(&v, "workflow_run_id").or_else(|| field_u64(&v, "id"))))
+        let run = jaq_json::read::parse_single(reply.body.as_bytes()).ok();
+        Ok(run.and_then(|v| field_u64(&v, "id")))
     }
 
-    /// The newest commits of a branch: (sha, message, html_url).
-    pub fn commits(&self, repo: &str, branch: &str, limit: u32) -> Result<Vec<Commit>, ApiError> {
-        let v = self.get(&format!(
-            "/repos/{repo}/commits?sha={}&limit={limit}&stat=false&verification=false&files=false",
-            encode(branch)
+    /// The commits of `branch` that `not` does not reach, newest first, every page of them.
+    /// Pages are asked for by number: the `Link` header names the server's public ROOT_URL
+    /// (services/context/api.go, `genAPILinks`), which a runner may not reach.
+    pub fn commits_since(
+        &self,
+        repo: &str,
+        branch: &str,
+        not: &str,
+    ) -> Result<Vec<Commit>, ApiError> {
+        // setting.Git.CommitsRangeSize: Gitea never sends more than 50 a page.
+        const PAGE: u64 = 50;
+        let mut all = Vec::new();
+        for page in 1.. {
+            let (items, total) = self.commits_page(
+                repo,
+                &format!(
+                    "sha={}&not={}&limit={PAGE}&page={page}",
+                    encode(branch),
+                    encode(not)
+                ),
+            )?;
+            let n = items.len() as u64;
+            all.extend(items);
+            let more = match total {
+                Some(t) => (all.len() as u64) < t,
+                None => n == PAGE,
+            };
+            if n == 0 || !more || page >= 1000 {
+                break;
+            }
+        }
+        Ok(all)
+    }
+
+    /// The newest commit of `branch`.
+    pub fn tip(&self, repo: &str, branch: &str) -> Result<Commit, ApiError> {
+        let (items, _) = self.commits_page(repo, &format!("sha={}&limit=1", encode(branch)))?;
+        items
+            .into_iter()
+            .next()
+            .ok_or_else(|| ApiError::Unavailable(format!("no commits on {branch}")))
+    }
+
+    fn commits_page(
+        &self,
+        repo: &str,
+        query: &str,
+    ) -> Result<(Vec<Commit>, Option<u64>), ApiError> {
+        let (v, total) = self.get_paged(&format!(
+            "/repos/{repo}/commits?{query}&stat=false&verification=false&files=false"
         ))?;
         let Val::Arr(items) = v else {
             return Err(ApiError::Unavailable(
                 "the commits answer is not a list".into(),
             ));
         };
-        Ok(items
+        let commits = items
             .iter()
             .filter_map(|c| {
                 Some(Commit {
@@ -191,15 +434,59 @@ impl Gitea {
                     html_url: field_str(c, "html_url"),
                 })
             })
+            .collect();
+        Ok((commits, total))
+    }
+
+    /// The newest statuses of a commit (routers/api/v1/repo/status.go; newest first).
+    pub fn statuses(&self, repo: &str, sha: &str) -> Result<Vec<Listed>, ApiError> {
+        let v = self.get(&format!("/repos/{repo}/statuses/{sha}?limit=50"))?;
+        let Val::Arr(items) = v else {
+            return Err(ApiError::Unavailable(
+                "the statuses answer is not a list".into(),
+            ));
+        };
+        Ok(items
+            .iter()
+            .map(|s| Listed {
+                state: field_str(s, "status")
+                    .or_else(|| field_str(s, "state"))
+                    .unwrap_or_default(),
+                context: field_str(s, "context").unwrap_or_default(),
+                description: field_str(s, "description").unwrap_or_default(),
+            })
             .collect())
     }
 
-    /// A workflow run's (status, conclusion).
-    pub fn run_state(&self, repo: &str, run: u64) -> Result<(String, Option<String>), ApiError> {
+    /// The newest tasks (jobs picked up by a runner) of the repository.
+    pub fn tasks(&self, repo: &str) -> Result<Vec<Task>, ApiError> {
+        let v = self.get(&format!("/repos/{repo}/actions/tasks?limit=50"))?;
+        let Some(Val::Arr(items)) = field(&v, "workflow_runs") else {
+            return Err(ApiError::Unavailable(
+                "the tasks answer has no workflow_runs".into(),
+            ));
+        };
+        Ok(items
+            .iter()
+            .filter_map(|t| {
+                Some(Task {
+                    id: field_u64(t, "id")?,
+                    display_title: field_str(t, "display_title").unwrap_or_default(),
+                    status: field_str(t, "status").unwrap_or_default(),
+                    workflow_id: field_str(t, "workflow_id").unwrap_or_default(),
+                    url: field_str(t, "url").unwrap_or_default(),
+                })
+            })
+            .collect())
+    }
+
+    /// A run's status as Forgejo gives it (`GET /repos/{o}/{r}/actions/runs/{id}`:
+    /// success, failure, cancelled, running, waiting, ...), and its page.
+    pub fn run_status(&self, repo: &str, run: u64) -> Result<(String, Option<String>), ApiError> {
         let v = self.get(&format!("/repos/{repo}/actions/runs/{run}"))?;
         Ok((
             field_str(&v, "status").unwrap_or_default(),
-            field_str(&v, "conclusion").filter(|c| !c.is_empty()),
+            field_str(&v, "html_url").filter(|u| !u.is_empty()),
         ))
     }
 
@@ -265,6 +552,45 @@ fn encode(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn server_versions() {
+        assert_eq!(
+            Server::parse("1.24.7"),
+            Some(Server::Gitea {
+                major: 1,
+                minor: 24
+            })
+        );
+        assert_eq!(
+            Server::parse("1.26.0+dev-412-g0123abc"),
+            Some(Server::Gitea {
+                major: 1,
+                minor: 26
+            })
+        );
+        assert_eq!(
+            Server::parse("11.0.1+gitea-1.22.0"),
+            Some(Server::Forgejo { major: 11 })
+        );
+        assert_eq!(Server::parse("development"), None);
+        let v = |s| Server::parse(s).unwrap();
+        assert!(!v("1.23.8").can_dispatch() && v("1.24.0").can_dispatch());
+        assert!(v("1.24.7").cancels_on_dispatch() && v("1.25.4").cancels_on_dispatch());
+        assert!(
+            !v("1.26.0").cancels_on_dispatch() && !v("11.0.1+gitea-1.22.0").cancels_on_dispatch()
+        );
+        assert!(!v("1.24.7").titles_runs() && v("1.25.0").titles_runs());
+    }
+
+    #[test]
+    fn origins() {
+        assert_eq!(
+            origin("http://127.0.0.1:3000/api/v1/x"),
+            "http://127.0.0.1:3000"
+        );
+        assert_eq!(origin("https://git.example.com"), "https://git.example.com");
+    }
 
     #[test]
     fn gitea_messages() {

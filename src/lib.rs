@@ -168,7 +168,7 @@ fn commit_status(cfg: &config::RunConfig, sha: &str) -> Result<()> {
         (Some(r), Some(c)) => Some(format!("{base}/{r}/commit/{c}")),
         _ => None,
     };
-    let description = match (source, cfg.source_commit.as_deref()) {
+    let mut description = match (source, cfg.source_commit.as_deref()) {
         (Some(r), Some(c)) => format!(
             "{} {} from {r}@{}",
             cfg.component,
@@ -178,6 +178,11 @@ fn commit_status(cfg: &config::RunConfig, sha: &str) -> Result<()> {
         (Some(r), None) => format!("{} {} from {r}", cfg.component, cfg.version),
         _ => format!("{} {}", cfg.component, cfg.version),
     };
+    // The record `dispatch` looks for when the version was already there and no commit
+    // carries its trailer (dispatch::recorded).
+    if let Some(id) = &cfg.dispatch_id {
+        description.push_str(&format!(" (dispatch {id})"));
+    }
     let status = gitea::Status {
         state: "success",
         context,

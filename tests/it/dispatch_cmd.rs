@@ -1,436 +1,618 @@
-//! `gitops-update dispatch` against wiremock with Gitea's real paths, methods and bodies.
+//! `gitops-update dispatch` against the Gitea emulator (`common::gitea`): dispatches answered
+//! 204 with no run id, runs that wait for a runner and run the real updater, runs cancelled
+//! by the next dispatch, tasks titled by the workflow's run-name, commits 50 a page. wiremock
+//! stays only where a fixed answer is the point.
 
 use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
-use wiremock::matchers::{header, method, path, path_regex, query_param};
-use wiremock::{Mock, MockServer, ResponseTemplate};
-
+use crate::common::git::Remote;
+use crate::common::gitea::{Gitea, Options, APP_URL};
 use crate::common::{bin, run, Run};
 
 const GITOPS_TOKEN: &str = "d1spatch-t0ken";
 const STATUS_TOKEN: &str = "st4tus-t0ken";
-const SOURCE_SHA: &str = "89abcdef0123456789abcdef0123456789abcdef";
-const OURS: &str = "1111111111111111111111111111111111111111";
-const OTHER: &str = "2222222222222222222222222222222222222222";
-const OLD: &str = "3333333333333333333333333333333333333333";
 
-fn commit(sha: &str, message: &str) -> String {
-    let message = message.replace('\n', "\\n");
-    format!(
-        r#"{{"url":"","sha":"{sha}","created":"2026-11-22T00:00:00Z","html_url":"https://git.example.com/acme/deploy/commit/{sha}","commit":{{"url":"","author":{{"name":"gitops-update","email":"b@x","date":"2026-11-22T00:00:00Z"}},"committer":{{"name":"gitops-update","email":"b@x","date":"2026-11-22T00:00:00Z"}},"message":"{message}","tree":{{"url":"","sha":"{sha}"}}}},"parents":[]}}"#
+/// The GitOps repo's receiver, exactly as the example ships it.
+fn receiver() -> String {
+    fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/workflows/gitops-service.yaml"),
     )
+    .unwrap()
 }
 
-fn update(sha: &str, dispatch: &str) -> String {
-    commit(sha, &format!("[skip ci] gitops: update version to 1.2.3\n\nSource-Repo: acme/app\nDispatch-Id: {dispatch}\nFile: values.yaml\n"))
-}
-
-struct Api {
-    rt: tokio::runtime::Runtime,
-    server: MockServer,
+struct World {
+    gitea: Gitea,
+    deploy: Remote,
+    source_sha: String,
     cwd: tempfile::TempDir,
 }
 
-impl Api {
-    fn new() -> Api {
-        let rt = tokio::runtime::Runtime::new().unwrap();
-        let server = rt.block_on(MockServer::start());
-        let api = Api {
-            rt,
-            server,
-            cwd: tempfile::tempdir().unwrap(),
-        };
-        api.mount(
-            Mock::given(method("GET"))
-                .and(path("/api/v1/repos/acme/deploy"))
-                .respond_with(json(200, r#"{"id":1,"name":"deploy","full_name":"acme/deploy","default_branch":"main","private":true}"#)),
-        );
-        api.mount(
-            Mock::given(method("POST"))
-                .and(path_regex(
-                    r"^/api/v1/repos/acme/app/statuses/[0-9a-f]{40}$",
-                ))
-                .and(header(
-                    "authorization",
-                    format!("token {STATUS_TOKEN}").as_str(),
-                ))
-                .respond_with(json(201, r#"{"id":1,"status":"success"}"#)),
-        );
-        api
+fn world(opts: Options, values: &str) -> World {
+    let workflow = receiver();
+    let deploy = Remote::new(&[
+        ("values.yaml", values),
+        (".gitea/workflows/gitops-service.yaml", &workflow),
+    ]);
+    let app = Remote::new(&[("README", "app\n")]);
+    let source_sha = app.tip("main");
+    let gitea = Gitea::start(opts, &[("acme/deploy", &deploy), ("acme/app", &app)]);
+    // The consumer repo outlives the emulator's use of it through the symlink.
+    std::mem::forget(app);
+    World {
+        gitea,
+        deploy,
+        source_sha,
+        cwd: tempfile::tempdir().unwrap(),
+    }
+}
+
+const VALUES: &str = "image:\n  tag: \"1.0.0\"  # keep me\n";
+
+impl World {
+    fn consumer(&self, id: &str, version: &str, expr: &str) -> std::process::Command {
+        let mut cmd = self.consumer_polling(id, version, expr, "100ms");
+        cmd.args(["--wait-timeout", "90s"]);
+        cmd
     }
 
-    fn mount(&self, mock: Mock) {
-        self.rt.block_on(mock.mount(&self.server));
-    }
-
-    /// The commit list answers in turn, the last one forever.
-    fn commits(&self, answers: &[&str]) {
-        for (i, a) in answers.iter().enumerate() {
-            let mut m = Mock::given(method("GET"))
-                .and(path("/api/v1/repos/acme/deploy/commits"))
-                .and(query_param("sha", "main"))
-                .respond_with(json(200, a))
-                .with_priority(1 + i as u8);
-            if i + 1 < answers.len() {
-                m = m.up_to_n_times(1);
-            }
-            self.mount(m);
-        }
-    }
-
-    fn run(&self, extra: &[&str]) -> Run {
-        let r = run(bin()
-            .current_dir(self.cwd.path())
+    fn consumer_polling(
+        &self,
+        id: &str,
+        version: &str,
+        expr: &str,
+        poll: &str,
+    ) -> std::process::Command {
+        let mut cmd = bin();
+        cmd.current_dir(self.cwd.path())
             .env("GITOPS_REPO", "acme/deploy")
             .env("GITOPS_FILE", "values.yaml")
-            .env("GITOPS_YQ_TPL", ".image.tag = \"{{VERSION}}\"")
-            .env("VERSION", "1.2.3")
-            .env("GITEA_API_URL", format!("{}/api/v1", self.server.uri()))
+            .env("GITOPS_YQ_TPL", expr)
+            .env("VERSION", version)
+            .env("GITEA_API_URL", self.gitea.api_url())
             .env("GITOPS_DISPATCH_TOKEN", GITOPS_TOKEN)
             .env("GITHUB_TOKEN", STATUS_TOKEN)
             .env("GITHUB_REPOSITORY", "acme/app")
-            .env("GITHUB_SHA", SOURCE_SHA)
-            .env("GITHUB_OUTPUT", self.cwd.path().join("out"))
-            .args([
-                "dispatch",
-                "--dispatch-id",
-                "d-42",
-                "--poll-interval",
-                "50ms",
-            ])
+            .env("GITHUB_SHA", &self.source_sha)
+            .env("GITHUB_OUTPUT", self.output_file(id))
+            .args(["dispatch", "--dispatch-id", id, "--poll-interval", poll]);
+        cmd
+    }
+
+    fn dispatch(&self, id: &str, version: &str, extra: &[&str]) -> Run {
+        let r = run(self
+            .consumer(id, version, ".image.tag = \"{{VERSION}}\"")
             .args(extra));
-        for t in [GITOPS_TOKEN, STATUS_TOKEN] {
-            assert!(
-                !r.stdout.contains(t) && !r.stderr.contains(t),
-                "token leaked: {}",
-                r.stderr
-            );
-        }
+        no_token(&r);
         r
     }
 
-    fn requests(&self, method: &str, path_end: &str) -> Vec<wiremock::Request> {
-        self.rt
-            .block_on(self.server.received_requests())
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|r| r.method.as_str() == method && r.url.path().ends_with(path_end))
-            .collect()
+    fn output_file(&self, id: &str) -> PathBuf {
+        self.cwd.path().join(format!("out-{id}"))
     }
 
-    fn output(&self) -> String {
-        fs::read_to_string(self.cwd.path().join("out")).unwrap_or_default()
+    fn output(&self, id: &str) -> String {
+        fs::read_to_string(self.output_file(id)).unwrap_or_default()
     }
-}
 
-fn json(code: u16, body: &str) -> ResponseTemplate {
-    ResponseTemplate::new(code).set_body_raw(body.to_string(), "application/json")
-}
-
-fn parse(body: &[u8]) -> jaq_json::Val {
-    jaq_json::read::parse_single(body).expect("JSON")
-}
-
-fn dispatch_ok() -> Mock {
-    Mock::given(method("POST"))
-        .and(path(
-            "/api/v1/repos/acme/deploy/actions/workflows/gitops-service.yaml/dispatches",
-        ))
-        .and(header(
-            "authorization",
-            format!("token {GITOPS_TOKEN}").as_str(),
-        ))
-        .respond_with(ResponseTemplate::new(204))
-}
-
-#[test]
-fn finds_its_commit_by_trailer_not_another_dispatch_of_the_same_version() {
-    let api = Api::new();
-    api.mount(dispatch_ok());
-    let old = format!("[{}]", commit(OLD, "seed"));
-    let other_first = format!("[{},{}]", update(OTHER, "d-other"), commit(OLD, "seed"));
-    let ours_too = format!(
-        "[{},{},{}]",
-        update(OURS, "d-42"),
-        update(OTHER, "d-other"),
-        commit(OLD, "seed")
-    );
-    api.commits(&[&old, &other_first, &ours_too]);
-    let r = api.run(&[]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    assert_eq!(r.stdout, format!("app|1.2.3|success|{OURS}|acme/deploy\n"));
-    assert!(
-        api.output()
-            .contains(&format!("summary=app|1.2.3|success|{OURS}|acme/deploy\n")),
-        "{}",
-        api.output()
-    );
-    let dispatches = api.requests("POST", "/dispatches");
-    assert_eq!(dispatches.len(), 1);
-    assert_eq!(dispatches[0].url.query(), Some("return_run_details=true"));
-    assert_eq!(
-        parse(&dispatches[0].body),
-        parse(format!(r#"{{"ref":"main","inputs":{{"file":"values.yaml","yq_tpl":".image.tag = \"{{{{VERSION}}}}\"","version":"1.2.3","source_repo":"acme/app","source_commit":"{SOURCE_SHA}","dispatch_id":"d-42","git_tag_prefix":""}}}}"#).as_bytes())
-    );
-    let statuses = api.requests("POST", &format!("/statuses/{SOURCE_SHA}"));
-    assert_eq!(statuses.len(), 1);
-    assert_eq!(
-        parse(&statuses[0].body),
-        parse(format!(r#"{{"state":"success","context":"gitops/deploy","target_url":"https://git.example.com/acme/deploy/commit/{OURS}","description":"app 1.2.3 deployed to acme/deploy at 1111111"}}"#).as_bytes())
-    );
-    assert!(
-        api.requests("GET", "/commits").len() >= 3,
-        "it polled past the other dispatch's commit"
-    );
-}
-
-#[test]
-fn a_timeout_reports_failure_everywhere() {
-    let api = Api::new();
-    api.mount(dispatch_ok());
-    api.commits(&[&format!("[{}]", commit(OLD, "seed"))]);
-    let r = api.run(&["--wait-timeout", "1s", "--tag-prefix", "api/"]);
-    assert_eq!(r.code, 7, "{}", r.stderr);
-    assert!(
-        r.stderr
-            .contains("no commit for dispatch d-42 appeared on main of acme/deploy within 1s"),
-        "{}",
-        r.stderr
-    );
-    assert!(
-        api.output()
-            .contains("summary=app-api|1.2.3|failure||acme/deploy\n"),
-        "{}",
-        api.output()
-    );
-    let statuses = api.requests("POST", &format!("/statuses/{SOURCE_SHA}"));
-    assert_eq!(statuses.len(), 1);
-    let body = String::from_utf8_lossy(&statuses[0].body).into_owned();
-    assert!(
-        body.contains(r#""state":"failure""#) && body.contains(r#""context":"gitops/deploy/api""#),
-        "{body}"
-    );
-}
-
-#[test]
-fn a_failed_run_fails_fast() {
-    let api = Api::new();
-    api.mount(
-        Mock::given(method("POST"))
-            .and(path(
-                "/api/v1/repos/acme/deploy/actions/workflows/gitops-service.yaml/dispatches",
-            ))
-            .respond_with(json(
-                200,
-                r#"{"workflow_run_id":9,"run_url":"","html_url":""}"#,
-            )),
-    );
-    api.mount(
-        Mock::given(method("GET"))
-            .and(path("/api/v1/repos/acme/deploy/actions/runs/9"))
-            .respond_with(json(
-                200,
-                r#"{"id":9,"status":"completed","conclusion":"failure"}"#,
-            )),
-    );
-    api.commits(&[&format!("[{}]", commit(OLD, "seed"))]);
-    let r = api.run(&["--wait-timeout", "10m"]);
-    assert_eq!(r.code, 7, "{}", r.stderr);
-    assert!(
-        r.stderr
-            .contains("the GitOps run 9 in acme/deploy ended with failure"),
-        "{}",
-        r.stderr
-    );
-}
-
-#[test]
-fn a_successful_run_with_nothing_to_commit_resolves_to_the_tip() {
-    let api = Api::new();
-    api.mount(
-        Mock::given(method("POST"))
-            .and(path(
-                "/api/v1/repos/acme/deploy/actions/workflows/gitops-service.yaml/dispatches",
-            ))
-            .respond_with(json(200, r#"{"workflow_run_id":5}"#)),
-    );
-    api.mount(
-        Mock::given(method("GET"))
-            .and(path("/api/v1/repos/acme/deploy/actions/runs/5"))
-            .respond_with(json(
-                200,
-                r#"{"id":5,"status":"completed","conclusion":"success"}"#,
-            )),
-    );
-    api.commits(&[&format!("[{}]", commit(OLD, "seed"))]);
-    let r = api.run(&[]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    assert_eq!(r.stdout, format!("app|1.2.3|success|{OLD}|acme/deploy\n"));
-}
-
-#[test]
-fn a_refused_dispatch_quotes_gitea_and_exits_3() {
-    let api = Api::new();
-    api.mount(
-        Mock::given(method("POST"))
-            .and(path(
-                "/api/v1/repos/acme/deploy/actions/workflows/gitops-service.yaml/dispatches",
-            ))
-            .respond_with(json(
-                404,
-                r#"{"message":"workflow gitops-service.yaml not found","url":""}"#,
-            )),
-    );
-    api.commits(&[&format!("[{}]", commit(OLD, "seed"))]);
-    let r = api.run(&[]);
-    assert_eq!(r.code, 3, "{}", r.stderr);
-    assert!(r.stderr.contains("cannot dispatch gitops-service.yaml in acme/deploy: Gitea answered 404: workflow gitops-service.yaml not found"), "{}", r.stderr);
-    assert!(api.output().contains("|failure||"), "{}", api.output());
-}
-
-/// The dispatch endpoint runs the real updater, as the GitOps workflow would: inputs as
-/// environment variables, against the smart-HTTP remote.
-struct RunsTheUpdater {
-    git_url: String,
-    api_url: String,
-    /// The updater's output, once it has run.
-    done: std::sync::Arc<std::sync::Mutex<Option<std::process::Output>>>,
-}
-
-impl wiremock::Respond for RunsTheUpdater {
-    fn respond(&self, req: &wiremock::Request) -> ResponseTemplate {
-        let body = parse(&req.body);
-        let input = |k: &str| {
-            let inputs = match &body {
-                jaq_json::Val::Obj(o) => o.get(&jaq_json::Val::from("inputs".to_string())).cloned(),
-                _ => None,
-            };
-            match inputs {
-                Some(jaq_json::Val::Obj(i)) => match i.get(&jaq_json::Val::from(k.to_string())) {
-                    Some(jaq_json::Val::TStr(s)) => String::from_utf8_lossy(s).into_owned(),
-                    _ => String::new(),
-                },
-                _ => String::new(),
-            }
-        };
-        // Like Gitea: answer the dispatch at once, run the workflow afterwards.
-        let mut cmd = bin();
-        cmd.env("INPUT_FILE", input("file"))
-            .env("YQ_TPL", input("yq_tpl"))
-            .env("VERSION", input("version"))
-            .env("SOURCE_REPO", input("source_repo"))
-            .env("SOURCE_COMMIT", input("source_commit"))
-            .env("DISPATCH_ID", input("dispatch_id"))
-            .env("GIT_TAG_PREFIX", input("git_tag_prefix"))
-            .env("GITOPS_REPO", &self.git_url)
-            .env("GITEA_API_URL", &self.api_url)
-            .env("GITEA_TOKEN", crate::common::git::TOKEN);
-        let done = self.done.clone();
-        std::thread::spawn(move || {
-            let cwd = tempfile::tempdir().unwrap();
-            let out = cmd.current_dir(cwd.path()).output().unwrap();
-            *done.lock().unwrap() = Some(out);
-        });
-        ResponseTemplate::new(204)
+    fn consumer_statuses(&self) -> Vec<crate::common::gitea::StatusView> {
+        self.gitea.statuses("acme/app")
     }
 }
 
-/// The commits endpoint, answered from the real repository.
-struct GitLog(std::path::PathBuf);
-
-impl wiremock::Respond for GitLog {
-    fn respond(&self, _req: &wiremock::Request) -> ResponseTemplate {
-        let log = crate::common::git::git_out(
-            &self.0,
-            &["log", "-n", "50", "--format=%H%x00%B%x01", "main"],
+fn no_token(r: &Run) {
+    for t in [GITOPS_TOKEN, STATUS_TOKEN, crate::common::git::TOKEN] {
+        assert!(
+            !r.stdout.contains(t) && !r.stderr.contains(t),
+            "token leaked: {}",
+            r.stderr
         );
-        let items: Vec<String> = log
-            .split('\u{1}')
-            .filter_map(|e| e.trim_start_matches('\n').split_once('\0'))
-            .map(|(sha, msg)| {
-                commit(sha, msg).replace(
-                    &msg.replace('\n', "\\n"),
-                    &gitops_update::report::json_str(msg)
-                        [1..gitops_update::report::json_str(msg).len() - 1],
-                )
-            })
-            .collect();
-        json(200, &format!("[{}]", items.join(",")))
     }
 }
 
+fn update_commits(remote: &Remote) -> Vec<String> {
+    remote
+        .log("main")
+        .iter()
+        .map(|l| l.split(' ').next().unwrap().to_string())
+        .filter(|sha| remote.message(sha).contains("gitops: update version to"))
+        .collect()
+}
+
 #[test]
-fn end_to_end_dispatch_runs_the_updater_and_the_consumer_finds_its_commit() {
-    use crate::common::git::{HttpServer, Remote};
-    let api = Api::new();
-    let remote = Remote::new(&[("values.yaml", "image:\n  tag: \"1.0.0\"  # keep me\n")]);
-    let root = tempfile::tempdir().unwrap();
-    fs::create_dir_all(root.path().join("acme")).unwrap();
-    std::os::unix::fs::symlink(remote.bare(), root.path().join("acme/deploy.git")).unwrap();
-    let git = HttpServer::start(root.path());
-    let done = std::sync::Arc::new(std::sync::Mutex::new(None));
-    api.mount(
-        Mock::given(method("POST"))
-            .and(path(
-                "/api/v1/repos/acme/deploy/actions/workflows/gitops-service.yaml/dispatches",
-            ))
-            .and(header(
-                "authorization",
-                format!("token {GITOPS_TOKEN}").as_str(),
-            ))
-            .respond_with(RunsTheUpdater {
-                git_url: git.url("acme/deploy.git"),
-                api_url: format!("{}/api/v1", api.server.uri()),
-                done: done.clone(),
-            }),
-    );
-    api.mount(
-        Mock::given(method("GET"))
-            .and(path("/api/v1/repos/acme/deploy/commits"))
-            .respond_with(GitLog(remote.bare())),
-    );
-    api.mount(
-        Mock::given(method("POST"))
-            .and(path_regex(
-                r"^/api/v1/repos/acme/deploy/statuses/[0-9a-f]{40}$",
-            ))
-            .respond_with(json(201, r#"{"id":2,"status":"success"}"#)),
-    );
-    let before = remote.tip("main");
-    let r = api.run(&["--wait-timeout", "60s"]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    // The updater may still be setting its own status when the consumer is done.
-    for _ in 0..200 {
-        if done.lock().unwrap().is_some() {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    let updater = done.lock().unwrap().take().expect("the updater ran");
-    assert!(
-        updater.status.success(),
-        "updater: {}",
-        String::from_utf8_lossy(&updater.stderr)
-    );
-    let tip = remote.tip("main");
-    assert_ne!(tip, before);
+fn lands_and_reports_its_own_commit_with_links_for_people() {
+    let w = world(Options::default(), VALUES);
+    let r = w.dispatch("d-1", "1.2.3", &[]);
+    assert_eq!(r.code, 0, "{}\n{:#?}", r.stderr, w.gitea.runs());
+    let tip = w.deploy.tip("main");
     assert_eq!(r.stdout, format!("app|1.2.3|success|{tip}|acme/deploy\n"));
     assert_eq!(
-        remote.show("main", "values.yaml"),
+        w.deploy.show("main", "values.yaml"),
         "image:\n  tag: \"1.2.3\"  # keep me\n"
     );
-    assert!(
-        remote.message("main").contains("Dispatch-Id: d-42\n"),
-        "{}",
-        remote.message("main")
+    assert!(w.deploy.message("main").contains("Dispatch-Id: d-1\n"));
+    let out = w.output("d-1");
+    for line in [
+        format!("summary=app|1.2.3|success|{tip}|acme/deploy\n"),
+        format!("commit_sha={tip}\n"),
+        "changed=true\n".to_string(),
+        "dispatch_id=d-1\n".to_string(),
+    ] {
+        assert!(out.contains(&line), "{line:?} in {out}");
+    }
+    // The dispatch: Gitea's body, no query string, and the run titled by the run-name.
+    let dispatches: Vec<_> = w
+        .gitea
+        .requests()
+        .into_iter()
+        .filter(|q| q.path.ends_with("/dispatches"))
+        .collect();
+    assert_eq!(dispatches.len(), 1);
+    assert_eq!(dispatches[0].query, "");
+    assert_eq!(
+        dispatches[0].authorization.as_deref(),
+        Some(format!("token {GITOPS_TOKEN}").as_str())
     );
-    let gitops_status = api.requests("POST", &format!("/repos/acme/deploy/statuses/{tip}"));
-    assert_eq!(gitops_status.len(), 1, "the updater marked its commit");
-    let consumer = api.requests("POST", &format!("/statuses/{SOURCE_SHA}"));
-    assert_eq!(consumer.len(), 1);
-    let body = String::from_utf8_lossy(&consumer[0].body).into_owned();
+    let body = jaq_json::read::parse_single(dispatches[0].body.as_bytes()).unwrap();
+    let want = format!(
+        r#"{{"ref":"main","inputs":{{"file":"values.yaml","yq_tpl":".image.tag = \"{{{{VERSION}}}}\"","version":"1.2.3","source_repo":"acme/app","source_commit":"{}","dispatch_id":"d-1","git_tag_prefix":""}}}}"#,
+        w.source_sha
+    );
+    assert_eq!(body, jaq_json::read::parse_single(want.as_bytes()).unwrap());
+    w.gitea.settle(Duration::from_secs(30));
+    let runs = w.gitea.runs();
+    assert_eq!(runs[0].title, "GitOps (d-1)");
+    assert_eq!(runs[0].result.as_ref().map(|r| r.0), Some(0), "{runs:#?}");
     assert!(
-        body.contains(r#""state":"success""#) && body.contains(&tip),
-        "{body}"
+        runs[0].outputs.contains("changed=true\n"),
+        "{}",
+        runs[0].outputs
+    );
+    // The consumer's status links to the commit under the public URL, never the API's.
+    let statuses = w.consumer_statuses();
+    assert_eq!(statuses.len(), 1, "{statuses:?}");
+    assert_eq!(statuses[0].sha, w.source_sha);
+    assert_eq!(statuses[0].state, "success");
+    assert_eq!(statuses[0].context, "gitops/deploy");
+    assert_eq!(
+        statuses[0].target_url,
+        format!("{APP_URL}/acme/deploy/commit/{tip}")
+    );
+    // The updater's own status names the dispatch.
+    let record = w.gitea.statuses("acme/deploy");
+    assert!(
+        record
+            .iter()
+            .any(|s| s.sha == tip && s.description.ends_with("(dispatch d-1)")),
+        "{record:?}"
+    );
+}
+
+/// The commonest re-run: the version is already recorded, the updater commits nothing,
+/// and Gitea gives no run id. The updater's record on the tip confirms it.
+fn recorded_version_is_confirmed(version: &'static str) {
+    let w = world(
+        Options {
+            version,
+            ..Options::default()
+        },
+        VALUES,
+    );
+    let first = w.dispatch("d-1", "1.2.3", &[]);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let tip = w.deploy.tip("main");
+    w.gitea.settle(Duration::from_secs(30));
+    let started = Instant::now();
+    let again = w.dispatch("d-2", "1.2.3", &[]);
+    let took = started.elapsed();
+    assert_eq!(again.code, 0, "{}\n{:#?}", again.stderr, w.gitea.runs());
+    assert_eq!(
+        again.stdout,
+        format!("app|1.2.3|success|{tip}|acme/deploy\n")
+    );
+    assert!(
+        w.output("d-2").contains("changed=false\n"),
+        "{}",
+        w.output("d-2")
+    );
+    assert!(
+        again.stderr.contains("was already in acme/deploy"),
+        "{}",
+        again.stderr
+    );
+    assert_eq!(w.deploy.tip("main"), tip, "nothing committed twice");
+    assert_eq!(update_commits(&w.deploy).len(), 1);
+    assert_eq!(
+        w.gitea.dispatches(),
+        2,
+        "no re-dispatch for a recorded version"
+    );
+    // A bound with a wide margin, not a benchmark: the wait timeout is 90 s.
+    assert!(took < Duration::from_secs(30), "{took:?}");
+    let last = w.consumer_statuses().pop().unwrap();
+    assert_eq!(
+        (last.state.as_str(), last.sha.as_str()),
+        ("success", w.source_sha.as_str())
+    );
+    assert!(
+        last.description.contains("already in acme/deploy"),
+        "{}",
+        last.description
+    );
+}
+
+#[test]
+fn a_recorded_version_is_confirmed_without_a_run_id_on_1_25() {
+    recorded_version_is_confirmed("1.25.4");
+}
+
+#[test]
+fn a_recorded_version_is_confirmed_without_a_run_id_on_1_24() {
+    recorded_version_is_confirmed("1.24.7");
+}
+
+/// Consumers dispatching at once into one GitOps repo, each its own key, against a server
+/// whose every dispatch cancels the runs before it.
+fn consumers_at_once(version: &'static str, n: usize, extra: &'static [&'static str]) -> World {
+    let values: String = (0..n).map(|i| format!("svc{i}:\n  tag: \"0\"\n")).collect();
+    let w = world(
+        Options {
+            version,
+            ..Options::default()
+        },
+        &values,
+    );
+    let results: Vec<(String, Run)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..n)
+            .map(|i| {
+                let w = &w;
+                scope.spawn(move || {
+                    let id = format!("c-{i}");
+                    let mut cmd = w.consumer(
+                        &id,
+                        &format!("1.0.{i}"),
+                        &format!(".svc{i}.tag = \"{{{{VERSION}}}}\""),
+                    );
+                    (id, run(cmd.args(extra)))
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let mut shas = std::collections::BTreeSet::new();
+    for (id, r) in &results {
+        assert_eq!(r.code, 0, "{id}: {}\n{:#?}", r.stderr, w.gitea.runs());
+        let sha = r.stdout.trim().split('|').nth(3).unwrap().to_string();
+        assert!(
+            w.deploy
+                .message(&sha)
+                .contains(&format!("Dispatch-Id: {id}\n")),
+            "{id} reported a commit that is not its own"
+        );
+        assert!(w.output(id).contains("changed=true\n"), "{id}");
+        shas.insert(sha);
+    }
+    assert_eq!(shas.len(), n, "each reports its own commit");
+    assert_eq!(
+        update_commits(&w.deploy).len(),
+        n,
+        "exactly {n} update commits"
+    );
+    let file = w.deploy.show("main", "values.yaml");
+    for i in 0..n {
+        assert!(
+            file.contains(&format!("svc{i}:\n  tag: \"1.0.{i}\"\n")),
+            "{file}"
+        );
+    }
+    w.deploy.fsck();
+    assert!(
+        w.gitea.runs().iter().any(|r| r.status == "cancelled"),
+        "the race was real: some run was cancelled by a later dispatch"
+    );
+    w
+}
+
+#[test]
+fn five_consumers_at_once_all_land_on_1_25() {
+    let w = consumers_at_once("1.25.4", 5, &[]);
+    assert!(w.gitea.dispatches() >= 5);
+}
+
+#[test]
+fn three_consumers_at_once_all_land_on_1_24_without_titled_runs() {
+    // 1.24 titles runs by the head commit, so a run cancelled before a runner took it is
+    // noticed only when it left no trace for --lost-after while the workflow was idle.
+    consumers_at_once("1.24.7", 3, &["--lost-after", "2s"]);
+}
+
+#[test]
+fn a_failing_run_ends_the_wait_at_once_with_its_link() {
+    let w = world(Options::default(), VALUES);
+    let started = Instant::now();
+    let r = run(w
+        .consumer("d-9", "1.2.3", ".image.tag = \"{{VERSION}}\"")
+        .env("GITOPS_FILE", "missing.yaml"));
+    assert_eq!(r.code, 7, "{}", r.stderr);
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
+    let url = format!("{APP_URL}/acme/deploy/actions/runs/1");
+    assert!(
+        r.stderr.contains(&format!(
+            "the GitOps run for dispatch d-9 in acme/deploy failed; see its log: {url}"
+        )),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        w.output("d-9")
+            .contains("summary=app|1.2.3|failure||acme/deploy\n"),
+        "{}",
+        w.output("d-9")
+    );
+    let status = w.consumer_statuses().pop().unwrap();
+    assert_eq!(
+        (status.state.as_str(), status.target_url.as_str()),
+        ("failure", url.as_str())
+    );
+    assert_eq!(
+        w.gitea.dispatches(),
+        1,
+        "a failed run is not dispatched again"
+    );
+}
+
+#[test]
+fn sixty_commits_landing_during_the_wait_are_paged_through() {
+    let w = world(
+        Options {
+            startup: Duration::from_millis(700),
+            ..Options::default()
+        },
+        VALUES,
+    );
+    let bare = w.deploy.bare();
+    let before = w.deploy.tip("main");
+    // As soon as the update lands, 60 other commits land on top of it, before the
+    // consumer's next look (its poll interval is 3 s).
+    let pusher = std::thread::spawn(move || {
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(60) {
+            let tip = crate::common::git::git_out(&bare, &["rev-parse", "main"]);
+            if tip.trim() != before {
+                let mut parent = tip.trim().to_string();
+                let tree = crate::common::git::git_out(&bare, &["rev-parse", "main^{tree}"]);
+                for i in 0..60 {
+                    parent = crate::common::git::git_out(
+                        &bare,
+                        &[
+                            "commit-tree",
+                            tree.trim(),
+                            "-p",
+                            &parent,
+                            "-m",
+                            &format!("other {i}"),
+                        ],
+                    )
+                    .trim()
+                    .to_string();
+                }
+                crate::common::git::git_out(&bare, &["update-ref", "refs/heads/main", &parent]);
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    });
+    let r = run(&mut w.consumer_polling("d-60", "1.2.3", ".image.tag = \"{{VERSION}}\"", "3s"));
+    pusher.join().unwrap();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let ours = w.deploy.log("main")[60]
+        .split(' ')
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(w.deploy.message(&ours).contains("Dispatch-Id: d-60\n"));
+    assert_eq!(r.stdout, format!("app|1.2.3|success|{ours}|acme/deploy\n"));
+    assert!(
+        w.gitea
+            .requests()
+            .iter()
+            .any(|q| q.path.ends_with("/commits") && q.query.contains("page=2")),
+        "the second page was read"
+    );
+}
+
+#[test]
+fn gitea_1_23_is_refused_naming_the_release_needed() {
+    let w = world(
+        Options {
+            version: "1.23.8",
+            ..Options::default()
+        },
+        VALUES,
+    );
+    let r = w.dispatch("d-1", "1.2.3", &[]);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    let last = r.stderr.lines().last().unwrap();
+    assert!(
+        last.contains("Gitea 1.23.8")
+            && last.contains("needs Gitea 1.24 or newer")
+            && last.contains("1.25"),
+        "{last}"
+    );
+    assert_eq!(w.gitea.dispatches(), 0);
+    assert!(w
+        .output("d-1")
+        .contains("summary=app|1.2.3|failure||acme/deploy\n"));
+}
+
+#[test]
+fn forgejo_returns_the_run_and_it_is_watched() {
+    let w = world(
+        Options {
+            version: "11.0.1+gitea-1.22.0",
+            ..Options::default()
+        },
+        VALUES,
+    );
+    let r = w.dispatch("d-1", "1.2.3", &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let reqs = w.gitea.requests();
+    let dispatch = reqs
+        .iter()
+        .find(|q| q.path.ends_with("/dispatches"))
+        .unwrap();
+    assert!(
+        dispatch.body.contains("\"return_run_info\":true"),
+        "{}",
+        dispatch.body
+    );
+    assert_eq!(dispatch.status, 201);
+    assert!(reqs
+        .iter()
+        .any(|q| q.path == "/api/v1/repos/acme/deploy/actions/runs/1"));
+    assert!(r.stderr.contains("run 1"), "{}", r.stderr);
+}
+
+#[test]
+fn a_renamed_repository_is_followed_for_reads_and_refused_for_writes() {
+    let w = world(Options::default(), VALUES);
+    w.gitea.rename("acme/deploy", "acme/deploy-new");
+    let r = w.dispatch("d-1", "1.2.3", &[]);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    let last = r.stderr.lines().last().unwrap();
+    assert!(
+        last.contains("Gitea answered 301: the repository has moved to")
+            && last.contains(
+                "/repos/acme/deploy-new/actions/workflows/gitops-service.yaml/dispatches"
+            ),
+        "{last}"
+    );
+    assert!(w.gitea.runs().is_empty(), "a 301 is never success");
+    let reqs = w.gitea.requests();
+    assert!(reqs
+        .iter()
+        .any(|q| q.path == "/api/v1/repos/acme/deploy-new" && q.status == 200));
+}
+
+#[test]
+fn a_status_on_an_unknown_sha_is_not_retried() {
+    let w = world(Options::default(), VALUES);
+    let unknown = "f".repeat(40);
+    let r = run(w
+        .consumer("d-1", "1.2.3", ".image.tag = \"{{VERSION}}\"")
+        .env("GITHUB_SHA", &unknown));
+    assert_eq!(r.code, 0, "the update landed: {}", r.stderr);
+    let posts = w
+        .gitea
+        .requests()
+        .into_iter()
+        .filter(|q| {
+            q.method == "POST" && q.path == format!("/api/v1/repos/acme/app/statuses/{unknown}")
+        })
+        .count();
+    assert_eq!(
+        posts, 1,
+        "Gitea's 500 for an unknown sha is an answer, not an outage"
+    );
+    assert!(r.stderr.contains("Gitea answered 500"), "{}", r.stderr);
+}
+
+#[test]
+fn a_line_break_in_any_input_is_refused_before_anything_is_sent() {
+    let w = world(Options::default(), VALUES);
+    let rows: [(&str, &str); 6] = [
+        ("GITOPS_REPO", "acme/deploy\nchanged=true"),
+        ("GIT_TAG_PREFIX", "docker/\nchanged=true"),
+        ("GITOPS_BRANCH", "main\nchanged=true"),
+        ("GITHUB_REPOSITORY", "acme/app\nchanged=true"),
+        (
+            "GITHUB_SHA",
+            "0123456789abcdef0123456789abcdef01234567\nchanged=true",
+        ),
+        ("GITOPS_WORKFLOW", "gitops-service.yaml\nchanged=true"),
+    ];
+    for (name, value) in rows {
+        let r = run(w
+            .consumer("row", "1.2.3", ".image.tag = \"{{VERSION}}\"")
+            .env(name, value));
+        assert_eq!(r.code, 2, "{name}: {}", r.stderr);
+        let last = r.stderr.lines().last().unwrap_or("");
+        assert!(last.starts_with("error: "), "{name}: {}", r.stderr);
+        assert!(
+            !w.output("row").contains("changed=true"),
+            "{name} injected an output"
+        );
+    }
+    let mut cmd = w.consumer("row", "1.2.3", ".image.tag = \"{{VERSION}}\"");
+    let r = run(cmd.args(["--component", "app\nchanged=true"]));
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(w.gitea.requests().is_empty(), "nothing was sent");
+}
+
+/// Where a fixed answer is the point: Gitea refusing the dispatch token.
+#[test]
+fn a_refused_dispatch_quotes_gitea_and_exits_3() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(MockServer::start());
+    let json = |code: u16, body: &str| {
+        ResponseTemplate::new(code).set_body_raw(body.to_string(), "application/json")
+    };
+    let tip = "3".repeat(40);
+    let mocks = [
+        // routers/api/v1/misc/version.go
+        Mock::given(method("GET"))
+            .and(path("/api/v1/version"))
+            .respond_with(json(200, r#"{"version":"1.25.4"}"#)),
+        // services/convert/repository.go
+        Mock::given(method("GET"))
+            .and(path("/api/v1/repos/acme/deploy"))
+            .respond_with(json(200, r#"{"id":1,"full_name":"acme/deploy","default_branch":"main","html_url":"https://git.example.com/acme/deploy"}"#)),
+        // routers/api/v1/repo/commits.go
+        Mock::given(method("GET"))
+            .and(path("/api/v1/repos/acme/deploy/commits"))
+            .respond_with(json(200, &format!(r#"[{{"sha":"{tip}","html_url":"https://git.example.com/acme/deploy/commit/{tip}","commit":{{"message":"seed"}}}}]"#))),
+        // routers/api/v1/repo/action.go, ListActionTasks
+        Mock::given(method("GET"))
+            .and(path("/api/v1/repos/acme/deploy/actions/tasks"))
+            .respond_with(json(200, r#"{"workflow_runs":[],"total_count":0}"#)),
+        // A token without write access to the repository: services/context/permission.go
+        // answers 403 with this message.
+        Mock::given(method("POST"))
+            .and(path("/api/v1/repos/acme/deploy/actions/workflows/gitops-service.yaml/dispatches"))
+            .respond_with(json(403, r#"{"message":"user should have a permission to write to the repo","url":""}"#)),
+    ];
+    for m in mocks {
+        rt.block_on(m.mount(&server));
+    }
+    let cwd = tempfile::tempdir().unwrap();
+    let r = run(bin()
+        .current_dir(cwd.path())
+        .env("GITOPS_REPO", "acme/deploy")
+        .env("GITOPS_FILE", "values.yaml")
+        .env("GITOPS_YQ_TPL", ".image.tag = \"{{VERSION}}\"")
+        .env("VERSION", "1.2.3")
+        .env("GITEA_API_URL", format!("{}/api/v1", server.uri()))
+        .env("GITOPS_DISPATCH_TOKEN", GITOPS_TOKEN)
+        .env("GITHUB_REPOSITORY", "acme/app")
+        .env("GITHUB_SHA", "89abcdef0123456789abcdef0123456789abcdef")
+        .env("GITHUB_OUTPUT", cwd.path().join("out"))
+        .args(["dispatch", "--dispatch-id", "d-42"]));
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("cannot dispatch gitops-service.yaml in acme/deploy: Gitea answered 403: user should have a permission to write to the repo"),
+        "{}",
+        r.stderr
+    );
+    let out = fs::read_to_string(cwd.path().join("out")).unwrap();
+    assert!(
+        out.contains("summary=app|1.2.3|failure||acme/deploy\n"),
+        "{out}"
     );
 }

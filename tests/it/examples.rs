@@ -123,7 +123,7 @@ fn written_outputs() -> BTreeMap<&'static str, BTreeSet<String>> {
             "--source-repo",
             "acme/app",
             "--source-commit",
-            "abc",
+            "0123456789abcdef0123456789abcdef01234567",
             "--timeout",
             "1s",
         ]));

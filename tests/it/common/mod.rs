@@ -1,6 +1,7 @@
 //! Test support: a scrubbed environment for the binary, and readable diffs on failure.
 
 pub mod git;
+pub mod gitea;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -1,0 +1,1047 @@
+//! A Gitea emulator: one HTTP server on 127.0.0.1 that keeps state and answers only as Gitea
+//! answers (`../shared/gitea-facts.md`; each behaviour names the Gitea file it copies). Its
+//! repositories are real bare repositories, served for git by `git http-backend`
+//! ([`HttpServer`]); its Actions runner runs the real `gitops-update` with the workflow's
+//! inputs as its environment, as the GitOps workflow does.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use gitops_update::report::json_str;
+use jaq_json::Val;
+
+use super::git::{git, git_out, HttpServer, Remote, TOKEN};
+
+/// The server's public ROOT_URL. It is not where the API listens, and nothing listens
+/// there: a link built from it works for people, and a client that follows it breaks.
+pub const APP_URL: &str = "http://gitea.example.test";
+
+/// How the emulated server behaves.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// What `GET /version` answers: `1.23.8`, `1.24.7`, `1.25.4`, `1.26.0+dev-1-g0`, or
+    /// Forgejo's `11.0.1+gitea-1.22.0`.
+    pub version: &'static str,
+    /// How long a run waits before a runner takes it.
+    pub pickup: Duration,
+    /// How long a job takes to start once taken (pulling the image, checking out).
+    pub startup: Duration,
+    pub runners: usize,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            version: "1.25.4",
+            pickup: Duration::from_millis(50),
+            startup: Duration::from_millis(100),
+            runners: 1,
+        }
+    }
+}
+
+/// One request the emulator answered.
+#[derive(Debug, Clone)]
+pub struct Req {
+    pub method: String,
+    pub path: String,
+    pub query: String,
+    pub authorization: Option<String>,
+    pub body: String,
+    pub status: u16,
+}
+
+/// A workflow run, as the tests may inspect it.
+#[derive(Debug, Clone)]
+pub struct RunView {
+    pub status: &'static str,
+    pub title: String,
+    /// The updater's exit code and stderr, once it ran to its end.
+    pub result: Option<(i32, String)>,
+    /// The step outputs the updater wrote.
+    pub outputs: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct StatusView {
+    pub sha: String,
+    pub state: String,
+    pub context: String,
+    pub description: String,
+    pub target_url: String,
+}
+
+struct Repo {
+    bare: PathBuf,
+    git_url: String,
+    default_branch: String,
+}
+
+struct Run {
+    id: u64,
+    index: u64,
+    repo: String,
+    workflow: String,
+    git_ref: String,
+    inputs: BTreeMap<String, String>,
+    title: String,
+    status: &'static str,
+    created: Instant,
+    task: Option<u64>,
+    kill: Arc<AtomicBool>,
+    result: Option<(i32, String)>,
+    outputs: String,
+}
+
+struct TaskRec {
+    id: u64,
+    run: u64,
+    created_at: String,
+}
+
+struct StatusRec {
+    id: u64,
+    repo: String,
+    sha: String,
+    state: String,
+    context: String,
+    description: String,
+    target_url: String,
+    created_at: String,
+}
+
+struct State {
+    opts: Options,
+    api_url: String,
+    repos: BTreeMap<String, Repo>,
+    /// Renamed repositories: old full name → new.
+    moved: BTreeMap<String, String>,
+    runs: Vec<Run>,
+    tasks: Vec<TaskRec>,
+    statuses: Vec<StatusRec>,
+    log: Vec<Req>,
+    next_task: u64,
+    next_status: u64,
+}
+
+pub struct Gitea {
+    pub port: u16,
+    state: Arc<Mutex<State>>,
+    stop: Arc<AtomicBool>,
+    _git: HttpServer,
+    _root: tempfile::TempDir,
+}
+
+impl Gitea {
+    /// Starts the emulator with these repositories, each under its `owner/name`.
+    pub fn start(opts: Options, repos: &[(&str, &Remote)]) -> Gitea {
+        let root = tempfile::tempdir().unwrap();
+        let mut map = BTreeMap::new();
+        for (name, remote) in repos {
+            let link = root.path().join(format!("{name}.git"));
+            std::fs::create_dir_all(link.parent().unwrap()).unwrap();
+            std::os::unix::fs::symlink(remote.bare(), &link).unwrap();
+            map.insert(
+                name.to_string(),
+                Repo {
+                    bare: remote.bare(),
+                    git_url: String::new(),
+                    default_branch: "main".into(),
+                },
+            );
+        }
+        let git = HttpServer::start(root.path());
+        for (name, repo) in map.iter_mut() {
+            repo.git_url = git.url(&format!("{name}.git"));
+        }
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let state = Arc::new(Mutex::new(State {
+            opts: opts.clone(),
+            api_url: format!("http://127.0.0.1:{port}/api/v1"),
+            repos: map,
+            moved: BTreeMap::new(),
+            runs: Vec::new(),
+            tasks: Vec::new(),
+            statuses: Vec::new(),
+            log: Vec::new(),
+            next_task: 100,
+            next_status: 1,
+        }));
+        let stop = Arc::new(AtomicBool::new(false));
+        {
+            let (state, stop) = (state.clone(), stop.clone());
+            std::thread::spawn(move || {
+                for conn in listener.incoming() {
+                    if stop.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let Ok(conn) = conn else { continue };
+                    let state = state.clone();
+                    std::thread::spawn(move || {
+                        let _ = serve(conn, &state);
+                    });
+                }
+            });
+        }
+        for _ in 0..opts.runners {
+            let (state, stop) = (state.clone(), stop.clone());
+            std::thread::spawn(move || runner(&state, &stop));
+        }
+        Gitea {
+            port,
+            state,
+            stop,
+            _git: git,
+            _root: root,
+        }
+    }
+
+    /// `GITEA_API_URL` as a runner sees it: the address the API listens on.
+    pub fn api_url(&self) -> String {
+        format!("http://127.0.0.1:{}/api/v1", self.port)
+    }
+
+    /// From now on, `old` answers with a redirect to `new` (a renamed repository).
+    pub fn rename(&self, old: &str, new: &str) {
+        let mut s = self.state.lock().unwrap();
+        let repo = s.repos.remove(old).expect("a repository to rename");
+        s.repos.insert(new.to_string(), repo);
+        s.moved.insert(old.to_string(), new.to_string());
+    }
+
+    pub fn requests(&self) -> Vec<Req> {
+        self.state.lock().unwrap().log.clone()
+    }
+
+    /// The dispatches Gitea accepted.
+    pub fn dispatches(&self) -> usize {
+        self.requests()
+            .iter()
+            .filter(|r| r.method == "POST" && r.path.ends_with("/dispatches") && r.status < 300)
+            .count()
+    }
+
+    pub fn runs(&self) -> Vec<RunView> {
+        let s = self.state.lock().unwrap();
+        s.runs
+            .iter()
+            .map(|r| RunView {
+                status: r.status,
+                title: r.title.clone(),
+                result: r.result.clone(),
+                outputs: r.outputs.clone(),
+            })
+            .collect()
+    }
+
+    pub fn statuses(&self, repo: &str) -> Vec<StatusView> {
+        let s = self.state.lock().unwrap();
+        s.statuses
+            .iter()
+            .filter(|st| st.repo == repo)
+            .map(|st| StatusView {
+                sha: st.sha.clone(),
+                state: st.state.clone(),
+                context: st.context.clone(),
+                description: st.description.clone(),
+                target_url: st.target_url.clone(),
+            })
+            .collect()
+    }
+
+    /// Waits until no run is waiting or running, so that a test's last updater is done.
+    pub fn settle(&self, limit: Duration) {
+        let start = Instant::now();
+        while start.elapsed() < limit {
+            let busy = self
+                .state
+                .lock()
+                .unwrap()
+                .runs
+                .iter()
+                .any(|r| matches!(r.status, "waiting" | "running"));
+            if !busy {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("runs still active after {limit:?}: {:#?}", self.runs());
+    }
+}
+
+impl Drop for Gitea {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+        for r in self.state.lock().unwrap().runs.iter() {
+            r.kill.store(true, Ordering::SeqCst);
+        }
+    }
+}
+
+/// A timestamp as Gitea writes it (`2026-12-01T21:06:28Z`).
+fn rfc3339(t: SystemTime) -> String {
+    let secs = t
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs() as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+fn field<'v>(v: &'v Val, k: &str) -> Option<&'v Val> {
+    match v {
+        Val::Obj(o) => o.get(&Val::from(k.to_string())),
+        _ => None,
+    }
+}
+
+fn text(v: &Val) -> Option<String> {
+    match v {
+        Val::TStr(s) | Val::BStr(s) => Some(String::from_utf8_lossy(s).into_owned()),
+        _ => None,
+    }
+}
+
+fn decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        let hex = b
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (b[i], hex) {
+            (b'+', _) => out.push(b' '),
+            (b'%', Some(v)) => {
+                out.push(v);
+                i += 2;
+            }
+            (c, _) => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+struct Answer {
+    status: u16,
+    body: String,
+    headers: Vec<(String, String)>,
+}
+
+fn json(status: u16, body: impl Into<String>) -> Answer {
+    Answer {
+        status,
+        body: body.into(),
+        headers: Vec::new(),
+    }
+}
+
+/// Gitea's error body (services/context/api.go, `APIError`).
+fn error(status: u16, message: &str) -> Answer {
+    json(
+        status,
+        format!(
+            "{{\"message\":{},\"url\":\"{APP_URL}/api/swagger\"}}",
+            json_str(message)
+        ),
+    )
+}
+
+fn serve(conn: TcpStream, state: &Mutex<State>) -> std::io::Result<()> {
+    conn.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let mut reader = BufReader::new(conn.try_clone()?);
+    let mut conn = conn;
+    let mut line = String::new();
+    if reader.read_line(&mut line)? == 0 {
+        return Ok(());
+    }
+    let mut parts = line.split_whitespace();
+    let method = parts.next().unwrap_or("").to_string();
+    let target = parts.next().unwrap_or("").to_string();
+    let mut headers = Vec::new();
+    loop {
+        let mut h = String::new();
+        reader.read_line(&mut h)?;
+        let h = h.trim_end().to_string();
+        if h.is_empty() {
+            break;
+        }
+        if let Some((k, v)) = h.split_once(':') {
+            headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
+        }
+    }
+    let header = |k: &str| headers.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    let n: usize = header("content-length")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let mut body = vec![0; n];
+    reader.read_exact(&mut body)?;
+    let body = String::from_utf8_lossy(&body).into_owned();
+    let (path, query) = target.split_once('?').unwrap_or((&target, ""));
+    let authorization = header("authorization");
+    let answer = {
+        let mut s = state.lock().unwrap();
+        let a = route(
+            &mut s,
+            &method,
+            path,
+            query,
+            authorization.as_deref(),
+            &body,
+        );
+        s.log.push(Req {
+            method: method.clone(),
+            path: path.to_string(),
+            query: query.to_string(),
+            authorization: authorization.clone(),
+            body: body.clone(),
+            status: a.status,
+        });
+        a
+    };
+    let reason = match answer.status {
+        200 => "OK",
+        201 => "Created",
+        204 => "No Content",
+        301 => "Moved Permanently",
+        401 => "Unauthorized",
+        404 => "Not Found",
+        500 => "Internal Server Error",
+        _ => "X",
+    };
+    let mut head = format!("HTTP/1.1 {} {reason}\r\n", answer.status);
+    if answer.status != 204 {
+        head.push_str("Content-Type: application/json;charset=utf-8\r\n");
+    }
+    for (k, v) in &answer.headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str(&format!(
+        "Content-Length: {}\r\nConnection: close\r\n\r\n",
+        answer.body.len()
+    ));
+    conn.write_all(head.as_bytes())?;
+    conn.write_all(answer.body.as_bytes())?;
+    conn.flush()
+}
+
+fn params(query: &str) -> BTreeMap<String, String> {
+    query
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (decode(k), decode(v)))
+        .collect()
+}
+
+/// utils.GetListOptions: `limit` defaults to setting.API.DefaultPagingNum (30) and is capped
+/// at setting.API.MaxResponseItems (50); `page` is 1-based.
+fn paging(p: &BTreeMap<String, String>) -> (usize, usize) {
+    let page = p
+        .get("page")
+        .and_then(|v| v.parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(1);
+    let limit = p
+        .get("limit")
+        .and_then(|v| v.parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(30)
+        .min(50);
+    (page, limit)
+}
+
+fn route(
+    s: &mut State,
+    method: &str,
+    path: &str,
+    query: &str,
+    authorization: Option<&str>,
+    body: &str,
+) -> Answer {
+    let Some(rest) = path.strip_prefix("/api/v1") else {
+        return error(404, "not found");
+    };
+    // Both `token X` and `Bearer X` (modules/auth/httpauth/httpauth.go); any token that a
+    // user of this instance holds.
+    let token = authorization.and_then(|a| {
+        a.strip_prefix("token ")
+            .or_else(|| a.strip_prefix("Bearer "))
+            .map(str::to_string)
+    });
+    if token.as_deref().is_none_or(str::is_empty) {
+        return error(401, "token is required");
+    }
+    let p = params(query);
+    if rest == "/version" && method == "GET" {
+        // routers/api/v1/misc/version.go
+        return json(200, format!("{{\"version\":{}}}", json_str(s.opts.version)));
+    }
+    let Some(repo_path) = rest.strip_prefix("/repos/") else {
+        return error(404, "not found");
+    };
+    let mut segs = repo_path.splitn(3, '/');
+    let (owner, name, sub) = (
+        segs.next().unwrap_or(""),
+        segs.next().unwrap_or(""),
+        segs.next().unwrap_or(""),
+    );
+    let full = format!("{owner}/{name}");
+    if let Some(new) = s.moved.get(&full) {
+        // services/context/repo.go, RedirectToRepo: the same request under the new name,
+        // as a path on this server.
+        let mut location = format!("/api/v1/repos/{new}");
+        if !sub.is_empty() {
+            location.push('/');
+            location.push_str(sub);
+        }
+        if !query.is_empty() {
+            location.push('?');
+            location.push_str(query);
+        }
+        let mut a = json(301, "");
+        a.headers.push(("Location".into(), location));
+        return a;
+    }
+    if !s.repos.contains_key(&full) {
+        return error(404, "The target couldn't be found.");
+    }
+    let segments: Vec<&str> = sub.split('/').filter(|x| !x.is_empty()).collect();
+    match (method, segments.as_slice()) {
+        ("GET", []) => repo_json(s, &full),
+        ("POST", ["actions", "workflows", wf, "dispatches"]) => dispatch(s, &full, wf, body),
+        ("GET", ["actions", "tasks"]) => tasks(s, &full, &p),
+        ("GET", ["actions", "runs", id]) => run_json(s, &full, id),
+        ("GET", ["commits"]) => commits(s, &full, &p),
+        ("POST", ["statuses", sha]) => create_status(s, &full, sha, body),
+        ("GET", ["statuses", sha]) => list_statuses(s, &full, sha, &p),
+        ("GET", ["commits", reference, "statuses"]) => {
+            let sha = rev_parse(&s.repos[&full].bare, reference).unwrap_or_default();
+            list_statuses(s, &full, &sha, &p)
+        }
+        _ => error(404, "not found"),
+    }
+}
+
+fn version(s: &State) -> (bool, u32, u32) {
+    let v = s.opts.version;
+    let forgejo = v.contains("+gitea-");
+    let mut it = v.split(['.', '+', '-']);
+    let major = it.next().and_then(|x| x.parse().ok()).unwrap_or(0);
+    let minor = it.next().and_then(|x| x.parse().ok()).unwrap_or(0);
+    (forgejo, major, minor)
+}
+
+fn gitea_at_least(s: &State, minor: u32) -> bool {
+    let (forgejo, major, m) = version(s);
+    !forgejo && (major, m) >= (1, minor)
+}
+
+fn repo_json(s: &State, full: &str) -> Answer {
+    // services/convert/repository.go, innerToRepo: html_url from ROOT_URL.
+    let repo = &s.repos[full];
+    let name = full.rsplit('/').next().unwrap_or(full);
+    json(
+        200,
+        format!(
+            "{{\"id\":1,\"name\":{},\"full_name\":{},\"html_url\":\"{APP_URL}/{full}\",\"clone_url\":\"{APP_URL}/{full}.git\",\"default_branch\":{},\"private\":true}}",
+            json_str(name),
+            json_str(full),
+            json_str(&repo.default_branch)
+        ),
+    )
+}
+
+fn rev_parse(bare: &Path, rev: &str) -> Option<String> {
+    let out = git(bare)
+        .args([
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            &format!("{rev}^{{commit}}"),
+        ])
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// The workflow file, from `.gitea/workflows` then `.github/workflows`
+/// (services/actions/workflow.go).
+fn workflow_file(bare: &Path, git_ref: &str, wf: &str) -> Option<Val> {
+    for dir in [".gitea/workflows", ".github/workflows"] {
+        let out = git(bare)
+            .args(["show", &format!("{git_ref}:{dir}/{wf}")])
+            .output()
+            .ok()?;
+        if out.status.success() {
+            let text = String::from_utf8_lossy(&out.stdout).into_owned();
+            return gitops_update::yaml::parse(&text, wf)
+                .ok()?
+                .values
+                .into_iter()
+                .next();
+        }
+    }
+    None
+}
+
+/// `${{ inputs.X }}` and `${{ inputs.X || 'literal' }}`, the forms a run-name uses.
+fn evaluate(template: &str, inputs: &BTreeMap<String, String>) -> String {
+    let mut out = String::new();
+    let mut rest = template;
+    while let Some(i) = rest.find("${{") {
+        out.push_str(&rest[..i]);
+        let Some(j) = rest[i..].find("}}") else {
+            out.push_str(&rest[i..]);
+            return out;
+        };
+        let expr = rest[i + 3..i + j].trim();
+        let value = expr.split("||").map(str::trim).find_map(|alt| {
+            if let Some(name) = alt.strip_prefix("inputs.") {
+                inputs.get(name).filter(|v| !v.is_empty()).cloned()
+            } else {
+                alt.strip_prefix('\'')
+                    .and_then(|a| a.strip_suffix('\''))
+                    .map(str::to_string)
+            }
+        });
+        out.push_str(&value.unwrap_or_default());
+        rest = &rest[i + j + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn dispatch(s: &mut State, full: &str, wf: &str, body: &str) -> Answer {
+    // The route exists from 1.24 (routers/api/v1/api.go).
+    let (forgejo, _, _) = version(s);
+    if !forgejo && !gitea_at_least(s, 24) {
+        return error(404, "not found");
+    }
+    let Ok(req) = jaq_json::read::parse_single(body.as_bytes()) else {
+        return error(422, "invalid JSON");
+    };
+    let git_ref = field(&req, "ref").and_then(text).unwrap_or_default();
+    let bare = s.repos[full].bare.clone();
+    let Some(head) = rev_parse(&bare, &git_ref) else {
+        return error(404, &format!("ref {git_ref} not found"));
+    };
+    let Some(workflow) = workflow_file(&bare, &head, wf) else {
+        return error(404, &format!("workflow {wf:?} not found"));
+    };
+    // services/actions/workflow.go: inputs the workflow does not declare are dropped,
+    // defaults are filled, `required` is not enforced; values must be strings.
+    let declared = field(&workflow, "on")
+        .and_then(|on| field(on, "workflow_dispatch"))
+        .and_then(|d| field(d, "inputs"));
+    let mut inputs = BTreeMap::new();
+    if let Some(Val::Obj(decl)) = declared {
+        for (k, spec) in decl.iter() {
+            let k = text(k).unwrap_or_default();
+            let given = field(&req, "inputs")
+                .and_then(|i| field(i, &k))
+                .and_then(text);
+            let default = field(spec, "default").and_then(text);
+            if let Some(v) = given.or(default) {
+                inputs.insert(k, v);
+            }
+        }
+    }
+    let (_, major, minor) = version(s);
+    // 1.24 and 1.25: a dispatch cancels every running, waiting and blocked run of the same
+    // workflow on the same ref (services/actions/workflow.go → CancelPreviousJobs in
+    // models/actions/run.go). Forgejo and 1.26 do not.
+    if !forgejo && major == 1 && (minor == 24 || minor == 25) {
+        for r in s.runs.iter_mut() {
+            if r.repo == full
+                && r.workflow == wf
+                && r.git_ref == git_ref
+                && matches!(r.status, "waiting" | "running")
+            {
+                r.status = "cancelled";
+                r.kill.store(true, Ordering::SeqCst);
+            }
+        }
+    }
+    // From 1.25 the title is the evaluated run-name (services/actions/workflow.go); before,
+    // and without one, the head commit's subject.
+    let run_name = field(&workflow, "run-name").and_then(text);
+    let title = match run_name {
+        Some(t) if forgejo || gitea_at_least(s, 25) => evaluate(&t, &inputs),
+        _ => git_out(&bare, &["log", "-1", "--format=%s", &head])
+            .trim()
+            .to_string(),
+    };
+    let id = s.runs.len() as u64 + 1;
+    let index = s.runs.iter().filter(|r| r.repo == full).count() as u64 + 1;
+    s.runs.push(Run {
+        id,
+        index,
+        repo: full.to_string(),
+        workflow: wf.to_string(),
+        git_ref,
+        inputs,
+        title,
+        status: "waiting",
+        created: Instant::now(),
+        task: None,
+        kill: Arc::new(AtomicBool::new(false)),
+        result: None,
+        outputs: String::new(),
+    });
+    let wants_info = matches!(field(&req, "return_run_info"), Some(Val::Bool(true)));
+    if forgejo && wants_info {
+        // Forgejo routers/api/v1/repo/action.go: 201 with the run.
+        return json(
+            201,
+            format!("{{\"id\":{id},\"run_number\":{index},\"jobs\":[\"update\"]}}"),
+        );
+    }
+    // Gitea: 204, no body, on every release (routers/api/v1/repo/action.go).
+    json(204, "")
+}
+
+/// A task exists only once a runner has picked the job up (routers/api/v1/repo/action.go,
+/// ListActionTasks; services/convert/convert.go ToActionTask). Newest first.
+fn tasks(s: &State, full: &str, p: &BTreeMap<String, String>) -> Answer {
+    let (page, limit) = paging(p);
+    let mine: Vec<&TaskRec> = s
+        .tasks
+        .iter()
+        .rev()
+        .filter(|t| s.runs[(t.run - 1) as usize].repo == full)
+        .collect();
+    let items: Vec<String> = mine
+        .iter()
+        .skip((page - 1) * limit)
+        .take(limit)
+        .map(|t| {
+            let r = &s.runs[(t.run - 1) as usize];
+            format!(
+                "{{\"id\":{},\"name\":\"update\",\"head_branch\":{},\"head_sha\":\"\",\"run_number\":{},\"event\":\"workflow_dispatch\",\"display_title\":{},\"status\":{},\"workflow_id\":{},\"url\":\"{APP_URL}/{full}/actions/runs/{}\",\"created_at\":\"{}\",\"updated_at\":\"{}\",\"run_started_at\":\"{}\"}}",
+                t.id,
+                json_str(&r.git_ref),
+                r.index,
+                json_str(&r.title),
+                json_str(r.status),
+                json_str(&r.workflow),
+                r.index,
+                t.created_at,
+                t.created_at,
+                t.created_at
+            )
+        })
+        .collect();
+    json(
+        200,
+        format!(
+            "{{\"workflow_runs\":[{}],\"total_count\":{}}}",
+            items.join(","),
+            mine.len()
+        ),
+    )
+}
+
+fn run_json(s: &State, full: &str, id: &str) -> Answer {
+    let (forgejo, _, _) = version(s);
+    let run = id
+        .parse::<u64>()
+        .ok()
+        .and_then(|id| s.runs.iter().find(|r| r.id == id && r.repo == full));
+    // Gitea has this route from 1.25 (routers/api/v1/api.go); Forgejo has it too.
+    if !forgejo && !gitea_at_least(s, 25) {
+        return error(404, "not found");
+    }
+    let Some(r) = run else {
+        return error(404, "not found");
+    };
+    if forgejo {
+        // Forgejo: `status` is the run's own status string.
+        return json(
+            200,
+            format!(
+                "{{\"id\":{},\"run_number\":{},\"status\":{},\"html_url\":\"{APP_URL}/{full}/actions/runs/{}\"}}",
+                r.id,
+                r.index,
+                json_str(r.status),
+                r.index
+            ),
+        );
+    }
+    // services/convert/convert.go, ToActionsStatus.
+    let (status, conclusion) = match r.status {
+        "waiting" => ("queued", ""),
+        "running" => ("in_progress", ""),
+        other => ("completed", other),
+    };
+    json(
+        200,
+        format!(
+            "{{\"id\":{},\"run_number\":{},\"status\":\"{status}\",\"conclusion\":\"{conclusion}\",\"display_title\":{},\"html_url\":\"{APP_URL}/{full}/actions/runs/{}\"}}",
+            r.id,
+            r.index,
+            json_str(&r.title),
+            r.index
+        ),
+    )
+}
+
+/// routers/api/v1/repo/commits.go, GetAllCommits: at most 50 a page
+/// (setting.Git.CommitsRangeSize), `not` excludes a commit's ancestors, paging headers with
+/// links under ROOT_URL (services/context/api.go, genAPILinks). An unknown `sha` is a 500.
+fn commits(s: &State, full: &str, p: &BTreeMap<String, String>) -> Answer {
+    let bare = &s.repos[full].bare;
+    let (page, limit) = paging(p);
+    let base = p
+        .get("sha")
+        .cloned()
+        .unwrap_or_else(|| s.repos[full].default_branch.clone());
+    let Some(base) = rev_parse(bare, &base) else {
+        return error(500, "");
+    };
+    let mut range = vec![base];
+    if let Some(not) = p.get("not").filter(|n| !n.is_empty()) {
+        range.push(format!("^{not}"));
+    }
+    let range: Vec<&str> = range.iter().map(String::as_str).collect();
+    let mut count = vec!["rev-list", "--count"];
+    count.extend(&range);
+    let total: usize = git_out(bare, &count).trim().parse().unwrap_or(0);
+    let skip = format!("--skip={}", (page - 1) * limit);
+    let max = format!("--max-count={limit}");
+    let mut log = vec!["log", "--format=%H%x00%P%x00%B%x01", &skip, &max];
+    log.extend(&range);
+    let out = git_out(bare, &log);
+    let items: Vec<String> = out
+        .split('\u{1}')
+        .filter_map(|e| {
+            let mut f = e.trim_start_matches('\n').splitn(3, '\0');
+            Some((f.next()?, f.next()?, f.next()?))
+        })
+        .filter(|(sha, _, _)| !sha.is_empty())
+        .map(|(sha, parents, msg)| {
+            let parents: Vec<String> = parents
+                .split_whitespace()
+                .map(|p| format!("{{\"sha\":\"{p}\"}}"))
+                .collect();
+            format!(
+                "{{\"url\":\"\",\"sha\":\"{sha}\",\"created\":\"\",\"html_url\":\"{APP_URL}/{full}/commit/{sha}\",\"commit\":{{\"message\":{},\"tree\":{{\"sha\":\"\"}}}},\"parents\":[{}]}}",
+                json_str(msg),
+                parents.join(",")
+            )
+        })
+        .collect();
+    let pages = total.div_ceil(limit).max(1);
+    let mut a = json(200, format!("[{}]", items.join(",")));
+    let link = |n: usize| {
+        let mut q = p.clone();
+        q.insert("page".into(), n.to_string());
+        let q: Vec<String> = q.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        format!("<{APP_URL}/api/v1/repos/{full}/commits?{}>", q.join("&"))
+    };
+    let mut links = Vec::new();
+    if page < pages {
+        links.push(format!("{}; rel=\"next\"", link(page + 1)));
+        links.push(format!("{}; rel=\"last\"", link(pages)));
+    }
+    if !links.is_empty() {
+        a.headers.push(("Link".into(), links.join(",")));
+    }
+    for (k, v) in [
+        ("X-Total-Count", total.to_string()),
+        ("X-Page", page.to_string()),
+        ("X-PerPage", limit.to_string()),
+        ("X-Total", total.to_string()),
+        ("X-PageCount", pages.to_string()),
+        ("X-HasMore", (page < pages).to_string()),
+    ] {
+        a.headers.push((k.into(), v));
+    }
+    a
+}
+
+/// routers/api/v1/repo/status.go, NewCommitStatus → 201. A sha Gitea does not have is a
+/// 500 whose message production servers hide from non-admins (services/context/api.go).
+fn create_status(s: &mut State, full: &str, sha: &str, body: &str) -> Answer {
+    if rev_parse(&s.repos[full].bare, sha).as_deref() != Some(sha) {
+        return error(500, "");
+    }
+    let Ok(req) = jaq_json::read::parse_single(body.as_bytes()) else {
+        return error(422, "invalid JSON");
+    };
+    let get = |k: &str| field(&req, k).and_then(text).unwrap_or_default();
+    let id = s.next_status;
+    s.next_status += 1;
+    let rec = StatusRec {
+        id,
+        repo: full.to_string(),
+        sha: sha.to_string(),
+        state: get("state"),
+        context: get("context"),
+        description: get("description"),
+        target_url: get("target_url"),
+        created_at: rfc3339(SystemTime::now()),
+    };
+    let answer = json(201, status_json(&rec));
+    s.statuses.push(rec);
+    answer
+}
+
+/// services/convert/status.go, ToCommitStatus: the state is sent as `status`.
+fn status_json(st: &StatusRec) -> String {
+    format!(
+        "{{\"id\":{},\"status\":{},\"target_url\":{},\"description\":{},\"context\":{},\"created_at\":\"{}\",\"updated_at\":\"{}\"}}",
+        st.id,
+        json_str(&st.state),
+        json_str(&st.target_url),
+        json_str(&st.description),
+        json_str(&st.context),
+        st.created_at,
+        st.created_at
+    )
+}
+
+/// routers/api/v1/repo/status.go, getCommitStatuses: newest first, paged, X-Total-Count.
+fn list_statuses(s: &State, full: &str, sha: &str, p: &BTreeMap<String, String>) -> Answer {
+    let (page, limit) = paging(p);
+    let all: Vec<&StatusRec> = s
+        .statuses
+        .iter()
+        .rev()
+        .filter(|st| st.repo == full && st.sha == sha)
+        .collect();
+    let items: Vec<String> = all
+        .iter()
+        .skip((page - 1) * limit)
+        .take(limit)
+        .map(|st| status_json(st))
+        .collect();
+    let mut a = json(200, format!("[{}]", items.join(",")));
+    a.headers
+        .push(("X-Total-Count".into(), all.len().to_string()));
+    a
+}
+
+/// One runner: takes the oldest waiting run once its pickup delay has passed, creates its
+/// task, starts the job, and runs the updater as the workflow's step would. A cancelled
+/// run's process is killed.
+fn runner(state: &Mutex<State>, stop: &AtomicBool) {
+    while !stop.load(Ordering::SeqCst) {
+        std::thread::sleep(Duration::from_millis(10));
+        let job = {
+            let mut s = state.lock().unwrap();
+            let pickup = s.opts.pickup;
+            let next = s
+                .runs
+                .iter()
+                .position(|r| r.status == "waiting" && r.created.elapsed() >= pickup);
+            next.map(|i| {
+                let task = s.next_task;
+                s.next_task += 1;
+                let run = s.runs[i].id;
+                s.tasks.push(TaskRec {
+                    id: task,
+                    run,
+                    created_at: rfc3339(SystemTime::now()),
+                });
+                let (api_url, startup) = (s.api_url.clone(), s.opts.startup);
+                let git_url = s.repos[&s.runs[i].repo].git_url.clone();
+                let r = &mut s.runs[i];
+                r.status = "running";
+                r.task = Some(task);
+                (
+                    r.id,
+                    r.inputs.clone(),
+                    r.kill.clone(),
+                    api_url,
+                    startup,
+                    git_url,
+                )
+            })
+        };
+        let Some((id, inputs, kill, api_url, startup, git_url)) = job else {
+            continue;
+        };
+        let started = Instant::now();
+        while started.elapsed() < startup && !kill.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        if kill.load(Ordering::SeqCst) {
+            continue;
+        }
+        let work = tempfile::tempdir().unwrap();
+        let out_file = work.path().join("output");
+        let input = |k: &str| inputs.get(k).cloned().unwrap_or_default();
+        // The receiver workflow's step: the inputs as environment variables.
+        let mut cmd = super::bin();
+        cmd.current_dir(work.path())
+            .env("INPUT_FILE", input("file"))
+            .env("YQ_TPL", input("yq_tpl"))
+            .env("VERSION", input("version"))
+            .env("SOURCE_REPO", input("source_repo"))
+            .env("SOURCE_COMMIT", input("source_commit"))
+            .env("DISPATCH_ID", input("dispatch_id"))
+            .env("GIT_TAG_PREFIX", input("git_tag_prefix"))
+            .env("GITOPS_REPO", &git_url)
+            .env("GITEA_API_URL", &api_url)
+            .env("GITEA_TOKEN", TOKEN)
+            .env("GITHUB_OUTPUT", &out_file)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = cmd.spawn().expect("spawn the updater");
+        let mut stderr = child.stderr.take().unwrap();
+        let reader = std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = stderr.read_to_string(&mut s);
+            s
+        });
+        let code = loop {
+            if kill.load(Ordering::SeqCst) {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                break Some(status.code().unwrap_or(-1));
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        let log = reader.join().unwrap_or_default();
+        let outputs = std::fs::read_to_string(&out_file).unwrap_or_default();
+        let mut s = state.lock().unwrap();
+        let r = &mut s.runs[(id - 1) as usize];
+        r.outputs = outputs;
+        if let Some(code) = code {
+            r.result = Some((code, log));
+            if r.status == "running" {
+                r.status = if code == 0 { "success" } else { "failure" };
+            }
+        }
+    }
+}
