@@ -776,66 +776,13 @@ fn losing_every_race_gives_up_with_exit_5() {
 }
 
 /// HTTPS through libgit2's TLS stream, which wraps the TCP_NODELAY stream gitops-update
-/// registers: socat terminates TLS in front of the test server, with a certificate made here.
+/// registers: a TLS terminator on the vendored OpenSSL in front of the test server, with a
+/// certificate made here.
 #[test]
 fn https_works_and_checks_the_certificate() {
     let (remote, server, _root) = http_remote();
-    let tls = tempfile::tempdir().unwrap();
-    let (cert, key, both) = (
-        tls.path().join("cert.pem"),
-        tls.path().join("key.pem"),
-        tls.path().join("both.pem"),
-    );
-    let made = Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=127.0.0.1",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1",
-            "-keyout",
-        ])
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .output()
-        .expect("the openssl CLI (installed by .ci/run)");
-    assert!(
-        made.status.success(),
-        "{}",
-        String::from_utf8_lossy(&made.stderr)
-    );
-    fs::write(
-        &both,
-        [fs::read(&cert).unwrap(), fs::read(&key).unwrap()].concat(),
-    )
-    .unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut socat = Command::new("socat")
-        .arg(format!(
-            "OPENSSL-LISTEN:{port},reuseaddr,fork,bind=127.0.0.1,cert={},verify=0",
-            both.display()
-        ))
-        .arg(format!("TCP:127.0.0.1:{}", server.port))
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("socat (installed by .ci/run)");
-    for _ in 0..100 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    let tls = crate::common::tls::Terminator::start(server.port);
+    let (port, cert) = (tls.port, tls.cert.clone());
     let url = format!("https://127.0.0.1:{port}/acme/deploy.git");
     let cwd = tempfile::tempdir().unwrap();
     let before = remote.tip("main");
@@ -843,8 +790,7 @@ fn https_works_and_checks_the_certificate() {
     let trusted = run(workflow(cwd.path(), &url)
         .env("GITEA_TOKEN", TOKEN)
         .env("SSL_CERT_FILE", &cert));
-    let _ = socat.kill();
-    let _ = socat.wait();
+    drop(tls);
     assert_eq!(untrusted.code, 3, "{}", untrusted.stderr);
     assert!(
         untrusted.stderr.contains("certificate"),

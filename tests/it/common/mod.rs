@@ -2,6 +2,7 @@
 
 pub mod git;
 pub mod gitea;
+pub mod tls;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
