@@ -15,7 +15,9 @@ Exit codes:
   3  git transport, authentication or timeout failure
   4  the server rejected the push for good (hook, protected branch, permission)
   5  gave up after --max-attempts pushes lost the race to other writers
-  6  the commit status could not be set (with --require-status)";
+  6  the commit status could not be set (with --require-status)
+  7  dispatch: the update did not land (its run failed, a later build superseded it, or
+     nothing proved it before --wait-timeout)";
 
 #[derive(Debug, Parser)]
 #[command(

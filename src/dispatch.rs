@@ -192,22 +192,41 @@ impl DispatchConfig {
     }
 }
 
+/// The values of a trailer (`Dispatch-Id:`) in a commit's message.
+fn trailer<'c>(commit: &'c Commit, name: &str) -> Vec<&'c str> {
+    commit
+        .message
+        .lines()
+        .filter_map(|l| l.strip_prefix(name))
+        .map(str::trim)
+        .collect()
+}
+
 /// Whether `commit` is the one this dispatch made.
 pub fn is_ours(commit: &Commit, dispatch_id: &str, version: &str) -> bool {
-    let trailer = |name: &str| {
-        commit
-            .message
-            .lines()
-            .filter_map(move |l| l.strip_prefix(name))
-            .map(str::trim)
-            .collect::<Vec<_>>()
-    };
-    let ids = trailer("Dispatch-Id:");
+    let ids = trailer(commit, "Dispatch-Id:");
     if !ids.is_empty() {
         return ids.contains(&dispatch_id);
     }
     let first = commit.message.lines().next().unwrap_or("");
     first.ends_with(&format!("gitops: update version to {version}"))
+}
+
+/// Whether `commit` records another build's update of the same component in the same
+/// file: a later build, when it landed after this dispatch. Two dispatches of one build
+/// (the same source commit, say one for the tag and one for the chart) never supersede
+/// each other.
+fn supersedes(commit: &Commit, cfg: &DispatchConfig) -> bool {
+    let (id, source) = (
+        trailer(commit, "Dispatch-Id:"),
+        trailer(commit, "Source-Commit:"),
+    );
+    !id.is_empty()
+        && !id.contains(&cfg.dispatch_id.as_str())
+        && !source.is_empty()
+        && !source.contains(&cfg.source_commit.as_str())
+        && trailer(commit, "Component:").contains(&cfg.component.as_str())
+        && trailer(commit, "File:").contains(&cfg.file.as_str())
 }
 
 /// What `run` writes on the tip it found already up to date (and on its own commits): a
@@ -431,8 +450,11 @@ impl Watch<'_> {
         }
         let id = &self.cfg.dispatch_id;
         let titled = self.server.titles_runs();
+        // Only a task picked up after the latest dispatch can be that dispatch's: an earlier
+        // one of ours is the run that was cancelled.
         let (ours, others): (Vec<&Task>, Vec<&Task>) = tasks
             .iter()
+            .filter(|t| t.id > self.baseline)
             .partition(|t| titled && names(&t.display_title, id));
         if let Some(t) = ours.first() {
             links.run = Some(t.url.clone()).filter(|u| !u.is_empty());
@@ -453,9 +475,7 @@ impl Watch<'_> {
         // workflow and ref is alive). Only a server that titles runs tells ours apart.
         let overtaken = titled
             && self.server.cancels_on_dispatch()
-            && others
-                .iter()
-                .any(|t| t.id > self.baseline && t.status != "cancelled");
+            && others.iter().any(|t| t.status != "cancelled");
         Ok(Look {
             ours: seen,
             idle,
@@ -552,6 +572,9 @@ fn dispatch_and_wait(cfg: &DispatchConfig, links: &mut Links) -> Result<Landed> 
     let mut last_report = Instant::now();
     let mut succeeded_before = false;
     let mut redispatch_at: Option<Instant> = None;
+    // The commits that had landed when the latest dispatch was sent.
+    let mut before_dispatch: std::collections::HashSet<String> = Default::default();
+    let mut ready = false;
     loop {
         let new = gitea
             .commits_since(&cfg.repo, &branch, &start)
@@ -619,6 +642,40 @@ fn dispatch_and_wait(cfg: &DispatchConfig, links: &mut Links) -> Result<Landed> 
             }
             Seen::Nothing | Seen::Active => {}
         }
+        // A cancelled run is dispatched again only while no later build of the same
+        // component has been recorded since: re-applying ours would go back to an older
+        // version.
+        if lost.is_some() || redispatch_at.is_some() {
+            if let Some(c) = new
+                .iter()
+                .find(|c| !before_dispatch.contains(&c.sha) && supersedes(c, cfg))
+            {
+                return Err(Error::NotLanded(format!(
+                    "the run for dispatch {} in {} was cancelled, and {} {} has been recorded since (dispatch {}, {}); not dispatching again, which would go back to an older version",
+                    cfg.dispatch_id,
+                    cfg.repo,
+                    cfg.component,
+                    c.message.lines().next().unwrap_or("").rsplit(' ').next().unwrap_or(""),
+                    trailer(c, "Dispatch-Id:").first().unwrap_or(&""),
+                    short(&c.sha)
+                )));
+            }
+        }
+        if ready {
+            ready = false;
+            before_dispatch = new.iter().map(|c| c.sha.clone()).collect();
+            watch.mark();
+            watch.run = dispatch(&gitea)?;
+            dispatches += 1;
+            dispatched_at = Instant::now();
+            redispatch_at = None;
+            succeeded_before = false;
+            report::progress(&format!(
+                "dispatched {} again (dispatch {}, {dispatches} dispatches)",
+                cfg.workflow, cfg.dispatch_id
+            ));
+            lost = None;
+        }
         if let (Some(why), None) = (lost, redispatch_at) {
             let delay = redispatch_delay(dispatches);
             report::progress(&format!(
@@ -630,16 +687,11 @@ fn dispatch_and_wait(cfg: &DispatchConfig, links: &mut Links) -> Result<Landed> 
         }
         if let Some(at) = redispatch_at {
             if Instant::now() >= at && look.idle {
-                watch.mark();
-                watch.run = dispatch(&gitea)?;
-                dispatches += 1;
-                dispatched_at = Instant::now();
-                redispatch_at = None;
-                succeeded_before = false;
-                report::progress(&format!(
-                    "dispatched {} again (dispatch {}, {dispatches} dispatches)",
-                    cfg.workflow, cfg.dispatch_id
-                ));
+                // Dispatched at the top of the next round, after a fresh look at the
+                // commits: the run may have landed, or a later build been recorded, since
+                // this round listed them.
+                ready = true;
+                continue;
             }
         }
         let waited = begun.elapsed();

@@ -50,6 +50,9 @@ pub fn message(cfg: &RunConfig, files: &[&RepoPath]) -> String {
             m.push_str(&format!("{key}: {v}\n"));
         }
     }
+    // With File:, tells `dispatch` that a later build of the same component has already
+    // been recorded, so that a cancelled older one is not dispatched again over it.
+    m.push_str(&format!("Component: {}\n", cfg.component));
     for f in files {
         m.push_str(&format!("File: {f}\n"));
     }

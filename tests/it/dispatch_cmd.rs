@@ -25,6 +25,7 @@ fn receiver() -> String {
 struct World {
     gitea: Gitea,
     deploy: Remote,
+    app: Remote,
     source_sha: String,
     cwd: tempfile::TempDir,
 }
@@ -38,11 +39,10 @@ fn world(opts: Options, values: &str) -> World {
     let app = Remote::new(&[("README", "app\n")]);
     let source_sha = app.tip("main");
     let gitea = Gitea::start(opts, &[("acme/deploy", &deploy), ("acme/app", &app)]);
-    // The consumer repo outlives the emulator's use of it through the symlink.
-    std::mem::forget(app);
     World {
         gitea,
         deploy,
+        app,
         source_sha,
         cwd: tempfile::tempdir().unwrap(),
     }
@@ -274,6 +274,8 @@ fn consumers_at_once(version: &'static str, n: usize, extra: &'static [&'static 
                         &format!("1.0.{i}"),
                         &format!(".svc{i}.tag = \"{{{{VERSION}}}}\""),
                     );
+                    // One monorepo's components: the tag prefix names each.
+                    cmd.env("GIT_TAG_PREFIX", format!("svc{i}/"));
                     (id, run(cmd.args(extra)))
                 })
             })
@@ -325,6 +327,52 @@ fn three_consumers_at_once_all_land_on_1_24_without_titled_runs() {
     // 1.24 titles runs by the head commit, so a run cancelled before a runner took it is
     // noticed only when it left no trace for --lost-after while the workflow was idle.
     consumers_at_once("1.24.7", 3, &["--lost-after", "2s"]);
+}
+
+/// Two merges a minute apart: two builds of one component. The newer build's dispatch
+/// cancels the older one's run; dispatching the older one again would put its older
+/// version back over the newer one, so it is not dispatched again.
+#[test]
+fn an_older_build_cancelled_by_a_newer_one_is_not_dispatched_again() {
+    let w = world(
+        Options {
+            pickup: Duration::from_millis(600),
+            ..Options::default()
+        },
+        VALUES,
+    );
+    w.app
+        .commit_elsewhere("README", "app 2\n", "the next merge");
+    let newer_build = w.app.tip("main");
+    let (older, newer) = std::thread::scope(|scope| {
+        let older = scope.spawn(|| w.dispatch("d-old", "1.0.1", &[]));
+        std::thread::sleep(Duration::from_millis(200));
+        let newer = scope.spawn(|| {
+            let r = run(w
+                .consumer("d-new", "1.0.2", ".image.tag = \"{{VERSION}}\"")
+                .env("GITHUB_SHA", &newer_build));
+            no_token(&r);
+            r
+        });
+        (older.join().unwrap(), newer.join().unwrap())
+    });
+    assert_eq!(newer.code, 0, "{}", newer.stderr);
+    assert_eq!(older.code, 7, "{}", older.stderr);
+    let last = older.stderr.lines().last().unwrap();
+    assert!(
+        last.contains("the run for dispatch d-old in acme/deploy was cancelled, and app 1.0.2 has been recorded since (dispatch d-new")
+            && last.contains("not dispatching again, which would go back to an older version"),
+        "{last}"
+    );
+    assert_eq!(
+        w.deploy.show("main", "values.yaml"),
+        "image:\n  tag: \"1.0.2\"  # keep me\n"
+    );
+    assert_eq!(update_commits(&w.deploy).len(), 1);
+    assert_eq!(w.gitea.dispatches(), 2);
+    assert!(w
+        .output("d-old")
+        .contains("summary=app|1.0.1|failure||acme/deploy\n"));
 }
 
 #[test]
@@ -615,4 +663,94 @@ fn a_refused_dispatch_quotes_gitea_and_exits_3() {
         out.contains("summary=app|1.2.3|failure||acme/deploy\n"),
         "{out}"
     );
+}
+
+/// Figures for the README, printed, never asserted: `scripts/bench-dispatch.sh` runs this.
+/// One runner that takes a run 1 s after it is queued (act_runner polls every 2 s) and a job
+/// that starts 2 s after that; the consumer polls at its default interval unless said.
+#[test]
+#[ignore = "benchmark: scripts/bench-dispatch.sh runs it"]
+fn bench_dispatch() {
+    let rounds: usize = std::env::var("ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(3);
+    let opts = |version| Options {
+        version,
+        pickup: Duration::from_secs(1),
+        startup: Duration::from_secs(2),
+        runners: 1,
+    };
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        (v[v.len() / 2], v[0], v[v.len() - 1])
+    };
+    println!("| scenario | server | poll | median | min | max | dispatches |");
+    println!("| --- | --- | --- | --- | --- | --- | --- |");
+    for version in ["1.25.4", "1.24.7"] {
+        for poll in ["5s", "1s"] {
+            let mut times = Vec::new();
+            for _ in 0..rounds {
+                let w = world(opts(version), VALUES);
+                let first = run(&mut w.consumer_polling(
+                    "d-1",
+                    "1.2.3",
+                    ".image.tag = \"{{VERSION}}\"",
+                    poll,
+                ));
+                assert_eq!(first.code, 0, "{}", first.stderr);
+                w.gitea.settle(Duration::from_secs(60));
+                let started = Instant::now();
+                let again = run(&mut w.consumer_polling(
+                    "d-2",
+                    "1.2.3",
+                    ".image.tag = \"{{VERSION}}\"",
+                    poll,
+                ));
+                assert_eq!(again.code, 0, "{}", again.stderr);
+                times.push(started.elapsed().as_secs_f64());
+            }
+            let (m, lo, hi) = median(times);
+            println!(
+                "| confirm a recorded version | {version} | {poll} | {m:.1} s | {lo:.1} s | {hi:.1} s | 1 |"
+            );
+        }
+    }
+    for (version, n, lost_after) in [("1.25.4", 5, "60s"), ("1.24.7", 5, "10s")] {
+        let mut times = Vec::new();
+        let mut counts = Vec::new();
+        for _ in 0..rounds {
+            let values: String = (0..n).map(|i| format!("svc{i}:\n  tag: \"0\"\n")).collect();
+            let w = world(opts(version), &values);
+            let started = Instant::now();
+            let codes: Vec<i32> = std::thread::scope(|scope| {
+                let handles: Vec<_> = (0..n)
+                    .map(|i| {
+                        let w = &w;
+                        scope.spawn(move || {
+                            let mut cmd = w.consumer_polling(
+                                &format!("c-{i}"),
+                                &format!("1.0.{i}"),
+                                &format!(".svc{i}.tag = \"{{{{VERSION}}}}\""),
+                                "5s",
+                            );
+                            cmd.env("GIT_TAG_PREFIX", format!("svc{i}/"));
+                            run(cmd.args(["--lost-after", lost_after, "--wait-timeout", "10m"]))
+                                .code
+                        })
+                    })
+                    .collect();
+                handles.into_iter().map(|h| h.join().unwrap()).collect()
+            });
+            assert!(codes.iter().all(|&c| c == 0), "{codes:?}");
+            assert_eq!(update_commits(&w.deploy).len(), n);
+            times.push(started.elapsed().as_secs_f64());
+            counts.push(w.gitea.dispatches() as f64);
+        }
+        let (m, lo, hi) = median(times);
+        let (dm, dlo, dhi) = median(counts);
+        println!(
+            "| {n} consumers at once, all landed (--lost-after {lost_after}) | {version} | 5s | {m:.1} s | {lo:.1} s | {hi:.1} s | {dm} (from {dlo} to {dhi}) |"
+        );
+    }
 }

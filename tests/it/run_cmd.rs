@@ -60,7 +60,7 @@ fn environment_driven_run_commits_and_pushes() {
     assert_ne!(tip, before);
     assert_eq!(
         remote.message("main"),
-        "[skip ci] gitops: update version to 1.2.3\n\nSource-Repo: acme/app\nSource-Commit: 0123456789abcdef0123456789abcdef01234567\nDispatch-Id: d-42\nFile: charts/app/values.yaml\n\n"
+        "[skip ci] gitops: update version to 1.2.3\n\nSource-Repo: acme/app\nSource-Commit: 0123456789abcdef0123456789abcdef01234567\nDispatch-Id: d-42\nComponent: app\nFile: charts/app/values.yaml\n\n"
     );
     assert_eq!(changed_files(&remote, "main"), ["charts/app/values.yaml"]);
     assert_eq!(
