@@ -4,7 +4,7 @@
 //! so a finding, once its input is in the corpus, stays fixed. Public API only.
 
 use gitops_update::edit;
-use gitops_update::jq::{Bindings, EnvPolicy, Program};
+use gitops_update::expr::{Bindings, EnvPolicy, Program};
 use gitops_update::yaml::{self, index, index::Keep, index::Kind, index::Node};
 use jaq_json::Val;
 
@@ -260,7 +260,7 @@ fn substitute(tpl: &str, version: &str) -> String {
     let mut out = String::new();
     let mut rest = tpl;
     while !rest.is_empty() {
-        if let Some(p) = gitops_update::template::PLACEHOLDERS
+        if let Some(p) = gitops_update::expr::template::PLACEHOLDERS
             .iter()
             .find(|p| rest.starts_with(**p))
         {

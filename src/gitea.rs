@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use jaq_json::Val;
 
-use crate::config::{server_base, Token};
+use crate::model::{redact_url, server_base, Token};
 
 /// What Gitea answered, or why nothing was answered.
 #[derive(Debug, PartialEq, Eq)]
@@ -246,7 +246,7 @@ impl Gitea {
                     if method != "GET" || location.is_empty() {
                         return Err(ApiError::Moved {
                             status: code,
-                            location: crate::config::redact_url(&next),
+                            location: redact_url(&next),
                         });
                     }
                     if origin(&next) != origin(&self.base) || hops >= 3 {
@@ -254,7 +254,7 @@ impl Gitea {
                             status: code,
                             message: format!(
                                 "redirected to {}, which is not followed",
-                                crate::config::redact_url(&next)
+                                redact_url(&next)
                             ),
                         });
                     }

@@ -13,8 +13,8 @@
 
 use jaq_json::Val;
 
-use crate::config::RepoPath;
 use crate::error::{Error, Result};
+use crate::model::RepoPath;
 use crate::yaml;
 
 pub const FILE: &str = ".gitops-update.yaml";

@@ -7,7 +7,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use gitops_update::edit;
-use gitops_update::jq::{Bindings, EnvPolicy, Program};
+use gitops_update::expr::{Bindings, EnvPolicy, Program};
 
 use crate::common::{assert_same_text, testdata, text_diff};
 

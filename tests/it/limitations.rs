@@ -2,7 +2,7 @@
 //! today; `cargo test -- --ignored` shows which are still open. They are listed in the README.
 
 use gitops_update::edit;
-use gitops_update::jq::{Bindings, EnvPolicy, Program};
+use gitops_update::expr::{Bindings, EnvPolicy, Program};
 
 fn apply(src: &str, expr: &str) -> Result<String, String> {
     let b = Bindings {

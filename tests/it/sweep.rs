@@ -8,7 +8,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use gitops_update::edit;
-use gitops_update::jq::Program;
+use gitops_update::expr::Program;
 use gitops_update::yaml::index::{self, Keep};
 
 use crate::common::testdata;

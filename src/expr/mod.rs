@@ -13,7 +13,9 @@ use jaq_core::{Compiler, Ctx, Vars};
 use jaq_json::Val;
 
 use crate::error::{Error, Located, Result};
-use crate::template::{self, Rewritten};
+pub mod template;
+
+use template::Rewritten;
 
 type Filter = jaq_core::Filter<JustLut<Val>>;
 

@@ -6,10 +6,11 @@ use std::time::Duration;
 
 use git2::Oid;
 
-use crate::config::{RepoPath, RunConfig};
+use crate::config::RunConfig;
 use crate::error::{Error, Result};
+use crate::expr::Program;
 use crate::git::{Git, Push};
-use crate::jq::Program;
+use crate::model::RepoPath;
 use crate::policy::{self, Policy};
 use crate::{edit, report};
 

@@ -6,15 +6,12 @@ use std::path::Path;
 use jaq_json::Val;
 
 use crate::config::{EvalConfig, Output};
+use crate::edit::{self, MAX_INPUT};
 use crate::error::{Error, Result};
-use crate::jq::Program;
-use crate::{edit, report, write, yaml};
+use crate::expr::Program;
+use crate::{report, write, yaml};
 
-/// Files larger than this are refused: GitOps files are small, and a runaway input should
-/// fail fast instead of exhausting a CI runner's memory.
-pub const MAX_INPUT: u64 = 32 * 1024 * 1024;
-
-pub fn run(cfg: EvalConfig) -> Result<u8> {
+pub fn execute(cfg: EvalConfig) -> Result<u8> {
     let program = Program::compile(&cfg.expression, &cfg.bindings)?;
     let (name, bytes) = read_input(cfg.file.as_deref())?;
     let src = yaml::decode(&bytes, &name)?;

@@ -14,8 +14,11 @@ use git2::{
     ObjectType, Oid, PushOptions, RemoteCallbacks, RemoteUpdateFlags, Repository, Signature, Tree,
 };
 
-use crate::config::{redact_url, Person, RepoPath, RunConfig, Token};
+mod stream;
+
+use crate::config::RunConfig;
 use crate::error::{Error, Result};
+use crate::model::{redact_url, Person, RepoPath, Token};
 
 /// Where the fetched tip is kept, so that nothing the user owns is touched.
 const TIP_REF: &str = "refs/gitops-update/tip";
@@ -56,7 +59,7 @@ fn set_timeouts(timeout: std::time::Duration) -> Result<()> {
             .map_err(|e| Error::Internal(format!("cannot set git timeouts: {}", e.message())))?;
     }
     // Sockets with TCP_NODELAY and the same timeouts (see stream.rs).
-    crate::stream::register(timeout).map_err(Error::Internal)
+    stream::register(timeout).map_err(Error::Internal)
 }
 
 /// A URL as a key: no user info, no trailing `/` or `.git`, host in lower case.
@@ -368,10 +371,10 @@ impl Git {
                     .find_blob(entry.id())
                     .map(|b| b.size())
                     .unwrap_or(0) as u64;
-                if size > crate::eval::MAX_INPUT {
+                if size > crate::edit::MAX_INPUT {
                     return Err(Error::Usage(format!(
                         "{path} is larger than {} MiB; gitops-update edits configuration files, not data",
-                        crate::eval::MAX_INPUT >> 20
+                        crate::edit::MAX_INPUT >> 20
                     )));
                 }
                 let blob = self

@@ -1,0 +1,156 @@
+//! `gitops-update run`: the update (`update::run`), then its report: step outputs, the step
+//! summary, the commit status on the GitOps commit, and stdout.
+
+use crate::config::RunConfig;
+use crate::error::{self, Error, Result};
+use crate::update::{self, Outcome};
+use crate::{gitea, model, report};
+
+pub fn execute(cfg: &RunConfig) -> Result<u8> {
+    let repo = cfg
+        .target
+        .slug
+        .clone()
+        .unwrap_or_else(|| cfg.target.url.clone());
+    let result = update::run(cfg);
+    let write_err = |source| Error::Write {
+        path: "<stdout>".into(),
+        source,
+    };
+    let (outcome, commit, previous, changed) = match &result {
+        Ok(done) => match &done.outcome {
+            Outcome::Pushed { commit, previous } => {
+                ("pushed", commit.to_string(), previous.to_string(), true)
+            }
+            Outcome::UpToDate { tip } => ("up_to_date", tip.to_string(), tip.to_string(), false),
+            Outcome::DryRun { tip } => ("dry_run", tip.to_string(), tip.to_string(), false),
+        },
+        Err(_) => ("failed", String::new(), String::new(), false),
+    };
+    let branch = result.as_ref().map_or(String::new(), |d| d.branch.clone());
+    let report = report::RunReport {
+        status: if result.is_ok() { "success" } else { "failure" },
+        changed,
+        commit,
+        previous,
+        version: cfg.version.as_str(),
+        component: &cfg.component,
+        repo: &repo,
+        branch: &branch,
+        files: cfg.edits.iter().map(|(p, _)| p.to_string()).collect(),
+        attempts: result.as_ref().map_or(0, |d| d.attempts),
+        outcome,
+    };
+    // Outputs are written on failure too, so the pipeline's report still gets its line.
+    if !cfg.dry_run {
+        report
+            .write_outputs(&cfg.output_files)
+            .map_err(|(path, source)| Error::Write { path, source })?;
+        if let Some(f) = &cfg.step_summary {
+            report
+                .write_step_summary(f)
+                .map_err(|source| Error::Write {
+                    path: f.clone(),
+                    source,
+                })?;
+        }
+    }
+    let done = result?;
+    let status = match &done.outcome {
+        Outcome::Pushed { commit, .. } => Some(commit.to_string()),
+        Outcome::UpToDate { tip } => Some(tip.to_string()),
+        Outcome::DryRun { .. } => None,
+    };
+    if let Some(sha) = status {
+        commit_status(cfg, &sha)?;
+    }
+    if cfg.json {
+        report::stdout(&report.json()).map_err(write_err)?;
+    } else if let Outcome::DryRun { .. } = done.outcome {
+        let color = report::color_stdout();
+        let diffs: String = done
+            .changes
+            .iter()
+            .map(|c| report::unified_diff(c.path.as_str(), &c.before, &c.after, color))
+            .collect();
+        report::stdout(&diffs).map_err(write_err)?;
+    } else {
+        report::stdout(&report.text()).map_err(write_err)?;
+    }
+    Ok(error::exit::OK)
+}
+
+/// Marks the GitOps commit that carries the version with a commit status, so the GitOps
+/// repo's history shows which source commit each update came from. Failures are warnings
+/// unless `--require-status`; a missing server or token skips it with one line.
+fn commit_status(cfg: &RunConfig, sha: &str) -> Result<()> {
+    let skip = |why: &str| {
+        report::progress(&format!("commit status skipped: {why}"));
+        Ok(())
+    };
+    let Some(api) = cfg.api_url.as_deref() else {
+        return skip("no GITEA_API_URL");
+    };
+    let Some(token) = cfg.token.clone() else {
+        return skip("no GITEA_TOKEN");
+    };
+    let Some(repo) = cfg.target.slug.as_deref() else {
+        return skip("the GitOps repository is not an owner/name on a server");
+    };
+    let source = cfg.source_repo.as_deref();
+    let prefix = cfg
+        .tag_prefix
+        .as_deref()
+        .map(|p| p.trim_matches('/'))
+        .filter(|p| !p.is_empty());
+    let context = match prefix {
+        Some(p) => format!("gitops/{}/{p}", source.unwrap_or(&cfg.component)),
+        None => format!("gitops/{}", source.unwrap_or(&cfg.component)),
+    };
+    let base = model::server_base(api);
+    let target_url = match (source, cfg.source_commit.as_deref()) {
+        (Some(r), Some(c)) => Some(format!("{base}/{r}/commit/{c}")),
+        _ => None,
+    };
+    let mut description = match (source, cfg.source_commit.as_deref()) {
+        (Some(r), Some(c)) => format!(
+            "{} {} from {r}@{}",
+            cfg.component,
+            cfg.version,
+            c.get(..7).unwrap_or(c)
+        ),
+        (Some(r), None) => format!("{} {} from {r}", cfg.component, cfg.version),
+        _ => format!("{} {}", cfg.component, cfg.version),
+    };
+    // The record `dispatch` looks for when the version was already there and no commit
+    // carries its trailer (dispatch::recorded).
+    if let Some(id) = &cfg.dispatch_id {
+        description.push_str(&format!(" (dispatch {id})"));
+    }
+    let status = gitea::Status {
+        state: "success",
+        context,
+        target_url,
+        description,
+    };
+    let outcome = gitea::Gitea::new(api, token, cfg.timeout)
+        .map_err(gitea::ApiError::Unavailable)
+        .and_then(|g| g.set_status(repo, sha, &status));
+    match outcome {
+        Ok(()) => {
+            report::progress(&format!(
+                "commit status {} set on {}",
+                status.context,
+                &sha[..7.min(sha.len())]
+            ));
+            Ok(())
+        }
+        Err(e) if cfg.require_status => Err(Error::Status(e.to_string())),
+        Err(e) => {
+            report::note(&format!(
+                "the commit status could not be set ({e}); the update itself is done"
+            ));
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,179 @@
+//! `dispatch`'s inputs. Everything that ends up in a step output, a status or a URL is
+//! checked here, before anything is sent: a line break, a malformed owner/name or sha is a
+//! usage error.
+
+use std::time::Duration;
+
+use super::{component_name, one_line, output_files, parse_duration, Env};
+use crate::cli::DispatchArgs;
+use crate::error::{Error, Result};
+use crate::model::{git_ref_ok, id_char, is_slug, redact_url, shown, RepoPath, Token, Version};
+use crate::report;
+
+#[derive(Debug)]
+pub struct DispatchConfig {
+    pub repo: String,
+    pub file: String,
+    pub expression: String,
+    pub version: Version,
+    pub tag_prefix: Option<String>,
+    pub api_url: String,
+    pub source_repo: String,
+    pub source_commit: String,
+    pub workflow: String,
+    pub branch: Option<String>,
+    pub dispatch_id: String,
+    pub component: String,
+    pub wait_timeout: Duration,
+    pub poll_interval: Duration,
+    pub lost_after: Duration,
+    pub timeout: Duration,
+    pub gitops_token: Token,
+    pub status_token: Option<Token>,
+    pub output_files: Vec<std::path::PathBuf>,
+}
+
+/// A new dispatch id: unique across runners and retries, URL-safe.
+fn new_dispatch_id() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    format!(
+        "{}-{}",
+        now.as_millis(),
+        report::random_hex().get(..16).unwrap_or_default()
+    )
+}
+
+impl DispatchConfig {
+    pub fn resolve(args: DispatchArgs, env: &Env) -> Result<DispatchConfig> {
+        let need = |v: Option<String>, what: &str| {
+            v.filter(|s| !s.is_empty())
+                .ok_or_else(|| Error::Usage(format!("no {what}")))
+        };
+        let slug = |v: String, name: &str| {
+            if is_slug(&v) {
+                Ok(v)
+            } else {
+                Err(Error::Usage(format!(
+                    "{name} {} must be owner/name (letters, digits and . _ -)",
+                    shown(&v)
+                )))
+            }
+        };
+        let repo = slug(
+            need(
+                args.repo,
+                "GitOps repository: set GITOPS_REPO (owner/name) or pass --repo",
+            )?,
+            "GITOPS_REPO",
+        )?;
+        let file = need(args.file, "file: set GITOPS_FILE or pass --file")?;
+        RepoPath::parse(&file)?;
+        let expression = need(
+            args.expression,
+            "expression: set GITOPS_YQ_TPL or pass --expression",
+        )?;
+        let version = Version::parse(&need(
+            args.version,
+            "version: set VERSION or pass --version",
+        )?)?;
+        let api_url = need(args.server, "server: set GITEA_API_URL or pass --server")?;
+        if !(api_url.starts_with("https://") || api_url.starts_with("http://"))
+            || api_url.chars().any(char::is_control)
+        {
+            return Err(Error::Usage(format!(
+                "GITEA_API_URL {} must be an https:// or http:// URL",
+                shown(&redact_url(&api_url))
+            )));
+        }
+        let source_repo = slug(
+            need(
+                args.source_repo,
+                "source repository: set GITHUB_REPOSITORY or pass --source-repo",
+            )?,
+            "GITHUB_REPOSITORY",
+        )?;
+        let source_commit = need(
+            args.source_commit,
+            "source commit: set GITHUB_SHA or pass --source-commit",
+        )?;
+        if !matches!(source_commit.len(), 40 | 64)
+            || !source_commit.chars().all(|c| c.is_ascii_hexdigit())
+        {
+            return Err(Error::Usage(format!(
+                "GITHUB_SHA {} must be a full commit sha (40 or 64 hex digits)",
+                shown(&source_commit)
+            )));
+        }
+        let get = |k: &str| env.get(k).filter(|v| !v.is_empty()).cloned();
+        let gitops_token = get("GITOPS_DISPATCH_TOKEN")
+            .map(Token::new)
+            .ok_or_else(|| {
+                Error::Usage("no token for the GitOps repository: set GITOPS_DISPATCH_TOKEN".into())
+            })?;
+        let status_token = get("GITHUB_TOKEN")
+            .or_else(|| get("GITEA_TOKEN"))
+            .map(Token::new);
+        let dispatch_id = match args.dispatch_id.filter(|d| !d.is_empty()) {
+            Some(d) if d.len() <= 100 && d.chars().all(id_char) => d,
+            Some(d) => {
+                return Err(Error::Usage(format!(
+                    "DISPATCH_ID {} must be letters, digits and - _ . (at most 100)",
+                    shown(&d)
+                )))
+            }
+            None => new_dispatch_id(),
+        };
+        let tag_prefix = one_line("GIT_TAG_PREFIX", args.tag_prefix)?;
+        let component = match one_line("--component", args.component)? {
+            Some(c) => c,
+            None => component_name(&source_repo, tag_prefix.as_deref()),
+        };
+        if args.workflow.is_empty() || !args.workflow.chars().all(id_char) {
+            return Err(Error::Usage(format!(
+                "GITOPS_WORKFLOW {} must be a workflow file name, such as gitops-service.yaml",
+                shown(&args.workflow)
+            )));
+        }
+        let branch = match args.branch.filter(|b| !b.is_empty()) {
+            Some(b) if git_ref_ok(&b) => Some(b),
+            Some(b) => return Err(Error::Usage(format!("invalid GITOPS_BRANCH {}", shown(&b)))),
+            None => None,
+        };
+        let output_files = output_files(env);
+        Ok(DispatchConfig {
+            repo,
+            file,
+            expression,
+            version,
+            tag_prefix,
+            api_url,
+            source_repo,
+            source_commit,
+            workflow: args.workflow,
+            branch,
+            dispatch_id,
+            component,
+            wait_timeout: parse_duration(&args.wait_timeout)?,
+            poll_interval: parse_duration(&args.poll_interval)?,
+            lost_after: parse_duration(&args.lost_after)?,
+            timeout: parse_duration(&args.timeout)?,
+            gitops_token,
+            status_token,
+            output_files,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dispatch_ids_are_unique_and_url_safe() {
+        let (a, b) = (new_dispatch_id(), new_dispatch_id());
+        assert_ne!(a, b);
+        assert!(a.chars().all(id_char), "{a}");
+    }
+}

@@ -1,0 +1,128 @@
+//! Raw flags and environment variables in, validated configuration out: one
+//! `resolve(args, &Env)` per command (`eval`, `run`, `dispatch`). Every error here is raised
+//! before anything is read or written.
+
+mod dispatch;
+mod eval;
+mod run;
+
+pub use dispatch::DispatchConfig;
+pub use eval::{EvalConfig, Output};
+pub use run::RunConfig;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use crate::error::{Error, Result};
+use crate::model::shown;
+
+/// The process environment, as the commands read it.
+pub type Env = BTreeMap<String, String>;
+
+/// The environment with names that cannot be jq strings (non-UTF-8) left out.
+pub fn env_snapshot() -> BTreeMap<String, String> {
+    std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .collect()
+}
+
+/// The component in the summary line: the repository's name, with `-<prefix>` for a tag
+/// prefix (`api/` gives `app-api`), so that one monorepo's components stay apart.
+pub fn component_name(repo: &str, tag_prefix: Option<&str>) -> String {
+    let base = repo
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or(repo);
+    match tag_prefix
+        .map(|p| p.trim_matches('/'))
+        .filter(|p| !p.is_empty())
+    {
+        Some(p) => format!("{base}-{}", p.replace('/', "-")),
+        None => base.to_string(),
+    }
+}
+
+/// The step output files: `$GITHUB_OUTPUT` and `$GITEA_OUTPUT`, whichever are set, once each.
+pub fn output_files(env: &BTreeMap<String, String>) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = Vec::new();
+    for k in ["GITHUB_OUTPUT", "GITEA_OUTPUT"] {
+        if let Some(p) = env.get(k).filter(|v| !v.is_empty()).map(PathBuf::from) {
+            if !files.contains(&p) {
+                files.push(p);
+            }
+        }
+    }
+    files
+}
+
+/// Names an expression may read in the update run, besides those given with --allow-env.
+pub const RUN_ENV_ALLOWLIST: [&str; 5] = [
+    "VERSION",
+    "SOURCE_REPO",
+    "SOURCE_COMMIT",
+    "DISPATCH_ID",
+    "GIT_TAG_PREFIX",
+];
+
+pub fn parse_duration(s: &str) -> Result<std::time::Duration> {
+    let bad = || {
+        Error::Usage(format!(
+            "invalid --timeout {}: use a number with ms, s or m, such as 30s",
+            shown(s)
+        ))
+    };
+    let (num, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => (&s[..i], &s[i..]),
+        None => (s, "s"),
+    };
+    let n: u64 = num.parse().map_err(|_| bad())?;
+    let ms = match unit {
+        "ms" => n,
+        "s" => n.saturating_mul(1000),
+        "m" => n.saturating_mul(60_000),
+        _ => return Err(bad()),
+    };
+    if ms == 0 || ms > 3_600_000 {
+        return Err(bad());
+    }
+    Ok(std::time::Duration::from_millis(ms))
+}
+
+/// A free-text input that ends up in a commit message or an output line: one line, bounded.
+pub(crate) fn one_line(name: &str, v: Option<String>) -> Result<Option<String>> {
+    let Some(v) = v.filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    if v.chars().any(char::is_control) || v.len() > 256 {
+        return Err(Error::Usage(format!(
+            "{name} {} must be one line of at most 256 characters",
+            shown(&v)
+        )));
+    }
+    Ok(Some(v))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("30s").unwrap().as_millis(), 30_000);
+        assert_eq!(parse_duration("250ms").unwrap().as_millis(), 250);
+        assert_eq!(parse_duration("2m").unwrap().as_millis(), 120_000);
+        assert_eq!(parse_duration("5").unwrap().as_millis(), 5_000);
+        for bad in ["", "0s", "x", "5h", "-1s"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn component_names() {
+        assert_eq!(component_name("acme/app", None), "app");
+        assert_eq!(component_name("acme/app", Some("api/")), "app-api");
+        assert_eq!(component_name("acme/app", Some("svc/api/")), "app-svc-api");
+        assert_eq!(component_name("app", Some("")), "app");
+    }
+}

@@ -1,0 +1,196 @@
+//! `run`'s inputs: every edit, the target, the people, the limits, validated before
+//! anything touches the network.
+
+use std::path::PathBuf;
+
+use super::{component_name, one_line, output_files, parse_duration, Env, RUN_ENV_ALLOWLIST};
+use crate::error::{Error, Result};
+use crate::expr::{Bindings, EnvPolicy};
+use crate::model::{git_ref_ok, shown, Person, RepoPath, Target, Token, Version, BOT};
+
+/// Everything `gitops-update run` needs, validated.
+#[derive(Debug)]
+pub struct RunConfig {
+    pub edits: Vec<(RepoPath, String)>,
+    pub version: Version,
+    pub target: Target,
+    pub branch: Option<String>,
+    pub source_repo: Option<String>,
+    pub source_commit: Option<String>,
+    pub dispatch_id: Option<String>,
+    pub tag_prefix: Option<String>,
+    pub component: String,
+    pub token: Option<Token>,
+    pub author: Person,
+    pub committer: Person,
+    pub max_attempts: u32,
+    pub timeout: std::time::Duration,
+    pub dry_run: bool,
+    pub require_status: bool,
+    /// `GITEA_API_URL`, for the commit status.
+    pub api_url: Option<String>,
+    pub json: bool,
+    pub workdir: PathBuf,
+    pub bindings: Bindings,
+    /// `$GITHUB_OUTPUT` and `$GITEA_OUTPUT`, whichever are set.
+    pub output_files: Vec<PathBuf>,
+    pub step_summary: Option<PathBuf>,
+}
+
+impl RunConfig {
+    pub fn resolve(args: crate::cli::RunArgs, env: &Env) -> Result<RunConfig> {
+        let get = |k: &str| env.get(k).filter(|v| !v.is_empty()).cloned();
+        let version = match args.version.filter(|v| !v.is_empty()) {
+            Some(v) => Version::parse(&v)?,
+            None => {
+                return Err(Error::Usage(
+                    "no version: set VERSION or pass --version X.Y.Z".into(),
+                ))
+            }
+        };
+        let mut edits = Vec::new();
+        match (args.file.filter(|f| !f.is_empty()), args.expression.filter(|e| !e.is_empty())) {
+            (Some(f), Some(e)) => edits.push((RepoPath::parse(&f)?, e)),
+            (Some(_), None) => return Err(Error::Usage("INPUT_FILE is set but YQ_TPL is not: give the expression with YQ_TPL or --expression".into())),
+            (None, Some(_)) => return Err(Error::Usage("YQ_TPL is set but INPUT_FILE is not: give the file with INPUT_FILE or --file".into())),
+            (None, None) => {}
+        }
+        for set in &args.set {
+            let Some((f, e)) = set.split_once('=') else {
+                return Err(Error::Usage(format!(
+                    "--set {}: expected FILE=EXPR",
+                    shown(set)
+                )));
+            };
+            if e.trim().is_empty() {
+                return Err(Error::Usage(format!(
+                    "--set {}: the expression is empty",
+                    shown(set)
+                )));
+            }
+            edits.push((RepoPath::parse(f)?, e.to_string()));
+        }
+        if edits.is_empty() {
+            return Err(Error::Usage(
+                "nothing to edit: set INPUT_FILE and YQ_TPL, or pass --file and --expression, or --set FILE=EXPR".into(),
+            ));
+        }
+        let server = args.server.filter(|s| !s.is_empty());
+        let Some(repo) = args.repo.filter(|r| !r.is_empty()) else {
+            return Err(Error::Usage(
+                "no repository: set GITOPS_REPO or pass --repo (owner/name, or a git URL or path)"
+                    .into(),
+            ));
+        };
+        let target = Target::parse(&repo, server.as_deref())?;
+        let branch = match args.branch.filter(|b| !b.is_empty()) {
+            Some(b) => {
+                let b = b.strip_prefix("refs/heads/").unwrap_or(&b).to_string();
+                if !git_ref_ok(&b) {
+                    return Err(Error::Usage(format!("invalid branch name {}", shown(&b))));
+                }
+                Some(b)
+            }
+            None => None,
+        };
+        let source_repo = one_line("SOURCE_REPO", args.source_repo)?;
+        let source_commit = one_line("SOURCE_COMMIT", args.source_commit)?;
+        let dispatch_id = one_line("DISPATCH_ID", args.dispatch_id)?;
+        let tag_prefix = one_line("GIT_TAG_PREFIX", args.tag_prefix)?;
+        let component = match one_line("--component", args.component)? {
+            Some(c) => c,
+            None => {
+                let repo = source_repo
+                    .as_deref()
+                    .or(target.slug.as_deref())
+                    .unwrap_or("gitops");
+                component_name(repo, tag_prefix.as_deref())
+            }
+        };
+        let person = |name: Option<String>,
+                      email: Option<String>,
+                      fallback: Option<&Person>|
+         -> Result<Person> {
+            let (dn, de) = fallback.map_or((BOT.0.to_string(), BOT.1.to_string()), |p| {
+                (p.name.clone(), p.email.clone())
+            });
+            let name = one_line("author name", name)?.unwrap_or(dn);
+            let email = one_line("author email", email)?.unwrap_or(de);
+            if name.contains(['<', '>']) || email.contains(['<', '>']) {
+                return Err(Error::Usage(
+                    "author and committer names and emails cannot contain < or >".into(),
+                ));
+            }
+            Ok(Person { name, email })
+        };
+        let author = person(args.author_name, args.author_email, None)?;
+        let committer = person(args.committer_name, args.committer_email, Some(&author))?;
+        if args.max_attempts == 0 || args.max_attempts > 100 {
+            return Err(Error::Usage(
+                "--max-attempts must be between 1 and 100".into(),
+            ));
+        }
+        let timeout = parse_duration(&args.timeout)?;
+        let mut allowed: Vec<String> = RUN_ENV_ALLOWLIST.iter().map(|s| s.to_string()).collect();
+        for name in args.allow_env {
+            let up = name.to_ascii_uppercase();
+            if ["TOKEN", "SECRET", "PASSWORD", "KEY"]
+                .iter()
+                .any(|w| up.contains(w))
+            {
+                return Err(Error::Usage(format!(
+                    "--allow-env {}: variables that look like credentials cannot be exposed to expressions",
+                    shown(&name)
+                )));
+            }
+            allowed.push(name);
+        }
+        // The expressions see the inputs as they were resolved, whether from flags or env.
+        let mut expr_env = env.clone();
+        expr_env.insert("VERSION".into(), version.to_string());
+        for (k, v) in [
+            ("SOURCE_REPO", &source_repo),
+            ("SOURCE_COMMIT", &source_commit),
+            ("DISPATCH_ID", &dispatch_id),
+            ("GIT_TAG_PREFIX", &tag_prefix),
+        ] {
+            if let Some(v) = v {
+                expr_env.insert(k.into(), v.clone());
+            }
+        }
+        let output_files = output_files(env);
+        let token = get("GITEA_TOKEN")
+            .map(Token::new)
+            .or_else(|| target.userinfo.as_ref().map(|(_, t)| t.clone()));
+        Ok(RunConfig {
+            edits,
+            bindings: Bindings {
+                args: vec![("VERSION".into(), version.to_string())],
+                env: expr_env,
+                policy: EnvPolicy::Allow(allowed),
+            },
+            version,
+            target,
+            branch,
+            source_repo,
+            source_commit,
+            dispatch_id,
+            tag_prefix,
+            component,
+            token,
+            author,
+            committer,
+            max_attempts: args.max_attempts,
+            timeout,
+            dry_run: args.dry_run,
+            require_status: args.require_status,
+            api_url: server.clone(),
+            json: args.output == crate::cli::Format::Json,
+            workdir: args.workdir.unwrap_or_else(|| PathBuf::from(".")),
+            output_files,
+            step_summary: get("GITHUB_STEP_SUMMARY")
+                .or_else(|| get("GITEA_STEP_SUMMARY"))
+                .map(PathBuf::from),
+        })
+    }
+}

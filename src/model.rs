@@ -1,0 +1,378 @@
+//! The validated values every stage passes on: a version, a path inside the repository, a
+//! secret, the repository to update, a person. Each type can only hold a valid value, so a
+//! stage that takes one need not check it again.
+
+use std::fmt;
+
+use crate::error::{Error, Result};
+
+/// A version as consumers publish it: `1.4.2`, `v2.0.0-rc.1+build.7`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Version(String);
+
+impl Version {
+    pub const MAX_LEN: usize = 128;
+
+    pub fn parse(s: &str) -> Result<Version> {
+        let why = if s.is_empty() {
+            Some("it is empty")
+        } else if s.chars().count() > Self::MAX_LEN {
+            Some("it is longer than 128 characters")
+        } else if s.chars().any(|c| c.is_whitespace()) {
+            Some("it contains white space")
+        } else if !s
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._+-".contains(c))
+        {
+            Some("it contains a character other than letters, digits and . _ + -")
+        } else {
+            None
+        };
+        match why {
+            Some(why) => Err(Error::Version {
+                shown: shown(s),
+                why,
+            }),
+            None => Ok(Version(s.to_string())),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Version {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A value quoted for a message: escaped, and cut so a 50 MB argument stays one line.
+pub fn shown(s: &str) -> String {
+    let escaped: String = s.chars().take(60).flat_map(char::escape_debug).collect();
+    if s.chars().count() > 60 {
+        format!("\"{escaped}…\"")
+    } else {
+        format!("\"{escaped}\"")
+    }
+}
+
+/// A secret. It prints as `***` in every `Debug` and `Display`, so no log line, error or
+/// panic message can carry it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Token(String);
+
+impl Token {
+    pub fn new(secret: String) -> Token {
+        Token(secret)
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Token(***)")
+    }
+}
+
+impl fmt::Display for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// A path inside the repository: relative, normalised, never into `.git`, never `..`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RepoPath(String);
+
+impl RepoPath {
+    pub fn parse(s: &str) -> Result<RepoPath> {
+        let bad = |why: &str| {
+            Error::Usage(format!(
+                "invalid file {}: {why}; give a path relative to the repository root, such as charts/app/values.yaml",
+                shown(s)
+            ))
+        };
+        if s.is_empty() {
+            return Err(bad("it is empty"));
+        }
+        if s.contains('\0') || s.chars().any(char::is_control) {
+            return Err(bad("it contains a control character"));
+        }
+        if s.starts_with('/') || s.starts_with('\\') || s.get(1..3) == Some(":\\") {
+            return Err(bad("it is absolute"));
+        }
+        let mut parts = Vec::new();
+        for part in s.split('/') {
+            match part {
+                "" | "." => continue,
+                ".." => return Err(bad("it leaves the repository (`..`)")),
+                p if p.eq_ignore_ascii_case(".git") => return Err(bad("it points into .git")),
+                p => parts.push(p),
+            }
+        }
+        if parts.is_empty() || s.ends_with('/') {
+            return Err(bad("it names a directory"));
+        }
+        Ok(RepoPath(parts.join("/")))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn components(&self) -> impl Iterator<Item = &str> {
+        self.0.split('/')
+    }
+}
+
+impl fmt::Display for RepoPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Removes user info from a URL (`https://user:secret@host/x` becomes `https://host/x`), for
+/// every message that shows one.
+pub fn redact_url(url: &str) -> String {
+    let Some(scheme_end) = url.find("://") else {
+        return url.to_string();
+    };
+    let rest = &url[scheme_end + 3..];
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{}://{}", &url[..scheme_end], &rest[at + 1..]),
+        None => url.to_string(),
+    }
+}
+
+/// The GitOps repository to update.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// The URL git talks to, without user info.
+    pub url: String,
+    /// `owner/name`, when known (for the commit status and the summary line).
+    pub slug: Option<String>,
+    /// Credentials that were written into the URL, moved out of it.
+    pub userinfo: Option<(String, Token)>,
+}
+
+pub(crate) fn is_slug(s: &str) -> bool {
+    let mut parts = s.split('/');
+    let ok = |p: Option<&str>| {
+        p.is_some_and(|p| {
+            !p.is_empty()
+                && p.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+                && p != "."
+                && p != ".."
+        })
+    };
+    ok(parts.next()) && ok(parts.next()) && parts.next().is_none()
+}
+
+/// The server's web root from `GITEA_API_URL`, which may end in `/api/v1` and a slash.
+pub fn server_base(api_url: &str) -> String {
+    let t = api_url.trim_end_matches('/');
+    t.strip_suffix("/api/v1")
+        .unwrap_or(t)
+        .trim_end_matches('/')
+        .to_string()
+}
+
+impl Target {
+    pub fn parse(repo: &str, server: Option<&str>) -> Result<Target> {
+        if is_slug(repo) {
+            let Some(server) = server.filter(|s| !s.is_empty()) else {
+                return Err(Error::Usage(format!(
+                    "GITOPS_REPO is {}, a owner/name slug, but no server is known: set GITEA_API_URL or --server, or give the repository's full URL",
+                    shown(repo)
+                )));
+            };
+            if !(server.starts_with("https://") || server.starts_with("http://")) {
+                return Err(Error::Usage(format!(
+                    "the server URL {} must start with https:// or http://",
+                    shown(&redact_url(server))
+                )));
+            }
+            return Ok(Target {
+                url: format!("{}/{repo}.git", server_base(&redact_url(server))),
+                slug: Some(repo.to_string()),
+                userinfo: None,
+            });
+        }
+        let scheme = repo.split("://").next().filter(|_| repo.contains("://"));
+        match scheme {
+            Some("https" | "http") => {}
+            Some("file") => {}
+            Some(other) => {
+                return Err(Error::Usage(format!(
+                    "unsupported repository URL scheme `{other}`: use https://, http://, file://, a path, or owner/name"
+                )))
+            }
+            None if repo.contains('@') && repo.contains(':') => {
+                return Err(Error::Usage(
+                    "SSH repository addresses are not supported: use https:// with GITEA_TOKEN".into(),
+                ))
+            }
+            None => {}
+        }
+        let userinfo = scheme.and_then(|_| {
+            let rest = &repo[repo.find("://")? + 3..];
+            let authority = &rest[..rest.find('/').unwrap_or(rest.len())];
+            let info = &authority[..authority.rfind('@')?];
+            let (user, pass) = info.split_once(':').unwrap_or((info, ""));
+            Some((user.to_string(), Token(pass.to_string())))
+        });
+        let url = redact_url(repo);
+        // Only a server URL names an owner/name; a path's last two parts need not.
+        let slug = if scheme.is_some_and(|s| s.starts_with("http")) {
+            let path = url.trim_end_matches('/').trim_end_matches(".git");
+            let mut it = path.rsplit('/');
+            match (it.next(), it.next()) {
+                (Some(name), Some(owner)) if is_slug(&format!("{owner}/{name}")) => {
+                    Some(format!("{owner}/{name}"))
+                }
+                _ => None,
+            }
+        } else {
+            None
+        };
+        Ok(Target {
+            url,
+            slug,
+            userinfo,
+        })
+    }
+}
+
+/// Who a commit is by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Person {
+    pub name: String,
+    pub email: String,
+}
+
+pub const BOT: (&str, &str) = ("gitops-update", "gitops-update@noreply.localhost");
+
+/// The rules of `git check-ref-format` that matter for a branch given in a workflow.
+pub(crate) fn git_ref_ok(b: &str) -> bool {
+    !b.is_empty()
+        && b.len() <= 200
+        && !b.starts_with(['-', '/', '.'])
+        && !b.ends_with(['/', '.'])
+        && !b.ends_with(".lock")
+        && !b.contains("..")
+        && !b.contains("//")
+        && !b.contains("@{")
+        && !b.chars().any(|c| c.is_control() || " ~^:?*[\\".contains(c))
+}
+
+/// A character of a dispatch id: letters, digits and `- _ .`, safe in URLs, titles and
+/// output lines.
+pub fn id_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "-_.".contains(c)
+}
+
+/// The first seven characters of a commit id, for people. Never slices inside a character,
+/// whatever a server sent.
+pub fn short(sha: &str) -> &str {
+    sha.get(..7).unwrap_or(sha)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions() {
+        for ok in ["1.2.3", "v1.2.3-rc.1+build.5", "2024.01.15", "a_b"] {
+            assert!(Version::parse(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "1 2",
+            "1\"",
+            "1\n2",
+            "1\u{0}2",
+            "$(id)",
+            &"9".repeat(129),
+        ] {
+            let err = Version::parse(bad).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{bad}");
+        }
+        assert!(Version::parse(&"9".repeat(128)).is_ok());
+    }
+
+    #[test]
+    fn shown_escapes_and_truncates() {
+        assert_eq!(shown("a\nb\""), "\"a\\nb\\\"\"");
+        assert!(shown(&"x".repeat(1000)).len() < 80);
+    }
+
+    #[test]
+    fn repo_paths() {
+        assert_eq!(
+            RepoPath::parse("./charts//app/values.yaml")
+                .unwrap()
+                .as_str(),
+            "charts/app/values.yaml"
+        );
+        for bad in [
+            "",
+            "/etc/passwd",
+            "../x",
+            "a/../../x",
+            ".git/config",
+            "a/.GIT/hooks/x",
+            "dir/",
+            "a\0b",
+            "C:\\x",
+        ] {
+            assert!(RepoPath::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn targets() {
+        let t = Target::parse("acme/deploy", Some("https://git.example.com/api/v1/")).unwrap();
+        assert_eq!(t.url, "https://git.example.com/acme/deploy.git");
+        assert_eq!(t.slug.as_deref(), Some("acme/deploy"));
+        let t = Target::parse("https://bot:s3cret@git.example.com/acme/deploy.git", None).unwrap();
+        assert_eq!(t.url, "https://git.example.com/acme/deploy.git");
+        assert_eq!(t.userinfo.as_ref().unwrap().1.expose(), "s3cret");
+        assert!(!format!("{t:?}").contains("s3cret"), "{t:?}");
+        assert!(Target::parse("acme/deploy", None).is_err());
+        assert!(Target::parse("git@host:acme/deploy.git", None).is_err());
+        assert!(Target::parse("ftp://host/x", None).is_err());
+        assert_eq!(
+            Target::parse("/srv/git/deploy.git", None).unwrap().url,
+            "/srv/git/deploy.git"
+        );
+    }
+
+    #[test]
+    fn redaction() {
+        assert_eq!(redact_url("https://u:p@h/x@y"), "https://h/x@y");
+        assert_eq!(redact_url("http://h:8080/x"), "http://h:8080/x");
+    }
+
+    #[test]
+    fn branch_names() {
+        assert!(git_ref_ok("main") && git_ref_ok("release/1.x"));
+        for bad in ["", "-x", "a..b", "a b", "a~1", "x.lock", "a/", "@{u}x"] {
+            assert!(!git_ref_ok(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn short_shas_never_slice_inside_a_character() {
+        assert_eq!(short("0123456789"), "0123456");
+        assert_eq!(short("ab"), "ab");
+        assert_eq!(short("ééééé"), "ééééé", "byte 7 is inside a character");
+    }
+}
