@@ -9,7 +9,7 @@ use git2::Oid;
 use crate::config::RunConfig;
 use crate::error::{Error, Result};
 use crate::expr::Program;
-use crate::git::{Git, Push};
+use crate::git::{self, Git, Landing, Push};
 use crate::model::RepoPath;
 use crate::policy::{self, Policy};
 use crate::{edit, report};
@@ -127,14 +127,20 @@ fn backoff(attempt: u32) -> Duration {
     Duration::from_millis(cap / 2 + jitter)
 }
 
-pub fn run(cfg: &RunConfig) -> Result<Done> {
+pub fn run(cfg: &RunConfig, landing: &dyn Landing) -> Result<Done> {
     // Every expression compiles before anything touches the network.
     let programs = cfg
         .edits
         .iter()
         .map(|(p, e)| Ok((p.clone(), Program::compile(e, &cfg.bindings)?)))
         .collect::<Result<Vec<_>>>()?;
-    let mut git = Git::open(cfg)?;
+    let mut git = Git::open(&git::Options {
+        target: &cfg.target,
+        token: cfg.token.as_ref(),
+        branch: cfg.branch.as_deref(),
+        workdir: &cfg.workdir,
+        timeout: cfg.timeout,
+    })?;
     let files: Vec<RepoPath> = programs.iter().map(|(p, _)| p.clone()).collect();
     git.check_clean(&files)?;
     report::progress(&format!(
@@ -197,7 +203,7 @@ pub fn run(cfg: &RunConfig) -> Result<Done> {
             ));
         };
         // Why this push failed when it was the network, not another writer.
-        let lost = match git.push(commit) {
+        let lost = match landing.land(&git, commit) {
             Ok(Push::Accepted) => {
                 report::progress(&format!(
                     "pushed {} to {} (attempt {attempt})",

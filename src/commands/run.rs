@@ -3,6 +3,7 @@
 
 use crate::config::RunConfig;
 use crate::error::{self, Error, Result};
+use crate::git::DirectPush;
 use crate::update::{self, Outcome};
 use crate::{gitea, model, report};
 
@@ -12,34 +13,20 @@ pub fn execute(cfg: &RunConfig) -> Result<u8> {
         .slug
         .clone()
         .unwrap_or_else(|| cfg.target.url.clone());
-    let result = update::run(cfg);
+    let result = update::run(cfg, &DirectPush);
     let write_err = |source| Error::Write {
         path: "<stdout>".into(),
         source,
     };
-    let (outcome, commit, previous, changed) = match &result {
-        Ok(done) => match &done.outcome {
-            Outcome::Pushed { commit, previous } => {
-                ("pushed", commit.to_string(), previous.to_string(), true)
-            }
-            Outcome::UpToDate { tip } => ("up_to_date", tip.to_string(), tip.to_string(), false),
-            Outcome::DryRun { tip } => ("dry_run", tip.to_string(), tip.to_string(), false),
-        },
-        Err(_) => ("failed", String::new(), String::new(), false),
-    };
     let branch = result.as_ref().map_or(String::new(), |d| d.branch.clone());
     let report = report::RunReport {
-        status: if result.is_ok() { "success" } else { "failure" },
-        changed,
-        commit,
-        previous,
+        outcome: result.as_ref().ok().map(|d| &d.outcome),
         version: cfg.version.as_str(),
         component: &cfg.component,
         repo: &repo,
         branch: &branch,
         files: cfg.edits.iter().map(|(p, _)| p.to_string()).collect(),
         attempts: result.as_ref().map_or(0, |d| d.attempts),
-        outcome,
     };
     // Outputs are written on failure too, so the pipeline's report still gets its line.
     if !cfg.dry_run {
@@ -55,7 +42,10 @@ pub fn execute(cfg: &RunConfig) -> Result<u8> {
                 })?;
         }
     }
-    let done = result?;
+    let done = match &result {
+        Ok(done) => done,
+        Err(_) => return result.map(|_| error::exit::OK),
+    };
     let status = match &done.outcome {
         Outcome::Pushed { commit, .. } => Some(commit.to_string()),
         Outcome::UpToDate { tip } => Some(tip.to_string()),

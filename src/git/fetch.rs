@@ -1,0 +1,136 @@
+//! Fetching the branch tip (depth 1 where the transport allows) and reading files from it.
+
+use std::path::Path;
+
+use git2::{
+    AutotagOption, Direction, ErrorCode, FetchOptions, FileMode, ObjectType, Oid,
+    RemoteUpdateFlags, Tree,
+};
+
+use super::{transport, Git, TIP_REF};
+use crate::error::{Error, Result};
+use crate::model::{redact_url, RepoPath};
+
+impl Git {
+    /// In a checkout: its current branch, or what `origin/HEAD` points at.
+    pub(super) fn local_default_branch(&self) -> Option<String> {
+        self.checkout.as_ref()?;
+        if let Ok(head) = self.repo.head() {
+            if head.is_branch() {
+                if let Ok(name) = head.shorthand() {
+                    return Some(name.to_string());
+                }
+            }
+        }
+        let r = self.repo.find_reference("refs/remotes/origin/HEAD").ok()?;
+        let target = r.symbolic_target().ok()??;
+        Some(
+            target
+                .trim_start_matches("refs/remotes/origin/")
+                .to_string(),
+        )
+    }
+
+    /// Fetches the branch tip (depth 1 where the transport allows) and returns it. When no
+    /// branch is known yet, the remote's default branch is read from the same connection.
+    pub fn fetch_tip(&mut self) -> Result<Oid> {
+        if let Ok(mut r) = self.repo.find_reference(TIP_REF) {
+            let _ = r.delete();
+        }
+        let url = self.url.clone();
+        let mut fo = FetchOptions::new();
+        fo.remote_callbacks(self.callbacks());
+        if !self.local_transport {
+            fo.depth(1);
+        }
+        let headers: Vec<&str> = self.extra_header.iter().map(String::as_str).collect();
+        fo.custom_headers(&headers);
+        let mut remote = self
+            .repo
+            .remote_anonymous(&url)
+            .map_err(|e| transport("cannot open", &url, &e))?;
+        let fetch_err = |e: git2::Error| transport("cannot fetch from", &url, &e);
+        let branch = if self.branch.is_empty() {
+            let mut conn = remote
+                .connect_auth(Direction::Fetch, Some(self.callbacks()), None)
+                .map_err(|e| transport("cannot connect to", &url, &e))?;
+            let head = conn.default_branch().map_err(|e| {
+                Error::Usage(format!(
+                    "cannot tell the default branch of {} ({}); is the repository empty? Give the branch with --branch or GITOPS_BRANCH",
+                    redact_url(&url),
+                    e.message()
+                ))
+            })?;
+            let head = head.as_str().unwrap_or_default();
+            let branch = head.strip_prefix("refs/heads/").unwrap_or(head).to_string();
+            let refspec = format!("+refs/heads/{branch}:{TIP_REF}");
+            let remote = conn.remote();
+            remote
+                .download(&[&refspec], Some(&mut fo))
+                .map_err(fetch_err)?;
+            remote
+                .update_tips(None, RemoteUpdateFlags::empty(), AutotagOption::None, None)
+                .map_err(fetch_err)?;
+            branch
+        } else {
+            let refspec = format!("+refs/heads/{}:{TIP_REF}", self.branch);
+            remote
+                .fetch(&[&refspec], Some(&mut fo), None)
+                .map_err(fetch_err)?;
+            self.branch.clone()
+        };
+        drop(remote);
+        drop(fo);
+        self.branch = branch;
+        self.repo.refname_to_id(TIP_REF).map_err(|_| {
+            Error::Usage(format!(
+                "the branch {} does not exist in {}; give an existing branch with --branch or GITOPS_BRANCH",
+                self.branch,
+                redact_url(&self.url)
+            ))
+        })
+    }
+
+    /// The bytes and mode of `path` in the commit `tip`; `None` when there is no such file.
+    pub fn read(&self, tip: Oid, path: &RepoPath) -> Result<Option<(Vec<u8>, i32)>> {
+        let tree = self.commit_tree(tip)?;
+        let entry = match tree.get_path(Path::new(path.as_str())) {
+            Ok(e) => e,
+            Err(e) if e.code() == ErrorCode::NotFound => return Ok(None),
+            Err(e) => return Err(Error::Internal(e.message().to_string())),
+        };
+        match entry.kind() {
+            Some(ObjectType::Blob) if entry.filemode() != i32::from(FileMode::Link) => {
+                let size = self
+                    .repo
+                    .find_blob(entry.id())
+                    .map(|b| b.size())
+                    .unwrap_or(0) as u64;
+                if size > crate::edit::MAX_INPUT {
+                    return Err(Error::Usage(format!(
+                        "{path} is larger than {} MiB; gitops-update edits configuration files, not data",
+                        crate::edit::MAX_INPUT >> 20
+                    )));
+                }
+                let blob = self
+                    .repo
+                    .find_blob(entry.id())
+                    .map_err(|e| Error::Internal(e.message().to_string()))?;
+                Ok(Some((blob.content().to_vec(), entry.filemode())))
+            }
+            Some(ObjectType::Blob) => Err(Error::Usage(format!(
+                "{path} is a symbolic link in the repository; edit the file it points to"
+            ))),
+            _ => Err(Error::Usage(format!(
+                "{path} is a directory in the repository, not a file"
+            ))),
+        }
+    }
+
+    pub(super) fn commit_tree(&self, oid: Oid) -> Result<Tree<'_>> {
+        self.repo
+            .find_commit(oid)
+            .and_then(|c| c.tree())
+            .map_err(|e| Error::Internal(e.message().to_string()))
+    }
+}

@@ -1,0 +1,176 @@
+//! Landing a commit on the branch. `Landing` is the seam: today a direct push, never forced;
+//! a pull-request landing goes behind the same trait.
+
+use git2::{ErrorCode, Oid, PushOptions};
+
+use super::{transport, Git, PUSH_REF};
+use crate::error::{Error, Result};
+
+/// What the server said to a push.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Push {
+    Accepted,
+    /// Someone else pushed first: fetch, re-apply, try again.
+    Stale(String),
+    /// Refused for good (a hook, a protected branch, a permission).
+    Rejected(String),
+}
+
+/// How a commit reaches the branch. The update loop asks it once per attempt and acts on
+/// the answer: accepted, stale (re-apply on the new tip), or rejected for good.
+pub trait Landing {
+    fn land(&self, git: &Git, commit: Oid) -> Result<Push>;
+}
+
+/// Push the commit to the branch itself.
+pub struct DirectPush;
+
+impl Landing for DirectPush {
+    fn land(&self, git: &Git, commit: Oid) -> Result<Push> {
+        git.push(commit)
+    }
+}
+
+/// The server's own words from the sideband, one line, without git's progress chatter.
+fn server_said(raw: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(raw);
+    let lines: Vec<&str> = text
+        .split(['\n', '\r'])
+        .map(|l| l.trim().trim_start_matches("remote:").trim())
+        .filter(|l| !l.is_empty())
+        .filter(|l| {
+            ![
+                "Resolving deltas",
+                "Processing",
+                "Counting",
+                "Compressing",
+                "Writing",
+            ]
+            .iter()
+            .any(|p| l.starts_with(p))
+        })
+        .collect();
+    let joined: String = lines
+        .join("; ")
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(500)
+        .collect();
+    (!joined.is_empty()).then_some(joined)
+}
+
+/// Whether a server's refusal means "someone pushed first": then the edit is re-applied.
+fn is_stale(msg: &str) -> bool {
+    let m = msg.to_ascii_lowercase();
+    [
+        "non-fast-forward",
+        "fetch first",
+        "cannot lock ref",
+        "incorrect old value",
+        "stale info",
+        "failed to update ref",
+        "not a fast forward",
+        "fast-forward",
+    ]
+    .iter()
+    .any(|p| m.contains(p))
+}
+
+impl Git {
+    /// Pushes `commit` to the branch, never forced.
+    pub fn push(&self, commit: Oid) -> Result<Push> {
+        self.repo
+            .reference(PUSH_REF, commit, true, "gitops-update push")
+            .map_err(|e| Error::Internal(e.message().to_string()))?;
+        let refused: std::cell::RefCell<Option<String>> = Default::default();
+        // A protected-branch refusal reaches the client only as sideband text; the ref
+        // status just says "pre-receive hook declined" (routers/private/hook_pre_receive.go).
+        let said: std::cell::RefCell<Vec<u8>> = Default::default();
+        let mut remote = self
+            .repo
+            .remote_anonymous(&self.url)
+            .map_err(|e| transport("cannot open", &self.url, &e))?;
+        let mut cb = self.callbacks();
+        cb.sideband_progress(|data| {
+            let mut said = said.borrow_mut();
+            if said.len() < 4096 {
+                said.extend_from_slice(data);
+            }
+            true
+        });
+        cb.push_update_reference(|_name, status| {
+            if let Some(msg) = status {
+                *refused.borrow_mut() = Some(msg.to_string());
+            }
+            Ok(())
+        });
+        let mut po = PushOptions::new();
+        po.remote_callbacks(cb);
+        let headers: Vec<&str> = self.extra_header.iter().map(String::as_str).collect();
+        po.custom_headers(&headers);
+        let refspec = format!("{PUSH_REF}:refs/heads/{}", self.branch);
+        let result = remote.push(&[&refspec], Some(&mut po));
+        drop(po);
+        let said = server_said(&said.into_inner());
+        let with_said = |msg: &str| match &said {
+            Some(s) => format!("{msg}; the server said: {s}"),
+            None => msg.to_string(),
+        };
+        match result {
+            // libgit2 finds a stale push before sending anything.
+            Err(e) if e.code() == ErrorCode::NotFastForward => {
+                Ok(Push::Stale(e.message().to_string()))
+            }
+            Err(e) if is_stale(e.message()) => Ok(Push::Stale(e.message().to_string())),
+            Err(e)
+                if e.message().contains("pre-receive hook declined")
+                    || e.message().contains("hook declined") =>
+            {
+                Ok(Push::Rejected(with_said(e.message())))
+            }
+            Err(e) => Err(transport("cannot push to", &self.url, &e)),
+            Ok(()) => match refused.into_inner() {
+                None => Ok(Push::Accepted),
+                Some(msg) if is_stale(&msg) => Ok(Push::Stale(msg)),
+                Some(msg) => Ok(Push::Rejected(with_said(&msg))),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stale_messages() {
+        for m in [
+            "non-fast-forward",
+            "failed to update ref",
+            "cannot lock ref 'refs/heads/main'",
+            "incorrect old value provided",
+            "stale info",
+            "! [rejected] main -> main (fetch first)",
+        ] {
+            assert!(is_stale(m), "{m}");
+        }
+        for m in [
+            "pre-receive hook declined",
+            "protected branch",
+            "permission denied",
+        ] {
+            assert!(!is_stale(m), "{m}");
+        }
+    }
+
+    #[test]
+    fn sideband_text_without_progress() {
+        assert_eq!(
+            server_said(
+                b"Resolving deltas: 100% (1/1)\r\nNot allowed to push to protected branch main\n"
+            ),
+            Some("Not allowed to push to protected branch main".into())
+        );
+        assert_eq!(server_said(b"\n\r"), None);
+    }
+}

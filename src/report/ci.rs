@@ -1,0 +1,220 @@
+//! What a CI step gets: step outputs (`$GITHUB_OUTPUT`, `$GITEA_OUTPUT`), the step summary,
+//! and the run's one line or JSON on stdout, all from the typed outcome.
+
+use std::io::{self, Write};
+
+use super::json_str;
+use crate::model::short;
+use crate::update::Outcome;
+
+/// Appends the outputs to each step output file ($GITHUB_OUTPUT, $GITEA_OUTPUT). A value
+/// with a line break in it would start a new output of the reader's choosing (act parses
+/// `name=value` lines), so such a value is written in the `name<<DELIMITER` form with a
+/// delimiter drawn at random and absent from the value. An error names the file that could
+/// not be written.
+pub fn append_outputs<V: AsRef<str>>(
+    files: &[std::path::PathBuf],
+    outputs: &[(&str, V)],
+) -> Result<(), (std::path::PathBuf, io::Error)> {
+    let text: String = outputs
+        .iter()
+        .map(|(k, v)| output_line(k, v.as_ref()))
+        .collect();
+    for f in files {
+        std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(f)
+            .and_then(|mut file| file.write_all(text.as_bytes()))
+            .map_err(|e| (f.clone(), e))?;
+    }
+    Ok(())
+}
+
+fn output_line(name: &str, value: &str) -> String {
+    if !value.contains(['\n', '\r']) {
+        return format!("{name}={value}\n");
+    }
+    loop {
+        let delimiter = format!("ghadelimiter_{}", random_hex());
+        if !value.contains(&delimiter) {
+            return format!("{name}<<{delimiter}\n{value}\n{delimiter}\n");
+        }
+    }
+}
+
+/// 128 bits from the standard library's per-process random keys and the clock.
+pub fn random_hex() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_nanos();
+    let half = |salt: u64| {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u128(now);
+        h.write_u64(salt);
+        h.write_u32(std::process::id());
+        h.finish()
+    };
+    format!("{:016x}{:016x}", half(1), half(2))
+}
+
+/// What the run reports: step outputs, the step summary, and stdout.
+pub struct RunReport<'a> {
+    /// How the run ended; `None` when it failed.
+    pub outcome: Option<&'a Outcome>,
+    pub version: &'a str,
+    pub component: &'a str,
+    pub repo: &'a str,
+    pub branch: &'a str,
+    pub files: Vec<String>,
+    pub attempts: u32,
+}
+
+impl RunReport<'_> {
+    /// The outcome's name in JSON and the step summary.
+    fn name(&self) -> &'static str {
+        match self.outcome {
+            Some(Outcome::Pushed { .. }) => "pushed",
+            Some(Outcome::UpToDate { .. }) => "up_to_date",
+            Some(Outcome::DryRun { .. }) => "dry_run",
+            None => "failed",
+        }
+    }
+
+    fn status(&self) -> &'static str {
+        if self.outcome.is_some() {
+            "success"
+        } else {
+            "failure"
+        }
+    }
+
+    /// The commit that carries the version, and the one before it.
+    fn commits(&self) -> (String, String) {
+        match self.outcome {
+            Some(Outcome::Pushed { commit, previous }) => {
+                (commit.to_string(), previous.to_string())
+            }
+            Some(Outcome::UpToDate { tip } | Outcome::DryRun { tip }) => {
+                (tip.to_string(), tip.to_string())
+            }
+            None => (String::new(), String::new()),
+        }
+    }
+
+    fn changed(&self) -> bool {
+        matches!(self.outcome, Some(Outcome::Pushed { .. }))
+    }
+
+    /// `component|version|status|commit_sha|repo`, the line the pipeline report collects.
+    pub fn summary(&self) -> String {
+        format!(
+            "{}|{}|{}|{}|{}",
+            self.component,
+            self.version,
+            self.status(),
+            self.commits().0,
+            self.repo
+        )
+    }
+
+    fn outputs(&self) -> Vec<(&'static str, String)> {
+        let (commit, previous) = self.commits();
+        vec![
+            ("changed", self.changed().to_string()),
+            ("commit_sha", commit),
+            ("previous_sha", previous),
+            ("version", self.version.to_string()),
+            ("summary", self.summary()),
+        ]
+    }
+
+    /// Appends the outputs to each step output file ($GITHUB_OUTPUT, $GITEA_OUTPUT).
+    pub fn write_outputs(
+        &self,
+        files: &[std::path::PathBuf],
+    ) -> Result<(), (std::path::PathBuf, io::Error)> {
+        append_outputs(files, &self.outputs())
+    }
+
+    pub fn write_step_summary(&self, file: &std::path::Path) -> io::Result<()> {
+        let mut text = format!(
+            "### gitops-update: {} {}\n\n| | |\n| --- | --- |\n| outcome | {} |\n| repository | {} ({}) |\n| commit | `{}` |\n| files | {} |\n| attempts | {} |\n\n",
+            self.component,
+            self.version,
+            self.name(),
+            self.repo,
+            self.branch,
+            self.commits().0,
+            self.files.iter().map(|f| format!("`{f}`")).collect::<Vec<_>>().join(", "),
+            self.attempts
+        );
+        text = text.replace("|  |", "| - |");
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(file)?;
+        file.write_all(text.as_bytes())
+    }
+
+    pub fn json(&self) -> String {
+        let files: Vec<String> = self.files.iter().map(|f| json_str(f)).collect();
+        let (commit, previous) = self.commits();
+        format!(
+            "{{\"outcome\":{},\"changed\":{},\"commit_sha\":{},\"previous_sha\":{},\"version\":{},\"component\":{},\"repo\":{},\"branch\":{},\"files\":[{}],\"attempts\":{},\"summary\":{}}}\n",
+            json_str(self.name()),
+            self.changed(),
+            json_str(&commit),
+            json_str(&previous),
+            json_str(self.version),
+            json_str(self.component),
+            json_str(self.repo),
+            json_str(self.branch),
+            files.join(","),
+            self.attempts,
+            json_str(&self.summary())
+        )
+    }
+
+    pub fn text(&self) -> String {
+        let commit = self.commits().0;
+        match self.outcome {
+            Some(Outcome::Pushed { .. }) => format!(
+                "pushed {} to {} of {}: {}\n",
+                short(&commit),
+                self.branch,
+                self.repo,
+                self.files.join(", ")
+            ),
+            Some(Outcome::UpToDate { .. }) => format!(
+                "already up to date: {} of {} at {}\n",
+                self.branch,
+                self.repo,
+                short(&commit)
+            ),
+            _ => String::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outputs_with_line_breaks_use_a_random_delimiter() {
+        assert_eq!(output_line("a", "b"), "a=b\n");
+        let line = output_line("summary", "x\nchanged=true");
+        let (head, rest) = line.split_once('\n').unwrap();
+        let delimiter = head.strip_prefix("summary<<").unwrap();
+        assert!(delimiter.len() > 20, "{delimiter}");
+        assert_eq!(rest, format!("x\nchanged=true\n{delimiter}\n"));
+        assert_ne!(
+            output_line("s", "\r"),
+            output_line("s", "\r"),
+            "drawn anew each time"
+        );
+    }
+}
