@@ -4,20 +4,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-const EXIT_CODES: &str = "\
+const TOP_HELP: &str = "\
 Without a subcommand, gitops-update runs `run` with its inputs from the environment, so a
-workflow step is just `run: gitops-update`.
-
-Exit codes:
-  0  done: pushed, already up to date, dry run, or printed
-  1  unexpected failure (a bug, or an I/O error such as a full disk)
-  2  invalid input: flags, environment, version, path, expression, YAML, or a refused edit
-  3  git transport, authentication or timeout failure
-  4  the server rejected the push for good (hook, protected branch, permission)
-  5  gave up after --max-attempts pushes lost the race to other writers
-  6  the commit status could not be set (with --require-status)
-  7  dispatch: the update did not land (its run failed, a later build superseded it, or
-     nothing proved it before --wait-timeout)";
+workflow step is just `run: gitops-update`.";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -27,7 +16,7 @@ Exit codes:
     long_about = "Edits YAML files with a jq/yq expression, changing only the bytes of the values \
 that change: comments, blank lines, indentation, quoting, key order, document markers, CRLF, BOM \
 and a missing final newline stay as they were.",
-    after_help = EXIT_CODES
+    after_help = format!("{TOP_HELP}\n\n{}", crate::error::exit::help(None))
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -38,12 +27,12 @@ pub struct Cli {
 pub enum Command {
     /// Edit files in the GitOps repo, commit and push, re-applying the edit when another
     /// writer pushed first (the default command)
-    #[command(after_help = RUN_HELP)]
+    #[command(after_help = format!("{RUN_HELP}\n\n{}", crate::error::exit::help(Some("run"))))]
     Run(Box<RunArgs>),
 
     /// From a consumer's pipeline: dispatch the GitOps update, wait for its commit, and set a
     /// commit status on the consumer's own commit
-    #[command(after_help = DISPATCH_HELP)]
+    #[command(after_help = format!("{DISPATCH_HELP}\n\n{}", crate::error::exit::help(Some("dispatch"))))]
     Dispatch(Box<DispatchArgs>),
 
     /// Print shell completions for bash, zsh or fish
@@ -53,7 +42,7 @@ pub enum Command {
     },
 
     /// Evaluate an expression on every document of a YAML file, as yq does
-    #[command(after_help = EVAL_HELP)]
+    #[command(after_help = format!("{EVAL_HELP}\n\n{}", crate::error::exit::help(Some("eval"))))]
     Eval(EvalArgs),
 }
 
@@ -67,12 +56,7 @@ Examples:
 {{VERSION}} and <<VERSION>> in the expression stand for the version, which is bound as data
 (never pasted into the expression): from --arg VERSION X, else from the VERSION variable.
 yq's strenv(NAME) and env(NAME) read environment variables, except names that contain
-TOKEN, SECRET, PASSWORD or KEY.
-
-Exit codes:
-  0  done (also when nothing changed)
-  1  unexpected failure (a bug, or an I/O error such as a full disk)
-  2  invalid input: flags, version, file, expression, YAML, or a refused edit";
+TOKEN, SECRET, PASSWORD or KEY.";
 
 #[derive(Debug, Args)]
 pub struct EvalArgs {
@@ -114,16 +98,7 @@ Examples:
   # Chart version and image tag in one commit:
   gitops-update run --version 1.4.2 --repo acme/deploy \\
       --set 'charts/app/Chart.yaml=.version = \"{{VERSION}}\"' \\
-      --set 'charts/app/values.yaml=.image.tag = \"{{VERSION}}\"'
-
-Exit codes:
-  0  pushed, already up to date, or dry run
-  1  unexpected failure
-  2  invalid input: flags, environment, version, path, expression, YAML, or a refused edit
-  3  git transport, authentication or timeout failure
-  4  the server rejected the push for good (hook, protected branch, permission)
-  5  gave up after --max-attempts pushes lost the race to other writers
-  6  the commit status could not be set (with --require-status)";
+      --set 'charts/app/values.yaml=.image.tag = \"{{VERSION}}\"'";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -241,13 +216,7 @@ idempotent. Needs Gitea 1.24 or newer; 1.25 or newer, whose runs carry the workf
 run-name, to see a failed run at once.
 
 Tokens come from the environment only: GITOPS_DISPATCH_TOKEN for the GitOps repo,
-GITHUB_TOKEN or GITEA_TOKEN for the status on the consumer's commit.
-
-Exit codes:
-  0  the update landed (or was already there) and the status is set
-  2  invalid input
-  3  the Gitea API refused a request or could not be reached, or the server is too old
-  7  the update did not land: its run failed, or nothing proved it before --wait-timeout";
+GITHUB_TOKEN or GITEA_TOKEN for the status on the consumer's commit.";
 
 #[derive(Debug, Args)]
 pub struct DispatchArgs {

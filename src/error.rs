@@ -3,7 +3,8 @@
 use std::fmt;
 use std::path::PathBuf;
 
-/// Exit codes, documented in the README and `--help`.
+/// Exit codes, one table: every `--help` and the README's "Exit codes" section show it, and
+/// a test holds the README to it.
 pub mod exit {
     /// Done: pushed, already up to date, or a dry run.
     pub const OK: u8 = 0;
@@ -11,7 +12,7 @@ pub mod exit {
     pub const UNEXPECTED: u8 = 1;
     /// Invalid input: flags, environment, version, path, expression, YAML, or a refused edit.
     pub const INPUT: u8 = 2;
-    /// Git transport, authentication or timeout failure.
+    /// Git transport, authentication or timeout failure; the Gitea API refused or was away.
     pub const TRANSPORT: u8 = 3;
     /// The server rejected the push for good (a hook, a protected branch, a permission).
     pub const REJECTED: u8 = 4;
@@ -21,6 +22,29 @@ pub mod exit {
     pub const STATUS: u8 = 6;
     /// `dispatch`: the update did not land (its run failed, or the wait timed out).
     pub const NOT_LANDED: u8 = 7;
+
+    /// Each code, what it means, and the commands that can end with it.
+    pub const TABLE: &[(u8, &str, &[&str])] = &[
+        (OK, "done: pushed, already up to date, a dry run, printed or written, or the dispatched update landed (or was already there)", &["eval", "run", "dispatch"]),
+        (UNEXPECTED, "unexpected: a bug, or an I/O failure such as a full disk", &["eval", "run", "dispatch"]),
+        (INPUT, "invalid input: flags, environment, version, path, file, expression, YAML, a refused edit, a missing file or branch, uncommitted changes", &["eval", "run", "dispatch"]),
+        (TRANSPORT, "git transport, authentication or timeout failure; the Gitea API refused a request or could not be reached; a Gitea older than 1.24 (dispatch)", &["run", "dispatch"]),
+        (REJECTED, "the server rejected the push for good (a hook, a protected branch, a permission)", &["run"]),
+        (GAVE_UP, "gave up after --max-attempts pushes that lost the race to other writers", &["run"]),
+        (STATUS, "the commit status could not be set (only with --require-status)", &["run"]),
+        (NOT_LANDED, "dispatch: the update did not land (its run failed, a later build superseded it, or nothing proved it before --wait-timeout)", &["dispatch"]),
+    ];
+
+    /// The table for `--help`: every code, or those `command` can end with.
+    pub fn help(command: Option<&str>) -> String {
+        let mut out = String::from("Exit codes:\n");
+        for (code, meaning, commands) in TABLE {
+            if command.is_none_or(|c| commands.contains(&c)) {
+                out.push_str(&format!("  {code}  {meaning}\n"));
+            }
+        }
+        out
+    }
 }
 
 /// A position in a text the user gave us, shown with a caret under the spot.

@@ -5,6 +5,7 @@ mod common;
 mod dispatch_cmd;
 mod eval_cli;
 mod examples;
+mod exit_codes;
 mod faults;
 mod fuzz_replay;
 mod gitea_status;
