@@ -9,7 +9,7 @@ use crate::yaml;
 
 /// Files larger than this are refused: GitOps files are small, and a runaway input should
 /// fail fast instead of exhausting a CI runner's memory.
-pub const MAX_INPUT: u64 = 32 * 1024 * 1024;
+pub(crate) const MAX_INPUT: u64 = 32 * 1024 * 1024;
 
 /// What one expression did to one file.
 #[derive(Debug)]

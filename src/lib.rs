@@ -4,19 +4,19 @@
 //! `yaml`, `edit`) → git (`update`, `git`) → report (`report`, `gitea`). `commands` holds one
 //! file per command; only `report` writes to stdout.
 
-pub mod cli;
-pub mod commands;
-pub mod config;
+mod cli;
+mod commands;
+mod config;
 pub mod edit;
 pub mod error;
 pub mod expr;
-pub mod git;
-pub mod gitea;
-pub mod model;
-pub mod policy;
+mod git;
+mod gitea;
+mod model;
+mod policy;
 pub mod report;
-pub mod update;
-pub mod write;
+mod update;
+mod write;
 pub mod yaml;
 
 pub use commands::main_with_args;

@@ -35,7 +35,6 @@ pub struct Done {
     pub attempts: u32,
     pub changes: Vec<Change>,
     pub branch: String,
-    pub url: String,
 }
 
 /// The commit message: the first line is what consumers search for; the trailers let them
@@ -166,7 +165,6 @@ pub fn run(cfg: &RunConfig, landing: &dyn Landing) -> Result<Done> {
             attempts: attempt,
             changes: Vec::new(),
             branch: git.branch.clone(),
-            url: git.url(),
         };
         if changes.is_empty() {
             // A push whose answer was lost may have landed: then this is that push.

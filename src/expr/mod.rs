@@ -226,7 +226,7 @@ impl Program {
     /// The path the program selects, when it is a path expression such as `.image` or
     /// `select(...)`; `None` for updates and computed values. `eval` uses it to tell a
     /// query (print the selected value) from an update (print the document).
-    pub fn path_of(&self, input: Val, doc_index: usize) -> Option<Val> {
+    pub(crate) fn path_of(&self, input: Val, doc_index: usize) -> Option<Val> {
         let filter = self
             .path_filter
             .get_or_init(|| compile_code(&format!("path({})", self.code), &self.names).ok())

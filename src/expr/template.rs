@@ -15,7 +15,7 @@ pub const PLACEHOLDERS: [&str; 2] = ["{{VERSION}}", "<<VERSION>>"];
 
 /// How yq's environment functions were used, so the caller can bind exactly those names.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EnvRef {
+pub(crate) struct EnvRef {
     pub name: String,
     /// `env(NAME)` parses the value as YAML; `strenv(NAME)` keeps it a string.
     pub typed: bool,
@@ -25,7 +25,7 @@ pub struct EnvRef {
 
 /// The rewritten program and what it refers to.
 #[derive(Debug, Clone)]
-pub struct Rewritten {
+pub(crate) struct Rewritten {
     pub code: String,
     pub uses_version: bool,
     pub env_refs: Vec<EnvRef>,
@@ -36,7 +36,7 @@ pub struct Rewritten {
 impl Rewritten {
     /// Maps a byte offset in the rewritten code back to the template the user wrote, so that
     /// a caret under a syntax error points at the user's text, not at ours.
-    pub fn original_offset(&self, off: usize) -> usize {
+    pub(crate) fn original_offset(&self, off: usize) -> usize {
         let mut delta: isize = 0;
         for &(new_at, old_at, new_len, old_len) in &self.segments {
             if off < new_at {
@@ -63,7 +63,7 @@ fn is_ident_char(c: u8) -> bool {
 }
 
 /// Rewrites a template; never fails: what is not understood is left for jaq to report.
-pub fn rewrite(template: &str) -> Rewritten {
+pub(crate) fn rewrite(template: &str) -> Rewritten {
     let b = template.as_bytes();
     let mut out = String::with_capacity(template.len() + 16);
     let mut segments = Vec::new();

@@ -12,7 +12,7 @@ use crate::update::Outcome;
 /// `name=value` lines), so such a value is written in the `name<<DELIMITER` form with a
 /// delimiter drawn at random and absent from the value. An error names the file that could
 /// not be written.
-pub fn append_outputs<V: AsRef<str>>(
+pub(crate) fn append_outputs<V: AsRef<str>>(
     files: &[std::path::PathBuf],
     outputs: &[(&str, V)],
 ) -> Result<(), (std::path::PathBuf, io::Error)> {
@@ -44,7 +44,7 @@ fn output_line(name: &str, value: &str) -> String {
 }
 
 /// 128 bits from the standard library's per-process random keys and the clock.
-pub fn random_hex() -> String {
+pub(crate) fn random_hex() -> String {
     use std::hash::{BuildHasher, Hasher};
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -61,7 +61,7 @@ pub fn random_hex() -> String {
 }
 
 /// What the run reports: step outputs, the step summary, and stdout.
-pub struct RunReport<'a> {
+pub(crate) struct RunReport<'a> {
     /// How the run ended; `None` when it failed.
     pub outcome: Option<&'a Outcome>,
     pub version: &'a str,
@@ -109,7 +109,7 @@ impl RunReport<'_> {
     }
 
     /// `component|version|status|commit_sha|repo`, the line the pipeline report collects.
-    pub fn summary(&self) -> String {
+    pub(crate) fn summary(&self) -> String {
         format!(
             "{}|{}|{}|{}|{}",
             self.component,
@@ -132,14 +132,14 @@ impl RunReport<'_> {
     }
 
     /// Appends the outputs to each step output file ($GITHUB_OUTPUT, $GITEA_OUTPUT).
-    pub fn write_outputs(
+    pub(crate) fn write_outputs(
         &self,
         files: &[std::path::PathBuf],
     ) -> Result<(), (std::path::PathBuf, io::Error)> {
         append_outputs(files, &self.outputs())
     }
 
-    pub fn write_step_summary(&self, file: &std::path::Path) -> io::Result<()> {
+    pub(crate) fn write_step_summary(&self, file: &std::path::Path) -> io::Result<()> {
         let mut text = format!(
             "### gitops-update: {} {}\n\n| | |\n| --- | --- |\n| outcome | {} |\n| repository | {} ({}) |\n| commit | `{}` |\n| files | {} |\n| attempts | {} |\n\n",
             self.component,
@@ -159,7 +159,7 @@ impl RunReport<'_> {
         file.write_all(text.as_bytes())
     }
 
-    pub fn json(&self) -> String {
+    pub(crate) fn json(&self) -> String {
         let files: Vec<String> = self.files.iter().map(|f| json_str(f)).collect();
         let (commit, previous) = self.commits();
         format!(
@@ -178,7 +178,7 @@ impl RunReport<'_> {
         )
     }
 
-    pub fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         let commit = self.commits().0;
         match self.outcome {
             Some(Outcome::Pushed { .. }) => format!(

@@ -5,13 +5,13 @@ use std::io::{self, IsTerminal};
 use similar::{ChangeTag, TextDiff};
 
 /// Whether to colour stdout: only on a terminal, and never when NO_COLOR is set.
-pub fn color_stdout() -> bool {
+pub(crate) fn color_stdout() -> bool {
     io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
 /// A unified diff of `old` and `new`, labelled `a/<name>` and `b/<name>` as git does.
 /// Empty when the texts are equal.
-pub fn unified_diff(name: &str, old: &str, new: &str, color: bool) -> String {
+pub(crate) fn unified_diff(name: &str, old: &str, new: &str, color: bool) -> String {
     let diff = TextDiff::from_lines(old, new);
     let mut out = String::new();
     if old == new {

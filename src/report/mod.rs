@@ -4,13 +4,13 @@
 mod ci;
 mod diff;
 
-pub use ci::{append_outputs, random_hex, RunReport};
-pub use diff::{color_stdout, unified_diff};
+pub(crate) use ci::{append_outputs, random_hex, RunReport};
+pub(crate) use diff::{color_stdout, unified_diff};
 
 use std::io::{self, Write};
 
 /// Writes the result text. A closed pipe (`| head`) is not an error worth a message.
-pub fn stdout(text: &str) -> io::Result<()> {
+pub(crate) fn stdout(text: &str) -> io::Result<()> {
     let mut out = io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
@@ -18,12 +18,12 @@ pub fn stdout(text: &str) -> io::Result<()> {
     }
 }
 
-pub fn note(text: &str) {
+pub(crate) fn note(text: &str) {
     eprintln!("note: {text}");
 }
 
 /// A human progress line, on stderr so that stdout stays the result.
-pub fn progress(text: &str) {
+pub(crate) fn progress(text: &str) {
     eprintln!("gitops-update: {text}");
 }
 
