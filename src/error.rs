@@ -99,8 +99,14 @@ impl fmt::Display for Located {
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// A flag or variable that is missing, malformed or contradicts another.
     #[error("{0}")]
     Usage(String),
+
+    /// The repository is not as the inputs say: no such branch or file, a file that is a
+    /// link, a directory or too large, uncommitted changes in the checkout.
+    #[error("{0}")]
+    Repo(String),
 
     #[error("invalid version {shown}: {why}; a version may use letters, digits and . _ + - (at most 128 characters)")]
     Version { shown: String, why: &'static str },
@@ -158,6 +164,7 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Usage(_)
+            | Error::Repo(_)
             | Error::Version { .. }
             | Error::ExprSyntax { .. }
             | Error::Expr(_)

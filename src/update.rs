@@ -83,7 +83,7 @@ fn apply(git: &Git, tip: Oid, programs: &[(RepoPath, Program)]) -> Result<Vec<Ch
             None => match git.read(tip, path)? {
                 Some(found) => found,
                 None => {
-                    return Err(Error::Usage(format!(
+                    return Err(Error::Repo(format!(
                         "{path} does not exist on branch {} of {}; check INPUT_FILE",
                         git.branch,
                         git.url()
@@ -139,6 +139,7 @@ pub fn run(cfg: &RunConfig, landing: &dyn Landing) -> Result<Done> {
         branch: cfg.branch.as_deref(),
         workdir: &cfg.workdir,
         timeout: cfg.timeout,
+        config: cfg.git_config,
     })?;
     let files: Vec<RepoPath> = programs.iter().map(|(p, _)| p.clone()).collect();
     git.check_clean(&files)?;

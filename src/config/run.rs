@@ -35,6 +35,7 @@ pub struct RunConfig {
     /// `$GITHUB_OUTPUT` and `$GITEA_OUTPUT`, whichever are set.
     pub output_files: Vec<PathBuf>,
     pub step_summary: Option<PathBuf>,
+    pub git_config: crate::git::ConfigScope,
 }
 
 impl RunConfig {
@@ -188,6 +189,13 @@ impl RunConfig {
             json: args.output == crate::cli::Format::Json,
             workdir: args.workdir.unwrap_or_else(|| PathBuf::from(".")),
             output_files,
+            git_config: crate::git::ConfigScope {
+                skip_system: env.get("GIT_CONFIG_NOSYSTEM").is_some_and(|v| {
+                    !v.is_empty()
+                        && !["0", "false", "no", "off"].contains(&v.to_ascii_lowercase().as_str())
+                }),
+                skip_global: env.contains_key("GIT_CONFIG_GLOBAL"),
+            },
             step_summary: get("GITHUB_STEP_SUMMARY")
                 .or_else(|| get("GITEA_STEP_SUMMARY"))
                 .map(PathBuf::from),

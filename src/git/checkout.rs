@@ -22,7 +22,7 @@ impl Git {
                     || s == git2::Status::CURRENT
                     || s.contains(git2::Status::IGNORED))
                 {
-                    return Err(Error::Usage(format!(
+                    return Err(Error::Repo(format!(
                         "{f} has uncommitted changes in this checkout; commit or discard them first"
                     )));
                 }

@@ -55,7 +55,7 @@ impl Git {
                 .connect_auth(Direction::Fetch, Some(self.callbacks()), None)
                 .map_err(|e| transport("cannot connect to", &url, &e))?;
             let head = conn.default_branch().map_err(|e| {
-                Error::Usage(format!(
+                Error::Repo(format!(
                     "cannot tell the default branch of {} ({}); is the repository empty? Give the branch with --branch or GITOPS_BRANCH",
                     redact_url(&url),
                     e.message()
@@ -83,7 +83,7 @@ impl Git {
         drop(fo);
         self.branch = branch;
         self.repo.refname_to_id(TIP_REF).map_err(|_| {
-            Error::Usage(format!(
+            Error::Repo(format!(
                 "the branch {} does not exist in {}; give an existing branch with --branch or GITOPS_BRANCH",
                 self.branch,
                 redact_url(&self.url)
@@ -107,7 +107,7 @@ impl Git {
                     .map(|b| b.size())
                     .unwrap_or(0) as u64;
                 if size > crate::edit::MAX_INPUT {
-                    return Err(Error::Usage(format!(
+                    return Err(Error::Repo(format!(
                         "{path} is larger than {} MiB; gitops-update edits configuration files, not data",
                         crate::edit::MAX_INPUT >> 20
                     )));
@@ -118,10 +118,10 @@ impl Git {
                     .map_err(|e| Error::Internal(e.message().to_string()))?;
                 Ok(Some((blob.content().to_vec(), entry.filemode())))
             }
-            Some(ObjectType::Blob) => Err(Error::Usage(format!(
+            Some(ObjectType::Blob) => Err(Error::Repo(format!(
                 "{path} is a symbolic link in the repository; edit the file it points to"
             ))),
-            _ => Err(Error::Usage(format!(
+            _ => Err(Error::Repo(format!(
                 "{path} is a directory in the repository, not a file"
             ))),
         }

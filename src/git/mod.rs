@@ -30,6 +30,38 @@ pub struct Options<'a> {
     pub branch: Option<&'a str>,
     pub workdir: &'a Path,
     pub timeout: std::time::Duration,
+    /// Which of the user's and the machine's git configuration to read.
+    pub config: ConfigScope,
+}
+
+/// git's own switches, honoured the same way: `GIT_CONFIG_NOSYSTEM` skips the machine's
+/// configuration, `GIT_CONFIG_GLOBAL` the user's (libgit2 cannot read a file named there,
+/// so a run that sets it reads none). The tests run hermetic this way, as cargo's do.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ConfigScope {
+    pub skip_system: bool,
+    pub skip_global: bool,
+}
+
+fn set_search_paths(scope: ConfigScope) -> Result<()> {
+    use git2::ConfigLevel;
+    let mut skip = Vec::new();
+    if scope.skip_system {
+        skip.extend([ConfigLevel::System, ConfigLevel::ProgramData]);
+    }
+    if scope.skip_global {
+        skip.extend([ConfigLevel::Global, ConfigLevel::XDG]);
+    }
+    for level in skip {
+        // An empty search path: no directory to look in.
+        unsafe { git2::opts::set_search_path(level, "") }.map_err(|e| {
+            Error::Internal(format!(
+                "cannot set git's config search path: {}",
+                e.message()
+            ))
+        })?;
+    }
+    Ok(())
 }
 
 /// Where the fetched tip is kept, so that nothing the user owns is touched.
@@ -158,6 +190,7 @@ impl Git {
     /// else an empty bare repository in a temporary directory that is removed on drop.
     pub fn open(cfg: &Options) -> Result<Git> {
         set_timeouts(cfg.timeout)?;
+        set_search_paths(cfg.config)?;
         let url = cfg.target.url.clone();
         let local_transport = !(url.starts_with("http://") || url.starts_with("https://"));
         let user = cfg

@@ -590,6 +590,50 @@ fn an_explicit_token_wins_over_the_persisted_extra_header() {
     );
 }
 
+/// The binary honours git's GIT_CONFIG_GLOBAL as git does: a user-level header is used
+/// normally and ignored when the variable is set, which is how every test here runs.
+#[test]
+fn the_users_git_config_is_read_unless_git_config_global_is_set() {
+    let (remote, server, _root) = http_remote();
+    let dir = tempfile::tempdir().unwrap();
+    let work = dir.path().join("deploy");
+    let url = server.url("acme/deploy.git");
+    git_out(
+        dir.path(),
+        &[
+            "clone",
+            "-q",
+            &url.replace("http://", &format!("http://{USER}:{TOKEN}@")),
+            work.to_str().unwrap(),
+        ],
+    );
+    git_out(&work, &["remote", "set-url", "origin", &url]);
+    let xdg = dir.path().join("xdg");
+    fs::create_dir_all(xdg.join("git")).unwrap();
+    fs::write(
+        xdg.join("git/config"),
+        format!(
+            "[http \"http://127.0.0.1:{}/\"]\n\textraheader = AUTHORIZATION: basic {}\n",
+            server.port,
+            base64(&format!("x:{TOKEN}"))
+        ),
+    )
+    .unwrap();
+    let hermetic = run(workflow(&work, &url).env("XDG_CONFIG_HOME", &xdg));
+    assert_eq!(hermetic.code, 3, "{}", hermetic.stderr);
+    assert!(
+        hermetic.stderr.contains("set GITEA_TOKEN"),
+        "{}",
+        hermetic.stderr
+    );
+    let before = remote.tip("main");
+    let users = run(workflow(&work, &url)
+        .env("XDG_CONFIG_HOME", &xdg)
+        .env_remove("GIT_CONFIG_GLOBAL"));
+    ok(&users);
+    assert_ne!(remote.tip("main"), before);
+}
+
 fn base64(s: &str) -> String {
     const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::new();

@@ -12,12 +12,15 @@ pub fn testdata() -> PathBuf {
 }
 
 /// The binary with an environment that holds nothing from the machine or CI running the
-/// tests: no GITHUB_*/GITEA_*, no VERSION, no user config, no colours.
+/// tests: no GITHUB_*/GITEA_*, no VERSION, no user or system git config, no colours.
 pub fn bin() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_gitops-update"));
     cmd.env_clear();
     cmd.env("PATH", std::env::var_os("PATH").unwrap_or_default());
     cmd.env("HOME", "/nonexistent");
+    // libgit2 reads neither the machine's nor a user's git configuration.
+    cmd.env("GIT_CONFIG_NOSYSTEM", "1");
+    cmd.env("GIT_CONFIG_GLOBAL", "/dev/null");
     cmd.env("NO_COLOR", "1");
     cmd
 }
