@@ -19,14 +19,8 @@ use template::Rewritten;
 
 type Filter = jaq_core::Filter<JustLut<Val>>;
 
-/// yq definitions written in jq. `with` is an update relative to a path; the document index
-/// is a variable bound per document.
-const YQ_DEFS: &str = r#"
-def with(p; f): p |= f;
-def documentIndex: $__di;
-def di: $__di;
-def env: $ENV;
-"#;
+/// yq definitions written in jq (see the file for what each is).
+const YQ_DEFS: &str = include_str!("yq.jq");
 
 /// Functions of mikefarah's yq that have no jq counterpart here, so that using one gets an
 /// error that names it instead of jq's "undefined filter".

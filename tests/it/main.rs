@@ -1,16 +1,18 @@
-//! The integration tests: one binary, one module per area.
+//! The integration tests: one binary, one file per command or stage it specifies (`eval`,
+//! `run`, `dispatch`; `edit_*` for the edit engine, `run_*` for the update run's status,
+//! faults and bad input), fixtures in `common/`.
 
-mod bad_input;
 mod common;
-mod dispatch_cmd;
-mod eval_cli;
-mod examples;
+mod dispatch;
+mod edit_golden;
+mod edit_sweep;
+mod eval;
 mod exit_codes;
-mod faults;
 mod fuzz_replay;
-mod gitea_status;
-mod golden;
 mod limitations;
 mod policy;
-mod run_cmd;
-mod sweep;
+mod run;
+mod run_bad_input;
+mod run_faults;
+mod run_status;
+mod workflows;

@@ -2,6 +2,7 @@
 
 pub mod git;
 pub mod gitea;
+pub mod run;
 pub mod tls;
 
 use std::path::{Path, PathBuf};

@@ -602,67 +602,131 @@ fn a_line_break_in_any_input_is_refused_before_anything_is_sent() {
     assert!(w.gitea.requests().is_empty(), "nothing was sent");
 }
 
-/// Where a fixed answer is the point: Gitea refusing the dispatch token.
+/// A Gitea that answers with fixed bodies, for the cases where the answer is the point.
+struct Fixed {
+    rt: tokio::runtime::Runtime,
+    server: wiremock::MockServer,
+    cwd: tempfile::TempDir,
+}
+
+impl Fixed {
+    fn new(commits: &str, dispatch: wiremock::ResponseTemplate) -> Fixed {
+        use wiremock::matchers::{method, path};
+        use wiremock::{Mock, MockServer};
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let server = rt.block_on(MockServer::start());
+        let mocks = [
+            // routers/api/v1/misc/version.go
+            Mock::given(method("GET"))
+                .and(path("/api/v1/version"))
+                .respond_with(fixed_json(200, r#"{"version":"1.25.4"}"#)),
+            // services/convert/repository.go
+            Mock::given(method("GET"))
+                .and(path("/api/v1/repos/acme/deploy"))
+                .respond_with(fixed_json(200, r#"{"id":1,"full_name":"acme/deploy","default_branch":"main","html_url":"https://git.example.com/acme/deploy"}"#)),
+            // routers/api/v1/repo/commits.go
+            Mock::given(method("GET"))
+                .and(path("/api/v1/repos/acme/deploy/commits"))
+                .respond_with(fixed_json(200, commits)),
+            // routers/api/v1/repo/action.go, ListActionTasks
+            Mock::given(method("GET"))
+                .and(path("/api/v1/repos/acme/deploy/actions/tasks"))
+                .respond_with(fixed_json(200, r#"{"workflow_runs":[],"total_count":0}"#)),
+            // routers/api/v1/repo/status.go: nothing recorded.
+            Mock::given(method("GET"))
+                .and(wiremock::matchers::path_regex(r"^/api/v1/repos/acme/deploy/statuses/"))
+                .respond_with(fixed_json(200, "[]")),
+            Mock::given(method("POST"))
+                .and(path("/api/v1/repos/acme/deploy/actions/workflows/gitops-service.yaml/dispatches"))
+                .respond_with(dispatch),
+        ];
+        for m in mocks {
+            rt.block_on(m.mount(&server));
+        }
+        Fixed {
+            rt,
+            server,
+            cwd: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn dispatch(&self) -> Run {
+        let _keep = &self.rt;
+        run(bin()
+            .current_dir(self.cwd.path())
+            .env("GITOPS_REPO", "acme/deploy")
+            .env("GITOPS_FILE", "values.yaml")
+            .env("GITOPS_YQ_TPL", ".image.tag = \"{{VERSION}}\"")
+            .env("VERSION", "1.2.3")
+            .env("GITEA_API_URL", format!("{}/api/v1", self.server.uri()))
+            .env("GITOPS_DISPATCH_TOKEN", GITOPS_TOKEN)
+            .env("GITHUB_REPOSITORY", "acme/app")
+            .env("GITHUB_SHA", "89abcdef0123456789abcdef0123456789abcdef")
+            .env("GITHUB_OUTPUT", self.cwd.path().join("out"))
+            .args([
+                "dispatch",
+                "--dispatch-id",
+                "d-42",
+                "--poll-interval",
+                "50ms",
+            ]))
+    }
+
+    fn output(&self) -> String {
+        fs::read_to_string(self.cwd.path().join("out")).unwrap_or_default()
+    }
+}
+
+fn fixed_json(code: u16, body: &str) -> wiremock::ResponseTemplate {
+    wiremock::ResponseTemplate::new(code).set_body_raw(body.to_string(), "application/json")
+}
+
+fn seed_commits() -> String {
+    let tip = "3".repeat(40);
+    format!(
+        r#"[{{"sha":"{tip}","html_url":"https://git.example.com/acme/deploy/commit/{tip}","commit":{{"message":"seed"}}}}]"#
+    )
+}
+
+/// Gitea refusing the dispatch token.
 #[test]
 fn a_refused_dispatch_quotes_gitea_and_exits_3() {
-    use wiremock::matchers::{method, path};
-    use wiremock::{Mock, MockServer, ResponseTemplate};
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let server = rt.block_on(MockServer::start());
-    let json = |code: u16, body: &str| {
-        ResponseTemplate::new(code).set_body_raw(body.to_string(), "application/json")
-    };
-    let tip = "3".repeat(40);
-    let mocks = [
-        // routers/api/v1/misc/version.go
-        Mock::given(method("GET"))
-            .and(path("/api/v1/version"))
-            .respond_with(json(200, r#"{"version":"1.25.4"}"#)),
-        // services/convert/repository.go
-        Mock::given(method("GET"))
-            .and(path("/api/v1/repos/acme/deploy"))
-            .respond_with(json(200, r#"{"id":1,"full_name":"acme/deploy","default_branch":"main","html_url":"https://git.example.com/acme/deploy"}"#)),
-        // routers/api/v1/repo/commits.go
-        Mock::given(method("GET"))
-            .and(path("/api/v1/repos/acme/deploy/commits"))
-            .respond_with(json(200, &format!(r#"[{{"sha":"{tip}","html_url":"https://git.example.com/acme/deploy/commit/{tip}","commit":{{"message":"seed"}}}}]"#))),
-        // routers/api/v1/repo/action.go, ListActionTasks
-        Mock::given(method("GET"))
-            .and(path("/api/v1/repos/acme/deploy/actions/tasks"))
-            .respond_with(json(200, r#"{"workflow_runs":[],"total_count":0}"#)),
-        // A token without write access to the repository: services/context/permission.go
-        // answers 403 with this message.
-        Mock::given(method("POST"))
-            .and(path("/api/v1/repos/acme/deploy/actions/workflows/gitops-service.yaml/dispatches"))
-            .respond_with(json(403, r#"{"message":"user should have a permission to write to the repo","url":""}"#)),
-    ];
-    for m in mocks {
-        rt.block_on(m.mount(&server));
-    }
-    let cwd = tempfile::tempdir().unwrap();
-    let r = run(bin()
-        .current_dir(cwd.path())
-        .env("GITOPS_REPO", "acme/deploy")
-        .env("GITOPS_FILE", "values.yaml")
-        .env("GITOPS_YQ_TPL", ".image.tag = \"{{VERSION}}\"")
-        .env("VERSION", "1.2.3")
-        .env("GITEA_API_URL", format!("{}/api/v1", server.uri()))
-        .env("GITOPS_DISPATCH_TOKEN", GITOPS_TOKEN)
-        .env("GITHUB_REPOSITORY", "acme/app")
-        .env("GITHUB_SHA", "89abcdef0123456789abcdef0123456789abcdef")
-        .env("GITHUB_OUTPUT", cwd.path().join("out"))
-        .args(["dispatch", "--dispatch-id", "d-42"]));
+    // services/context/permission.go: a token without write access to the repository.
+    let api = Fixed::new(
+        &seed_commits(),
+        fixed_json(
+            403,
+            r#"{"message":"user should have a permission to write to the repo","url":""}"#,
+        ),
+    );
+    let r = api.dispatch();
     assert_eq!(r.code, 3, "{}", r.stderr);
     assert!(
         r.stderr.contains("cannot dispatch gitops-service.yaml in acme/deploy: Gitea answered 403: user should have a permission to write to the repo"),
         "{}",
         r.stderr
     );
-    let out = fs::read_to_string(cwd.path().join("out")).unwrap();
     assert!(
-        out.contains("summary=app|1.2.3|failure||acme/deploy\n"),
-        "{out}"
+        api.output()
+            .contains("summary=app|1.2.3|failure||acme/deploy\n"),
+        "{}",
+        api.output()
     );
+}
+
+/// A sha that is not what a sha should be (a proxy, a broken server) is shown, not sliced:
+/// byte 7 of this one falls inside a character, which used to panic.
+#[test]
+fn a_malformed_sha_from_the_server_is_no_panic() {
+    let sha = "ééééé-not-a-sha";
+    let commits = format!(
+        r#"[{{"sha":"{sha}","html_url":"","commit":{{"message":"[skip ci] gitops: update version to 1.2.3\n\nDispatch-Id: d-42\n"}}}}]"#
+    );
+    let api = Fixed::new(&commits, wiremock::ResponseTemplate::new(204));
+    let r = api.dispatch();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stdout, format!("app|1.2.3|success|{sha}|acme/deploy\n"));
+    assert!(r.stderr.contains(&format!("as {sha}")), "{}", r.stderr);
 }
 
 /// Figures for the README, printed, never asserted: `scripts/bench-dispatch.sh` runs this.

@@ -2,36 +2,10 @@
 //! `git` CLI.
 
 use std::fs;
-use std::path::Path;
-use std::process::Command;
 
-use crate::common::git::{git_out, Faults, HttpServer, Remote, TOKEN, USER};
+use crate::common::git::{git_out, Faults, Remote, TOKEN, USER};
+use crate::common::run::{http_remote, ok, receive_packs, remote, workflow, VALUES};
 use crate::common::{bin, run, Run};
-
-pub(crate) const VALUES: &str = "# app values\nimage:\n  repository: ghcr.io/acme/app\n  tag: \"1.0.0\"  # bumped by CI\nreplicas: 2\n";
-const CHART: &str = "apiVersion: v2\nname: app\nversion: 1.0.0\nappVersion: \"1.0.0\"\n";
-
-pub(crate) fn remote() -> Remote {
-    Remote::new(&[
-        ("charts/app/values.yaml", VALUES),
-        ("charts/app/Chart.yaml", CHART),
-        ("README.md", "deploy\n"),
-    ])
-}
-
-/// The binary as the GitOps workflow runs it: inputs from the environment only.
-pub(crate) fn workflow(cwd: &Path, repo: &str) -> Command {
-    let mut cmd = bin();
-    cmd.current_dir(cwd)
-        .env("INPUT_FILE", "charts/app/values.yaml")
-        .env("YQ_TPL", ".image.tag = \"{{VERSION}}\"")
-        .env("VERSION", "1.2.3")
-        .env("SOURCE_REPO", "acme/app")
-        .env("SOURCE_COMMIT", "0123456789abcdef0123456789abcdef01234567")
-        .env("DISPATCH_ID", "d-42")
-        .env("GITOPS_REPO", repo);
-    cmd
-}
 
 fn changed_files(remote: &Remote, rev: &str) -> Vec<String> {
     git_out(
@@ -41,11 +15,6 @@ fn changed_files(remote: &Remote, rev: &str) -> Vec<String> {
     .lines()
     .map(str::to_string)
     .collect()
-}
-
-#[track_caller]
-pub(crate) fn ok(r: &Run) {
-    assert_eq!(r.code, 0, "stdout: {}\nstderr: {}", r.stdout, r.stderr);
 }
 
 #[test]
@@ -238,15 +207,6 @@ fn a_stale_tip_is_fetched_and_the_edit_reapplied() {
     );
 }
 
-pub(crate) fn http_remote() -> (Remote, HttpServer, tempfile::TempDir) {
-    let remote = remote();
-    let root = tempfile::tempdir().unwrap();
-    fs::create_dir_all(root.path().join("acme")).unwrap();
-    std::os::unix::fs::symlink(remote.bare(), root.path().join("acme/deploy.git")).unwrap();
-    let server = HttpServer::start(root.path());
-    (remote, server, root)
-}
-
 fn no_token_anywhere(r: &Run, remote: &Remote) {
     assert!(
         !r.stdout.contains(TOKEN) && !r.stderr.contains(TOKEN),
@@ -434,14 +394,6 @@ fn a_server_that_never_answers_times_out() {
         r.stderr
     );
     drop(held);
-}
-
-pub(crate) fn receive_packs(server: &HttpServer) -> usize {
-    server
-        .requests()
-        .iter()
-        .filter(|q| q.path.ends_with("git-receive-pack") && q.method == "POST")
-        .count()
 }
 
 #[test]

@@ -2,14 +2,14 @@
 //! answers pushes with HTTP 500, and the process is killed with SIGKILL at points spread
 //! over a run (and right after its push lands). Each time: a clear exit code, a remote that
 //! `git fsck` finds clean, and a re-run that converges to exactly one update commit.
-//! (Mid-push deaths, lost answers and silent servers are in run_cmd.rs.)
+//! (Mid-push deaths, lost answers and silent servers are in run.rs.)
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crate::common::git::{Faults, TOKEN};
 use crate::common::run;
-use crate::run_cmd::{http_remote, ok, receive_packs, workflow, VALUES};
+use crate::common::run::{http_remote, ok, receive_packs, workflow, VALUES};
 
 #[test]
 fn the_remote_dying_mid_fetch_fails_cleanly_and_a_rerun_converges() {
