@@ -3,6 +3,7 @@
 //! stage that takes one need not check it again.
 
 use std::fmt;
+use std::time::Duration;
 
 use crate::error::{Error, Result};
 
@@ -282,6 +283,34 @@ pub fn id_char(c: char) -> bool {
 /// whatever a server sent.
 pub fn short(sha: &str) -> &str {
     sha.get(..7).unwrap_or(sha)
+}
+
+/// 128 bits from the standard library's per-process random keys and the clock.
+pub fn random_hex() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_nanos();
+    let half = |salt: u64| {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u128(now);
+        h.write_u64(salt);
+        h.write_u32(std::process::id());
+        h.finish()
+    };
+    format!("{:016x}{:016x}", half(1), half(2))
+}
+
+/// A jittered, capped exponential back-off: `base`, doubling `doublings` times, at most
+/// `cap`, and then anything between half of that and all of it, so that writers who
+/// collided do not collide again in step.
+pub fn backoff(base: Duration, doublings: u32, cap: Duration) -> Duration {
+    let cap_ms = (base.as_millis() as u64)
+        .saturating_mul(1 << doublings.min(30))
+        .min(cap.as_millis() as u64);
+    let r = u64::from_str_radix(random_hex().get(..12).unwrap_or("0"), 16).unwrap_or(0);
+    Duration::from_millis(cap_ms / 2 + r % (cap_ms / 2 + 1))
 }
 
 #[cfg(test)]

@@ -117,13 +117,11 @@ fn apply(git: &Git, tip: Oid, programs: &[(RepoPath, Program)]) -> Result<Vec<Ch
 /// A jittered, capped exponential back-off: 100 ms, 200 ms, … up to 5 s, each between half
 /// and all of that, so that writers who collided do not collide again in step.
 fn backoff(attempt: u32) -> Duration {
-    use std::hash::{BuildHasher, Hasher};
-    let cap = 100u64.saturating_mul(1 << attempt.min(6)).min(5_000);
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u32(std::process::id());
-    h.write_u32(attempt);
-    let jitter = h.finish() % (cap / 2 + 1);
-    Duration::from_millis(cap / 2 + jitter)
+    crate::model::backoff(
+        Duration::from_millis(100),
+        attempt.min(6),
+        Duration::from_secs(5),
+    )
 }
 
 pub fn run(cfg: &RunConfig, landing: &dyn Landing) -> Result<Done> {

@@ -318,9 +318,7 @@ impl Watch<'_> {
 /// A jittered wait before dispatching again, growing with each lost run, so that the
 /// consumers whose runs one dispatch cancelled do not all dispatch again at once.
 fn redispatch_delay(lost: u32) -> Duration {
-    let cap_ms = 2_000u64.saturating_mul(1 << lost.min(4)).min(30_000);
-    let r = u64::from_str_radix(report::random_hex().get(..8).unwrap_or("0"), 16).unwrap_or(0);
-    Duration::from_millis(cap_ms / 2 + r % (cap_ms / 2 + 1))
+    crate::model::backoff(Duration::from_secs(2), lost.min(4), Duration::from_secs(30))
 }
 
 fn dispatch_and_wait(cfg: &DispatchConfig, links: &mut Links) -> Result<Landed> {

@@ -8,7 +8,6 @@ use super::{component_name, one_line, output_files, parse_duration, Env};
 use crate::cli::DispatchArgs;
 use crate::error::{Error, Result};
 use crate::model::{git_ref_ok, id_char, is_slug, redact_url, shown, RepoPath, Token, Version};
-use crate::report;
 
 #[derive(Debug)]
 pub struct DispatchConfig {
@@ -41,7 +40,7 @@ fn new_dispatch_id() -> String {
     format!(
         "{}-{}",
         now.as_millis(),
-        report::random_hex().get(..16).unwrap_or_default()
+        crate::model::random_hex().get(..16).unwrap_or_default()
     )
 }
 

@@ -36,28 +36,11 @@ fn output_line(name: &str, value: &str) -> String {
         return format!("{name}={value}\n");
     }
     loop {
-        let delimiter = format!("ghadelimiter_{}", random_hex());
+        let delimiter = format!("ghadelimiter_{}", crate::model::random_hex());
         if !value.contains(&delimiter) {
             return format!("{name}<<{delimiter}\n{value}\n{delimiter}\n");
         }
     }
-}
-
-/// 128 bits from the standard library's per-process random keys and the clock.
-pub(crate) fn random_hex() -> String {
-    use std::hash::{BuildHasher, Hasher};
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_nanos();
-    let half = |salt: u64| {
-        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_u128(now);
-        h.write_u64(salt);
-        h.write_u32(std::process::id());
-        h.finish()
-    };
-    format!("{:016x}{:016x}", half(1), half(2))
 }
 
 /// What the run reports: step outputs, the step summary, and stdout.

@@ -288,6 +288,35 @@ fn password(header: &str) -> Option<String> {
     Some(text.split_once(':')?.1.to_string())
 }
 
+/// One HTTP/1.1 request head: the method, the target, and the headers with their names in
+/// lower case; `None` when the client closed the connection instead.
+pub(super) type Head = (String, String, Vec<(String, String)>);
+
+pub(super) fn read_head(reader: &mut impl BufRead) -> std::io::Result<Option<Head>> {
+    let mut line = String::new();
+    if reader.read_line(&mut line)? == 0 {
+        return Ok(None);
+    }
+    let mut parts = line.split_whitespace();
+    let (method, target) = (
+        parts.next().unwrap_or("").to_string(),
+        parts.next().unwrap_or("").to_string(),
+    );
+    let mut headers = Vec::new();
+    loop {
+        let mut h = String::new();
+        reader.read_line(&mut h)?;
+        let h = h.trim_end().to_string();
+        if h.is_empty() {
+            break;
+        }
+        if let Some((k, v)) = h.split_once(':') {
+            headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
+        }
+    }
+    Ok(Some((method, target, headers)))
+}
+
 fn serve(
     conn: TcpStream,
     root: &Path,
@@ -298,27 +327,9 @@ fn serve(
     let mut reader = BufReader::new(conn.try_clone()?);
     let mut conn = conn;
     loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line)? == 0 {
+        let Some((method, target, headers)) = read_head(&mut reader)? else {
             return Ok(());
-        }
-        let mut parts = line.split_whitespace();
-        let (method, target) = (
-            parts.next().unwrap_or("").to_string(),
-            parts.next().unwrap_or("").to_string(),
-        );
-        let mut headers = Vec::new();
-        loop {
-            let mut h = String::new();
-            reader.read_line(&mut h)?;
-            let h = h.trim_end().to_string();
-            if h.is_empty() {
-                break;
-            }
-            if let Some((k, v)) = h.split_once(':') {
-                headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
-            }
-        }
+        };
         let header = |k: &str| headers.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
         let body = if header("transfer-encoding").is_some_and(|v| v.contains("chunked")) {
             let mut body = Vec::new();
