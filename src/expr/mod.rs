@@ -21,6 +21,8 @@ type Filter = jaq_core::Filter<JustLut<Val>>;
 
 /// yq definitions written in jq (see the file for what each is).
 const YQ_DEFS: &str = include_str!("yq.jq");
+/// jq's semantics where jaq differs; loaded last, so they win over jaq's own.
+const JQ_DEFS: &str = include_str!("jq.jq");
 
 /// Functions of mikefarah's yq that have no jq counterpart here, so that using one gets an
 /// error that names it instead of jq's "undefined filter".
@@ -350,11 +352,13 @@ fn offset_in(whole: &str, part: &str) -> usize {
 
 fn compile_code(code: &str, globals: &[String]) -> Result<Filter, CompileError> {
     let yq_defs = load::parse(YQ_DEFS, |p| p.defs()).unwrap_or_default();
+    let jq_defs = load::parse(JQ_DEFS, |p| p.defs()).unwrap_or_default();
     let defs = yq_defs
         .into_iter()
         .chain(jaq_core::defs())
         .chain(jaq_std::defs())
-        .chain(jaq_json::defs());
+        .chain(jaq_json::defs())
+        .chain(jq_defs);
     // jaq's native `env` exposes every variable, secrets included: never register it.
     let funs = jaq_core::funs()
         .chain(jaq_std::funs())
@@ -429,6 +433,31 @@ fn compile_code(code: &str, globals: &[String]) -> Result<Filter, CompileError> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_jq_files_parse() {
+        // compile_code falls back to no definitions; a syntax error must not hide there.
+        for (name, text) in [("yq.jq", YQ_DEFS), ("jq.jq", JQ_DEFS)] {
+            let defs = load::parse(text, |p| p.defs()).unwrap_or_default();
+            assert!(defs.len() >= 2, "{name} does not parse");
+        }
+    }
+
+    #[test]
+    fn deleting_several_items_deletes_from_the_last_as_jq_does() {
+        let b = Bindings {
+            args: vec![],
+            env: Default::default(),
+            policy: EnvPolicy::DenySecrets,
+        };
+        let run = |e: &str| {
+            let p = Program::compile(e, &b).unwrap();
+            p.run(Val::Null, 0).unwrap().remove(0).to_string()
+        };
+        assert_eq!(run("[1,2,3,4,5] | del(.[0,1])"), "[3,4,5]");
+        assert_eq!(run("[1,2,3,4,5] | delpaths([[1],[2],[4]])"), "[1,4]");
+        assert_eq!(run(r#"{"a":[1,2],"b":1} | del(.a[0], .b)"#), r#"{"a":[2]}"#);
+    }
 
     fn bindings(args: &[(&str, &str)], env: &[(&str, &str)]) -> Bindings {
         Bindings {

@@ -69,6 +69,46 @@ fn after_line(src: &str, pos: usize) -> usize {
     src[pos..].find('\n').map_or(src.len(), |n| pos + n + 1)
 }
 
+/// Just past the bracket that closes the flow collection starting at or after `start` (after
+/// its anchor or tag). The parser's span runs on over trailing spaces and a comment, which a
+/// replacement must keep. Quotes and comments inside are skipped; `None` when unbalanced.
+fn flow_close(src: &str, start: usize, end: usize) -> Option<usize> {
+    let b = src.as_bytes();
+    let mut i = start + src[start..end].find(['{', '['])?;
+    let mut depth = 0usize;
+    while i < end {
+        match b[i] {
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(i + 1);
+                }
+            }
+            b'"' => {
+                i += 1;
+                while i < end && b[i] != b'"' {
+                    i += if b[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            b'\'' => {
+                i += 1;
+                while i < end && !(b[i] == b'\'' && b.get(i + 1) != Some(&b'\'')) {
+                    i += if b[i] == b'\'' { 2 } else { 1 };
+                }
+            }
+            b'#' if i > 0 && matches!(b[i - 1], b' ' | b'\t' | b'\n' | b'\r') => {
+                while i < end && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
 fn node_end(e: &Entry) -> usize {
     e.value.end.max(e.key.end)
 }
@@ -330,9 +370,18 @@ impl<'a> Walker<'a> {
             .filter(|(k, _)| !old.contains_key(*k))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
-        if kept == 0 && added.is_empty() && merges.is_empty() && !removed.is_empty() {
-            // A block mapping cannot be empty: the whole mapping becomes `{}`.
-            return self.replace_node(node, &Val::obj(jaq_json::Map::default()), place);
+        if kept == 0 && merges.is_empty() && !removed.is_empty() {
+            // Nothing of the old mapping stays: it is replaced whole. (A block mapping cannot
+            // be empty, so `{}` is written as such; and added keys have no entry left to be
+            // written after.)
+            for &i in &removed {
+                self.path
+                    .push(path_part(&key_string(&entries[i].key, self.file)?));
+                let checked = self.check_anchors(&entries[i].value, 0);
+                self.path.pop();
+                checked?;
+            }
+            return self.replace_node(node, &Val::obj(new.clone()), place);
         }
         for &i in &removed {
             self.path
@@ -341,13 +390,11 @@ impl<'a> Walker<'a> {
             self.path.pop();
             checked?;
         }
-        for &i in removed.iter().rev() {
-            let spans: Vec<(usize, usize, usize)> = entries
-                .iter()
-                .map(|e| (e.key.start, node_end(e), e.key.start))
-                .collect();
-            self.remove(node, flow, &spans, i);
-        }
+        let spans: Vec<(usize, usize, usize)> = entries
+            .iter()
+            .map(|e| (e.key.start, node_end(e), e.key.start))
+            .collect();
+        self.remove_all(node, flow, &spans, &removed);
         if !added.is_empty() {
             self.add_entries(node, flow, entries, &added);
         }
@@ -391,9 +438,8 @@ impl<'a> Walker<'a> {
                 for i in (0..o).filter(|&i| !keep[i]) {
                     self.check_anchors(&items[i].node, 0)?;
                 }
-                for i in (0..o).rev().filter(|&i| !keep[i]) {
-                    self.remove(node, flow, &spans, i);
-                }
+                let removed: Vec<usize> = (0..o).filter(|&i| !keep[i]).collect();
+                self.remove_all(node, flow, &spans, &removed);
                 return Ok(());
             }
         }
@@ -419,9 +465,8 @@ impl<'a> Walker<'a> {
         for item in &items[n.min(o)..] {
             self.check_anchors(&item.node, 0)?;
         }
-        for i in (n..o).rev() {
-            self.remove(node, flow, &spans, i);
-        }
+        let removed: Vec<usize> = (n..o).collect();
+        self.remove_all(node, flow, &spans, &removed);
         Ok(())
     }
 
@@ -437,6 +482,40 @@ impl<'a> Walker<'a> {
 
     /// Removes element `i` of a collection, given each element's (first byte, end, head),
     /// where head is where its own text begins (a key, or an item's dash).
+    /// Removes the elements `removed` (ascending). In a flow collection, each run of
+    /// neighbours goes in one edit, so that their separators are not taken twice: a run
+    /// with an element after it takes up to that element; a run at the end takes the
+    /// separator before it.
+    fn remove_all(
+        &mut self,
+        node: &Node,
+        flow: bool,
+        spans: &[(usize, usize, usize)],
+        removed: &[usize],
+    ) {
+        if !flow {
+            for &i in removed.iter().rev() {
+                self.remove(node, flow, spans, i);
+            }
+            return;
+        }
+        let mut runs: Vec<(usize, usize)> = Vec::new();
+        for &i in removed {
+            match runs.last_mut() {
+                Some((_, last)) if *last + 1 == i => *last = i,
+                _ => runs.push((i, i)),
+            }
+        }
+        for &(first, last) in runs.iter().rev() {
+            let (s, e) = match (spans.get(last + 1), first.checked_sub(1).map(|p| spans[p])) {
+                (Some(next), _) => (spans[first].0, next.0),
+                (None, Some(prev)) => (prev.1, spans[last].1),
+                (None, None) => (spans[first].0, spans[last].1),
+            };
+            self.edit(s, e, String::new());
+        }
+    }
+
     fn remove(&mut self, node: &Node, flow: bool, spans: &[(usize, usize, usize)], i: usize) {
         let src = self.src;
         let (start, end, _) = spans[i];
@@ -722,13 +801,26 @@ impl<'a> Walker<'a> {
         } else {
             String::new()
         };
-        if let Some(text) = render::inline(new, place.flow) {
+        // A flow collection replaced by a collection stays a flow collection, in place.
+        let flow_node = matches!(
+            node.kind,
+            Kind::Map { flow: true, .. } | Kind::Seq { flow: true, .. }
+        );
+        let collection = matches!(new, Val::Obj(_) | Val::Arr(_));
+        let inline = render::inline(new, place.flow)
+            .or_else(|| (flow_node && collection).then(|| render::flow_text(new)));
+        let end = if flow_node {
+            flow_close(self.src, node.start, node.end).unwrap_or(node.end)
+        } else {
+            node.end
+        };
+        if let Some(text) = inline {
             let (start, text) = match place.at {
                 At::Value { after, .. } if !place.flow => (after, format!(" {anchor}{text}")),
                 At::Item { dash } if !place.flow => (dash + 1, format!(" {anchor}{text}")),
                 _ => (node.start, format!("{anchor}{text}")),
             };
-            self.edit(start, node.end, text);
+            self.edit(start, end, text);
             return Ok(());
         }
         let anchor = anchor.trim_end().to_string();
