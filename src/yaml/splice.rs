@@ -54,6 +54,8 @@ pub struct Walker<'a> {
     /// Anchors whose value this run changes, with the new value; aliases follow them.
     changed: HashMap<usize, Val>,
     path: Vec<String>,
+    /// The document before and after, to tell an edited anchor from a moved one.
+    doc: Option<(Val, Val)>,
 }
 
 fn line_start(src: &str, pos: usize) -> usize {
@@ -109,6 +111,37 @@ fn flow_close(src: &str, start: usize, end: usize) -> Option<usize> {
     None
 }
 
+/// Whether `needle` is the new value at a position where `old` and `new` differ.
+fn moved_to(old: &Val, new: &Val, needle: &Val) -> bool {
+    if same(old, new) {
+        return false;
+    }
+    if same(new, needle) {
+        return true;
+    }
+    match (old, new) {
+        (Val::Obj(o), Val::Obj(n)) => n.iter().any(|(k, nv)| match o.get(k) {
+            Some(ov) => moved_to(ov, nv, needle),
+            None => holds(nv, needle),
+        }),
+        (Val::Arr(o), Val::Arr(n)) => n.iter().enumerate().any(|(i, nv)| match o.get(i) {
+            Some(ov) => moved_to(ov, nv, needle),
+            None => holds(nv, needle),
+        }),
+        _ => holds(new, needle),
+    }
+}
+
+/// Whether `needle` is `v` or anywhere inside it.
+fn holds(v: &Val, needle: &Val) -> bool {
+    same(v, needle)
+        || match v {
+            Val::Obj(o) => o.values().any(|c| holds(c, needle)),
+            Val::Arr(a) => a.iter().any(|c| holds(c, needle)),
+            _ => false,
+        }
+}
+
 fn node_end(e: &Entry) -> usize {
     e.value.end.max(e.key.end)
 }
@@ -140,6 +173,7 @@ impl<'a> Walker<'a> {
             notes: Vec::new(),
             changed: HashMap::new(),
             path: Vec::new(),
+            doc: None,
         }
     }
 
@@ -174,7 +208,35 @@ impl<'a> Walker<'a> {
             flow: false,
             at: At::Root,
         };
+        self.doc = Some((old.clone(), new.clone()));
         self.diff(node, old, new, place, trie)
+    }
+
+    /// An anchored value that the expression moves elsewhere (`sort`, `reverse`, a swap)
+    /// rather than changes: its aliases would follow the anchor, which now holds another
+    /// value, and the file would read back differently from the expression's result. Told
+    /// by the old value showing up again at a position the expression changed.
+    fn refuse_a_move(&self, node: &Node, old: &Val) -> Result<()> {
+        let aliases: Vec<&super::index::Mark> = self
+            .index
+            .aliases
+            .iter()
+            .filter(|a| a.id == node.anchor)
+            .collect();
+        let Some((before, after)) = &self.doc else {
+            return Ok(());
+        };
+        if aliases.is_empty() || !moved_to(before, after, old) {
+            return Ok(());
+        }
+        let lines: Vec<String> = aliases.iter().map(|a| a.line.to_string()).collect();
+        Err(self.refuse(format!(
+            "line {}: {} is anchored as {} and the expression moves its value to another place; its aliases (line {}) would follow the anchor and no longer read as the expression's result: expand the aliases by hand, or change the anchored value where it is",
+            node.line,
+            self.path_str(),
+            anchor_name(self.src, node),
+            lines.join(", ")
+        )))
     }
 
     /// Notes for stderr: each alias of an edited anchor follows it, as in yq.
@@ -260,6 +322,7 @@ impl<'a> Walker<'a> {
             )));
         }
         if node.anchor != 0 {
+            self.refuse_a_move(node, old)?;
             self.changed.insert(node.anchor, new.clone());
             self.notes.push(format!(
                 "{}: line {}: edited the value anchored as {}; its aliases follow it",
