@@ -66,17 +66,23 @@ fn stdout_error(e: std::io::Error) -> Error {
 }
 
 /// Whether a result is the updated document (print the file with the change spliced in) or
-/// a value the expression selected or computed (print it as YAML, as yq does).
+/// a value the expression selected or computed (print it as YAML, as yq does). The rule does
+/// not depend on the root's kind: `.` and `select(...)` (whose path is `[]`) keep the
+/// document; any other path expression (`.image`) selects a part of it; an expression that
+/// is not a path (`.a = 1`, `|= sort`, `length`) updates the document when its result has
+/// the document's shape: a mapping for a mapping, a sequence for a sequence, a scalar for a
+/// scalar, anything for an empty document.
 fn is_update(program: &Program, old: &Val, new: &Val, doc: usize) -> bool {
-    if let (Val::Obj(_), Val::Obj(_)) | (Val::Arr(_), Val::Arr(_)) | (Val::Null, _) = (old, new) {
-        match program.path_of(old.clone(), doc) {
-            // `.` and `select(...)` keep the document; `.image` selects a part of it.
-            Some(Val::Arr(p)) => p.is_empty(),
-            Some(_) => false,
-            None => true,
+    match program.path_of(old.clone(), doc) {
+        Some(Val::Arr(p)) => p.is_empty(),
+        Some(_) => false,
+        None => {
+            let collection = |v: &Val| matches!(v, Val::Obj(_) | Val::Arr(_));
+            matches!(
+                (old, new),
+                (Val::Obj(_), Val::Obj(_)) | (Val::Arr(_), Val::Arr(_)) | (Val::Null, _)
+            ) || (!collection(old) && !collection(new))
         }
-    } else {
-        false
     }
 }
 

@@ -375,3 +375,22 @@ fn example_data_quick_start() {
         1
     );
 }
+
+/// The rule that tells an update from a query does not depend on the root's kind: a
+/// document whose root is a scalar is updated and spliced like any other, and identity
+/// returns any input byte for byte.
+#[test]
+fn scalar_roots_are_documents_too() {
+    for (input, expr, want) in [
+        ("--- text\n", ".", "--- text\n"),
+        ("\"x\"  # c\n", ". = \"x # y\"", "\"x # y\"  # c\n"),
+        ("text # c\n", ". = 5", "5 # c\n"),
+        ("--- 'x'\n...\n", ". |= ascii_upcase", "--- 'X'\n...\n"),
+        ("a: 1\n", ".a", "1\n"),
+        ("a: [1, 2]\n", ".a | length", "2\n"),
+    ] {
+        let r = run_with_stdin(bin().args(["eval", expr]), Some(input.as_bytes()));
+        assert_eq!(r.code, 0, "{input:?} {expr}: {}", r.stderr);
+        assert_same_text(&format!("{input:?} with {expr}"), want, &r.stdout);
+    }
+}
