@@ -111,6 +111,35 @@ fn flow_close(src: &str, start: usize, end: usize) -> Option<usize> {
     None
 }
 
+/// Whether a flow collection is written with its brackets (not the single pair `a: b` that
+/// a flow sequence may hold without braces).
+fn bracketed(src: &str, node: &Node) -> bool {
+    src.get(node.body..)
+        .is_some_and(|t| t.starts_with(['{', '[']))
+}
+
+/// Whether `node` is a block scalar with keep chomping (`|+`, `>2+`), whose trailing blank
+/// lines belong to its value.
+fn keeps_blank_lines(src: &str, node: &Node) -> bool {
+    if !matches!(
+        node.kind,
+        Kind::Scalar {
+            style: ScalarStyle::Literal | ScalarStyle::Folded,
+            ..
+        }
+    ) {
+        return false;
+    }
+    // The header (`|+`, after any anchor or tag) is on the line where the node starts.
+    let from = node.start.min(src.len());
+    let line_end = src[from..].find('\n').map_or(src.len(), |i| from + i);
+    let line = &src[from..line_end];
+    let line = line.split(" #").next().unwrap_or(line);
+    line.split_whitespace()
+        .find(|t| t.starts_with(['|', '>']))
+        .is_some_and(|t| t.contains('+'))
+}
+
 /// Whether `needle` is the new value at a position where `old` and `new` differ.
 fn moved_to(old: &Val, new: &Val, needle: &Val) -> bool {
     if same(old, new) {
@@ -458,6 +487,10 @@ impl<'a> Walker<'a> {
             .map(|e| (e.key.start, node_end(e), e.key.start))
             .collect();
         self.remove_all(node, flow, &spans, &removed);
+        if !added.is_empty() && flow && !bracketed(self.src, node) {
+            // `[a: b]`: a single pair without braces cannot take another; it gets them.
+            return self.replace_node(node, &Val::obj(new.clone()), place);
+        }
         if !added.is_empty() {
             self.add_entries(node, flow, entries, &added);
         }
@@ -647,7 +680,10 @@ impl<'a> Walker<'a> {
         let c = col(self.src, node.body);
         let lines = render::map_lines(added, c, self.layout);
         let last = entries.iter().map(node_end).max().unwrap_or(node.end);
-        self.insert_lines(last, &lines);
+        let kept = entries
+            .last()
+            .is_some_and(|e| keeps_blank_lines(self.src, &e.value));
+        self.insert_lines(last, &lines, kept);
     }
 
     fn append_items(&mut self, node: &Node, flow: bool, items: &[Item], added: &[Val]) {
@@ -661,13 +697,24 @@ impl<'a> Walker<'a> {
         let c = items.first().map_or(0, |i| col(self.src, i.dash));
         let lines = render::seq_lines(added, c, self.layout);
         let last = items.last().map_or(node.end, |i| i.node.end);
-        self.insert_lines(last, &lines);
+        let kept = items
+            .last()
+            .is_some_and(|i| keeps_blank_lines(self.src, &i.node));
+        self.insert_lines(last, &lines, kept);
     }
 
-    /// New block lines after the line that holds `last`.
-    fn insert_lines(&mut self, last: usize, lines: &[String]) {
+    /// New block lines after the line that holds `last`; after the blank lines that follow
+    /// it too when they are content (`keep_blank`: the end of a `|+` or `>+` scalar).
+    fn insert_lines(&mut self, last: usize, lines: &[String], keep_blank: bool) {
         let nl = self.layout.newline;
-        let pos = after_line(self.src, last);
+        let mut pos = after_line(self.src, last);
+        while keep_blank && pos < self.src.len() {
+            let next = after_line(self.src, pos);
+            if !self.src[pos..next].trim().is_empty() {
+                break;
+            }
+            pos = next;
+        }
         let body = lines.join(nl);
         let text = if pos == self.src.len() && !self.src.ends_with('\n') {
             format!("{nl}{body}")
@@ -800,9 +847,29 @@ impl<'a> Walker<'a> {
         if content.is_empty() || content.starts_with('\n') {
             return None;
         }
+        // An indentation indicator counts from the parent node's indentation: the key's
+        // column for a mapping value (after any `- ` of a compact mapping in a sequence),
+        // the dash's for a sequence item.
         let header_indent = {
             let ls = line_start(src, node.body);
-            src[ls..].len() - src[ls..].trim_start_matches(' ').len()
+            let line = &src[ls..];
+            let mut col = line.len() - line.trim_start_matches(' ').len();
+            let mut dash = col;
+            let mut rest = &line[col..];
+            while let Some(r) = rest
+                .strip_prefix('-')
+                .filter(|r| r.starts_with([' ', '\t']))
+            {
+                dash = col;
+                let gap = r.len() - r.trim_start_matches([' ', '\t']).len();
+                col += 1 + gap;
+                rest = &r[gap..];
+            }
+            if rest.starts_with(['|', '>']) {
+                dash
+            } else {
+                col
+            }
         };
         let body_lines = region[header_end..].split('\n').skip(1);
         let min_indent = body_lines
@@ -872,7 +939,7 @@ impl<'a> Walker<'a> {
         let collection = matches!(new, Val::Obj(_) | Val::Arr(_));
         let inline = render::inline(new, place.flow)
             .or_else(|| (flow_node && collection).then(|| render::flow_text(new)));
-        let end = if flow_node {
+        let end = if flow_node && bracketed(self.src, node) {
             flow_close(self.src, node.start, node.end).unwrap_or(node.end)
         } else {
             node.end
