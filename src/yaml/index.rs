@@ -353,6 +353,11 @@ fn line_of(src: &str, body: usize, start_line: usize, start: usize) -> usize {
 }
 
 pub fn display_tag(t: &saphyr_parser::Tag) -> String {
+    // saphyr-parser reads the non-specific tag `!` as an empty handle with the suffix `!`,
+    // which its Display would show as `!!`, a different tag.
+    if t.handle.is_empty() && t.suffix == "!" {
+        return "!".into();
+    }
     if t.handle == "tag:yaml.org,2002:" {
         format!("!!{}", t.suffix)
     } else {

@@ -96,7 +96,9 @@ fn is_core_float(s: &str) -> bool {
 pub fn scalar(value: &str, style: ScalarStyle, tag: Option<&str>) -> Val {
     let text = || Val::from(value.to_string());
     match tag {
-        Some("!!str" | "!!binary" | "!!timestamp") => return text(),
+        // `!` alone is the non-specific tag: a scalar that carries it is a string, whatever
+        // it looks like (YAML 1.2, 6.9.1).
+        Some("!" | "!!str" | "!!binary" | "!!timestamp") => return text(),
         Some("!!int" | "!!float") => {
             let v = resolve_plain(value);
             return if matches!(v, Val::Num(_)) { v } else { text() };
