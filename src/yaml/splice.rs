@@ -770,7 +770,7 @@ impl<'a> Walker<'a> {
                 match style {
                     ScalarStyle::Plain => match render::plain(&s, flow) {
                         Plain::Ok => s.into_owned(),
-                        Plain::Resolves if tag == Some("!!str") => s.into_owned(),
+                        Plain::Resolves if matches!(tag, Some("!" | "!!str")) => s.into_owned(),
                         _ => render::double_quoted(&s),
                     },
                     ScalarStyle::SingleQuoted => {
@@ -786,11 +786,12 @@ impl<'a> Walker<'a> {
         };
         // A core-schema tag that no longer fits the value goes; an anchor stays.
         let keeps_tag = match (tag, new) {
-            (Some("!!str"), Val::TStr(_) | Val::BStr(_)) => true,
+            (Some("!" | "!!str"), Val::TStr(_) | Val::BStr(_)) => true,
             (Some("!!int" | "!!float"), Val::Num(_)) => true,
             (Some("!!bool"), Val::Bool(_)) => true,
             (Some("!!null"), Val::Null) => true,
-            (Some(t), _) => !t.starts_with("!!"),
+            // `!` makes a string; a local tag (`!secret`) is the application's, kept.
+            (Some(t), _) => t != "!" && !t.starts_with("!!"),
             (None, _) => true,
         };
         let mut start = node.body;
