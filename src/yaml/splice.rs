@@ -462,25 +462,18 @@ impl<'a> Walker<'a> {
             .filter(|(k, _)| !old.contains_key(*k))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
-        if kept == 0 && merges.is_empty() && !removed.is_empty() {
-            // Nothing of the old mapping stays: it is replaced whole. (A block mapping cannot
-            // be empty, so `{}` is written as such; and added keys have no entry left to be
-            // written after.)
-            for &i in &removed {
-                self.path
-                    .push(path_part(&key_string(&entries[i].key, self.file)?));
-                let checked = self.check_anchors(&entries[i].value, 0);
-                self.path.pop();
-                checked?;
-            }
-            return self.replace_node(node, &Val::obj(new.clone()), place);
-        }
         for &i in &removed {
             self.path
                 .push(path_part(&key_string(&entries[i].key, self.file)?));
             let checked = self.check_anchors(&entries[i].value, 0);
             self.path.pop();
             checked?;
+        }
+        if kept == 0 && merges.is_empty() && !removed.is_empty() {
+            // Nothing of the old mapping stays: it is replaced whole. (A block mapping cannot
+            // be empty, so `{}` is written as such; and added keys have no entry left to be
+            // written after.)
+            return self.replace_node(node, &Val::obj(new.clone()), place);
         }
         let spans: Vec<(usize, usize, usize)> = entries
             .iter()
