@@ -691,18 +691,18 @@ fn seed_commits() -> String {
 /// Gitea refusing the dispatch token.
 #[test]
 fn a_refused_dispatch_quotes_gitea_and_exits_3() {
-    // services/context/permission.go: a token without write access to the repository.
+    // routers/api/v1/api.go, reqRepoWriter: a token without write access to the repository.
     let api = Fixed::new(
         &seed_commits(),
         fixed_json(
             403,
-            r#"{"message":"user should have a permission to write to the repo","url":""}"#,
+            r#"{"message":"user should have a permission to write to a repo","url":""}"#,
         ),
     );
     let r = api.dispatch();
     assert_eq!(r.code, 3, "{}", r.stderr);
     assert!(
-        r.stderr.contains("cannot dispatch gitops-service.yaml in acme/deploy: Gitea answered 403: user should have a permission to write to the repo"),
+        r.stderr.contains("cannot dispatch gitops-service.yaml in acme/deploy: Gitea answered 403: user should have a permission to write to a repo"),
         "{}",
         r.stderr
     );
