@@ -10,7 +10,7 @@ use crate::config::RunConfig;
 use crate::error::{Error, Result};
 use crate::expr::Program;
 use crate::git::{self, Git, Landing, Push};
-use crate::model::RepoPath;
+use crate::model::{short, RepoPath};
 use crate::policy::{self, Policy};
 use crate::{edit, report};
 
@@ -156,7 +156,7 @@ pub fn run(cfg: &RunConfig, landing: &dyn Landing) -> Result<Done> {
         attempt += 1;
         let tip = git.fetch_tip()?;
         if attempt == 1 {
-            report::progress(&format!("{} is at {}", git.branch, short(tip)));
+            report::progress(&format!("{} is at {}", git.branch, short(&tip.to_string())));
         }
         let changes = apply(&git, tip, &programs)?;
         let done = |outcome| Done {
@@ -204,7 +204,7 @@ pub fn run(cfg: &RunConfig, landing: &dyn Landing) -> Result<Done> {
             Ok(Push::Accepted) => {
                 report::progress(&format!(
                     "pushed {} to {} (attempt {attempt})",
-                    short(commit),
+                    short(&commit.to_string()),
                     git.branch
                 ));
                 git.advance_checkout(commit, &files)?;
@@ -244,10 +244,6 @@ pub fn run(cfg: &RunConfig, landing: &dyn Landing) -> Result<Done> {
         }
         std::thread::sleep(backoff(attempt));
     }
-}
-
-pub fn short(oid: Oid) -> String {
-    oid.to_string()[..7].to_string()
 }
 
 #[cfg(test)]

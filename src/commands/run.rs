@@ -107,7 +107,7 @@ fn commit_status(cfg: &RunConfig, sha: &str) -> Result<()> {
             "{} {} from {r}@{}",
             cfg.component,
             cfg.version,
-            c.get(..7).unwrap_or(c)
+            model::short(c)
         ),
         (Some(r), None) => format!("{} {} from {r}", cfg.component, cfg.version),
         _ => format!("{} {}", cfg.component, cfg.version),
@@ -131,7 +131,7 @@ fn commit_status(cfg: &RunConfig, sha: &str) -> Result<()> {
             report::progress(&format!(
                 "commit status {} set on {}",
                 status.context,
-                &sha[..7.min(sha.len())]
+                model::short(sha)
             ));
             Ok(())
         }
