@@ -100,8 +100,17 @@ pub fn skip_props(src: &str, start: usize, limit: usize) -> usize {
         while i < b.len() && !b[i].is_ascii_whitespace() {
             i += 1;
         }
-        while i < b.len() && b[i].is_ascii_whitespace() {
-            i += 1;
+        loop {
+            while i < b.len() && b[i].is_ascii_whitespace() {
+                i += 1;
+            }
+            // A comment after the properties (`key: &x # why`): the content is below it.
+            if b.get(i) != Some(&b'#') {
+                break;
+            }
+            while i < b.len() && b[i] != b'\n' {
+                i += 1;
+            }
         }
     }
     i.min(limit.max(start))

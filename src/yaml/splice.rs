@@ -171,7 +171,13 @@ fn holds(v: &Val, needle: &Val) -> bool {
         }
 }
 
-fn node_end(e: &Entry) -> usize {
+fn node_end(src: &str, e: &Entry) -> usize {
+    // `? key` with no `:` line: the parser puts the empty value at the next token, which
+    // belongs to the next entry.
+    let gap = src.get(e.key.end..e.value.start).unwrap_or("");
+    if e.value.start == e.value.end && !gap.contains(':') {
+        return e.key.end;
+    }
     e.value.end.max(e.key.end)
 }
 
@@ -401,11 +407,56 @@ impl<'a> Walker<'a> {
         let merges: Vec<&Entry> = entries.iter().filter(|e| is_merge_key(&e.key)).collect();
         // Keys written in this mapping; only needed to tell merged keys apart.
         let mut local = HashSet::new();
+        // The loaded object's keys follow the entries in order (merge keys and repeated
+        // empty keys aside), which gives a complex key the value jq sees for it.
+        let mut old_keys = old.keys();
+        let mut empty_key = false;
         for (i, e) in entries.iter().enumerate() {
             if is_merge_key(&e.key) {
                 continue;
             }
-            let k = key_string(&e.key, self.file)?;
+            let plain = key_string(&e.key);
+            let repeated_empty = plain == Some("")
+                && std::mem::replace(&mut empty_key, true)
+                && matches!(
+                    &e.key.kind,
+                    Kind::Scalar {
+                        style: ScalarStyle::Plain,
+                        ..
+                    }
+                )
+                && e.key.tag.is_none();
+            let loaded = if repeated_empty {
+                None
+            } else {
+                old_keys.next()
+            };
+            let Some(k) = plain.filter(|_| !repeated_empty) else {
+                // An entry jq cannot address (`? [a]`, `*k :`, a second `:`) stays as it is,
+                // and so must what jq saw of it.
+                let unchanged = match loaded {
+                    Some(kv) => new.get(kv).is_some_and(|nv| same(nv, &old[kv])),
+                    None => {
+                        let kv = Val::from(String::new());
+                        new.get(&kv).is_some_and(|nv| same(nv, &old[&kv]))
+                    }
+                };
+                if !unchanged {
+                    let why = if repeated_empty {
+                        "more than one empty key"
+                    } else {
+                        "a complex key (a mapping, sequence or alias as a key)"
+                    };
+                    return Err(self.refuse(format!(
+                        "line {}: {} has {why}, which jq cannot tell apart; edit that entry by hand",
+                        e.key.line,
+                        self.path_str()
+                    )));
+                }
+                kept += 1;
+                continue;
+            };
+            let k = k.to_string();
             let kv = Val::from(k.clone());
             if !merges.is_empty() {
                 local.insert(kv.clone());
@@ -447,7 +498,7 @@ impl<'a> Walker<'a> {
         if !removed.is_empty() && !merges.is_empty() {
             let merged = self.merged_keys(&merges);
             for &i in &removed {
-                let k = key_string(&entries[i].key, self.file)?;
+                let k = key_string(&entries[i].key).unwrap_or_default().to_string();
                 if merged.contains(&Val::from(k.clone())) {
                     return Err(self.refuse(format!(
                         "line {}: deleting `{k}` from {} would bring back the value that the `<<` merge key supplies; set `{k}` to the value you want instead",
@@ -464,7 +515,7 @@ impl<'a> Walker<'a> {
             .collect();
         for &i in &removed {
             self.path
-                .push(path_part(&key_string(&entries[i].key, self.file)?));
+                .push(path_part(key_string(&entries[i].key).unwrap_or_default()));
             let checked = self.check_anchors(&entries[i].value, 0);
             self.path.pop();
             checked?;
@@ -477,7 +528,10 @@ impl<'a> Walker<'a> {
         }
         let spans: Vec<(usize, usize, usize)> = entries
             .iter()
-            .map(|e| (e.key.start, node_end(e), e.key.start))
+            .map(|e| {
+                let start = entry_start(self.src, e.key.start);
+                (start, node_end(self.src, e), start)
+            })
             .collect();
         self.remove_all(node, flow, &spans, &removed);
         if !added.is_empty() && flow && !bracketed(self.src, node) {
@@ -665,14 +719,20 @@ impl<'a> Walker<'a> {
                 .iter()
                 .map(|(k, v)| format!("{}: {}", render::key(k, true), render::flow_text(v)))
                 .collect();
-            let heads: Vec<(usize, usize)> =
-                entries.iter().map(|e| (e.key.start, node_end(e))).collect();
+            let heads: Vec<(usize, usize)> = entries
+                .iter()
+                .map(|e| (e.key.start, node_end(self.src, e)))
+                .collect();
             self.flow_append(node, &heads, &texts);
             return;
         }
-        let c = col(self.src, node.body);
+        let c = key_col(self.src, node.body);
         let lines = render::map_lines(added, c, self.layout);
-        let last = entries.iter().map(node_end).max().unwrap_or(node.end);
+        let last = entries
+            .iter()
+            .map(|e| node_end(self.src, e))
+            .max()
+            .unwrap_or(node.end);
         let kept = entries
             .last()
             .is_some_and(|e| keeps_blank_lines(self.src, &e.value));
@@ -938,11 +998,22 @@ impl<'a> Walker<'a> {
         } else {
             node.end
         };
+        // A comment after the key's colon or the item's dash, when the old value began on a
+        // later line (`key: # why`), is kept where it was.
+        let comment = match place.at {
+            At::Value { after, .. } if !place.flow => trailing_comment(self.src, after, node.start),
+            At::Item { dash } if !place.flow => trailing_comment(self.src, dash + 1, node.start),
+            _ => None,
+        };
         if let Some(text) = inline {
             let (start, text) = match place.at {
                 At::Value { after, .. } if !place.flow => (after, format!(" {anchor}{text}")),
                 At::Item { dash } if !place.flow => (dash + 1, format!(" {anchor}{text}")),
                 _ => (node.start, format!("{anchor}{text}")),
+            };
+            let text = match comment {
+                Some(c) => format!("{text}{}", &self.src[c.clone()]),
+                None => text,
             };
             self.edit(start, end, text);
             return Ok(());
@@ -956,7 +1027,8 @@ impl<'a> Walker<'a> {
                 } else {
                     format!(" {anchor}")
                 };
-                self.edit(after, node.end, format!("{lead}{nl}{}", lines.join(nl)));
+                let start = comment.map_or(after, |c| c.end);
+                self.edit(start, node.end, format!("{lead}{nl}{}", lines.join(nl)));
             }
             At::Item { dash } => {
                 let c = col(self.src, dash);
@@ -976,12 +1048,20 @@ impl<'a> Walker<'a> {
                 } else {
                     format!(" {anchor}{nl}{}", " ".repeat(c + 2))
                 };
-                let text = if lead.is_empty() {
-                    format!(" {first}{rest}")
-                } else {
-                    format!("{lead}{first}{rest}")
+                let (start, text) = match comment {
+                    Some(cm) => {
+                        let lead = if anchor.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" {anchor}")
+                        };
+                        let indent = " ".repeat(c + 2);
+                        (cm.end, format!("{lead}{nl}{indent}{first}{rest}"))
+                    }
+                    None if lead.is_empty() => (dash + 1, format!(" {first}{rest}")),
+                    None => (dash + 1, format!("{lead}{first}{rest}")),
                 };
-                self.edit(dash + 1, node.end, text);
+                self.edit(start, node.end, text);
             }
             At::Root => {
                 let doc = render::document(new, self.layout);
@@ -1025,4 +1105,35 @@ pub fn apply(src: &str, mut edits: Vec<Edit>) -> Result<String> {
         limit = e.start;
     }
     Ok(out)
+}
+
+/// Where an entry starts: at its key, or at the `?` of an explicit key (`? [a]`), whose
+/// node starts after the indicator.
+fn entry_start(src: &str, key: usize) -> usize {
+    let before = src[..key].trim_end_matches([' ', '\t', '\n', '\r']);
+    match before.strip_suffix('?') {
+        Some(lead) if lead.is_empty() || lead.ends_with([' ', '\t', '\n', '-', '{', '[', ',']) => {
+            before.len() - 1
+        }
+        _ => key,
+    }
+}
+
+/// The column where a block mapping's keys stand.
+fn key_col(src: &str, key: usize) -> usize {
+    col(src, entry_start(src, key))
+}
+
+/// The comments between `from` (after a key's colon or an item's dash) and a value that
+/// begins on a later line (`key: # why`, or comment lines above the value): the range to
+/// keep when the value is replaced.
+fn trailing_comment(src: &str, from: usize, node_start: usize) -> Option<std::ops::Range<usize>> {
+    let gap = src.get(from..node_start)?;
+    let last_nl = gap.rfind('\n')?;
+    let keep = gap[..last_nl].strip_suffix('\r').unwrap_or(&gap[..last_nl]);
+    let only_comments = keep.split('\n').all(|l| {
+        let t = l.trim();
+        t.is_empty() || t.starts_with('#')
+    });
+    (only_comments && keep.contains('#')).then(|| from..from + keep.len())
 }

@@ -113,19 +113,11 @@ pub fn scalar(value: &str, style: ScalarStyle, tag: Option<&str>) -> Val {
 }
 
 /// The string a mapping key stands for. Keys are strings in jq; YAML's `80:` becomes "80".
-pub fn key_string(key: &Node, file: &str) -> Result<String> {
+/// `None` for a complex key (a collection or an alias as a key).
+pub fn key_string(key: &Node) -> Option<&str> {
     match &key.kind {
-        Kind::Scalar { value, .. } => Ok(value.clone()),
-        _ => Err(complex_key(file, key.line)),
-    }
-}
-
-fn complex_key(file: &str, line: usize) -> Error {
-    Error::Yaml {
-        file: file.to_string(),
-        msg: format!(
-            "line {line}: complex mapping keys (a mapping, sequence or alias as a key) are not supported"
-        ),
+        Kind::Scalar { value, .. } => Some(value),
+        _ => None,
     }
 }
 
@@ -171,6 +163,9 @@ pub fn load(src: &str, file: &str) -> Result<Loaded> {
 struct Loader<'a> {
     ev: Events<'a>,
     anchors: HashMap<usize, Val>,
+    /// The text of every anchored scalar, for its aliases used as keys (`*k : v`): a key is
+    /// a string in jq, whatever the scalar resolves to as a value.
+    scalar_texts: HashMap<usize, String>,
     /// What the file's first examples say about its layout.
     step: Option<usize>,
     indentless: Option<bool>,
@@ -185,6 +180,7 @@ impl<'a> Loader<'a> {
         Loader {
             ev: Events::new(src, file),
             anchors: HashMap::new(),
+            scalar_texts: HashMap::new(),
             step: None,
             indentless: None,
         }
@@ -217,6 +213,9 @@ impl<'a> Loader<'a> {
         let (v, anchor) = match event {
             Event::Scalar(value, style, anchor, tag) => {
                 let tag = tag.map(|t| display_tag(&t));
+                if anchor != 0 {
+                    self.scalar_texts.insert(anchor, value.to_string());
+                }
                 (scalar(&value, style, tag.as_deref()), anchor)
             }
             Event::Alias(id) => {
@@ -276,22 +275,23 @@ impl<'a> Loader<'a> {
         loop {
             let (event, span) = self.ev.next_event()?;
             line = span.start.line().max(line);
-            let (key, merge) = match event {
-                Event::MappingEnd => break,
-                Event::Scalar(value, style, _, _) => {
-                    let merge = style == ScalarStyle::Plain && value == "<<";
-                    (value.into_owned(), merge)
-                }
-                _ => return Err(complex_key(self.ev.file, span.start.line())),
-            };
+            if let Event::MappingEnd = event {
+                break;
+            }
             let key_col = (!flow).then(|| col(src, self.ev.byte(span.start.index())));
+            let Key { key, merge, empty } = self.key((event, span))?;
             let value = self.ev.next_event()?;
             let v = self.value(value, key_col)?;
             if merge {
                 merged.push(v);
                 continue;
             }
-            let (i, before) = map.insert_full(Val::from(key), v);
+            if empty && map.contains_key(&key) {
+                // Several empty keys (`: a` then `: b`, valid YAML): jq's object can hold one,
+                // the first; the splice refuses to edit such a mapping.
+                continue;
+            }
+            let (i, before) = map.insert_full(key, v);
             if before.is_some() {
                 let key = map
                     .get_index(i)
@@ -329,6 +329,48 @@ impl<'a> Loader<'a> {
         }
         Ok(Val::obj(map))
     }
+
+    /// A mapping key as jq sees it: a scalar is its text (keys are strings in jq), an alias
+    /// the text of its anchored scalar, a collection (a complex key, `? [a]`) its value.
+    fn key(&mut self, (event, span): Ev<'a>) -> Result<Key> {
+        match event {
+            Event::Scalar(value, style, anchor, tag) => {
+                let merge = style == ScalarStyle::Plain && value == "<<";
+                let empty = style == ScalarStyle::Plain && value.is_empty() && tag.is_none();
+                if anchor != 0 {
+                    // An anchored key can be aliased as a value (`- &k a: 1` then `- *k`).
+                    let tag = tag.map(|t| display_tag(&t));
+                    self.anchors
+                        .insert(anchor, scalar(&value, style, tag.as_deref()));
+                    self.scalar_texts.insert(anchor, value.to_string());
+                }
+                Ok(Key {
+                    key: Val::from(value.into_owned()),
+                    merge,
+                    empty,
+                })
+            }
+            Event::Alias(id) if self.scalar_texts.contains_key(&id) => Ok(Key {
+                key: Val::from(self.scalar_texts[&id].clone()),
+                merge: false,
+                empty: false,
+            }),
+            event => Ok(Key {
+                key: self.value((event, span), None)?,
+                merge: false,
+                empty: false,
+            }),
+        }
+    }
+}
+
+/// A mapping key, read.
+struct Key {
+    key: Val,
+    /// `<<`, the merge key.
+    merge: bool,
+    /// A plain empty key (`: v`, `? `), which a mapping may have more than once.
+    empty: bool,
 }
 
 /// Why verification stopped: the text does not parse, or a value differs at a path.
@@ -472,33 +514,33 @@ fn check_node<'a>(
             let mut merged: Vec<Val> = Vec::new();
             let mut merge_follows = false;
             loop {
-                let (event, span) = l.ev.next_event()?;
-                let key = match event {
-                    Event::MappingEnd => break,
-                    Event::Scalar(value, style, _, _)
-                        if !(style == ScalarStyle::Plain && value == "<<") =>
-                    {
-                        value.into_owned()
-                    }
-                    Event::Scalar(..) => {
-                        let value = l.ev.next_event()?;
-                        merge_follows |= match &value.0 {
-                            Event::Alias(id) => changed.contains(id),
-                            _ => !changed.is_empty(),
-                        };
-                        merged.push(l.value(value, None)?);
-                        continue;
-                    }
-                    _ => return Err(complex_key(l.ev.file, span.start.line()).into()),
-                };
+                let ev = l.ev.next_event()?;
+                if let Event::MappingEnd = ev.0 {
+                    break;
+                }
+                let Key { key, merge, empty } = l.key(ev)?;
                 let value = l.ev.next_event()?;
-                let Some((i, _, t)) = entries.get_full(&Val::from(key.clone())) else {
-                    return Err(Stop::At(vec![format!(".{key}")]));
+                if merge {
+                    merge_follows |= match &value.0 {
+                        Event::Alias(id) => changed.contains(id),
+                        _ => !changed.is_empty(),
+                    };
+                    merged.push(l.value(value, None)?);
+                    continue;
+                }
+                let key_str = key_text(&key);
+                let Some((i, _, t)) = entries.get_full(&key) else {
+                    return Err(Stop::At(vec![format!(".{key_str}")]));
                 };
                 if std::mem::replace(&mut seen[i], true) {
-                    return Err(Stop::At(vec![format!(".{key} (twice)")]));
+                    if empty {
+                        // A later empty key, which the loaded value leaves out too.
+                        l.value(value, None)?;
+                        continue;
+                    }
+                    return Err(Stop::At(vec![format!(".{key_str} (twice)")]));
                 }
-                check(l, value, t, changed).map_err(|s| at(s, format!(".{key}")))?;
+                check(l, value, t, changed).map_err(|s| at(s, format!(".{key_str}")))?;
             }
             if merge_follows {
                 return Ok(());
