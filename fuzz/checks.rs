@@ -81,9 +81,11 @@ pub fn scalars(node: &Node, path: &mut Vec<String>, src: &str, out: &mut Vec<Sca
             });
         }
         Kind::Map { entries, .. } => {
+            let mut empty = false;
             for e in entries {
                 if let Kind::Scalar { value, .. } = &e.key.kind {
-                    if value == "<<" {
+                    // A repeated empty key is not in jq's object (the first one is).
+                    if value == "<<" || (value.is_empty() && std::mem::replace(&mut empty, true)) {
                         continue;
                     }
                     path.push(format!("[{}]", jq_string(value)));
@@ -117,10 +119,14 @@ pub fn changed_range(a: &[u8], b: &[u8]) -> std::ops::Range<usize> {
     pre..a.len() - suf
 }
 
-/// Refusals that are by design: edits through aliases and merge keys, and a value for an
-/// explicit key that has none (a known limitation, tests/it/limitations.rs).
+/// Refusals that are by design: edits through aliases and merge keys, entries that jq cannot
+/// address (complex keys, repeated empty keys), and a value for an explicit key that has
+/// none (a known limitation, tests/it/limitations.rs).
 pub fn refused_by_design(msg: &str) -> bool {
-    msg.contains("alias") || msg.contains("merge key") || msg.contains("explicit key (`? key`)")
+    msg.contains("alias")
+        || msg.contains("merge key")
+        || msg.contains("explicit key (`? key`)")
+        || msg.contains("jq cannot tell apart")
 }
 
 fn split_nul(data: &[u8]) -> (&[u8], Option<&[u8]>) {
@@ -273,4 +279,265 @@ fn substitute(tpl: &str, version: &str) -> String {
         }
     }
     out
+}
+
+/// Values a structural edit puts in place: collections of several shapes, and the awkward
+/// scalars. As jq literals.
+pub const STRUCT_VALUES: &[&str] = &[
+    r#"{"n": 1}"#,
+    r#"{"a": {"b": [1, "x"]}, "c": "yes"}"#,
+    "[]",
+    "{}",
+    r#"[1, "two", {"k": "v"}]"#,
+    r#"[[1, 2], {"a": null}]"#,
+    r##"{"k: v": "#x", "- y": [true]}"##,
+    r#""multi\nline\n""#,
+    r#"[{"name": "app", "tag": "1.0"}]"#,
+];
+
+/// A node a structural edit can aim at: its jq path, what it is, and the bytes it owns
+/// (from its key or dash, to the end of its last line and the blank or comment lines after).
+pub struct Aim {
+    pub path: String,
+    pub owned: std::ops::Range<usize>,
+    /// 0: scalar, 1: mapping, 2: sequence.
+    pub shape: u8,
+    pub keys: Vec<String>,
+    pub len: usize,
+}
+
+fn owned(src: &str, from: usize, end: usize) -> std::ops::Range<usize> {
+    let start = src[..from].rfind('\n').map_or(0, |n| n + 1);
+    let mut stop = src[end..].find('\n').map_or(src.len(), |n| end + n + 1);
+    while stop < src.len() {
+        let next = src[stop..].find('\n').map_or(src.len(), |n| stop + n + 1);
+        let t = src[stop..next].trim();
+        if !(t.is_empty() || t.starts_with('#')) {
+            break;
+        }
+        stop = next;
+    }
+    start..stop
+}
+
+/// Every node under `node` that an edit may aim at (aliases, merge keys, complex keys and
+/// what is under them left out).
+pub fn aims(node: &Node, from: usize, path: &mut Vec<String>, src: &str, out: &mut Vec<Aim>) {
+    let (shape, keys, len) = match &node.kind {
+        Kind::Scalar { .. } => (0, Vec::new(), 0),
+        Kind::Map { entries, .. } => {
+            let keys: Vec<String> = entries
+                .iter()
+                .filter_map(|e| match &e.key.kind {
+                    Kind::Scalar { value, .. } if value != "<<" => Some(value.clone()),
+                    _ => None,
+                })
+                .collect();
+            (1, keys, entries.len())
+        }
+        Kind::Seq { items, .. } => (2, Vec::new(), items.len()),
+        Kind::Alias(_) => return,
+    };
+    out.push(Aim {
+        path: if path.is_empty() {
+            ".".into()
+        } else {
+            format!(".{}", path.concat())
+        },
+        owned: owned(src, from.min(node.start), node.end.max(node.start)),
+        shape,
+        keys,
+        len,
+    });
+    match &node.kind {
+        Kind::Map { entries, .. } => {
+            if entries.iter().any(|e| is_merge_key_node(&e.key)) {
+                return;
+            }
+            let mut empty = false;
+            for e in entries {
+                if let Kind::Scalar { value, .. } = &e.key.kind {
+                    if value.is_empty() && std::mem::replace(&mut empty, true) {
+                        continue;
+                    }
+                    path.push(format!("[{}]", jq_string(value)));
+                    aims(&e.value, e.key.start, path, src, out);
+                    path.pop();
+                }
+            }
+        }
+        Kind::Seq { items, .. } => {
+            for (i, it) in items.iter().enumerate() {
+                path.push(format!("[{i}]"));
+                aims(&it.node, it.dash, path, src, out);
+                path.pop();
+            }
+        }
+        _ => {}
+    }
+}
+
+fn is_merge_key_node(key: &Node) -> bool {
+    matches!(&key.kind, Kind::Scalar { value, .. } if value == "<<")
+}
+
+/// A structural program for `aim`, chosen by `op` and `pick`.
+pub fn structural_program(aim: &Aim, op: u8, pick: u8) -> (String, bool) {
+    let p = &aim.path;
+    let v = STRUCT_VALUES
+        .iter()
+        .chain(AWKWARD)
+        .nth(pick as usize % (STRUCT_VALUES.len() + AWKWARD.len()))
+        .unwrap();
+    let key = |n: u8| -> Option<String> {
+        (!aim.keys.is_empty()).then(|| jq_string(&aim.keys[n as usize % aim.keys.len()]))
+    };
+    let sub = |s: &str| {
+        if p == "." {
+            format!(".{s}")
+        } else {
+            format!("{p}{s}")
+        }
+    };
+    let i = pick as usize % (aim.len + 1);
+    // The second value says whether the change stays within the aimed node's bytes.
+    match op % 12 {
+        0 => (format!("{p} = {v}"), true),
+        1 => match (key(pick), key(pick / 3 + 1)) {
+            (Some(a), Some(b)) => (
+                format!(
+                    "del({}, {})",
+                    sub(&format!("[{a}]")),
+                    sub(&format!("[{b}]"))
+                ),
+                true,
+            ),
+            _ => (format!("{p} |= {v}"), true),
+        },
+        2 if aim.shape == 1 => (
+            format!(
+                "{} = {v} | {} = {{\"deep\": {v}}}",
+                sub("[\"gu_new\"]"),
+                sub("[\"gu_two\"][\"x\"]")
+            ),
+            true,
+        ),
+        3 if aim.shape == 2 => (format!("{p} += [{v}]"), true),
+        4 if aim.shape == 2 => (format!("{p} |= .[:{i}] + [{v}] + .[{i}:]"), true),
+        5 => (format!("{p} |= sort"), true),
+        6 => (format!("{p} |= sort_by(tostring)"), true),
+        7 => (format!("{p} |= reverse"), true),
+        8 => (format!("{p} |= (to_entries | from_entries)"), true),
+        9 => (
+            format!("{p} |= with_entries(.key |= \"k_\" + tostring)"),
+            true,
+        ),
+        10 if aim.shape == 1 && !aim.keys.is_empty() => (
+            format!(
+                "{p} |= with_entries(select(.key != {}))",
+                key(pick).unwrap()
+            ),
+            true,
+        ),
+        11 => (format!("({p}) as $v | del(.. | select(. == $v))"), false),
+        _ => (format!("{p} = {v}"), true),
+    }
+}
+
+/// The structural half: an arbitrary YAML input (after three selector bytes) and a program
+/// of structural operations on one of its nodes.
+///
+/// - never a panic; identity gives the input back byte for byte;
+/// - the output reads back as jq's result (unless aliases follow an edited anchor, which
+///   the edit says in a note), and no byte outside the aimed node's lines changes; or the
+///   edit is refused by design;
+/// - no line the edit wrote ends with a space.
+pub fn structure(data: &[u8]) {
+    let [op, sel, pick, bytes @ ..] = data else {
+        return;
+    };
+    if bytes.len() > 8192 {
+        return;
+    }
+    let identity = Program::compile(".", &bindings(&[])).expect("identity compiles");
+    let Ok(same) = edit::edit(bytes, "f", &identity) else {
+        return;
+    };
+    assert!(
+        same.text.as_bytes() == bytes && !same.changed,
+        "identity changed the bytes:\n{:?}\n{:?}",
+        String::from_utf8_lossy(bytes),
+        same.text
+    );
+    let src = same.text.as_str();
+    let idx = index::index(src, "f", Keep::All).expect("a file that loads can be indexed");
+    let mut found = Vec::new();
+    for (di, doc) in idx.docs.iter().enumerate() {
+        let Some(root) = &doc.root else { continue };
+        let mut here = Vec::new();
+        aims(root, root.start, &mut Vec::new(), src, &mut here);
+        found.extend(here.into_iter().map(|a| (di, a)));
+    }
+    if found.is_empty() {
+        return;
+    }
+    let (di, aim) = &found[*sel as usize % found.len()];
+    let (body, local) = structural_program(aim, *op, *pick);
+    let expr = format!("if documentIndex == {di} then {body} else . end");
+    let program = Program::compile(&expr, &bindings(&[])).expect("the program compiles");
+    let parsed = yaml::parse(src, "f").expect("loads, as identity did");
+    let Ok(want) = edit::evaluate(&parsed, &program, "f") else {
+        return; // jq refuses it too (sort of a mapping, and so on): nothing to check
+    };
+    let edited = match edit::edit(bytes, "f", &program) {
+        Ok(e) => e,
+        Err(e) if refused_by_design(&e.to_string()) => return,
+        Err(e) => panic!("{expr}: refused: {e}\n{src:?}"),
+    };
+    let out = edited.text.as_str();
+    let back = yaml::parse(out, "f")
+        .unwrap_or_else(|e| panic!("{expr}: the output does not load: {e}\n{src:?}\n{out:?}"));
+    if edited.notes.is_empty() {
+        assert_eq!(
+            back.values.len(),
+            want.len(),
+            "{expr}: document count\n{src:?}\n{out:?}"
+        );
+        for (got, want) in back.values.iter().zip(&want) {
+            assert!(
+                yaml::value::same(got, want),
+                "{expr}: reads back as {got} instead of {want}\n{src:?}\n{out:?}"
+            );
+        }
+    }
+    let changed = changed_range(bytes, out.as_bytes());
+    let (head, tail) = (&src[..aim.owned.start], &src[aim.owned.end..]);
+    let kept = out.len() >= head.len() + tail.len() && out.starts_with(head) && out.ends_with(tail);
+    assert!(
+        !local || kept,
+        "{expr}: bytes outside the node's lines {:?} changed\n{src:?}\n{out:?}",
+        aim.owned
+    );
+    if edited.changed {
+        // The lines the edit wrote, in the output.
+        let suffix = bytes.len() - changed.end;
+        let (from, to) = (changed.start, out.len() - suffix);
+        let line_start = out[..from].rfind('\n').map_or(0, |n| n + 1);
+        let line_end = out[to..].find('\n').map_or(out.len(), |n| to + n);
+        let mut at = line_start;
+        for line in out[line_start..line_end].split('\n') {
+            let text = line.strip_suffix('\r').unwrap_or(line);
+            let blanks = text.len() - text.trim_end_matches([' ', '\t']).len();
+            // Blanks the file had before or after the changed bytes are its own (a scalar
+            // edited in place keeps what followed it).
+            assert!(
+                blanks == 0
+                    || at + text.len() <= from
+                    || at + text.len() - blanks >= to
+                    || src.lines().any(|l| l == text),
+                "{expr}: wrote a line that ends with a space: {text:?}\n{src:?}\n{out:?}"
+            );
+            at += line.len() + 1;
+        }
+    }
 }

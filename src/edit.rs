@@ -35,7 +35,7 @@ pub fn evaluate(parsed: &yaml::Parsed, program: &Program, file: &str) -> Result<
                 format!(" for {file}")
             };
             match outs.len() {
-                1 => Ok(outs.remove(0)),
+                1 => Ok(string_keys(outs.remove(0))),
                 0 => Err(Error::Expr(format!(
                     "the expression produced no value{doc}; it must produce exactly one (an update such as `.image.tag = \"{{{{VERSION}}}}\"`)"
                 ))),
@@ -45,6 +45,43 @@ pub fn evaluate(parsed: &yaml::Parsed, program: &Program, file: &str) -> Result<
             }
         })
         .collect()
+}
+
+/// A number, boolean or null as an object key (jaq allows them: `[1] | to_entries |
+/// from_entries`) is written as its text, and a YAML key reads back as its text: so the
+/// result holds that string, as jq's own `from_entries` makes it.
+fn string_keys(v: Val) -> Val {
+    fn needs(v: &Val) -> bool {
+        match v {
+            Val::Obj(o) => o
+                .iter()
+                .any(|(k, v)| matches!(k, Val::Null | Val::Bool(_) | Val::Num(_)) || needs(v)),
+            Val::Arr(a) => a.iter().any(needs),
+            _ => false,
+        }
+    }
+    fn convert(v: Val) -> Val {
+        match v {
+            Val::Obj(o) => Val::obj(
+                o.iter()
+                    .map(|(k, v)| {
+                        let k = match k {
+                            Val::Null | Val::Bool(_) | Val::Num(_) => Val::from(k.to_string()),
+                            k => k.clone(),
+                        };
+                        (k, convert(v.clone()))
+                    })
+                    .collect(),
+            ),
+            Val::Arr(a) => Val::Arr(a.iter().cloned().map(convert).collect::<Vec<_>>().into()),
+            v => v,
+        }
+    }
+    if needs(&v) {
+        convert(v)
+    } else {
+        v
+    }
 }
 
 /// Applies `program` to the YAML in `bytes`, changing only the bytes of changed values.

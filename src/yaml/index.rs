@@ -31,6 +31,9 @@ pub struct Node {
     pub line: usize,
     pub anchor: usize,
     pub tag: Option<String>,
+    /// The node ends with a keep-chomped block scalar (`|+`, `>+`), whose value holds the
+    /// blank lines after it: what comes after the node goes after those lines.
+    pub keeps_blank: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -220,6 +223,11 @@ impl<'a> Builder<'a> {
                     line: line_of(src, body, line, start),
                     anchor,
                     tag,
+                    keeps_blank: matches!(style, ScalarStyle::Literal | ScalarStyle::Folded)
+                        && src[body..]
+                            .split([' ', '\t', '\n', '\r'])
+                            .next()
+                            .is_some_and(|h| h.contains('+')),
                 })
             }
             Event::Alias(id) => Ok(Node {
@@ -230,6 +238,7 @@ impl<'a> Builder<'a> {
                 line,
                 anchor: 0,
                 tag: None,
+                keeps_blank: false,
             }),
             Event::SequenceStart(anchor, tag) => {
                 let tag = tag.map(|t| display_tag(&t));
@@ -237,6 +246,7 @@ impl<'a> Builder<'a> {
                 let flow = src.as_bytes().get(props_end) == Some(&b'[');
                 let mut items = Vec::new();
                 let (mut first_dash, mut last_end) = (None, None);
+                let mut keeps_blank = false;
                 let mut i = 0;
                 let end = loop {
                     let ev = self.next()?;
@@ -257,6 +267,7 @@ impl<'a> Builder<'a> {
                     }
                     first_dash.get_or_insert(dash);
                     last_end = Some(node.end);
+                    keeps_blank = !flow && node.keeps_blank;
                     if keep.is_some() {
                         items.push(Item { dash, node });
                     }
@@ -275,6 +286,7 @@ impl<'a> Builder<'a> {
                     end,
                     anchor,
                     tag,
+                    keeps_blank,
                 })
             }
             Event::MappingStart(anchor, tag) => {
@@ -283,6 +295,7 @@ impl<'a> Builder<'a> {
                 let flow = src.as_bytes().get(props_end) == Some(&b'{');
                 let mut entries: Vec<Entry> = Vec::new();
                 let (mut first_key, mut last_end) = (None, None);
+                let mut keeps_blank = false;
                 let end = loop {
                     let ev = self.next()?;
                     if let Event::MappingEnd = ev.0 {
@@ -319,6 +332,7 @@ impl<'a> Builder<'a> {
                     }
                     first_key.get_or_insert(key.start);
                     last_end = Some(value.end.max(key.end));
+                    keeps_blank = !flow && value.keeps_blank;
                     if keep.is_some() {
                         entries.push(Entry { key, value });
                     }
@@ -336,6 +350,7 @@ impl<'a> Builder<'a> {
                     end,
                     anchor,
                     tag,
+                    keeps_blank,
                 })
             }
             other => Err(Error::Internal(format!("unexpected YAML event {other:?}"))),

@@ -62,8 +62,14 @@ fn line_start(src: &str, pos: usize) -> usize {
     src[..pos].rfind('\n').map_or(0, |n| n + 1)
 }
 
+/// A byte column; a byte order mark at the start of the file takes none.
 fn col(src: &str, pos: usize) -> usize {
-    pos - line_start(src, pos)
+    let start = match src[..pos].rfind('\n') {
+        Some(n) => n + 1,
+        None if src.starts_with('\u{feff}') && pos >= 3 => 3,
+        None => 0,
+    };
+    pos - start
 }
 
 /// Just past the line break of the line that holds `pos`, or the end of the text.
@@ -116,28 +122,6 @@ fn flow_close(src: &str, start: usize, end: usize) -> Option<usize> {
 fn bracketed(src: &str, node: &Node) -> bool {
     src.get(node.body..)
         .is_some_and(|t| t.starts_with(['{', '[']))
-}
-
-/// Whether `node` is a block scalar with keep chomping (`|+`, `>2+`), whose trailing blank
-/// lines belong to its value.
-fn keeps_blank_lines(src: &str, node: &Node) -> bool {
-    if !matches!(
-        node.kind,
-        Kind::Scalar {
-            style: ScalarStyle::Literal | ScalarStyle::Folded,
-            ..
-        }
-    ) {
-        return false;
-    }
-    // The header (`|+`, after any anchor or tag) is on the line where the node starts.
-    let from = node.start.min(src.len());
-    let line_end = src[from..].find('\n').map_or(src.len(), |i| from + i);
-    let line = &src[from..line_end];
-    let line = line.split(" #").next().unwrap_or(line);
-    line.split_whitespace()
-        .find(|t| t.starts_with(['|', '>']))
-        .is_some_and(|t| t.contains('+'))
 }
 
 /// Whether `needle` is the new value at a position where `old` and `new` differ.
@@ -274,6 +258,32 @@ impl<'a> Walker<'a> {
         )))
     }
 
+    /// An anchored mapping that a `<<` merge key takes in must stay a mapping: the merge of
+    /// anything else is an error to every YAML reader.
+    fn refuse_a_broken_merge(&self, node: &Node, new: &Val) -> Result<()> {
+        if matches!(new, Val::Obj(_)) {
+            return Ok(());
+        }
+        let merge = self.index.aliases.iter().find(|a| {
+            a.id == node.anchor && {
+                let before = &self.src[line_start(self.src, a.start)..a.start];
+                before
+                    .split_once("<<")
+                    .is_some_and(|(_, rest)| rest.trim_start().starts_with(':'))
+            }
+        });
+        match merge {
+            Some(a) => Err(self.refuse(format!(
+                "line {}: {} is anchored as {} and taken in by the `<<` merge key at line {}; it must stay a mapping: change its keys rather than the whole value, or drop the merge",
+                node.line,
+                self.path_str(),
+                anchor_name(self.src, node),
+                a.line
+            ))),
+            None => Ok(()),
+        }
+    }
+
     /// Notes for stderr: each alias of an edited anchor follows it, as in yq.
     pub fn alias_notes(&self) -> Vec<String> {
         self.index
@@ -358,6 +368,7 @@ impl<'a> Walker<'a> {
         }
         if node.anchor != 0 {
             self.refuse_a_move(node, old)?;
+            self.refuse_a_broken_merge(node, new)?;
             self.changed.insert(node.anchor, new.clone());
             self.notes.push(format!(
                 "{}: line {}: edited the value anchored as {}; its aliases follow it",
@@ -733,9 +744,7 @@ impl<'a> Walker<'a> {
             .map(|e| node_end(self.src, e))
             .max()
             .unwrap_or(node.end);
-        let kept = entries
-            .last()
-            .is_some_and(|e| keeps_blank_lines(self.src, &e.value));
+        let kept = entries.last().is_some_and(|e| e.value.keeps_blank);
         self.insert_lines(last, &lines, kept);
     }
 
@@ -750,9 +759,7 @@ impl<'a> Walker<'a> {
         let c = items.first().map_or(0, |i| col(self.src, i.dash));
         let lines = render::seq_lines(added, c, self.layout);
         let last = items.last().map_or(node.end, |i| i.node.end);
-        let kept = items
-            .last()
-            .is_some_and(|i| keeps_blank_lines(self.src, &i.node));
+        let kept = items.last().is_some_and(|i| i.node.keeps_blank);
         self.insert_lines(last, &lines, kept);
     }
 
@@ -1009,6 +1016,13 @@ impl<'a> Walker<'a> {
             let (start, text) = match place.at {
                 At::Value { after, .. } if !place.flow => (after, format!(" {anchor}{text}")),
                 At::Item { dash } if !place.flow => (dash + 1, format!(" {anchor}{text}")),
+                At::Value { .. }
+                    if node.start == node.end
+                        && !self.src[..node.start].trim_end().ends_with(':') =>
+                {
+                    // A flow mapping's key with no `:` at all (`{a, b}`).
+                    (node.start, format!(": {anchor}{text}"))
+                }
                 _ => (node.start, format!("{anchor}{text}")),
             };
             let text = match comment {
@@ -1019,6 +1033,15 @@ impl<'a> Walker<'a> {
             return Ok(());
         }
         let anchor = anchor.trim_end().to_string();
+        // Spaces that ended the old value's last line would end the new lines' last one.
+        let end = {
+            let rest = &self.src[end..];
+            let blanks = rest.len() - rest.trim_start_matches([' ', '\t']).len();
+            match rest.as_bytes().get(blanks) {
+                None | Some(b'\n' | b'\r') => end + blanks,
+                _ => end,
+            }
+        };
         match place.at {
             At::Value { key_col, after } => {
                 let lines = render::block_lines(new, key_col, true, self.layout);
@@ -1028,7 +1051,7 @@ impl<'a> Walker<'a> {
                     format!(" {anchor}")
                 };
                 let start = comment.map_or(after, |c| c.end);
-                self.edit(start, node.end, format!("{lead}{nl}{}", lines.join(nl)));
+                self.edit(start, end, format!("{lead}{nl}{}", lines.join(nl)));
             }
             At::Item { dash } => {
                 let c = col(self.src, dash);
@@ -1061,7 +1084,7 @@ impl<'a> Walker<'a> {
                     None if lead.is_empty() => (dash + 1, format!(" {first}{rest}")),
                     None => (dash + 1, format!("{lead}{first}{rest}")),
                 };
-                self.edit(start, node.end, text);
+                self.edit(start, end, text);
             }
             At::Root => {
                 let doc = render::document(new, self.layout);
@@ -1071,7 +1094,7 @@ impl<'a> Walker<'a> {
                 } else {
                     format!("{anchor}{nl}{body}")
                 };
-                self.edit(node.start, node.end, text);
+                self.edit(node.start, end, text);
             }
         }
         Ok(())
@@ -1090,11 +1113,15 @@ fn path_part(k: &str) -> String {
 }
 
 /// Applies edits, which must not overlap, from the end of the text backwards.
-pub fn apply(src: &str, mut edits: Vec<Edit>) -> Result<String> {
-    edits.sort_by_key(|e| std::cmp::Reverse((e.start, e.end)));
+pub fn apply(src: &str, edits: Vec<Edit>) -> Result<String> {
+    // Applied from the end of the text back; insertions at one place in reverse order of
+    // making, so that they read in the order they were made (a key added to a sequence's
+    // last item, then an item appended after it).
+    let mut edits: Vec<(usize, Edit)> = edits.into_iter().enumerate().collect();
+    edits.sort_by_key(|(i, e)| std::cmp::Reverse((e.start, e.end, *i)));
     let mut out = src.to_string();
     let mut limit = usize::MAX;
-    for e in edits {
+    for (_, e) in edits {
         if e.end > limit || e.start > e.end || e.end > src.len() {
             return Err(Error::Internal(format!(
                 "overlapping edits at bytes {}..{}",

@@ -171,8 +171,14 @@ struct Loader<'a> {
     indentless: Option<bool>,
 }
 
+/// A byte column; a byte order mark at the start of the file takes none.
 fn col(src: &str, pos: usize) -> usize {
-    pos - src[..pos].rfind('\n').map_or(0, |n| n + 1)
+    let start = match src[..pos].rfind('\n') {
+        Some(n) => n + 1,
+        None if src.starts_with('\u{feff}') && pos >= 3 => 3,
+        None => 0,
+    };
+    pos - start
 }
 
 impl<'a> Loader<'a> {

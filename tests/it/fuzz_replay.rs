@@ -105,3 +105,23 @@ fn template_properties_hold_on_seeds_and_corpus() {
     );
     eprintln!("template: {from_seeds} seeds, {from_corpus} corpus inputs");
 }
+
+#[test]
+fn structure_properties_hold_on_seeds_and_corpus() {
+    let yaml = testdata_files(|p| p.extension().is_some_and(|e| e == "yaml"));
+    // Seeds: each file under every structural operation, each aimed at another node.
+    let seeds = yaml.iter().flat_map(|p| {
+        let bytes = fs::read(p).unwrap();
+        (0u8..12).map(move |op| {
+            let mut v = vec![op, op.wrapping_mul(5), op.wrapping_mul(7)];
+            v.extend_from_slice(&bytes);
+            v
+        })
+    });
+    let from_seeds = replay(seeds, checks::structure);
+    let from_corpus = replay(
+        corpus("structure").iter().map(|p| fs::read(p).unwrap()),
+        checks::structure,
+    );
+    eprintln!("structure: {from_seeds} seeds, {from_corpus} corpus inputs");
+}
