@@ -882,7 +882,17 @@ impl<'a> Walker<'a> {
             // `key:` with no value: the new value needs a space after the colon.
             text.insert(0, ' ');
         }
-        self.edit(start, node.end, text);
+        let mut end = node.end;
+        if start == node.end && !flow {
+            // `key: ` with no value: the blanks that ended the line would end it after the
+            // value.
+            let rest = &src[end..];
+            let blanks = rest.len() - rest.trim_start_matches([' ', '\t']).len();
+            if matches!(rest.as_bytes().get(blanks), None | Some(b'\n' | b'\r')) {
+                end += blanks;
+            }
+        }
+        self.edit(start, end, text);
     }
 
     /// A block scalar's new text, keeping its header (indicator, indentation indicator and
@@ -1089,12 +1099,22 @@ impl<'a> Walker<'a> {
             At::Root => {
                 let doc = render::document(new, self.layout);
                 let body = doc.strip_suffix(nl).unwrap_or(&doc);
-                let text = if anchor.is_empty() {
-                    body.to_string()
+                // The rendered lines start at column 0: an indented root (` a: 1`) gives up
+                // its indentation, and a root after `---` on its line starts below it.
+                let ls = line_start(self.src, node.start);
+                let before = &self.src[ls..node.start];
+                let (start, lead) = if before.trim().is_empty() {
+                    (ls, String::new())
                 } else {
-                    format!("{anchor}{nl}{body}")
+                    (ls + before.trim_end().len(), format!(" {anchor}"))
                 };
-                self.edit(node.start, end, text);
+                let text = match (lead.trim().is_empty(), anchor.is_empty()) {
+                    (true, true) if start == ls => body.to_string(),
+                    (true, false) if start == ls => format!("{anchor}{nl}{body}"),
+                    (_, true) => format!("{nl}{body}"),
+                    (_, false) => format!("{lead}{nl}{body}"),
+                };
+                self.edit(start, end, text);
             }
         }
         Ok(())
