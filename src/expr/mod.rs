@@ -50,7 +50,6 @@ const YQ_ONLY: &[&str] = &[
     "load_props",
     "load_str",
     "load_xml",
-    "omit",
     "parent",
     "parents",
     "shuffle",
@@ -65,7 +64,6 @@ const YQ_ONLY: &[&str] = &[
     "to_xml",
     "to_yaml",
     "to_json",
-    "envsubst",
     "with_dtf",
     "format_datetime",
     "tz",
@@ -353,11 +351,11 @@ fn offset_in(whole: &str, part: &str) -> usize {
 fn compile_code(code: &str, globals: &[String]) -> Result<Filter, CompileError> {
     let yq_defs = load::parse(YQ_DEFS, |p| p.defs()).unwrap_or_default();
     let jq_defs = load::parse(JQ_DEFS, |p| p.defs()).unwrap_or_default();
-    let defs = yq_defs
-        .into_iter()
-        .chain(jaq_core::defs())
+    // yq's definitions use jaq's (`test`, `match`), so they come after them.
+    let defs = jaq_core::defs()
         .chain(jaq_std::defs())
         .chain(jaq_json::defs())
+        .chain(yq_defs)
         .chain(jq_defs);
     // jaq's native `env` exposes every variable, secrets included: never register it.
     let funs = jaq_core::funs()

@@ -70,6 +70,8 @@ pub(crate) fn rewrite(template: &str) -> Rewritten {
     let mut env_refs = Vec::new();
     let mut uses_version = false;
     let mut stack = vec![Frame::Code(0)];
+    // Top-level commas of yq-spelled calls (`sub("a", "b")`), written as jq's `;`.
+    let mut semis: Vec<usize> = Vec::new();
     let mut i = 0;
     let mut push_seg = |out: &mut String, at: usize, old_len: usize, new: &str| {
         segments.push((out.len(), at, new.len(), old_len));
@@ -119,6 +121,11 @@ pub(crate) fn rewrite(template: &str) -> Rewritten {
                     i = end;
                     continue;
                 }
+                b',' if semis.contains(&i) => {
+                    push_seg(&mut out, i, 1, ";");
+                    i += 1;
+                    continue;
+                }
                 b'(' => *parens += 1,
                 b')' if *parens == 0 && nested => {
                     // End of a string interpolation: back into the string.
@@ -143,6 +150,14 @@ pub(crate) fn rewrite(template: &str) -> Rewritten {
                         }
                     }
                     let len = rest.bytes().take_while(|&c| is_ident_char(c)).count();
+                    if standalone {
+                        if let Some((name, commas)) = yq_comma_call(template, i, len) {
+                            semis.extend(commas);
+                            push_seg(&mut out, i, len, name);
+                            i += len;
+                            continue;
+                        }
+                    }
                     out.push_str(&rest[..len]);
                     i += len;
                     continue;
@@ -161,6 +176,72 @@ pub(crate) fn rewrite(template: &str) -> Rewritten {
         env_refs,
         segments,
     }
+}
+
+/// yq separates the arguments of its regular-expression functions with a comma, where jq
+/// has `;` (in jq, `sub("a", "b")` is one argument with two values, which no jq function
+/// of these takes). A call to one of them whose parentheses hold top-level commas and no
+/// `;` is yq's: the name to call (yq's `sub` replaces every match, with `${1}` for groups)
+/// and where the commas are.
+fn yq_comma_call(t: &str, at: usize, len: usize) -> Option<(&'static str, Vec<usize>)> {
+    let name = match &t[at..at + len] {
+        "sub" | "gsub" => "__yq_sub",
+        "test" => "test",
+        "match" => "match",
+        "capture" => "capture",
+        _ => return None,
+    };
+    let b = t.as_bytes();
+    let mut i = at + len;
+    while b.get(i).is_some_and(u8::is_ascii_whitespace) {
+        i += 1;
+    }
+    if b.get(i) != Some(&b'(') {
+        return None;
+    }
+    // Strings (with their interpolations) and brackets, to find the top level.
+    let mut commas = Vec::new();
+    let mut depth = 0usize;
+    let mut strings: Vec<usize> = Vec::new(); // the bracket depth each open string sits at
+    let mut in_str = false;
+    i += 1;
+    while i < b.len() {
+        let c = b[i];
+        if in_str {
+            match c {
+                b'\\' if b.get(i + 1) == Some(&b'(') => {
+                    strings.push(depth);
+                    in_str = false;
+                    depth += 1;
+                    i += 2;
+                    continue;
+                }
+                b'\\' => i += 1,
+                b'"' => in_str = false,
+                _ => {}
+            }
+        } else {
+            match c {
+                b'"' => in_str = true,
+                b'#' => return None,
+                b'(' | b'[' | b'{' => depth += 1,
+                b')' if depth > 0 && strings.last() == Some(&(depth - 1)) => {
+                    depth -= 1;
+                    strings.pop();
+                    in_str = true;
+                }
+                b')' if depth == 0 => {
+                    return (!commas.is_empty()).then_some((name, commas));
+                }
+                b')' | b']' | b'}' => depth = depth.checked_sub(1)?,
+                b',' if depth == 0 => commas.push(i),
+                b';' if depth == 0 => return None,
+                _ => {}
+            }
+        }
+        i += 1;
+    }
+    None
 }
 
 /// Recognises `strenv(NAME)` and `env(NAME)` with a bare name, as yq spells them.
@@ -276,6 +357,32 @@ mod tests {
         assert_eq!(r.original_offset(err_at), t.rfind(')').unwrap());
         let var_at = r.code.find("$VERSION").unwrap();
         assert_eq!(r.original_offset(var_at), t.find("{{").unwrap());
+    }
+
+    #[test]
+    fn yq_comma_calls_take_semicolons() {
+        let r = rewrite(r#".a |= sub("(x), y", "${1}") | .b |= test("a", "i")"#);
+        assert_eq!(
+            r.code,
+            r#".a |= __yq_sub("(x), y"; "${1}") | .b |= test("a"; "i")"#
+        );
+        for code in [
+            r#"sub("a"; "b")"#,
+            r#"test("a")"#,
+            r#"[.[] | sub("a"; "b", "c")]"#,
+            r#"mysub("a", "b")"#,
+            r#".sub("a", "b")"#,
+            r#"test(("a", "b"))"#,
+        ] {
+            assert_eq!(rewrite(code).code, code, "{code}");
+        }
+        let t = r#"gsub("\(.x, 1)", "b") | )"#;
+        let r = rewrite(t);
+        assert_eq!(r.code, r#"__yq_sub("\(.x, 1)"; "b") | )"#);
+        assert_eq!(
+            r.original_offset(r.code.rfind(')').unwrap()),
+            t.rfind(')').unwrap()
+        );
     }
 
     #[test]

@@ -1,7 +1,59 @@
-# yq's spellings, written in jq and compiled before every expression.
+# yq's spellings, written in jq and compiled after jaq's definitions.
 # `with` is an update relative to a path; the document index is a variable bound per
 # document; `env` is `$ENV`, which holds only the variables the caller allows.
 def with(p; f): p |= f;
 def documentIndex: $__di;
 def di: $__di;
 def env: $ENV;
+# yq's `sub(re, replacement)` (comma-separated, rewritten to this): every match replaced,
+# `${1}`, `$1` or `${name}` in the replacement standing for a capture group, `${0}` for the
+# match, as Go's regexp.Expand does.
+def __yq_expand($m):
+  gsub("\\$(?:\\{(?<b>[A-Za-z0-9_]+)\\}|(?<p>[0-9]+))";
+    (.b // .p) as $g
+    | if ($g | test("^[0-9]+$")) then
+        ($g | tonumber) as $n
+        | if $n == 0 then $m.string else ($m.captures[$n - 1].string // "") end
+      else
+        (first($m.captures[] | select(.name == $g) | .string) // "")
+      end);
+def __yq_sub($re; $replacement):
+  . as $s
+  | reduce match($re; "g") as $m ({out: "", at: 0};
+      .out += $s[.at:$m.offset] + ($replacement | __yq_expand($m))
+      | .at = $m.offset + $m.length)
+  | .out + $s[.at:];
+# yq's `pick(["a", "b"])` and `omit([...])` take keys (or indices) as values; jq's
+# `pick(.a, .b.c)` takes paths, and stays jq's when its argument is one.
+def pick(f):
+  if (try ([path(f)] | true) catch false) then
+    . as $top | reduce path(f) as $p (null; setpath($p; $top | getpath($p)))
+  else
+    [f] as [$keys]
+    | if type == "object" then . as $o | reduce ($keys[] | select(. as $k | $o | has($k))) as $k ({}; .[$k] = $o[$k])
+      elif type == "array" then . as $a | [$keys[] | select(type == "number" and . >= 0 and . < ($a | length)) | $a[.]]
+      else error("pick needs a mapping or a sequence, not \(type)") end
+  end;
+def omit($keys):
+  if type == "object" then reduce $keys[] as $k (.; del(.[$k]))
+  elif type == "array" then [to_entries[] | select(.key as $i | any($keys[]; . == $i) | not) | .value]
+  else error("omit needs a mapping or a sequence, not \(type)") end;
+def to_string: tostring;
+# yq skips null items; the indices become (string) keys.
+def array_to_map: reduce (to_entries[] | select(.value != null)) as $e ({}; .[$e.key | tostring] = $e.value);
+def any_c(f): any(.[]; f);
+def all_c(f): all(.[]; f);
+# `$VAR`, `${VAR}`, `${VAR:-default}` (also when empty), `${VAR-default}` (when unset), from
+# the variables the expression may read; `envsubst("nu")` fails on an unset one and
+# `envsubst("ne")` on an empty one, as yq's flags do.
+def envsubst($flags):
+  gsub("\\$(?:\\{(?<n>[A-Za-z_][A-Za-z0-9_]*)(?:(?<op>:?-)(?<d>[^}]*))?\\}|(?<m>[A-Za-z_][A-Za-z0-9_]*))";
+    (.n // .m) as $name | $ENV[$name] as $v
+    | if $v == null then
+        if .op then .d
+        elif ($flags | contains("nu")) then error("envsubst: the variable \($name) is not set (or may not be read here)")
+        else "" end
+      elif $v == "" and .op == ":-" then .d
+      elif $v == "" and ($flags | contains("ne")) then error("envsubst: the variable \($name) is empty")
+      else $v end);
+def envsubst: envsubst("");

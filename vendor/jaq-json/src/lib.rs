@@ -605,6 +605,12 @@ impl core::ops::Add for Val {
                 Rc::make_mut(&mut l).extend(r.iter().map(|(k, v)| (k.clone(), v.clone())));
                 Ok(Obj(l))
             }
+            // gitops-update patch: yq appends a value that is not an array to an array
+            // (`.tags += "new"`), where jq fails; no jq program that ran changes meaning.
+            (Arr(mut l), r) => {
+                Rc::make_mut(&mut l).push(r);
+                Ok(Arr(l))
+            }
             (l, r) => Err(Error::math(l, ops::Math::Add, r)),
         }
     }
