@@ -206,7 +206,7 @@ Replaces the consumer's dispatch script: it dispatches the GitOps repo's workflo
 inputs file, yq_tpl, version, source_repo, source_commit, dispatch_id and git_tag_prefix,
 waits until the update is proven (its commit, found by the Dispatch-Id trailer, or the
 updater's record that the version was already there), sets the status
-gitops/<gitops repo name>[/<prefix>] on the consumer's commit, and writes the summary line
+gitops/<consumer repo name>[/<prefix>] on the consumer's commit, and writes the summary line
 component|version|status|commit_sha|repo (and commit_sha, changed, dispatch_id) to
 $GITHUB_OUTPUT / $GITEA_OUTPUT, also on failure.
 
@@ -289,4 +289,10 @@ pub struct DispatchArgs {
     /// Timeout for each API request
     #[arg(long, default_value = "30s")]
     pub timeout: String,
+
+    /// The pipeline's config as one JSON object (the shared workflows' env_json): its
+    /// GITEA_API_URL, GIT_TAG_PREFIX or any other input by its variable name fill what no
+    /// flag or variable gave
+    #[arg(long, env = "ENV_JSON", value_name = "JSON")]
+    pub env_json: Option<String>,
 }

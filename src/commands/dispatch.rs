@@ -142,6 +142,20 @@ pub fn execute(cfg: &DispatchConfig) -> Result<u8> {
     Ok(crate::error::exit::OK)
 }
 
+/// The context of the status on the consumer's commit, as the consumer repos' branch
+/// protection already requires it: `gitops/<consumer repo name>[/<prefix without its
+/// slashes>]` (`acme/agent-platform` with `docker/` is `gitops/agent-platform/docker`).
+pub fn status_context(source_repo: &str, tag_prefix: Option<&str>) -> String {
+    let name = source_repo.rsplit('/').next().unwrap_or(source_repo);
+    match tag_prefix
+        .map(|p| p.replace('/', ""))
+        .filter(|p| !p.is_empty())
+    {
+        Some(p) => format!("gitops/{name}/{p}"),
+        None => format!("gitops/{name}"),
+    }
+}
+
 /// The status on the consumer's own commit: success with a link to the GitOps commit, or
 /// failure with a link to the run. Problems here are warnings: the outcome is decided.
 fn consumer_status(cfg: &DispatchConfig, result: &Result<Landed>, links: &Links) {
@@ -149,16 +163,7 @@ fn consumer_status(cfg: &DispatchConfig, result: &Result<Landed>, links: &Links)
         report::progress("commit status skipped: no GITHUB_TOKEN or GITEA_TOKEN");
         return;
     };
-    let name = cfg.repo.rsplit('/').next().unwrap_or(&cfg.repo);
-    let context = match cfg
-        .tag_prefix
-        .as_deref()
-        .map(|p| p.trim_end_matches('/'))
-        .filter(|p| !p.is_empty())
-    {
-        Some(p) => format!("gitops/{name}/{p}"),
-        None => format!("gitops/{name}"),
-    };
+    let context = status_context(&cfg.source_repo, cfg.tag_prefix.as_deref());
     let status = match result {
         Ok(l) => Status {
             state: "success",
@@ -550,6 +555,19 @@ fn dispatch_and_wait(cfg: &DispatchConfig, links: &mut Links) -> Result<Landed> 
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn status_context_agent_platform_no_prefix_docker_helm() {
+        // The seed's three rows: the consumer repo's name, never the GitOps repo's.
+        for (prefix, want) in [
+            (None, "gitops/agent-platform"),
+            (Some(""), "gitops/agent-platform"),
+            (Some("docker/"), "gitops/agent-platform/docker"),
+            (Some("helm/"), "gitops/agent-platform/helm"),
+        ] {
+            assert_eq!(super::status_context("acme/agent-platform", prefix), want);
+        }
+    }
+
     use super::*;
 
     fn commit(message: &str) -> Commit {

@@ -5,6 +5,8 @@
 use std::time::Duration;
 
 use super::{component_name, one_line, output_files, parse_duration, Env};
+use jaq_json::Val;
+
 use crate::cli::DispatchArgs;
 use crate::error::{Error, Result};
 use crate::model::{git_ref_ok, id_char, is_slug, redact_url, shown, RepoPath, Token, Version};
@@ -32,6 +34,51 @@ pub struct DispatchConfig {
     pub output_files: Vec<std::path::PathBuf>,
 }
 
+/// `--env-json` / `ENV_JSON`: the JSON object of a pipeline's config that the shared
+/// workflows pass along. Each input it names by its variable fills the input when no flag
+/// or variable gave one (an empty one counts as none); other keys are the pipeline's own
+/// and are left alone. The text is never echoed: it may hold more than this needs.
+fn env_json(args: &mut DispatchArgs, env: &Env) -> Result<()> {
+    let Some(text) = args.env_json.take().filter(|t| !t.trim().is_empty()) else {
+        return Ok(());
+    };
+    let Ok(Val::Obj(obj)) = jaq_json::read::parse_single(text.as_bytes()) else {
+        return Err(Error::Usage(
+            "ENV_JSON is not a JSON object: pass the pipeline's config as one object, such as {\"GITEA_API_URL\": \"https://git.example.com/api/v1\"}".into(),
+        ));
+    };
+    let workflow_default = args.workflow == "gitops-service.yaml"
+        && env.get("GITOPS_WORKFLOW").is_none_or(|v| v.is_empty());
+    let mut workflow = None;
+    let slots: [(&str, &mut Option<String>); 11] = [
+        ("GITOPS_REPO", &mut args.repo),
+        ("GITOPS_FILE", &mut args.file),
+        ("GITOPS_YQ_TPL", &mut args.expression),
+        ("VERSION", &mut args.version),
+        ("GIT_TAG_PREFIX", &mut args.tag_prefix),
+        ("GITEA_API_URL", &mut args.server),
+        ("GITHUB_REPOSITORY", &mut args.source_repo),
+        ("GITHUB_SHA", &mut args.source_commit),
+        ("GITOPS_BRANCH", &mut args.branch),
+        ("DISPATCH_ID", &mut args.dispatch_id),
+        ("GITOPS_WORKFLOW", &mut workflow),
+    ];
+    for (key, slot) in slots {
+        let value = match obj.get(&Val::from(key.to_string())) {
+            None | Some(Val::Null) => continue,
+            Some(Val::TStr(b) | Val::BStr(b)) => String::from_utf8_lossy(b).into_owned(),
+            Some(_) => return Err(Error::Usage(format!("ENV_JSON's {key} must be a string"))),
+        };
+        if slot.as_deref().is_none_or(str::is_empty) {
+            *slot = Some(value);
+        }
+    }
+    if let Some(w) = workflow.filter(|_| workflow_default) {
+        args.workflow = w;
+    }
+    Ok(())
+}
+
 /// A new dispatch id: unique across runners and retries, URL-safe.
 fn new_dispatch_id() -> String {
     let now = std::time::SystemTime::now()
@@ -45,7 +92,8 @@ fn new_dispatch_id() -> String {
 }
 
 impl DispatchConfig {
-    pub fn resolve(args: DispatchArgs, env: &Env) -> Result<DispatchConfig> {
+    pub fn resolve(mut args: DispatchArgs, env: &Env) -> Result<DispatchConfig> {
+        env_json(&mut args, env)?;
         let need = |v: Option<String>, what: &str| {
             v.filter(|s| !s.is_empty())
                 .ok_or_else(|| Error::Usage(format!("no {what}")))

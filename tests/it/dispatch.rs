@@ -174,7 +174,8 @@ fn lands_and_reports_its_own_commit_with_links_for_people() {
     assert_eq!(statuses.len(), 1, "{statuses:?}");
     assert_eq!(statuses[0].sha, w.source_sha);
     assert_eq!(statuses[0].state, "success");
-    assert_eq!(statuses[0].context, "gitops/deploy");
+    // Named after the consumer (acme/app), not the GitOps repo (acme/deploy).
+    assert_eq!(statuses[0].context, "gitops/app");
     assert_eq!(
         statuses[0].target_url,
         format!("{APP_URL}/acme/deploy/commit/{tip}")
@@ -817,4 +818,52 @@ fn bench_dispatch() {
             "| {n} consumers at once, all landed (--lost-after {lost_after}) | {version} | 5s | {m:.1} s | {lo:.1} s | {hi:.1} s | {dm} (from {dlo} to {dhi}) |"
         );
     }
+}
+
+#[test]
+fn env_json_supplies_the_server_and_prefix_and_a_variable_wins() {
+    let w = world(Options::default(), VALUES);
+    // The shared workflows pass the pipeline's config as one object; other keys are its own.
+    let env_json = format!(
+        r#"{{"GITEA_API_URL": "{}", "GIT_TAG_PREFIX": "docker/", "REPLICAS": 3, "GITOPS_FILE": "other.yaml"}}"#,
+        w.gitea.api_url()
+    );
+    let r = run(w
+        .consumer("j-1", "1.2.3", ".image.tag = \"{{VERSION}}\"")
+        .env_remove("GITEA_API_URL")
+        .env("ENV_JSON", &env_json));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // GITOPS_FILE from the environment won over the object's.
+    assert_eq!(
+        w.deploy.show("main", "values.yaml"),
+        "image:\n  tag: \"1.2.3\"  # keep me\n"
+    );
+    let statuses = w.consumer_statuses();
+    assert_eq!(statuses[0].context, "gitops/app/docker");
+    assert!(
+        r.stdout.starts_with("app-docker|1.2.3|success|"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn a_malformed_env_json_is_refused_naming_the_key_before_anything_is_sent() {
+    let w = world(Options::default(), VALUES);
+    for (json, says) in [
+        (r#"{"GITEA_API_URL": "#, "ENV_JSON is not a JSON object"),
+        (r#"["x"]"#, "ENV_JSON is not a JSON object"),
+        (
+            r#"{"GIT_TAG_PREFIX": 1}"#,
+            "ENV_JSON's GIT_TAG_PREFIX must be a string",
+        ),
+    ] {
+        let r = run(w
+            .consumer("bad", "1.2.3", ".image.tag = \"{{VERSION}}\"")
+            .env("ENV_JSON", json));
+        assert_eq!(r.code, 2, "{json}: {}", r.stderr);
+        assert_eq!(r.stderr.lines().count(), 1, "{json}: {}", r.stderr);
+        assert!(r.stderr.contains(says), "{json}: {}", r.stderr);
+    }
+    assert!(w.gitea.requests().is_empty(), "{:?}", w.gitea.requests());
 }
