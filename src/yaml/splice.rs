@@ -1033,6 +1033,14 @@ impl<'a> Walker<'a> {
                     // A flow mapping's key with no `:` at all (`{a, b}`).
                     (node.start, format!(": {anchor}{text}"))
                 }
+                At::Value { .. }
+                    if node.start == node.end
+                        && self.src[..node.start].ends_with(':') =>
+                {
+                    // `{a:, b}` or `{:}`: a flow collection right after the colon would not
+                    // parse (`:[` is no indicator).
+                    (node.start, format!(" {anchor}{text}"))
+                }
                 _ => (node.start, format!("{anchor}{text}")),
             };
             let text = match comment {
