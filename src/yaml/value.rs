@@ -166,6 +166,11 @@ struct Loader<'a> {
     /// The text of every anchored scalar, for its aliases used as keys (`*k : v`): a key is
     /// a string in jq, whatever the scalar resolves to as a value.
     scalar_texts: HashMap<usize, String>,
+    /// Nodes read so far, those reached through aliases counted again each time (the
+    /// document as jq sees it), and how many nodes each anchor stands for.
+    nodes: u64,
+    through_aliases: u64,
+    anchor_sizes: HashMap<usize, u64>,
     /// What the file's first examples say about its layout.
     step: Option<usize>,
     indentless: Option<bool>,
@@ -187,6 +192,9 @@ impl<'a> Loader<'a> {
             ev: Events::new(src, file),
             anchors: HashMap::new(),
             scalar_texts: HashMap::new(),
+            nodes: 0,
+            through_aliases: 0,
+            anchor_sizes: HashMap::new(),
             step: None,
             indentless: None,
         }
@@ -216,6 +224,13 @@ impl<'a> Loader<'a> {
     fn value(&mut self, (event, span): Ev<'a>, key_col: Option<usize>) -> Result<Val> {
         let src = self.ev.src;
         let (start, end) = self.ev.bytes(&span);
+        let nodes_before = self.nodes;
+        if let Event::Alias(id) = event {
+            let size = self.anchor_sizes.get(&id).copied().unwrap_or(1);
+            self.expand(size, span.start.line(), &src[start..end.max(start)])?;
+        } else {
+            self.nodes += 1;
+        }
         let (v, anchor) = match event {
             Event::Scalar(value, style, anchor, tag) => {
                 let tag = tag.map(|t| display_tag(&t));
@@ -266,8 +281,40 @@ impl<'a> Loader<'a> {
         };
         if anchor != 0 {
             self.anchors.insert(anchor, v.clone());
+            self.anchor_sizes.insert(anchor, self.nodes - nodes_before);
         }
         Ok(v)
+    }
+
+    /// Counts an alias's expansion, and refuses a document whose aliases make it far larger
+    /// than its text (the billion-laughs shape), by go-yaml's rule: beyond 1,000 nodes and
+    /// 100 through aliases, the share reached through aliases may be 99% up to 400,000
+    /// nodes, falling to 10% at 4,000,000. Ordinary reuse (a block merged a few times) is
+    /// far inside it; a bomb crosses it within its first levels, before it costs anything.
+    fn expand(&mut self, size: u64, line: usize, alias: &str) -> Result<()> {
+        self.nodes = self.nodes.saturating_add(size);
+        self.through_aliases = self.through_aliases.saturating_add(size);
+        let n = self.nodes as f64;
+        let allowed = if n <= 400_000.0 {
+            0.99
+        } else if n >= 4_000_000.0 {
+            0.10
+        } else {
+            0.99 - 0.89 * (n - 400_000.0) / 3_600_000.0
+        };
+        if self.through_aliases > 100
+            && self.nodes > 1000
+            && self.through_aliases as f64 / n > allowed
+        {
+            return Err(self.err(
+                line,
+                format!(
+                    "the alias {alias} expands the document to {} values, {} of them through aliases (an alias bomb?); expand fewer aliases, or nest them less deeply",
+                    self.nodes, self.through_aliases
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// A mapping's entries, after its start event.
@@ -339,6 +386,9 @@ impl<'a> Loader<'a> {
     /// A mapping key as jq sees it: a scalar is its text (keys are strings in jq), an alias
     /// the text of its anchored scalar, a collection (a complex key, `? [a]`) its value.
     fn key(&mut self, (event, span): Ev<'a>) -> Result<Key> {
+        if let Event::Scalar(..) = event {
+            self.nodes += 1;
+        }
         match event {
             Event::Scalar(value, style, anchor, tag) => {
                 let merge = style == ScalarStyle::Plain && value == "<<";

@@ -2,6 +2,7 @@
 //! `run`, `dispatch`; `edit_*` for the edit engine, `run_*` for the update run's status,
 //! faults and bad input), fixtures in `common/`.
 
+mod budgets;
 mod common;
 mod dispatch;
 mod edit_golden;
