@@ -58,10 +58,25 @@ Examples:
 yq's strenv(NAME) and env(NAME) read environment variables, except names that contain
 TOKEN, SECRET, PASSWORD or KEY.";
 
+/// What evaluating the expression may use (issue 16).
+#[derive(Debug, Args)]
+pub struct BudgetArgs {
+    /// Wall time for evaluating the expression, each attempt (e.g. 10s, 500ms)
+    #[arg(long, env = "GITOPS_MAX_EVAL_TIME", default_value = "10s")]
+    pub max_eval_time: String,
+
+    /// Memory for evaluating the expression, beyond the document's (e.g. 512MiB, 2GiB)
+    #[arg(long, env = "GITOPS_MAX_EVAL_MEMORY", default_value = "512MiB")]
+    pub max_eval_memory: String,
+}
+
 #[derive(Debug, Args)]
 pub struct EvalArgs {
     /// The jq/yq expression, e.g. '.image.tag = "{{VERSION}}"'
     pub expression: String,
+
+    #[command(flatten)]
+    pub budget: BudgetArgs,
 
     /// The YAML file; standard input when absent
     pub file: Option<PathBuf>,
@@ -108,6 +123,9 @@ pub enum Format {
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
+    #[command(flatten)]
+    pub budget: BudgetArgs,
+
     /// The file to edit, relative to the repository root
     #[arg(long, env = "INPUT_FILE")]
     pub file: Option<String>,

@@ -4,6 +4,7 @@
 //! `yaml`, `edit`) → git (`update`, `git`) → report (`report`, `gitea`). `commands` holds one
 //! file per command; only `report` writes to stdout.
 
+pub mod budget;
 mod cli;
 mod commands;
 mod config;

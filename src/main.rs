@@ -1,5 +1,9 @@
 use std::process::ExitCode;
 
+/// Counts the bytes in use, for the expression's memory budget.
+#[global_allocator]
+static ALLOC: gitops_update::budget::Counting = gitops_update::budget::Counting;
+
 fn main() -> ExitCode {
     match gitops_update::main_with_args(std::env::args_os()) {
         Ok(code) => ExitCode::from(code),

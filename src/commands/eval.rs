@@ -12,6 +12,7 @@ use crate::expr::Program;
 use crate::{report, write, yaml};
 
 pub fn execute(cfg: EvalConfig) -> Result<u8> {
+    crate::budget::set_limits(cfg.limits);
     let program = Program::compile(&cfg.expression, &cfg.bindings)?;
     let (name, bytes) = read_input(cfg.file.as_deref())?;
     let src = yaml::decode(&bytes, &name)?;

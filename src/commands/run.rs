@@ -13,6 +13,30 @@ pub fn execute(cfg: &RunConfig) -> Result<u8> {
         .slug
         .clone()
         .unwrap_or_else(|| cfg.target.url.clone());
+    crate::budget::set_limits(cfg.limits);
+    if !cfg.dry_run {
+        // A budget crossed ends the process mid-evaluation: the pipeline still gets its
+        // failure line, as on any other failure.
+        let (files, version, component, repo) = (
+            cfg.output_files.clone(),
+            cfg.version.as_str().to_string(),
+            cfg.component.clone(),
+            repo.clone(),
+        );
+        let edited: Vec<String> = cfg.edits.iter().map(|(p, _)| p.to_string()).collect();
+        crate::budget::on_exceeded(move || {
+            let report = report::RunReport {
+                outcome: None,
+                version: &version,
+                component: &component,
+                repo: &repo,
+                branch: "",
+                files: edited.clone(),
+                attempts: 0,
+            };
+            let _ = report.write_outputs(&files);
+        });
+    }
     let result = update::run(cfg, &DirectPush);
     let write_err = |source| Error::Write {
         path: "<stdout>".into(),

@@ -21,6 +21,7 @@ pub struct EvalConfig {
     pub file: Option<PathBuf>,
     pub output: Output,
     pub bindings: Bindings,
+    pub limits: crate::budget::Limits,
 }
 
 impl EvalConfig {
@@ -66,6 +67,7 @@ impl EvalConfig {
             Output::Print
         };
         Ok(EvalConfig {
+            limits: super::limits(&args.budget)?,
             expression: args.expression,
             file: args.file,
             output,

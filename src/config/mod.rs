@@ -65,6 +65,25 @@ pub const RUN_ENV_ALLOWLIST: [&str; 5] = [
     "GIT_TAG_PREFIX",
 ];
 
+/// `--max-eval-time` and `--max-eval-memory`.
+pub fn limits(args: &crate::cli::BudgetArgs) -> Result<crate::budget::Limits> {
+    let time = parse_duration(&args.max_eval_time).map_err(|_| {
+        Error::Usage(format!(
+            "invalid --max-eval-time {}: use a number with ms, s or m, such as 10s",
+            crate::model::shown(&args.max_eval_time)
+        ))
+    })?;
+    let memory = crate::budget::parse_size(&args.max_eval_memory)
+        .filter(|&m| m > 0)
+        .ok_or_else(|| {
+            Error::Usage(format!(
+                "invalid --max-eval-memory {}: use a size such as 512MiB or 2GiB",
+                crate::model::shown(&args.max_eval_memory)
+            ))
+        })?;
+    Ok(crate::budget::Limits { time, memory })
+}
+
 pub fn parse_duration(s: &str) -> Result<std::time::Duration> {
     let bad = || {
         Error::Usage(format!(

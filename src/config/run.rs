@@ -11,6 +11,7 @@ use crate::model::{git_ref_ok, shown, Person, RepoPath, Target, Token, Version, 
 /// Everything `gitops-update run` needs, validated.
 #[derive(Debug)]
 pub struct RunConfig {
+    pub limits: crate::budget::Limits,
     pub edits: Vec<(RepoPath, String)>,
     pub version: Version,
     pub target: Target,
@@ -164,6 +165,7 @@ impl RunConfig {
             .map(Token::new)
             .or_else(|| target.userinfo.as_ref().map(|(_, t)| t.clone()));
         Ok(RunConfig {
+            limits: super::limits(&args.budget)?,
             edits,
             bindings: Bindings {
                 args: vec![("VERSION".into(), version.to_string())],

@@ -239,6 +239,7 @@ fn run_filter(
     doc_index: usize,
     describe: bool,
 ) -> Result<Vec<Val>> {
+    let _budget = crate::budget::evaluating();
     let mut vars = globals.to_vec();
     if let Some(last) = vars.last_mut() {
         *last = Val::from(doc_index as isize);

@@ -1034,8 +1034,7 @@ impl<'a> Walker<'a> {
                     (node.start, format!(": {anchor}{text}"))
                 }
                 At::Value { .. }
-                    if node.start == node.end
-                        && self.src[..node.start].ends_with(':') =>
+                    if node.start == node.end && self.src[..node.start].ends_with(':') =>
                 {
                     // `{a:, b}` or `{:}`: a flow collection right after the colon would not
                     // parse (`:[` is no indicator).

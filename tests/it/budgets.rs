@@ -57,3 +57,68 @@ fn ordinary_anchor_reuse_loads_and_edits() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(r.stdout, input.replace("version: 1", "version: 2"));
 }
+
+#[test]
+fn runaway_expressions_end_at_their_budget_in_eval() {
+    for (flags, expr, says) in [
+        (
+            ["--max-eval-time", "1s"],
+            "def f: f; .a = f",
+            "ran past its 1 s budget",
+        ),
+        (
+            ["--max-eval-time", "1s"],
+            ".a = last(repeat(1))",
+            "ran past its 1 s budget",
+        ),
+        (
+            ["--max-eval-memory", "64MiB"],
+            ".a = ([range(1e8)] | length)",
+            "more than its 64 MiB memory budget",
+        ),
+    ] {
+        let started = Instant::now();
+        let r = run_with_stdin(bin().arg("eval").args(flags).arg(expr), Some(b"a: 1\n"));
+        assert!(started.elapsed() < Duration::from_secs(30), "{expr}");
+        assert_eq!(r.code, 2, "{expr}: {}", r.stderr);
+        assert_eq!(r.stdout, "", "{expr}");
+        assert_eq!(r.stderr.lines().count(), 1, "{expr}: {}", r.stderr);
+        assert!(r.stderr.contains(says), "{expr}: {}", r.stderr);
+    }
+}
+
+#[test]
+fn a_runaway_expression_in_run_leaves_the_remote_and_writes_the_failure_line() {
+    use crate::common::git::{Remote, TOKEN};
+    let remote = Remote::new(&[("values.yaml", "image:\n  tag: \"1.0.0\"\n")]);
+    let tip = remote.tip("main");
+    let cwd = tempfile::tempdir().unwrap();
+    let out = cwd.path().join("out");
+    let r = crate::common::run(
+        bin()
+            .current_dir(cwd.path())
+            .env("INPUT_FILE", "values.yaml")
+            .env("YQ_TPL", "def f: f; .image.tag = f")
+            .env("VERSION", "1.2.3")
+            .env("GITOPS_REPO", remote.file_url())
+            .env("GITEA_TOKEN", TOKEN)
+            .env("GITHUB_OUTPUT", &out)
+            .args(["run", "--max-eval-time", "1s"]),
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .lines()
+            .last()
+            .unwrap_or("")
+            .contains("ran past its 1 s budget"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(remote.tip("main"), tip);
+    let outputs = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        outputs.contains("summary=") && outputs.contains("|failure|"),
+        "{outputs}"
+    );
+}

@@ -193,6 +193,25 @@ fn every_bad_input_fails_cleanly_and_changes_nothing() {
         row("expression syntax error", 2, "expression error at line 1")
             .env("YQ_TPL", &tpl(".image.tag = (")),
         row("several outputs", 2, "produced several values").env("YQ_TPL", ".image.tag, .image"),
+        row(
+            "a runaway expression",
+            2,
+            "the expression ran past its 1 s budget",
+        )
+        .arg("--max-eval-time")
+        .arg("1s")
+        .env("YQ_TPL", "def f: f; .image.tag = f"),
+        row(
+            "an expression that eats memory",
+            2,
+            "more than its 64 MiB memory budget",
+        )
+        .arg("--max-eval-memory")
+        .arg("64MiB")
+        .env("YQ_TPL", ".image.tag = ([range(1e8)] | length)"),
+        row("a bad time budget", 2, "invalid --max-eval-time")
+            .arg("--max-eval-time")
+            .arg("soon"),
         row("no output", 2, "produced no value").env("YQ_TPL", "empty"),
         row("yq-only function", 2, "`to_yaml` is a yq function").env("YQ_TPL", ".image | to_yaml"),
         row("reading the token", 2, "GITEA_TOKEN cannot be read here")

@@ -1,0 +1,172 @@
+//! Budgets for evaluating an expression (issue 16). The expression comes from whoever holds
+//! a dispatch token; `def f: f; .a = f` or `[range(1e9)]` must not hold a runner until the
+//! server's job timeout. jaq cannot be interrupted from outside, so a watchdog thread ends
+//! the process: first the hook the command registered (the failure's step outputs), then
+//! one line on stderr, then exit 2. It only ever fires while an evaluation runs, which is
+//! before anything is written or pushed.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+/// The process's allocator, counting the bytes in use so the watchdog can see them.
+pub struct Counting;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: every call is passed to the system allocator unchanged; only a counter is kept.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let p = unsafe { System.alloc(layout) };
+        if !p.is_null() {
+            LIVE.fetch_add(layout.size(), Relaxed);
+        }
+        p
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        let p = unsafe { System.alloc_zeroed(layout) };
+        if !p.is_null() {
+            LIVE.fetch_add(layout.size(), Relaxed);
+        }
+        p
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) };
+        LIVE.fetch_sub(layout.size(), Relaxed);
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let p = unsafe { System.realloc(ptr, layout, new_size) };
+        if !p.is_null() {
+            LIVE.fetch_add(new_size, Relaxed);
+            LIVE.fetch_sub(layout.size(), Relaxed);
+        }
+        p
+    }
+}
+
+/// What one evaluation may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    pub time: Duration,
+    /// Bytes allocated beyond what was in use when the evaluation began.
+    pub memory: usize,
+}
+
+pub const DEFAULT_TIME: Duration = Duration::from_secs(10);
+pub const DEFAULT_MEMORY: usize = 512 * 1024 * 1024;
+
+struct State {
+    limits: Option<Limits>,
+    /// When the running evaluation began, and the bytes in use then.
+    armed: Option<(Instant, usize)>,
+}
+
+static STATE: Mutex<State> = Mutex::new(State {
+    limits: None,
+    armed: None,
+});
+type Hook = Box<dyn Fn() + Send + Sync>;
+static HOOK: OnceLock<Hook> = OnceLock::new();
+static WATCHDOG: OnceLock<()> = OnceLock::new();
+
+/// Sets the limits for the evaluations of this process. Without a call, nothing is budgeted
+/// (the library's tests and the fuzz targets decide for themselves).
+pub fn set_limits(limits: Limits) {
+    if let Ok(mut s) = STATE.lock() {
+        s.limits = Some(limits);
+    }
+}
+
+/// What to do before the process ends on a crossed budget: the command's failure outputs.
+pub fn on_exceeded(hook: impl Fn() + Send + Sync + 'static) {
+    let _ = HOOK.set(Box::new(hook));
+}
+
+/// Marks an evaluation as running until the guard is dropped.
+pub struct Guard(bool);
+
+pub fn evaluating() -> Guard {
+    let Ok(mut s) = STATE.lock() else {
+        return Guard(false);
+    };
+    if s.limits.is_none() || s.armed.is_some() {
+        return Guard(false);
+    }
+    s.armed = Some((Instant::now(), LIVE.load(Relaxed)));
+    drop(s);
+    WATCHDOG.get_or_init(|| {
+        std::thread::spawn(watch);
+    });
+    Guard(true)
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        if self.0 {
+            if let Ok(mut s) = STATE.lock() {
+                s.armed = None;
+            }
+        }
+    }
+}
+
+fn watch() {
+    loop {
+        std::thread::sleep(Duration::from_millis(10));
+        let crossed = {
+            let Ok(s) = STATE.lock() else { return };
+            match (s.limits, s.armed) {
+                (Some(l), Some((start, base))) => {
+                    if start.elapsed() > l.time {
+                        Some(format!(
+                            "the expression ran past its {} budget (raise it with --max-eval-time)",
+                            show_time(l.time)
+                        ))
+                    } else if LIVE.load(Relaxed).saturating_sub(base) > l.memory {
+                        Some(format!(
+                            "the expression used more than its {} MiB memory budget (raise it with --max-eval-memory)",
+                            l.memory / (1024 * 1024)
+                        ))
+                    } else {
+                        None
+                    }
+                }
+                _ => None,
+            }
+        };
+        if let Some(msg) = crossed {
+            if let Some(hook) = HOOK.get() {
+                hook();
+            }
+            eprintln!("error: {msg}; nothing was written");
+            std::process::exit(i32::from(crate::error::exit::INPUT));
+        }
+    }
+}
+
+fn show_time(d: Duration) -> String {
+    if d.subsec_millis() == 0 {
+        format!("{} s", d.as_secs())
+    } else {
+        format!("{} ms", d.as_millis())
+    }
+}
+
+/// `512MiB`, `1GiB`, `300M`, or bytes.
+pub fn parse_size(s: &str) -> Option<usize> {
+    let s = s.trim();
+    let digits = s.bytes().take_while(u8::is_ascii_digit).count();
+    let n: usize = s[..digits].parse().ok()?;
+    let unit = match s[digits..].trim() {
+        "" | "B" => 1,
+        "K" | "KB" | "KiB" => 1 << 10,
+        "M" | "MB" | "MiB" => 1 << 20,
+        "G" | "GB" | "GiB" => 1 << 30,
+        _ => return None,
+    };
+    n.checked_mul(unit)
+}
