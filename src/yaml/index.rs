@@ -13,6 +13,7 @@
 use saphyr_parser::{Event, ScalarStyle};
 
 use super::events::{skip_props, Ev, Events};
+use super::splice::flow_close;
 use crate::error::{Error, Result};
 
 #[derive(Debug, Clone)]
@@ -252,7 +253,13 @@ impl<'a> Builder<'a> {
                     let ev = self.next()?;
                     if let Event::SequenceEnd = ev.0 {
                         let e = self.ev.byte(ev.1.end.index());
-                        break if flow { e } else { last_end.unwrap_or(e) };
+                        // The end event of a flow collection with a trailing comma
+                        // (`[1,]`) stops before its bracket.
+                        break if flow {
+                            flow_close(src, props_end, src.len()).unwrap_or(e).max(e)
+                        } else {
+                            last_end.unwrap_or(e)
+                        };
                     }
                     let child_keep = keep.and_then(|t| t.child(&Step::Index(i)));
                     let mut node = self.node(ev, child_keep, false)?;
@@ -300,7 +307,13 @@ impl<'a> Builder<'a> {
                     let ev = self.next()?;
                     if let Event::MappingEnd = ev.0 {
                         let e = self.ev.byte(ev.1.end.index());
-                        break if flow { e } else { last_end.unwrap_or(e) };
+                        // The end event of a flow collection with a trailing comma
+                        // (`[1,]`) stops before its bracket.
+                        break if flow {
+                            flow_close(src, props_end, src.len()).unwrap_or(e).max(e)
+                        } else {
+                            last_end.unwrap_or(e)
+                        };
                     }
                     let key = self.node(ev, None, keep.is_some())?;
                     // Merge sources are kept whole: the splice reads their keys.

@@ -80,7 +80,7 @@ fn after_line(src: &str, pos: usize) -> usize {
 /// Just past the bracket that closes the flow collection starting at or after `start` (after
 /// its anchor or tag). The parser's span runs on over trailing spaces and a comment, which a
 /// replacement must keep. Quotes and comments inside are skipped; `None` when unbalanced.
-fn flow_close(src: &str, start: usize, end: usize) -> Option<usize> {
+pub(super) fn flow_close(src: &str, start: usize, end: usize) -> Option<usize> {
     let b = src.as_bytes();
     let mut i = start + src[start..end].find(['{', '['])?;
     let mut depth = 0usize;
