@@ -136,6 +136,21 @@ fn split_nul(data: &[u8]) -> (&[u8], Option<&[u8]>) {
     }
 }
 
+/// Identity gives any input that loads back byte for byte: the text and its index, or
+/// `None` when the input does not load.
+fn identity_holds(bytes: &[u8]) -> Option<(String, index::Index)> {
+    let identity = Program::compile(".", &bindings(&[])).expect("identity compiles");
+    let same = edit::edit(bytes, "f", &identity).ok()?;
+    assert!(
+        same.text.as_bytes() == bytes && !same.changed,
+        "identity changed the bytes:\n{:?}\n{:?}",
+        String::from_utf8_lossy(bytes),
+        same.text
+    );
+    let idx = index::index(&same.text, "f", Keep::All).expect("a file that loads can be indexed");
+    Some((same.text, idx))
+}
+
 /// The splice engine on arbitrary bytes. Input: a scalar selector byte, a value selector
 /// byte, then YAML, optionally followed by NUL and a string value.
 ///
@@ -146,18 +161,11 @@ fn split_nul(data: &[u8]) -> (&[u8], Option<&[u8]>) {
 pub fn splice(data: &[u8]) {
     let [sel, pick, rest @ ..] = data else { return };
     let (bytes, tail) = split_nul(rest);
-    let identity = Program::compile(".", &bindings(&[])).expect("identity compiles");
-    let Ok(same) = edit::edit(bytes, "f", &identity) else {
-        return; // not YAML this engine accepts: an error, which is all that is asked
+    // Not YAML this engine accepts: an error, which is all that is asked.
+    let Some((src, idx)) = identity_holds(bytes) else {
+        return;
     };
-    assert!(
-        same.text.as_bytes() == bytes && !same.changed,
-        "identity changed the bytes:\n{:?}\n{:?}",
-        String::from_utf8_lossy(bytes),
-        same.text
-    );
-    let src = same.text.as_str();
-    let idx = index::index(src, "f", Keep::All).expect("a file that loads can be indexed");
+    let src = src.as_str();
     let mut found = Vec::new();
     for (di, doc) in idx.docs.iter().enumerate() {
         let Some(root) = &doc.root else { continue };
@@ -459,18 +467,11 @@ pub fn structure(data: &[u8]) {
     if bytes.len() > 8192 {
         return;
     }
-    let identity = Program::compile(".", &bindings(&[])).expect("identity compiles");
-    let Ok(same) = edit::edit(bytes, "f", &identity) else {
+    // Not YAML this engine accepts: an error, which is all that is asked.
+    let Some((src, idx)) = identity_holds(bytes) else {
         return;
     };
-    assert!(
-        same.text.as_bytes() == bytes && !same.changed,
-        "identity changed the bytes:\n{:?}\n{:?}",
-        String::from_utf8_lossy(bytes),
-        same.text
-    );
-    let src = same.text.as_str();
-    let idx = index::index(src, "f", Keep::All).expect("a file that loads can be indexed");
+    let src = src.as_str();
     let mut found = Vec::new();
     for (di, doc) in idx.docs.iter().enumerate() {
         let Some(root) = &doc.root else { continue };
