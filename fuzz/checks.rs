@@ -151,6 +151,19 @@ fn identity_holds(bytes: &[u8]) -> Option<(String, index::Index)> {
     Some((same.text, idx))
 }
 
+/// What `collect` finds under each document's root, with the document's index.
+fn per_document<T>(idx: &index::Index, collect: impl Fn(&Node, &mut Vec<T>)) -> Vec<(usize, T)> {
+    let mut found = Vec::new();
+    for (di, doc) in idx.docs.iter().enumerate() {
+        if let Some(root) = &doc.root {
+            let mut here = Vec::new();
+            collect(root, &mut here);
+            found.extend(here.into_iter().map(|t| (di, t)));
+        }
+    }
+    found
+}
+
 /// The splice engine on arbitrary bytes. Input: a scalar selector byte, a value selector
 /// byte, then YAML, optionally followed by NUL and a string value.
 ///
@@ -166,13 +179,8 @@ pub fn splice(data: &[u8]) {
         return;
     };
     let src = src.as_str();
-    let mut found = Vec::new();
-    for (di, doc) in idx.docs.iter().enumerate() {
-        let Some(root) = &doc.root else { continue };
-        let mut here = Vec::new();
-        scalars(root, &mut Vec::new(), src, &mut here);
-        found.extend(here.into_iter().filter(|s| s.path != ".").map(|s| (di, s)));
-    }
+    let found = per_document(&idx, |root, out| scalars(root, &mut Vec::new(), src, out));
+    let found: Vec<_> = found.into_iter().filter(|(_, s)| s.path != ".").collect();
     if found.is_empty() {
         return;
     }
@@ -472,13 +480,9 @@ pub fn structure(data: &[u8]) {
         return;
     };
     let src = src.as_str();
-    let mut found = Vec::new();
-    for (di, doc) in idx.docs.iter().enumerate() {
-        let Some(root) = &doc.root else { continue };
-        let mut here = Vec::new();
-        aims(root, root.start, &mut Vec::new(), src, &mut here);
-        found.extend(here.into_iter().map(|a| (di, a)));
-    }
+    let found = per_document(&idx, |root, out| {
+        aims(root, root.start, &mut Vec::new(), src, out)
+    });
     if found.is_empty() {
         return;
     }
