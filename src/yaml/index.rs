@@ -337,9 +337,21 @@ impl<'a> Builder<'a> {
                         // at or before the colon; a value written there would land inside
                         // the key.
                         if let Some(colon) = colon_after(src, key.end) {
-                            if value.start <= colon {
+                            // In a block mapping, a `:` on a later line is this entry's
+                            // only when it stands under the entry's `?`; one further left
+                            // starts an entry of an outer mapping.
+                            let column = |p: usize| p - src[..p].rfind('\n').map_or(0, |n| n + 1);
+                            let own = flow
+                                || !src[key.end..colon].contains('\n')
+                                || question_mark(src, key.start)
+                                    .is_some_and(|q| column(q) == column(colon));
+                            if own && value.start <= colon {
                                 (value.start, value.body, value.end) =
                                     (colon + 1, colon + 1, colon + 1);
+                            } else if !own {
+                                // `? a` with no `:` of its own: its empty value is at the
+                                // key, not at the outer entry the parser stopped at.
+                                (value.start, value.body, value.end) = (key.end, key.end, key.end);
                             }
                         }
                     }
@@ -469,6 +481,12 @@ fn quoted_end(src: &str, body: usize, style: ScalarStyle) -> usize {
 }
 
 /// The `:` that follows a key ending at `from`, when only spaces stand between them.
+/// The `?` of an explicit key whose node starts at `key`.
+fn question_mark(src: &str, key: usize) -> Option<usize> {
+    let before = src[..key].trim_end_matches([' ', '\t', '\n', '\r']);
+    before.strip_suffix('?').map(|_| before.len() - 1)
+}
+
 fn colon_after(src: &str, from: usize) -> Option<usize> {
     let rest = &src[from..];
     // Line breaks too: an explicit key's `:` is on the next line (`? a\n: b`).

@@ -882,6 +882,15 @@ impl<'a> Walker<'a> {
             // `key:` with no value: the new value needs a space after the colon.
             text.insert(0, ' ');
         }
+        if start == node.end
+            && src[line_start(src, start)..start]
+                .trim_start()
+                .starts_with('#')
+        {
+            // An empty document whose last line is a comment: the parser puts its empty
+            // value after the comment, where a value would be comment too.
+            text = format!("{}{}", self.layout.newline, text.trim_start_matches(' '));
+        }
         let mut end = node.end;
         if start == node.end && !flow {
             // `key: ` with no value: the blanks that ended the line would end it after the
