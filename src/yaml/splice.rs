@@ -895,11 +895,7 @@ impl<'a> Walker<'a> {
         if start == node.end && !flow {
             // `key: ` with no value: the blanks that ended the line would end it after the
             // value.
-            let rest = &src[end..];
-            let blanks = rest.len() - rest.trim_start_matches([' ', '\t']).len();
-            if matches!(rest.as_bytes().get(blanks), None | Some(b'\n' | b'\r')) {
-                end += blanks;
-            }
+            end = past_line_end_blanks(src, end);
         }
         self.edit(start, end, text);
     }
@@ -1060,14 +1056,7 @@ impl<'a> Walker<'a> {
         }
         let anchor = anchor.trim_end().to_string();
         // Spaces that ended the old value's last line would end the new lines' last one.
-        let end = {
-            let rest = &self.src[end..];
-            let blanks = rest.len() - rest.trim_start_matches([' ', '\t']).len();
-            match rest.as_bytes().get(blanks) {
-                None | Some(b'\n' | b'\r') => end + blanks,
-                _ => end,
-            }
-        };
+        let end = past_line_end_blanks(self.src, end);
         match place.at {
             At::Value { key_col, after } => {
                 let lines = render::block_lines(new, key_col, true, self.layout);
@@ -1199,4 +1188,14 @@ fn trailing_comment(src: &str, from: usize, node_start: usize) -> Option<std::op
         t.is_empty() || t.starts_with('#')
     });
     (only_comments && keep.contains('#')).then(|| from..from + keep.len())
+}
+
+/// `pos`, or past the blanks after it when only the line's end follows them.
+fn past_line_end_blanks(src: &str, pos: usize) -> usize {
+    let rest = &src[pos..];
+    let blanks = rest.len() - rest.trim_start_matches([' ', '\t']).len();
+    match rest.as_bytes().get(blanks) {
+        None | Some(b'\n' | b'\r') => pos + blanks,
+        _ => pos,
+    }
 }
