@@ -5,8 +5,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 const TOP_HELP: &str = "\
-Without a subcommand, gitops-update runs `run` with its inputs from the environment, so a
-workflow step is just `run: gitops-update`.";
+Without a subcommand, the flags are `run`'s and its other inputs come from the environment:
+a workflow step is just `run: gitops-update`, and a dry run in a checkout is
+  gitops-update --dry-run --file F --expression E --version V
+`--version` (or -V) alone prints the tool's version; followed by anything, it is the
+version to record.";
 
 #[derive(Debug, Parser)]
 #[command(

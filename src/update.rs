@@ -154,10 +154,36 @@ pub fn run(cfg: &RunConfig, landing: &dyn Landing) -> Result<Done> {
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let tip = git.fetch_tip()?;
-        if attempt == 1 {
-            report::progress(&format!("{} is at {}", git.branch, short(&tip.to_string())));
-        }
+        let tip = match git.fetch_tip() {
+            Ok(tip) if cfg.dry_run => {
+                report::progress(&format!(
+                    "dry run: the diff is against the remote's tip, {} at {}",
+                    git.branch,
+                    short(&tip.to_string())
+                ));
+                tip
+            }
+            Ok(tip) => {
+                if attempt == 1 {
+                    report::progress(&format!("{} is at {}", git.branch, short(&tip.to_string())));
+                }
+                tip
+            }
+            // A developer's dry run offline, or on a remote the tool cannot fetch, still
+            // shows what the edit would do to what they have.
+            Err(e) if cfg.dry_run => match git.checkout_head() {
+                Some(head) => {
+                    report::progress(&format!(
+                        "dry run: {} is out of reach ({e}); the diff is against the checkout's HEAD, {}",
+                        git.url(),
+                        short(&head.to_string())
+                    ));
+                    head
+                }
+                None => return Err(e),
+            },
+            Err(e) => return Err(e),
+        };
         let changes = apply(&git, tip, &programs)?;
         let done = |outcome| Done {
             outcome,

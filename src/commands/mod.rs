@@ -14,12 +14,29 @@ use crate::cli::{Cli, Command};
 use crate::config::{self, DispatchConfig, EvalConfig, RunConfig};
 use crate::error::Result;
 
+/// Without a subcommand, the flags are `run`'s: bare `gitops-update` in a workflow step,
+/// `gitops-update --dry-run --file F --expression E --version V` in a checkout. Only
+/// `--version`, `-V`, `--help` or `-h` alone are the tool's own flags.
+fn implicit_run(args: &[OsString]) -> bool {
+    let is_subcommand = |name: &str| {
+        name == "help"
+            || <Cli as clap::CommandFactory>::command()
+                .get_subcommands()
+                .any(|c| c.get_name() == name)
+    };
+    match args.get(1).and_then(|a| a.to_str()) {
+        None => args.len() <= 1,
+        Some(first) if is_subcommand(first) => false,
+        Some("--version" | "-V" | "--help" | "-h") if args.len() == 2 => false,
+        Some(_) => true,
+    }
+}
+
 /// Parses the command line and runs the command; the `Ok` value is the exit code.
 pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> Result<u8> {
     let mut args: Vec<OsString> = args.into_iter().collect();
-    // Bare `gitops-update` is `gitops-update run`, its inputs from the environment.
-    if args.len() == 1 {
-        args.push("run".into());
+    if implicit_run(&args) {
+        args.insert(1.min(args.len()), "run".into());
     }
     let cli = Cli::parse_from(args);
     let env = config::env_snapshot();

@@ -39,6 +39,11 @@ pub struct RunConfig {
     pub git_config: crate::git::ConfigScope,
 }
 
+/// `git@host:owner/name.git` or `ssh://...`.
+fn is_ssh(url: &str) -> bool {
+    url.starts_with("ssh://") || (!url.contains("://") && url.contains('@') && url.contains(':'))
+}
+
 impl RunConfig {
     pub fn resolve(args: crate::cli::RunArgs, env: &Env) -> Result<RunConfig> {
         let get = |k: &str| env.get(k).filter(|v| !v.is_empty()).cloned();
@@ -78,13 +83,25 @@ impl RunConfig {
             ));
         }
         let server = args.server.filter(|s| !s.is_empty());
-        let Some(repo) = args.repo.filter(|r| !r.is_empty()) else {
-            return Err(Error::Usage(
-                "no repository: set GITOPS_REPO or pass --repo (owner/name, or a git URL or path)"
-                    .into(),
-            ));
+        let workdir = args.workdir.unwrap_or_else(|| PathBuf::from("."));
+        let target = match args.repo.filter(|r| !r.is_empty()) {
+            Some(repo) => Target::parse(&repo, server.as_deref())?,
+            // In a checkout, the repository is where it came from.
+            None => match crate::git::origin_url(&workdir) {
+                // A dry run only reads: an SSH origin, which the tool cannot fetch, still
+                // gives a diff against the checkout's HEAD.
+                Some(url) if args.dry_run && is_ssh(&url) => Target {
+                    url,
+                    slug: None,
+                    userinfo: None,
+                },
+                Some(url) => Target::parse(&url, server.as_deref())?,
+                None => return Err(Error::Usage(
+                    "no repository: set GITOPS_REPO or pass --repo (owner/name, or a git URL or path), or run in a checkout that has an origin"
+                        .into(),
+                )),
+            },
         };
-        let target = Target::parse(&repo, server.as_deref())?;
         let branch = match args.branch.filter(|b| !b.is_empty()) {
             Some(b) => {
                 let b = b.strip_prefix("refs/heads/").unwrap_or(&b).to_string();
@@ -189,7 +206,7 @@ impl RunConfig {
             require_status: args.require_status,
             api_url: server.clone(),
             json: args.output == crate::cli::Format::Json,
-            workdir: args.workdir.unwrap_or_else(|| PathBuf::from(".")),
+            workdir,
             output_files,
             git_config: crate::git::ConfigScope {
                 skip_system: env.get("GIT_CONFIG_NOSYSTEM").is_some_and(|v| {

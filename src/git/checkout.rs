@@ -10,6 +10,13 @@ use crate::error::{Error, Result};
 use crate::model::RepoPath;
 
 impl Git {
+    /// The checkout's HEAD commit: what a dry run compares with when the remote is out of
+    /// reach.
+    pub fn checkout_head(&self) -> Option<Oid> {
+        self.checkout.as_ref()?;
+        Some(self.repo.head().ok()?.peel_to_commit().ok()?.id())
+    }
+
     /// In a checkout: refuses when a file to edit has uncommitted changes.
     pub fn check_clean(&self, files: &[RepoPath]) -> Result<()> {
         if self.checkout.is_none() {

@@ -115,6 +115,19 @@ fn url_key(url: &str) -> String {
     }
 }
 
+/// The `origin` of the checkout at or above `dir`: where a local dry run with no `--repo`
+/// updates. A relative path is taken from the checkout's root, as git takes it.
+pub fn origin_url(dir: &Path) -> Option<String> {
+    let repo = Repository::discover(dir).ok()?;
+    let root = repo.workdir()?.to_path_buf();
+    let url = repo.find_remote("origin").ok()?.url().ok()?.to_string();
+    let is_path = !(url.contains("://") || (url.contains('@') && url.contains(':')));
+    if is_path && Path::new(&url).is_relative() {
+        return Some(root.join(&url).display().to_string());
+    }
+    Some(url)
+}
+
 /// The checkout at or above `dir` whose `origin` is `url`, if there is one.
 fn find_checkout(dir: &Path, url: &str) -> Option<(Repository, PathBuf)> {
     let repo = Repository::discover(dir).ok()?;

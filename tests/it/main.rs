@@ -11,6 +11,7 @@ mod eval;
 mod exit_codes;
 mod fuzz_replay;
 mod limitations;
+mod local;
 mod policy;
 mod run;
 mod run_bad_input;

@@ -203,6 +203,9 @@ pub struct Faults {
     /// Fetches (`git-upload-pack` POSTs): send the headers and half of the pack, then
     /// close: the server dies mid-fetch.
     pub cut_fetch: usize,
+    /// A public repository: fetches need no credentials, pushes still do. Gitea's
+    /// routers/web/repo/githttp.go (httpBase): "Only public pull don't need auth".
+    pub public: bool,
     /// Every request: wait this long between doing the work and answering, to widen the
     /// windows between a run's steps (a push has landed, its answer is not sent yet).
     pub delay: Duration,
@@ -360,7 +363,7 @@ fn serve(
         let authorized = authorization.as_deref().and_then(password).as_deref() == Some(TOKEN);
         let is_push = method == "POST" && path.ends_with("git-receive-pack");
         let is_fetch = method == "POST" && path.ends_with("git-upload-pack");
-        let (before, after, fail, cut, delay) = {
+        let (before, after, fail, cut, delay, public) = {
             let mut f = faults.lock().unwrap();
             let before = is_push && authorized && f.drop_before > 0;
             let after = is_push && authorized && !before && f.drop_after > 0;
@@ -370,7 +373,8 @@ fn serve(
             f.drop_after -= usize::from(after);
             f.fail_push -= usize::from(fail);
             f.cut_fetch -= usize::from(cut);
-            (before, after, fail, cut, f.delay)
+            let pull = is_fetch || (method == "GET" && query.contains("service=git-upload-pack"));
+            (before, after, fail, cut, f.delay, f.public && pull)
         };
         if fail {
             log.lock().unwrap().push(Request {
@@ -413,7 +417,7 @@ fn serve(
             // The server dies mid-push: no answer, the connection closes.
             return Ok(());
         }
-        let (status, response) = if !authorized {
+        let (status, response) = if !authorized && !public {
             (
                 401,
                 b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"git\"\r\nContent-Length: 0\r\n\r\n".to_vec(),
