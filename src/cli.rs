@@ -47,6 +47,39 @@ pub enum Command {
     /// Evaluate an expression on every document of a YAML file, as yq does
     #[command(after_help = format!("{EVAL_HELP}\n\n{}", crate::error::exit::help(Some("eval"))))]
     Eval(EvalArgs),
+
+    /// In the GitOps repo: generate its receiver workflow from .gitops-update.yaml, with a
+    /// deploy job per component that declares `on_update.deploy`
+    #[command(after_help = format!("{WORKFLOW_HELP}\n\n{}", crate::error::exit::help(Some("workflow"))))]
+    Workflow(WorkflowArgs),
+}
+
+const WORKFLOW_HELP: &str = "\
+Run at the GitOps repo's root. Without `on_update` in any component the output is the
+record-only receiver, the same bytes whatever else the config holds.
+
+Examples:
+  gitops-update workflow --write   # writes .gitea/workflows/gitops-service.yaml
+  gitops-update workflow --check   # in the repo's CI: exit 1 and a diff when it is stale";
+
+#[derive(Debug, Args)]
+pub struct WorkflowArgs {
+    /// The config [default: .gitops-update.yaml; when it does not exist, the record-only
+    /// receiver]
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Compare with the workflow file; exit 1 with a diff when they differ
+    #[arg(long, conflicts_with = "write")]
+    pub check: bool,
+
+    /// Write the workflow file instead of printing the workflow
+    #[arg(long)]
+    pub write: bool,
+
+    /// The workflow file that --check and --write use
+    #[arg(long, value_name = "FILE", default_value = crate::workflow::RECEIVER)]
+    pub file: PathBuf,
 }
 
 const EVAL_HELP: &str = "\
@@ -295,8 +328,13 @@ pub struct DispatchArgs {
     pub component: Option<String>,
 
     /// How long to wait for the update's commit (e.g. 10m, 90s)
-    #[arg(long, default_value = "10m")]
+    #[arg(long, env = "GITOPS_WAIT_TIMEOUT", default_value = "10m")]
     pub wait_timeout: String,
+
+    /// The component the GitOps run deploys once the version is recorded (its receiver's
+    /// deploy_<name> job, from `gitops-update workflow`)
+    #[arg(long, env = "GITOPS_DEPLOY_NAME", value_name = "NAME")]
+    pub deploy_name: Option<String>,
 
     /// How often to look for it
     #[arg(long, default_value = "5s")]

@@ -22,12 +22,14 @@ pub mod exit {
     pub const STATUS: u8 = 6;
     /// `dispatch`: the update did not land (its run failed, or the wait timed out).
     pub const NOT_LANDED: u8 = 7;
+    /// `workflow --check`: the committed receiver is not what the config gives.
+    pub const STALE: u8 = 1;
 
     /// Each code, what it means, and the commands that can end with it.
     pub const TABLE: &[(u8, &str, &[&str])] = &[
-        (OK, "done: pushed, already up to date, a dry run, printed or written, or the dispatched update landed (or was already there)", &["eval", "run", "dispatch"]),
-        (UNEXPECTED, "unexpected: a bug, or an I/O failure such as a full disk", &["eval", "run", "dispatch"]),
-        (INPUT, "invalid input: flags, environment, version, path, file, expression, YAML, a refused edit, a missing file or branch, uncommitted changes", &["eval", "run", "dispatch"]),
+        (OK, "done: pushed, already up to date, a dry run, printed or written, or the dispatched update landed (or was already there)", &["eval", "run", "dispatch", "workflow"]),
+        (UNEXPECTED, "unexpected: a bug, or an I/O failure such as a full disk; for workflow --check, the committed workflow is not what the config gives (the diff is on stdout)", &["eval", "run", "dispatch", "workflow"]),
+        (INPUT, "invalid input: flags, environment, version, path, file, expression, YAML, a refused edit, a missing file or branch, uncommitted changes", &["eval", "run", "dispatch", "workflow"]),
         (TRANSPORT, "git transport, authentication or timeout failure; the Gitea API refused a request or could not be reached; a Gitea older than 1.24 (dispatch)", &["run", "dispatch"]),
         (REJECTED, "the server rejected the push for good (a hook, a protected branch, a permission)", &["run"]),
         (GAVE_UP, "gave up after --max-attempts pushes that lost the race to other writers", &["run"]),

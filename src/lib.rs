@@ -17,6 +17,7 @@ mod model;
 mod policy;
 pub mod report;
 mod update;
+pub mod workflow;
 mod write;
 pub mod yaml;
 

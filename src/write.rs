@@ -37,6 +37,39 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// As [`write_atomic`], but a file that does not exist yet is made, with its folders.
+pub fn write_creating(path: &Path, data: &[u8]) -> Result<()> {
+    if fs::symlink_metadata(path).is_ok() {
+        return write_atomic(path, data);
+    }
+    let fail = |source: std::io::Error| Error::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    fs::create_dir_all(dir).map_err(fail)?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".gitops-update.")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(fail)?;
+    tmp.write_all(data).map_err(fail)?;
+    tmp.as_file().sync_all().map_err(fail)?;
+    // A workflow file is for everyone to read: 0644, not tempfile's private 0600.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file()
+            .set_permissions(fs::Permissions::from_mode(0o644))
+            .map_err(fail)?;
+    }
+    tmp.persist_noclobber(path).map_err(|e| fail(e.error))?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

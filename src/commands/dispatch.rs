@@ -356,7 +356,7 @@ fn dispatch_and_wait(cfg: &DispatchConfig, links: &mut Links) -> Result<Landed> 
     let list_err = |e| api(&format!("cannot list the commits of {}", cfg.repo), e);
     // Nothing that this tip reaches can be the answer.
     let start = gitea.tip(&cfg.repo, &branch).map_err(list_err)?.sha;
-    let inputs = [
+    let mut inputs = vec![
         ("file", cfg.file.as_str()),
         ("yq_tpl", cfg.expression.as_str()),
         ("version", cfg.version.as_str()),
@@ -365,6 +365,11 @@ fn dispatch_and_wait(cfg: &DispatchConfig, links: &mut Links) -> Result<Landed> 
         ("dispatch_id", cfg.dispatch_id.as_str()),
         ("git_tag_prefix", cfg.tag_prefix.as_deref().unwrap_or("")),
     ];
+    // Sent only when asked for: a receiver that does not declare it drops it anyway
+    // (services/actions/workflow.go), and the body stays as it always was.
+    if let Some(name) = &cfg.deploy_name {
+        inputs.push(("deploy_name", name.as_str()));
+    }
     let forgejo = matches!(server, Server::Forgejo { .. });
     let dispatch = |gitea: &Gitea| {
         gitea

@@ -5,13 +5,14 @@ mod completions;
 pub mod dispatch;
 pub mod eval;
 mod run;
+mod workflow;
 
 use std::ffi::OsString;
 
 use clap::Parser;
 
 use crate::cli::{Cli, Command};
-use crate::config::{self, DispatchConfig, EvalConfig, RunConfig};
+use crate::config::{self, DispatchConfig, EvalConfig, RunConfig, WorkflowConfig};
 use crate::error::Result;
 
 /// Without a subcommand, the flags are `run`'s: bare `gitops-update` in a workflow step,
@@ -45,5 +46,6 @@ pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> Result<u8> {
         Command::Run(args) => run::execute(&RunConfig::resolve(*args, &env)?),
         Command::Dispatch(args) => dispatch::execute(&DispatchConfig::resolve(*args, &env)?),
         Command::Completions { shell } => completions::execute(shell),
+        Command::Workflow(args) => workflow::execute(&WorkflowConfig::resolve(args)?),
     }
 }

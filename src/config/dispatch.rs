@@ -26,6 +26,8 @@ pub struct DispatchConfig {
     pub dispatch_id: String,
     pub component: String,
     pub wait_timeout: Duration,
+    /// The receiver's `deploy_name` input: which component its run deploys.
+    pub deploy_name: Option<String>,
     pub poll_interval: Duration,
     pub lost_after: Duration,
     pub timeout: Duration,
@@ -50,7 +52,7 @@ fn env_json(args: &mut DispatchArgs, env: &Env) -> Result<()> {
     let workflow_default = args.workflow == "gitops-service.yaml"
         && env.get("GITOPS_WORKFLOW").is_none_or(|v| v.is_empty());
     let mut workflow = None;
-    let slots: [(&str, &mut Option<String>); 11] = [
+    let slots: [(&str, &mut Option<String>); 12] = [
         ("GITOPS_REPO", &mut args.repo),
         ("GITOPS_FILE", &mut args.file),
         ("GITOPS_YQ_TPL", &mut args.expression),
@@ -62,6 +64,7 @@ fn env_json(args: &mut DispatchArgs, env: &Env) -> Result<()> {
         ("GITOPS_BRANCH", &mut args.branch),
         ("DISPATCH_ID", &mut args.dispatch_id),
         ("GITOPS_WORKFLOW", &mut workflow),
+        ("GITOPS_DEPLOY_NAME", &mut args.deploy_name),
     ];
     for (key, slot) in slots {
         let value = match obj.get(&Val::from(key.to_string())) {
@@ -188,8 +191,19 @@ impl DispatchConfig {
             Some(b) => return Err(Error::Usage(format!("invalid GITOPS_BRANCH {}", shown(&b)))),
             None => None,
         };
+        let deploy_name = match args.deploy_name.filter(|d| !d.is_empty()) {
+            Some(d) if crate::workflow::valid_name(&d) => Some(d),
+            Some(d) => {
+                return Err(Error::Usage(format!(
+                    "GITOPS_DEPLOY_NAME {} must be a component of the GitOps repo's .gitops-update.yaml (letters, digits, _ and -)",
+                    shown(&d)
+                )))
+            }
+            None => None,
+        };
         let output_files = output_files(env);
         Ok(DispatchConfig {
+            deploy_name,
             repo,
             file,
             expression,

@@ -5,10 +5,12 @@
 mod dispatch;
 mod eval;
 mod run;
+mod workflow;
 
 pub use dispatch::DispatchConfig;
 pub use eval::{EvalConfig, Output};
 pub use run::RunConfig;
+pub use workflow::{Mode as WorkflowMode, WorkflowConfig};
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -31,10 +31,13 @@ struct World {
 }
 
 fn world(opts: Options, values: &str) -> World {
-    let workflow = receiver();
+    world_with(opts, values, &receiver())
+}
+
+fn world_with(opts: Options, values: &str, workflow: &str) -> World {
     let deploy = Remote::new(&[
         ("values.yaml", values),
-        (".gitea/workflows/gitops-service.yaml", &workflow),
+        (".gitea/workflows/gitops-service.yaml", workflow),
     ]);
     let app = Remote::new(&[("README", "app\n")]);
     let source_sha = app.tip("main");
@@ -864,6 +867,213 @@ fn a_malformed_env_json_is_refused_naming_the_key_before_anything_is_sent() {
         assert_eq!(r.code, 2, "{json}: {}", r.stderr);
         assert_eq!(r.stderr.lines().count(), 1, "{json}: {}", r.stderr);
         assert!(r.stderr.contains(says), "{json}: {}", r.stderr);
+    }
+    assert!(w.gitea.requests().is_empty(), "{:?}", w.gitea.requests());
+}
+
+/// The receiver `gitops-update workflow` generates for `config`.
+fn generated_receiver(config: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join(".gitops-update.yaml"), config).unwrap();
+    let r = run(bin().current_dir(dir.path()).arg("workflow"));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.stdout
+}
+
+/// What a job's `if:` and `with:` see after the update job: the run's inputs, the update
+/// job's result and outputs. The generator's conditions are conjunctions of `success()` and
+/// `X == 'literal'`; anything else fails the test, so a change of form is noticed here.
+struct JobContext<'a> {
+    run: &'a crate::common::gitea::RunView,
+}
+
+impl JobContext<'_> {
+    fn value(&self, expr: &str) -> String {
+        let expr = expr.trim();
+        if let Some(name) = expr.strip_prefix("inputs.") {
+            return self.run.inputs.get(name).cloned().unwrap_or_default();
+        }
+        if let Some(name) = expr.strip_prefix("needs.update.outputs.") {
+            let prefix = format!("{name}=");
+            return self
+                .run
+                .outputs
+                .lines()
+                .find_map(|l| l.strip_prefix(&prefix))
+                .unwrap_or_default()
+                .to_string();
+        }
+        if expr == "needs.update.result" {
+            return if self.succeeded() {
+                "success"
+            } else {
+                "failure"
+            }
+            .into();
+        }
+        if let Some(lit) = expr.strip_prefix('\'').and_then(|e| e.strip_suffix('\'')) {
+            return lit.to_string();
+        }
+        panic!("an expression the test does not know: {expr}")
+    }
+
+    fn succeeded(&self) -> bool {
+        self.run.result.as_ref().map(|r| r.0) == Some(0)
+    }
+
+    fn condition(&self, cond: &str) -> bool {
+        cond.split("&&").all(|term| {
+            let term = term.trim();
+            if term == "success()" {
+                return self.succeeded();
+            }
+            let (a, b) = term
+                .split_once("==")
+                .unwrap_or_else(|| panic!("a condition the test does not know: {term}"));
+            self.value(a) == self.value(b)
+        })
+    }
+
+    /// `${{ X }}` in a `with:` value.
+    fn interpolate(&self, v: &str) -> String {
+        match v
+            .trim()
+            .strip_prefix("${{")
+            .and_then(|v| v.strip_suffix("}}"))
+        {
+            Some(expr) => self.value(expr),
+            None => v.to_string(),
+        }
+    }
+}
+
+/// A deploy job of a generated receiver: name, `if:`, `with:`.
+type DeployJob = (String, String, Vec<(String, String)>);
+
+fn deploy_jobs(workflow: &str) -> Vec<DeployJob> {
+    let parsed = gitops_update::yaml::parse(workflow, "receiver").unwrap();
+    let jaq_json::Val::Obj(root) = &parsed.values[0] else {
+        panic!("not a mapping")
+    };
+    let key = |k: &str| jaq_json::Val::from(k.to_string());
+    let text = |v: &jaq_json::Val| match v {
+        jaq_json::Val::TStr(s) | jaq_json::Val::BStr(s) => String::from_utf8_lossy(s).into_owned(),
+        other => other.to_string(),
+    };
+    let jaq_json::Val::Obj(jobs) = &root[&key("jobs")] else {
+        panic!("no jobs")
+    };
+    let mut out = Vec::new();
+    for (name, job) in jobs.iter() {
+        let jaq_json::Val::Obj(job) = job else {
+            continue;
+        };
+        if text(name) == "update" {
+            continue;
+        }
+        assert_eq!(job.get(&key("needs")).map(text).as_deref(), Some("update"));
+        let cond = text(&job[&key("if")]);
+        let jaq_json::Val::Obj(with) = &job[&key("with")] else {
+            panic!("no with")
+        };
+        let with = with.iter().map(|(k, v)| (text(k), text(v))).collect();
+        out.push((text(name), cond, with));
+    }
+    out
+}
+
+/// Record-then-deploy end to end: a receiver generated with one deploy job, dispatched for
+/// that component, for another, and with no deploy name. The deploy job would run for its
+/// component only, with the commit that records the version.
+#[test]
+fn a_generated_receiver_deploys_only_the_component_the_dispatch_names() {
+    let config = "components:\n  app:\n    on_update:\n      deploy:\n        workflow: ./.gitea/workflows/deploy.yaml\n        environment: production\n  web: {}\n";
+    let workflow = generated_receiver(config);
+    let jobs = deploy_jobs(&workflow);
+    assert_eq!(jobs.len(), 1, "{jobs:?}");
+    assert_eq!(jobs[0].0, "deploy_app");
+    let w = world_with(Options::default(), VALUES, &workflow);
+
+    let r = w.dispatch("e-1", "2.0.0", &["--deploy-name", "app"]);
+    assert_eq!(r.code, 0, "{}\n{:#?}", r.stderr, w.gitea.runs());
+    let r = w.dispatch("e-2", "2.0.1", &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = run(w
+        .consumer("e-3", "2.0.2", ".image.tag = \"{{VERSION}}\"")
+        .env("GITOPS_DEPLOY_NAME", "web"));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    w.gitea.settle(Duration::from_secs(30));
+    let runs = w.gitea.runs();
+    assert_eq!(runs.len(), 3, "{runs:#?}");
+    let tips: Vec<String> = update_commits(&w.deploy);
+    let (_, cond, with) = &jobs[0];
+    for (run_view, deploys) in runs.iter().zip([true, false, false]) {
+        let ctx = JobContext { run: run_view };
+        assert!(ctx.succeeded(), "{run_view:#?}");
+        assert_eq!(
+            ctx.condition(cond),
+            deploys,
+            "{cond} for {:?}",
+            run_view.inputs
+        );
+        if deploys {
+            let with: std::collections::BTreeMap<_, _> = with
+                .iter()
+                .map(|(k, v)| (k.as_str(), ctx.interpolate(v)))
+                .collect();
+            assert_eq!(with["environment"], "production");
+            assert_eq!(with["version"], "2.0.0");
+            assert_eq!(with["deploy_name"], "app");
+            assert!(tips.contains(&with["sha"].to_string()), "{with:?} {tips:?}");
+            assert!(w
+                .deploy
+                .message(&with["sha"])
+                .contains("Dispatch-Id: e-1\n"));
+        }
+    }
+    // The input is sent only when asked for.
+    let bodies: Vec<String> = w
+        .gitea
+        .requests()
+        .into_iter()
+        .filter(|q| q.path.ends_with("/dispatches"))
+        .map(|q| q.body)
+        .collect();
+    assert!(
+        bodies[0].contains(r#""deploy_name":"app""#),
+        "{}",
+        bodies[0]
+    );
+    assert!(!bodies[1].contains("deploy_name"), "{}", bodies[1]);
+    assert!(
+        bodies[2].contains(r#""deploy_name":"web""#),
+        "{}",
+        bodies[2]
+    );
+}
+
+/// A record-only receiver does not declare `deploy_name`: Gitea drops it, the run records.
+#[test]
+fn a_deploy_name_sent_to_a_record_only_receiver_is_dropped() {
+    let w = world(Options::default(), VALUES);
+    let r = w.dispatch("r-1", "3.0.0", &["--deploy-name", "app"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    w.gitea.settle(Duration::from_secs(30));
+    let runs = w.gitea.runs();
+    assert!(!runs[0].inputs.contains_key("deploy_name"), "{runs:#?}");
+    assert_eq!(runs[0].inputs["version"], "3.0.0");
+}
+
+#[test]
+fn a_malformed_deploy_name_is_refused_before_anything_is_sent() {
+    let w = world(Options::default(), VALUES);
+    for bad in ["pay ments", "a'b", "x\ny"] {
+        let r = run(w
+            .consumer("bad", "1.2.3", ".image.tag = \"{{VERSION}}\"")
+            .args(["--deploy-name", bad]));
+        assert_eq!(r.code, 2, "{bad}: {}", r.stderr);
+        assert!(r.stderr.contains("GITOPS_DEPLOY_NAME"), "{}", r.stderr);
+        assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
     }
     assert!(w.gitea.requests().is_empty(), "{:?}", w.gitea.requests());
 }

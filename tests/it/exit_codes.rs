@@ -48,6 +48,7 @@ fn every_help_shows_the_codes_its_command_can_end_with() {
         (vec!["run", "--help"], Some("run")),
         (vec!["dispatch", "--help"], Some("dispatch")),
         (vec!["eval", "--help"], Some("eval")),
+        (vec!["workflow", "--help"], Some("workflow")),
     ] {
         let r = run(bin().args(&args));
         assert_eq!(r.code, 0, "{}", r.stderr);

@@ -1,5 +1,7 @@
-//! The example workflows parse, pass gitops-update only variables it reads, and reference
-//! only outputs it writes (learnt from real runs of the binary, not from a list).
+//! The shipped, example and generated workflows parse, pass gitops-update only variables it
+//! reads, and reference only outputs it writes (learnt from real runs of the binary, not from
+//! a list) and inputs they declare; a consumer calling the reusable gitops-dispatch.yml
+//! passes exactly its inputs and reads only its outputs.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -10,10 +12,19 @@ use jaq_json::Val;
 use crate::common::git::Remote;
 use crate::common::{bin, run};
 
+/// Every workflow file the project ships, shows or generates (the generator's goldens).
+const WORKFLOWS: [&str; 5] = [
+    ".gitea/workflows/gitops-dispatch.yml",
+    "examples/workflows/gitops-service.yaml",
+    "examples/workflows/consumer.yaml",
+    "testdata/workflow/one-deploy.workflow.yaml",
+    "testdata/workflow/two-deploys.workflow.yaml",
+];
+
+const REUSABLE: &str = ".gitea/workflows/gitops-dispatch.yml";
+
 fn load(name: &str) -> Val {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("examples/workflows")
-        .join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(name);
     let text = fs::read_to_string(&path).unwrap();
     let parsed = gitops_update::yaml::parse(&text, name).unwrap_or_else(|e| panic!("{name}: {e}"));
     parsed.values.into_iter().next().unwrap()
@@ -50,6 +61,40 @@ fn strings(v: &Val, out: &mut Vec<String>) {
         Val::TStr(_) => out.push(text(v)),
         _ => {}
     }
+}
+
+/// The inputs a workflow declares, for `workflow_dispatch` or `workflow_call`.
+fn declared_inputs(wf: &Val) -> BTreeSet<String> {
+    let on = get(wf, "on");
+    let mut out = BTreeSet::new();
+    for trigger in ["workflow_dispatch", "workflow_call"] {
+        out.extend(keys(
+            on.and_then(|o| get(o, trigger))
+                .and_then(|t| get(t, "inputs")),
+        ));
+    }
+    out
+}
+
+/// `inputs.X` references in `s`.
+fn input_refs(s: &str) -> Vec<(String, ())> {
+    s.match_indices("inputs.")
+        .filter(|(i, _)| {
+            *i == 0
+                || !s.as_bytes()[i - 1].is_ascii_alphanumeric()
+                    && s.as_bytes()[i - 1] != b'.'
+                    && s.as_bytes()[i - 1] != b'_'
+        })
+        .map(|(i, _)| {
+            (
+                s[i + 7..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+                    .collect(),
+                (),
+            )
+        })
+        .collect()
 }
 
 /// `prefix.X.outputs.Y` references in `s`.
@@ -171,8 +216,49 @@ fn example_workflows_match_the_binary() {
         written["run"].contains("summary") && written["run"].contains("changed"),
         "{written:?}"
     );
+    let reusable = load(REUSABLE);
+    let call = get(get(&reusable, "on").unwrap(), "workflow_call").expect("workflow_call");
+    let reusable_inputs = keys(get(call, "inputs"));
+    let reusable_outputs = keys(get(call, "outputs"));
+    let reusable_required: BTreeSet<String> = match get(call, "inputs") {
+        Some(Val::Obj(o)) => o
+            .iter()
+            .filter(|(_, spec)| matches!(get(spec, "required"), Some(Val::Bool(true))))
+            .map(|(k, _)| text(k))
+            .collect(),
+        _ => BTreeSet::new(),
+    };
+    // The shared workflow's inputs as consumers call it today, plus deploy_name and
+    // wait_timeout; its outputs as their report jobs read them.
+    let set = |names: &[&str]| names.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();
+    assert_eq!(
+        reusable_inputs,
+        set(&[
+            "env_json",
+            "version",
+            "GITOPS_FILE",
+            "GITOPS_YQ_TPL",
+            "GITOPS_REPO",
+            "deploy_name",
+            "wait_timeout"
+        ])
+    );
+    assert_eq!(
+        reusable_required,
+        set(&[
+            "env_json",
+            "version",
+            "GITOPS_FILE",
+            "GITOPS_YQ_TPL",
+            "GITOPS_REPO"
+        ])
+    );
+    assert_eq!(
+        reusable_outputs,
+        set(&["summary", "commit_sha", "dispatch_id"])
+    );
     let mut checked = 0;
-    for name in ["gitops-service.yaml", "consumer.yaml"] {
+    for name in WORKFLOWS {
         let wf = load(name);
         let jobs = get(&wf, "jobs").unwrap_or_else(|| panic!("{name}: no jobs"));
         let Val::Obj(jobs) = jobs else {
@@ -206,11 +292,45 @@ fn example_workflows_match_the_binary() {
                 steps_of_ours.insert(id, command);
             }
         }
-        assert!(!steps_of_ours.is_empty(), "{name}: no gitops-update step");
+        let calls_ours = |j: &Val| {
+            get(j, "uses")
+                .map(text)
+                .is_some_and(|u| u.contains(&format!("/{REUSABLE}@")))
+        };
+        assert!(
+            !steps_of_ours.is_empty() || jobs.values().any(calls_ours),
+            "{name}: neither a gitops-update step nor a call of {REUSABLE}"
+        );
         let job_outputs: BTreeMap<String, BTreeSet<String>> = jobs
             .iter()
-            .map(|(k, j)| (text(k), keys(get(j, "outputs"))))
+            .map(|(k, j)| {
+                let outputs = if calls_ours(j) {
+                    reusable_outputs.clone()
+                } else {
+                    keys(get(j, "outputs"))
+                };
+                (text(k), outputs)
+            })
             .collect();
+        // A call of the reusable workflow gives every input it requires and no other.
+        for (job_name, job) in jobs.iter().filter(|(_, j)| calls_ours(j)) {
+            let given = keys(get(job, "with"));
+            let unknown: Vec<_> = given.difference(&reusable_inputs).collect();
+            assert!(
+                unknown.is_empty(),
+                "{name}: {} passes {unknown:?}",
+                text(job_name)
+            );
+            for req in &reusable_required {
+                assert!(
+                    given.contains(req),
+                    "{name}: {} lacks {req}",
+                    text(job_name)
+                );
+            }
+            checked += 1;
+        }
+        let declared_inputs = declared_inputs(&wf);
         let mut all = Vec::new();
         strings(&wf, &mut all);
         for s in &all {
@@ -219,6 +339,23 @@ fn example_workflows_match_the_binary() {
                     assert!(written[command].contains(&output), "{name}: steps.{step}.outputs.{output}: gitops-update {command} writes only {:?}", written[command]);
                     checked += 1;
                 }
+            }
+            for (input, _) in input_refs(s) {
+                assert!(
+                    declared_inputs.contains(&input),
+                    "{name}: inputs.{input} is not an input it declares"
+                );
+                checked += 1;
+            }
+            for (job, output) in refs(s, "jobs") {
+                let declared = job_outputs
+                    .get(&job)
+                    .unwrap_or_else(|| panic!("{name}: no job {job}"));
+                assert!(
+                    declared.contains(&output),
+                    "{name}: jobs.{job}.outputs.{output} is not an output of {job}"
+                );
+                checked += 1;
             }
             for (job, output) in refs(s, "needs") {
                 let declared = job_outputs
@@ -232,9 +369,9 @@ fn example_workflows_match_the_binary() {
             }
         }
     }
-    assert!(checked >= 10, "only {checked} references checked");
+    assert!(checked >= 60, "only {checked} references checked");
     // The dispatch inputs the workflow declares are exactly those `dispatch` sends.
-    let wf = load("gitops-service.yaml");
+    let wf = load("examples/workflows/gitops-service.yaml");
     let on = get(&wf, "on").unwrap();
     let inputs = keys(get(get(on, "workflow_dispatch").unwrap(), "inputs"));
     let sent: BTreeSet<String> = [

@@ -65,6 +65,8 @@ pub struct RunView {
     pub result: Option<(i32, String)>,
     /// The step outputs the updater wrote.
     pub outputs: String,
+    /// The inputs the run got: those its workflow declares, defaults filled.
+    pub inputs: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone)]
@@ -236,6 +238,7 @@ impl Gitea {
                 title: r.title.clone(),
                 result: r.result.clone(),
                 outputs: r.outputs.clone(),
+                inputs: r.inputs.clone(),
             })
             .collect()
     }
