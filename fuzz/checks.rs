@@ -8,6 +8,24 @@ use gitops_update::expr::{Bindings, EnvPolicy, Program};
 use gitops_update::yaml::{self, index, index::Keep, index::Kind, index::Node};
 use jaq_json::Val;
 
+/// The binary's evaluation budgets, for a fuzz target (`fuzz_target!(init: ...)`): an input
+/// that makes a check evaluate past 5 s or 1 GiB aborts at once, and libFuzzer saves it as a
+/// crash, instead of the fuzzer hanging until its own timeout (20 minutes by default). The
+/// output budget is left open: what a check may produce is the checks' business. The replay
+/// in `cargo test` does not call it, so that no test process can end this way.
+pub fn budgets() {
+    use gitops_update::budget;
+    budget::set_limits(budget::Limits {
+        time: std::time::Duration::from_secs(5),
+        memory: 1 << 30,
+        output: Some(usize::MAX),
+    });
+    budget::on_exceeded(|why| {
+        eprintln!("gitops-update: {why}");
+        std::process::abort();
+    });
+}
+
 /// Values whose YAML form is awkward: strings YAML would retype, indicators, line breaks,
 /// quotes, numbers, null. As jq literals.
 pub const AWKWARD: &[&str] = &[

@@ -54,6 +54,61 @@ pub struct Limits {
     pub time: Duration,
     /// Bytes allocated beyond what was in use when the evaluation began.
     pub memory: usize,
+    /// The largest file an edit may write (`--max-output-size`); None: [`output_limit`]'s rule.
+    pub output: Option<usize>,
+}
+
+/// The output budget without `--max-output-size`: ten times the input, at least 1 MiB (so
+/// that small files may grow by a block), at most the 32 MiB any command will read back.
+pub fn output_limit(input_len: usize) -> usize {
+    const MIB: usize = 1024 * 1024;
+    input_len.saturating_mul(10).clamp(MIB, 32 * MIB)
+}
+
+/// Refuses, before anything is written, an edit of `file` whose result would be `output_len`
+/// bytes from `input_len`, past the budget. Only once [`set_limits`] was called, as for the
+/// other budgets.
+/// `at_least`: `output_len` is a floor, not the size.
+pub fn check_output(
+    file: &str,
+    input_len: usize,
+    output_len: usize,
+    at_least: bool,
+) -> crate::error::Result<()> {
+    let Some(limits) = STATE.lock().ok().and_then(|s| s.limits) else {
+        return Ok(());
+    };
+    let (limit, rule) = match limits.output {
+        Some(l) => (l, "--max-output-size".to_string()),
+        None => (
+            output_limit(input_len),
+            format!(
+                "ten times the input's {}, at least 1 MiB and at most 32 MiB; raise it with --max-output-size",
+                show_size(input_len)
+            ),
+        ),
+    };
+    if output_len <= limit {
+        return Ok(());
+    }
+    Err(crate::error::Error::Refused {
+        file: file.to_string(),
+        msg: format!(
+            "the result would be {}{}, past its {} output budget ({rule}); nothing was written",
+            if at_least { "at least " } else { "" },
+            show_size(output_len),
+            show_size(limit)
+        ),
+    })
+}
+
+fn show_size(n: usize) -> String {
+    const KIB: usize = 1024;
+    match n {
+        n if n >= KIB * KIB => format!("{:.1} MiB", n as f64 / (KIB * KIB) as f64),
+        n if n >= KIB => format!("{:.1} KiB", n as f64 / KIB as f64),
+        n => format!("{n} bytes"),
+    }
 }
 
 pub const DEFAULT_TIME: Duration = Duration::from_secs(10);
@@ -69,7 +124,7 @@ static STATE: Mutex<State> = Mutex::new(State {
     limits: None,
     armed: None,
 });
-type Hook = Box<dyn Fn() + Send + Sync>;
+type Hook = Box<dyn Fn(&str) + Send + Sync>;
 static HOOK: OnceLock<Hook> = OnceLock::new();
 static WATCHDOG: OnceLock<()> = OnceLock::new();
 
@@ -81,8 +136,9 @@ pub fn set_limits(limits: Limits) {
     }
 }
 
-/// What to do before the process ends on a crossed budget: the command's failure outputs.
-pub fn on_exceeded(hook: impl Fn() + Send + Sync + 'static) {
+/// What to do before the process ends on a crossed budget, given the line it will print:
+/// the command's failure outputs; in a fuzz target, an abort that saves the input.
+pub fn on_exceeded(hook: impl Fn(&str) + Send + Sync + 'static) {
     let _ = HOOK.set(Box::new(hook));
 }
 
@@ -140,7 +196,7 @@ fn watch() {
         };
         if let Some(msg) = crossed {
             if let Some(hook) = HOOK.get() {
-                hook();
+                hook(&msg);
             }
             eprintln!("error: {msg}; nothing was written");
             std::process::exit(i32::from(crate::error::exit::INPUT));

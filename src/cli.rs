@@ -104,6 +104,11 @@ pub struct BudgetArgs {
     /// Memory for evaluating the expression, beyond the document's (e.g. 512MiB, 2GiB)
     #[arg(long, env = "GITOPS_MAX_EVAL_MEMORY", default_value = "512MiB")]
     pub max_eval_memory: String,
+
+    /// The largest file an edit may write or print (e.g. 64MiB) [default: ten times the
+    /// input, at least 1 MiB, at most 32 MiB]
+    #[arg(long, env = "GITOPS_MAX_OUTPUT_SIZE", value_name = "SIZE")]
+    pub max_output_size: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -30,10 +30,14 @@ pub fn execute(cfg: EvalConfig) -> Result<u8> {
                 "-i and --diff need an expression that updates the document (such as `.image.tag = \"1.2.3\"`); this one selects or computes a value".into(),
             ));
         }
+        let floor = targets.iter().map(yaml::text_floor).sum();
+        crate::budget::check_output(&name, src.len(), floor, true)?;
         let docs: Vec<String> = targets
             .iter()
             .map(|t| yaml::render::document(t, &parsed.layout))
             .collect();
+        let printed = docs.iter().map(String::len).sum::<usize>() + 4 * docs.len();
+        crate::budget::check_output(&name, src.len(), printed, false)?;
         report::stdout(&docs.join("---\n")).map_err(stdout_error)?;
         return Ok(0);
     }

@@ -24,7 +24,7 @@ pub fn execute(cfg: &RunConfig) -> Result<u8> {
             repo.clone(),
         );
         let edited: Vec<String> = cfg.edits.iter().map(|(p, _)| p.to_string()).collect();
-        crate::budget::on_exceeded(move || {
+        crate::budget::on_exceeded(move |_| {
             let report = report::RunReport {
                 outcome: None,
                 version: &version,

@@ -83,7 +83,24 @@ pub fn limits(args: &crate::cli::BudgetArgs) -> Result<crate::budget::Limits> {
                 crate::model::shown(&args.max_eval_memory)
             ))
         })?;
-    Ok(crate::budget::Limits { time, memory })
+    let output = match args.max_output_size.as_deref().filter(|s| !s.is_empty()) {
+        None => None,
+        Some(size) => Some(
+            crate::budget::parse_size(size)
+                .filter(|&m| m > 0)
+                .ok_or_else(|| {
+                    Error::Usage(format!(
+                        "invalid --max-output-size {}: use a size such as 64MiB",
+                        crate::model::shown(size)
+                    ))
+                })?,
+        ),
+    };
+    Ok(crate::budget::Limits {
+        time,
+        memory,
+        output,
+    })
 }
 
 pub fn parse_duration(s: &str) -> Result<std::time::Duration> {

@@ -120,6 +120,40 @@ fn changed_paths(old: &Val, new: &Val) -> Option<Trie> {
     Some(trie)
 }
 
+/// The bytes of the strings (keys included) and scalars in `v`: a floor for its YAML text.
+pub(crate) fn text_floor(v: &Val) -> usize {
+    match v {
+        Val::TStr(s) | Val::BStr(s) => s.len(),
+        Val::Arr(a) => a.iter().map(text_floor).sum(),
+        Val::Obj(o) => o.iter().map(|(k, v)| text_floor(k) + text_floor(v)).sum(),
+        _ => 1,
+    }
+}
+
+/// The bytes of strings (keys included) and scalars that `new` holds where it differs from
+/// `old`: whatever the splice writes for them is at least this long.
+fn added_floor(old: &Val, new: &Val) -> usize {
+    let size = text_floor;
+    if same(old, new) {
+        return 0;
+    }
+    match (old, new) {
+        (Val::Obj(o), Val::Obj(n)) => n
+            .iter()
+            .map(|(k, nv)| match o.get(k) {
+                Some(ov) => added_floor(ov, nv),
+                None => size(k) + size(nv),
+            })
+            .sum(),
+        (Val::Arr(o), Val::Arr(n)) => n
+            .iter()
+            .enumerate()
+            .map(|(i, nv)| o.get(i).map_or_else(|| size(nv), |ov| added_floor(ov, nv)))
+            .sum(),
+        _ => size(new),
+    }
+}
+
 /// Writes each document's new value into the text, then reads the result back and checks
 /// that every document holds its target. Any difference is an error: nothing is written.
 pub fn splice(src: &str, file: &str, parsed: &Parsed, targets: &[Val]) -> Result<Spliced> {
@@ -136,6 +170,15 @@ pub fn splice(src: &str, file: &str, parsed: &Parsed, targets: &[Val]) -> Result
             notes: Vec::new(),
         });
     }
+    // A result far past the output budget is refused before anything is rendered: the
+    // changed values' own bytes are a floor for the text that writes them.
+    let floor: usize = parsed
+        .values
+        .iter()
+        .zip(targets)
+        .map(|(old, new)| added_floor(old, new))
+        .sum();
+    crate::budget::check_output(file, src.len(), floor, true)?;
     let index = index::index(src, file, Keep::Paths(&tries))?;
     let mut walker = splice::Walker::new(src, file, layout, &parsed.anchors, &index);
     let mut extra = Vec::new();
@@ -172,6 +215,11 @@ pub fn splice(src: &str, file: &str, parsed: &Parsed, targets: &[Val]) -> Result
     notes.extend(walker.alias_notes());
     let mut edits = std::mem::take(&mut walker.edits);
     edits.extend(extra);
+    // The output budget, from the edits' sizes, before the text is built or re-parsed.
+    let added: usize = edits.iter().map(|e| e.text.len()).sum();
+    let removed: usize = edits.iter().map(|e| e.end.saturating_sub(e.start)).sum();
+    let len = (src.len() + added).saturating_sub(removed);
+    crate::budget::check_output(file, src.len(), len, false)?;
     let text = splice::apply(src, edits)?;
     let fail = |why: String| {
         Error::Refused {

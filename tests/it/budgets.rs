@@ -122,3 +122,116 @@ fn a_runaway_expression_in_run_leaves_the_remote_and_writes_the_failure_line() {
         "{outputs}"
     );
 }
+
+#[test]
+fn an_output_far_larger_than_its_file_is_refused_before_anything_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("v.yaml");
+    // 100 MB into a 5-byte file: refused before the text is even rendered.
+    std::fs::write(&file, "a: 1\n").unwrap();
+    let started = Instant::now();
+    let r = crate::common::run(
+        bin()
+            .args(["eval", "-i", ".a = (\"x\" * 100000000)"])
+            .arg(&file),
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("the result would be at least 95.4 MiB, past its 1.0 MiB output budget")
+            && r.stderr.contains("raise it with --max-output-size"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "a: 1\n");
+    // A query that prints as much is refused the same way.
+    let r = crate::common::run(bin().args(["eval", "\"x\" * 100000000"]).arg(&file));
+    assert_eq!((r.code, r.stdout.as_str()), (2, ""), "{}", r.stderr);
+
+    // Just past the 1 MiB floor: refused; raised with the flag (or its variable): written.
+    let grow = ".a = (\"x\" * 1100000)";
+    let r = crate::common::run(bin().args(["eval", "-i", grow]).arg(&file));
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("past its 1.0 MiB output budget"),
+        "{}",
+        r.stderr
+    );
+    let r = crate::common::run(
+        bin()
+            .env("GITOPS_MAX_OUTPUT_SIZE", "2MiB")
+            .args(["eval", "-i", grow])
+            .arg(&file),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(std::fs::metadata(&file).unwrap().len(), 1_100_004);
+    // Ten times the input is the rule above the floor: 1.1 MB may grow to 11 MB, not more.
+    let r = crate::common::run(
+        bin()
+            .args(["eval", "-i", ".b = (\"y\" * 12000000)"])
+            .arg(&file),
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("past its 10.5 MiB output budget (ten times the input's 1.0 MiB"),
+        "{}",
+        r.stderr
+    );
+    // An ordinary growth, a block added to a small file, is well inside.
+    std::fs::write(&file, "a: 1\n").unwrap();
+    let r = crate::common::run(
+        bin()
+            .args([
+                "eval",
+                "-i",
+                ".hosts = [range(2000) | \"host-\\(.).example.com\"]",
+            ])
+            .arg(&file),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for bad in ["0", "lots", "1TB"] {
+        let r = crate::common::run(
+            bin()
+                .args(["eval", ".a", "--max-output-size", bad])
+                .arg(&file),
+        );
+        assert_eq!(r.code, 2, "{bad}: {}", r.stderr);
+        assert!(
+            r.stderr.contains("invalid --max-output-size"),
+            "{}",
+            r.stderr
+        );
+    }
+}
+
+#[test]
+fn an_oversized_result_in_run_leaves_the_remote_and_writes_the_failure_line() {
+    use crate::common::git::{Remote, TOKEN};
+    let remote = Remote::new(&[("values.yaml", "image:\n  tag: \"1.0.0\"\n")]);
+    let tip = remote.tip("main");
+    let cwd = tempfile::tempdir().unwrap();
+    let out = cwd.path().join("out");
+    let r = crate::common::run(
+        bin()
+            .current_dir(cwd.path())
+            .env("INPUT_FILE", "values.yaml")
+            .env("YQ_TPL", ".image.tag = (\"x\" * 100000000)")
+            .env("VERSION", "1.2.3")
+            .env("GITOPS_REPO", remote.file_url())
+            .env("GITEA_TOKEN", TOKEN)
+            .env("GITHUB_OUTPUT", &out)
+            .arg("run"),
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("output budget"), "{}", r.stderr);
+    assert_eq!(remote.tip("main"), tip);
+    let outputs = std::fs::read_to_string(&out).unwrap();
+    assert!(outputs.contains("|failure|"), "{outputs}");
+}
