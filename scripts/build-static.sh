@@ -41,3 +41,8 @@ mkdir -p dist
 cp "$bin" dist/gitops-update
 size=$(stat -c %s dist/gitops-update)
 echo "dist/gitops-update: $target, $((size / 1024)) KiB ($(awk "BEGIN {printf \"%.1f\", $size / 1048576}") MiB) stripped, built in $(( $(date +%s) - start )) s"
+# The bar for a binary baked into every CI image (issue 14): 12 MiB stripped.
+if [ "$size" -gt $((12 * 1024 * 1024)) ]; then
+  echo "!! the stripped binary is over 12 MiB" >&2
+  exit 1
+fi

@@ -143,7 +143,8 @@ const RUN_HELP: &str = "\
 Every input is a flag or the environment variable the GitOps workflow already sets:
 INPUT_FILE, YQ_TPL, VERSION, SOURCE_REPO, SOURCE_COMMIT, DISPATCH_ID, GIT_TAG_PREFIX,
 GITOPS_REPO, GITOPS_BRANCH, GITEA_API_URL, and GITEA_TOKEN (the token is read from the
-environment only, never from a flag).
+environment only, never from a flag). GITOPS_SIGNING_KEY, an OpenSSH private key's text
+(with GITOPS_SIGNING_KEY_PASSPHRASE when it has one), signs every commit.
 
 Examples:
   # What the GitOps repo's workflow runs (inputs from the environment):
@@ -232,6 +233,11 @@ pub struct RunArgs {
     pub committer_name: Option<String>,
     #[arg(long, env = "GIT_COMMITTER_EMAIL", hide_env_values = true)]
     pub committer_email: Option<String>,
+
+    /// Sign every commit with the OpenSSH private key in this file (or its text in
+    /// GITOPS_SIGNING_KEY, never a flag; a passphrase in GITOPS_SIGNING_KEY_PASSPHRASE)
+    #[arg(long, value_name = "PATH")]
+    pub signing_key_file: Option<PathBuf>,
 
     /// Push attempts before giving up when other writers keep pushing first
     // 20: the soak (scripts/soak.sh) saw 50 simultaneous writers need up to 9; with the

@@ -16,6 +16,7 @@ mod gitea;
 mod model;
 mod policy;
 pub mod report;
+mod sign;
 mod update;
 pub mod workflow;
 mod write;

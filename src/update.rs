@@ -219,6 +219,7 @@ pub fn run(cfg: &RunConfig, landing: &dyn Landing) -> Result<Done> {
             &message(cfg, &changed),
             &cfg.author,
             &cfg.committer,
+            cfg.signer.as_ref(),
         )?;
         let retry = |why: &str| {
             report::progress(&format!(

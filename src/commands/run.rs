@@ -37,6 +37,21 @@ pub fn execute(cfg: &RunConfig) -> Result<u8> {
             let _ = report.write_outputs(&files);
         });
     }
+    if let (Some(signer), false) = (&cfg.signer, cfg.dry_run) {
+        // What Gitea checks before it calls a signature verified
+        // (models/asymkey/ssh_key_commit_verification.go): said once, before the first push.
+        report::progress(&format!(
+            "signing commits with {}; Gitea verifies them when that key is a verified SSH key of the account with the activated email {}",
+            signer.describe(),
+            cfg.committer.email
+        ));
+        if cfg.committer.email == model::BOT.1 {
+            report::warn(&format!(
+                "the commits carry the committer email {}, which no Gitea account has, so they will show as unverified: set GIT_COMMITTER_EMAIL to an email of the key's account",
+                model::BOT.1
+            ));
+        }
+    }
     let result = update::run(cfg, &DirectPush);
     let write_err = |source| Error::Write {
         path: "<stdout>".into(),

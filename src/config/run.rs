@@ -37,11 +37,39 @@ pub struct RunConfig {
     pub output_files: Vec<PathBuf>,
     pub step_summary: Option<PathBuf>,
     pub git_config: crate::git::ConfigScope,
+    /// Signs every commit; from GITOPS_SIGNING_KEY or --signing-key-file.
+    pub signer: Option<crate::sign::Signer>,
 }
 
 /// `git@host:owner/name.git` or `ssh://...`.
 fn is_ssh(url: &str) -> bool {
     url.starts_with("ssh://") || (!url.contains("://") && url.contains('@') && url.contains(':'))
+}
+
+/// The signing key: its text in GITOPS_SIGNING_KEY (as CI secrets are passed), or a file.
+fn signer(file: Option<&std::path::Path>, env: &Env) -> Result<Option<crate::sign::Signer>> {
+    let text = env
+        .get("GITOPS_SIGNING_KEY")
+        .filter(|v| !v.trim().is_empty());
+    let passphrase = env.get("GITOPS_SIGNING_KEY_PASSPHRASE").map(String::as_str);
+    match (text, file) {
+        (Some(_), Some(_)) => Err(Error::Usage(
+            "GITOPS_SIGNING_KEY and --signing-key-file both give a signing key: keep one".into(),
+        )),
+        (Some(text), None) => {
+            crate::sign::Signer::parse(text, passphrase, "GITOPS_SIGNING_KEY").map(Some)
+        }
+        (None, Some(path)) => {
+            let text = std::fs::read_to_string(path).map_err(|e| Error::Input {
+                path: path.to_path_buf(),
+                why: e.to_string(),
+            })?;
+            let text = zeroize::Zeroizing::new(text);
+            let source = format!("--signing-key-file {}", path.display());
+            crate::sign::Signer::parse(&text, passphrase, &source).map(Some)
+        }
+        (None, None) => Ok(None),
+    }
 }
 
 impl RunConfig {
@@ -177,6 +205,7 @@ impl RunConfig {
                 expr_env.insert(k.into(), v.clone());
             }
         }
+        let signer = signer(args.signing_key_file.as_deref(), env)?;
         let output_files = output_files(env);
         let token = get("GITEA_TOKEN")
             .map(Token::new)
@@ -215,6 +244,7 @@ impl RunConfig {
                 }),
                 skip_global: env.contains_key("GIT_CONFIG_GLOBAL"),
             },
+            signer,
             step_summary: get("GITHUB_STEP_SUMMARY")
                 .or_else(|| get("GITEA_STEP_SUMMARY"))
                 .map(PathBuf::from),

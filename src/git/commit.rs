@@ -15,6 +15,7 @@ impl Git {
         message: &str,
         author: &Person,
         committer: &Person,
+        signer: Option<&crate::sign::Signer>,
     ) -> Result<Oid> {
         let internal = |e: git2::Error| Error::Internal(e.message().to_string());
         let parent_commit = self.repo.find_commit(parent).map_err(internal)?;
@@ -32,8 +33,23 @@ impl Git {
             sig(author).map_err(internal)?,
             sig(committer).map_err(internal)?,
         );
+        let Some(signer) = signer else {
+            return self
+                .repo
+                .commit(None, &a, &c, message, &tree, &[&parent_commit])
+                .map_err(internal);
+        };
+        // The signature covers the commit's text exactly as it is stored, without the
+        // header that carries it, as git itself signs.
+        let buffer = self
+            .repo
+            .commit_create_buffer(&a, &c, message, &tree, &[&parent_commit])
+            .map_err(internal)?;
+        let content = std::str::from_utf8(&buffer)
+            .map_err(|_| Error::Internal("a commit that is not UTF-8".into()))?;
+        let signature = signer.sign(content.as_bytes())?;
         self.repo
-            .commit(None, &a, &c, message, &tree, &[&parent_commit])
+            .commit_signed(content, &signature, Some("gpgsig"))
             .map_err(internal)
     }
 

@@ -22,6 +22,11 @@ pub(crate) fn note(text: &str) {
     eprintln!("note: {text}");
 }
 
+/// Something the run does despite, which the user should fix.
+pub(crate) fn warn(text: &str) {
+    eprintln!("warning: {text}");
+}
+
 /// A human progress line, on stderr so that stdout stays the result.
 pub(crate) fn progress(text: &str) {
     eprintln!("gitops-update: {text}");

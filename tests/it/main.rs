@@ -18,4 +18,5 @@ mod run;
 mod run_bad_input;
 mod run_faults;
 mod run_status;
+mod signing;
 mod workflows;

@@ -1,0 +1,310 @@
+//! Signed commits (issue 14): keys made by `ssh-keygen`, commits signed by the binary alone,
+//! and checked by `git verify-commit` with `gpg.format=ssh` and an allowed-signers file, as
+//! a reviewer or Gitea would. The key's text never appears anywhere it could leak.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::common::git::{git_out, Remote, TOKEN};
+use crate::common::run::{http_remote, remote, workflow};
+use crate::common::{bin, run, Run};
+
+const EMAIL: &str = "deploy-bot@example.com";
+
+struct Key {
+    private: String,
+    public: String,
+    _dir: tempfile::TempDir,
+}
+
+fn keygen(kind: &[&str], passphrase: &str) -> Key {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("key");
+    let out = Command::new("ssh-keygen")
+        .args(["-q", "-C", "test"])
+        .args(kind)
+        .args(["-N", passphrase, "-f"])
+        .arg(&path)
+        .output()
+        .expect("ssh-keygen");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Key {
+        private: fs::read_to_string(&path).unwrap(),
+        public: fs::read_to_string(path.with_extension("pub")).unwrap(),
+        _dir: dir,
+    }
+}
+
+/// The private key's body: what must never be shown.
+fn secret_lines(key: &Key) -> Vec<String> {
+    key.private
+        .lines()
+        .filter(|l| !l.starts_with("-----") && l.len() > 20)
+        .map(str::to_string)
+        .collect()
+}
+
+/// `git verify-commit` for `rev`, trusting `key` for EMAIL; its output and whether it passed.
+fn verify(remote: &Remote, rev: &str, key: &Key) -> (bool, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let allowed = dir.path().join("allowed_signers");
+    let public = key
+        .public
+        .split_whitespace()
+        .take(2)
+        .collect::<Vec<_>>()
+        .join(" ");
+    fs::write(&allowed, format!("{EMAIL} namespaces=\"git\" {public}\n")).unwrap();
+    let out = crate::common::git::git(&remote.bare())
+        .args(["-c", "gpg.format=ssh", "-c"])
+        .arg(format!("gpg.ssh.allowedSignersFile={}", allowed.display()))
+        .args(["verify-commit", "-v", rev])
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+fn signed_run(cwd: &Path, repo: &str, key: &Key) -> Command {
+    let mut cmd = workflow(cwd, repo);
+    cmd.env("GITOPS_SIGNING_KEY", &key.private)
+        .env("GIT_COMMITTER_EMAIL", EMAIL)
+        .env("GIT_AUTHOR_EMAIL", EMAIL);
+    cmd
+}
+
+fn no_secret(r: &Run, key: &Key, remote: &Remote) {
+    let objects = remote.all_objects_text();
+    let config = fs::read_to_string(remote.bare().join("config")).unwrap_or_default();
+    for line in secret_lines(key) {
+        for (what, text) in [
+            ("stdout", &r.stdout),
+            ("stderr", &r.stderr),
+            ("objects", &objects),
+            ("config", &config),
+        ] {
+            assert!(!text.contains(&line), "the private key is in {what}");
+        }
+    }
+}
+
+#[test]
+fn every_key_kind_signs_commits_that_git_verifies() {
+    for kind in [
+        &["-t", "ed25519"][..],
+        &["-t", "ecdsa", "-b", "256"],
+        &["-t", "ecdsa", "-b", "384"],
+        &["-t", "rsa", "-b", "2048"],
+    ] {
+        let key = keygen(kind, "");
+        let remote = remote();
+        let cwd = tempfile::tempdir().unwrap();
+        let r = run(&mut signed_run(cwd.path(), &remote.file_url(), &key));
+        assert_eq!(r.code, 0, "{kind:?}: {}", r.stderr);
+        let (good, text) = verify(&remote, "main", &key);
+        assert!(good, "{kind:?}: {text}");
+        assert!(
+            text.contains(&format!("Good \"git\" signature for {EMAIL}")),
+            "{kind:?}: {text}"
+        );
+        // `git log --show-signature` names the key, by the fingerprint ssh-keygen gives it.
+        let fingerprint = Command::new("ssh-keygen")
+            .args(["-l", "-f", "/dev/stdin"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .and_then(|mut c| {
+                use std::io::Write;
+                c.stdin.take().unwrap().write_all(key.public.as_bytes())?;
+                c.wait_with_output()
+            })
+            .unwrap();
+        let fingerprint = String::from_utf8_lossy(&fingerprint.stdout)
+            .split_whitespace()
+            .nth(1)
+            .unwrap()
+            .to_string();
+        assert!(
+            text.contains(&fingerprint),
+            "{kind:?}: {fingerprint} in {text}"
+        );
+        assert!(
+            r.stderr.contains(&fingerprint),
+            "the run says which key: {}",
+            r.stderr
+        );
+        // The commit is otherwise the commit it always was.
+        assert!(remote
+            .message("main")
+            .starts_with("[skip ci] gitops: update version to 1.2.3\n"));
+        no_secret(&r, &key, &remote);
+        remote.fsck();
+    }
+}
+
+#[test]
+fn a_passphrase_protected_key_is_unlocked_and_a_wrong_one_refused() {
+    let key = keygen(&["-t", "ed25519"], "correct horse");
+    let remote = remote();
+    let before = remote.tip("main");
+    let cwd = tempfile::tempdir().unwrap();
+    let r = run(signed_run(cwd.path(), &remote.file_url(), &key)
+        .env("GITOPS_SIGNING_KEY_PASSPHRASE", "battery staple"));
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+    assert!(r.stderr.contains("does not unlock the key"), "{}", r.stderr);
+    assert!(!r.stderr.contains("battery"), "{}", r.stderr);
+    assert_eq!(remote.tip("main"), before, "nothing pushed");
+    let r = run(&mut signed_run(cwd.path(), &remote.file_url(), &key));
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("GITOPS_SIGNING_KEY_PASSPHRASE"),
+        "{}",
+        r.stderr
+    );
+    let r = run(signed_run(cwd.path(), &remote.file_url(), &key)
+        .env("GITOPS_SIGNING_KEY_PASSPHRASE", "correct horse"));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let (good, text) = verify(&remote, "main", &key);
+    assert!(good, "{text}");
+    no_secret(&r, &key, &remote);
+}
+
+/// The commit re-made on the new tip after a lost race is signed too.
+#[test]
+fn the_commit_remade_after_a_lost_race_is_signed() {
+    let key = keygen(&["-t", "ed25519"], "");
+    let (remote, server, root) = http_remote();
+    // The first push loses: another writer moves the branch just before it, once.
+    let marker: PathBuf = root.path().join("raced");
+    remote.hook(
+        "pre-receive",
+        &format!(
+            "#!/bin/sh\n[ -e {m} ] && exit 0\ntouch {m}\n\
+             unset GIT_QUARANTINE_PATH GIT_OBJECT_DIRECTORY GIT_ALTERNATE_OBJECT_DIRECTORIES\n\
+             export GIT_AUTHOR_NAME=o GIT_AUTHOR_EMAIL=o@x GIT_COMMITTER_NAME=o GIT_COMMITTER_EMAIL=o@x\n\
+             c=$(git commit-tree 'refs/heads/main^{{tree}}' -p refs/heads/main -m other)\n\
+             git update-ref refs/heads/main \"$c\"\nexit 0\n",
+            m = marker.display()
+        ),
+    );
+    let cwd = tempfile::tempdir().unwrap();
+    let r =
+        run(signed_run(cwd.path(), &server.url("acme/deploy.git"), &key).env("GITEA_TOKEN", TOKEN));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("attempt 1:"),
+        "it lost the first race: {}",
+        r.stderr
+    );
+    assert_eq!(remote.message("main~1").trim(), "other");
+    let (good, text) = verify(&remote, "main", &key);
+    assert!(good, "{text}");
+    no_secret(&r, &key, &remote);
+}
+
+#[test]
+fn bad_keys_exit_2_in_one_line_and_push_nothing() {
+    let key = keygen(&["-t", "ed25519"], "");
+    let truncated: String = key.private.lines().take(3).collect::<Vec<_>>().join("\n");
+    let remote = remote();
+    let before = remote.tip("main");
+    let cwd = tempfile::tempdir().unwrap();
+    let key_file = cwd.path().join("signing-key");
+    fs::write(&key_file, &key.private).unwrap();
+    for (env, file, says) in [
+        (Some(key.public.as_str()), None, "not an OpenSSH private key"),
+        (Some(truncated.as_str()), None, "cannot be read"),
+        (
+            Some("-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nlQVYBGV\n-----END PGP PRIVATE KEY BLOCK-----\n"),
+            None,
+            "OpenPGP signing keys are not supported yet",
+        ),
+        (Some(key.private.as_str()), Some(key_file.as_path()), "keep one"),
+        (None, Some(cwd.path().join("missing").as_path()), "cannot read"),
+    ] {
+        let mut cmd = workflow(cwd.path(), &remote.file_url());
+        if let Some(text) = env {
+            cmd.env("GITOPS_SIGNING_KEY", text);
+        }
+        if let Some(f) = file {
+            cmd.arg("run").arg("--signing-key-file").arg(f);
+        }
+        let r = run(&mut cmd);
+        assert_eq!(r.code, 2, "{says}: {}", r.stderr);
+        assert_eq!(r.stderr.lines().count(), 1, "{says}: {}", r.stderr);
+        assert!(r.stderr.contains(says), "{says}: {}", r.stderr);
+        no_secret(&r, &key, &remote);
+        assert!(!r.stderr.contains("lQVYBGV"), "{}", r.stderr);
+    }
+    assert_eq!(remote.tip("main"), before);
+    // The file form signs as the variable does.
+    let r = run(workflow(cwd.path(), &remote.file_url())
+        .env("GIT_COMMITTER_EMAIL", EMAIL)
+        .arg("run")
+        .arg("--signing-key-file")
+        .arg(&key_file));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(verify(&remote, "main", &key).0);
+}
+
+#[test]
+fn the_default_committer_email_is_warned_about_and_a_dry_run_signs_nothing() {
+    let key = keygen(&["-t", "ed25519"], "");
+    let remote = remote();
+    let cwd = tempfile::tempdir().unwrap();
+    let r = run(bin()
+        .current_dir(cwd.path())
+        .env("GITOPS_SIGNING_KEY", &key.private)
+        .args(["run", "--repo", &remote.file_url(), "--version", "1.2.3"])
+        .args([
+            "--file",
+            "charts/app/values.yaml",
+            "--expression",
+            ".image.tag = \"{{VERSION}}\"",
+        ]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(
+            "warning: the commits carry the committer email gitops-update@noreply.localhost"
+        ),
+        "{}",
+        r.stderr
+    );
+    // Signed all the same: only Gitea's account check would fail.
+    let log = git_out(&remote.bare(), &["cat-file", "commit", "main"]);
+    assert!(
+        log.contains("gpgsig -----BEGIN SSH SIGNATURE-----"),
+        "{log}"
+    );
+    let before = remote.tip("main");
+    let r = run(bin()
+        .current_dir(cwd.path())
+        .env("GITOPS_SIGNING_KEY", &key.private)
+        .args([
+            "run",
+            "--dry-run",
+            "--repo",
+            &remote.file_url(),
+            "--version",
+            "1.2.4",
+        ])
+        .args([
+            "--file",
+            "charts/app/values.yaml",
+            "--expression",
+            ".image.tag = \"{{VERSION}}\"",
+        ]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(!r.stderr.contains("signing commits"), "{}", r.stderr);
+    assert_eq!(remote.tip("main"), before);
+}
