@@ -158,6 +158,26 @@ Examples:
       --set 'charts/app/values.yaml=.image.tag = \"{{VERSION}}\"'";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum MergeStyle {
+    Merge,
+    Rebase,
+    Squash,
+    FastForwardOnly,
+}
+
+impl MergeStyle {
+    /// The `Do` of Gitea's merge form (services/forms/repo_form.go).
+    pub fn gitea(self) -> &'static str {
+        match self {
+            MergeStyle::Merge => "merge",
+            MergeStyle::Rebase => "rebase",
+            MergeStyle::Squash => "squash",
+            MergeStyle::FastForwardOnly => "fast-forward-only",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
     Text,
     Json,
@@ -233,6 +253,19 @@ pub struct RunArgs {
     pub committer_name: Option<String>,
     #[arg(long, env = "GIT_COMMITTER_EMAIL", hide_env_values = true)]
     pub committer_email: Option<String>,
+
+    /// Land through a pull request: push to the tool's branch gitops-update/<branch>/<component>
+    /// and open (or update) a pull request into the branch
+    #[arg(long, env = "GITOPS_PULL_REQUEST")]
+    pub pull_request: bool,
+
+    /// With --pull-request: merge it when the required checks succeed
+    #[arg(long, env = "GITOPS_AUTO_MERGE", requires = "pull_request")]
+    pub auto_merge: bool,
+
+    /// How --auto-merge merges
+    #[arg(long, value_enum, default_value = "merge", requires = "auto_merge")]
+    pub merge_style: MergeStyle,
 
     /// Sign every commit with the OpenSSH private key in this file (or its text in
     /// GITOPS_SIGNING_KEY, never a flag; a passphrase in GITOPS_SIGNING_KEY_PASSPHRASE)

@@ -508,6 +508,148 @@ impl Gitea {
     }
 }
 
+/// A pull request as Gitea describes it (services/convert/pull.go, `ToAPIPullRequest`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pull {
+    pub number: u64,
+    pub html_url: String,
+    /// The head branch's tip as Gitea answered.
+    pub head_sha: String,
+}
+
+fn pull_of(v: &Val) -> Option<Pull> {
+    Some(Pull {
+        number: field_u64(v, "number")?,
+        html_url: field_str(v, "html_url").unwrap_or_default(),
+        head_sha: field(v, "head")
+            .and_then(|h| field_str(h, "sha"))
+            .unwrap_or_default(),
+    })
+}
+
+/// What `POST /pulls/{n}/merge` did (routers/api/v1/repo/pull.go, `MergePullRequest`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Merge {
+    /// 200: merged now.
+    Merged,
+    /// 201: scheduled, to merge when the required checks succeed.
+    Scheduled,
+}
+
+impl Gitea {
+    /// Opens a pull request of `head` into `base`. `Ok(None)`: one is already open for
+    /// them (409, routers/api/v1/repo/pull.go `CreatePullRequest`).
+    pub fn create_pull(
+        &self,
+        repo: &str,
+        head: &str,
+        base: &str,
+        title: &str,
+        body: &str,
+    ) -> Result<Option<Pull>, ApiError> {
+        use crate::report::json_str;
+        let req = format!(
+            "{{\"head\":{},\"base\":{},\"title\":{},\"body\":{}}}",
+            json_str(head),
+            json_str(base),
+            json_str(title),
+            json_str(body)
+        );
+        match self.post(&format!("/repos/{repo}/pulls"), &req) {
+            Ok(reply) => jaq_json::read::parse_single(reply.body.as_bytes())
+                .ok()
+                .as_ref()
+                .and_then(pull_of)
+                .map(Some)
+                .ok_or_else(|| ApiError::Unavailable("no pull request in the answer".into())),
+            Err(ApiError::Refused { status: 409, .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The open pull request of `head` into `base`, from the list of open ones.
+    pub fn open_pull(&self, repo: &str, head: &str, base: &str) -> Result<Option<Pull>, ApiError> {
+        const PAGE: u64 = 50;
+        for page in 1..=20 {
+            let (list, total) = self.get_paged(&format!(
+                "/repos/{repo}/pulls?state=open&base_branch={}&page={page}&limit={PAGE}",
+                encode(base)
+            ))?;
+            let Val::Arr(items) = &list else {
+                return Ok(None);
+            };
+            let found = items.iter().find(|p| {
+                let branch = |side: &str| field(p, side).and_then(|s| field_str(s, "ref"));
+                branch("head").as_deref() == Some(head) && branch("base").as_deref() == Some(base)
+            });
+            if let Some(p) = found {
+                return Ok(pull_of(p));
+            }
+            if (items.len() as u64) < PAGE || total.is_some_and(|t| page * PAGE >= t) {
+                break;
+            }
+        }
+        Ok(None)
+    }
+
+    /// Sets a pull request's title and body, and answers it as it now is. Gitea answers 201
+    /// (`EditPullRequest`).
+    pub fn edit_pull(
+        &self,
+        repo: &str,
+        number: u64,
+        title: &str,
+        body: &str,
+    ) -> Result<Pull, ApiError> {
+        use crate::report::json_str;
+        let req = format!(
+            "{{\"title\":{},\"body\":{}}}",
+            json_str(title),
+            json_str(body)
+        );
+        let reply = self.send(
+            "PATCH",
+            &format!("/repos/{repo}/pulls/{number}"),
+            Some(&req),
+        )?;
+        jaq_json::read::parse_single(reply.body.as_bytes())
+            .ok()
+            .as_ref()
+            .and_then(pull_of)
+            .ok_or_else(|| ApiError::Unavailable("no pull request in the answer".into()))
+    }
+
+    /// A commit's message (`GET /repos/{o}/{r}/commits?sha=`, its first entry).
+    pub fn commit_message(&self, repo: &str, sha: &str) -> Result<String, ApiError> {
+        let v = self.get(&format!(
+            "/repos/{repo}/commits?sha={sha}&limit=1&stat=false&verification=false&files=false"
+        ))?;
+        match &v {
+            Val::Arr(items) => items
+                .first()
+                .and_then(|c| field(c, "commit"))
+                .and_then(|c| field_str(c, "message"))
+                .ok_or_else(|| ApiError::Unavailable(format!("no commit {sha}"))),
+            _ => Err(ApiError::Unavailable(format!("no commit {sha}"))),
+        }
+    }
+
+    /// Merges, or schedules the merge for when the checks succeed.
+    pub fn merge_pull(&self, repo: &str, number: u64, style: &str) -> Result<Merge, ApiError> {
+        use crate::report::json_str;
+        let req = format!(
+            "{{\"Do\":{},\"merge_when_checks_succeed\":true,\"delete_branch_after_merge\":true}}",
+            json_str(style)
+        );
+        let reply = self.post(&format!("/repos/{repo}/pulls/{number}/merge"), &req)?;
+        Ok(if reply.code == 201 {
+            Merge::Scheduled
+        } else {
+            Merge::Merged
+        })
+    }
+}
+
 /// A commit as Gitea lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Commit {

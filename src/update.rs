@@ -234,7 +234,9 @@ pub fn run(cfg: &RunConfig, landing: &dyn Landing) -> Result<Done> {
                     short(&commit.to_string()),
                     git.branch
                 ));
-                git.advance_checkout(commit, &files)?;
+                if landing.moves_branch() {
+                    git.advance_checkout(commit, &files)?;
+                }
                 let mut d = done(Outcome::Pushed {
                     commit,
                     previous: tip,
@@ -243,10 +245,15 @@ pub fn run(cfg: &RunConfig, landing: &dyn Landing) -> Result<Done> {
                 return Ok(d);
             }
             Ok(Push::Rejected(msg)) => {
+                let hint = if landing.moves_branch() && msg.contains("protected branch") {
+                    "; for a protected branch, --pull-request opens a pull request instead"
+                } else {
+                    ""
+                };
                 return Err(Error::Rejected {
                     target: format!("{} of {}", git.branch, git.url()),
-                    message: msg,
-                })
+                    message: format!("{msg}{hint}"),
+                });
             }
             Ok(Push::Stale(why)) => {
                 retry(&format!("another writer pushed first ({why})"));

@@ -1,9 +1,10 @@
 //! `gitops-update run`: the update (`update::run`), then its report: step outputs, the step
 //! summary, the commit status on the GitOps commit, and stdout.
 
+use crate::config::PullRequestMode;
 use crate::config::RunConfig;
 use crate::error::{self, Error, Result};
-use crate::git::DirectPush;
+use crate::git::{pull_request_branch, DirectPush, Landing, PullRequestBranch};
 use crate::update::{self, Outcome};
 use crate::{gitea, model, report};
 
@@ -33,6 +34,7 @@ pub fn execute(cfg: &RunConfig) -> Result<u8> {
                 branch: "",
                 files: edited.clone(),
                 attempts: 0,
+                pull: None,
             };
             let _ = report.write_outputs(&files);
         });
@@ -52,7 +54,23 @@ pub fn execute(cfg: &RunConfig) -> Result<u8> {
             ));
         }
     }
-    let result = update::run(cfg, &DirectPush);
+    let landing: Box<dyn Landing> = match &cfg.pull_request {
+        Some(_) => Box::new(PullRequestBranch {
+            component: cfg.component.clone(),
+        }),
+        None => Box::new(DirectPush),
+    };
+    let result = update::run(cfg, landing.as_ref());
+    // The pushed branch becomes a pull request; when that fails, the run fails.
+    let (result, pull) = match (result, &cfg.pull_request) {
+        (Ok(done), Some(mode)) if matches!(done.outcome, Outcome::Pushed { .. }) => {
+            match open_pull_request(cfg, &done, mode) {
+                Ok(pull) => (Ok(done), Some(pull)),
+                Err(e) => (Err(e), None),
+            }
+        }
+        (other, _) => (other, None),
+    };
     let write_err = |source| Error::Write {
         path: "<stdout>".into(),
         source,
@@ -66,6 +84,7 @@ pub fn execute(cfg: &RunConfig) -> Result<u8> {
         branch: &branch,
         files: cfg.edits.iter().map(|(p, _)| p.to_string()).collect(),
         attempts: result.as_ref().map_or(0, |d| d.attempts),
+        pull: pull.as_ref(),
     };
     // Outputs are written on failure too, so the pipeline's report still gets its line.
     if !cfg.dry_run {
@@ -182,4 +201,173 @@ fn commit_status(cfg: &RunConfig, sha: &str) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// Opens the pull request of the pushed branch, or updates the open one (Gitea answers 409
+/// for a second pull request of the same head and base): its branch was just rebuilt on the
+/// base's current tip, and its title and body are set to this version's. Then the auto-merge.
+fn open_pull_request(
+    cfg: &RunConfig,
+    done: &update::Done,
+    mode: &PullRequestMode,
+) -> Result<report::Pulled> {
+    let (Some(api), Some(token), Some(repo)) = (
+        cfg.api_url.as_deref(),
+        cfg.token.clone(),
+        cfg.target.slug.as_deref(),
+    ) else {
+        return Err(Error::Usage(
+            "--pull-request needs GITEA_API_URL, GITEA_TOKEN and an owner/name".into(),
+        ));
+    };
+    let Outcome::Pushed { commit, .. } = &done.outcome else {
+        return Err(Error::Internal("no commit for the pull request".into()));
+    };
+    fn api_err(what: &str) -> impl Fn(gitea::ApiError) -> Error + '_ {
+        move |e| Error::Api(format!("{what}: {e}"))
+    }
+    let g = gitea::Gitea::new(api, token, cfg.timeout).map_err(Error::Api)?;
+    let head = pull_request_branch(&done.branch, &cfg.component);
+    let base = &done.branch;
+    let ours = commit.to_string();
+    let message = update::message(
+        cfg,
+        &done.changes.iter().map(|c| &c.path).collect::<Vec<_>>(),
+    );
+    let (title, body) = describe(&message, &ours, Some(done), cfg, &g.base);
+    let (mut pull, updated) =
+        match g
+            .create_pull(repo, &head, base, &title, &body)
+            .map_err(api_err(&format!(
+                "cannot open a pull request of {head} into {base}"
+            )))? {
+            Some(p) => (p, false),
+            None => {
+                let p = g
+                    .open_pull(repo, &head, base)
+                    .map_err(api_err("cannot list the open pull requests"))?
+                    .ok_or_else(|| {
+                        Error::Api(format!(
+                        "Gitea says a pull request of {head} into {base} is open, and lists none"
+                    ))
+                    })?;
+                (p, true)
+            }
+        };
+    // Concurrent updaters of one component push in one order and edit in another: the
+    // description is always made from the branch's head as Gitea reports it, and made again
+    // until the head did not move meanwhile, so the last edit describes the last push.
+    // A new pull request was described from this run's commit; an open one not yet.
+    let mut described = if updated { String::new() } else { ours.clone() };
+    for _ in 0..10 {
+        let head_sha = pull.head_sha.clone();
+        if head_sha == described {
+            break;
+        }
+        let (title, body) = if head_sha == ours || head_sha.is_empty() {
+            (title.clone(), body.clone())
+        } else {
+            let theirs = g
+                .commit_message(repo, &head_sha)
+                .map_err(api_err("cannot read the pull request's head commit"))?;
+            describe(&theirs, &head_sha, None, cfg, &g.base)
+        };
+        pull = g
+            .edit_pull(repo, pull.number, &title, &body)
+            .map_err(api_err(&format!(
+                "cannot update pull request #{}",
+                pull.number
+            )))?;
+        described = head_sha;
+    }
+    report::progress(&format!(
+        "{} pull request #{} ({}) of {head} into {base}",
+        if updated { "updated" } else { "opened" },
+        pull.number,
+        pull.html_url
+    ));
+    let merged = match mode.auto_merge {
+        None => false,
+        Some(style) => match g.merge_pull(repo, pull.number, style) {
+            Ok(gitea::Merge::Merged) => true,
+            Ok(gitea::Merge::Scheduled) => false,
+            // Already scheduled by an earlier run: it still holds for the new head.
+            Err(gitea::ApiError::Refused { status: 409, .. }) if updated => false,
+            Err(e) => {
+                return Err(Error::Api(format!(
+                    "cannot merge pull request #{}: {e}",
+                    pull.number
+                )))
+            }
+        },
+    };
+    if mode.auto_merge.is_some() {
+        report::progress(&format!(
+            "pull request #{} {}",
+            pull.number,
+            if merged {
+                "merged"
+            } else {
+                "will merge when its checks succeed"
+            }
+        ));
+    }
+    Ok(report::Pulled {
+        number: pull.number,
+        url: pull.html_url,
+        merged,
+    })
+}
+
+/// A pull request's title and description, from its head commit's message: the title is
+/// the message's first line; the description says what is recorded, lists the trailers,
+/// links the source commit, and, for the run's own commit, shows the diff.
+fn describe(
+    message: &str,
+    head: &str,
+    ours: Option<&update::Done>,
+    cfg: &RunConfig,
+    server: &str,
+) -> (String, String) {
+    let title = message.lines().next().unwrap_or_default().to_string();
+    let trailers = message.split_once("\n\n").map_or("", |(_, t)| t);
+    let trailer = |k: &str| {
+        trailers
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{k}: ")))
+            .map(str::to_string)
+    };
+    let files: Vec<String> = trailers
+        .lines()
+        .filter_map(|l| l.strip_prefix("File: "))
+        .map(|f| format!("`{f}`"))
+        .collect();
+    let version = title.rsplit(' ').next().unwrap_or_default();
+    let mut body = format!(
+        "gitops-update records {} {version} in {}.\n\n",
+        trailer("Component").unwrap_or_else(|| cfg.component.clone()),
+        files.join(", ")
+    );
+    if let (Some(repo), Some(sha)) = (trailer("Source-Repo"), trailer("Source-Commit")) {
+        body.push_str(&format!("Built from {server}/{repo}/commit/{sha}\n\n"));
+    }
+    if let Some(done) = ours {
+        let mut diff: String = done
+            .changes
+            .iter()
+            .map(|c| report::unified_diff(c.path.as_str(), &c.before, &c.after, false))
+            .collect();
+        // A description is for reading: a huge diff is cut, the branch has all of it.
+        if diff.len() > 20_000 {
+            let mut end = 20_000;
+            while !diff.is_char_boundary(end) {
+                end -= 1;
+            }
+            diff.truncate(end);
+            diff.push_str("\n... (cut; the branch has the whole change)\n");
+        }
+        body.push_str(&format!("```diff\n{diff}```\n\n"));
+    }
+    body.push_str(&format!("```\n{trailers}```\n\nHead commit: {head}\n"));
+    (title, body)
 }

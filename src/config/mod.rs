@@ -9,7 +9,7 @@ mod workflow;
 
 pub use dispatch::DispatchConfig;
 pub use eval::{EvalConfig, Output};
-pub use run::RunConfig;
+pub use run::{PullRequestMode, RunConfig};
 pub use workflow::{Mode as WorkflowMode, WorkflowConfig};
 
 use std::collections::BTreeMap;

@@ -39,6 +39,14 @@ pub struct RunConfig {
     pub git_config: crate::git::ConfigScope,
     /// Signs every commit; from GITOPS_SIGNING_KEY or --signing-key-file.
     pub signer: Option<crate::sign::Signer>,
+    /// Land through a pull request instead of a push to the branch.
+    pub pull_request: Option<PullRequestMode>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PullRequestMode {
+    /// Gitea's merge style, when the pull request merges itself once its checks pass.
+    pub auto_merge: Option<&'static str>,
 }
 
 /// `git@host:owner/name.git` or `ssh://...`.
@@ -206,10 +214,36 @@ impl RunConfig {
             }
         }
         let signer = signer(args.signing_key_file.as_deref(), env)?;
+        let pull_request = if args.pull_request {
+            let component_ok = component
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+                && !component.starts_with('.')
+                && !component.contains("..");
+            if !component_ok {
+                return Err(Error::Usage(format!(
+                    "--pull-request: the component {} names the pull request's branch, so it may use only letters, digits and . _ -; set --component",
+                    shown(&component)
+                )));
+            }
+            Some(PullRequestMode {
+                auto_merge: args.auto_merge.then(|| args.merge_style.gitea()),
+            })
+        } else {
+            None
+        };
         let output_files = output_files(env);
         let token = get("GITEA_TOKEN")
             .map(Token::new)
             .or_else(|| target.userinfo.as_ref().map(|(_, t)| t.clone()));
+        if pull_request.is_some()
+            && !args.dry_run
+            && (server.is_none() || token.is_none() || target.slug.is_none())
+        {
+            return Err(Error::Usage(
+                "--pull-request opens the pull request through Gitea's API: it needs GITEA_API_URL, GITEA_TOKEN and the repository as owner/name".into(),
+            ));
+        }
         Ok(RunConfig {
             limits: super::limits(&args.budget)?,
             edits,
@@ -245,6 +279,7 @@ impl RunConfig {
                 skip_global: env.contains_key("GIT_CONFIG_GLOBAL"),
             },
             signer,
+            pull_request,
             step_summary: get("GITHUB_STEP_SUMMARY")
                 .or_else(|| get("GITEA_STEP_SUMMARY"))
                 .map(PathBuf::from),

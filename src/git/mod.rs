@@ -17,7 +17,7 @@ mod fetch;
 mod push;
 mod stream;
 
-pub use push::{DirectPush, Landing, Push};
+pub use push::{pull_request_branch, DirectPush, Landing, PullRequestBranch, Push};
 
 use crate::error::{Error, Result};
 use crate::model::{redact_url, Target, Token};

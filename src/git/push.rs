@@ -20,6 +20,11 @@ pub enum Push {
 /// the answer: accepted, stale (re-apply on the new tip), or rejected for good.
 pub trait Landing {
     fn land(&self, git: &Git, commit: Oid) -> Result<Push>;
+
+    /// Whether a landed commit is the branch's new tip, so that a checkout follows it.
+    fn moves_branch(&self) -> bool {
+        true
+    }
 }
 
 /// Push the commit to the branch itself.
@@ -27,7 +32,33 @@ pub struct DirectPush;
 
 impl Landing for DirectPush {
     fn land(&self, git: &Git, commit: Oid) -> Result<Push> {
-        git.push(commit)
+        git.push_to(commit, &git.branch, false)
+    }
+}
+
+/// Push the commit to a branch of the tool's own, for a pull request into the branch. The
+/// commit is always built on the branch's current tip, so the pull request's branch is
+/// replaced, never merged into: force is right there, and only there.
+pub struct PullRequestBranch {
+    pub component: String,
+}
+
+/// The pull request's branch: one per target branch and component.
+pub fn pull_request_branch(base: &str, component: &str) -> String {
+    format!("gitops-update/{base}/{component}")
+}
+
+impl Landing for PullRequestBranch {
+    fn land(&self, git: &Git, commit: Oid) -> Result<Push> {
+        git.push_to(
+            commit,
+            &pull_request_branch(&git.branch, &self.component),
+            true,
+        )
+    }
+
+    fn moves_branch(&self) -> bool {
+        false
     }
 }
 
@@ -77,8 +108,8 @@ fn is_stale(msg: &str) -> bool {
 }
 
 impl Git {
-    /// Pushes `commit` to the branch, never forced.
-    pub fn push(&self, commit: Oid) -> Result<Push> {
+    /// Pushes `commit` to `branch`; forced only for the pull request's own branch.
+    fn push_to(&self, commit: Oid, branch: &str, force: bool) -> Result<Push> {
         self.repo
             .reference(PUSH_REF, commit, true, "gitops-update push")
             .map_err(|e| Error::Internal(e.message().to_string()))?;
@@ -108,7 +139,8 @@ impl Git {
         po.remote_callbacks(cb);
         let headers: Vec<&str> = self.extra_header.iter().map(String::as_str).collect();
         po.custom_headers(&headers);
-        let refspec = format!("{PUSH_REF}:refs/heads/{}", self.branch);
+        let plus = if force { "+" } else { "" };
+        let refspec = format!("{plus}{PUSH_REF}:refs/heads/{branch}");
         let result = remote.push(&[&refspec], Some(&mut po));
         drop(po);
         let said = server_said(&said.into_inner());

@@ -53,6 +53,17 @@ pub(crate) struct RunReport<'a> {
     pub branch: &'a str,
     pub files: Vec<String>,
     pub attempts: u32,
+    /// The pull request the run opened or updated (`--pull-request`).
+    pub pull: Option<&'a Pulled>,
+}
+
+/// A pull request the run opened or updated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Pulled {
+    pub number: u64,
+    pub url: String,
+    /// Merged by `--auto-merge` at once; otherwise it waits for review or checks.
+    pub merged: bool,
 }
 
 impl RunReport<'_> {
@@ -67,10 +78,20 @@ impl RunReport<'_> {
     }
 
     fn status(&self) -> &'static str {
-        if self.outcome.is_some() {
-            "success"
-        } else {
-            "failure"
+        match (self.outcome, self.pull) {
+            (None, _) => "failure",
+            (Some(_), Some(p)) if !p.merged => "pending",
+            (Some(_), _) => "success",
+        }
+    }
+
+    /// How the commit landed: push, pull-request or merged; empty when nothing landed.
+    fn landing(&self) -> &'static str {
+        match (self.outcome, self.pull) {
+            (Some(Outcome::Pushed { .. }), Some(p)) if p.merged => "merged",
+            (Some(Outcome::Pushed { .. }), Some(_)) => "pull-request",
+            (Some(Outcome::Pushed { .. }), None) => "push",
+            _ => "",
         }
     }
 
@@ -111,6 +132,15 @@ impl RunReport<'_> {
             ("previous_sha", previous),
             ("version", self.version.to_string()),
             ("summary", self.summary()),
+            ("landing", self.landing().to_string()),
+            (
+                "pr_number",
+                self.pull.map(|p| p.number.to_string()).unwrap_or_default(),
+            ),
+            (
+                "pr_url",
+                self.pull.map(|p| p.url.clone()).unwrap_or_default(),
+            ),
         ]
     }
 
@@ -146,7 +176,7 @@ impl RunReport<'_> {
         let files: Vec<String> = self.files.iter().map(|f| json_str(f)).collect();
         let (commit, previous) = self.commits();
         format!(
-            "{{\"outcome\":{},\"changed\":{},\"commit_sha\":{},\"previous_sha\":{},\"version\":{},\"component\":{},\"repo\":{},\"branch\":{},\"files\":[{}],\"attempts\":{},\"summary\":{}}}\n",
+            "{{\"outcome\":{},\"changed\":{},\"commit_sha\":{},\"previous_sha\":{},\"version\":{},\"component\":{},\"repo\":{},\"branch\":{},\"files\":[{}],\"attempts\":{},\"summary\":{},\"landing\":{},\"pr_number\":{},\"pr_url\":{}}}\n",
             json_str(self.name()),
             self.changed(),
             json_str(&commit),
@@ -157,13 +187,28 @@ impl RunReport<'_> {
             json_str(self.branch),
             files.join(","),
             self.attempts,
-            json_str(&self.summary())
+            json_str(&self.summary()),
+            json_str(self.landing()),
+            self.pull.map_or("null".to_string(), |p| p.number.to_string()),
+            self.pull.map_or("null".to_string(), |p| json_str(&p.url))
         )
     }
 
     pub(crate) fn text(&self) -> String {
         let commit = self.commits().0;
         match self.outcome {
+            Some(Outcome::Pushed { .. }) if self.pull.is_some() => {
+                let p = self.pull.unwrap_or_else(|| unreachable!());
+                format!(
+                    "pull request #{} into {} of {}{}: {} ({})\n",
+                    p.number,
+                    self.branch,
+                    self.repo,
+                    if p.merged { ", merged" } else { "" },
+                    p.url,
+                    short(&commit)
+                )
+            }
             Some(Outcome::Pushed { .. }) => format!(
                 "pushed {} to {} of {}: {}\n",
                 short(&commit),

@@ -13,6 +13,7 @@ mod fuzz_replay;
 mod limitations;
 mod local;
 mod policy;
+mod pull_request;
 mod receiver;
 mod run;
 mod run_bad_input;

@@ -1,0 +1,326 @@
+//! `--pull-request` against the Gitea emulator (`common::gitea`, pulls as Gitea's
+//! routers/api/v1/repo/pull.go answers them: 201, 409, 201 for an edit, 200/201/405/409 for
+//! a merge) and the real `git http-backend`: the branch is the tool's own, rebuilt on the
+//! base's current tip; one pull request per component and base, updated by newer versions.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use crate::common::git::{git_out, Remote, TOKEN};
+use crate::common::gitea::{Gitea, Options, APP_URL};
+use crate::common::{bin, run, Run};
+
+const VALUES: &str = "image:\n  tag: \"1.0.0\"  # keep me\nreplicas: 2\n";
+const BRANCH: &str = "gitops-update/main/app";
+
+struct World {
+    gitea: Gitea,
+    deploy: Remote,
+    cwd: tempfile::TempDir,
+}
+
+fn world(opts: Options) -> World {
+    let deploy = Remote::new(&[("values.yaml", VALUES), ("README.md", "deploy\n")]);
+    let gitea = Gitea::start(opts, &[("acme/deploy", &deploy)]);
+    World {
+        gitea,
+        deploy,
+        cwd: tempfile::tempdir().unwrap(),
+    }
+}
+
+impl World {
+    fn update(&self, version: &str, out: &str) -> std::process::Command {
+        let mut cmd = bin();
+        cmd.current_dir(self.cwd.path())
+            .env("INPUT_FILE", "values.yaml")
+            .env("YQ_TPL", ".image.tag = \"{{VERSION}}\"")
+            .env("VERSION", version)
+            .env("SOURCE_REPO", "acme/app")
+            .env("SOURCE_COMMIT", "0123456789abcdef0123456789abcdef01234567")
+            .env("GITOPS_REPO", self.gitea.git_url("acme/deploy"))
+            .env("GITEA_API_URL", self.gitea.api_url())
+            .env("GITEA_TOKEN", TOKEN)
+            .env("GITHUB_OUTPUT", self.cwd.path().join(out))
+            .env("GITOPS_PULL_REQUEST", "true");
+        cmd
+    }
+
+    fn outputs(&self, out: &str) -> BTreeMap<String, String> {
+        std::fs::read_to_string(self.cwd.path().join(out))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+}
+
+#[track_caller]
+fn ok(r: &Run) {
+    assert_eq!(r.code, 0, "stdout: {}\nstderr: {}", r.stdout, r.stderr);
+    assert!(!r.stdout.contains(TOKEN) && !r.stderr.contains(TOKEN));
+}
+
+#[test]
+fn opens_a_pull_request_and_reports_it_pending() {
+    let w = world(Options::default());
+    let main = w.deploy.tip("main");
+    let r = run(&mut w.update("1.2.3", "out"));
+    ok(&r);
+    assert_eq!(w.deploy.tip("main"), main, "the branch itself is untouched");
+    let head = w.deploy.tip(BRANCH);
+    assert_eq!(
+        git_out(&w.deploy.bare(), &["rev-parse", &format!("{head}^")]).trim(),
+        main
+    );
+    assert_eq!(
+        w.deploy.show(BRANCH, "values.yaml"),
+        VALUES.replace("1.0.0", "1.2.3")
+    );
+    let pulls = w.gitea.pulls("acme/deploy");
+    assert_eq!(pulls.len(), 1, "{pulls:?}");
+    let p = &pulls[0];
+    assert_eq!(
+        (p.head.as_str(), p.base.as_str(), p.state),
+        (BRANCH, "main", "open")
+    );
+    assert_eq!(p.title, "[skip ci] gitops: update version to 1.2.3");
+    for want in [
+        "gitops-update records app 1.2.3 in `values.yaml`.",
+        "Built from http://127.0.0.1:",
+        "/acme/app/commit/0123456789abcdef0123456789abcdef01234567",
+        "+  tag: \"1.2.3\"  # keep me",
+        "Source-Commit: 0123456789abcdef0123456789abcdef01234567",
+        &format!("Head commit: {head}"),
+    ] {
+        assert!(p.body.contains(want), "{want:?} in\n{}", p.body);
+    }
+    let out = w.outputs("out");
+    assert_eq!(out["landing"], "pull-request");
+    assert_eq!(out["pr_number"], "1");
+    assert_eq!(out["pr_url"], format!("{APP_URL}/acme/deploy/pulls/1"));
+    assert_eq!(
+        out["summary"],
+        format!("app|1.2.3|pending|{head}|acme/deploy")
+    );
+    assert_eq!(out["commit_sha"], head);
+    assert!(
+        r.stdout
+            .starts_with("pull request #1 into main of acme/deploy: "),
+        "{}",
+        r.stdout
+    );
+    // The status goes on the pull request's head commit.
+    assert!(w
+        .gitea
+        .statuses("acme/deploy")
+        .iter()
+        .any(|s| s.sha == head));
+}
+
+#[test]
+fn a_newer_version_updates_the_same_pull_request_on_the_moved_base() {
+    let w = world(Options::default());
+    ok(&run(&mut w.update("1.2.3", "out1")));
+    // The base moves meanwhile: another file and another key of ours change on main.
+    w.deploy
+        .commit_elsewhere("README.md", "moved\n", "someone else");
+    w.deploy.commit_elsewhere(
+        "values.yaml",
+        &VALUES.replace("replicas: 2", "replicas: 3"),
+        "scale",
+    );
+    let main = w.deploy.tip("main");
+    ok(&run(&mut w.update("1.2.4", "out2")));
+    let pulls = w.gitea.pulls("acme/deploy");
+    assert_eq!(pulls.len(), 1, "the same pull request: {pulls:?}");
+    assert_eq!(pulls[0].title, "[skip ci] gitops: update version to 1.2.4");
+    assert!(
+        pulls[0].body.contains("+  tag: \"1.2.4\""),
+        "{}",
+        pulls[0].body
+    );
+    let head = w.deploy.tip(BRANCH);
+    // Rebuilt from the current tip, never the stale base: the others' changes are there.
+    assert_eq!(
+        git_out(&w.deploy.bare(), &["rev-parse", &format!("{head}^")]).trim(),
+        main
+    );
+    assert_eq!(
+        w.deploy.show(BRANCH, "values.yaml"),
+        VALUES
+            .replace("1.0.0", "1.2.4")
+            .replace("replicas: 2", "replicas: 3")
+    );
+    assert_eq!(w.deploy.show(BRANCH, "README.md"), "moved\n");
+    let out = w.outputs("out2");
+    assert_eq!(
+        (out["landing"].as_str(), out["pr_number"].as_str()),
+        ("pull-request", "1")
+    );
+    let codes: Vec<(String, u16)> = w
+        .gitea
+        .requests()
+        .into_iter()
+        .filter(|q| q.path.contains("/pulls"))
+        .map(|q| {
+            (
+                format!(
+                    "{} {}",
+                    q.method,
+                    q.path.trim_start_matches("/api/v1/repos/acme/deploy")
+                ),
+                q.status,
+            )
+        })
+        .collect();
+    assert!(codes.contains(&("POST /pulls".into(), 409)), "{codes:?}");
+    assert!(codes.contains(&("PATCH /pulls/1".into(), 201)), "{codes:?}");
+}
+
+#[test]
+fn two_components_get_two_pull_requests() {
+    let w = world(Options::default());
+    ok(&run(w.update("1.2.3", "a").args([
+        "run",
+        "--component",
+        "web",
+    ])));
+    ok(&run(w
+        .update("2.0.0", "b")
+        .env("YQ_TPL", ".replicas = 5")
+        .args(["run", "--component", "worker"])));
+    let mut heads: Vec<String> = w
+        .gitea
+        .pulls("acme/deploy")
+        .into_iter()
+        .map(|p| p.head)
+        .collect();
+    heads.sort();
+    assert_eq!(
+        heads,
+        ["gitops-update/main/web", "gitops-update/main/worker"]
+    );
+}
+
+#[test]
+fn auto_merge_merges_now_or_when_the_checks_succeed() {
+    // No required checks pending: Gitea merges at once (200), and deletes the branch.
+    let w = world(Options::default());
+    let r = run(w.update("1.2.3", "out").args(["run", "--auto-merge"]));
+    ok(&r);
+    let p = &w.gitea.pulls("acme/deploy")[0];
+    assert!(p.merged, "{p:?}");
+    assert_eq!(
+        w.deploy.show("main", "values.yaml"),
+        VALUES.replace("1.0.0", "1.2.3")
+    );
+    assert!(git_out(&w.deploy.bare(), &["branch", "--list", BRANCH])
+        .trim()
+        .is_empty());
+    let out = w.outputs("out");
+    assert_eq!(out["landing"], "merged");
+    assert!(out["summary"].starts_with("app|1.2.3|success|"), "{out:?}");
+    let merges: Vec<String> = w
+        .gitea
+        .requests()
+        .into_iter()
+        .filter(|q| q.path.ends_with("/merge"))
+        .map(|q| q.body)
+        .collect();
+    assert_eq!(
+        merges,
+        [r#"{"Do":"merge","merge_when_checks_succeed":true,"delete_branch_after_merge":true}"#]
+    );
+
+    // Required checks pending: the merge is scheduled (201) and the run says pending.
+    let w = world(Options {
+        checks_pending: true,
+        ..Options::default()
+    });
+    ok(&run(w
+        .update("1.2.3", "out")
+        .env("GITOPS_AUTO_MERGE", "true")
+        .args(["run", "--merge-style", "squash"])));
+    let p = &w.gitea.pulls("acme/deploy")[0];
+    assert_eq!((p.merged, p.auto_merge.as_deref()), (false, Some("squash")));
+    let out = w.outputs("out");
+    assert_eq!(out["landing"], "pull-request");
+    assert!(out["summary"].contains("|pending|"), "{out:?}");
+    // A newer version: the same pull request, whose merge is already scheduled (409).
+    ok(&run(w
+        .update("1.2.4", "out2")
+        .env("GITOPS_AUTO_MERGE", "true")
+        .args(["run", "--merge-style", "squash"])));
+    assert_eq!(w.gitea.pulls("acme/deploy").len(), 1);
+}
+
+#[test]
+fn without_the_api_it_is_refused_and_a_protected_branch_names_the_option() {
+    let w = world(Options::default());
+    let r = run(w.update("1.2.3", "out").env_remove("GITEA_API_URL"));
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("--pull-request opens the pull request through Gitea's API"),
+        "{}",
+        r.stderr
+    );
+    // A direct push refused for a protected branch says that --pull-request exists.
+    w.deploy.hook(
+        "pre-receive",
+        "#!/bin/sh\necho 'Not allowed to push to protected branch main' >&2\nexit 1\n",
+    );
+    let r = run(w.update("1.2.3", "out").env_remove("GITOPS_PULL_REQUEST"));
+    assert_eq!(r.code, 4, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("--pull-request opens a pull request instead"),
+        "{}",
+        r.stderr
+    );
+}
+
+/// Eight updaters of one component at once: one pull request, whose branch sits on the
+/// newest base and whose title names the version its branch carries.
+#[test]
+fn eight_concurrent_updaters_end_with_one_consistent_pull_request() {
+    let w = world(Options::default());
+    let mut children = Vec::new();
+    for i in 1..=8 {
+        let mut cmd = w.update(&format!("1.0.{i}"), &format!("out{i}"));
+        cmd.stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        children.push(cmd.spawn().unwrap());
+    }
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    std::thread::sleep(Duration::from_millis(50));
+    let pulls = w.gitea.pulls("acme/deploy");
+    assert_eq!(pulls.len(), 1, "{pulls:?}");
+    let head = w.deploy.tip(BRANCH);
+    let main = w.deploy.tip("main");
+    assert_eq!(
+        git_out(&w.deploy.bare(), &["rev-parse", &format!("{head}^")]).trim(),
+        main
+    );
+    let content = w.deploy.show(BRANCH, "values.yaml");
+    let version = pulls[0].title.rsplit(' ').next().unwrap().to_string();
+    assert_eq!(
+        content,
+        VALUES.replace("1.0.0", &version),
+        "title and branch agree"
+    );
+    assert!(
+        pulls[0].body.contains(&format!("Head commit: {head}")),
+        "{}",
+        pulls[0].body
+    );
+}
