@@ -60,13 +60,13 @@ impl Signer {
             key
         };
         let signer = Signer { key };
-        // An algorithm the crate reads but cannot sign with (DSA, security keys) is refused
-        // now, not at the first commit.
+        // An algorithm that reads but cannot sign here (DSA, security keys, P-521, left out
+        // to keep the binary under 12 MiB) is refused now, not at the first commit.
         signer.sign(b"gitops-update").map_err(|_| {
             refuse(
                 source,
                 &format!(
-                    "{} keys cannot sign here; use ed25519, ECDSA (P-256, P-384, P-521) or RSA",
+                    "{} keys cannot sign here; use ed25519, ECDSA (P-256 or P-384) or RSA",
                     signer.key.algorithm()
                 ),
             )
