@@ -87,6 +87,9 @@ pub struct Landed {
     pub link: String,
     /// Whether this dispatch made the commit (false: the version was already there).
     pub changed: bool,
+    /// The pull request the GitOps run opened or updated for it (its receiver runs with
+    /// `--pull-request`): recorded, not yet merged.
+    pub pull: Option<String>,
 }
 
 /// Where the failure status links to, learnt on the way.
@@ -105,6 +108,7 @@ pub fn execute(cfg: &DispatchConfig) -> Result<u8> {
     let mut links = Links::default();
     let result = dispatch_and_wait(cfg, &mut links);
     let (status, sha, changed) = match &result {
+        Ok(l) if l.pull.is_some() => ("pending", l.sha.clone(), l.changed),
         Ok(l) => ("success", l.sha.clone(), l.changed),
         Err(_) => ("failure", String::new(), false),
     };
@@ -118,6 +122,14 @@ pub fn execute(cfg: &DispatchConfig) -> Result<u8> {
         ("commit_sha", sha.as_str()),
         ("changed", changed.as_str()),
         ("dispatch_id", cfg.dispatch_id.as_str()),
+        (
+            "pr_url",
+            result
+                .as_ref()
+                .ok()
+                .and_then(|l| l.pull.as_deref())
+                .unwrap_or(""),
+        ),
     ];
     report::append_outputs(&cfg.output_files, &outputs)
         .map_err(|(path, source)| Error::Write { path, source })?;
@@ -127,6 +139,16 @@ pub fn execute(cfg: &DispatchConfig) -> Result<u8> {
         path: "<stdout>".into(),
         source,
     })?;
+    if let Some(url) = &landed.pull {
+        report::progress(&format!(
+            "{} {} waits in a pull request of {}: {url} (head {})",
+            cfg.component,
+            cfg.version,
+            cfg.repo,
+            short(&landed.sha)
+        ));
+        return Ok(crate::error::exit::OK);
+    }
     report::progress(&format!(
         "{} {} {} {} as {}",
         cfg.component,
@@ -140,6 +162,23 @@ pub fn execute(cfg: &DispatchConfig) -> Result<u8> {
         short(&landed.sha)
     ));
     Ok(crate::error::exit::OK)
+}
+
+/// Our commit on the pull request branch of the GitOps run, and the open pull request.
+fn in_pull_request(gitea: &Gitea, cfg: &DispatchConfig, base: &str, start: &str) -> Option<Landed> {
+    let head = crate::git::pull_request_branch(base, &cfg.component);
+    // No such branch is an answer too (Gitea: 404 or 500 for an unknown sha).
+    let commits = gitea.commits_since(&cfg.repo, &head, start).ok()?;
+    let c = commits
+        .iter()
+        .find(|c| is_ours(c, &cfg.dispatch_id, cfg.version.as_str()))?;
+    let pull = gitea.open_pull(&cfg.repo, &head, base).ok().flatten()?;
+    Some(Landed {
+        sha: c.sha.clone(),
+        link: pull.html_url.clone(),
+        changed: true,
+        pull: Some(pull.html_url),
+    })
 }
 
 /// The context of the status on the consumer's commit, as the consumer repos' branch
@@ -165,6 +204,22 @@ fn consumer_status(cfg: &DispatchConfig, result: &Result<Landed>, links: &Links)
     };
     let context = status_context(&cfg.source_repo, cfg.tag_prefix.as_deref());
     let status = match result {
+        Ok(Landed {
+            pull: Some(url),
+            sha,
+            ..
+        }) => Status {
+            state: "pending",
+            context,
+            target_url: Some(url.clone()),
+            description: format!(
+                "{} {} waits in a pull request of {} (head {})",
+                cfg.component,
+                cfg.version,
+                cfg.repo,
+                short(sha)
+            ),
+        },
         Ok(l) => Status {
             state: "success",
             context,
@@ -426,6 +481,7 @@ fn dispatch_and_wait(cfg: &DispatchConfig, links: &mut Links) -> Result<Landed> 
                 link: link(&c.sha, c.html_url.as_deref()),
                 sha: c.sha.clone(),
                 changed: true,
+                pull: None,
             });
         }
         // The record sits on the tip the updater found up to date: the tip before the
@@ -445,8 +501,14 @@ fn dispatch_and_wait(cfg: &DispatchConfig, links: &mut Links) -> Result<Landed> 
                     link: link(sha, html),
                     sha: sha.to_string(),
                     changed: false,
+                    pull: None,
                 });
             }
+        }
+        // A receiver that lands through a pull request leaves the commit on its branch
+        // (`run --pull-request`), not on this one; the dispatch id tells ours apart.
+        if let Some(l) = in_pull_request(&gitea, cfg, &branch, &start) {
+            return Ok(l);
         }
         let look = watch.look(links)?;
         let mut lost = None;
@@ -471,6 +533,7 @@ fn dispatch_and_wait(cfg: &DispatchConfig, links: &mut Links) -> Result<Landed> 
                     link: link(&tip.sha, tip.html_url.as_deref()),
                     sha: tip.sha,
                     changed: false,
+                    pull: None,
                 });
             }
             Seen::Succeeded => succeeded_before = true,

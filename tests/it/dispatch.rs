@@ -749,6 +749,7 @@ fn bench_dispatch() {
         startup: Duration::from_secs(2),
         runners: 1,
         checks_pending: false,
+        updater_env: Vec::new(),
     };
     let median = |mut v: Vec<f64>| {
         v.sort_by(f64::total_cmp);
@@ -1077,4 +1078,39 @@ fn a_malformed_deploy_name_is_refused_before_anything_is_sent() {
         assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
     }
     assert!(w.gitea.requests().is_empty(), "{:?}", w.gitea.requests());
+}
+
+/// A receiver that lands through pull requests (`run --pull-request`): the commit sits on
+/// the pull request's branch, and the consumer hears `pending` with the pull request's link,
+/// not a success for a version that is not on the branch yet.
+#[test]
+fn a_receiver_that_opens_a_pull_request_is_reported_pending_with_its_link() {
+    let w = world(
+        Options {
+            updater_env: vec![("GITOPS_PULL_REQUEST", "true")],
+            ..Options::default()
+        },
+        VALUES,
+    );
+    let main = w.deploy.tip("main");
+    let r = w.dispatch("p-1", "1.2.3", &[]);
+    assert_eq!(r.code, 0, "{}\n{:#?}", r.stderr, w.gitea.runs());
+    assert_eq!(w.deploy.tip("main"), main, "nothing on the branch itself");
+    let head = w.deploy.tip("gitops-update/main/app");
+    assert!(w.deploy.message(&head).contains("Dispatch-Id: p-1\n"));
+    assert_eq!(r.stdout, format!("app|1.2.3|pending|{head}|acme/deploy\n"));
+    let pr = format!("{APP_URL}/acme/deploy/pulls/1");
+    assert!(
+        w.output("p-1").contains(&format!("pr_url={pr}\n")),
+        "{}",
+        w.output("p-1")
+    );
+    let statuses = w.consumer_statuses();
+    assert_eq!(statuses.len(), 1, "{statuses:?}");
+    assert_eq!(statuses[0].state, "pending");
+    assert_eq!(statuses[0].target_url, pr);
+    assert!(
+        statuses[0].description.contains("waits in a pull request"),
+        "{statuses:?}"
+    );
 }

@@ -34,6 +34,9 @@ pub struct Options {
     pub runners: usize,
     /// The base branch requires checks that have not passed yet, so an auto-merge waits.
     pub checks_pending: bool,
+    /// More environment for the receiver's update step, e.g. `GITOPS_PULL_REQUEST=true` for
+    /// a receiver that lands through pull requests.
+    pub updater_env: Vec<(&'static str, &'static str)>,
 }
 
 impl Default for Options {
@@ -44,6 +47,7 @@ impl Default for Options {
             startup: Duration::from_millis(100),
             runners: 1,
             checks_pending: false,
+            updater_env: Vec::new(),
         }
     }
 }
@@ -1205,6 +1209,7 @@ fn runner(state: &Mutex<State>, stop: &AtomicBool) {
                     created_at: rfc3339(SystemTime::now()),
                 });
                 let (api_url, startup) = (s.api_url.clone(), s.opts.startup);
+                let extra = s.opts.updater_env.clone();
                 let git_url = s.repos[&s.runs[i].repo].git_url.clone();
                 let r = &mut s.runs[i];
                 r.status = "running";
@@ -1216,10 +1221,11 @@ fn runner(state: &Mutex<State>, stop: &AtomicBool) {
                     api_url,
                     startup,
                     git_url,
+                    extra,
                 )
             })
         };
-        let Some((id, inputs, kill, api_url, startup, git_url)) = job else {
+        let Some((id, inputs, kill, api_url, startup, git_url, extra)) = job else {
             continue;
         };
         let started = Instant::now();
@@ -1246,6 +1252,7 @@ fn runner(state: &Mutex<State>, stop: &AtomicBool) {
             .env("GITEA_API_URL", &api_url)
             .env("GITEA_TOKEN", TOKEN)
             .env("GITHUB_OUTPUT", &out_file)
+            .envs(extra)
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped());
