@@ -37,11 +37,14 @@ impl Signer {
                 "not an OpenSSH private key (-----BEGIN OPENSSH PRIVATE KEY-----); pass the private key's text, not the public key or a path",
             ));
         }
-        let key = PrivateKey::from_openssh(text).map_err(|_| {
-            refuse(
+        let key = PrivateKey::from_openssh(text).map_err(|_| match algorithm_of(text) {
+            // A well-formed key of an algorithm left out of the binary may not parse at all
+            // (P-521 keys, depending on their bytes): say why, not that it is damaged.
+            Some(alg) if !SIGNS.contains(&alg.as_str()) => refuse(source, &cannot_sign(&alg)),
+            _ => refuse(
                 source,
                 "the OpenSSH private key cannot be read (truncated, or a line lost in the secret?)",
-            )
+            ),
         })?;
         let key = if key.is_encrypted() {
             let Some(pass) = passphrase.filter(|p| !p.is_empty()) else {
@@ -62,15 +65,9 @@ impl Signer {
         let signer = Signer { key };
         // An algorithm that reads but cannot sign here (DSA, security keys, P-521, left out
         // to keep the binary under 12 MiB) is refused now, not at the first commit.
-        signer.sign(b"gitops-update").map_err(|_| {
-            refuse(
-                source,
-                &format!(
-                    "{} keys cannot sign here; use ed25519, ECDSA (P-256 or P-384) or RSA",
-                    signer.key.algorithm()
-                ),
-            )
-        })?;
+        signer
+            .sign(b"gitops-update")
+            .map_err(|_| refuse(source, &cannot_sign(signer.key.algorithm().as_str())))?;
         Ok(signer)
     }
 
@@ -96,6 +93,45 @@ impl Signer {
             self.key.fingerprint(HashAlg::Sha256)
         )
     }
+}
+
+/// The algorithms this binary signs with.
+const SIGNS: [&str; 4] = [
+    "ssh-ed25519",
+    "ecdsa-sha2-nistp256",
+    "ecdsa-sha2-nistp384",
+    "ssh-rsa",
+];
+
+fn cannot_sign(alg: &str) -> String {
+    format!("{alg} keys cannot sign here; use ed25519, ECDSA (P-256 or P-384) or RSA")
+}
+
+/// The algorithm an OpenSSH private key names in its public part, read from the container
+/// alone (`openssh-key-v1`, cipher, KDF, KDF options, key count, then the public key, which
+/// starts with the algorithm's name). Only the name is returned: never key material.
+fn algorithm_of(text: &str) -> Option<String> {
+    use base64ct::{Base64, Encoding};
+    let body: String = text
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .map(str::trim)
+        .collect();
+    let blob = zeroize::Zeroizing::new(Base64::decode_vec(&body).ok()?);
+    let mut rest: &[u8] = blob.strip_prefix(b"openssh-key-v1\0")?;
+    fn field<'b>(rest: &mut &'b [u8]) -> Option<&'b [u8]> {
+        let len = u32::from_be_bytes(rest.get(..4)?.try_into().ok()?) as usize;
+        let value = rest.get(4..4usize.checked_add(len)?)?;
+        *rest = &rest[4 + len..];
+        Some(value)
+    }
+    for _ in 0..3 {
+        field(&mut rest)?; // cipher, KDF, KDF options
+    }
+    rest = rest.get(4..)?; // the key count
+    let mut public = field(&mut rest)?;
+    let name = field(&mut public)?;
+    std::str::from_utf8(name).ok().map(str::to_string)
 }
 
 /// An RSA sshsig, rsa-sha2-512 as ssh-keygen makes it. ssh-key 0.6.7 builds the RSA key from
