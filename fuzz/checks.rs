@@ -182,6 +182,23 @@ fn per_document<T>(idx: &index::Index, collect: impl Fn(&Node, &mut Vec<T>)) -> 
     found
 }
 
+/// The fast way (values built only where the program can reach, the rest verified by
+/// digest) writes exactly what loading the whole document writes, whenever it succeeds.
+pub fn reach_agrees(bytes: &[u8], program: &Program, expr: &str) {
+    let Some(fast) = edit::edit_reach(bytes, "f", program) else {
+        return;
+    };
+    match edit::edit_whole(bytes, "f", program) {
+        Ok(whole) => assert!(
+            whole.text == fast.text && whole.changed == fast.changed && whole.notes == fast.notes,
+            "{expr}: the fast way wrote other bytes\nwhole: {:?}\nfast:  {:?}",
+            whole.text,
+            fast.text
+        ),
+        Err(e) => panic!("{expr}: the fast way succeeded where the whole load failed: {e}"),
+    }
+}
+
 /// The splice engine on arbitrary bytes. Input: a scalar selector byte, a value selector
 /// byte, then YAML, optionally followed by NUL and a string value.
 ///
@@ -218,6 +235,7 @@ pub fn splice(data: &[u8]) {
         .run(Val::Null, 0)
         .expect("the value evaluates")
         .remove(0);
+    reach_agrees(bytes, &program, &expr);
     let edited = match edit::edit(bytes, "f", &program) {
         Ok(e) => e,
         Err(e) if refused_by_design(&e.to_string()) => return,
@@ -512,6 +530,7 @@ pub fn structure(data: &[u8]) {
     let Ok(want) = edit::evaluate(&parsed, &program, "f") else {
         return; // jq refuses it too (sort of a mapping, and so on): nothing to check
     };
+    reach_agrees(bytes, &program, &expr);
     let edited = match edit::edit(bytes, "f", &program) {
         Ok(e) => e,
         Err(e) if refused_by_design(&e.to_string()) => return,

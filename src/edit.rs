@@ -86,10 +86,33 @@ fn string_keys(v: Val) -> Val {
 
 /// Applies `program` to the YAML in `bytes`, changing only the bytes of changed values.
 pub fn edit(bytes: &[u8], file: &str, program: &Program) -> Result<Edited> {
+    // A program whose reach is known runs on the nodes it can reach; if anything goes wrong
+    // that way (an alias, an error, a result that does not verify), the whole document is
+    // loaded and the run redone, so outcomes and messages are those of the whole load.
+    match edit_reach(bytes, file, program) {
+        Some(done) => Ok(done),
+        None => edit_whole(bytes, file, program),
+    }
+}
+
+/// `edit` along the program's reach only: `None` when its reach is unknown or anything
+/// fails that way.
+pub fn edit_reach(bytes: &[u8], file: &str, program: &Program) -> Option<Edited> {
+    let src = yaml::decode(bytes, file).ok()?;
+    let parsed = yaml::parse_reach(src, file, program.reach()?)?;
+    edit_parsed(src, file, program, &parsed).ok()
+}
+
+/// `edit` with the whole document loaded, always: the reference the fast way is tested
+/// against.
+pub fn edit_whole(bytes: &[u8], file: &str, program: &Program) -> Result<Edited> {
     let src = yaml::decode(bytes, file)?;
-    let parsed = yaml::parse(src, file)?;
-    let targets = evaluate(&parsed, program, file)?;
-    let spliced = yaml::splice(src, file, &parsed, &targets)?;
+    edit_parsed(src, file, program, &yaml::parse(src, file)?)
+}
+
+fn edit_parsed(src: &str, file: &str, program: &Program, parsed: &yaml::Parsed) -> Result<Edited> {
+    let targets = evaluate(parsed, program, file)?;
+    let spliced = yaml::splice(src, file, parsed, &targets)?;
     Ok(Edited {
         changed: spliced.text != src,
         text: spliced.text,

@@ -16,32 +16,23 @@ pub fn execute(cfg: EvalConfig) -> Result<u8> {
     let program = Program::compile(&cfg.expression, &cfg.bindings)?;
     let (name, bytes) = read_input(cfg.file.as_deref())?;
     let src = yaml::decode(&bytes, &name)?;
-    let parsed = yaml::parse(src, &name)?;
-    let targets = edit::evaluate(&parsed, &program, &name)?;
-    let updates = parsed
-        .values
-        .iter()
-        .zip(&targets)
-        .enumerate()
-        .all(|(i, (old, new))| is_update(&program, old, new, i));
-    if !updates {
-        if cfg.output != Output::Print {
-            return Err(Error::Usage(
-                "-i and --diff need an expression that updates the document (such as `.image.tag = \"1.2.3\"`); this one selects or computes a value".into(),
-            ));
+    // Along the program's reach first; on any failure that way, from the whole document,
+    // whose outcome and messages are the reference (see `edit::edit`).
+    let reached = program
+        .reach()
+        .and_then(|r| yaml::parse_reach(src, &name, r))
+        .and_then(|parsed| outcome(&cfg, &program, src, &name, &parsed).ok());
+    let outcome = match reached {
+        Some(o) => o,
+        None => outcome(&cfg, &program, src, &name, &yaml::parse(src, &name)?)?,
+    };
+    let spliced = match outcome {
+        Outcome::Selected(text) => {
+            report::stdout(&text).map_err(stdout_error)?;
+            return Ok(0);
         }
-        let floor = targets.iter().map(yaml::text_floor).sum();
-        crate::budget::check_output(&name, src.len(), floor, true)?;
-        let docs: Vec<String> = targets
-            .iter()
-            .map(|t| yaml::render::document(t, &parsed.layout))
-            .collect();
-        let printed = docs.iter().map(String::len).sum::<usize>() + 4 * docs.len();
-        crate::budget::check_output(&name, src.len(), printed, false)?;
-        report::stdout(&docs.join("---\n")).map_err(stdout_error)?;
-        return Ok(0);
-    }
-    let spliced = yaml::splice(src, &name, &parsed, &targets)?;
+        Outcome::Spliced(s) => s,
+    };
     for n in &spliced.notes {
         report::note(n);
     }
@@ -61,6 +52,46 @@ pub fn execute(cfg: EvalConfig) -> Result<u8> {
         }
     }
     Ok(0)
+}
+
+/// What an evaluation gives: a value the expression selected or computed, printed as
+/// YAML; or the updated document.
+enum Outcome {
+    Selected(String),
+    Spliced(yaml::Spliced),
+}
+
+fn outcome(
+    cfg: &EvalConfig,
+    program: &Program,
+    src: &str,
+    name: &str,
+    parsed: &yaml::Parsed,
+) -> Result<Outcome> {
+    let targets = edit::evaluate(parsed, program, name)?;
+    let updates = parsed
+        .values
+        .iter()
+        .zip(&targets)
+        .enumerate()
+        .all(|(i, (old, new))| is_update(program, old, new, i));
+    if !updates {
+        if cfg.output != Output::Print {
+            return Err(Error::Usage(
+                "-i and --diff need an expression that updates the document (such as `.image.tag = \"1.2.3\"`); this one selects or computes a value".into(),
+            ));
+        }
+        let floor = targets.iter().map(yaml::text_floor).sum();
+        crate::budget::check_output(name, src.len(), floor, true)?;
+        let docs: Vec<String> = targets
+            .iter()
+            .map(|t| yaml::render::document(t, &parsed.layout))
+            .collect();
+        let printed = docs.iter().map(String::len).sum::<usize>() + 4 * docs.len();
+        crate::budget::check_output(name, src.len(), printed, false)?;
+        return Ok(Outcome::Selected(docs.join("---\n")));
+    }
+    Ok(Outcome::Spliced(yaml::splice(src, name, parsed, &targets)?))
 }
 
 fn stdout_error(e: std::io::Error) -> Error {

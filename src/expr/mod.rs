@@ -4,15 +4,17 @@
 //! never as code. The environment is what the caller lets through: jaq's own `env` reads the
 //! whole process environment, so it is replaced by one that sees only the allowed names.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use jaq_core::compile::Undefined;
 use jaq_core::data::JustLut;
+use jaq_core::load::parse::{BinaryOp, Def, Pattern, Term};
 use jaq_core::load::{self, Arena, File, Loader};
 use jaq_core::{Compiler, Ctx, Vars};
 use jaq_json::Val;
 
 use crate::error::{Error, Located, Result};
+pub mod reach;
 pub mod template;
 
 use template::Rewritten;
@@ -131,6 +133,8 @@ pub struct Program {
     code: String,
     /// `path(<program>)`, compiled on first use.
     path_filter: std::cell::OnceCell<Option<Filter>>,
+    /// The part of a document the program can read or write, when that is known.
+    reach: Option<crate::yaml::reach::Reach>,
 }
 
 /// Global variables every program declares, in this order, before the `--arg` ones.
@@ -203,12 +207,18 @@ impl Program {
 
         let filter = compile_code(&rw.code, &names).map_err(|e| e.into_error(template, &rw))?;
         Ok(Program {
+            reach: reach::reach(&rw.code),
             filter,
             globals,
             names,
             code: rw.code,
             path_filter: std::cell::OnceCell::new(),
         })
+    }
+
+    /// The part of a document the program can read or write; `None` for all of it.
+    pub fn reach(&self) -> Option<&crate::yaml::reach::Reach> {
+        self.reach.as_ref()
     }
 
     /// Runs the program on one document. Exactly one output is expected; the caller says
@@ -349,15 +359,117 @@ fn offset_in(whole: &str, part: &str) -> usize {
     }
 }
 
+/// The definitions that `code` can reach. Compiling the whole prelude (about 200
+/// definitions) is most of the time a short run takes; an update such as `.version = "1.2"`
+/// needs none of it. A definition can only call those before it (or itself), so one pass
+/// from the last keeps everything reachable. Names are matched without arity, which keeps
+/// a few extra. Code that does not parse keeps everything: the loader then reports the
+/// error exactly as before.
+fn used_defs<'s>(code: &'s str, defs: Vec<Def<&'s str>>) -> Vec<Def<&'s str>> {
+    let Some(term) = load::parse(code, |p| p.term()) else {
+        return defs;
+    };
+    let mut needed = HashSet::new();
+    calls(&term, &mut needed);
+    let mut keep = vec![false; defs.len()];
+    for (i, d) in defs.iter().enumerate().rev() {
+        if needed.contains(d.name) {
+            keep[i] = true;
+            calls(&d.body, &mut needed);
+        }
+    }
+    defs.into_iter()
+        .zip(keep)
+        .filter_map(|(d, k)| k.then_some(d))
+        .collect()
+}
+
+/// Every filter name that `t` calls, in its local definitions too. String formats
+/// (`@base64 "..."`) and `reduce`/`foreach` are calls as far as the compiler is concerned.
+fn calls<'s>(t: &Term<&'s str>, out: &mut HashSet<&'s str>) {
+    use jaq_core::load::lex::StrPart;
+    use jaq_core::path::Part;
+    fn pattern<'s>(p: &Pattern<&'s str>, out: &mut HashSet<&'s str>) {
+        match p {
+            Pattern::Var(_) => {}
+            Pattern::Arr(ps) => ps.iter().for_each(|p| pattern(p, out)),
+            Pattern::Obj(kps) => kps.iter().for_each(|(k, p)| {
+                calls(k, out);
+                pattern(p, out);
+            }),
+        }
+    }
+    match t {
+        Term::Id | Term::Recurse | Term::Num(_) | Term::Break(_) | Term::Var(_) => {}
+        Term::Str(fmt, parts) => {
+            out.extend(fmt);
+            for part in parts {
+                if let StrPart::Term(t) = part {
+                    calls(t, out);
+                }
+            }
+        }
+        Term::Arr(t) => t.iter().for_each(|t| calls(t, out)),
+        Term::Obj(kvs) => kvs.iter().for_each(|(k, v)| {
+            calls(k, out);
+            v.iter().for_each(|v| calls(v, out));
+        }),
+        Term::Neg(t) | Term::Label(_, t) => calls(t, out),
+        Term::BinOp(l, op, r) => {
+            if let BinaryOp::Pipe(Some(p)) = op {
+                pattern(p, out);
+            }
+            calls(l, out);
+            calls(r, out);
+        }
+        Term::Fold(name, xs, p, args) => {
+            out.insert(name);
+            calls(xs, out);
+            pattern(p, out);
+            args.iter().for_each(|t| calls(t, out));
+        }
+        Term::TryCatch(t, c) => {
+            calls(t, out);
+            c.iter().for_each(|c| calls(c, out));
+        }
+        Term::IfThenElse(ifs, els) => {
+            for (i, t) in ifs {
+                calls(i, out);
+                calls(t, out);
+            }
+            els.iter().for_each(|e| calls(e, out));
+        }
+        Term::Def(defs, t) => {
+            defs.iter().for_each(|d| calls(&d.body, out));
+            calls(t, out);
+        }
+        Term::Call(name, args) => {
+            out.insert(name);
+            args.iter().for_each(|t| calls(t, out));
+        }
+        Term::Path(t, path) => {
+            calls(t, out);
+            for (part, _) in &path.0 {
+                match part {
+                    Part::Index(i) => calls(i, out),
+                    Part::Range(a, b) => a.iter().chain(b).for_each(|t| calls(t, out)),
+                }
+            }
+        }
+    }
+}
+
 fn compile_code(code: &str, globals: &[String]) -> Result<Filter, CompileError> {
     let yq_defs = load::parse(YQ_DEFS, |p| p.defs()).unwrap_or_default();
     let jq_defs = load::parse(JQ_DEFS, |p| p.defs()).unwrap_or_default();
     // yq's definitions use jaq's (`test`, `match`), so they come after them.
-    let defs = jaq_core::defs()
+    let defs: Vec<Def<&str>> = jaq_core::defs()
         .chain(jaq_std::defs())
         .chain(jaq_json::defs())
         .chain(yq_defs)
-        .chain(jq_defs);
+        .chain(jq_defs)
+        .collect();
+    let defs = used_defs(code, defs);
     // jaq's native `env` exposes every variable, secrets included: never register it.
     let funs = jaq_core::funs()
         .chain(jaq_std::funs())
@@ -440,6 +552,40 @@ mod tests {
             let defs = load::parse(text, |p| p.defs()).unwrap_or_default();
             assert!(defs.len() >= 2, "{name} does not parse");
         }
+    }
+
+    fn kept(code: &str) -> Vec<&'static str> {
+        let code: &'static str = Box::leak(code.to_string().into_boxed_str());
+        let all: Vec<Def<&str>> = jaq_core::defs().chain(jaq_std::defs()).collect();
+        let mut names: Vec<&str> = used_defs(code, all).iter().map(|d| d.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        names
+    }
+
+    #[test]
+    fn only_the_definitions_a_program_reaches_are_compiled() {
+        assert_eq!(kept(r#".version = "1.2.3""#), Vec::<&str>::new());
+        // Through calls in definitions' bodies, string formats and local definitions.
+        let names = kept("def f: with_entries(.); f | @base64 \"\\(tostring)\"");
+        for want in [
+            "with_entries",
+            "to_entries",
+            "from_entries",
+            "map",
+            "tostring",
+        ] {
+            assert!(names.contains(&want), "{want} missing from {names:?}");
+        }
+        assert!(!names.contains(&"walk"), "{names:?}");
+        // Code that does not parse keeps them all, so the loader reports its error.
+        let mut every: Vec<&str> = jaq_core::defs()
+            .chain(jaq_std::defs())
+            .map(|d| d.name)
+            .collect();
+        every.sort_unstable();
+        every.dedup();
+        assert_eq!(kept(".a = ("), every);
     }
 
     #[test]

@@ -8,6 +8,7 @@
 
 pub mod events;
 pub mod index;
+pub mod reach;
 pub mod render;
 pub mod splice;
 pub mod value;
@@ -18,6 +19,7 @@ use jaq_json::Val;
 
 use crate::error::{Error, Result};
 use index::{Keep, Step, Trie};
+use reach::Reach;
 use render::Layout;
 use value::same;
 
@@ -27,6 +29,9 @@ pub struct Parsed {
     pub layout: Layout,
     /// Anchors' values by the parser's id, which follows their order in the stream.
     pub anchors: HashMap<usize, Val>,
+    /// Set when the values were loaded along a reach: the reach, and the digest of the text
+    /// that the placeholders stand for.
+    pruned: Option<(Reach, [u8; 32])>,
 }
 
 /// Checks that the bytes are YAML text: UTF-8, no NUL (a binary file), only characters YAML
@@ -80,6 +85,20 @@ pub fn parse(src: &str, file: &str) -> Result<Parsed> {
         values: loaded.values,
         layout: loaded.layout,
         anchors: loaded.anchors,
+        pruned: None,
+    })
+}
+
+/// Loads only what `reach` covers, with placeholders for the rest; `None` when that cannot
+/// be done for this file, which then needs `parse`. Whatever is built from the result must
+/// be dropped on any error and redone from `parse`: only `parse` reports errors as they are.
+pub fn parse_reach(src: &str, file: &str, reach: &Reach) -> Option<Parsed> {
+    let (loaded, digest) = value::load_reach(src, file, reach)?;
+    Some(Parsed {
+        values: loaded.values,
+        layout: loaded.layout,
+        anchors: loaded.anchors,
+        pruned: Some((reach.clone(), digest)),
     })
 }
 
@@ -229,7 +248,11 @@ pub fn splice(src: &str, file: &str, parsed: &Parsed, targets: &[Val]) -> Result
         ),
     }
     };
-    match value::verify(&text, file, targets, &changed) {
+    let verified = match &parsed.pruned {
+        Some((reach, digest)) => value::verify_reach(&text, file, targets, &changed, reach, digest),
+        None => value::verify(&text, file, targets, &changed),
+    };
+    match verified {
         Ok(None) => Ok(Spliced { text, notes }),
         Ok(Some(at)) => Err(fail(format!("at {at}"))),
         Err(e) => Err(fail(format!("re-parse failed: {e}"))),

@@ -7,9 +7,11 @@ use std::collections::{HashMap, HashSet};
 use jaq_core::ValT;
 use jaq_json::{Num, Val};
 use saphyr_parser::{Event, ScalarStyle};
+use sha2::{Digest, Sha256};
 
 use super::events::{is_flow, skip_props, Ev, Events};
 use super::index::{display_tag, find_dash, Kind, Node};
+use super::reach::Reach;
 use super::render::Layout;
 use crate::error::{Error, Result};
 
@@ -174,6 +176,9 @@ struct Loader<'a> {
     /// What the file's first examples say about its layout.
     step: Option<usize>,
     indentless: Option<bool>,
+    /// Loading along a reach: aliases are refused (an alias may lead out of the reach), and
+    /// what the placeholders stand for is digested.
+    digest: Option<Sha256>,
 }
 
 /// A byte column; a byte order mark at the start of the file takes none.
@@ -197,7 +202,14 @@ impl<'a> Loader<'a> {
             anchor_sizes: HashMap::new(),
             step: None,
             indentless: None,
+            digest: None,
         }
+    }
+
+    fn pruned(src: &'a str, file: &'a str) -> Self {
+        let mut l = Loader::new(src, file);
+        l.digest = Some(Sha256::new());
+        l
     }
 
     fn layout(&self, src: &str) -> Layout {
@@ -225,6 +237,9 @@ impl<'a> Loader<'a> {
         let src = self.ev.src;
         let (start, end) = self.ev.bytes(&span);
         let nodes_before = self.nodes;
+        if self.digest.is_some() && matches!(event, Event::Alias(_)) {
+            return Err(outside_reach());
+        }
         if let Event::Alias(id) = event {
             let size = self.anchor_sizes.get(&id).copied().unwrap_or(1);
             self.expand(size, span.start.line(), &src[start..end.max(start)])?;
@@ -386,6 +401,9 @@ impl<'a> Loader<'a> {
     /// A mapping key as jq sees it: a scalar is its text (keys are strings in jq), an alias
     /// the text of its anchored scalar, a collection (a complex key, `? [a]`) its value.
     fn key(&mut self, (event, span): Ev<'a>) -> Result<Key> {
+        if self.digest.is_some() && !matches!(event, Event::Scalar(..)) {
+            return Err(outside_reach());
+        }
         if let Event::Scalar(..) = event {
             self.nodes += 1;
         }
@@ -417,6 +435,391 @@ impl<'a> Loader<'a> {
                 empty: false,
             }),
         }
+    }
+}
+
+/// Why a load or check along a reach gave up: the caller loads the whole document instead,
+/// which reports any real error exactly as before.
+fn outside_reach() -> Error {
+    Error::Internal("outside the reach".into())
+}
+
+impl<'a> Loader<'a> {
+    /// A node's value along `reach`: built in full where the reach is whole, elsewhere a
+    /// collection holding only the children the reach names and `null` in place of the
+    /// others. A scalar, or a collection of the kind the reach does not walk, is built in
+    /// full: jq reads it whole, and its errors quote it.
+    fn reach_value(&mut self, ev: Ev<'a>, key_col: Option<usize>, reach: &Reach) -> Result<Val> {
+        if reach.whole {
+            return self.value(ev, key_col);
+        }
+        let src = self.ev.src;
+        let (start, end) = self.ev.bytes(&ev.1);
+        match &ev.0 {
+            Event::SequenceStart(..) if reach.fits_seq() => {
+                self.feed(&ev.0);
+                let flow = is_flow(src, start, end);
+                let mut out = Vec::new();
+                loop {
+                    let ev = self.ev.next_event()?;
+                    if let Event::SequenceEnd = ev.0 {
+                        self.feed(&ev.0);
+                        break;
+                    }
+                    if out.is_empty() && !flow && self.indentless.is_none() {
+                        if let Some(kc) = key_col {
+                            let item = self.ev.byte(ev.1.start.index());
+                            self.indentless = Some(col(src, find_dash(src, item)) == kc);
+                        }
+                    }
+                    let i = out.len();
+                    out.push(match reach.item(i) {
+                        Some(r) => self.reach_value(ev, None, r)?,
+                        None => {
+                            self.skip_child(&i.to_le_bytes(), ev, None)?;
+                            Val::Null
+                        }
+                    });
+                }
+                Ok(Val::Arr(out.into()))
+            }
+            Event::MappingStart(..) if reach.fits_map() => {
+                self.feed(&ev.0);
+                let flow = is_flow(src, start, end);
+                if !flow && self.step.is_none() {
+                    if let Some(kc) = key_col {
+                        let c = col(src, skip_props(src, start, end));
+                        if c > kc {
+                            self.step = Some(c - kc);
+                        }
+                    }
+                }
+                let mut map = jaq_json::Map::default();
+                loop {
+                    let (event, span) = self.ev.next_event()?;
+                    if let Event::MappingEnd = event {
+                        self.feed(&event);
+                        break;
+                    }
+                    let key_col = (!flow).then(|| col(src, self.ev.byte(span.start.index())));
+                    let Key { key, merge, empty } = self.key((event, span))?;
+                    let (false, Val::TStr(k) | Val::BStr(k)) = (merge, &key) else {
+                        return Err(outside_reach());
+                    };
+                    if empty && map.contains_key(&key) {
+                        return Err(outside_reach());
+                    }
+                    let value = self.ev.next_event()?;
+                    let v = match reach.key(&String::from_utf8_lossy(k)) {
+                        Some(r) => self.reach_value(value, key_col, r)?,
+                        None => {
+                            self.skip_child(k, value, key_col)?;
+                            Val::Null
+                        }
+                    };
+                    if map.insert(key, v).is_some() {
+                        // A duplicate key: the whole load says where.
+                        return Err(outside_reach());
+                    }
+                }
+                Ok(Val::obj(map))
+            }
+            _ => self.value(ev, key_col),
+        }
+    }
+
+    /// Reads past a node that the program cannot reach, digesting it with its place (a key,
+    /// an index) and learning the layout from it as `value` would.
+    fn skip_child(&mut self, place: &[u8], ev: Ev<'a>, key_col: Option<usize>) -> Result<()> {
+        if let Some(h) = self.digest.as_mut() {
+            h.update([0xff]);
+            h.update((place.len() as u64).to_le_bytes());
+            h.update(place);
+        }
+        self.skip(ev, key_col)
+    }
+
+    fn skip(&mut self, (event, span): Ev<'a>, key_col: Option<usize>) -> Result<()> {
+        let src = self.ev.src;
+        self.feed(&event);
+        match event {
+            Event::Scalar(..) => Ok(()),
+            Event::SequenceStart(..) => {
+                let (start, end) = self.ev.bytes(&span);
+                let flow = is_flow(src, start, end);
+                let mut first = true;
+                loop {
+                    let ev = self.ev.next_event()?;
+                    if let Event::SequenceEnd = ev.0 {
+                        self.feed(&ev.0);
+                        return Ok(());
+                    }
+                    if first && !flow && self.indentless.is_none() {
+                        if let Some(kc) = key_col {
+                            let item = self.ev.byte(ev.1.start.index());
+                            self.indentless = Some(col(src, find_dash(src, item)) == kc);
+                        }
+                    }
+                    first = false;
+                    self.skip(ev, None)?;
+                }
+            }
+            Event::MappingStart(..) => {
+                let (start, end) = self.ev.bytes(&span);
+                let flow = is_flow(src, start, end);
+                if !flow && self.step.is_none() {
+                    if let Some(kc) = key_col {
+                        let c = col(src, skip_props(src, start, end));
+                        if c > kc {
+                            self.step = Some(c - kc);
+                        }
+                    }
+                }
+                // Keys are checked for duplicates, which the whole load refuses.
+                let mut keys: HashSet<std::borrow::Cow<'a, str>> = HashSet::new();
+                loop {
+                    let (event, span) = self.ev.next_event()?;
+                    if let Event::MappingEnd = event {
+                        self.feed(&event);
+                        return Ok(());
+                    }
+                    let key_col = (!flow).then(|| col(src, self.ev.byte(span.start.index())));
+                    self.feed(&event);
+                    let Event::Scalar(text, style, _, tag) = event else {
+                        return Err(outside_reach());
+                    };
+                    let plain = style == ScalarStyle::Plain;
+                    if plain && text == "<<" {
+                        return Err(outside_reach());
+                    }
+                    let empty = plain && text.is_empty() && tag.is_none();
+                    if !keys.insert(text) && !empty {
+                        return Err(outside_reach());
+                    }
+                    let value = self.ev.next_event()?;
+                    self.skip(value, key_col)?;
+                }
+            }
+            _ => Err(outside_reach()),
+        }
+    }
+
+    /// Digests an event as a reader sees it: kind, text, style and tag. Anchors count only
+    /// as present: with no aliases their names change no value.
+    fn feed(&mut self, event: &Event) {
+        let Some(h) = self.digest.as_mut() else {
+            return;
+        };
+        let tag = |h: &mut Sha256, t: &Option<std::borrow::Cow<saphyr_parser::Tag>>| {
+            let t = t.as_ref().map(|t| display_tag(t)).unwrap_or_default();
+            h.update((t.len() as u64).to_le_bytes());
+            h.update(t.as_bytes());
+        };
+        match event {
+            Event::Scalar(v, style, anchor, t) => {
+                let style = match style {
+                    ScalarStyle::Plain => 0,
+                    ScalarStyle::SingleQuoted => 1,
+                    ScalarStyle::DoubleQuoted => 2,
+                    ScalarStyle::Literal => 3,
+                    ScalarStyle::Folded => 4,
+                };
+                h.update([1, style, u8::from(*anchor != 0)]);
+                tag(h, t);
+                h.update((v.len() as u64).to_le_bytes());
+                h.update(v.as_bytes());
+            }
+            Event::SequenceStart(anchor, t) => {
+                h.update([2, u8::from(*anchor != 0)]);
+                tag(h, t);
+            }
+            Event::SequenceEnd => h.update([3]),
+            Event::MappingStart(anchor, t) => {
+                h.update([4, u8::from(*anchor != 0)]);
+                tag(h, t);
+            }
+            Event::MappingEnd => h.update([5]),
+            _ => h.update([6]),
+        }
+    }
+
+    fn finish(&mut self) -> [u8; 32] {
+        self.digest
+            .take()
+            .map(|h| h.finalize().into())
+            .unwrap_or_default()
+    }
+}
+
+/// Every document's value along `reach`, with the digest of what the placeholders stand
+/// for. `None` when the reach cannot be followed (an alias, a merge key, a complex or
+/// duplicate key, a syntax error): the caller loads the whole document.
+pub fn load_reach(src: &str, file: &str, reach: &Reach) -> Option<(Loaded, [u8; 32])> {
+    let mut l = Loader::pruned(src, file);
+    let mut values = Vec::new();
+    let ok = (|| -> Result<()> {
+        loop {
+            let (ev, _) = l.ev.next_event()?;
+            match ev {
+                Event::StreamStart | Event::DocumentEnd | Event::Nothing => {}
+                Event::StreamEnd => return Ok(()),
+                Event::DocumentStart(_) => {
+                    let root = l.ev.next_event()?;
+                    values.push(l.reach_value(root, None, reach)?);
+                }
+                _ => return Err(outside_reach()),
+            }
+        }
+    })();
+    ok.ok()?;
+    if values.is_empty() {
+        values.push(Val::Null);
+    }
+    let layout = l.layout(src);
+    let digest = l.finish();
+    Some((
+        Loaded {
+            values,
+            anchors: l.anchors,
+            layout,
+        },
+        digest,
+    ))
+}
+
+/// `verify` for values loaded along `reach`: the reachable nodes are compared with the
+/// targets, and what the placeholders stand for must digest as it did when loaded.
+pub fn verify_reach(
+    src: &str,
+    file: &str,
+    targets: &[Val],
+    changed: &HashSet<usize>,
+    reach: &Reach,
+    digest: &[u8; 32],
+) -> Result<Option<String>> {
+    let mut l = Loader::pruned(src, file);
+    let mut docs = 0;
+    let outcome = (|| -> std::result::Result<(), Stop> {
+        loop {
+            let (ev, _) = l.ev.next_event()?;
+            match ev {
+                Event::StreamStart | Event::DocumentEnd | Event::Nothing => {}
+                Event::StreamEnd => break,
+                Event::DocumentStart(_) => {
+                    let root = l.ev.next_event()?;
+                    let Some(target) = targets.get(docs) else {
+                        return Err(Stop::At(vec![format!("document {}", docs + 1)]));
+                    };
+                    docs += 1;
+                    check_reach(&mut l, root, target, changed, reach)?;
+                }
+                _ => return Err(Stop::At(vec!["(stream)".into()])),
+            }
+        }
+        let expected = targets.len() - usize::from(docs == 0 && targets == [Val::Null]);
+        if docs != expected {
+            return Err(Stop::At(vec![format!(
+                "document count {docs}, expected {}",
+                targets.len()
+            )]));
+        }
+        Ok(())
+    })();
+    match outcome {
+        Ok(()) if l.finish() == *digest => Ok(None),
+        Ok(()) => Ok(Some("(text the expression cannot reach)".into())),
+        Err(Stop::Yaml(e)) => Err(e),
+        Err(Stop::At(mut path)) => {
+            path.reverse();
+            Ok(Some(if path.is_empty() {
+                ".".into()
+            } else {
+                path.concat()
+            }))
+        }
+    }
+}
+
+fn check_reach<'a>(
+    l: &mut Loader<'a>,
+    ev: Ev<'a>,
+    target: &Val,
+    changed: &HashSet<usize>,
+    reach: &Reach,
+) -> std::result::Result<(), Stop> {
+    let differs = || Err(Stop::At(Vec::new()));
+    if reach.whole {
+        return check(l, ev, target, changed);
+    }
+    match &ev.0 {
+        Event::SequenceStart(..) if reach.fits_seq() => {
+            l.feed(&ev.0);
+            let Val::Arr(items) = target else {
+                return differs();
+            };
+            let mut i = 0;
+            loop {
+                let ev = l.ev.next_event()?;
+                if let Event::SequenceEnd = ev.0 {
+                    l.feed(&ev.0);
+                    break;
+                }
+                let Some(t) = items.get(i) else {
+                    return differs();
+                };
+                match reach.item(i) {
+                    Some(r) => {
+                        check_reach(l, ev, t, changed, r).map_err(|s| at(s, format!("[{i}]")))?
+                    }
+                    None if *t == Val::Null => l.skip_child(&i.to_le_bytes(), ev, None)?,
+                    None => return Err(Stop::At(vec![format!("[{i}]")])),
+                }
+                i += 1;
+            }
+            if i == items.len() {
+                Ok(())
+            } else {
+                differs()
+            }
+        }
+        Event::MappingStart(..) if reach.fits_map() => {
+            l.feed(&ev.0);
+            let Val::Obj(entries) = target else {
+                return differs();
+            };
+            let mut seen = vec![false; entries.len()];
+            loop {
+                let ev = l.ev.next_event()?;
+                if let Event::MappingEnd = ev.0 {
+                    l.feed(&ev.0);
+                    break;
+                }
+                let Key { key, merge, .. } = l.key(ev)?;
+                let (false, Val::TStr(k) | Val::BStr(k)) = (merge, &key) else {
+                    return differs();
+                };
+                let key_str = String::from_utf8_lossy(k).into_owned();
+                let Some((i, _, t)) = entries.get_full(&key) else {
+                    return Err(Stop::At(vec![format!(".{key_str}")]));
+                };
+                if std::mem::replace(&mut seen[i], true) {
+                    return Err(Stop::At(vec![format!(".{key_str} (twice)")]));
+                }
+                let value = l.ev.next_event()?;
+                match reach.key(&key_str) {
+                    Some(r) => check_reach(l, value, t, changed, r)
+                        .map_err(|s| at(s, format!(".{key_str}")))?,
+                    None if *t == Val::Null => l.skip_child(k, value, None)?,
+                    None => return Err(Stop::At(vec![format!(".{key_str}")])),
+                }
+            }
+            if seen.iter().all(|&s| s) {
+                Ok(())
+            } else {
+                differs()
+            }
+        }
+        _ => check(l, ev, target, changed),
     }
 }
 

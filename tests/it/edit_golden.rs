@@ -47,6 +47,42 @@ fn run_case(case: &Path) -> Result<edit::Edited, gitops_update::Error> {
     edit::edit(&input, "in.yaml", &program)
 }
 
+/// The fast way (values built only where the expression can reach) gives exactly what the
+/// whole load gives, on every case it takes; and it takes most of them.
+#[test]
+fn the_reach_edit_matches_the_whole_load() {
+    let mut taken = Vec::new();
+    for case in cases() {
+        let name = case.file_name().unwrap().to_string_lossy().into_owned();
+        let input = fs::read(case.join("in.yaml")).unwrap();
+        let expr = fs::read_to_string(case.join("expr")).unwrap();
+        let Ok(program) = Program::compile(expr.trim_end_matches('\n'), &bindings(&case)) else {
+            continue;
+        };
+        let Some(fast) = edit::edit_reach(&input, "in.yaml", &program) else {
+            continue;
+        };
+        let whole = edit::edit_whole(&input, "in.yaml", &program).unwrap_or_else(|e| {
+            panic!("{name}: the fast way succeeded where the whole load failed: {e}")
+        });
+        if let Some(diff) = text_diff(&whole.text, &fast.text) {
+            panic!("{name}: the fast way wrote other bytes\n{diff}");
+        }
+        assert_eq!(
+            (fast.changed, &fast.notes),
+            (whole.changed, &whole.notes),
+            "{name}"
+        );
+        taken.push(name);
+    }
+    eprintln!("{} of the cases took the fast way", taken.len());
+    assert!(
+        taken.len() >= 40,
+        "only {} cases took the fast way: {taken:?}",
+        taken.len()
+    );
+}
+
 #[test]
 fn golden_edits() {
     let cases = cases();
