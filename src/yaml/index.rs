@@ -12,7 +12,11 @@
 
 use saphyr_parser::{Event, ScalarStyle};
 
-use super::events::{skip_props, Ev, Events};
+use std::hash::BuildHasher;
+
+use sha2::{Digest, Sha256};
+
+use super::events::{is_flow, skip_props, Ev, Events};
 use super::splice::flow_close;
 use crate::error::{Error, Result};
 
@@ -106,12 +110,16 @@ pub struct Trie {
     /// Keep everything below.
     pub all: bool,
     pub children: std::collections::HashMap<Step, Trie>,
+    /// What every child not in `children` keeps (a reach's `.[]`); `children` already
+    /// hold it too.
+    pub any: Option<Box<Trie>>,
 }
 
 /// The trie that keeps everything.
 static ALL: std::sync::LazyLock<Trie> = std::sync::LazyLock::new(|| Trie {
     all: true,
     children: Default::default(),
+    any: None,
 });
 
 /// Which documents' nodes to keep.
@@ -123,20 +131,76 @@ pub enum Keep<'t> {
     Paths(&'t [Option<Trie>]),
 }
 
+/// Hashes keys for duplicate checks along a reach: fast, and fixed, since a collision
+/// costs only the whole load.
+static KEYS: foldhash::fast::FixedState = foldhash::fast::FixedState::with_seed(0x9e37_79b9);
+
+/// The trie that keeps everything.
+pub(super) fn all() -> &'static Trie {
+    &ALL
+}
+
 impl Trie {
-    fn child(&self, step: &Step) -> Option<&Trie> {
+    pub(super) fn child(&self, step: &Step) -> Option<&Trie> {
         if self.all {
             Some(self)
         } else {
-            self.children.get(step)
+            self.children.get(step).or(self.any.as_deref())
         }
     }
+
+    /// `child(&Step::Key(k))` without making the step: a reach names few keys, and a
+    /// partly kept mapping asks for every one of its own.
+    pub(super) fn child_key(&self, k: &str) -> Option<&Trie> {
+        if self.all {
+            return Some(self);
+        }
+        let found = if self.children.len() <= 8 {
+            self.children
+                .iter()
+                .find(|(s, _)| matches!(s, Step::Key(x) if x == k))
+                .map(|(_, t)| t)
+        } else {
+            self.children.get(&Step::Key(k.to_string()))
+        };
+        found.or(self.any.as_deref())
+    }
+
+    /// A mapping walked by positions only, or a sequence by keys only (see `Reach`).
+    pub(super) fn fits_map(&self) -> bool {
+        let has = |index: bool| {
+            self.children
+                .keys()
+                .any(|s| matches!(s, Step::Index(_)) == index)
+        };
+        self.any.is_some() || !has(true) || has(false)
+    }
+
+    pub(super) fn fits_seq(&self) -> bool {
+        let has = |index: bool| {
+            self.children
+                .keys()
+                .any(|s| matches!(s, Step::Index(_)) == index)
+        };
+        self.any.is_some() || !has(false) || has(true)
+    }
+}
+
+/// What indexing along a reach learns besides the nodes: the digest of the text that the
+/// placeholders stand for, and the layout, as the loader would learn them.
+pub struct Pruning {
+    digest: Sha256,
+    step: Option<usize>,
+    indentless: Option<bool>,
 }
 
 struct Builder<'a> {
     ev: Events<'a>,
     anchors: Vec<Mark>,
     aliases: Vec<Mark>,
+    /// Set when indexing along a reach: aliases, merge keys, complex and duplicate keys give
+    /// up (the whole load handles them), and skipped text is digested.
+    prune: Option<Pruning>,
 }
 
 impl<'a> Builder<'a> {
@@ -147,7 +211,19 @@ impl<'a> Builder<'a> {
     /// Builds a node; its children are kept only when `keep` is given, and a scalar's text
     /// only when `text` is set (the splice reads it for keys alone).
     fn node(&mut self, ev: Ev<'a>, keep: Option<&Trie>, text: bool) -> Result<Node> {
-        let node = self.build(ev, keep, text)?;
+        self.node_at(ev, keep, text, None)
+    }
+
+    /// `node` for the value of a block mapping entry whose key stands at `key_col`, where
+    /// the layout is learnt.
+    fn node_at(
+        &mut self,
+        ev: Ev<'a>,
+        keep: Option<&Trie>,
+        text: bool,
+        key_col: Option<usize>,
+    ) -> Result<Node> {
+        let node = self.build(ev, keep, text, key_col)?;
         if node.anchor != 0 {
             self.anchors.push(Mark {
                 id: node.anchor,
@@ -167,11 +243,51 @@ impl<'a> Builder<'a> {
         Ok(node)
     }
 
-    fn build(&mut self, ev: Ev<'a>, keep: Option<&Trie>, text: bool) -> Result<Node> {
+    fn feed(&mut self, event: &Event) {
+        if let Some(p) = self.prune.as_mut() {
+            super::value::feed(&mut p.digest, event);
+        }
+    }
+
+    fn label(&mut self, place: &[u8]) {
+        if let Some(p) = self.prune.as_mut() {
+            super::value::feed_label(&mut p.digest, place);
+        }
+    }
+
+    fn build(
+        &mut self,
+        ev: Ev<'a>,
+        keep: Option<&Trie>,
+        text: bool,
+        key_col: Option<usize>,
+    ) -> Result<Node> {
         let (event, span) = ev;
         let (start, span_end) = self.ev.bytes(&span);
         let line = span.start.line();
         let src = self.ev.src;
+        let pruning = self.prune.is_some();
+        // Along a reach, a collection of the kind the reach does not walk is kept whole
+        // (jq reads it whole); a skipped node's events, and a partly kept collection's own,
+        // are digested exactly as the loader digests them.
+        let keep = match (&event, keep) {
+            (Event::SequenceStart(..), Some(t)) if pruning && !t.all && !t.fits_seq() => {
+                Some(&*ALL)
+            }
+            (Event::MappingStart(..), Some(t)) if pruning && !t.all && !t.fits_map() => Some(&*ALL),
+            (_, k) => k,
+        };
+        let skipped = pruning && keep.is_none() && !text;
+        let partial = pruning
+            && keep.is_some_and(|t| !t.all)
+            && matches!(event, Event::SequenceStart(..) | Event::MappingStart(..));
+        if pruning && matches!(event, Event::Alias(_)) {
+            return Err(super::value::outside_reach());
+        }
+        if skipped || partial {
+            self.feed(&event);
+        }
+        let layout_flow = pruning && is_flow(src, start, span_end);
         match event {
             Event::Scalar(value, style, anchor, tag) => {
                 let tag = tag.map(|t| display_tag(&t));
@@ -210,7 +326,7 @@ impl<'a> Builder<'a> {
                 };
                 Ok(Node {
                     kind: Kind::Scalar {
-                        value: if text {
+                        value: if text || (pruning && keep.is_some()) {
                             value.into_owned()
                         } else {
                             String::new()
@@ -252,6 +368,9 @@ impl<'a> Builder<'a> {
                 let end = loop {
                     let ev = self.next()?;
                     if let Event::SequenceEnd = ev.0 {
+                        if skipped || partial {
+                            self.feed(&ev.0);
+                        }
                         let e = self.ev.byte(ev.1.end.index());
                         // The end event of a flow collection with a trailing comma
                         // (`[1,]`) stops before its bracket.
@@ -262,6 +381,15 @@ impl<'a> Builder<'a> {
                         };
                     }
                     let child_keep = keep.and_then(|t| t.child(&Step::Index(i)));
+                    if let (0, false, Some(kc)) = (i, layout_flow, key_col) {
+                        if let Some(p) = self.prune.as_mut().filter(|p| p.indentless.is_none()) {
+                            let item = self.ev.byte(ev.1.start.index());
+                            p.indentless = Some(super::value::col(src, find_dash(src, item)) == kc);
+                        }
+                    }
+                    if partial && child_keep.is_none() {
+                        self.label(&i.to_le_bytes());
+                    }
                     let mut node = self.node(ev, child_keep, false)?;
                     let dash = if flow {
                         node.start
@@ -300,12 +428,26 @@ impl<'a> Builder<'a> {
                 let tag = tag.map(|t| display_tag(&t));
                 let props_end = skip_props(src, start, span_end);
                 let flow = src.as_bytes().get(props_end) == Some(&b'{');
+                if let (false, Some(kc)) = (layout_flow, key_col) {
+                    if let Some(p) = self.prune.as_mut().filter(|p| p.step.is_none()) {
+                        let c = super::value::col(src, props_end);
+                        if c > kc {
+                            p.step = Some(c - kc);
+                        }
+                    }
+                }
                 let mut entries: Vec<Entry> = Vec::new();
                 let (mut first_key, mut last_end) = (None, None);
                 let mut keeps_blank = false;
+                // Along a reach, the keys' hashes, for duplicates: the whole load names them,
+                // and a mere collision only sends the file there too.
+                let mut seen: std::collections::HashSet<u64> = Default::default();
                 let end = loop {
                     let ev = self.next()?;
                     if let Event::MappingEnd = ev.0 {
+                        if skipped || partial {
+                            self.feed(&ev.0);
+                        }
                         let e = self.ev.byte(ev.1.end.index());
                         // The end event of a flow collection with a trailing comma
                         // (`[1,]`) stops before its bracket.
@@ -314,6 +456,19 @@ impl<'a> Builder<'a> {
                         } else {
                             last_end.unwrap_or(e)
                         };
+                    }
+                    let entry_col = (pruning && !layout_flow)
+                        .then(|| super::value::col(src, self.ev.byte(ev.1.start.index())));
+                    if pruning {
+                        let Event::Scalar(k, style, _, tag) = &ev.0 else {
+                            return Err(super::value::outside_reach());
+                        };
+                        let plain = *style == ScalarStyle::Plain;
+                        let empty = plain && k.is_empty() && tag.is_none();
+                        let repeated = !seen.insert(KEYS.hash_one(k.as_ref()));
+                        if (plain && k == "<<") || (repeated && (!empty || keep.is_some())) {
+                            return Err(super::value::outside_reach());
+                        }
                     }
                     let key = self.node(ev, None, keep.is_some())?;
                     // Merge sources are kept whole: the splice reads their keys.
@@ -327,11 +482,17 @@ impl<'a> Builder<'a> {
                             },
                             Some(_),
                         ) if value == "<<" => Some(&*ALL),
-                        (Kind::Scalar { value, .. }, Some(t)) => t.child(&Step::Key(value.clone())),
+                        (Kind::Scalar { value, .. }, Some(t)) => t.child_key(value),
                         (_, Some(_)) => None,
                     };
                     let next = self.next()?;
-                    let mut value = self.node(next, child_keep, false)?;
+                    if partial && child_keep.is_none() {
+                        if let Kind::Scalar { value, .. } = &key.kind {
+                            let place = value.clone();
+                            self.label(place.as_bytes());
+                        }
+                    }
+                    let mut value = self.node_at(next, child_keep, false, entry_col)?;
                     if value.start == value.end {
                         // `key:` (or `key :`) with no value: the parser puts the empty scalar
                         // at or before the colon; a value written there would land inside
@@ -528,6 +689,7 @@ pub fn index(src: &str, file: &str, keep: Keep) -> Result<Index> {
         ev: Events::new(src, file),
         anchors: Vec::new(),
         aliases: Vec::new(),
+        prune: None,
     };
     let mut docs = Vec::new();
     loop {
@@ -554,6 +716,58 @@ pub fn index(src: &str, file: &str, keep: Keep) -> Result<Index> {
         docs,
         anchors: b.anchors,
         aliases: b.aliases,
+    })
+}
+
+/// What indexing along a reach gives: the index, the digest of the skipped text, and the
+/// layout learnt from the file.
+pub struct Pruned {
+    pub index: Index,
+    pub digest: [u8; 32],
+    pub step: Option<usize>,
+    pub indentless: Option<bool>,
+}
+
+/// Indexes every document along `trie` (a reach), keeping what the values, the splice and
+/// the verifier need in one pass. An error means the file needs the whole load.
+pub fn index_reach(src: &str, file: &str, trie: &Trie) -> Result<Pruned> {
+    let mut b = Builder {
+        ev: Events::new(src, file),
+        anchors: Vec::new(),
+        aliases: Vec::new(),
+        prune: Some(Pruning {
+            digest: Sha256::new(),
+            step: None,
+            indentless: None,
+        }),
+    };
+    let mut docs = Vec::new();
+    loop {
+        let (ev, _) = b.next()?;
+        match ev {
+            Event::StreamStart | Event::DocumentEnd | Event::Nothing => {}
+            Event::StreamEnd => break,
+            Event::DocumentStart(_) => {
+                let ev = b.next()?;
+                let root = b.node(ev, Some(trie), false)?;
+                docs.push(Doc { root: Some(root) });
+            }
+            _ => return Err(super::value::outside_reach()),
+        }
+    }
+    if docs.is_empty() {
+        docs.push(Doc { root: None });
+    }
+    let p = b.prune.take().expect("set above");
+    Ok(Pruned {
+        index: Index {
+            docs,
+            anchors: b.anchors,
+            aliases: b.aliases,
+        },
+        digest: p.digest.finalize().into(),
+        step: p.step,
+        indentless: p.indentless,
     })
 }
 

@@ -32,6 +32,8 @@ pub struct Parsed {
     /// Set when the values were loaded along a reach: the reach, and the digest of the text
     /// that the placeholders stand for.
     pruned: Option<(Reach, [u8; 32])>,
+    /// The index made while loading along a reach, which the splice then needs not make.
+    index: Option<index::Index>,
 }
 
 /// Checks that the bytes are YAML text: UTF-8, no NUL (a binary file), only characters YAML
@@ -59,20 +61,27 @@ pub fn decode<'a>(bytes: &'a [u8], file: &str) -> Result<&'a str> {
             ),
         )
     })?;
-    for (at, c) in text.char_indices() {
+    // Byte by byte: the text is valid UTF-8, so a character below U+0080 is its byte, and
+    // U+0080..U+009F are 0xC2 then that byte.
+    for (at, &b) in bytes.iter().enumerate() {
         // YAML reads a carriage return alone as a line break; every line here ends at `\n`.
         // Rather than mis-splice such a file, say so (no editor today writes them).
-        if c == '\r' && bytes.get(at + 1) != Some(&b'\n') {
+        if b == b'\r' && bytes.get(at + 1) != Some(&b'\n') {
             return Err(refuse(at, "a carriage return without a line feed (an old Mac line ending); convert the file to LF or CRLF line endings".into()));
         }
         // YAML allows only printable characters (tab, line breaks and NEL aside); libyaml
         // and go-yaml refuse the rest, and so does this, rather than splice around them.
-        if matches!(c, '\u{1}'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}' | '\u{7f}')
-            || ('\u{80}'..='\u{9f}').contains(&c) && c != '\u{85}'
-        {
+        let control = match b {
+            0x01..=0x08 | 0x0b | 0x0c | 0x0e..=0x1f | 0x7f => Some(u32::from(b)),
+            0xc2 => match bytes.get(at + 1) {
+                Some(&n @ 0x80..=0x9f) if n != 0x85 => Some(u32::from(n)),
+                _ => None,
+            },
+            _ => None,
+        };
+        if let Some(c) = control {
             return Err(refuse(at, format!(
-                "the control character U+{:04X} is not allowed in YAML; remove it, or write it as an escape in a double-quoted string",
-                c as u32
+                "the control character U+{c:04X} is not allowed in YAML; remove it, or write it as an escape in a double-quoted string"
             )));
         }
     }
@@ -86,6 +95,7 @@ pub fn parse(src: &str, file: &str) -> Result<Parsed> {
         layout: loaded.layout,
         anchors: loaded.anchors,
         pruned: None,
+        index: None,
     })
 }
 
@@ -93,12 +103,25 @@ pub fn parse(src: &str, file: &str) -> Result<Parsed> {
 /// be done for this file, which then needs `parse`. Whatever is built from the result must
 /// be dropped on any error and redone from `parse`: only `parse` reports errors as they are.
 pub fn parse_reach(src: &str, file: &str, reach: &Reach) -> Option<Parsed> {
-    let (loaded, digest) = value::load_reach(src, file, reach)?;
+    let trie = reach.to_trie();
+    let pruned = index::index_reach(src, file, &trie).ok()?;
+    let values = pruned
+        .index
+        .docs
+        .iter()
+        .map(|d| match &d.root {
+            Some(root) => value::value_of(root, &trie),
+            None => Ok(Val::Null),
+        })
+        .collect::<Result<Vec<_>>>()
+        .ok()?;
     Some(Parsed {
-        values: loaded.values,
-        layout: loaded.layout,
-        anchors: loaded.anchors,
-        pruned: Some((reach.clone(), digest)),
+        values,
+        layout: value::layout_of(src, pruned.step, pruned.indentless),
+        // Aliases and merge keys are refused along a reach: no anchor is looked up.
+        anchors: HashMap::new(),
+        pruned: Some((reach.clone(), pruned.digest)),
+        index: Some(pruned.index),
     })
 }
 
@@ -109,6 +132,15 @@ pub struct Spliced {
     pub notes: Vec<String>,
 }
 
+/// `map.get(k)`, looked for at position `i` first: an update keeps the order of keys, and
+/// a mapping of thousands of keys is then compared without hashing each.
+fn same_key<'m>(map: &'m jaq_json::Map, i: usize, k: &Val) -> Option<&'m Val> {
+    match map.get_index(i) {
+        Some((key, v)) if key == k => Some(v),
+        _ => map.get(k),
+    }
+}
+
 /// The paths where `old` and `new` differ: where the splice will look.
 fn changed_paths(old: &Val, new: &Val) -> Option<Trie> {
     if same(old, new) {
@@ -117,8 +149,8 @@ fn changed_paths(old: &Val, new: &Val) -> Option<Trie> {
     let mut trie = Trie::default();
     match (old, new) {
         (Val::Obj(o), Val::Obj(n)) => {
-            for (k, ov) in o.iter() {
-                let (Some(nv), Val::TStr(key) | Val::BStr(key)) = (n.get(k), k) else {
+            for (i, (k, ov)) in o.iter().enumerate() {
+                let (Some(nv), Val::TStr(key) | Val::BStr(key)) = (same_key(n, i, k), k) else {
                     continue;
                 };
                 if let Some(child) = changed_paths(ov, nv) {
@@ -159,7 +191,8 @@ fn added_floor(old: &Val, new: &Val) -> usize {
     match (old, new) {
         (Val::Obj(o), Val::Obj(n)) => n
             .iter()
-            .map(|(k, nv)| match o.get(k) {
+            .enumerate()
+            .map(|(i, (k, nv))| match same_key(o, i, k) {
                 Some(ov) => added_floor(ov, nv),
                 None => size(k) + size(nv),
             })
@@ -198,8 +231,15 @@ pub fn splice(src: &str, file: &str, parsed: &Parsed, targets: &[Val]) -> Result
         .map(|(old, new)| added_floor(old, new))
         .sum();
     crate::budget::check_output(file, src.len(), floor, true)?;
-    let index = index::index(src, file, Keep::Paths(&tries))?;
-    let mut walker = splice::Walker::new(src, file, layout, &parsed.anchors, &index);
+    let made;
+    let index = match &parsed.index {
+        Some(index) => index,
+        None => {
+            made = index::index(src, file, Keep::Paths(&tries))?;
+            &made
+        }
+    };
+    let mut walker = splice::Walker::new(src, file, layout, &parsed.anchors, index);
     let mut extra = Vec::new();
     for (((doc, old), new), trie) in index
         .docs
@@ -256,5 +296,31 @@ pub fn splice(src: &str, file: &str, parsed: &Parsed, targets: &[Val]) -> Result
         Ok(None) => Ok(Spliced { text, notes }),
         Ok(Some(at)) => Err(fail(format!("at {at}"))),
         Err(e) => Err(fail(format!("re-parse failed: {e}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decode_refuses_control_characters_and_lone_carriage_returns() {
+        let refused = |text: &str| decode(text.as_bytes(), "f").err().map(|e| e.to_string());
+        for ok in ["a: 1\r\nb: 2\r\n", "a: \"\u{85}\u{a0}é\"\n", "a:\tb\n", ""] {
+            assert_eq!(refused(ok), None, "{ok:?}");
+        }
+        for (text, says) in [
+            ("a: 1\nb: \u{1}\n", "line 2: the control character U+0001"),
+            ("a: \u{7f}\n", "U+007F"),
+            ("a: \u{86}\n", "U+0086"),
+            ("a: \u{9f}\n", "U+009F"),
+            (
+                "a: 1\rb: 2\n",
+                "line 1: a carriage return without a line feed",
+            ),
+        ] {
+            let msg = refused(text).unwrap_or_default();
+            assert!(msg.contains(says), "{text:?}: {msg}");
+        }
     }
 }

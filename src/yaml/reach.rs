@@ -81,6 +81,21 @@ impl Reach {
         }
     }
 
+    /// The same reach as the index's trie, which keeps nodes along it.
+    pub fn to_trie(&self) -> super::index::Trie {
+        use super::index::Step as S;
+        let keys = self
+            .keys
+            .iter()
+            .map(|(k, r)| (S::Key(k.clone()), r.to_trie()));
+        let items = self.items.iter().map(|(i, r)| (S::Index(*i), r.to_trie()));
+        super::index::Trie {
+            all: self.whole,
+            children: keys.chain(items).collect(),
+            any: self.any.as_ref().map(|a| Box::new(a.to_trie())),
+        }
+    }
+
     pub fn key(&self, k: &str) -> Option<&Reach> {
         self.keys.get(k).or(self.any.as_deref())
     }

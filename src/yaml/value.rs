@@ -10,7 +10,7 @@ use saphyr_parser::{Event, ScalarStyle};
 use sha2::{Digest, Sha256};
 
 use super::events::{is_flow, skip_props, Ev, Events};
-use super::index::{display_tag, find_dash, Kind, Node};
+use super::index::{self, display_tag, find_dash, Kind, Node, Trie};
 use super::reach::Reach;
 use super::render::Layout;
 use crate::error::{Error, Result};
@@ -181,8 +181,21 @@ struct Loader<'a> {
     digest: Option<Sha256>,
 }
 
+/// The layout from what the file's first examples say (see `Loader`).
+pub(super) fn layout_of(src: &str, step: Option<usize>, indentless: Option<bool>) -> Layout {
+    let mut layout = Layout::default();
+    if let Some(i) = src.find('\n') {
+        if i > 0 && src.as_bytes()[i - 1] == b'\r' {
+            layout.newline = "\r\n";
+        }
+    }
+    layout.step = step.unwrap_or(2);
+    layout.indentless = indentless.unwrap_or(false);
+    layout
+}
+
 /// A byte column; a byte order mark at the start of the file takes none.
-fn col(src: &str, pos: usize) -> usize {
+pub(super) fn col(src: &str, pos: usize) -> usize {
     let start = match src[..pos].rfind('\n') {
         Some(n) => n + 1,
         None if src.starts_with('\u{feff}') && pos >= 3 => 3,
@@ -213,15 +226,7 @@ impl<'a> Loader<'a> {
     }
 
     fn layout(&self, src: &str) -> Layout {
-        let mut layout = Layout::default();
-        if let Some(i) = src.find('\n') {
-            if i > 0 && src.as_bytes()[i - 1] == b'\r' {
-                layout.newline = "\r\n";
-            }
-        }
-        layout.step = self.step.unwrap_or(2);
-        layout.indentless = self.indentless.unwrap_or(false);
-        layout
+        layout_of(src, self.step, self.indentless)
     }
 
     fn err(&self, line: usize, msg: impl std::fmt::Display) -> Error {
@@ -440,101 +445,16 @@ impl<'a> Loader<'a> {
 
 /// Why a load or check along a reach gave up: the caller loads the whole document instead,
 /// which reports any real error exactly as before.
-fn outside_reach() -> Error {
+pub(super) fn outside_reach() -> Error {
     Error::Internal("outside the reach".into())
 }
 
 impl<'a> Loader<'a> {
-    /// A node's value along `reach`: built in full where the reach is whole, elsewhere a
-    /// collection holding only the children the reach names and `null` in place of the
-    /// others. A scalar, or a collection of the kind the reach does not walk, is built in
-    /// full: jq reads it whole, and its errors quote it.
-    fn reach_value(&mut self, ev: Ev<'a>, key_col: Option<usize>, reach: &Reach) -> Result<Val> {
-        if reach.whole {
-            return self.value(ev, key_col);
-        }
-        let src = self.ev.src;
-        let (start, end) = self.ev.bytes(&ev.1);
-        match &ev.0 {
-            Event::SequenceStart(..) if reach.fits_seq() => {
-                self.feed(&ev.0);
-                let flow = is_flow(src, start, end);
-                let mut out = Vec::new();
-                loop {
-                    let ev = self.ev.next_event()?;
-                    if let Event::SequenceEnd = ev.0 {
-                        self.feed(&ev.0);
-                        break;
-                    }
-                    if out.is_empty() && !flow && self.indentless.is_none() {
-                        if let Some(kc) = key_col {
-                            let item = self.ev.byte(ev.1.start.index());
-                            self.indentless = Some(col(src, find_dash(src, item)) == kc);
-                        }
-                    }
-                    let i = out.len();
-                    out.push(match reach.item(i) {
-                        Some(r) => self.reach_value(ev, None, r)?,
-                        None => {
-                            self.skip_child(&i.to_le_bytes(), ev, None)?;
-                            Val::Null
-                        }
-                    });
-                }
-                Ok(Val::Arr(out.into()))
-            }
-            Event::MappingStart(..) if reach.fits_map() => {
-                self.feed(&ev.0);
-                let flow = is_flow(src, start, end);
-                if !flow && self.step.is_none() {
-                    if let Some(kc) = key_col {
-                        let c = col(src, skip_props(src, start, end));
-                        if c > kc {
-                            self.step = Some(c - kc);
-                        }
-                    }
-                }
-                let mut map = jaq_json::Map::default();
-                loop {
-                    let (event, span) = self.ev.next_event()?;
-                    if let Event::MappingEnd = event {
-                        self.feed(&event);
-                        break;
-                    }
-                    let key_col = (!flow).then(|| col(src, self.ev.byte(span.start.index())));
-                    let Key { key, merge, empty } = self.key((event, span))?;
-                    let (false, Val::TStr(k) | Val::BStr(k)) = (merge, &key) else {
-                        return Err(outside_reach());
-                    };
-                    if empty && map.contains_key(&key) {
-                        return Err(outside_reach());
-                    }
-                    let value = self.ev.next_event()?;
-                    let v = match reach.key(&String::from_utf8_lossy(k)) {
-                        Some(r) => self.reach_value(value, key_col, r)?,
-                        None => {
-                            self.skip_child(k, value, key_col)?;
-                            Val::Null
-                        }
-                    };
-                    if map.insert(key, v).is_some() {
-                        // A duplicate key: the whole load says where.
-                        return Err(outside_reach());
-                    }
-                }
-                Ok(Val::obj(map))
-            }
-            _ => self.value(ev, key_col),
-        }
-    }
-
     /// Reads past a node that the program cannot reach, digesting it with its place (a key,
     /// an index) and learning the layout from it as `value` would.
     fn skip_child(&mut self, place: &[u8], ev: Ev<'a>, key_col: Option<usize>) -> Result<()> {
         if let Some(h) = self.digest.as_mut() {
-            h.update([0xff]);
-            h.update((place.len() as u64).to_le_bytes());
-            h.update(place);
+            feed_label(h, place);
         }
         self.skip(ev, key_col)
     }
@@ -604,42 +524,9 @@ impl<'a> Loader<'a> {
         }
     }
 
-    /// Digests an event as a reader sees it: kind, text, style and tag. Anchors count only
-    /// as present: with no aliases their names change no value.
     fn feed(&mut self, event: &Event) {
-        let Some(h) = self.digest.as_mut() else {
-            return;
-        };
-        let tag = |h: &mut Sha256, t: &Option<std::borrow::Cow<saphyr_parser::Tag>>| {
-            let t = t.as_ref().map(|t| display_tag(t)).unwrap_or_default();
-            h.update((t.len() as u64).to_le_bytes());
-            h.update(t.as_bytes());
-        };
-        match event {
-            Event::Scalar(v, style, anchor, t) => {
-                let style = match style {
-                    ScalarStyle::Plain => 0,
-                    ScalarStyle::SingleQuoted => 1,
-                    ScalarStyle::DoubleQuoted => 2,
-                    ScalarStyle::Literal => 3,
-                    ScalarStyle::Folded => 4,
-                };
-                h.update([1, style, u8::from(*anchor != 0)]);
-                tag(h, t);
-                h.update((v.len() as u64).to_le_bytes());
-                h.update(v.as_bytes());
-            }
-            Event::SequenceStart(anchor, t) => {
-                h.update([2, u8::from(*anchor != 0)]);
-                tag(h, t);
-            }
-            Event::SequenceEnd => h.update([3]),
-            Event::MappingStart(anchor, t) => {
-                h.update([4, u8::from(*anchor != 0)]);
-                tag(h, t);
-            }
-            Event::MappingEnd => h.update([5]),
-            _ => h.update([6]),
+        if let Some(h) = self.digest.as_mut() {
+            feed(h, event);
         }
     }
 
@@ -651,40 +538,82 @@ impl<'a> Loader<'a> {
     }
 }
 
-/// Every document's value along `reach`, with the digest of what the placeholders stand
-/// for. `None` when the reach cannot be followed (an alias, a merge key, a complex or
-/// duplicate key, a syntax error): the caller loads the whole document.
-pub fn load_reach(src: &str, file: &str, reach: &Reach) -> Option<(Loaded, [u8; 32])> {
-    let mut l = Loader::pruned(src, file);
-    let mut values = Vec::new();
-    let ok = (|| -> Result<()> {
-        loop {
-            let (ev, _) = l.ev.next_event()?;
-            match ev {
-                Event::StreamStart | Event::DocumentEnd | Event::Nothing => {}
-                Event::StreamEnd => return Ok(()),
-                Event::DocumentStart(_) => {
-                    let root = l.ev.next_event()?;
-                    values.push(l.reach_value(root, None, reach)?);
-                }
-                _ => return Err(outside_reach()),
-            }
+/// The place of a skipped node in its collection (a key, an index), digested before it.
+pub(super) fn feed_label(h: &mut Sha256, place: &[u8]) {
+    h.update([0xff]);
+    h.update((place.len() as u64).to_le_bytes());
+    h.update(place);
+}
+
+/// Digests an event as a reader sees it: kind, text, style and tag. Anchors count only as
+/// present: with no aliases their names change no value.
+pub(super) fn feed(h: &mut Sha256, event: &Event) {
+    let tag = |h: &mut Sha256, t: &Option<std::borrow::Cow<saphyr_parser::Tag>>| {
+        let t = t.as_ref().map(|t| display_tag(t)).unwrap_or_default();
+        h.update((t.len() as u64).to_le_bytes());
+        h.update(t.as_bytes());
+    };
+    match event {
+        Event::Scalar(v, style, anchor, t) => {
+            let style = match style {
+                ScalarStyle::Plain => 0,
+                ScalarStyle::SingleQuoted => 1,
+                ScalarStyle::DoubleQuoted => 2,
+                ScalarStyle::Literal => 3,
+                ScalarStyle::Folded => 4,
+            };
+            h.update([1, style, u8::from(*anchor != 0)]);
+            tag(h, t);
+            h.update((v.len() as u64).to_le_bytes());
+            h.update(v.as_bytes());
         }
-    })();
-    ok.ok()?;
-    if values.is_empty() {
-        values.push(Val::Null);
+        Event::SequenceStart(anchor, t) => {
+            h.update([2, u8::from(*anchor != 0)]);
+            tag(h, t);
+        }
+        Event::SequenceEnd => h.update([3]),
+        Event::MappingStart(anchor, t) => {
+            h.update([4, u8::from(*anchor != 0)]);
+            tag(h, t);
+        }
+        Event::MappingEnd => h.update([5]),
+        _ => h.update([6]),
     }
-    let layout = l.layout(src);
-    let digest = l.finish();
-    Some((
-        Loaded {
-            values,
-            anchors: l.anchors,
-            layout,
-        },
-        digest,
-    ))
+}
+
+/// A value from nodes indexed along a reach (`index_reach`): as `Loader::value` reads it
+/// where the trie keeps the node's children, `null` for each child it does not keep.
+pub(super) fn value_of(node: &Node, keep: &Trie) -> Result<Val> {
+    Ok(match &node.kind {
+        Kind::Scalar { value, style } => scalar(value, *style, node.tag.as_deref()),
+        Kind::Seq { items, .. } => {
+            let keep = if keep.fits_seq() { keep } else { index::all() };
+            let mut out = Vec::with_capacity(items.len());
+            for (i, item) in items.iter().enumerate() {
+                out.push(match keep.child(&index::Step::Index(i)) {
+                    Some(t) => value_of(&item.node, t)?,
+                    None => Val::Null,
+                });
+            }
+            Val::Arr(out.into())
+        }
+        Kind::Map { entries, .. } => {
+            let keep = if keep.fits_map() { keep } else { index::all() };
+            let mut map = jaq_json::Map::default();
+            for e in entries {
+                let Kind::Scalar { value: k, .. } = &e.key.kind else {
+                    return Err(outside_reach());
+                };
+                let v = match keep.child_key(k) {
+                    Some(t) => value_of(&e.value, t)?,
+                    None => Val::Null,
+                };
+                map.insert(Val::from(k.clone()), v);
+            }
+            Val::obj(map)
+        }
+        Kind::Alias(_) => return Err(outside_reach()),
+    })
 }
 
 /// `verify` for values loaded along `reach`: the reachable nodes are compared with the
@@ -788,29 +717,43 @@ fn check_reach<'a>(
                 return differs();
             };
             let mut seen = vec![false; entries.len()];
+            // The target keeps the file's order of keys (an added key comes last), so each
+            // key is looked for where the previous one was found, first.
+            let mut next = 0;
             loop {
                 let ev = l.ev.next_event()?;
                 if let Event::MappingEnd = ev.0 {
                     l.feed(&ev.0);
                     break;
                 }
-                let Key { key, merge, .. } = l.key(ev)?;
-                let (false, Val::TStr(k) | Val::BStr(k)) = (merge, &key) else {
+                // Along a reach every key is a scalar, and none is `<<`.
+                let Event::Scalar(key, style, ..) = &ev.0 else {
                     return differs();
                 };
-                let key_str = String::from_utf8_lossy(k).into_owned();
-                let Some((i, _, t)) = entries.get_full(&key) else {
-                    return Err(Stop::At(vec![format!(".{key_str}")]));
+                if *style == ScalarStyle::Plain && key == "<<" {
+                    return differs();
+                }
+                let found = match entries.get_index(next) {
+                    Some((Val::TStr(k) | Val::BStr(k), t)) if k.as_ref() == key.as_bytes() => {
+                        Some((next, t))
+                    }
+                    _ => entries
+                        .get_full(&Val::from(key.to_string()))
+                        .map(|(i, _, t)| (i, t)),
                 };
+                let Some((i, t)) = found else {
+                    return Err(Stop::At(vec![format!(".{key}")]));
+                };
+                next = i + 1;
                 if std::mem::replace(&mut seen[i], true) {
-                    return Err(Stop::At(vec![format!(".{key_str} (twice)")]));
+                    return Err(Stop::At(vec![format!(".{key} (twice)")]));
                 }
                 let value = l.ev.next_event()?;
-                match reach.key(&key_str) {
+                match reach.key(key) {
                     Some(r) => check_reach(l, value, t, changed, r)
-                        .map_err(|s| at(s, format!(".{key_str}")))?,
-                    None if *t == Val::Null => l.skip_child(k, value, None)?,
-                    None => return Err(Stop::At(vec![format!(".{key_str}")])),
+                        .map_err(|s| at(s, format!(".{key}")))?,
+                    None if *t == Val::Null => l.skip_child(key.as_bytes(), value, None)?,
+                    None => return Err(Stop::At(vec![format!(".{key}")])),
                 }
             }
             if seen.iter().all(|&s| s) {
