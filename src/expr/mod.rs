@@ -359,18 +359,165 @@ fn offset_in(whole: &str, part: &str) -> usize {
     }
 }
 
-/// The definitions that `code` can reach. Compiling the whole prelude (about 200
-/// definitions) is most of the time a short run takes; an update such as `.version = "1.2"`
-/// needs none of it. A definition can only call those before it (or itself), so one pass
-/// from the last keeps everything reachable. Names are matched without arity, which keeps
-/// a few extra. Code that does not parse keeps everything: the loader then reports the
-/// error exactly as before.
-fn used_defs<'s>(code: &'s str, defs: Vec<Def<&'s str>>) -> Vec<Def<&'s str>> {
+/// Every name the prelude defines, sorted: a program that calls none of them needs no
+/// prelude at all, and is spared reading it (most of a short run's time).
+/// `prelude_names_are_exact` keeps this list true.
+const PRELUDE_NAMES: &[&str] = &[
+    "@base64",
+    "@base64d",
+    "@html",
+    "@htmld",
+    "@json",
+    "@sh",
+    "@text",
+    "@uri",
+    "@urid",
+    "__yq_expand",
+    "__yq_sub",
+    "abs",
+    "add",
+    "all",
+    "all_c",
+    "any",
+    "any_c",
+    "array_to_map",
+    "arrays",
+    "booleans",
+    "capture",
+    "capture_of_match",
+    "combinations",
+    "debug",
+    "del",
+    "delpaths",
+    "di",
+    "documentIndex",
+    "drem",
+    "empty",
+    "env",
+    "envsubst",
+    "error",
+    "false",
+    "finites",
+    "first",
+    "flatten",
+    "from_entries",
+    "fromdate",
+    "gamma",
+    "getpath",
+    "gsub",
+    "halt",
+    "halt_error",
+    "in",
+    "index",
+    "infinite",
+    "inside",
+    "isarray",
+    "isboolean",
+    "isempty",
+    "isfinite",
+    "isinfinite",
+    "isnan",
+    "isnormal",
+    "isnumber",
+    "isobject",
+    "isstring",
+    "iterables",
+    "join",
+    "keys",
+    "last",
+    "logb",
+    "map",
+    "map_values",
+    "match",
+    "max",
+    "max_by",
+    "min",
+    "min_by",
+    "nan",
+    "nexttoward",
+    "normals",
+    "not",
+    "nth",
+    "null",
+    "nulls",
+    "numbers",
+    "objects",
+    "omit",
+    "paths",
+    "pick",
+    "pow10",
+    "range",
+    "recurse",
+    "repeat",
+    "rindex",
+    "scalars",
+    "scalb",
+    "scan",
+    "scan_",
+    "select",
+    "setpath",
+    "significand",
+    "split",
+    "splits",
+    "stderr",
+    "strings",
+    "sub",
+    "test",
+    "to_entries",
+    "to_string",
+    "toboolean",
+    "todate",
+    "tonumber",
+    "tostring",
+    "totype",
+    "transpose",
+    "true",
+    "type",
+    "unique",
+    "unique_by",
+    "until",
+    "values",
+    "walk",
+    "while",
+    "with",
+    "with_entries",
+];
+
+/// jaq's core, std and JSON definitions, then yq's and jq's (yq's use jaq's, `test` and
+/// `match`, so they come after them), parsed once per process.
+fn prelude() -> &'static [Def<&'static str>] {
+    static PRELUDE: std::sync::OnceLock<Vec<Def<&'static str>>> = std::sync::OnceLock::new();
+    PRELUDE.get_or_init(|| {
+        let yq_defs = load::parse(YQ_DEFS, |p| p.defs()).unwrap_or_default();
+        let jq_defs = load::parse(JQ_DEFS, |p| p.defs()).unwrap_or_default();
+        jaq_core::defs()
+            .chain(jaq_std::defs())
+            .chain(jaq_json::defs())
+            .chain(yq_defs)
+            .chain(jq_defs)
+            .collect()
+    })
+}
+
+/// The prelude's definitions that `code` can reach. Compiling the whole prelude (about 200
+/// definitions) was most of the time a short run took; an update such as
+/// `.version = "1.2"` needs none of it. A definition can only call those before it (or
+/// itself), so one pass from the last keeps everything reachable. Names are matched
+/// without arity, which keeps a few extra. Code that does not parse keeps everything: the
+/// loader then reports the error exactly as before.
+fn used_defs(code: &str) -> Vec<Def<&'static str>> {
     let Some(term) = load::parse(code, |p| p.term()) else {
-        return defs;
+        return prelude().to_vec();
     };
     let mut needed = HashSet::new();
     calls(&term, &mut needed);
+    if !needed
+        .iter()
+        .any(|n| PRELUDE_NAMES.binary_search(n).is_ok())
+    {
+        return Vec::new();
+    }
+    let defs = prelude();
     let mut keep = vec![false; defs.len()];
     for (i, d) in defs.iter().enumerate().rev() {
         if needed.contains(d.name) {
@@ -378,9 +525,9 @@ fn used_defs<'s>(code: &'s str, defs: Vec<Def<&'s str>>) -> Vec<Def<&'s str>> {
             calls(&d.body, &mut needed);
         }
     }
-    defs.into_iter()
+    defs.iter()
         .zip(keep)
-        .filter_map(|(d, k)| k.then_some(d))
+        .filter_map(|(d, k)| k.then(|| d.clone()))
         .collect()
 }
 
@@ -460,16 +607,7 @@ fn calls<'s>(t: &Term<&'s str>, out: &mut HashSet<&'s str>) {
 }
 
 fn compile_code(code: &str, globals: &[String]) -> Result<Filter, CompileError> {
-    let yq_defs = load::parse(YQ_DEFS, |p| p.defs()).unwrap_or_default();
-    let jq_defs = load::parse(JQ_DEFS, |p| p.defs()).unwrap_or_default();
-    // yq's definitions use jaq's (`test`, `match`), so they come after them.
-    let defs: Vec<Def<&str>> = jaq_core::defs()
-        .chain(jaq_std::defs())
-        .chain(jaq_json::defs())
-        .chain(yq_defs)
-        .chain(jq_defs)
-        .collect();
-    let defs = used_defs(code, defs);
+    let defs = used_defs(code);
     // jaq's native `env` exposes every variable, secrets included: never register it.
     let funs = jaq_core::funs()
         .chain(jaq_std::funs())
@@ -555,12 +693,18 @@ mod tests {
     }
 
     fn kept(code: &str) -> Vec<&'static str> {
-        let code: &'static str = Box::leak(code.to_string().into_boxed_str());
-        let all: Vec<Def<&str>> = jaq_core::defs().chain(jaq_std::defs()).collect();
-        let mut names: Vec<&str> = used_defs(code, all).iter().map(|d| d.name).collect();
+        let mut names: Vec<&str> = used_defs(code).iter().map(|d| d.name).collect();
         names.sort_unstable();
         names.dedup();
         names
+    }
+
+    #[test]
+    fn prelude_names_are_exact() {
+        let mut names: Vec<&str> = prelude().iter().map(|d| d.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(PRELUDE_NAMES, names.as_slice());
     }
 
     #[test]
@@ -579,13 +723,7 @@ mod tests {
         }
         assert!(!names.contains(&"walk"), "{names:?}");
         // Code that does not parse keeps them all, so the loader reports its error.
-        let mut every: Vec<&str> = jaq_core::defs()
-            .chain(jaq_std::defs())
-            .map(|d| d.name)
-            .collect();
-        every.sort_unstable();
-        every.dedup();
-        assert_eq!(kept(".a = ("), every);
+        assert_eq!(kept(".a = ("), PRELUDE_NAMES);
     }
 
     #[test]

@@ -14,8 +14,6 @@ use saphyr_parser::{Event, ScalarStyle};
 
 use std::hash::BuildHasher;
 
-use sha2::{Digest, Sha256};
-
 use super::events::{is_flow, skip_props, Ev, Events};
 use super::splice::flow_close;
 use crate::error::{Error, Result};
@@ -189,7 +187,7 @@ impl Trie {
 /// What indexing along a reach learns besides the nodes: the digest of the text that the
 /// placeholders stand for, and the layout, as the loader would learn them.
 pub struct Pruning {
-    digest: Sha256,
+    digest: super::value::Digester,
     step: Option<usize>,
     indentless: Option<bool>,
 }
@@ -723,7 +721,7 @@ pub fn index(src: &str, file: &str, keep: Keep) -> Result<Index> {
 /// layout learnt from the file.
 pub struct Pruned {
     pub index: Index,
-    pub digest: [u8; 32],
+    pub digest: u128,
     pub step: Option<usize>,
     pub indentless: Option<bool>,
 }
@@ -736,7 +734,7 @@ pub fn index_reach(src: &str, file: &str, trie: &Trie) -> Result<Pruned> {
         anchors: Vec::new(),
         aliases: Vec::new(),
         prune: Some(Pruning {
-            digest: Sha256::new(),
+            digest: super::value::Digester::new(),
             step: None,
             indentless: None,
         }),
@@ -765,7 +763,7 @@ pub fn index_reach(src: &str, file: &str, trie: &Trie) -> Result<Pruned> {
             anchors: b.anchors,
             aliases: b.aliases,
         },
-        digest: p.digest.finalize().into(),
+        digest: p.digest.finish(),
         step: p.step,
         indentless: p.indentless,
     })

@@ -31,7 +31,7 @@ pub struct Parsed {
     pub anchors: HashMap<usize, Val>,
     /// Set when the values were loaded along a reach: the reach, and the digest of the text
     /// that the placeholders stand for.
-    pruned: Option<(Reach, [u8; 32])>,
+    pruned: Option<(Reach, u128)>,
     /// The index made while loading along a reach, which the splice then needs not make.
     index: Option<index::Index>,
 }
@@ -289,7 +289,9 @@ pub fn splice(src: &str, file: &str, parsed: &Parsed, targets: &[Val]) -> Result
     }
     };
     let verified = match &parsed.pruned {
-        Some((reach, digest)) => value::verify_reach(&text, file, targets, &changed, reach, digest),
+        Some((reach, digest)) => {
+            value::verify_reach(&text, file, targets, &changed, reach, *digest)
+        }
         None => value::verify(&text, file, targets, &changed),
     };
     match verified {
