@@ -527,7 +527,8 @@ fn used_defs(code: &str) -> Vec<Def<&'static str>> {
     }
     defs.iter()
         .zip(keep)
-        .filter_map(|(d, k)| k.then(|| d.clone()))
+        .filter(|(_, k)| *k)
+        .map(|(d, _)| d.clone())
         .collect()
 }
 
