@@ -30,10 +30,12 @@ pub struct Node {
     /// last non-blank line (before its line break), a flow collection's bracket, a block
     /// collection's last child.
     pub end: usize,
-    /// 1-based line of `body`, for messages.
-    pub line: usize,
-    pub anchor: usize,
-    pub tag: Option<String>,
+    /// 1-based line of `body`, for messages. Lines and anchor ids fit in 32 bits (files
+    /// are at most 32 MiB), which keeps a node small: a partly kept mapping holds one per
+    /// entry.
+    pub line: u32,
+    pub anchor: u32,
+    pub tag: Option<Box<str>>,
     /// The node ends with a keep-chomped block scalar (`|+`, `>+`), whose value holds the
     /// blank lines after it: what comes after the node goes after those lines.
     pub keeps_blank: bool,
@@ -224,10 +226,10 @@ impl<'a> Builder<'a> {
         let node = self.build(ev, keep, text, key_col)?;
         if node.anchor != 0 {
             self.anchors.push(Mark {
-                id: node.anchor,
+                id: node.anchor as usize,
                 start: node.start,
                 end: node.end,
-                line: node.line,
+                line: node.line as usize,
             });
         }
         if let Kind::Alias(id) = node.kind {
@@ -235,7 +237,7 @@ impl<'a> Builder<'a> {
                 id,
                 start: node.start,
                 end: node.end,
-                line: node.line,
+                line: node.line as usize,
             });
         }
         Ok(node)
@@ -335,9 +337,9 @@ impl<'a> Builder<'a> {
                     start: start.min(body),
                     body,
                     end,
-                    line: line_of(src, body, line, start),
-                    anchor,
-                    tag,
+                    line: line_of(src, body, line, start) as u32,
+                    anchor: anchor as u32,
+                    tag: tag.map(String::into_boxed_str),
                     keeps_blank: matches!(style, ScalarStyle::Literal | ScalarStyle::Folded)
                         && src[body..]
                             .split([' ', '\t', '\n', '\r'])
@@ -350,7 +352,7 @@ impl<'a> Builder<'a> {
                 start,
                 body: start,
                 end: span_end,
-                line,
+                line: line as u32,
                 anchor: 0,
                 tag: None,
                 keeps_blank: false,
@@ -411,14 +413,17 @@ impl<'a> Builder<'a> {
                 } else {
                     first_dash.unwrap_or(props_end)
                 };
+                if pruning && items.capacity() - items.len() > 1024 {
+                    items.shrink_to_fit();
+                }
                 Ok(Node {
-                    line: line_of(src, body, line, start),
+                    line: line_of(src, body, line, start) as u32,
                     kind: Kind::Seq { flow, items },
                     start: start.min(body),
                     body,
                     end,
-                    anchor,
-                    tag,
+                    anchor: anchor as u32,
+                    tag: tag.map(String::into_boxed_str),
                     keeps_blank,
                 })
             }
@@ -526,14 +531,19 @@ impl<'a> Builder<'a> {
                 } else {
                     first_key.unwrap_or(props_end)
                 };
+                if pruning && entries.capacity() - entries.len() > 1024 {
+                    // A partly kept mapping of thousands of keys lives until the edit is
+                    // written: without the growth slack.
+                    entries.shrink_to_fit();
+                }
                 Ok(Node {
-                    line: line_of(src, body, line, start),
+                    line: line_of(src, body, line, start) as u32,
                     kind: Kind::Map { flow, entries },
                     start: start.min(body),
                     body,
                     end,
-                    anchor,
-                    tag,
+                    anchor: anchor as u32,
+                    tag: tag.map(String::into_boxed_str),
                     keeps_blank,
                 })
             }

@@ -240,7 +240,7 @@ impl<'a> Walker<'a> {
             .index
             .aliases
             .iter()
-            .filter(|a| a.id == node.anchor)
+            .filter(|a| a.id == node.anchor as usize)
             .collect();
         let Some((before, after)) = &self.doc else {
             return Ok(());
@@ -265,7 +265,7 @@ impl<'a> Walker<'a> {
             return Ok(());
         }
         let merge = self.index.aliases.iter().find(|a| {
-            a.id == node.anchor && {
+            a.id == node.anchor as usize && {
                 let before = &self.src[line_start(self.src, a.start)..a.start];
                 before
                     .split_once("<<")
@@ -369,7 +369,7 @@ impl<'a> Walker<'a> {
         if node.anchor != 0 {
             self.refuse_a_move(node, old)?;
             self.refuse_a_broken_merge(node, new)?;
-            self.changed.insert(node.anchor, new.clone());
+            self.changed.insert(node.anchor as usize, new.clone());
             self.notes.push(format!(
                 "{}: line {}: edited the value anchored as {}; its aliases follow it",
                 self.file,
@@ -1000,7 +1000,7 @@ impl<'a> Walker<'a> {
 
     /// Replaces a whole node: a type change, or a collection that must become empty.
     fn replace_node(&mut self, node: &Node, new: &Val, place: Place) -> Result<()> {
-        self.check_anchors(node, node.anchor)?;
+        self.check_anchors(node, node.anchor as usize)?;
         let nl = self.layout.newline;
         let anchor = if node.anchor != 0 {
             format!("{} ", anchor_name(self.src, node))
