@@ -318,6 +318,25 @@ mod tests {
     }
 
     #[test]
+    fn updates_of_every_kind_and_several_targets() {
+        expect(".a += 1 | .b //= \"x\"", &[&[key("a")], &[key("b")]]);
+        expect("(.a, .b.c) = 1", &[&[key("a")], &[key("b"), key("c")]]);
+        // A negative index is computed: every item may be the one.
+        expect(".l[-1] = 1", &[&[key("l"), Step::Any]]);
+        expect(
+            ".spec.template.spec.containers[0].image = \"x:\\($VERSION)\"",
+            &[&[
+                key("spec"),
+                key("template"),
+                key("spec"),
+                key("containers"),
+                Step::Index(0),
+                key("image"),
+            ]],
+        );
+    }
+
+    #[test]
     fn whatever_is_looked_at_is_whole() {
         // `=` evaluates its right side on the document.
         expect(".a = .b", &[&[key("a")], &[key("b")]]);

@@ -305,6 +305,35 @@ pub fn splice(src: &str, file: &str, parsed: &Parsed, targets: &[Val]) -> Result
 mod tests {
     use super::*;
 
+    /// The guarantee along a reach: text the program cannot see must read back as it was.
+    #[test]
+    fn verifying_along_a_reach_catches_a_change_where_nothing_was_loaded() {
+        let reach = crate::expr::reach::reach(r#".image.tag = "2""#).unwrap();
+        let src = "image:\n  tag: \"1\"\n  pull: Always\nother:\n  - {a: 1}\n  - b\n";
+        let parsed = parse_reach(src, "f", &reach).expect("loads along the reach");
+        // The placeholders stand where the program cannot reach.
+        let Val::Obj(root) = &parsed.values[0] else {
+            panic!()
+        };
+        assert_eq!(root.get(&Val::from("other".to_string())), Some(&Val::Null));
+        let (reach, digest) = parsed.pruned.as_ref().unwrap();
+        let same = |text: &str| {
+            value::verify_reach(text, "f", &parsed.values, &HashSet::new(), reach, *digest).unwrap()
+        };
+        assert_eq!(same(src), None);
+        // The same text, reformatted where it is not read: still the same document.
+        assert_eq!(same(&src.replace("{a: 1}", "{ a: 1 }")), None);
+        for changed in [
+            src.replace("{a: 1}", "{a: 2}"),
+            src.replace("- b", "- 'b'"),
+            src.replace("  - b\n", ""),
+            src.replace("pull: Always", "pull: Never"),
+            src.replace("other:", "others:"),
+        ] {
+            assert!(same(&changed).is_some(), "not caught: {changed:?}");
+        }
+    }
+
     #[test]
     fn decode_refuses_control_characters_and_lone_carriage_returns() {
         let refused = |text: &str| decode(text.as_bytes(), "f").err().map(|e| e.to_string());
