@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Times one `.image.tag` assignment on generated 1 MB and 20 MB Helm values files, side by
-# side in one run, against gojq (--yaml-input --yaml-output) and Debian's yq (the Python jq
-# wrapper), and reports medians, ratios and peak memory as a Markdown table.
+# Times a path update (`.image.tag = "9.9.9"`) and a query (`.image.tag`) on generated 1 MB
+# and 20 MB Helm values files, side by side in one run, against the physical floor (one bare
+# saphyr-parser event pass over the same file: examples/parse-floor.rs), gojq
+# (--yaml-input --yaml-output) and Debian's yq (the Python jq wrapper); then a Chart.yaml
+# edit end to end next to `--version`. Prints medians, ratios and peak memory as Markdown.
 #
 #   scripts/bench-edit.sh            # installs gojq, yq, hyperfine and GNU time if missing
 #   RUNS=5 SLOW_RUNS=2 scripts/bench-edit.sh
 #   SIZES=1mb scripts/bench-edit.sh  # the 1 MB file only (gojq takes minutes per 20 MB run)
+#   PEERS=no scripts/bench-edit.sh   # gitops-update and the floor only
 #
 # Speed is measured here, never in a timed test.
 set -euo pipefail
@@ -14,12 +17,15 @@ cd "$(dirname "$0")/.."
 RUNS=${RUNS:-10}           # runs per command on the 1 MB file
 SLOW_RUNS=${SLOW_RUNS:-3}  # runs per command on the 20 MB file
 SIZES=${SIZES:-"1mb 20mb"} # which files to measure
+PEERS=${PEERS:-yes}        # also time gojq and yq
 work=${BENCH_DIR:-bench-work}
 mkdir -p "$work"
 
 need=()
-command -v gojq >/dev/null || need+=(gojq)
-command -v yq >/dev/null || need+=(yq)
+if [ "$PEERS" = yes ]; then
+  command -v gojq >/dev/null || need+=(gojq)
+  command -v yq >/dev/null || need+=(yq)
+fi
 command -v hyperfine >/dev/null || need+=(hyperfine)
 [ -x /usr/bin/time ] || need+=(time)
 if [ ${#need[@]} -gt 0 ]; then
@@ -27,12 +33,14 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 cargo build --release --locked --quiet
+cargo build --release --locked --quiet --example parse-floor
 bin=$PWD/target/release/gitops-update
+floor=$PWD/target/release/examples/parse-floor
 
 # A realistic values file: the image block first, then many services with comments, quoted
 # and plain scalars, flow and block collections.
 gen() {
-  python3 - "$1" "$2" <<'EOF'
+  python3 - "$1" "$2" <<'PY'
 import sys
 path, size = sys.argv[1], int(sys.argv[2])
 parts = ['## generated values\nimage:\n  repository: ghcr.io/acme/app\n  tag: "1.0.0"  # bumped by CI\n\n']
@@ -43,46 +51,74 @@ while n < size:
          f"  ports: [80, 443]\n  env:\n    - name: KEY_{i}\n      value: \"value-{i}\"\n\n")
     parts.append(s); n += len(s); i += 1
 open(path, "w").write("".join(parts))
-EOF
+PY
 }
-gen "$work/values-1mb.yaml" 1048576
-gen "$work/values-20mb.yaml" 20971520
 
 expr='.image.tag = "9.9.9"'
-median() { python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"]; print(" ".join(str(x["median"]) for x in r))' "$1"; }
-peak_kb() { # median peak RSS of 3 runs, in KiB
-  for _ in 1 2 3; do /usr/bin/time -f %M "$@" >/dev/null 2>"$work/time.txt" || true; tail -n1 "$work/time.txt"; done | sort -n | sed -n 2p
+query='.image.tag'
+medians() { python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"]; print(" ".join(str(x["median"]) for x in r))' "$1"; }
+peak_kb() { # median peak RSS of PEAK_RUNS runs (3, or 1 on the 20 MB file), in KiB
+  for _ in $(seq "$PEAK_RUNS"); do /usr/bin/time -f %M "$@" >/dev/null 2>"$work/time.txt" || true; tail -n1 "$work/time.txt"; done | sort -n | sed -n "$(( (PEAK_RUNS + 1) / 2 ))p"
 }
 
-echo "| file | tool | median | vs gitops-update | peak memory | peak / file size |"
-echo "| --- | --- | --- | --- | --- | --- |"
+# What the process needs before any file: subtracted in the last column.
+PEAK_RUNS=3
+base_kb=$(peak_kb "$bin" --version)
+
+echo "| file | command | median | × parse floor | × gitops-update edit | peak memory | peak / file size | (peak − \`--version\`) / file size |"
+echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
 for size in $SIZES; do
   f=$work/values-$size.yaml
-  runs=$RUNS; [ "$size" = 20mb ] && runs=$SLOW_RUNS
-  # Same output check first: all three must agree on the value they wrote.
-  for t in "$bin eval" "gojq --yaml-input --yaml-output" "yq -y"; do
-    got=$($t "$expr" "$f" 2>/dev/null | head -c 200000 | grep -m1 -E '^  tag: ' || true)
-    case "$got" in *9.9.9*) ;; *) echo "!! $t did not write the tag: $got" >&2; exit 1;; esac
+  case $size in 1mb) gen "$f" 1048576 ;; 20mb) gen "$f" 20971520 ;; *) echo "unknown size $size" >&2; exit 2 ;; esac
+  runs=$RUNS warmup=1 PEAK_RUNS=3
+  [ "$size" = 20mb ] && runs=$SLOW_RUNS warmup=0 PEAK_RUNS=1
+  # name|command words (the file is appended)
+  rows=("gitops-update edit|$bin eval $expr"
+        "gitops-update query|$bin eval $query"
+        "parse floor|$floor")
+  if [ "$PEERS" = yes ]; then
+    rows+=("gojq edit|gojq --yaml-input --yaml-output $expr"
+           "yq (Debian) edit|yq -y $expr")
+    # Same output check first: every editor must agree on the value it wrote.
+    for t in "$bin eval" "gojq --yaml-input --yaml-output" "yq -y"; do
+      got=$($t "$expr" "$f" 2>/dev/null | head -c 200000 | grep -m1 -E '^  tag: ' || true)
+      case "$got" in *9.9.9*) ;; *) echo "!! $t did not write the tag: $got" >&2; exit 1;; esac
+    done
+  fi
+  cmds=()
+  for row in "${rows[@]}"; do
+    c=${row#*|}
+    case $c in
+      *"$expr") cmds+=("${c% "$expr"} '$expr' $f") ;;
+      *"$query") cmds+=("${c% "$query"} '$query' $f") ;;
+      *) cmds+=("$c $f") ;;
+    esac
   done
-  hyperfine -N --style none --warmup 1 --runs "$runs" --export-json "$work/$size.json" \
-    "$bin eval '$expr' $f" \
-    "gojq --yaml-input --yaml-output '$expr' $f" \
-    "yq -y '$expr' $f" >/dev/null
-  read -r ours gojq yq <<<"$(median "$work/$size.json")"
+  hyperfine -N --style none --warmup "$warmup" --runs "$runs" --export-json "$work/$size.json" "${cmds[@]}" >/dev/null
+  read -r -a times <<<"$(medians "$work/$size.json")"
   bytes=$(stat -c %s "$f")
-  for row in "gitops-update:$ours:$bin eval" "gojq:$gojq:gojq --yaml-input --yaml-output" "yq (Debian):$yq:yq -y"; do
-    name=${row%%:*}; rest=${row#*:}; t=${rest%%:*}; cmd=${rest#*:}
-    kb=$(peak_kb $cmd "$expr" "$f")
+  for i in "${!rows[@]}"; do
+    name=${rows[$i]%%|*}; c=${rows[$i]#*|}
+    case $c in
+      *"$expr") kb=$(peak_kb ${c% "$expr"} "$expr" "$f") ;;
+      *"$query") kb=$(peak_kb ${c% "$query"} "$query" "$f") ;;
+      *) kb=$(peak_kb $c "$f") ;;
+    esac
     python3 -c 'import sys
-name,size,t,ours,kb,b=sys.argv[1:]; t=float(t); ours=float(ours); kb=int(kb); b=int(b)
-print(f"| {size} | {name} | {t*1000:.1f} ms | {t/ours:.1f}x | {kb/1024:.1f} MiB | {kb*1024/b:.1f}x |")' \
-      "$name" "$size" "$t" "$ours" "$kb" "$bytes"
+name,size,t,ours,fl,kb,base,b=sys.argv[1:]; t=float(t); ours=float(ours); fl=float(fl); kb=int(kb); base=int(base); b=int(b)
+above = f"{max(kb-base,0)*1024/b:.1f}x" if name.startswith("gitops-update") else "—"
+print(f"| {size} | {name} | {t*1000:.1f} ms | {t/fl:.2f}x | {t/ours:.2f}x | {kb/1024:.1f} MiB | {kb*1024/b:.1f}x | {above} |")' \
+      "$name" "$size" "${times[$i]}" "${times[0]}" "${times[2]}" "$kb" "$base_kb" "$bytes"
   done
 done
 
-hyperfine -N --style none --warmup 20 --runs 300 --export-json "$work/version.json" "$bin --version" >/dev/null
-python3 - "$work/version.json" <<'PY'
+# The common case end to end, process start included, warm cache.
+printf 'apiVersion: v2\nname: app\nversion: 1.0.0  # bumped by CI\nappVersion: "1.0.0"\n' >"$work/Chart.yaml"
+hyperfine -N --style none --warmup 20 --runs 300 --export-json "$work/chart.json" \
+  "$bin eval '.version = \"1.2.3\"' $work/Chart.yaml" "$bin --version" >/dev/null
+python3 - "$work/chart.json" <<'PY'
 import json, sys
-r = json.load(open(sys.argv[1]))["results"][0]
-print(f"\n`gitops-update --version`: median {r['median']*1000:.2f} ms over {len(r['times'])} runs")
+r = json.load(open(sys.argv[1]))["results"]
+print(f"\n`Chart.yaml` edit end to end: median {r[0]['median']*1000:.2f} ms; "
+      f"`gitops-update --version`: median {r[1]['median']*1000:.2f} ms (300 runs each)")
 PY

@@ -103,6 +103,9 @@ pub fn parse(src: &str, file: &str) -> Result<Parsed> {
 /// be done for this file, which then needs `parse`. Whatever is built from the result must
 /// be dropped on any error and redone from `parse`: only `parse` reports errors as they are.
 pub fn parse_reach(src: &str, file: &str, reach: &Reach) -> Option<Parsed> {
+    if may_alias(src) {
+        return None;
+    }
     let trie = reach.to_trie();
     let pruned = index::index_reach(src, file, &trie).ok()?;
     let values = pruned
@@ -123,6 +126,23 @@ pub fn parse_reach(src: &str, file: &str, reach: &Reach) -> Option<Parsed> {
         pruned: Some((reach.clone(), pruned.digest)),
         index: Some(pruned.index),
     })
+}
+
+/// Whether the text may hold an alias (`*name` where a node can start) or a merge key: the
+/// reach gives up on either, and finding that out at the end of a long file would cost a
+/// whole pass for nothing. A `*` inside a plain scalar or a comment after a space is a
+/// false alarm, which costs only the fast way.
+fn may_alias(src: &str) -> bool {
+    let b = src.as_bytes();
+    let star = b.iter().enumerate().any(|(i, &c)| {
+        c == b'*'
+            && (i == 0
+                || matches!(
+                    b[i - 1],
+                    b' ' | b'\t' | b'\n' | b'[' | b'{' | b',' | b':' | b'-' | b'?'
+                ))
+    });
+    star || src.contains("<<")
 }
 
 /// The result of splicing: the new text, and notes for stderr (aliases that follow an edited
