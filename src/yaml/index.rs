@@ -192,7 +192,15 @@ pub struct Pruning {
     digest: super::value::Digester,
     step: Option<usize>,
     indentless: Option<bool>,
+    /// The next node built is a document's root.
+    root_next: bool,
+    /// Where the verifier may stop (see `Pruned::syncs`).
+    syncs: Vec<(usize, super::value::Digester)>,
 }
+
+/// Snapshots of the digest are taken at most this often (in bytes of text) along a root
+/// mapping: the verifier reads at most this far past the last edit.
+const SYNC_EVERY: usize = 4096;
 
 struct Builder<'a> {
     ev: Events<'a>,
@@ -277,6 +285,10 @@ impl<'a> Builder<'a> {
             (Event::MappingStart(..), Some(t)) if pruning && !t.all && !t.fits_map() => Some(&*ALL),
             (_, k) => k,
         };
+        let is_root = self
+            .prune
+            .as_mut()
+            .is_some_and(|p| std::mem::take(&mut p.root_next));
         let skipped = pruning && keep.is_none() && !text;
         let partial = pruning
             && keep.is_some_and(|t| !t.all)
@@ -460,8 +472,19 @@ impl<'a> Builder<'a> {
                             last_end.unwrap_or(e)
                         };
                     }
-                    let entry_col = (pruning && !layout_flow)
-                        .then(|| super::value::col(src, self.ev.byte(ev.1.start.index())));
+                    let key_at = self.ev.byte(ev.1.start.index());
+                    let entry_col =
+                        (pruning && !layout_flow).then(|| super::value::col(src, key_at));
+                    if is_root && partial && !layout_flow {
+                        if let Some(p) = self.prune.as_mut() {
+                            if p.syncs
+                                .last()
+                                .is_none_or(|(at, _)| key_at >= at + SYNC_EVERY)
+                            {
+                                p.syncs.push((key_at, p.digest.clone()));
+                            }
+                        }
+                    }
                     if pruning {
                         let Event::Scalar(k, style, _, tag) = &ev.0 else {
                             return Err(super::value::outside_reach());
@@ -734,6 +757,12 @@ pub struct Pruned {
     pub digest: u128,
     pub step: Option<usize>,
     pub indentless: Option<bool>,
+    /// Along a document's block mapping root, partly kept: where some of its entries' keys
+    /// start, with the digest as it stood there. Past the last edit, the text is the same
+    /// bytes and the parser stands in the same state at such a key (inside the root mapping,
+    /// at a line's start, nothing open), so it reads as it did: the verifier may stop
+    /// there once its own digest matches.
+    pub syncs: Vec<(usize, super::value::Digester)>,
 }
 
 /// Indexes every document along `trie` (a reach), keeping what the values, the splice and
@@ -747,6 +776,8 @@ pub fn index_reach(src: &str, file: &str, trie: &Trie) -> Result<Pruned> {
             digest: super::value::Digester::new(),
             step: None,
             indentless: None,
+            root_next: false,
+            syncs: Vec::new(),
         }),
     };
     let mut docs = Vec::new();
@@ -757,6 +788,9 @@ pub fn index_reach(src: &str, file: &str, trie: &Trie) -> Result<Pruned> {
             Event::StreamEnd => break,
             Event::DocumentStart(_) => {
                 let ev = b.next()?;
+                if let Some(p) = b.prune.as_mut() {
+                    p.root_next = true;
+                }
                 let root = b.node(ev, Some(trie), false)?;
                 docs.push(Doc { root: Some(root) });
             }
@@ -767,6 +801,7 @@ pub fn index_reach(src: &str, file: &str, trie: &Trie) -> Result<Pruned> {
         docs.push(Doc { root: None });
     }
     let p = b.prune.take().expect("set above");
+    let docs_len = docs.len();
     Ok(Pruned {
         index: Index {
             docs,
@@ -776,6 +811,8 @@ pub fn index_reach(src: &str, file: &str, trie: &Trie) -> Result<Pruned> {
         digest: p.digest.finish(),
         step: p.step,
         indentless: p.indentless,
+        // Only a stream of one document: the rest of the stream is then that root's.
+        syncs: if docs_len == 1 { p.syncs } else { Vec::new() },
     })
 }
 

@@ -32,6 +32,8 @@ pub struct Parsed {
     /// Set when the values were loaded along a reach: the reach, and the digest of the text
     /// that the placeholders stand for.
     pruned: Option<(Reach, u128)>,
+    /// Where verification along the reach may stop (see `index::Pruned::syncs`).
+    syncs: Vec<(usize, value::Digester)>,
     /// The index made while loading along a reach, which the splice then needs not make.
     index: Option<index::Index>,
 }
@@ -95,6 +97,7 @@ pub fn parse(src: &str, file: &str) -> Result<Parsed> {
         layout: loaded.layout,
         anchors: loaded.anchors,
         pruned: None,
+        syncs: Vec::new(),
         index: None,
     })
 }
@@ -124,8 +127,39 @@ pub fn parse_reach(src: &str, file: &str, reach: &Reach) -> Option<Parsed> {
         // Aliases and merge keys are refused along a reach: no anchor is looked up.
         anchors: HashMap::new(),
         pruned: Some((reach.clone(), pruned.digest)),
+        syncs: pruned.syncs,
         index: Some(pruned.index),
     })
+}
+
+/// The first sync point past every edit and every changed entry of the root, as an offset
+/// in the edited text, with the digest the verifier must have there. Everything from it on
+/// is the old text unchanged, and the expression's result there is the old value.
+fn sync_point<'p>(
+    parsed: &'p Parsed,
+    index: &index::Index,
+    tries: &[Option<Trie>],
+    edits: &[splice::Edit],
+) -> Option<(usize, &'p value::Digester)> {
+    let (Some(root), [Some(trie)]) = (index.docs.first()?.root.as_ref(), tries) else {
+        return None;
+    };
+    let index::Kind::Map { entries, .. } = &root.kind else {
+        return None;
+    };
+    // The last byte the edits touch, and the last entry whose value changed.
+    let mut past = edits.iter().map(|e| e.end.max(e.start)).max()?;
+    for e in entries {
+        if let index::Kind::Scalar { value, .. } = &e.key.kind {
+            if trie.all || trie.children.contains_key(&Step::Key(value.clone())) {
+                past = past.max(e.value.end.max(e.key.end));
+            }
+        }
+    }
+    let (at, digest) = parsed.syncs.iter().find(|(at, _)| *at > past)?;
+    let added: usize = edits.iter().map(|e| e.text.len()).sum();
+    let removed: usize = edits.iter().map(|e| e.end - e.start).sum();
+    Some(((at + added).checked_sub(removed)?, digest))
 }
 
 /// Whether the text may hold an alias (`*name` where a node can start) or a merge key: the
@@ -299,6 +333,7 @@ pub fn splice(src: &str, file: &str, parsed: &Parsed, targets: &[Val]) -> Result
     let removed: usize = edits.iter().map(|e| e.end.saturating_sub(e.start)).sum();
     let len = (src.len() + added).saturating_sub(removed);
     crate::budget::check_output(file, src.len(), len, false)?;
+    let sync = sync_point(parsed, index, &tries, &edits);
     let text = splice::apply(src, edits)?;
     let fail = |why: String| {
         Error::Refused {
@@ -310,7 +345,7 @@ pub fn splice(src: &str, file: &str, parsed: &Parsed, targets: &[Val]) -> Result
     };
     let verified = match &parsed.pruned {
         Some((reach, digest)) => {
-            value::verify_reach(&text, file, targets, &changed, reach, *digest)
+            value::verify_reach(&text, file, targets, &changed, reach, *digest, sync)
         }
         None => value::verify(&text, file, targets, &changed),
     };
@@ -338,7 +373,16 @@ mod tests {
         assert_eq!(root.get(&Val::from("other".to_string())), Some(&Val::Null));
         let (reach, digest) = parsed.pruned.as_ref().unwrap();
         let same = |text: &str| {
-            value::verify_reach(text, "f", &parsed.values, &HashSet::new(), reach, *digest).unwrap()
+            value::verify_reach(
+                text,
+                "f",
+                &parsed.values,
+                &HashSet::new(),
+                reach,
+                *digest,
+                None,
+            )
+            .unwrap()
         };
         assert_eq!(same(src), None);
         // The same text, reformatted where it is not read: still the same document.
@@ -352,6 +396,49 @@ mod tests {
         ] {
             assert!(same(&changed).is_some(), "not caught: {changed:?}");
         }
+    }
+
+    /// Past the last edit the verifier may stop at a sync point, but only once everything
+    /// before it digests as it did: a change between the edit and the sync point is caught.
+    #[test]
+    fn a_sync_point_ends_verification_only_when_all_before_it_matches() {
+        let mut src = String::from("image:\n  tag: \"1\"\n");
+        for i in 0..400 {
+            src.push_str(&format!(
+                "svc{i}:\n  enabled: true  # on\n  ports: [80, {i}]\n"
+            ));
+        }
+        let reach = crate::expr::reach::reach(r#".image.tag = "2""#).unwrap();
+        let parsed = parse_reach(&src, "f", &reach).unwrap();
+        assert!(
+            parsed.syncs.len() >= 2,
+            "{} sync points",
+            parsed.syncs.len()
+        );
+        let (at, snapshot) = &parsed.syncs[1];
+        let (reach, digest) = parsed.pruned.as_ref().unwrap();
+        let check = |text: &str| {
+            let sync = Some((*at, snapshot));
+            value::verify_reach(
+                text,
+                "f",
+                &parsed.values,
+                &HashSet::new(),
+                reach,
+                *digest,
+                sync,
+            )
+            .unwrap()
+        };
+        assert_eq!(check(&src), None);
+        // A change before the sync point (same length, so the point stays where it is).
+        let before = src.replacen("ports: [80, 3]", "ports: [81, 3]", 1);
+        assert!(src.find("ports: [80, 3]").unwrap() < *at);
+        assert!(check(&before).is_some());
+        // The sync point really ends the reading: text past it is not read again.
+        let mut after = src.clone();
+        after.replace_range(src.len() - 12..src.len() - 10, "@@");
+        assert_eq!(check(&after), None);
     }
 
     #[test]

@@ -538,7 +538,8 @@ impl<'a> Loader<'a> {
 /// against a splice mistake, not an adversary: the text it digests is the file's own, and
 /// a mistake it missed would have to collide in both halves. SHA-256 cost a tenth of a
 /// 20 MB edit; this costs a fiftieth.
-pub(super) struct Digester {
+#[derive(Clone)]
+pub struct Digester {
     a: foldhash::fast::FoldHasher,
     b: foldhash::fast::FoldHasher,
 }
@@ -653,6 +654,7 @@ pub fn verify_reach(
     changed: &HashSet<usize>,
     reach: &Reach,
     digest: u128,
+    sync: Option<(usize, &Digester)>,
 ) -> Result<Option<String>> {
     let mut l = Loader::pruned(src, file);
     let mut docs = 0;
@@ -668,7 +670,10 @@ pub fn verify_reach(
                         return Err(Stop::At(vec![format!("document {}", docs + 1)]));
                     };
                     docs += 1;
-                    check_reach(&mut l, root, target, changed, reach)?;
+                    match check_reach(&mut l, root, target, changed, reach, sync) {
+                        Err(Stop::Synced) => return Err(Stop::Synced),
+                        other => other?,
+                    }
                 }
                 _ => return Err(Stop::At(vec!["(stream)".into()])),
             }
@@ -685,6 +690,7 @@ pub fn verify_reach(
     match outcome {
         Ok(()) if l.finish() == digest => Ok(None),
         Ok(()) => Ok(Some("(text the expression cannot reach)".into())),
+        Err(Stop::Synced) => Ok(None),
         Err(Stop::Yaml(e)) => Err(e),
         Err(Stop::At(mut path)) => {
             path.reverse();
@@ -703,6 +709,7 @@ fn check_reach<'a>(
     target: &Val,
     changed: &HashSet<usize>,
     reach: &Reach,
+    sync: Option<(usize, &Digester)>,
 ) -> std::result::Result<(), Stop> {
     let differs = || Err(Stop::At(Vec::new()));
     if reach.whole {
@@ -725,9 +732,8 @@ fn check_reach<'a>(
                     return differs();
                 };
                 match reach.item(i) {
-                    Some(r) => {
-                        check_reach(l, ev, t, changed, r).map_err(|s| at(s, format!("[{i}]")))?
-                    }
+                    Some(r) => check_reach(l, ev, t, changed, r, None)
+                        .map_err(|s| at(s, format!("[{i}]")))?,
                     None if *t == Val::Null => l.skip_child(&i.to_le_bytes(), ev, None)?,
                     None => return Err(Stop::At(vec![format!("[{i}]")])),
                 }
@@ -754,6 +760,18 @@ fn check_reach<'a>(
                     l.feed(&ev.0);
                     break;
                 }
+                if let Some((at, snapshot)) = sync {
+                    // The sync point past the last edit: the rest is the old text, read in
+                    // the same state; it is the same document if all before read the same.
+                    if l.ev.byte(ev.1.start.index()) == at {
+                        let here = l.digest.clone().map(Digester::finish);
+                        return if here == Some(snapshot.clone().finish()) {
+                            Err(Stop::Synced)
+                        } else {
+                            Err(Stop::At(vec!["(text the expression cannot reach)".into()]))
+                        };
+                    }
+                }
                 // Along a reach every key is a scalar, and none is `<<`.
                 let Event::Scalar(key, style, ..) = &ev.0 else {
                     return differs();
@@ -778,7 +796,7 @@ fn check_reach<'a>(
                 }
                 let value = l.ev.next_event()?;
                 match reach.key(key) {
-                    Some(r) => check_reach(l, value, t, changed, r)
+                    Some(r) => check_reach(l, value, t, changed, r, None)
                         .map_err(|s| at(s, format!(".{key}")))?,
                     None if *t == Val::Null => l.skip_child(key.as_bytes(), value, None)?,
                     None => return Err(Stop::At(vec![format!(".{key}")])),
@@ -803,10 +821,12 @@ struct Key {
     empty: bool,
 }
 
-/// Why verification stopped: the text does not parse, or a value differs at a path.
+/// Why verification stopped: the text does not parse, or a value differs at a path; or,
+/// along a reach, it reached the sync point with everything before it as it must be.
 enum Stop {
     Yaml(Error),
     At(Vec<String>),
+    Synced,
 }
 
 impl From<Error> for Stop {
@@ -856,6 +876,7 @@ pub fn verify(
     match outcome {
         Ok(()) => Ok(None),
         Err(Stop::Yaml(e)) => Err(e),
+        Err(Stop::Synced) => Err(Error::Internal("a sync point outside a reach".into())),
         Err(Stop::At(mut path)) => {
             path.reverse();
             Ok(Some(if path.is_empty() {

@@ -83,6 +83,48 @@ fn the_reach_edit_matches_the_whole_load() {
     );
 }
 
+/// A values file long enough for the verifier's sync points (one every 4 KiB of the root
+/// mapping): edits at its start, middle and end, keys added, items selected, several
+/// updates at once. The fast way must take each and write the whole load's bytes.
+#[test]
+fn the_reach_edit_matches_the_whole_load_on_a_long_file() {
+    let mut src = String::from(
+        "# values\nimage:\n  repository: ghcr.io/acme/app\n  tag: \"1.0.0\"  # bumped by CI\n\n",
+    );
+    for i in 0..600 {
+        src.push_str(&format!(
+            "svc{i}:\n  enabled: true   # service {i}\n  image: {{repository: ghcr.io/acme/svc{i}, tag: 'v{i}.0.1'}}\n  env:\n    - name: KEY_{i}\n      value: \"value-{i}\"\n\n"
+        ));
+    }
+    src.push_str(
+        "last:\n  images:\n    - name: app\n      newTag: v1\n    - name: db\n      newTag: v2\n",
+    );
+    let b = Bindings {
+        args: vec![("VERSION".into(), "9.9.9".into())],
+        env: Default::default(),
+        policy: EnvPolicy::DenySecrets,
+    };
+    for expr in [
+        r#".image.tag = "{{VERSION}}""#,
+        r#".svc300.image.tag = "v300.0.2""#,
+        r#".svc599.env[0].value = "changed" | .image.tag = "2""#,
+        r#"(.last.images[] | select(.name == "db")).newTag = "{{VERSION}}""#,
+        r#".image.digest = "sha256:abc""#,
+        r#".newkey = {"a": [1, 2]}"#,
+        r#".svc10.enabled |= not"#,
+        r#".image.tag = "1.0.0""#,
+    ] {
+        let program = Program::compile(expr, &b).unwrap();
+        let fast = edit::edit_reach(src.as_bytes(), "values.yaml", &program)
+            .unwrap_or_else(|| panic!("{expr}: the fast way was not taken"));
+        let whole = edit::edit_whole(src.as_bytes(), "values.yaml", &program).unwrap();
+        if let Some(diff) = text_diff(&whole.text, &fast.text) {
+            panic!("{expr}: the fast way wrote other bytes\n{diff}");
+        }
+        assert_eq!(fast.changed, whole.changed, "{expr}");
+    }
+}
+
 #[test]
 fn golden_edits() {
     let cases = cases();
