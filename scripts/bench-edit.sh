@@ -56,6 +56,8 @@ PY
 
 expr='.image.tag = "9.9.9"'
 query='.image.tag'
+# A key added at the end of the root mapping: the verifier reads the whole file again.
+tail_expr='.zzz = "9.9.9"'
 medians() { python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"]; print(" ".join(str(x["median"]) for x in r))' "$1"; }
 peak_kb() { # median peak RSS of PEAK_RUNS runs (3, or 1 on the 20 MB file), in KiB
   for _ in $(seq "$PEAK_RUNS"); do /usr/bin/time -f %M "$@" >/dev/null 2>"$work/time.txt" || true; tail -n1 "$work/time.txt"; done | sort -n | sed -n "$(( (PEAK_RUNS + 1) / 2 ))p"
@@ -75,7 +77,8 @@ for size in $SIZES; do
   # name|command words (the file is appended)
   rows=("gitops-update edit|$bin eval $expr"
         "gitops-update query|$bin eval $query"
-        "parse floor|$floor")
+        "parse floor|$floor"
+        "gitops-update edit at the end|$bin eval $tail_expr")
   if [ "$PEERS" = yes ]; then
     rows+=("gojq edit|gojq --yaml-input --yaml-output $expr"
            "yq (Debian) edit|yq -y $expr")
@@ -91,6 +94,7 @@ for size in $SIZES; do
     case $c in
       *"$expr") cmds+=("${c% "$expr"} '$expr' $f") ;;
       *"$query") cmds+=("${c% "$query"} '$query' $f") ;;
+      *"$tail_expr") cmds+=("${c% "$tail_expr"} '$tail_expr' $f") ;;
       *) cmds+=("$c $f") ;;
     esac
   done
@@ -102,6 +106,7 @@ for size in $SIZES; do
     case $c in
       *"$expr") kb=$(peak_kb ${c% "$expr"} "$expr" "$f") ;;
       *"$query") kb=$(peak_kb ${c% "$query"} "$query" "$f") ;;
+      *"$tail_expr") kb=$(peak_kb ${c% "$tail_expr"} "$tail_expr" "$f") ;;
       *) kb=$(peak_kb $c "$f") ;;
     esac
     python3 -c 'import sys
