@@ -722,32 +722,43 @@ pub fn index(src: &str, file: &str, keep: Keep) -> Result<Index> {
         aliases: Vec::new(),
         prune: None,
     };
-    let mut docs = Vec::new();
-    loop {
-        let (ev, _) = b.next()?;
-        match ev {
-            Event::StreamStart | Event::DocumentEnd | Event::Nothing => {}
-            Event::StreamEnd => break,
-            Event::DocumentStart(_) => {
-                let ev = b.next()?;
-                let trie = match keep {
-                    Keep::All => Some(&*ALL),
-                    Keep::Paths(p) => p.get(docs.len()).and_then(Option::as_ref),
-                };
-                let root = b.node(ev, trie, false)?;
-                docs.push(Doc { root: Some(root) });
-            }
-            other => return Err(Error::Internal(format!("unexpected YAML event {other:?}"))),
-        }
-    }
-    if docs.is_empty() {
-        docs.push(Doc { root: None });
-    }
+    let docs = b.documents(|i| match keep {
+        Keep::All => Some(&*ALL),
+        Keep::Paths(p) => p.get(i).and_then(Option::as_ref),
+    })?;
     Ok(Index {
         docs,
         anchors: b.anchors,
         aliases: b.aliases,
     })
+}
+
+impl Builder<'_> {
+    /// Every document of the stream, document `i`'s nodes kept along `keep(i)`; one
+    /// document with no root for a stream with none.
+    fn documents<'t>(&mut self, keep: impl Fn(usize) -> Option<&'t Trie>) -> Result<Vec<Doc>> {
+        let mut docs = Vec::new();
+        loop {
+            let (ev, _) = self.next()?;
+            match ev {
+                Event::StreamStart | Event::DocumentEnd | Event::Nothing => {}
+                Event::StreamEnd => break,
+                Event::DocumentStart(_) => {
+                    let ev = self.next()?;
+                    if let Some(p) = self.prune.as_mut() {
+                        p.root_next = true;
+                    }
+                    let root = self.node(ev, keep(docs.len()), false)?;
+                    docs.push(Doc { root: Some(root) });
+                }
+                other => return Err(Error::Internal(format!("unexpected YAML event {other:?}"))),
+            }
+        }
+        if docs.is_empty() {
+            docs.push(Doc { root: None });
+        }
+        Ok(docs)
+    }
 }
 
 /// What indexing along a reach gives: the index, the digest of the skipped text, and the
@@ -780,26 +791,7 @@ pub fn index_reach(src: &str, file: &str, trie: &Trie) -> Result<Pruned> {
             syncs: Vec::new(),
         }),
     };
-    let mut docs = Vec::new();
-    loop {
-        let (ev, _) = b.next()?;
-        match ev {
-            Event::StreamStart | Event::DocumentEnd | Event::Nothing => {}
-            Event::StreamEnd => break,
-            Event::DocumentStart(_) => {
-                let ev = b.next()?;
-                if let Some(p) = b.prune.as_mut() {
-                    p.root_next = true;
-                }
-                let root = b.node(ev, Some(trie), false)?;
-                docs.push(Doc { root: Some(root) });
-            }
-            _ => return Err(super::value::outside_reach()),
-        }
-    }
-    if docs.is_empty() {
-        docs.push(Doc { root: None });
-    }
+    let docs = b.documents(|_| Some(trie))?;
     let p = b.prune.take().expect("set above");
     let docs_len = docs.len();
     Ok(Pruned {

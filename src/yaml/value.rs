@@ -657,41 +657,57 @@ pub fn verify_reach(
     sync: Option<(usize, &Digester)>,
 ) -> Result<Option<String>> {
     let mut l = Loader::pruned(src, file);
-    let mut docs = 0;
-    let outcome = (|| -> std::result::Result<(), Stop> {
-        loop {
-            let (ev, _) = l.ev.next_event()?;
-            match ev {
-                Event::StreamStart | Event::DocumentEnd | Event::Nothing => {}
-                Event::StreamEnd => break,
-                Event::DocumentStart(_) => {
-                    let root = l.ev.next_event()?;
-                    let Some(target) = targets.get(docs) else {
-                        return Err(Stop::At(vec![format!("document {}", docs + 1)]));
-                    };
-                    docs += 1;
-                    match check_reach(&mut l, root, target, changed, reach, sync) {
-                        Err(Stop::Synced) => return Err(Stop::Synced),
-                        other => other?,
-                    }
-                }
-                _ => return Err(Stop::At(vec!["(stream)".into()])),
-            }
-        }
-        let expected = targets.len() - usize::from(docs == 0 && targets == [Val::Null]);
-        if docs != expected {
-            return Err(Stop::At(vec![format!(
-                "document count {docs}, expected {}",
-                targets.len()
-            )]));
-        }
-        Ok(())
-    })();
+    let outcome = each_document(&mut l, targets, |l, root, target| {
+        check_reach(l, root, target, changed, reach, sync)
+    });
     match outcome {
-        Ok(()) if l.finish() == digest => Ok(None),
-        Ok(()) => Ok(Some("(text the expression cannot reach)".into())),
+        Ok(()) if l.finish() != digest => Ok(Some("(text the expression cannot reach)".into())),
         Err(Stop::Synced) => Ok(None),
+        other => stopped(other),
+    }
+}
+
+/// Reads each document of the stream and checks it against its target with `check`;
+/// then the number of documents.
+fn each_document<'a>(
+    l: &mut Loader<'a>,
+    targets: &[Val],
+    mut check: impl FnMut(&mut Loader<'a>, Ev<'a>, &Val) -> std::result::Result<(), Stop>,
+) -> std::result::Result<(), Stop> {
+    let mut docs = 0;
+    loop {
+        let (ev, _) = l.ev.next_event()?;
+        match ev {
+            Event::StreamStart | Event::DocumentEnd | Event::Nothing => {}
+            Event::StreamEnd => break,
+            Event::DocumentStart(_) => {
+                let root = l.ev.next_event()?;
+                let Some(target) = targets.get(docs) else {
+                    return Err(Stop::At(vec![format!("document {}", docs + 1)]));
+                };
+                docs += 1;
+                check(l, root, target)?;
+            }
+            _ => return Err(Stop::At(vec!["(stream)".into()])),
+        }
+    }
+    let expected = targets.len() - usize::from(docs == 0 && targets == [Val::Null]);
+    if docs != expected {
+        return Err(Stop::At(vec![format!(
+            "document count {docs}, expected {}",
+            targets.len()
+        )]));
+    }
+    Ok(())
+}
+
+/// A verification's outcome as `verify` reports it: `None`, or the path of the first
+/// difference.
+fn stopped(outcome: std::result::Result<(), Stop>) -> Result<Option<String>> {
+    match outcome {
+        Ok(()) => Ok(None),
         Err(Stop::Yaml(e)) => Err(e),
+        Err(Stop::Synced) => Err(Error::Internal("a sync point outside a reach".into())),
         Err(Stop::At(mut path)) => {
             path.reverse();
             Ok(Some(if path.is_empty() {
@@ -846,46 +862,9 @@ pub fn verify(
     changed: &HashSet<usize>,
 ) -> Result<Option<String>> {
     let mut l = Loader::new(src, file);
-    let mut docs = 0;
-    let outcome = (|| -> std::result::Result<(), Stop> {
-        loop {
-            let (ev, _) = l.ev.next_event()?;
-            match ev {
-                Event::StreamStart | Event::DocumentEnd | Event::Nothing => {}
-                Event::StreamEnd => break,
-                Event::DocumentStart(_) => {
-                    let root = l.ev.next_event()?;
-                    let Some(target) = targets.get(docs) else {
-                        return Err(Stop::At(vec![format!("document {}", docs + 1)]));
-                    };
-                    docs += 1;
-                    check(&mut l, root, target, changed)?;
-                }
-                _ => return Err(Stop::At(vec!["(stream)".into()])),
-            }
-        }
-        let expected = targets.len() - usize::from(docs == 0 && targets == [Val::Null]);
-        if docs != expected {
-            return Err(Stop::At(vec![format!(
-                "document count {docs}, expected {}",
-                targets.len()
-            )]));
-        }
-        Ok(())
-    })();
-    match outcome {
-        Ok(()) => Ok(None),
-        Err(Stop::Yaml(e)) => Err(e),
-        Err(Stop::Synced) => Err(Error::Internal("a sync point outside a reach".into())),
-        Err(Stop::At(mut path)) => {
-            path.reverse();
-            Ok(Some(if path.is_empty() {
-                ".".into()
-            } else {
-                path.concat()
-            }))
-        }
-    }
+    stopped(each_document(&mut l, targets, |l, root, target| {
+        check(l, root, target, changed)
+    }))
 }
 
 fn check<'a>(
