@@ -166,23 +166,20 @@ impl Trie {
         found.or(self.any.as_deref())
     }
 
+    /// Whether the trie names a position (`index`) or a key (`!index`) below.
+    fn names(&self, index: bool) -> bool {
+        self.children
+            .keys()
+            .any(|s| matches!(s, Step::Index(_)) == index)
+    }
+
     /// A mapping walked by positions only, or a sequence by keys only (see `Reach`).
     pub(super) fn fits_map(&self) -> bool {
-        let has = |index: bool| {
-            self.children
-                .keys()
-                .any(|s| matches!(s, Step::Index(_)) == index)
-        };
-        self.any.is_some() || !has(true) || has(false)
+        self.any.is_some() || !self.names(true) || self.names(false)
     }
 
     pub(super) fn fits_seq(&self) -> bool {
-        let has = |index: bool| {
-            self.children
-                .keys()
-                .any(|s| matches!(s, Step::Index(_)) == index)
-        };
-        self.any.is_some() || !has(false) || has(true)
+        self.any.is_some() || !self.names(false) || self.names(true)
     }
 }
 
