@@ -335,8 +335,10 @@ impl<'a> Builder<'a> {
                 };
                 Ok(Node {
                     kind: Kind::Scalar {
+                        // Copied to its own length: the parser's string has room to spare,
+                        // and a partly kept mapping keeps a key per entry.
                         value: if text || (pruning && keep.is_some()) {
-                            value.into_owned()
+                            value.as_ref().to_owned()
                         } else {
                             String::new()
                         },
