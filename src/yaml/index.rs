@@ -791,7 +791,9 @@ pub fn index_reach(src: &str, file: &str, trie: &Trie) -> Result<Pruned> {
         }),
     };
     let docs = b.documents(|_| Some(trie))?;
-    let p = b.prune.take().expect("set above");
+    let Some(p) = b.prune.take() else {
+        return Err(super::value::outside_reach());
+    };
     let docs_len = docs.len();
     Ok(Pruned {
         index: Index {
