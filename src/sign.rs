@@ -1,9 +1,12 @@
 //! Signed commits (issue 14), natively: a static binary in a bare image has no `ssh-keygen`,
 //! `gpg` or agent. An OpenSSH private key signs as `git -c gpg.format=ssh` does: an sshsig
-//! signature, namespace `git`, SHA-512, in the commit's `gpgsig` header.
+//! signature, namespace `git`, SHA-512, in the commit's `gpgsig` header. An armored OpenPGP
+//! secret key signs as `git commit -S` with gpg does (openpgp.rs).
 //!
 //! The key is a secret: its text is never shown, not in errors, not in `Debug`. The parsed
-//! key zeroizes itself when dropped (ssh-key's `PrivateKey`).
+//! key zeroizes itself when dropped (ssh-key's `PrivateKey`, the RustCrypto keys).
+
+mod openpgp;
 
 use std::fmt;
 
@@ -11,8 +14,9 @@ use ssh_key::{HashAlg, LineEnding, PrivateKey};
 
 use crate::error::{Error, Result};
 
-pub struct Signer {
-    key: PrivateKey,
+pub enum Signer {
+    Ssh(PrivateKey),
+    OpenPgp(openpgp::Key),
 }
 
 /// Where the key came from, for the one line an error prints.
@@ -26,15 +30,20 @@ impl Signer {
     pub fn parse(text: &str, passphrase: Option<&str>, source: &str) -> Result<Signer> {
         let text = text.trim();
         if text.starts_with("-----BEGIN PGP PRIVATE KEY BLOCK-----") {
+            return openpgp::Key::parse(text, passphrase)
+                .map(Signer::OpenPgp)
+                .map_err(|why| refuse(source, &why));
+        }
+        if text.starts_with("-----BEGIN PGP PUBLIC KEY BLOCK-----") {
             return Err(refuse(
                 source,
-                "OpenPGP signing keys are not supported yet; use an OpenSSH key (ssh-keygen -t ed25519), which Gitea verifies as well",
+                "an OpenPGP public key, not a secret key: export it with gpg --armor --export-secret-keys",
             ));
         }
         if !text.starts_with("-----BEGIN OPENSSH PRIVATE KEY-----") {
             return Err(refuse(
                 source,
-                "not an OpenSSH private key (-----BEGIN OPENSSH PRIVATE KEY-----); pass the private key's text, not the public key or a path",
+                "not an OpenSSH or OpenPGP private key (-----BEGIN OPENSSH PRIVATE KEY----- or -----BEGIN PGP PRIVATE KEY BLOCK-----); pass the private key's text, not the public key or a path",
             ));
         }
         let key = PrivateKey::from_openssh(text).map_err(|_| match algorithm_of(text) {
@@ -62,36 +71,55 @@ impl Signer {
         } else {
             key
         };
-        let signer = Signer { key };
+        let alg = key.algorithm();
+        let signer = Signer::Ssh(key);
         // An algorithm that reads but cannot sign here (DSA, security keys, P-521, left out
         // to keep the binary under 12 MiB) is refused now, not at the first commit.
         signer
             .sign(b"gitops-update")
-            .map_err(|_| refuse(source, &cannot_sign(signer.key.algorithm().as_str())))?;
+            .map_err(|_| refuse(source, &cannot_sign(alg.as_str())))?;
         Ok(signer)
     }
 
     /// The armored signature of `payload` (a commit's text), for its `gpgsig` header.
     pub fn sign(&self, payload: &[u8]) -> Result<String> {
+        let key = match self {
+            Signer::Ssh(key) => key,
+            Signer::OpenPgp(key) => {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs() as u32);
+                return key
+                    .sign(payload, now)
+                    .map_err(|e| Error::Internal(format!("OpenPGP {e}")));
+            }
+        };
         let failed = |e: ssh_key::Error| Error::Internal(format!("signing failed: {e}"));
-        let sig = match self.key.key_data().rsa() {
-            Some(rsa) => rsa_sshsig(rsa, self.key.public_key(), payload).map_err(failed)?,
-            None => self
-                .key
-                .sign("git", HashAlg::Sha512, payload)
-                .map_err(failed)?,
+        let sig = match key.key_data().rsa() {
+            Some(rsa) => rsa_sshsig(rsa, key.public_key(), payload).map_err(failed)?,
+            None => key.sign("git", HashAlg::Sha512, payload).map_err(failed)?,
         };
         sig.to_pem(LineEnding::LF)
             .map_err(|e| Error::Internal(format!("signing failed: {e}")))
     }
 
-    /// `ssh-ed25519 SHA256:...`, as `ssh-keygen -l` and Gitea's key list show it.
+    /// `ssh-ed25519 SHA256:...`, as `ssh-keygen -l` and Gitea's key list show it; for
+    /// OpenPGP the fingerprint as gpg prints it.
     pub fn describe(&self) -> String {
-        format!(
-            "{} {}",
-            self.key.algorithm(),
-            self.key.fingerprint(HashAlg::Sha256)
-        )
+        match self {
+            Signer::Ssh(key) => format!("{} {}", key.algorithm(), key.fingerprint(HashAlg::Sha256)),
+            Signer::OpenPgp(key) => {
+                format!("the OpenPGP {} key {}", key.algorithm(), key.fingerprint())
+            }
+        }
+    }
+
+    /// The addresses an OpenPGP key's user IDs carry (None for SSH keys, which carry none).
+    pub fn emails(&self) -> Option<&[String]> {
+        match self {
+            Signer::Ssh(_) => None,
+            Signer::OpenPgp(key) => Some(&key.emails),
+        }
     }
 }
 
@@ -182,7 +210,7 @@ mod tests {
     #[test]
     fn a_public_key_or_garbage_is_refused_without_echoing_it() {
         for (text, says) in [
-            ("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBv1 me@host", "not an OpenSSH private key"),
+            ("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBv1 me@host", "not an OpenSSH or OpenPGP private key"),
             ("-----BEGIN OPENSSH PRIVATE KEY-----\nc2VjcmV0LWJ5dGVz\n-----END OPENSSH PRIVATE KEY-----\n", "cannot be read"),
             ("-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nc2VjcmV0\n-----END PGP PRIVATE KEY BLOCK-----\n", "OpenPGP"),
         ] {

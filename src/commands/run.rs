@@ -41,12 +41,33 @@ pub fn execute(cfg: &RunConfig) -> Result<u8> {
     }
     if let (Some(signer), false) = (&cfg.signer, cfg.dry_run) {
         // What Gitea checks before it calls a signature verified
-        // (models/asymkey/ssh_key_commit_verification.go): said once, before the first push.
+        // (models/asymkey/ssh_key_commit_verification.go, gpg_key_commit_verification.go):
+        // said once, before the first push.
+        let kind = if signer.emails().is_some() {
+            "GPG"
+        } else {
+            "verified SSH"
+        };
         report::progress(&format!(
-            "signing commits with {}; Gitea verifies them when that key is a verified SSH key of the account with the activated email {}",
+            "signing commits with {}; Gitea verifies them when that key is a {kind} key of the account with the activated email {}",
             signer.describe(),
             cfg.committer.email
         ));
+        if let Some(emails) = signer.emails() {
+            // Gitea matches the committer email to the key's own addresses, unless the key
+            // was verified by a signed token and the email is activated on its account.
+            if cfg.committer.email != model::BOT.1
+                && !emails
+                    .iter()
+                    .any(|e| e.eq_ignore_ascii_case(&cfg.committer.email))
+            {
+                report::warn(&format!(
+                    "the commits carry the committer email {}, which is not in the signing key's user IDs ({}): Gitea shows them as unverified unless the key is verified on an account with that email; set GIT_COMMITTER_EMAIL to one of the key's addresses",
+                    cfg.committer.email,
+                    if emails.is_empty() { "none".to_string() } else { emails.join(", ") }
+                ));
+            }
+        }
         if cfg.committer.email == model::BOT.1 {
             report::warn(&format!(
                 "the commits carry the committer email {}, which no Gitea account has, so they will show as unverified: set GIT_COMMITTER_EMAIL to an email of the key's account",

@@ -1,6 +1,7 @@
-//! Signed commits (issue 14): keys made by `ssh-keygen`, commits signed by the binary alone,
-//! and checked by `git verify-commit` with `gpg.format=ssh` and an allowed-signers file, as
-//! a reviewer or Gitea would. The key's text never appears anywhere it could leak.
+//! Signed commits (issue 14): keys made by `ssh-keygen` and `gpg`, commits signed by the
+//! binary alone, and checked by `git verify-commit` (with `gpg.format=ssh` and an
+//! allowed-signers file, or with gpg and a temporary `GNUPGHOME`), as a reviewer or Gitea
+//! would. The key's text never appears anywhere it could leak.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -11,6 +12,26 @@ use crate::common::run::{http_remote, remote, workflow};
 use crate::common::{bin, run, Run};
 
 const EMAIL: &str = "deploy-bot@example.com";
+
+/// Whether `tool` (the key maker and checker these tests drive) is installed. Missing, the
+/// test says so and passes on a workstation, so `cargo test` needs only git; under CI
+/// (`CI=true`, where `.ci/run` installs it) a missing tool fails the test.
+fn tool(name: &str) -> bool {
+    let found = Command::new(name)
+        .arg("--version")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok();
+    if !found {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "{name} is not installed, and CI needs it"
+        );
+        eprintln!("skipped: {name} is not installed");
+    }
+    found
+}
 
 struct Key {
     private: String,
@@ -99,6 +120,9 @@ fn no_secret(r: &Run, key: &Key, remote: &Remote) {
 
 #[test]
 fn every_key_kind_signs_commits_that_git_verifies() {
+    if !tool("ssh-keygen") {
+        return;
+    }
     for kind in [
         &["-t", "ed25519"][..],
         &["-t", "ecdsa", "-b", "256"],
@@ -153,6 +177,9 @@ fn every_key_kind_signs_commits_that_git_verifies() {
 
 #[test]
 fn a_passphrase_protected_key_is_unlocked_and_a_wrong_one_refused() {
+    if !tool("ssh-keygen") {
+        return;
+    }
     let key = keygen(&["-t", "ed25519"], "correct horse");
     let remote = remote();
     let before = remote.tip("main");
@@ -179,10 +206,8 @@ fn a_passphrase_protected_key_is_unlocked_and_a_wrong_one_refused() {
     no_secret(&r, &key, &remote);
 }
 
-/// The commit re-made on the new tip after a lost race is signed too.
-#[test]
-fn the_commit_remade_after_a_lost_race_is_signed() {
-    let key = keygen(&["-t", "ed25519"], "");
+/// A run over smart HTTP whose first push loses a race once; `key` is the signing key's text.
+fn raced_run(key: &str) -> (Remote, Run) {
     let (remote, server, root) = http_remote();
     // The first push loses: another writer moves the branch just before it, once.
     let marker: PathBuf = root.path().join("raced");
@@ -198,8 +223,10 @@ fn the_commit_remade_after_a_lost_race_is_signed() {
         ),
     );
     let cwd = tempfile::tempdir().unwrap();
-    let r =
-        run(signed_run(cwd.path(), &server.url("acme/deploy.git"), &key).env("GITEA_TOKEN", TOKEN));
+    let r = run(workflow(cwd.path(), &server.url("acme/deploy.git"))
+        .env("GITOPS_SIGNING_KEY", key)
+        .env("GIT_COMMITTER_EMAIL", EMAIL)
+        .env("GITEA_TOKEN", TOKEN));
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(
         r.stderr.contains("attempt 1:"),
@@ -207,6 +234,17 @@ fn the_commit_remade_after_a_lost_race_is_signed() {
         r.stderr
     );
     assert_eq!(remote.message("main~1").trim(), "other");
+    (remote, r)
+}
+
+/// The commit re-made on the new tip after a lost race is signed too.
+#[test]
+fn the_commit_remade_after_a_lost_race_is_signed() {
+    if !tool("ssh-keygen") {
+        return;
+    }
+    let key = keygen(&["-t", "ed25519"], "");
+    let (remote, r) = raced_run(&key.private);
     let (good, text) = verify(&remote, "main", &key);
     assert!(good, "{text}");
     no_secret(&r, &key, &remote);
@@ -214,6 +252,9 @@ fn the_commit_remade_after_a_lost_race_is_signed() {
 
 #[test]
 fn bad_keys_exit_2_in_one_line_and_push_nothing() {
+    if !tool("ssh-keygen") {
+        return;
+    }
     let key = keygen(&["-t", "ed25519"], "");
     let truncated: String = key.private.lines().take(3).collect::<Vec<_>>().join("\n");
     let remote = remote();
@@ -222,12 +263,12 @@ fn bad_keys_exit_2_in_one_line_and_push_nothing() {
     let key_file = cwd.path().join("signing-key");
     fs::write(&key_file, &key.private).unwrap();
     for (env, file, says) in [
-        (Some(key.public.as_str()), None, "not an OpenSSH private key"),
+        (Some(key.public.as_str()), None, "not an OpenSSH or OpenPGP private key"),
         (Some(truncated.as_str()), None, "cannot be read"),
         (
             Some("-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nlQVYBGV\n-----END PGP PRIVATE KEY BLOCK-----\n"),
             None,
-            "OpenPGP signing keys are not supported yet",
+            "the OpenPGP private key cannot be read",
         ),
         (Some(key.private.as_str()), Some(key_file.as_path()), "keep one"),
         (None, Some(cwd.path().join("missing").as_path()), "cannot read"),
@@ -275,6 +316,9 @@ fn bad_keys_exit_2_in_one_line_and_push_nothing() {
 
 #[test]
 fn the_default_committer_email_is_warned_about_and_a_dry_run_signs_nothing() {
+    if !tool("ssh-keygen") {
+        return;
+    }
     let key = keygen(&["-t", "ed25519"], "");
     let remote = remote();
     let cwd = tempfile::tempdir().unwrap();
@@ -323,4 +367,279 @@ fn the_default_committer_email_is_warned_about_and_a_dry_run_signs_nothing() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(!r.stderr.contains("signing commits"), "{}", r.stderr);
     assert_eq!(remote.tip("main"), before);
+}
+
+/// A temporary `GNUPGHOME` with the keys `gpg` made in it; its agent is stopped with it.
+struct Gpg {
+    home: tempfile::TempDir,
+}
+
+impl Gpg {
+    fn new() -> Gpg {
+        Gpg {
+            home: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn run(&self, passphrase: &str, args: &[&str]) -> String {
+        let out = Command::new("gpg")
+            .env("GNUPGHOME", self.home.path())
+            .args([
+                "--batch",
+                "--pinentry-mode",
+                "loopback",
+                "--passphrase",
+                passphrase,
+            ])
+            .args(args)
+            .output()
+            .expect("gpg");
+        assert!(
+            out.status.success(),
+            "gpg {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// A new key for `uid` (`gpg --quick-gen-key uid algo usage`), its armored secret export.
+    fn key(&self, uid: &str, algo: &str, usage: &str, passphrase: &str) -> String {
+        self.run(passphrase, &["--quick-gen-key", uid, algo, usage, "never"]);
+        self.export(uid, passphrase)
+    }
+
+    fn export(&self, uid: &str, passphrase: &str) -> String {
+        self.run(passphrase, &["--armor", "--export-secret-keys", uid])
+    }
+
+    /// The fingerprint of the key gpg itself signs with for `uid`: the newest key (primary
+    /// or subkey) that may sign.
+    fn signing_fingerprint(&self, uid: &str) -> String {
+        let list = self.run("", &["--with-colons", "--list-secret-keys", uid]);
+        let mut last = None;
+        let mut signs = false;
+        for line in list.lines() {
+            let f: Vec<&str> = line.split(':').collect();
+            match f[0] {
+                "sec" | "ssb" => signs = f[11].contains('s'),
+                "fpr" if signs => last = Some(f[9].to_string()),
+                _ => {}
+            }
+        }
+        last.expect("a signing key")
+    }
+
+    fn signing_fingerprint_of_primary(&self, uid: &str) -> String {
+        let list = self.run("", &["--with-colons", "--list-secret-keys", uid]);
+        list.lines()
+            .find(|l| l.starts_with("fpr:"))
+            .map(|l| l.split(':').nth(9).unwrap().to_string())
+            .expect("a primary key")
+    }
+
+    /// `git verify-commit rev` against this keyring, and `git log --show-signature` of it.
+    fn verify(&self, remote: &Remote, rev: &str) -> (bool, String) {
+        let out = crate::common::git::git(&remote.bare())
+            .env("GNUPGHOME", self.home.path())
+            .args(["verify-commit", "-v", rev])
+            .output()
+            .unwrap();
+        let log = crate::common::git::git(&remote.bare())
+            .env("GNUPGHOME", self.home.path())
+            .args(["log", "-1", "--show-signature", rev])
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}{}",
+            String::from_utf8_lossy(&out.stderr),
+            String::from_utf8_lossy(&log.stdout),
+            String::from_utf8_lossy(&log.stderr)
+        );
+        (out.status.success(), text)
+    }
+}
+
+impl Drop for Gpg {
+    fn drop(&mut self) {
+        let _ = Command::new("gpgconf")
+            .env("GNUPGHOME", self.home.path())
+            .args(["--kill", "all"])
+            .status();
+    }
+}
+
+/// The armored key's body lines: what must never be shown.
+fn armored_secret_lines(text: &str) -> Vec<String> {
+    text.lines()
+        .filter(|l| !l.starts_with("-----") && !l.starts_with('=') && l.len() > 20)
+        .map(str::to_string)
+        .collect()
+}
+
+fn no_armored_secret(r: &Run, text: &str, remote: &Remote) {
+    let objects = remote.all_objects_text();
+    let config = fs::read_to_string(remote.bare().join("config")).unwrap_or_default();
+    for line in armored_secret_lines(text) {
+        for (what, out) in [
+            ("stdout", &r.stdout),
+            ("stderr", &r.stderr),
+            ("objects", &objects),
+            ("config", &config),
+        ] {
+            assert!(!out.contains(&line), "the private key is in {what}");
+        }
+    }
+}
+
+#[test]
+fn every_openpgp_key_kind_signs_commits_that_gpg_verifies() {
+    if !tool("gpg") {
+        return;
+    }
+    let gpg = Gpg::new();
+    let uid = |n: &str| format!("{n} <{EMAIL}>");
+    // (uid, algorithm, usage, passphrase): gpg 2's own choices, a protected RSA key (AES-128,
+    // iterated and salted SHA-1 S2K, SHA-1 check), and a primary that only certifies, with
+    // an encryption subkey and a signing subkey added later.
+    let cases = [
+        (uid("Ed"), "ed25519", "sign", ""),
+        (uid("Rsa"), "rsa2048", "sign", "correct horse"),
+        (uid("P256"), "nistp256", "sign", ""),
+        (uid("P384"), "nistp384", "sign", ""),
+        (uid("Sub"), "ed25519", "cert", ""),
+    ];
+    for (uid, algo, usage, pass) in &cases {
+        let mut secret = gpg.key(uid, algo, usage, pass);
+        if *usage == "cert" {
+            let primary = gpg.signing_fingerprint_of_primary(uid);
+            gpg.run(
+                pass,
+                &["--quick-add-key", &primary, "cv25519", "encr", "never"],
+            );
+            gpg.run(
+                pass,
+                &["--quick-add-key", &primary, "ed25519", "sign", "never"],
+            );
+            secret = gpg.export(uid, pass);
+        }
+        let expected = gpg.signing_fingerprint(uid);
+        let remote = remote();
+        let cwd = tempfile::tempdir().unwrap();
+        let mut cmd = workflow(cwd.path(), &remote.file_url());
+        cmd.env("GITOPS_SIGNING_KEY", &secret)
+            .env("GIT_COMMITTER_EMAIL", EMAIL);
+        if !pass.is_empty() {
+            cmd.env("GITOPS_SIGNING_KEY_PASSPHRASE", pass);
+        }
+        let r = run(&mut cmd);
+        assert_eq!(r.code, 0, "{algo}: {}", r.stderr);
+        let (good, text) = gpg.verify(&remote, "main");
+        assert!(good, "{algo}: {text}");
+        assert!(text.contains("Good signature from"), "{algo}: {text}");
+        assert!(text.contains(&expected), "{algo}: {expected} in {text}");
+        assert!(r.stderr.contains(&expected), "{algo}: {}", r.stderr);
+        assert!(!r.stderr.contains("warning"), "{algo}: {}", r.stderr);
+        assert!(remote
+            .message("main")
+            .starts_with("[skip ci] gitops: update version to 1.2.3\n"));
+        no_armored_secret(&r, &secret, &remote);
+        remote.fsck();
+    }
+}
+
+#[test]
+fn an_openpgp_commit_remade_after_a_lost_race_is_signed() {
+    if !tool("gpg") {
+        return;
+    }
+    let gpg = Gpg::new();
+    let secret = gpg.key(&format!("Bot <{EMAIL}>"), "ed25519", "sign", "");
+    let (remote, r) = raced_run(&secret);
+    let (good, text) = gpg.verify(&remote, "main");
+    assert!(good, "{text}");
+    no_armored_secret(&r, &secret, &remote);
+}
+
+#[test]
+fn bad_openpgp_keys_exit_2_in_one_line_and_push_nothing() {
+    if !tool("gpg") {
+        return;
+    }
+    let gpg = Gpg::new();
+    let uid = format!("Bot <{EMAIL}>");
+    let secret = gpg.key(&uid, "ed25519", "sign", "correct horse");
+    let public = gpg.run("", &["--armor", "--export", &uid]);
+    // A secret-subkeys export keeps only a stub of the primary, here the only signing key.
+    let stub = gpg.run(
+        "correct horse",
+        &["--armor", "--export-secret-subkeys", &uid],
+    );
+    // One base64 character changed: the armor's checksum no longer matches.
+    let damaged = {
+        let mut lines: Vec<String> = secret.lines().map(str::to_string).collect();
+        let i = lines.iter().position(|l| l.len() > 40).unwrap();
+        let c = if lines[i].ends_with('A') { 'B' } else { 'A' };
+        lines[i].pop();
+        lines[i].push(c);
+        lines.join("\n")
+    };
+    let remote = remote();
+    let before = remote.tip("main");
+    let cwd = tempfile::tempdir().unwrap();
+    for (text, pass, says) in [
+        (
+            &secret,
+            None,
+            "protected by a passphrase: set GITOPS_SIGNING_KEY_PASSPHRASE",
+        ),
+        (&secret, Some("battery staple"), "does not unlock the key"),
+        (&public, None, "an OpenPGP public key, not a secret key"),
+        (
+            &stub,
+            Some("correct horse"),
+            "signing secret is not in this export",
+        ),
+        (
+            &damaged,
+            Some("correct horse"),
+            "the OpenPGP private key cannot be read",
+        ),
+    ] {
+        let mut cmd = workflow(cwd.path(), &remote.file_url());
+        cmd.env("GITOPS_SIGNING_KEY", text);
+        if let Some(p) = pass {
+            cmd.env("GITOPS_SIGNING_KEY_PASSPHRASE", p);
+        }
+        let r = run(&mut cmd);
+        assert_eq!(r.code, 2, "{says}: {}", r.stderr);
+        assert_eq!(r.stderr.lines().count(), 1, "{says}: {}", r.stderr);
+        assert!(r.stderr.contains(says), "{says}: {}", r.stderr);
+        assert!(!r.stderr.contains("battery"), "{}", r.stderr);
+        no_armored_secret(&r, text, &remote);
+    }
+    assert_eq!(remote.tip("main"), before, "nothing pushed");
+}
+
+#[test]
+fn a_committer_email_not_in_the_openpgp_key_is_warned_about() {
+    if !tool("gpg") {
+        return;
+    }
+    let gpg = Gpg::new();
+    let secret = gpg.key("Bot (ci) <bot@example.org>", "ed25519", "sign", "");
+    let remote = remote();
+    let cwd = tempfile::tempdir().unwrap();
+    let r = run(workflow(cwd.path(), &remote.file_url())
+        .env("GITOPS_SIGNING_KEY", &secret)
+        .env("GIT_COMMITTER_EMAIL", EMAIL));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(&format!(
+            "warning: the commits carry the committer email {EMAIL}, which is not in the signing key's user IDs (bot@example.org)"
+        )),
+        "{}",
+        r.stderr
+    );
+    // Signed all the same: gpg, which checks no emails, verifies it.
+    assert!(gpg.verify(&remote, "main").0);
 }
