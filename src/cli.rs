@@ -255,19 +255,27 @@ pub struct RunArgs {
     pub committer_email: Option<String>,
 
     /// Land through a pull request: push to the tool's branch gitops-update/<branch>/<component>
-    /// and open (or update) a pull request into the branch
-    #[arg(long, env = "GITOPS_PULL_REQUEST")]
-    pub pull_request: bool,
+    /// and open (or update) a pull request into the branch; =agit pushes to refs/for/<branch>
+    /// instead, for tokens that may not create branches
+    #[arg(
+        long,
+        env = "GITOPS_PULL_REQUEST",
+        value_name = "MODE",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true"
+    )]
+    pub pull_request: Option<String>,
 
     /// With --pull-request: merge it when the required checks succeed
-    #[arg(long, env = "GITOPS_AUTO_MERGE", requires = "pull_request")]
+    #[arg(long, env = "GITOPS_AUTO_MERGE")]
     pub auto_merge: bool,
 
     /// How --auto-merge merges
     #[arg(long, value_enum, default_value = "merge", requires = "auto_merge")]
     pub merge_style: MergeStyle,
 
-    /// Sign every commit with the OpenSSH private key in this file (or its text in
+    /// Sign every commit with the OpenSSH or armored OpenPGP private key in this file (or its text in
     /// GITOPS_SIGNING_KEY, never a flag; a passphrase in GITOPS_SIGNING_KEY_PASSPHRASE)
     #[arg(long, value_name = "PATH")]
     pub signing_key_file: Option<PathBuf>,

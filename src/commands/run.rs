@@ -4,7 +4,7 @@
 use crate::config::PullRequestMode;
 use crate::config::RunConfig;
 use crate::error::{self, Error, Result};
-use crate::git::{pull_request_branch, DirectPush, Landing, PullRequestBranch};
+use crate::git::{pull_request_branch, AgitPush, DirectPush, Landing, PullRequestBranch};
 use crate::update::{self, Outcome};
 use crate::{gitea, model, report};
 
@@ -75,17 +75,27 @@ pub fn execute(cfg: &RunConfig) -> Result<u8> {
             ));
         }
     }
-    let landing: Box<dyn Landing> = match &cfg.pull_request {
-        Some(_) => Box::new(PullRequestBranch {
+    let agit = cfg
+        .pull_request
+        .as_ref()
+        .filter(|m| m.agit)
+        .map(|_| agit_push(cfg));
+    let landing: &dyn Landing = match (&cfg.pull_request, &agit) {
+        (_, Some(agit)) => agit,
+        (Some(_), None) => &PullRequestBranch {
             component: cfg.component.clone(),
-        }),
-        None => Box::new(DirectPush),
+        },
+        (None, None) => &DirectPush,
     };
-    let result = update::run(cfg, landing.as_ref());
+    let result = update::run(cfg, landing);
     // The pushed branch becomes a pull request; when that fails, the run fails.
     let (result, pull) = match (result, &cfg.pull_request) {
         (Ok(done), Some(mode)) if matches!(done.outcome, Outcome::Pushed { .. }) => {
-            match open_pull_request(cfg, &done, mode) {
+            let pulled = match &agit {
+                Some(agit) => agit_pulled(cfg, &done, agit, mode),
+                None => open_pull_request(cfg, &done, mode),
+            };
+            match pulled {
                 Ok(pull) => (Ok(done), Some(pull)),
                 Err(e) => (Err(e), None),
             }
@@ -224,6 +234,108 @@ fn commit_status(cfg: &RunConfig, sha: &str) -> Result<()> {
     }
 }
 
+/// The AGit landing: the topic names the component and target branch as our own branch does;
+/// the title and description are the ones a pull request of ours gets, the description in
+/// one line, since push options cannot hold a newline and only recent Gitea releases decode
+/// a `{base64}` value (services/agit/agit.go).
+fn agit_push(cfg: &RunConfig) -> AgitPush {
+    let files: Vec<_> = cfg.edits.iter().map(|(p, _)| p).collect();
+    let message = update::message(cfg, &files);
+    let title = message.lines().next().unwrap_or_default().to_string();
+    let files: Vec<String> = files.iter().map(|f| format!("`{f}`")).collect();
+    let mut description = format!(
+        "gitops-update records {} {} in {}.",
+        cfg.component,
+        cfg.version,
+        files.join(", ")
+    );
+    if let (Some(repo), Some(sha)) = (&cfg.source_repo, &cfg.source_commit) {
+        match cfg.api_url.as_deref() {
+            Some(api) => description.push_str(&format!(
+                " Built from {}/{repo}/commit/{sha}.",
+                model::server_base(api)
+            )),
+            None => description.push_str(&format!(" Built from {repo}@{sha}.")),
+        }
+    }
+    AgitPush {
+        // The branch is already in the ref (refs/for/<branch>); Gitea prefixes the pusher's
+        // name to the topic to make the head branch.
+        topic: format!("gitops-update/{}", cfg.component),
+        title,
+        description: description.replace(['\n', '\r'], " "),
+        said_url: Default::default(),
+    }
+}
+
+/// The pull request an AGit push opened or updated, as the server named it; then the
+/// auto-merge, through the API.
+fn agit_pulled(
+    cfg: &RunConfig,
+    done: &update::Done,
+    agit: &AgitPush,
+    mode: &PullRequestMode,
+) -> Result<report::Pulled> {
+    let url = agit.said_url.borrow().clone();
+    let number = url.as_deref().and_then(crate::git::pull_number);
+    match &url {
+        Some(url) => report::progress(&format!(
+            "pushed for review to refs/for/{} (topic {}): {url}",
+            done.branch, agit.topic
+        )),
+        None => report::note(&format!(
+            "pushed for review to refs/for/{} (topic {}); the server did not say which pull request it opened or updated",
+            done.branch, agit.topic
+        )),
+    }
+    let mut merged = false;
+    if let Some(style) = mode.auto_merge {
+        let (Some(api), Some(token), Some(repo)) = (
+            cfg.api_url.as_deref(),
+            cfg.token.clone(),
+            cfg.target.slug.as_deref(),
+        ) else {
+            return Err(Error::Usage(
+                "--auto-merge needs GITEA_API_URL, GITEA_TOKEN and an owner/name".into(),
+            ));
+        };
+        let Some(number) = number else {
+            return Err(Error::Api(
+                "--auto-merge: the server did not name the pull request of the AGit push (PULL_REQUEST_PUSH_MESSAGE off?), so it cannot be merged".into(),
+            ));
+        };
+        let g = gitea::Gitea::new(api, token, cfg.timeout).map_err(Error::Api)?;
+        merged = match g.merge_pull(repo, number, style) {
+            Ok(gitea::Merge::Merged) => true,
+            Ok(gitea::Merge::Scheduled) => false,
+            // Already scheduled by an earlier run: it still holds for the new head
+            // (routers/api/v1/repo/pull.go answers 409 with this text; a conflict is 409 too).
+            Err(gitea::ApiError::Refused {
+                status: 409,
+                message,
+            }) if message.contains("already scheduled") => false,
+            Err(e) => {
+                return Err(Error::Api(format!(
+                    "cannot merge pull request #{number}: {e}"
+                )))
+            }
+        };
+        report::progress(&format!(
+            "pull request #{number} {}",
+            if merged {
+                "merged"
+            } else {
+                "will merge when its checks succeed"
+            }
+        ));
+    }
+    Ok(report::Pulled {
+        number,
+        url: url.unwrap_or_default(),
+        merged,
+    })
+}
+
 /// Opens the pull request of the pushed branch, or updates the open one (Gitea answers 409
 /// for a second pull request of the same head and base): its branch was just rebuilt on the
 /// base's current tip, and its title and body are set to this version's. Then the auto-merge.
@@ -334,7 +446,7 @@ fn open_pull_request(
         ));
     }
     Ok(report::Pulled {
-        number: pull.number,
+        number: Some(pull.number),
         url: pull.html_url,
         merged,
     })

@@ -47,6 +47,8 @@ pub struct RunConfig {
 pub struct PullRequestMode {
     /// Gitea's merge style, when the pull request merges itself once its checks pass.
     pub auto_merge: Option<&'static str>,
+    /// Through AGit (`refs/for/<branch>` with push options) rather than a branch of ours.
+    pub agit: bool,
 }
 
 /// `git@host:owner/name.git` or `ssh://...`.
@@ -214,7 +216,23 @@ impl RunConfig {
             }
         }
         let signer = signer(args.signing_key_file.as_deref(), env)?;
-        let pull_request = if args.pull_request {
+        let agit = match args.pull_request.as_deref().map(str::trim) {
+            None | Some("" | "false" | "0" | "no") => None,
+            Some("true" | "1" | "yes" | "branch") => Some(false),
+            Some("agit") => Some(true),
+            Some(other) => {
+                return Err(Error::Usage(format!(
+                    "--pull-request={}: expected true (a branch of ours), agit or false",
+                    shown(other)
+                )))
+            }
+        };
+        if agit.is_none() && args.auto_merge {
+            return Err(Error::Usage(
+                "--auto-merge merges the pull request that --pull-request opens: add --pull-request".into(),
+            ));
+        }
+        let pull_request = if let Some(agit) = agit {
             let component_ok = component
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
@@ -228,6 +246,7 @@ impl RunConfig {
             }
             Some(PullRequestMode {
                 auto_merge: args.auto_merge.then(|| args.merge_style.gitea()),
+                agit,
             })
         } else {
             None
@@ -236,7 +255,11 @@ impl RunConfig {
         let token = get("GITEA_TOKEN")
             .map(Token::new)
             .or_else(|| target.userinfo.as_ref().map(|(_, t)| t.clone()));
-        if pull_request.is_some()
+        // AGit opens the pull request in the push itself; only its auto-merge needs the API.
+        let needs_api = pull_request
+            .as_ref()
+            .is_some_and(|m| !m.agit || m.auto_merge.is_some());
+        if needs_api
             && !args.dry_run
             && (server.is_none() || token.is_none() || target.slug.is_none())
         {

@@ -48,6 +48,58 @@ pub fn pull_request_branch(base: &str, component: &str) -> String {
     format!("gitops-update/{base}/{component}")
 }
 
+/// Push the commit for review the AGit way, to `refs/for/<branch>` with push options: the
+/// server opens or updates the pull request of the topic itself, so the token needs no
+/// right to create branches (services/agit/agit.go). The commit is built on the branch's
+/// current tip each time, so `force-push` is always asked for, as on our own branch.
+pub struct AgitPush {
+    pub topic: String,
+    pub title: String,
+    pub description: String,
+    /// The pull request's address, when the server said it on the sideband.
+    pub said_url: std::cell::RefCell<Option<String>>,
+}
+
+impl Landing for AgitPush {
+    fn land(&self, git: &Git, commit: Oid) -> Result<Push> {
+        let options = [
+            format!("topic={}", self.topic),
+            format!("title={}", self.title),
+            format!("description={}", self.description),
+            "force-push=true".to_string(),
+        ];
+        let (push, said) =
+            git.push_ref(commit, &format!("refs/for/{}", git.branch), true, &options)?;
+        *self.said_url.borrow_mut() = pull_request_url(&said);
+        Ok(push)
+    }
+
+    fn moves_branch(&self) -> bool {
+        false
+    }
+}
+
+/// The address Gitea's hook prints after a push to a branch with an open pull request, and
+/// after every AGit push (cmd/hook.go, hookPrintResults: "Visit the existing pull request:"
+/// and the URL on the next line).
+fn pull_request_url(said: &str) -> Option<String> {
+    let mut lines = said
+        .lines()
+        .map(|l| l.trim().trim_start_matches("remote:").trim());
+    lines.find(|l| l.starts_with("Visit the existing pull request:"))?;
+    let url = lines.find(|l| !l.is_empty())?.split_whitespace().next()?;
+    (url.starts_with("http") && pull_number(url).is_some()).then(|| url.to_string())
+}
+
+/// `.../pulls/7` → 7.
+pub fn pull_number(url: &str) -> Option<u64> {
+    url.trim_end_matches('/')
+        .rsplit_once("/pulls/")?
+        .1
+        .parse()
+        .ok()
+}
+
 impl Landing for PullRequestBranch {
     fn land(&self, git: &Git, commit: Oid) -> Result<Push> {
         git.push_to(
@@ -110,6 +162,19 @@ fn is_stale(msg: &str) -> bool {
 impl Git {
     /// Pushes `commit` to `branch`; forced only for the pull request's own branch.
     fn push_to(&self, commit: Oid, branch: &str, force: bool) -> Result<Push> {
+        self.push_ref(commit, &format!("refs/heads/{branch}"), force, &[])
+            .map(|(push, _)| push)
+    }
+
+    /// Pushes `commit` to the ref `target` with push options; also returns what the server
+    /// said on the sideband, without git's progress lines.
+    fn push_ref(
+        &self,
+        commit: Oid,
+        target: &str,
+        force: bool,
+        options: &[String],
+    ) -> Result<(Push, String)> {
         self.repo
             .reference(PUSH_REF, commit, true, "gitops-update push")
             .map_err(|e| Error::Internal(e.message().to_string()))?;
@@ -139,11 +204,17 @@ impl Git {
         po.remote_callbacks(cb);
         let headers: Vec<&str> = self.extra_header.iter().map(String::as_str).collect();
         po.custom_headers(&headers);
+        let options: Vec<&str> = options.iter().map(String::as_str).collect();
+        if !options.is_empty() {
+            po.remote_push_options(&options);
+        }
         let plus = if force { "+" } else { "" };
-        let refspec = format!("{plus}{PUSH_REF}:refs/heads/{branch}");
+        let refspec = format!("{plus}{PUSH_REF}:{target}");
         let result = remote.push(&[&refspec], Some(&mut po));
         drop(po);
-        let said = server_said(&said.into_inner());
+        let raw = said.into_inner();
+        let lines = String::from_utf8_lossy(&raw).replace('\r', "\n");
+        let said = server_said(&raw);
         let with_said = |msg: &str| match &said {
             Some(s) => format!("{msg}; the server said: {s}"),
             None => msg.to_string(),
@@ -167,6 +238,7 @@ impl Git {
                 Some(msg) => Ok(Push::Rejected(with_said(&msg))),
             },
         }
+        .map(|push| (push, lines))
     }
 }
 

@@ -60,7 +60,8 @@ pub(crate) struct RunReport<'a> {
 /// A pull request the run opened or updated.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Pulled {
-    pub number: u64,
+    /// None when an AGit push's server did not say which pull request it was.
+    pub number: Option<u64>,
     pub url: String,
     /// Merged by `--auto-merge` at once; otherwise it waits for review or checks.
     pub merged: bool,
@@ -135,7 +136,10 @@ impl RunReport<'_> {
             ("landing", self.landing().to_string()),
             (
                 "pr_number",
-                self.pull.map(|p| p.number.to_string()).unwrap_or_default(),
+                self.pull
+                    .and_then(|p| p.number)
+                    .map(|n| n.to_string())
+                    .unwrap_or_default(),
             ),
             (
                 "pr_url",
@@ -189,8 +193,12 @@ impl RunReport<'_> {
             self.attempts,
             json_str(&self.summary()),
             json_str(self.landing()),
-            self.pull.map_or("null".to_string(), |p| p.number.to_string()),
-            self.pull.map_or("null".to_string(), |p| json_str(&p.url))
+            self.pull
+                .and_then(|p| p.number)
+                .map_or("null".to_string(), |n| n.to_string()),
+            self.pull
+                .filter(|p| !p.url.is_empty())
+                .map_or("null".to_string(), |p| json_str(&p.url))
         )
     }
 
@@ -199,13 +207,19 @@ impl RunReport<'_> {
         match self.outcome {
             Some(Outcome::Pushed { .. }) if self.pull.is_some() => {
                 let p = self.pull.unwrap_or_else(|| unreachable!());
+                let number = p
+                    .number
+                    .map_or("for review".to_string(), |n| format!("#{n}"));
+                let url = if p.url.is_empty() {
+                    "no address"
+                } else {
+                    &p.url
+                };
                 format!(
-                    "pull request #{} into {} of {}{}: {} ({})\n",
-                    p.number,
+                    "pull request {number} into {} of {}{}: {url} ({})\n",
                     self.branch,
                     self.repo,
                     if p.merged { ", merged" } else { "" },
-                    p.url,
                     short(&commit)
                 )
             }

@@ -324,3 +324,303 @@ fn eight_concurrent_updaters_end_with_one_consistent_pull_request() {
         pulls[0].body
     );
 }
+
+/// A server that takes AGit pushes as Gitea does, as far as git can see: it advertises push
+/// options (Gitea sets receive.advertisePushOptions), its hook records the options and the
+/// commit pushed to refs/for/<branch>, and answers with the lines Gitea's hook prints after
+/// an AGit push (cmd/hook.go, hookPrintResults). `url` None: a server with
+/// PULL_REQUEST_PUSH_MESSAGE off, which prints nothing.
+fn agit_server(url: Option<&str>) -> (Remote, crate::common::git::HttpServer, tempfile::TempDir) {
+    let (remote, server, root) = crate::common::run::http_remote();
+    crate::common::git::git(&remote.bare())
+        .args(["config", "receive.advertisePushOptions", "true"])
+        .status()
+        .unwrap();
+    let journal = root.path().join("agit.log");
+    let say = url.map_or(String::new(), |u| {
+        format!("echo; echo 'Visit the existing pull request:'; echo '  {u}'; echo\n")
+    });
+    remote.hook(
+        "pre-receive",
+        &format!(
+            "#!/bin/sh\nwhile read old new ref; do echo \"ref $ref $new\" >> {j}; done\n\
+             i=0; while [ $i -lt \"${{GIT_PUSH_OPTION_COUNT:-0}}\" ]; do\n\
+             eval \"echo \\\"option \\$GIT_PUSH_OPTION_$i\\\"\" >> {j}; i=$((i+1)); done\n\
+             {say}exit 0\n",
+            j = journal.display()
+        ),
+    );
+    (remote, server, root)
+}
+
+fn journal(root: &tempfile::TempDir) -> Vec<String> {
+    std::fs::read_to_string(root.path().join("agit.log"))
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn agit_pushes_for_review_with_the_topic_title_and_description() {
+    let url = "http://gitea.example.test/acme/deploy/pulls/7";
+    let (remote, server, root) = agit_server(Some(url));
+    let main = remote.tip("main");
+    let cwd = tempfile::tempdir().unwrap();
+    let out = cwd.path().join("out");
+    let run_one = |version: &str| {
+        run(
+            crate::common::run::workflow(cwd.path(), &server.url("acme/deploy.git"))
+                .env("GITEA_TOKEN", TOKEN)
+                .env("VERSION", version)
+                .env("GITHUB_OUTPUT", &out)
+                .args(["run", "--pull-request=agit"]),
+        )
+    };
+    let r = run_one("1.2.3");
+    ok(&r);
+    assert_eq!(remote.tip("main"), main, "the branch itself is untouched");
+    let log = journal(&root);
+    let pushed = log
+        .iter()
+        .find_map(|l| l.strip_prefix("ref refs/for/main "))
+        .unwrap_or_else(|| panic!("a push to refs/for/main: {log:?}"))
+        .to_string();
+    assert_eq!(
+        git_out(&remote.bare(), &["rev-parse", &format!("{pushed}^")]).trim(),
+        main
+    );
+    let options: Vec<&str> = log
+        .iter()
+        .filter_map(|l| l.strip_prefix("option "))
+        .collect();
+    assert_eq!(
+        options,
+        [
+            "topic=gitops-update/app",
+            "title=[skip ci] gitops: update version to 1.2.3",
+            "description=gitops-update records app 1.2.3 in `charts/app/values.yaml`. Built from acme/app@0123456789abcdef0123456789abcdef01234567.",
+            "force-push=true",
+        ]
+    );
+    let outputs = std::fs::read_to_string(&out).unwrap();
+    for line in [
+        "landing=pull-request",
+        "pr_number=7",
+        &format!("pr_url={url}"),
+        &format!("summary=app|1.2.3|pending|{pushed}|"),
+    ] {
+        assert!(outputs.contains(line), "{line} in {outputs}");
+    }
+    assert!(
+        r.stdout.contains("pull request #7 into main"),
+        "{}",
+        r.stdout
+    );
+    assert!(!r.stderr.contains(TOKEN));
+
+    // Main moves; the next version is rebuilt on its new tip and force-pushed for review.
+    remote.commit_elsewhere("README.md", "moved\n", "someone else");
+    let moved = remote.tip("main");
+    std::fs::remove_file(root.path().join("agit.log")).unwrap();
+    ok(&run_one("1.2.4"));
+    let log = journal(&root);
+    let second = log
+        .iter()
+        .find_map(|l| l.strip_prefix("ref refs/for/main "))
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        git_out(&remote.bare(), &["rev-parse", &format!("{second}^")]).trim(),
+        moved,
+        "never a stale base"
+    );
+    assert!(git_out(
+        &remote.bare(),
+        &["show", &format!("{second}:charts/app/values.yaml")]
+    )
+    .contains("tag: \"1.2.4\"  # bumped by CI"));
+    assert!(
+        log.contains(&"option force-push=true".to_string()),
+        "{log:?}"
+    );
+}
+
+#[test]
+fn agit_needs_no_api_and_says_when_the_server_names_no_pull_request() {
+    let (remote, server, root) = agit_server(None);
+    let cwd = tempfile::tempdir().unwrap();
+    let out = cwd.path().join("out");
+    let r = run(
+        crate::common::run::workflow(cwd.path(), &server.url("acme/deploy.git"))
+            .env("GITEA_TOKEN", TOKEN)
+            .env("GITOPS_PULL_REQUEST", "agit")
+            .env("GITHUB_OUTPUT", &out)
+            .args(["run", "--output", "json"]),
+    );
+    ok(&r);
+    assert!(journal(&root)
+        .iter()
+        .any(|l| l.starts_with("ref refs/for/main ")));
+    assert!(
+        r.stderr
+            .contains("the server did not say which pull request"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stdout.contains("\"landing\":\"pull-request\""),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("\"pr_number\":null"), "{}", r.stdout);
+    let outputs = std::fs::read_to_string(&out).unwrap();
+    assert!(outputs.contains("pr_number=\n"), "{outputs}");
+    assert!(outputs.contains("|pending|"), "{outputs}");
+    let _ = remote;
+}
+
+#[test]
+fn a_pull_request_mode_that_is_not_one_is_refused() {
+    let cwd = tempfile::tempdir().unwrap();
+    let r = run(
+        crate::common::run::workflow(cwd.path(), "file:///nonexistent")
+            .env("GITOPS_PULL_REQUEST", "gerrit"),
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("expected true (a branch of ours), agit or false"),
+        "{}",
+        r.stderr
+    );
+    let r = run(
+        crate::common::run::workflow(cwd.path(), "file:///nonexistent")
+            .env("GITOPS_AUTO_MERGE", "true"),
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("add --pull-request"), "{}", r.stderr);
+}
+
+/// A run with AGit against the emulator, whose git server takes AGit pushes as Gitea's
+/// proc-receive hook does (`common::gitea`, agit_hook).
+fn agit_update(w: &World, version: &str, out: &str) -> std::process::Command {
+    let mut cmd = w.update(version, out);
+    cmd.env("GITOPS_PULL_REQUEST", "agit");
+    cmd
+}
+
+#[test]
+fn agit_opens_then_updates_one_pull_request_on_the_moved_base() {
+    use crate::common::gitea::PUSHER;
+    let w = world(Options::default());
+    let main = w.deploy.tip("main");
+    let r = run(&mut agit_update(&w, "1.2.3", "out1"));
+    ok(&r);
+    assert_eq!(w.deploy.tip("main"), main, "the branch itself is untouched");
+    let pulls = w.gitea.pulls("acme/deploy");
+    assert_eq!(pulls.len(), 1, "{pulls:?}");
+    let p = &pulls[0];
+    assert!(p.agit);
+    assert_eq!(
+        (p.head.as_str(), p.base.as_str(), p.state),
+        (
+            format!("{PUSHER}/gitops-update/app").as_str(),
+            "main",
+            "open"
+        )
+    );
+    assert_eq!(p.title, "[skip ci] gitops: update version to 1.2.3");
+    assert!(
+        p.body.starts_with(
+            "gitops-update records app 1.2.3 in `values.yaml`. Built from http://127.0.0.1:"
+        ),
+        "{}",
+        p.body
+    );
+    let head = git_out(&w.deploy.bare(), &["rev-parse", "refs/pull/1/head"])
+        .trim()
+        .to_string();
+    assert_eq!(
+        git_out(&w.deploy.bare(), &["rev-parse", &format!("{head}^")]).trim(),
+        main
+    );
+    let out = w.outputs("out1");
+    assert_eq!(out["landing"], "pull-request");
+    assert_eq!(out["pr_number"], "1");
+    assert_eq!(out["pr_url"], format!("{APP_URL}/acme/deploy/pulls/1"));
+    assert_eq!(
+        out["summary"],
+        format!("app|1.2.3|pending|{head}|acme/deploy")
+    );
+    // No branch of ours: the token needed no right to create one.
+    let branches = git_out(&w.deploy.bare(), &["for-each-ref", "--format=%(refname)"]);
+    assert!(!branches.contains("refs/heads/gitops-update"), "{branches}");
+    assert!(w
+        .gitea
+        .statuses("acme/deploy")
+        .iter()
+        .any(|s| s.sha == head));
+
+    w.deploy
+        .commit_elsewhere("README.md", "moved\n", "someone else");
+    let moved = w.deploy.tip("main");
+    ok(&run(&mut agit_update(&w, "1.2.4", "out2")));
+    let pulls = w.gitea.pulls("acme/deploy");
+    assert_eq!(pulls.len(), 1, "the same pull request: {pulls:?}");
+    let head = git_out(&w.deploy.bare(), &["rev-parse", "refs/pull/1/head"])
+        .trim()
+        .to_string();
+    assert_eq!(
+        git_out(&w.deploy.bare(), &["rev-parse", &format!("{head}^")]).trim(),
+        moved,
+        "rebuilt on the moved base, force-pushed"
+    );
+    assert_eq!(
+        git_out(&w.deploy.bare(), &["show", "refs/pull/1/head:values.yaml"]),
+        VALUES.replace("1.0.0", "1.2.4")
+    );
+    assert_eq!(w.outputs("out2")["pr_number"], "1");
+}
+
+#[test]
+fn agit_auto_merge_merges_now_or_when_the_checks_succeed() {
+    let w = world(Options::default());
+    let r = run(agit_update(&w, "1.2.3", "out")
+        .arg("run")
+        .arg("--auto-merge"));
+    ok(&r);
+    let p = &w.gitea.pulls("acme/deploy")[0];
+    assert!(p.merged && p.agit, "{p:?}");
+    assert_eq!(
+        w.deploy.show("main", "values.yaml"),
+        VALUES.replace("1.0.0", "1.2.3")
+    );
+    let out = w.outputs("out");
+    assert_eq!(out["landing"], "merged");
+    assert!(out["summary"].contains("|success|"), "{}", out["summary"]);
+
+    let w = world(Options {
+        checks_pending: true,
+        ..Options::default()
+    });
+    ok(&run(agit_update(&w, "1.2.3", "out1").args([
+        "run",
+        "--auto-merge",
+        "--merge-style",
+        "squash",
+    ])));
+    ok(&run(agit_update(&w, "1.2.4", "out2").args([
+        "run",
+        "--auto-merge",
+        "--merge-style",
+        "squash",
+    ])));
+    let pulls = w.gitea.pulls("acme/deploy");
+    assert_eq!(pulls.len(), 1, "{pulls:?}");
+    assert_eq!(pulls[0].auto_merge.as_deref(), Some("squash"));
+    assert!(!pulls[0].merged);
+    let out = w.outputs("out2");
+    assert_eq!(out["landing"], "pull-request");
+    assert!(out["summary"].contains("|pending|"), "{}", out["summary"]);
+}

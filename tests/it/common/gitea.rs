@@ -153,7 +153,27 @@ pub struct PullRec {
     pub merged: bool,
     /// The merge style when an auto-merge is scheduled (models/pull/automerge.go).
     pub auto_merge: Option<String>,
+    /// Opened by an AGit push (PullRequestFlowAGit): its head is refs/pull/N/head, not a
+    /// branch, and `head` is `<pusher>/<topic>`.
+    pub agit: bool,
+    /// The merge commit, once merged (`merge_commit_sha`).
+    pub merge_commit: Option<String>,
 }
+
+impl PullRec {
+    /// Where the head commit is: the branch, or for AGit the pull request's own ref
+    /// (models/issues/pull.go, GetGitHeadRefName).
+    fn head_ref(&self) -> String {
+        if self.agit {
+            format!("refs/pull/{}/head", self.number)
+        } else {
+            format!("refs/heads/{}", self.head)
+        }
+    }
+}
+
+/// The user the emulator's token belongs to: the AGit pusher.
+pub const PUSHER: &str = "deploy-bot";
 
 pub struct Gitea {
     pub port: u16,
@@ -187,6 +207,9 @@ impl Gitea {
         }
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
+        for (name, remote) in repos {
+            agit_hook(name, remote, port);
+        }
         let state = Arc::new(Mutex::new(State {
             opts: opts.clone(),
             api_url: format!("http://127.0.0.1:{port}/api/v1"),
@@ -504,6 +527,11 @@ fn route(
     authorization: Option<&str>,
     body: &str,
 ) -> Answer {
+    if let Some(full) = path.strip_prefix("/api/internal/hook/proc-receive/") {
+        if s.repos.contains_key(full) {
+            return proc_receive(s, full, body);
+        }
+    }
     let Some(rest) = path.strip_prefix("/api/v1") else {
         return error(404, "not found");
     };
@@ -572,23 +600,177 @@ fn route(
     }
 }
 
-/// services/convert/pull.go, ToAPIPullRequest: the fields a client reads.
+/// services/convert/pull.go, ToAPIPullRequest: the fields a client reads. An AGit pull
+/// request's head ref is refs/pull/N/head and its head name empty; a merged one carries
+/// `merge_commit_sha` (modules/structs/pull.go).
 fn pull_json(s: &State, p: &PullRec) -> String {
     let bare = &s.repos[&p.repo].bare;
-    let sha = |b: &str| rev_parse(bare, &format!("refs/heads/{b}")).unwrap_or_default();
+    let head_ref = if p.agit { p.head_ref() } else { p.head.clone() };
     format!(
-        "{{\"id\":{n},\"number\":{n},\"html_url\":\"{APP_URL}/{repo}/pulls/{n}\",\"title\":{},\"body\":{},\"state\":\"{}\",\"merged\":{},\"head\":{{\"ref\":{},\"sha\":\"{}\"}},\"base\":{{\"ref\":{},\"sha\":\"{}\"}}}}",
+        "{{\"id\":{n},\"number\":{n},\"html_url\":\"{APP_URL}/{repo}/pulls/{n}\",\"title\":{},\"body\":{},\"state\":\"{}\",\"merged\":{},\"merge_commit_sha\":{},\"head\":{{\"ref\":{},\"sha\":\"{}\"}},\"base\":{{\"ref\":{},\"sha\":\"{}\"}}}}",
         json_str(&p.title),
         json_str(&p.body),
         p.state,
         p.merged,
-        json_str(&p.head),
-        sha(&p.head),
+        p.merge_commit.as_deref().map_or("null".to_string(), json_str),
+        json_str(&head_ref),
+        rev_parse(bare, &p.head_ref()).unwrap_or_default(),
         json_str(&p.base),
-        sha(&p.base),
+        rev_parse(bare, &format!("refs/heads/{}", p.base)).unwrap_or_default(),
         n = p.number,
         repo = p.repo,
     )
+}
+
+/// Gitea's git config makes receive-pack advertise push options and hand refs/for/* to its
+/// proc-receive hook (modules/git/git.go, syncGitConfig), which calls Gitea's internal API
+/// (routers/private/hook_proc_receive.go → services/agit/agit.go) and prints what it
+/// answers. Here a post-receive hook does the same over bash's /dev/tcp: git itself has
+/// already stored the ref by then, which the emulator removes, as proc-receive never
+/// creates it. What differs: a refusal (`request force-push push option`) is printed, not
+/// sent as the ref's status, since post-receive cannot refuse.
+fn agit_hook(name: &str, remote: &Remote, port: u16) {
+    git_out(
+        &remote.bare(),
+        &["config", "receive.advertisePushOptions", "true"],
+    );
+    remote.hook(
+        "post-receive",
+        &format!(
+            r#"#!/bin/bash
+body=""
+while read -r old new ref; do
+  case "$ref" in refs/for/*) body+="ref $ref $new"$'\n' ;; esac
+done
+[ -z "$body" ] && exit 0
+i=0
+while [ "$i" -lt "${{GIT_PUSH_OPTION_COUNT:-0}}" ]; do
+  v="GIT_PUSH_OPTION_$i"; body+="option ${{!v}}"$'\n'; i=$((i+1))
+done
+len=$(printf '%s' "$body" | wc -c)
+exec 3<>/dev/tcp/127.0.0.1/{port}
+printf 'POST /api/internal/hook/proc-receive/{name} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s' "$len" "$body" >&3
+resp=$(cat <&3)
+printf '%s\n' "${{resp#*$'\r\n\r\n'}}" >&2
+"#
+        ),
+    );
+}
+
+/// services/agit/agit.go, ProcReceive: the head branch is `<pusher>/<topic>`; an unmerged
+/// AGit pull request of that head and base is updated (refused when the new head is the
+/// old one, or does not descend from it without `force-push`), else one is opened with the
+/// `title` and `description` options, or the commit's subject and body. The answer is
+/// what cmd/hook.go (hookPrintResults) prints: "Visit the existing pull request:" and the
+/// URL.
+fn proc_receive(s: &mut State, full: &str, body: &str) -> Answer {
+    let mut options = BTreeMap::new();
+    let mut refs = Vec::new();
+    for line in body.lines() {
+        if let Some(kv) = line.strip_prefix("option ") {
+            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+            options.insert(k.to_string(), v.to_string());
+        } else if let Some(r) = line.strip_prefix("ref ") {
+            if let Some((name, new)) = r.split_once(' ') {
+                refs.push((name.to_string(), new.to_string()));
+            }
+        }
+    }
+    let bare = s.repos[full].bare.clone();
+    let mut said = String::new();
+    for (name, new) in refs {
+        let _ = git(&bare).args(["update-ref", "-d", &name]).status();
+        let base = name.trim_start_matches("refs/for/").to_string();
+        let Some(topic) = options.get("topic").filter(|t| !t.is_empty()) else {
+            said.push_str(
+                "error: topic-branch is not set
+",
+            );
+            continue;
+        };
+        let head = if topic.starts_with(&format!("{PUSHER}/")) {
+            topic.clone()
+        } else {
+            format!("{PUSHER}/{topic}")
+        };
+        let force = options
+            .get("force-push")
+            .is_some_and(|v| v == "true" || v.is_empty());
+        let existing = s.pulls.iter().position(|p| {
+            p.repo == full && p.agit && p.head == head && p.base == base && !p.merged
+        });
+        let number = match existing {
+            Some(i) => {
+                let old = rev_parse(&bare, &s.pulls[i].head_ref()).unwrap_or_default();
+                if old == new {
+                    said.push_str(
+                        "error: new commit is same with old commit
+",
+                    );
+                    continue;
+                }
+                let descends = git(&bare)
+                    .args(["merge-base", "--is-ancestor", &old, &new])
+                    .status()
+                    .is_ok_and(|st| st.success());
+                if !force && !descends {
+                    said.push_str(
+                        "error: request `force-push` push option
+",
+                    );
+                    continue;
+                }
+                s.pulls[i].number
+            }
+            None => {
+                let message = git_out(&bare, &["log", "-1", "--format=%B", &new]);
+                let (subject, rest) = message
+                    .split_once(
+                        "
+
+",
+                    )
+                    .unwrap_or((&message, ""));
+                let number = s.pulls.iter().filter(|p| p.repo == full).count() as u64 + 1;
+                let title = options
+                    .get("title")
+                    .filter(|t| !t.is_empty())
+                    .cloned()
+                    .unwrap_or_else(|| subject.trim().to_string());
+                let description = options
+                    .get("description")
+                    .filter(|t| !t.is_empty())
+                    .cloned()
+                    .unwrap_or_else(|| rest.trim().to_string());
+                s.pulls.push(PullRec {
+                    repo: full.to_string(),
+                    number,
+                    head,
+                    base,
+                    title,
+                    body: description,
+                    state: "open",
+                    merged: false,
+                    auto_merge: None,
+                    agit: true,
+                    merge_commit: None,
+                });
+                number
+            }
+        };
+        git_out(
+            &bare,
+            &["update-ref", &format!("refs/pull/{number}/head"), &new],
+        );
+        said.push_str(&format!(
+            "\nVisit the existing pull request:\n  {APP_URL}/{full}/pulls/{number}\n"
+        ));
+    }
+    Answer {
+        status: 200,
+        headers: Vec::new(),
+        body: said,
+    }
 }
 
 /// routers/api/v1/repo/pull.go, CreatePullRequest: 422 for head == base, 404 for a branch
@@ -636,6 +818,8 @@ fn create_pull(s: &mut State, full: &str, body: &str) -> Answer {
         state: "open",
         merged: false,
         auto_merge: None,
+        agit: false,
+        merge_commit: None,
     };
     let body = pull_json(s, &rec);
     s.pulls.push(rec);
@@ -731,7 +915,7 @@ fn merge_pull(s: &mut State, full: &str, n: &str, body: &str) -> Answer {
     let bare = s.repos[full].bare.clone();
     let (head, base) = (s.pulls[i].head.clone(), s.pulls[i].base.clone());
     let (Some(h), Some(b)) = (
-        rev_parse(&bare, &format!("refs/heads/{head}")),
+        rev_parse(&bare, &s.pulls[i].head_ref()),
         rev_parse(&bare, &format!("refs/heads/{base}")),
     ) else {
         return error(404, "The target couldn't be found.");
@@ -774,14 +958,17 @@ fn merge_pull(s: &mut State, full: &str, n: &str, body: &str) -> Answer {
             &b,
         ],
     );
-    if matches!(
-        field(&req, "delete_branch_after_merge"),
-        Some(Val::Bool(true))
-    ) {
+    if !s.pulls[i].agit
+        && matches!(
+            field(&req, "delete_branch_after_merge"),
+            Some(Val::Bool(true))
+        )
+    {
         git_out(&bare, &["update-ref", "-d", &format!("refs/heads/{head}")]);
     }
     s.pulls[i].merged = true;
     s.pulls[i].state = "closed";
+    s.pulls[i].merge_commit = Some(merge.trim().to_string());
     json(200, "")
 }
 
