@@ -383,6 +383,11 @@ pub struct DispatchArgs {
     #[arg(long, env = "GITOPS_WAIT_TIMEOUT", default_value = "10m")]
     pub wait_timeout: String,
 
+    /// When the GitOps run opened a pull request, wait (within --wait-timeout) until it is
+    /// merged, and report success with its merge commit
+    #[arg(long, env = "GITOPS_WAIT_MERGED")]
+    pub wait_merged: bool,
+
     /// The component the GitOps run deploys once the version is recorded (its receiver's
     /// deploy_<name> job, from `gitops-update workflow`)
     #[arg(long, env = "GITOPS_DEPLOY_NAME", value_name = "NAME")]

@@ -517,6 +517,33 @@ pub struct Pull {
     pub head_sha: String,
 }
 
+/// A pull request as `GET /pulls/{n}` answers it (services/convert/pull.go): whether it is
+/// merged, and as which commit (`merge_commit_sha`, set once merged).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PullState {
+    pub pull: Pull,
+    /// open, closed
+    pub state: String,
+    pub merged: bool,
+    pub merge_commit: Option<String>,
+    /// The head's ref: the branch, or refs/pull/N/head for an AGit pull request.
+    pub head_ref: String,
+    pub title: String,
+}
+
+fn pull_state_of(v: &Val) -> Option<PullState> {
+    Some(PullState {
+        pull: pull_of(v)?,
+        state: field_str(v, "state").unwrap_or_default(),
+        merged: matches!(field(v, "merged"), Some(Val::Bool(true))),
+        merge_commit: field_str(v, "merge_commit_sha").filter(|s| !s.is_empty()),
+        head_ref: field(v, "head")
+            .and_then(|h| field_str(h, "ref"))
+            .unwrap_or_default(),
+        title: field_str(v, "title").unwrap_or_default(),
+    })
+}
+
 fn pull_of(v: &Val) -> Option<Pull> {
     Some(Pull {
         number: field_u64(v, "number")?,
@@ -590,6 +617,30 @@ impl Gitea {
             }
         }
         Ok(None)
+    }
+
+    /// One pull request as it is now (routers/api/v1/repo/pull.go, GetPullRequest).
+    pub fn pull(&self, repo: &str, number: u64) -> Result<PullState, ApiError> {
+        let v = self.get(&format!("/repos/{repo}/pulls/{number}"))?;
+        pull_state_of(&v).ok_or_else(|| ApiError::Unavailable(format!("no pull request #{number}")))
+    }
+
+    /// The pull requests into `base` in `state` (open, closed), newest first: the first
+    /// page (50).
+    pub fn pulls_into(
+        &self,
+        repo: &str,
+        base: &str,
+        state: &str,
+    ) -> Result<Vec<PullState>, ApiError> {
+        let v = self.get(&format!(
+            "/repos/{repo}/pulls?state={state}&base_branch={}&page=1&limit=50",
+            encode(base)
+        ))?;
+        Ok(match &v {
+            Val::Arr(items) => items.iter().filter_map(pull_state_of).collect(),
+            _ => Vec::new(),
+        })
     }
 
     /// Sets a pull request's title and body, and answers it as it now is. Gitea answers 201

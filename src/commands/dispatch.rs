@@ -89,7 +89,14 @@ pub struct Landed {
     pub changed: bool,
     /// The pull request the GitOps run opened or updated for it (its receiver runs with
     /// `--pull-request`): recorded, not yet merged.
-    pub pull: Option<String>,
+    pub pull: Option<Waiting>,
+}
+
+/// A pull request that carries the update and waits for its merge.
+#[derive(Debug, Clone)]
+pub struct Waiting {
+    pub number: u64,
+    pub url: String,
 }
 
 /// Where the failure status links to, learnt on the way.
@@ -127,8 +134,8 @@ pub fn execute(cfg: &DispatchConfig) -> Result<u8> {
             result
                 .as_ref()
                 .ok()
-                .and_then(|l| l.pull.as_deref())
-                .unwrap_or(""),
+                .and_then(|l| l.pull.as_ref())
+                .map_or("", |p| p.url.as_str()),
         ),
     ];
     report::append_outputs(&cfg.output_files, &outputs)
@@ -139,7 +146,7 @@ pub fn execute(cfg: &DispatchConfig) -> Result<u8> {
         path: "<stdout>".into(),
         source,
     })?;
-    if let Some(url) = &landed.pull {
+    if let Some(Waiting { url, .. }) = &landed.pull {
         report::progress(&format!(
             "{} {} waits in a pull request of {}: {url} (head {})",
             cfg.component,
@@ -164,21 +171,168 @@ pub fn execute(cfg: &DispatchConfig) -> Result<u8> {
     Ok(crate::error::exit::OK)
 }
 
-/// Our commit on the pull request branch of the GitOps run, and the open pull request.
-fn in_pull_request(gitea: &Gitea, cfg: &DispatchConfig, base: &str, start: &str) -> Option<Landed> {
+/// Our commit in an open pull request of the GitOps run: on the branch of ours
+/// (`run --pull-request`), or at the head of an AGit pull request (`--pull-request=agit`),
+/// whose head is refs/pull/N/head (services/convert/pull.go). An AGit pull request keeps the
+/// title it was opened with when a push updates it (services/agit/agit.go), so its head
+/// commit is what tells; heads already read and not ours are in `not_ours`.
+fn in_pull_request(
+    gitea: &Gitea,
+    cfg: &DispatchConfig,
+    base: &str,
+    start: &str,
+    not_ours: &mut std::collections::HashSet<String>,
+) -> Option<Landed> {
+    let pending = |sha: &str, number: u64, url: &str| Landed {
+        sha: sha.to_string(),
+        link: url.to_string(),
+        changed: true,
+        pull: Some(Waiting {
+            number,
+            url: url.to_string(),
+        }),
+    };
     let head = crate::git::pull_request_branch(base, &cfg.component);
     // No such branch is an answer too (Gitea: 404 or 500 for an unknown sha).
-    let commits = gitea.commits_since(&cfg.repo, &head, start).ok()?;
-    let c = commits
+    if let Ok(commits) = gitea.commits_since(&cfg.repo, &head, start) {
+        if let Some(c) = commits
+            .iter()
+            .find(|c| is_ours(c, &cfg.dispatch_id, cfg.version.as_str()))
+        {
+            let pull = gitea.open_pull(&cfg.repo, &head, base).ok().flatten()?;
+            return Some(pending(&c.sha, pull.number, &pull.html_url));
+        }
+    }
+    let pulls = gitea.pulls_into(&cfg.repo, base, "open").ok()?;
+    for p in pulls
         .iter()
-        .find(|c| is_ours(c, &cfg.dispatch_id, cfg.version.as_str()))?;
-    let pull = gitea.open_pull(&cfg.repo, &head, base).ok().flatten()?;
-    Some(Landed {
-        sha: c.sha.clone(),
-        link: pull.html_url.clone(),
-        changed: true,
-        pull: Some(pull.html_url),
-    })
+        .filter(|p| p.head_ref.starts_with("refs/pull/"))
+    {
+        if p.pull.head_sha.is_empty() || not_ours.contains(&p.pull.head_sha) {
+            continue;
+        }
+        let Ok(message) = gitea.commit_message(&cfg.repo, &p.pull.head_sha) else {
+            continue;
+        };
+        let c = Commit {
+            sha: p.pull.head_sha.clone(),
+            message,
+            html_url: None,
+        };
+        if is_ours(&c, &cfg.dispatch_id, cfg.version.as_str()) {
+            return Some(pending(&c.sha, p.pull.number, &p.pull.html_url));
+        }
+        not_ours.insert(c.sha);
+    }
+    None
+}
+
+/// A pull request that carried our commit and was closed without merging: its address.
+fn in_closed_pull_request(gitea: &Gitea, cfg: &DispatchConfig, base: &str) -> Option<String> {
+    let pulls = gitea.pulls_into(&cfg.repo, base, "closed").ok()?;
+    pulls
+        .iter()
+        .filter(|p| !p.merged && p.title.starts_with("[skip ci] gitops: update version to "))
+        .find_map(|p| {
+            let message = gitea.commit_message(&cfg.repo, &p.pull.head_sha).ok()?;
+            let c = Commit {
+                sha: p.pull.head_sha.clone(),
+                message,
+                html_url: None,
+            };
+            is_ours(&c, &cfg.dispatch_id, cfg.version.as_str()).then(|| p.pull.html_url.clone())
+        })
+}
+
+/// `--wait-merged`: polls the pull request until it is merged, and answers its merge
+/// commit. Closed unmerged, or its head replaced by another update (a newer version of the
+/// component in the same pull request), it will never carry ours: not landed.
+fn wait_merged(
+    gitea: &Gitea,
+    cfg: &DispatchConfig,
+    waiting: &Waiting,
+    ours: &str,
+    begun: Instant,
+    repo_html: Option<&str>,
+) -> Result<Landed> {
+    let mut head = ours.to_string();
+    let mut last_report = Instant::now();
+    report::progress(&format!(
+        "{} {} waits in pull request #{} of {} ({}); waiting for its merge",
+        cfg.component, cfg.version, waiting.number, cfg.repo, waiting.url
+    ));
+    loop {
+        let p = gitea
+            .pull(&cfg.repo, waiting.number)
+            .map_err(|e| api(&format!("cannot read pull request #{}", waiting.number), e))?;
+        if p.merged {
+            let sha = p.merge_commit.unwrap_or(head);
+            report::progress(&format!(
+                "pull request #{} merged as {}",
+                waiting.number,
+                short(&sha)
+            ));
+            return Ok(Landed {
+                link: repo_html
+                    .map(|r| format!("{r}/commit/{sha}"))
+                    .unwrap_or_else(|| waiting.url.clone()),
+                sha,
+                changed: true,
+                pull: None,
+            });
+        }
+        if p.state == "closed" {
+            return Err(Error::NotLanded(format!(
+                "pull request #{} of {} ({}) was closed without merging: {} {} is not in {}",
+                waiting.number, cfg.repo, waiting.url, cfg.component, cfg.version, cfg.repo
+            )));
+        }
+        if !p.pull.head_sha.is_empty() && p.pull.head_sha != head {
+            let message = gitea
+                .commit_message(&cfg.repo, &p.pull.head_sha)
+                .map_err(|e| api("cannot read the pull request's head commit", e))?;
+            let c = Commit {
+                sha: p.pull.head_sha.clone(),
+                message,
+                html_url: None,
+            };
+            if !is_ours(&c, &cfg.dispatch_id, cfg.version.as_str()) {
+                return Err(Error::NotLanded(format!(
+                    "pull request #{} of {} now carries another update ({}, dispatch {}): {} {} was superseded before it merged",
+                    waiting.number,
+                    cfg.repo,
+                    c.message.lines().next().unwrap_or(""),
+                    trailer(&c, "Dispatch-Id:").first().unwrap_or(&"none"),
+                    cfg.component,
+                    cfg.version
+                )));
+            }
+            head = c.sha;
+        }
+        let waited = begun.elapsed();
+        if waited >= cfg.wait_timeout {
+            return Err(Error::NotLanded(format!(
+                "pull request #{} of {} ({}) was not merged within {}s",
+                waiting.number,
+                cfg.repo,
+                waiting.url,
+                cfg.wait_timeout.as_secs()
+            )));
+        }
+        if last_report.elapsed() >= Duration::from_secs(30) {
+            report::progress(&format!(
+                "still waiting for pull request #{} to merge ({}s of {}s)",
+                waiting.number,
+                waited.as_secs(),
+                cfg.wait_timeout.as_secs()
+            ));
+            last_report = Instant::now();
+        }
+        std::thread::sleep(
+            cfg.poll_interval
+                .min(cfg.wait_timeout.saturating_sub(waited)),
+        );
+    }
 }
 
 /// The context of the status on the consumer's commit, as the consumer repos' branch
@@ -205,7 +359,7 @@ fn consumer_status(cfg: &DispatchConfig, result: &Result<Landed>, links: &Links)
     let context = status_context(&cfg.source_repo, cfg.tag_prefix.as_deref());
     let status = match result {
         Ok(Landed {
-            pull: Some(url),
+            pull: Some(Waiting { url, .. }),
             sha,
             ..
         }) => Status {
@@ -469,6 +623,7 @@ fn dispatch_and_wait(cfg: &DispatchConfig, links: &mut Links) -> Result<Landed> 
     // The commits that had landed when the latest dispatch was sent.
     let mut before_dispatch: std::collections::HashSet<String> = Default::default();
     let mut ready = false;
+    let mut not_ours = std::collections::HashSet::new();
     loop {
         let new = gitea
             .commits_since(&cfg.repo, &branch, &start)
@@ -507,8 +662,14 @@ fn dispatch_and_wait(cfg: &DispatchConfig, links: &mut Links) -> Result<Landed> 
         }
         // A receiver that lands through a pull request leaves the commit on its branch
         // (`run --pull-request`), not on this one; the dispatch id tells ours apart.
-        if let Some(l) = in_pull_request(&gitea, cfg, &branch, &start) {
-            return Ok(l);
+        if let Some(l) = in_pull_request(&gitea, cfg, &branch, &start, &mut not_ours) {
+            let Some(waiting) = l.pull.clone().filter(|_| cfg.wait_merged) else {
+                return Ok(l);
+            };
+            // The consumer's commit says pending meanwhile, linking the pull request.
+            let ours = l.sha.clone();
+            consumer_status(cfg, &Ok(l), links);
+            return wait_merged(&gitea, cfg, &waiting, &ours, begun, links.repo.as_deref());
         }
         let look = watch.look(links)?;
         let mut lost = None;
@@ -526,6 +687,14 @@ fn dispatch_and_wait(cfg: &DispatchConfig, links: &mut Links) -> Result<Landed> 
                 )))
             }
             Seen::Succeeded if succeeded_before => {
+                // A pull request of the run that was closed before we saw it open: the
+                // version is not there.
+                if let Some(url) = in_closed_pull_request(&gitea, cfg, &branch) {
+                    return Err(Error::NotLanded(format!(
+                        "the GitOps run put {} {} in a pull request of {} that was closed without merging: {url}",
+                        cfg.component, cfg.version, cfg.repo
+                    )));
+                }
                 // The run ended well, yet left neither a commit nor a record (its status
                 // could not be set): the version was already there, and the tip has it.
                 let tip = gitea.tip(&cfg.repo, &branch).map_err(list_err)?;

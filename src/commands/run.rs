@@ -288,6 +288,33 @@ fn agit_pulled(
             done.branch, agit.topic
         )),
     }
+    // Gitea keeps an AGit pull request's title and description when a push updates it
+    // (services/agit/agit.go): with the API at hand, they are set to this version's, with
+    // the diff, as for a pull request of ours. Without it, the pull request is still right.
+    if let (Some(api), Some(token), Some(repo), Some(number), Outcome::Pushed { commit, .. }) = (
+        cfg.api_url.as_deref(),
+        cfg.token.clone(),
+        cfg.target.slug.as_deref(),
+        number,
+        &done.outcome,
+    ) {
+        let message = update::message(
+            cfg,
+            &done.changes.iter().map(|c| &c.path).collect::<Vec<_>>(),
+        );
+        let edited = gitea::Gitea::new(api, token, cfg.timeout)
+            .map_err(gitea::ApiError::Unavailable)
+            .and_then(|g| {
+                let (title, body) =
+                    describe(&message, &commit.to_string(), Some(done), cfg, &g.base);
+                g.edit_pull(repo, number, &title, &body)
+            });
+        if let Err(e) = edited {
+            report::note(&format!(
+                "pull request #{number} carries the new commit, but its title and description could not be updated ({e})"
+            ));
+        }
+    }
     let mut merged = false;
     if let Some(style) = mode.auto_merge {
         let (Some(api), Some(token), Some(repo)) = (

@@ -26,6 +26,8 @@ pub struct DispatchConfig {
     pub dispatch_id: String,
     pub component: String,
     pub wait_timeout: Duration,
+    /// Wait for the pull request the GitOps run opened to be merged.
+    pub wait_merged: bool,
     /// The receiver's `deploy_name` input: which component its run deploys.
     pub deploy_name: Option<String>,
     pub poll_interval: Duration,
@@ -217,6 +219,7 @@ impl DispatchConfig {
             dispatch_id,
             component,
             wait_timeout: parse_duration(&args.wait_timeout)?,
+            wait_merged: args.wait_merged,
             poll_interval: parse_duration(&args.poll_interval)?,
             lost_after: parse_duration(&args.lost_after)?,
             timeout: parse_duration(&args.timeout)?,

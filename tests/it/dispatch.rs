@@ -7,7 +7,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::common::git::Remote;
+use crate::common::git::{git_out, Remote};
 use crate::common::gitea::{Gitea, Options, APP_URL};
 use crate::common::{bin, run, Run};
 
@@ -1112,5 +1112,170 @@ fn a_receiver_that_opens_a_pull_request_is_reported_pending_with_its_link() {
     assert!(
         statuses[0].description.contains("waits in a pull request"),
         "{statuses:?}"
+    );
+}
+
+/// Waits until the emulator has an open pull request in acme/deploy; its number.
+fn an_open_pull(w: &World) -> u64 {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(p) = w
+            .gitea
+            .pulls("acme/deploy")
+            .iter()
+            .find(|p| p.state == "open")
+        {
+            return p.number;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no pull request opened"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn pull_request_world(mode: &'static str) -> World {
+    world(
+        Options {
+            updater_env: vec![("GITOPS_PULL_REQUEST", mode)],
+            ..Options::default()
+        },
+        VALUES,
+    )
+}
+
+/// `--wait-merged`: pending while the pull request waits for a reviewer, then success with
+/// the merge commit, which is what main carries.
+#[test]
+fn wait_merged_reports_the_merge_commit_once_a_reviewer_merges() {
+    for mode in ["true", "agit"] {
+        let w = pull_request_world(mode);
+        let r = std::thread::scope(|scope| {
+            let d = scope.spawn(|| w.dispatch("m-1", "1.2.3", &["--wait-merged"]));
+            let n = an_open_pull(&w);
+            // The consumer hears pending before the merge.
+            let deadline = std::time::Instant::now() + Duration::from_secs(30);
+            while !w.consumer_statuses().iter().any(|s| s.state == "pending") {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "{mode}: no pending status"
+                );
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            w.gitea.merge("acme/deploy", n);
+            d.join().unwrap()
+        });
+        assert_eq!(r.code, 0, "{mode}: {}", r.stderr);
+        let merge = w.deploy.tip("main");
+        assert!(
+            w.deploy
+                .show("main", "values.yaml")
+                .contains("tag: \"1.2.3\""),
+            "{mode}"
+        );
+        assert_eq!(
+            r.stdout,
+            format!("app|1.2.3|success|{merge}|acme/deploy\n"),
+            "{mode}"
+        );
+        assert!(r.stderr.contains("merged as"), "{mode}: {}", r.stderr);
+        let statuses = w.consumer_statuses();
+        let last = statuses.last().unwrap();
+        assert_eq!(last.state, "success", "{mode}: {statuses:?}");
+        assert!(
+            last.target_url.ends_with(&format!("/commit/{merge}")),
+            "{mode}: {statuses:?}"
+        );
+        assert!(w.output("m-1").contains("|success|"), "{mode}");
+    }
+}
+
+#[test]
+fn wait_merged_fails_when_the_pull_request_is_closed_or_superseded() {
+    let w = pull_request_world("true");
+    let r = std::thread::scope(|scope| {
+        let d = scope.spawn(|| w.dispatch("c-1", "1.2.3", &["--wait-merged"]));
+        let n = an_open_pull(&w);
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while !w.consumer_statuses().iter().any(|s| s.state == "pending") {
+            assert!(std::time::Instant::now() < deadline, "no pending status");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        w.gitea.close("acme/deploy", n);
+        d.join().unwrap()
+    });
+    assert_eq!(r.code, 7, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("pull request #1 of acme/deploy (http://gitea.example.test/acme/deploy/pulls/1) was closed without merging"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stdout.is_empty(), "{}", r.stdout);
+    assert!(
+        w.output("c-1").contains("app|1.2.3|failure||"),
+        "{}",
+        w.output("c-1")
+    );
+
+    // A newer build of the component updates the same pull request before it merges.
+    let w = pull_request_world("agit");
+    let r = std::thread::scope(|scope| {
+        let d = scope.spawn(|| w.dispatch("s-1", "1.2.3", &["--wait-merged"]));
+        an_open_pull(&w);
+        let newer = w.dispatch("s-2", "1.2.4", &[]);
+        assert_eq!(newer.code, 0, "{}", newer.stderr);
+        assert!(newer.stdout.contains("|pending|"), "{}", newer.stdout);
+        d.join().unwrap()
+    });
+    assert_eq!(r.code, 7, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(
+            "now carries another update ([skip ci] gitops: update version to 1.2.4, dispatch s-2)"
+        ),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(w.gitea.pulls("acme/deploy").len(), 1);
+}
+
+/// A receiver that lands through AGit: the pull request's head is refs/pull/N/head, no branch
+/// of ours; dispatch finds its commit there and reports pending with the link.
+#[test]
+fn a_receiver_that_lands_through_agit_is_reported_pending_with_its_link() {
+    let w = pull_request_world("agit");
+    let main = w.deploy.tip("main");
+    let r = w.dispatch("a-1", "1.2.3", &[]);
+    assert_eq!(r.code, 0, "{}\n{:#?}", r.stderr, w.gitea.runs());
+    assert_eq!(w.deploy.tip("main"), main);
+    let head = git_out(&w.deploy.bare(), &["rev-parse", "refs/pull/1/head"])
+        .trim()
+        .to_string();
+    assert_eq!(r.stdout, format!("app|1.2.3|pending|{head}|acme/deploy\n"));
+    assert!(w
+        .output("a-1")
+        .contains(&format!("pr_url={APP_URL}/acme/deploy/pulls/1\n")));
+}
+
+/// Closed before the consumer ever saw it open (it polls slowly here): not landed, rather
+/// than "already there" because the run succeeded and main did not change.
+#[test]
+fn a_pull_request_closed_before_it_was_seen_is_not_a_success() {
+    let w = pull_request_world("true");
+    let r = std::thread::scope(|scope| {
+        let d = scope.spawn(|| {
+            run(w
+                .consumer_polling("q-1", "1.2.3", ".image.tag = \"{{VERSION}}\"", "2s")
+                .args(["--wait-timeout", "60s"]))
+        });
+        let n = an_open_pull(&w);
+        w.gitea.close("acme/deploy", n);
+        d.join().unwrap()
+    });
+    assert_eq!(r.code, 7, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("in a pull request of acme/deploy that was closed without merging: http://gitea.example.test/acme/deploy/pulls/1"),
+        "{}",
+        r.stderr
     );
 }

@@ -531,10 +531,10 @@ fn agit_opens_then_updates_one_pull_request_on_the_moved_base() {
         )
     );
     assert_eq!(p.title, "[skip ci] gitops: update version to 1.2.3");
+    // Opened with the one-line description of the push option, then described in full
+    // through the API, diff included, as a pull request of ours is.
     assert!(
-        p.body.starts_with(
-            "gitops-update records app 1.2.3 in `values.yaml`. Built from http://127.0.0.1:"
-        ),
+        p.body.contains("+  tag: \"1.2.3\"  # keep me"),
         "{}",
         p.body
     );
@@ -568,6 +568,13 @@ fn agit_opens_then_updates_one_pull_request_on_the_moved_base() {
     ok(&run(&mut agit_update(&w, "1.2.4", "out2")));
     let pulls = w.gitea.pulls("acme/deploy");
     assert_eq!(pulls.len(), 1, "the same pull request: {pulls:?}");
+    // Gitea keeps an AGit pull request's title on a push; the run sets it.
+    assert_eq!(pulls[0].title, "[skip ci] gitops: update version to 1.2.4");
+    assert!(
+        pulls[0].body.contains("+  tag: \"1.2.4\""),
+        "{}",
+        pulls[0].body
+    );
     let head = git_out(&w.deploy.bare(), &["rev-parse", "refs/pull/1/head"])
         .trim()
         .to_string();

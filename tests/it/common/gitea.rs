@@ -252,6 +252,24 @@ impl Gitea {
         }
     }
 
+    /// A reviewer merges pull request `n` of `repo` (the merge button: MergePullRequest).
+    pub fn merge(&self, repo: &str, n: u64) {
+        let mut s = self.state.lock().unwrap();
+        let a = merge_pull(&mut s, repo, &n.to_string(), "{\"Do\":\"merge\"}");
+        assert_eq!(a.status, 200, "{}", a.body);
+    }
+
+    /// A reviewer closes pull request `n` of `repo` without merging it.
+    pub fn close(&self, repo: &str, n: u64) {
+        let mut s = self.state.lock().unwrap();
+        let p = s
+            .pulls
+            .iter_mut()
+            .find(|p| p.repo == repo && p.number == n)
+            .expect("the pull request");
+        p.state = "closed";
+    }
+
     /// `GITEA_API_URL` as a runner sees it: the address the API listens on.
     pub fn api_url(&self) -> String {
         format!("http://127.0.0.1:{}/api/v1", self.port)
@@ -594,6 +612,15 @@ fn route(
         }
         ("POST", ["pulls"]) => create_pull(s, &full, body),
         ("GET", ["pulls"]) => list_pulls(s, &full, &p),
+        // GetPullRequest: 200 with the pull request, 404 for an unknown index.
+        ("GET", ["pulls", n]) => match s
+            .pulls
+            .iter()
+            .find(|r| r.repo == full && r.number.to_string() == *n)
+        {
+            Some(r) => json(200, pull_json(s, r)),
+            None => error(404, "The target couldn't be found."),
+        },
         ("PATCH", ["pulls", n]) => edit_pull(s, &full, n, body),
         ("POST", ["pulls", n, "merge"]) => merge_pull(s, &full, n, body),
         _ => error(404, "not found"),
