@@ -232,7 +232,7 @@ pub fn run(cfg: &RunConfig, landing: &dyn Landing) -> Result<Done> {
                 report::progress(&format!(
                     "pushed {} to {} (attempt {attempt})",
                     short(&commit.to_string()),
-                    git.branch
+                    landing.target(&git.branch)
                 ));
                 if landing.moves_branch() {
                     git.advance_checkout(commit, &files)?;

@@ -25,6 +25,11 @@ pub trait Landing {
     fn moves_branch(&self) -> bool {
         true
     }
+
+    /// Where a commit for `branch` is pushed, for the progress line.
+    fn target(&self, branch: &str) -> String {
+        branch.to_string()
+    }
 }
 
 /// Push the commit to the branch itself.
@@ -77,6 +82,10 @@ impl Landing for AgitPush {
     fn moves_branch(&self) -> bool {
         false
     }
+
+    fn target(&self, branch: &str) -> String {
+        format!("refs/for/{branch}")
+    }
 }
 
 /// The address Gitea's hook prints after a push to a branch with an open pull request, and
@@ -111,6 +120,10 @@ impl Landing for PullRequestBranch {
 
     fn moves_branch(&self) -> bool {
         false
+    }
+
+    fn target(&self, branch: &str) -> String {
+        pull_request_branch(branch, &self.component)
     }
 }
 

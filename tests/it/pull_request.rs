@@ -631,3 +631,22 @@ fn agit_auto_merge_merges_now_or_when_the_checks_succeed() {
     assert_eq!(out["landing"], "pull-request");
     assert!(out["summary"].contains("|pending|"), "{}", out["summary"]);
 }
+
+#[test]
+fn the_progress_line_names_the_ref_the_commit_went_to() {
+    let w = world(Options::default());
+    let r = run(&mut w.update("1.2.3", "out"));
+    ok(&r);
+    assert!(
+        r.stderr.contains(&format!("to {BRANCH} (attempt 1)")),
+        "{}",
+        r.stderr
+    );
+    let r = run(&mut agit_update(&w, "1.2.4", "out2"));
+    ok(&r);
+    assert!(
+        r.stderr.contains("to refs/for/main (attempt 1)"),
+        "{}",
+        r.stderr
+    );
+}
