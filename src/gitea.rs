@@ -312,6 +312,43 @@ impl Gitea {
         self.get_paged(path).map(|(v, _)| v)
     }
 
+    /// The addresses of the token's account, and whether each is activated
+    /// (routers/api/v1/user/email.go, ListEmails: `email`, `verified`).
+    pub fn my_emails(&self) -> Result<Vec<(String, bool)>, ApiError> {
+        let v = self.get("/user/emails")?;
+        Ok(items(&v)
+            .filter_map(|e| {
+                Some((
+                    field_str(e, "email")?,
+                    matches!(field(e, "verified"), Some(Val::Bool(true))),
+                ))
+            })
+            .collect())
+    }
+
+    /// The fingerprints (`SHA256:...`) of the token's account's SSH keys
+    /// (routers/api/v1/user/key.go, ListMyPublicKeys; models/asymkey/ssh_key_fingerprint.go).
+    pub fn my_ssh_fingerprints(&self) -> Result<Vec<String>, ApiError> {
+        let v = self.get("/user/keys?limit=50")?;
+        Ok(items(&v)
+            .filter_map(|k| field_str(k, "fingerprint"))
+            .collect())
+    }
+
+    /// The key IDs of the token's account's GPG keys and their subkeys
+    /// (routers/api/v1/user/gpg_key.go, ListMyGPGKeys: `key_id`, `subkeys`).
+    pub fn my_gpg_key_ids(&self) -> Result<Vec<String>, ApiError> {
+        let v = self.get("/user/gpg_keys?limit=50")?;
+        let mut ids = Vec::new();
+        for k in items(&v) {
+            ids.extend(field_str(k, "key_id"));
+            if let Some(subs) = field(k, "subkeys") {
+                ids.extend(items(subs).filter_map(|s| field_str(s, "key_id")));
+            }
+        }
+        Ok(ids)
+    }
+
     /// The server's version string.
     pub fn version(&self) -> Result<String, ApiError> {
         let v = self.get("/version")?;
@@ -707,6 +744,14 @@ pub struct Commit {
     pub sha: String,
     pub message: String,
     pub html_url: Option<String>,
+}
+
+/// The elements of a JSON array; nothing for anything else.
+fn items(v: &Val) -> impl Iterator<Item = &Val> {
+    match v {
+        Val::Arr(a) => a.iter(),
+        _ => [].iter(),
+    }
 }
 
 fn field<'v>(v: &'v Val, name: &str) -> Option<&'v Val> {

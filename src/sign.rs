@@ -114,6 +114,15 @@ impl Signer {
         }
     }
 
+    /// How Gitea's account lists the key: an SSH key by its SHA-256 fingerprint, a GPG key by
+    /// its 16-digit key ID (models/asymkey/gpg_key.go, KeyIdString).
+    pub fn account_key(&self) -> AccountKey {
+        match self {
+            Signer::Ssh(key) => AccountKey::Ssh(key.fingerprint(HashAlg::Sha256).to_string()),
+            Signer::OpenPgp(key) => AccountKey::Gpg(key.fingerprint()[24..].to_string()),
+        }
+    }
+
     /// The addresses an OpenPGP key's user IDs carry (None for SSH keys, which carry none).
     pub fn emails(&self) -> Option<&[String]> {
         match self {
@@ -121,6 +130,12 @@ impl Signer {
             Signer::OpenPgp(key) => Some(&key.emails),
         }
     }
+}
+
+/// The signing key as an account lists it.
+pub enum AccountKey {
+    Ssh(String),
+    Gpg(String),
 }
 
 /// The algorithms this binary signs with.

@@ -75,6 +75,9 @@ pub fn execute(cfg: &RunConfig) -> Result<u8> {
             ));
         }
     }
+    if let (Some(signer), false) = (&cfg.signer, cfg.dry_run) {
+        check_signing_account(cfg, signer);
+    }
     let agit = cfg
         .pull_request
         .as_ref()
@@ -157,6 +160,67 @@ pub fn execute(cfg: &RunConfig) -> Result<u8> {
         report::stdout(&report.text()).map_err(write_err)?;
     }
     Ok(error::exit::OK)
+}
+
+/// Before the first push, what Gitea will check of the signatures, as far as the token's
+/// account shows it: the committer email among its activated addresses, the key among its
+/// keys (models/asymkey/*_commit_verification.go). The committer's account may not be the
+/// token's, so a miss is a warning, and an account the token cannot read (a job token) is
+/// one line.
+fn check_signing_account(cfg: &RunConfig, signer: &crate::sign::Signer) {
+    use crate::sign::AccountKey;
+    let (Some(api), Some(token)) = (cfg.api_url.as_deref(), cfg.token.clone()) else {
+        return;
+    };
+    let checked = gitea::Gitea::new(api, token, cfg.timeout)
+        .map_err(gitea::ApiError::Unavailable)
+        .and_then(|g| {
+            let emails = g.my_emails()?;
+            let (kind, has_key) = match signer.account_key() {
+                AccountKey::Ssh(fp) => ("SSH", g.my_ssh_fingerprints()?.contains(&fp)),
+                AccountKey::Gpg(id) => (
+                    "GPG",
+                    g.my_gpg_key_ids()?
+                        .iter()
+                        .any(|k| k.eq_ignore_ascii_case(&id)),
+                ),
+            };
+            Ok((emails, kind, has_key))
+        });
+    let email = &cfg.committer.email;
+    match checked {
+        Err(e) => report::progress(&format!(
+            "the signing key was not checked against the token's Gitea account ({e})"
+        )),
+        Ok((emails, kind, has_key)) => {
+            let activated = emails
+                .iter()
+                .any(|(e, verified)| *verified && e.eq_ignore_ascii_case(email));
+            if !activated {
+                let listed: Vec<&str> = emails
+                    .iter()
+                    .filter(|(_, v)| *v)
+                    .map(|(e, _)| e.as_str())
+                    .collect();
+                report::warn(&format!(
+                    "the committer email {email} is not an activated email of the token's Gitea account ({}): Gitea shows the commits as verified only when the key's account has it activated",
+                    if listed.is_empty() { "none".to_string() } else { listed.join(", ") }
+                ));
+            }
+            if !has_key {
+                report::warn(&format!(
+                    "{} is not among the {kind} keys of the token's Gitea account: Gitea shows the commits as verified only when the committer's account has it",
+                    signer.describe()
+                ));
+            }
+            if activated && has_key {
+                report::progress(&format!(
+                    "the token's Gitea account has {} and the activated email {email}: Gitea will show the commits as verified",
+                    signer.describe()
+                ));
+            }
+        }
+    }
 }
 
 /// Marks the GitOps commit that carries the version with a commit status, so the GitOps

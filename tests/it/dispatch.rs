@@ -750,6 +750,7 @@ fn bench_dispatch() {
         runners: 1,
         checks_pending: false,
         updater_env: Vec::new(),
+        account: Default::default(),
     };
     let median = |mut v: Vec<f64>| {
         v.sort_by(f64::total_cmp);

@@ -643,3 +643,116 @@ fn a_committer_email_not_in_the_openpgp_key_is_warned_about() {
     // Signed all the same: gpg, which checks no emails, verifies it.
     assert!(gpg.verify(&remote, "main").0);
 }
+
+/// With the API at hand, the run checks the key and the committer email against the token's
+/// account before the first push, as Gitea will check them (the emulator lists the account
+/// as routers/api/v1/user/*.go do).
+#[test]
+fn the_key_and_email_are_checked_against_the_tokens_account() {
+    use crate::common::gitea::{Account, Gitea, Options};
+    if !tool("ssh-keygen") || !tool("gpg") {
+        return;
+    }
+    let ssh = keygen(&["-t", "ed25519"], "");
+    let fingerprint = {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("k.pub");
+        fs::write(&p, &ssh.public).unwrap();
+        let out = Command::new("ssh-keygen")
+            .arg("-lf")
+            .arg(&p)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .nth(1)
+            .unwrap()
+            .to_string()
+    };
+    let gpg = Gpg::new();
+    let uid = format!("Bot <{EMAIL}>");
+    gpg.key(&uid, "ed25519", "cert", "");
+    let primary = gpg.signing_fingerprint_of_primary(&uid);
+    // Gitea lists a signing subkey under its primary key: the subkey's ID must be found.
+    gpg.run(
+        "",
+        &["--quick-add-key", &primary, "ed25519", "sign", "never"],
+    );
+    let secret = gpg.export(&uid, "");
+    let subkey = gpg.signing_fingerprint(&uid)[24..].to_string();
+    let run_against = |account: Account, key: &str| {
+        let remote = remote();
+        let g = Gitea::start(
+            Options {
+                account,
+                ..Options::default()
+            },
+            &[("acme/deploy", &remote)],
+        );
+        let cwd = tempfile::tempdir().unwrap();
+        run(workflow(cwd.path(), &g.git_url("acme/deploy"))
+            .env("GITEA_API_URL", g.api_url())
+            .env("GITEA_TOKEN", TOKEN)
+            .env("GITOPS_SIGNING_KEY", key)
+            .env("GIT_COMMITTER_EMAIL", EMAIL))
+    };
+    let activated = vec![
+        ("other@example.com".to_string(), true),
+        (EMAIL.to_string(), true),
+    ];
+    // All there: one line says so, no warning.
+    for (account, key) in [
+        (
+            Account {
+                emails: activated.clone(),
+                ssh_fingerprints: vec![fingerprint.clone()],
+                ..Account::default()
+            },
+            ssh.private.as_str(),
+        ),
+        (
+            Account {
+                emails: activated.clone(),
+                gpg_keys: vec![(primary[24..].to_string(), vec![subkey.clone()])],
+                ..Account::default()
+            },
+            secret.as_str(),
+        ),
+    ] {
+        let r = run_against(account, key);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        assert!(
+            r.stderr.contains("Gitea will show the commits as verified"),
+            "{}",
+            r.stderr
+        );
+        assert!(!r.stderr.contains("warning"), "{}", r.stderr);
+    }
+    // The email unactivated and the key elsewhere: two warnings, and the update lands.
+    for key in [ssh.private.as_str(), secret.as_str()] {
+        let r = run_against(
+            Account {
+                emails: vec![
+                    (EMAIL.to_string(), false),
+                    ("bot@example.org".to_string(), true),
+                ],
+                ssh_fingerprints: vec!["SHA256:someoneelse".into()],
+                gpg_keys: vec![("0123456789ABCDEF".into(), vec![])],
+            },
+            key,
+        );
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        assert!(
+            r.stderr.contains(&format!(
+                "warning: the committer email {EMAIL} is not an activated email of the token's Gitea account (bot@example.org)"
+            )),
+            "{}",
+            r.stderr
+        );
+        assert!(
+            r.stderr.contains("keys of the token's Gitea account"),
+            "{}",
+            r.stderr
+        );
+    }
+}

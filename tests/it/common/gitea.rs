@@ -37,6 +37,19 @@ pub struct Options {
     /// More environment for the receiver's update step, e.g. `GITOPS_PULL_REQUEST=true` for
     /// a receiver that lands through pull requests.
     pub updater_env: Vec<(&'static str, &'static str)>,
+    /// The token's account: its emails, SSH and GPG keys.
+    pub account: Account,
+}
+
+/// What `/user/emails`, `/user/keys` and `/user/gpg_keys` list for the token's user.
+#[derive(Clone, Debug, Default)]
+pub struct Account {
+    /// (email, activated)
+    pub emails: Vec<(String, bool)>,
+    /// `SHA256:...`, as models/asymkey/ssh_key_fingerprint.go computes it.
+    pub ssh_fingerprints: Vec<String>,
+    /// (key ID, subkey IDs), 16 upper-case hex digits each (KeyIdString).
+    pub gpg_keys: Vec<(String, Vec<String>)>,
 }
 
 impl Default for Options {
@@ -48,6 +61,7 @@ impl Default for Options {
             runners: 1,
             checks_pending: false,
             updater_env: Vec::new(),
+            account: Account::default(),
         }
     }
 }
@@ -568,6 +582,11 @@ fn route(
         // routers/api/v1/misc/version.go
         return json(200, format!("{{\"version\":{}}}", json_str(s.opts.version)));
     }
+    if method == "GET" {
+        if let Some(a) = account(&s.opts.account, rest) {
+            return a;
+        }
+    }
     let Some(repo_path) = rest.strip_prefix("/repos/") else {
         return error(404, "not found");
     };
@@ -625,6 +644,58 @@ fn route(
         ("POST", ["pulls", n, "merge"]) => merge_pull(s, &full, n, body),
         _ => error(404, "not found"),
     }
+}
+
+/// The token's user: routers/api/v1/user/email.go (ListEmails: modules/structs/user_email.go),
+/// key.go (ListMyPublicKeys: user_key.go, `fingerprint`), gpg_key.go (ListMyGPGKeys:
+/// user_gpgkey.go, `key_id`, `subkeys`).
+fn account(a: &Account, rest: &str) -> Option<Answer> {
+    let path = rest.split('?').next().unwrap_or(rest);
+    let body = match path {
+        "/user/emails" => a
+            .emails
+            .iter()
+            .enumerate()
+            .map(|(i, (e, v))| {
+                format!(
+                    "{{\"email\":{},\"verified\":{v},\"primary\":{},\"user_id\":1,\"username\":\"{PUSHER}\"}}",
+                    json_str(e),
+                    i == 0
+                )
+            })
+            .collect::<Vec<_>>(),
+        "/user/keys" => a
+            .ssh_fingerprints
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                format!(
+                    "{{\"id\":{},\"key\":\"ssh-ed25519 AAAA\",\"title\":\"bot\",\"fingerprint\":{},\"key_type\":\"user\"}}",
+                    i + 1,
+                    json_str(f)
+                )
+            })
+            .collect(),
+        "/user/gpg_keys" => a
+            .gpg_keys
+            .iter()
+            .enumerate()
+            .map(|(i, (id, subs))| {
+                let subs: Vec<String> = subs
+                    .iter()
+                    .map(|s| format!("{{\"key_id\":{},\"primary_key_id\":{}}}", json_str(s), json_str(id)))
+                    .collect();
+                format!(
+                    "{{\"id\":{},\"primary_key_id\":\"\",\"key_id\":{},\"emails\":[],\"subkeys\":[{}],\"can_sign\":true}}",
+                    i + 1,
+                    json_str(id),
+                    subs.join(",")
+                )
+            })
+            .collect(),
+        _ => return None,
+    };
+    Some(json(200, format!("[{}]", body.join(","))))
 }
 
 /// services/convert/pull.go, ToAPIPullRequest: the fields a client reads. An AGit pull
