@@ -756,3 +756,30 @@ fn the_key_and_email_are_checked_against_the_tokens_account() {
         );
     }
 }
+
+/// Every landing signs: the commit on the pull request's branch of ours and the one pushed
+/// for review through AGit verify as the direct push's do.
+#[test]
+fn the_pull_request_landings_sign_their_commits() {
+    use crate::common::gitea::{Gitea, Options};
+    if !tool("ssh-keygen") {
+        return;
+    }
+    let key = keygen(&["-t", "ed25519"], "");
+    for (mode, head) in [
+        ("true", "refs/heads/gitops-update/main/app"),
+        ("agit", "refs/pull/1/head"),
+    ] {
+        let remote = remote();
+        let g = Gitea::start(Options::default(), &[("acme/deploy", &remote)]);
+        let cwd = tempfile::tempdir().unwrap();
+        let r = run(signed_run(cwd.path(), &g.git_url("acme/deploy"), &key)
+            .env("GITEA_API_URL", g.api_url())
+            .env("GITEA_TOKEN", TOKEN)
+            .env("GITOPS_PULL_REQUEST", mode));
+        assert_eq!(r.code, 0, "{mode}: {}", r.stderr);
+        let (good, text) = verify(&remote, head, &key);
+        assert!(good, "{mode}: {text}");
+        no_secret(&r, &key, &remote);
+    }
+}
