@@ -197,7 +197,7 @@ pub struct Pruning {
 
 /// Snapshots of the digest are taken at most this often (in bytes of text) along a root
 /// mapping: the verifier reads at most this far past the last edit.
-const SYNC_EVERY: usize = 4096;
+pub(super) const SYNC_EVERY: usize = 4096;
 
 struct Builder<'a> {
     ev: Events<'a>,

@@ -162,6 +162,83 @@ fn sync_point<'p>(
     Some(((at + added).checked_sub(removed)?, digest))
 }
 
+/// The last sync point before every edit and every root entry the program can reach: the
+/// verifier may begin there (`value::Resume`). Only for one block-mapping document at
+/// column 0 with no directives, whose text before the point reads the same on its own:
+/// there the tail parses alone as the rest of the root mapping.
+fn resume_point<'p>(
+    src: &str,
+    parsed: &'p Parsed,
+    index: &index::Index,
+    tries: &[Option<Trie>],
+    edits: &[splice::Edit],
+    targets: &[Val],
+) -> Option<value::Resume<'p>> {
+    let ([doc], [Some(trie)], [Val::Obj(target)]) = (index.docs.as_slice(), tries, targets) else {
+        return None;
+    };
+    let index::Kind::Map {
+        flow: false,
+        entries,
+    } = &doc.root.as_ref()?.kind
+    else {
+        return None;
+    };
+    if trie.all || src.starts_with('%') || src.contains("\n%") {
+        return None;
+    }
+    let mut first = edits.iter().map(|e| e.start.min(e.end)).min()?;
+    for e in entries {
+        let index::Kind::Scalar { value, .. } = &e.key.kind else {
+            return None;
+        };
+        if trie.children.contains_key(&Step::Key(value.clone())) {
+            first = first.min(e.key.start);
+        }
+    }
+    // Past the first key (or nothing is saved), at a line's start.
+    let (at, snapshot) = parsed
+        .syncs
+        .get(1..)?
+        .iter()
+        .rev()
+        .find(|(at, _)| *at <= first)?;
+    if src.as_bytes().get(at.checked_sub(1)?) != Some(&b'\n') {
+        return None;
+    }
+    // The target's first entries are the prefix's, in order, with the values loaded from
+    // it (placeholders where nothing is reachable); the rest is the tail's.
+    let [Val::Obj(old)] = parsed.values.as_slice() else {
+        return None;
+    };
+    let before = entries.iter().take_while(|e| e.key.start < *at).count();
+    for (i, (e, (k, v))) in entries[..before].iter().zip(target.iter()).enumerate() {
+        let index::Kind::Scalar { value, .. } = &e.key.kind else {
+            return None;
+        };
+        match k {
+            Val::TStr(name) | Val::BStr(name) if name.as_ref() == value.as_bytes() => {}
+            _ => return None,
+        }
+        if !same_key(old, i, k).is_some_and(|o| same(o, v)) {
+            return None;
+        }
+    }
+    if target.len() < before {
+        return None;
+    }
+    let tail = target
+        .iter()
+        .skip(before)
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    Some(value::Resume {
+        at: *at,
+        snapshot,
+        tail,
+    })
+}
+
 /// Whether the text may hold an alias (`*name` where a node can start) or a merge key: the
 /// reach gives up on either, and finding that out at the end of a long file would cost a
 /// whole pass for nothing. A `*` inside a plain scalar or a comment after a space is a
@@ -334,6 +411,7 @@ pub fn splice(src: &str, file: &str, parsed: &Parsed, targets: &[Val]) -> Result
     let len = (src.len() + added).saturating_sub(removed);
     crate::budget::check_output(file, src.len(), len, false)?;
     let sync = sync_point(parsed, index, &tries, &edits);
+    let resume = resume_point(src, parsed, index, &tries, &edits, targets);
     let text = splice::apply(src, edits)?;
     let fail = |why: String| {
         Error::Refused {
@@ -344,9 +422,16 @@ pub fn splice(src: &str, file: &str, parsed: &Parsed, targets: &[Val]) -> Result
     }
     };
     let verified = match &parsed.pruned {
-        Some((reach, digest)) => {
-            value::verify_reach(&text, file, targets, &changed, reach, *digest, sync)
-        }
+        Some((reach, digest)) => value::verify_reach(
+            &text,
+            file,
+            targets,
+            &changed,
+            reach,
+            *digest,
+            sync,
+            resume.as_ref(),
+        ),
         None => value::verify(&text, file, targets, &changed),
     };
     match verified {
@@ -381,6 +466,7 @@ mod tests {
                 reach,
                 *digest,
                 None,
+                None,
             )
             .unwrap()
         };
@@ -395,6 +481,70 @@ mod tests {
             src.replace("other:", "others:"),
         ] {
             assert!(same(&changed).is_some(), "not caught: {changed:?}");
+        }
+    }
+
+    /// An edit near the end: verification begins at the last sync point before it, reads
+    /// only the tail, and still catches a change there; the whole text is read otherwise.
+    #[test]
+    fn verification_resumes_at_the_sync_point_before_the_edit() {
+        let mut src = String::new();
+        for i in 0..400 {
+            src.push_str(&format!(
+                "svc{i}:\n  enabled: true  # on\n  ports: [80, {i}]\n"
+            ));
+        }
+        src.push_str("image:\n  tag: \"1\"\n  pull: Always\nlast: [1, 2]\n");
+        let reach = crate::expr::reach::reach(r#".image.tag = "2""#).unwrap();
+        let parsed = parse_reach(&src, "f", &reach).unwrap();
+        let mut target = parsed.values.clone();
+        let Val::Obj(root) = &mut target[0] else {
+            panic!()
+        };
+        let key = |k: &str| Val::from(k.to_string());
+        let Some(Val::Obj(image)) = std::rc::Rc::make_mut(root).get_mut(&key("image")) else {
+            panic!()
+        };
+        std::rc::Rc::make_mut(image).insert(key("tag"), key("2"));
+        let out = splice(&src, "f", &parsed, &target).unwrap().text;
+        assert_eq!(out, src.replace("tag: \"1\"", "tag: \"2\""));
+        let index = parsed.index.as_ref().unwrap();
+        let tries: Vec<_> = parsed
+            .values
+            .iter()
+            .zip(&target)
+            .map(|(o, n)| changed_paths(o, n))
+            .collect();
+        let at = src.find("tag: \"1\"").unwrap();
+        let edits = [splice::Edit {
+            start: at + 5,
+            end: at + 8,
+            text: "\"2\"".into(),
+        }];
+        let resume = resume_point(&src, &parsed, index, &tries, &edits, &target).unwrap();
+        let image_at = src.find("image:").unwrap();
+        assert!(resume.at <= image_at && resume.at + 2 * index::SYNC_EVERY > image_at);
+        assert!(
+            resume.tail.len() < 110,
+            "{} entries in the tail",
+            resume.tail.len()
+        );
+        let (reach, digest) = parsed.pruned.as_ref().unwrap();
+        let tail = |text: &str| {
+            value::verify_tail(text, "f", &HashSet::new(), reach, *digest, None, &resume).unwrap()
+        };
+        assert_eq!(tail(&out), None, "the tail alone verifies");
+        for changed in [
+            out.replace("pull: Always", "pull: Never"),
+            out.replace("last: [1, 2]", "last: [1, 3]"),
+            out.replace("tag: \"2\"", "tag: \"3\""),
+            out.replace("svc399:", "svc39:"),
+        ] {
+            assert!(
+                tail(&changed).is_some(),
+                "not caught: {:?}",
+                &changed[changed.len() - 80..]
+            );
         }
     }
 
@@ -427,6 +577,7 @@ mod tests {
                 reach,
                 *digest,
                 sync,
+                None,
             )
             .unwrap()
         };

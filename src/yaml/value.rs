@@ -645,8 +645,21 @@ pub(super) fn value_of(node: &Node, keep: &Trie) -> Result<Val> {
     })
 }
 
+/// Where verification along a reach may begin instead of the start: a sync point of a
+/// one-document file's root before every edit and every entry the program can change. The
+/// text before it is the old text, which read as the targets' first entries when loaded;
+/// `tail` is the root's target without them, `snapshot` the digest there.
+pub struct Resume<'p> {
+    pub at: usize,
+    pub snapshot: &'p Digester,
+    pub tail: jaq_json::Map,
+}
+
 /// `verify` for values loaded along `reach`: the reachable nodes are compared with the
-/// targets, and what the placeholders stand for must digest as it did when loaded.
+/// targets, and what the placeholders stand for must digest as it did when loaded. With
+/// `resume`, only the text from its point on is read; anything but a match there reads the
+/// whole text, which then decides, so that a miss is reported as it always was.
+#[allow(clippy::too_many_arguments)]
 pub fn verify_reach(
     src: &str,
     file: &str,
@@ -655,11 +668,59 @@ pub fn verify_reach(
     reach: &Reach,
     digest: u128,
     sync: Option<(usize, &Digester)>,
+    resume: Option<&Resume>,
 ) -> Result<Option<String>> {
+    if let Some(r) = resume {
+        if let Ok(None) = verify_tail(src, file, changed, reach, digest, sync, r) {
+            return Ok(None);
+        }
+    }
     let mut l = Loader::pruned(src, file);
     let outcome = each_document(&mut l, targets, |l, root, target| {
         check_reach(l, root, target, changed, reach, sync)
     });
+    match outcome {
+        Ok(()) if l.finish() != digest => Ok(Some("(text the expression cannot reach)".into())),
+        Err(Stop::Synced) => Ok(None),
+        other => stopped(other),
+    }
+}
+
+/// The text from `r.at` on, read as the rest of the root mapping: the parser starts afresh
+/// there, in the state it had (a block mapping at column 0, its start already digested).
+pub(super) fn verify_tail(
+    src: &str,
+    file: &str,
+    changed: &HashSet<usize>,
+    reach: &Reach,
+    digest: u128,
+    sync: Option<(usize, &Digester)>,
+    r: &Resume,
+) -> Result<Option<String>> {
+    let tail = src
+        .get(r.at..)
+        .ok_or_else(|| Error::Internal("resume point".into()))?;
+    let mut l = Loader::pruned(tail, file);
+    l.digest = Some(r.snapshot.clone());
+    let sync = sync.and_then(|(at, d)| Some((at.checked_sub(r.at)?, d)));
+    let resumed = |ev: &Event| matches!(ev, Event::StreamStart | Event::DocumentStart(_));
+    let outcome = (|| {
+        let mut ev = l.ev.next_event()?;
+        while resumed(&ev.0) {
+            ev = l.ev.next_event()?;
+        }
+        if !matches!(ev.0, Event::MappingStart(0, None)) {
+            return Err(Stop::At(vec!["(resumed)".into()]));
+        }
+        check_entries(&mut l, &r.tail, changed, reach, sync)?;
+        loop {
+            match l.ev.next_event()?.0 {
+                Event::DocumentEnd | Event::Nothing => {}
+                Event::StreamEnd => return Ok(()),
+                _ => return Err(Stop::At(vec!["(resumed: another document)".into()])),
+            }
+        }
+    })();
     match outcome {
         Ok(()) if l.finish() != digest => Ok(Some("(text the expression cannot reach)".into())),
         Err(Stop::Synced) => Ok(None),
@@ -766,65 +827,78 @@ fn check_reach<'a>(
             let Val::Obj(entries) = target else {
                 return differs();
             };
-            let mut seen = vec![false; entries.len()];
-            // The target keeps the file's order of keys (an added key comes last), so each
-            // key is looked for where the previous one was found, first.
-            let mut next = 0;
-            loop {
-                let ev = l.ev.next_event()?;
-                if let Event::MappingEnd = ev.0 {
-                    l.feed(&ev.0);
-                    break;
-                }
-                if let Some((at, snapshot)) = sync {
-                    // The sync point past the last edit: the rest is the old text, read in
-                    // the same state; it is the same document if all before read the same.
-                    if l.ev.byte(ev.1.start.index()) == at {
-                        let here = l.digest.clone().map(Digester::finish);
-                        return if here == Some(snapshot.clone().finish()) {
-                            Err(Stop::Synced)
-                        } else {
-                            Err(Stop::At(vec!["(text the expression cannot reach)".into()]))
-                        };
-                    }
-                }
-                // Along a reach every key is a scalar, and none is `<<`.
-                let Event::Scalar(key, style, ..) = &ev.0 else {
-                    return differs();
-                };
-                if *style == ScalarStyle::Plain && key == "<<" {
-                    return differs();
-                }
-                let found = match entries.get_index(next) {
-                    Some((Val::TStr(k) | Val::BStr(k), t)) if k.as_ref() == key.as_bytes() => {
-                        Some((next, t))
-                    }
-                    _ => entries
-                        .get_full(&Val::from(key.to_string()))
-                        .map(|(i, _, t)| (i, t)),
-                };
-                let Some((i, t)) = found else {
-                    return Err(Stop::At(vec![format!(".{key}")]));
-                };
-                next = i + 1;
-                if std::mem::replace(&mut seen[i], true) {
-                    return Err(Stop::At(vec![format!(".{key} (twice)")]));
-                }
-                let value = l.ev.next_event()?;
-                match reach.key(key) {
-                    Some(r) => check_reach(l, value, t, changed, r, None)
-                        .map_err(|s| at(s, format!(".{key}")))?,
-                    None if *t == Val::Null => l.skip_child(key.as_bytes(), value, None)?,
-                    None => return Err(Stop::At(vec![format!(".{key}")])),
-                }
-            }
-            if seen.iter().all(|&s| s) {
-                Ok(())
-            } else {
-                differs()
-            }
+            check_entries(l, entries, changed, reach, sync)
         }
         _ => check(l, ev, target, changed),
+    }
+}
+
+/// The entries of a mapping along `reach`, up to and with its end, against `entries`.
+fn check_entries<'a>(
+    l: &mut Loader<'a>,
+    entries: &jaq_json::Map,
+    changed: &HashSet<usize>,
+    reach: &Reach,
+    sync: Option<(usize, &Digester)>,
+) -> std::result::Result<(), Stop> {
+    let differs = || Err(Stop::At(Vec::new()));
+    let mut seen = vec![false; entries.len()];
+    // The target keeps the file's order of keys (an added key comes last), so each
+    // key is looked for where the previous one was found, first.
+    let mut next = 0;
+    loop {
+        let ev = l.ev.next_event()?;
+        if let Event::MappingEnd = ev.0 {
+            l.feed(&ev.0);
+            break;
+        }
+        if let Some((at, snapshot)) = sync {
+            // The sync point past the last edit: the rest is the old text, read in
+            // the same state; it is the same document if all before read the same.
+            if l.ev.byte(ev.1.start.index()) == at {
+                let here = l.digest.clone().map(Digester::finish);
+                return if here == Some(snapshot.clone().finish()) {
+                    Err(Stop::Synced)
+                } else {
+                    Err(Stop::At(vec!["(text the expression cannot reach)".into()]))
+                };
+            }
+        }
+        // Along a reach every key is a scalar, and none is `<<`.
+        let Event::Scalar(key, style, ..) = &ev.0 else {
+            return differs();
+        };
+        if *style == ScalarStyle::Plain && key == "<<" {
+            return differs();
+        }
+        let found = match entries.get_index(next) {
+            Some((Val::TStr(k) | Val::BStr(k), t)) if k.as_ref() == key.as_bytes() => {
+                Some((next, t))
+            }
+            _ => entries
+                .get_full(&Val::from(key.to_string()))
+                .map(|(i, _, t)| (i, t)),
+        };
+        let Some((i, t)) = found else {
+            return Err(Stop::At(vec![format!(".{key}")]));
+        };
+        next = i + 1;
+        if std::mem::replace(&mut seen[i], true) {
+            return Err(Stop::At(vec![format!(".{key} (twice)")]));
+        }
+        let value = l.ev.next_event()?;
+        match reach.key(key) {
+            Some(r) => {
+                check_reach(l, value, t, changed, r, None).map_err(|s| at(s, format!(".{key}")))?
+            }
+            None if *t == Val::Null => l.skip_child(key.as_bytes(), value, None)?,
+            None => return Err(Stop::At(vec![format!(".{key}")])),
+        }
+    }
+    if seen.iter().all(|&s| s) {
+        Ok(())
+    } else {
+        differs()
     }
 }
 
