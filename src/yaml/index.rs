@@ -55,6 +55,9 @@ pub enum Kind {
     Map {
         flow: bool,
         entries: Vec<Entry>,
+        /// Along a reach, the entries of a block mapping that no path reaches are not kept,
+        /// in the index nor in the loaded value (the program cannot see them): how many.
+        skipped: u32,
     },
     Alias(usize),
 }
@@ -451,6 +454,7 @@ impl<'a> Builder<'a> {
                     }
                 }
                 let mut entries: Vec<Entry> = Vec::new();
+                let mut unkept = 0u32;
                 let (mut first_key, mut last_end) = (None, None);
                 let mut keeps_blank = false;
                 // Along a reach, the keys' hashes, for duplicates: the whole load names them,
@@ -544,8 +548,10 @@ impl<'a> Builder<'a> {
                     first_key.get_or_insert(key.start);
                     last_end = Some(value.end.max(key.end));
                     keeps_blank = !flow && value.keeps_blank;
-                    if keep.is_some() {
+                    if keep.is_some() && (child_keep.is_some() || !pruning || flow) {
                         entries.push(Entry { key, value });
+                    } else if keep.is_some() {
+                        unkept += 1;
                     }
                 };
                 let body = if flow {
@@ -560,7 +566,11 @@ impl<'a> Builder<'a> {
                 }
                 Ok(Node {
                     line: line_of(src, body, line, start) as u32,
-                    kind: Kind::Map { flow, entries },
+                    kind: Kind::Map {
+                        flow,
+                        entries,
+                        skipped: unkept,
+                    },
                     start: start.min(body),
                     body,
                     end,

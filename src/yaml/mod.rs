@@ -180,6 +180,7 @@ fn resume_point<'p>(
     let index::Kind::Map {
         flow: false,
         entries,
+        ..
     } = &doc.root.as_ref()?.kind
     else {
         return None;
@@ -451,11 +452,20 @@ mod tests {
         let reach = crate::expr::reach::reach(r#".image.tag = "2""#).unwrap();
         let src = "image:\n  tag: \"1\"\n  pull: Always\nother:\n  - {a: 1}\n  - b\n";
         let parsed = parse_reach(src, "f", &reach).expect("loads along the reach");
-        // The placeholders stand where the program cannot reach.
+        // What the program cannot reach is not loaded at all: not `other`, not `image.pull`.
         let Val::Obj(root) = &parsed.values[0] else {
             panic!()
         };
-        assert_eq!(root.get(&Val::from("other".to_string())), Some(&Val::Null));
+        let key = |k: &str| Val::from(k.to_string());
+        assert_eq!(root.get(&key("other")), None);
+        let Some(Val::Obj(image)) = root.get(&key("image")) else {
+            panic!("{root:?}")
+        };
+        assert_eq!(
+            image.keys().cloned().collect::<Vec<_>>(),
+            [key("tag")],
+            "{image:?}"
+        );
         let (reach, digest) = parsed.pruned.as_ref().unwrap();
         let same = |text: &str| {
             value::verify_reach(

@@ -390,9 +390,22 @@ impl<'a> Walker<'a> {
             )));
         }
         match (&node.kind, old, new) {
-            (Kind::Map { flow, entries }, Val::Obj(o), Val::Obj(n)) => {
-                self.diff_map(node, *flow || place.flow, entries, (o, n), place, trie)
-            }
+            (
+                Kind::Map {
+                    flow,
+                    entries,
+                    skipped,
+                },
+                Val::Obj(o),
+                Val::Obj(n),
+            ) => self.diff_map(
+                node,
+                *flow || place.flow,
+                (entries, *skipped as usize),
+                (o, n),
+                place,
+                trie,
+            ),
             (Kind::Seq { flow, items }, Val::Arr(o), Val::Arr(n)) => {
                 self.diff_seq(node, *flow || place.flow, items, (o, n), place, trie)
             }
@@ -408,13 +421,14 @@ impl<'a> Walker<'a> {
         &mut self,
         node: &Node,
         flow: bool,
-        entries: &[Entry],
+        (entries, skipped): (&[Entry], usize),
         (old, new): (&jaq_json::Map, &jaq_json::Map),
         place: Place,
         trie: &Trie,
     ) -> Result<()> {
         let mut removed = Vec::new();
-        let mut kept = 0;
+        // The entries no path reaches stay, unseen.
+        let mut kept = skipped;
         let merges: Vec<&Entry> = entries.iter().filter(|e| is_merge_key(&e.key)).collect();
         // Keys written in this mapping; only needed to tell merged keys apart.
         let mut local = HashSet::new();
@@ -550,7 +564,7 @@ impl<'a> Walker<'a> {
             return self.replace_node(node, &Val::obj(new.clone()), place);
         }
         if !added.is_empty() {
-            self.add_entries(node, flow, entries, &added);
+            self.add_entries(node, flow, (entries, skipped), &added);
         }
         Ok(())
     }
@@ -724,7 +738,13 @@ impl<'a> Walker<'a> {
         self.edit(s, e, String::new());
     }
 
-    fn add_entries(&mut self, node: &Node, flow: bool, entries: &[Entry], added: &[(Val, Val)]) {
+    fn add_entries(
+        &mut self,
+        node: &Node,
+        flow: bool,
+        (entries, skipped): (&[Entry], usize),
+        added: &[(Val, Val)],
+    ) {
         if flow {
             let texts: Vec<String> = added
                 .iter()
@@ -739,12 +759,16 @@ impl<'a> Walker<'a> {
         }
         let c = key_col(self.src, node.body);
         let lines = render::map_lines(added, c, self.layout);
-        let last = entries
-            .iter()
-            .map(|e| node_end(self.src, e))
-            .max()
-            .unwrap_or(node.end);
-        let kept = entries.last().is_some_and(|e| e.value.keeps_blank);
+        let last = entries.iter().map(|e| node_end(self.src, e)).max();
+        // With entries not kept, the mapping's own end and last entry stand for them.
+        let (last, kept) = if skipped > 0 {
+            (last.unwrap_or(node.end).max(node.end), node.keeps_blank)
+        } else {
+            (
+                last.unwrap_or(node.end),
+                entries.last().is_some_and(|e| e.value.keeps_blank),
+            )
+        };
         self.insert_lines(last, &lines, kept);
     }
 
