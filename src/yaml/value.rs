@@ -178,7 +178,14 @@ struct Loader<'a> {
     /// Loading along a reach: aliases are refused (an alias may lead out of the reach), and
     /// what the placeholders stand for is digested.
     digest: Option<Digester>,
+    /// Keys read so far, shared: a values file repeats a few dozen keys thousands of times,
+    /// and each key on its own costs several allocations. Capped, for files of unique keys.
+    keys: HashMap<Box<str>, Val, foldhash::fast::RandomState>,
 }
+
+/// Distinct keys shared at most, and the longest shared.
+const SHARED_KEYS: usize = 4096;
+const SHARED_KEY_LEN: usize = 64;
 
 /// The layout from what the file's first examples say (see `Loader`).
 pub(super) fn layout_of(src: &str, step: Option<usize>, indentless: Option<bool>) -> Layout {
@@ -215,6 +222,7 @@ impl<'a> Loader<'a> {
             step: None,
             indentless: None,
             digest: None,
+            keys: HashMap::default(),
         }
     }
 
@@ -422,11 +430,18 @@ impl<'a> Loader<'a> {
                         .insert(anchor, scalar(&value, style, tag.as_deref()));
                     self.scalar_texts.insert(anchor, value.to_string());
                 }
-                Ok(Key {
-                    key: Val::from(value.into_owned()),
-                    merge,
-                    empty,
-                })
+                let key = match self.keys.get(value.as_ref()) {
+                    Some(k) => k.clone(),
+                    None => {
+                        // Copied to its own length: the parser's string has room to spare.
+                        let k = Val::from(value.to_string());
+                        if self.keys.len() < SHARED_KEYS && value.len() <= SHARED_KEY_LEN {
+                            self.keys.insert(value.as_ref().into(), k.clone());
+                        }
+                        k
+                    }
+                };
+                Ok(Key { key, merge, empty })
             }
             Event::Alias(id) if self.scalar_texts.contains_key(&id) => Ok(Key {
                 key: Val::from(self.scalar_texts[&id].clone()),
