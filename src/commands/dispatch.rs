@@ -319,20 +319,26 @@ fn wait_merged(
                 cfg.wait_timeout.as_secs()
             )));
         }
-        if last_report.elapsed() >= Duration::from_secs(30) {
-            report::progress(&format!(
-                "still waiting for pull request #{} to merge ({}s of {}s)",
-                waiting.number,
-                waited.as_secs(),
-                cfg.wait_timeout.as_secs()
-            ));
-            last_report = Instant::now();
-        }
-        std::thread::sleep(
-            cfg.poll_interval
-                .min(cfg.wait_timeout.saturating_sub(waited)),
-        );
+        let what = format!("pull request #{} to merge", waiting.number);
+        pause(cfg, waited, &mut last_report, &what);
     }
+}
+
+/// Between two looks: a line every 30 s saying what is awaited, then one poll interval
+/// (never past the deadline).
+fn pause(cfg: &DispatchConfig, waited: Duration, last_report: &mut Instant, what: &str) {
+    if last_report.elapsed() >= Duration::from_secs(30) {
+        report::progress(&format!(
+            "still waiting for {what} ({}s of {}s)",
+            waited.as_secs(),
+            cfg.wait_timeout.as_secs()
+        ));
+        *last_report = Instant::now();
+    }
+    std::thread::sleep(
+        cfg.poll_interval
+            .min(cfg.wait_timeout.saturating_sub(waited)),
+    );
 }
 
 /// The context of the status on the consumer's commit, as the consumer repos' branch
@@ -775,18 +781,7 @@ fn dispatch_and_wait(cfg: &DispatchConfig, links: &mut Links) -> Result<Landed> 
                 if dispatches == 1 { "" } else { "es" }
             )));
         }
-        if last_report.elapsed() >= Duration::from_secs(30) {
-            report::progress(&format!(
-                "still waiting for the GitOps commit ({}s of {}s)",
-                waited.as_secs(),
-                cfg.wait_timeout.as_secs()
-            ));
-            last_report = Instant::now();
-        }
-        std::thread::sleep(
-            cfg.poll_interval
-                .min(cfg.wait_timeout.saturating_sub(waited)),
-        );
+        pause(cfg, waited, &mut last_report, "the GitOps commit");
     }
 }
 

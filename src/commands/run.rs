@@ -298,6 +298,15 @@ fn commit_status(cfg: &RunConfig, sha: &str) -> Result<()> {
     }
 }
 
+/// Gitea's API for the GitOps repository: its URL, the token and the owner/name.
+fn api_of(cfg: &RunConfig) -> Option<(&str, crate::model::Token, &str)> {
+    Some((
+        cfg.api_url.as_deref()?,
+        cfg.token.clone()?,
+        cfg.target.slug.as_deref()?,
+    ))
+}
+
 /// The AGit landing: the topic names the component and target branch as our own branch does;
 /// the title and description are the ones a pull request of ours gets, the description in
 /// one line, since push options cannot hold a newline and only recent Gitea releases decode
@@ -355,13 +364,9 @@ fn agit_pulled(
     // Gitea keeps an AGit pull request's title and description when a push updates it
     // (services/agit/agit.go): with the API at hand, they are set to this version's, with
     // the diff, as for a pull request of ours. Without it, the pull request is still right.
-    if let (Some(api), Some(token), Some(repo), Some(number), Outcome::Pushed { commit, .. }) = (
-        cfg.api_url.as_deref(),
-        cfg.token.clone(),
-        cfg.target.slug.as_deref(),
-        number,
-        &done.outcome,
-    ) {
+    if let (Some((api, token, repo)), Some(number), Outcome::Pushed { commit, .. }) =
+        (api_of(cfg), number, &done.outcome)
+    {
         let message = update::message(
             cfg,
             &done.changes.iter().map(|c| &c.path).collect::<Vec<_>>(),
@@ -381,11 +386,7 @@ fn agit_pulled(
     }
     let mut merged = false;
     if let Some(style) = mode.auto_merge {
-        let (Some(api), Some(token), Some(repo)) = (
-            cfg.api_url.as_deref(),
-            cfg.token.clone(),
-            cfg.target.slug.as_deref(),
-        ) else {
+        let Some((api, token, repo)) = api_of(cfg) else {
             return Err(Error::Usage(
                 "--auto-merge needs GITEA_API_URL, GITEA_TOKEN and an owner/name".into(),
             ));
@@ -435,11 +436,7 @@ fn open_pull_request(
     done: &update::Done,
     mode: &PullRequestMode,
 ) -> Result<report::Pulled> {
-    let (Some(api), Some(token), Some(repo)) = (
-        cfg.api_url.as_deref(),
-        cfg.token.clone(),
-        cfg.target.slug.as_deref(),
-    ) else {
+    let Some((api, token, repo)) = api_of(cfg) else {
         return Err(Error::Usage(
             "--pull-request needs GITEA_API_URL, GITEA_TOKEN and an owner/name".into(),
         ));

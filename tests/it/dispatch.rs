@@ -1136,6 +1136,15 @@ fn an_open_pull(w: &World) -> u64 {
     }
 }
 
+/// Waits until the consumer's commit has a pending status: dispatch saw the pull request.
+fn pending_seen(w: &World) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !w.consumer_statuses().iter().any(|s| s.state == "pending") {
+        assert!(std::time::Instant::now() < deadline, "no pending status");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 fn pull_request_world(mode: &'static str) -> World {
     world(
         Options {
@@ -1156,14 +1165,7 @@ fn wait_merged_reports_the_merge_commit_once_a_reviewer_merges() {
             let d = scope.spawn(|| w.dispatch("m-1", "1.2.3", &["--wait-merged"]));
             let n = an_open_pull(&w);
             // The consumer hears pending before the merge.
-            let deadline = std::time::Instant::now() + Duration::from_secs(30);
-            while !w.consumer_statuses().iter().any(|s| s.state == "pending") {
-                assert!(
-                    std::time::Instant::now() < deadline,
-                    "{mode}: no pending status"
-                );
-                std::thread::sleep(Duration::from_millis(50));
-            }
+            pending_seen(&w);
             w.gitea.merge("acme/deploy", n);
             d.join().unwrap()
         });
@@ -1198,11 +1200,7 @@ fn wait_merged_fails_when_the_pull_request_is_closed_or_superseded() {
     let r = std::thread::scope(|scope| {
         let d = scope.spawn(|| w.dispatch("c-1", "1.2.3", &["--wait-merged"]));
         let n = an_open_pull(&w);
-        let deadline = std::time::Instant::now() + Duration::from_secs(30);
-        while !w.consumer_statuses().iter().any(|s| s.state == "pending") {
-            assert!(std::time::Instant::now() < deadline, "no pending status");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        pending_seen(&w);
         w.gitea.close("acme/deploy", n);
         d.join().unwrap()
     });
