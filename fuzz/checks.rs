@@ -228,9 +228,10 @@ pub fn splice(data: &[u8]) {
         _ => (AWKWARD[*pick as usize % AWKWARD.len()].into(), vec![]),
     };
     let path = &target.path;
-    // A key holding `{{NAME}}` is a template placeholder once in an expression (the tool
-    // expands them anywhere in it): that path names another key, or needs an argument.
-    if path.contains("{{") {
+    // A key holding `{{NAME}}` or `<<NAME>>` is a template placeholder once in an
+    // expression (the tool expands them anywhere in it): that path names another key, or
+    // needs an argument.
+    if path.contains("{{") || path.contains("<<") {
         return;
     }
     let expr = format!("if documentIndex == {di} then {path} = {rhs} else . end");
