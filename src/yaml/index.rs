@@ -689,10 +689,20 @@ fn question_mark(src: &str, key: usize) -> Option<usize> {
 }
 
 fn colon_after(src: &str, from: usize) -> Option<usize> {
-    let rest = &src[from..];
-    // Line breaks too: an explicit key's `:` is on the next line (`? a\n: b`).
-    let i = rest.find(|c: char| !matches!(c, ' ' | '\t' | '\n' | '\r'))?;
-    (rest.as_bytes()[i] == b':').then_some(from + i)
+    let b = src.as_bytes();
+    let mut i = from;
+    // Line breaks too: an explicit key's `:` is on the next line (`? a\n: b`); and comment
+    // lines, which a flow mapping's key may have before its `:` (found by fuzzing).
+    loop {
+        match b.get(i)? {
+            b' ' | b'\t' | b'\n' | b'\r' => i += 1,
+            b'#' if i == 0 || matches!(b[i - 1], b' ' | b'\t' | b'\n' | b'\r') => {
+                i = src[i..].find('\n').map_or(b.len(), |n| i + n);
+            }
+            b':' => return Some(i),
+            _ => return None,
+        }
+    }
 }
 
 /// The `-` of the block sequence item whose node the parser put at `at`: the last `- `
