@@ -397,35 +397,41 @@ fn agit_pulled(
             ));
         };
         let g = gitea::Gitea::new(api, token, cfg.timeout).map_err(Error::Api)?;
-        merged = match g.merge_pull(repo, number, style) {
-            Ok(gitea::Merge::Merged) => true,
-            Ok(gitea::Merge::Scheduled) => false,
-            // Already scheduled by an earlier run: it still holds for the new head
-            // (routers/api/v1/repo/pull.go answers 409 with this text; a conflict is 409 too).
-            Err(gitea::ApiError::Refused {
-                status: 409,
-                message,
-            }) if message.contains("already scheduled") => false,
-            Err(e) => {
-                return Err(Error::Api(format!(
-                    "cannot merge pull request #{number}: {e}"
-                )))
-            }
-        };
-        report::progress(&format!(
-            "pull request #{number} {}",
-            if merged {
-                "merged"
-            } else {
-                "will merge when its checks succeed"
-            }
-        ));
+        merged = auto_merge(&g, repo, number, style)?;
     }
     Ok(report::Pulled {
         number,
         url: url.unwrap_or_default(),
         merged,
     })
+}
+
+/// `--auto-merge`: merged now (true), or scheduled for when the checks succeed. A merge an
+/// earlier run scheduled still holds for the new head: Gitea answers 409 "already scheduled"
+/// for it (routers/api/v1/repo/pull.go); any other 409, a conflict, fails the run.
+fn auto_merge(g: &gitea::Gitea, repo: &str, number: u64, style: &str) -> Result<bool> {
+    let merged = match g.merge_pull(repo, number, style) {
+        Ok(gitea::Merge::Merged) => true,
+        Ok(gitea::Merge::Scheduled) => false,
+        Err(gitea::ApiError::Refused {
+            status: 409,
+            message,
+        }) if message.contains("already scheduled") => false,
+        Err(e) => {
+            return Err(Error::Api(format!(
+                "cannot merge pull request #{number}: {e}"
+            )))
+        }
+    };
+    report::progress(&format!(
+        "pull request #{number} {}",
+        if merged {
+            "merged"
+        } else {
+            "will merge when its checks succeed"
+        }
+    ));
+    Ok(merged)
 }
 
 /// Opens the pull request of the pushed branch, or updates the open one (Gitea answers 409
@@ -509,30 +515,8 @@ fn open_pull_request(
     ));
     let merged = match mode.auto_merge {
         None => false,
-        Some(style) => match g.merge_pull(repo, pull.number, style) {
-            Ok(gitea::Merge::Merged) => true,
-            Ok(gitea::Merge::Scheduled) => false,
-            // Already scheduled by an earlier run: it still holds for the new head.
-            Err(gitea::ApiError::Refused { status: 409, .. }) if updated => false,
-            Err(e) => {
-                return Err(Error::Api(format!(
-                    "cannot merge pull request #{}: {e}",
-                    pull.number
-                )))
-            }
-        },
+        Some(style) => auto_merge(&g, repo, pull.number, style)?,
     };
-    if mode.auto_merge.is_some() {
-        report::progress(&format!(
-            "pull request #{} {}",
-            pull.number,
-            if merged {
-                "merged"
-            } else {
-                "will merge when its checks succeed"
-            }
-        ));
-    }
     Ok(report::Pulled {
         number: Some(pull.number),
         url: pull.html_url,

@@ -1002,9 +1002,13 @@ fn merge_pull(s: &mut State, full: &str, n: &str, body: &str) -> Answer {
     );
     if when_checks && s.opts.checks_pending {
         if s.pulls[i].auto_merge.is_some() {
+            // models/pull/automerge.go, ErrAlreadyScheduledToAutoMerge.
+            let id = s.pulls[i].number;
             return error(
                 409,
-                "pull request is already scheduled to auto merge when checks succeed",
+                &format!(
+                    "pull request is already scheduled to auto merge when checks succeed [pull_id: {id}]"
+                ),
             );
         }
         s.pulls[i].auto_merge = Some(style);
