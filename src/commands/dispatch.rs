@@ -211,13 +211,8 @@ fn in_pull_request(
         if p.pull.head_sha.is_empty() || not_ours.contains(&p.pull.head_sha) {
             continue;
         }
-        let Ok(message) = gitea.commit_message(&cfg.repo, &p.pull.head_sha) else {
+        let Ok(c) = head_commit(gitea, cfg, &p.pull.head_sha) else {
             continue;
-        };
-        let c = Commit {
-            sha: p.pull.head_sha.clone(),
-            message,
-            html_url: None,
         };
         if is_ours(&c, &cfg.dispatch_id, cfg.version.as_str()) {
             return Some(pending(&c.sha, p.pull.number, &p.pull.html_url));
@@ -227,6 +222,15 @@ fn in_pull_request(
     None
 }
 
+/// A pull request's head commit with its message, for `is_ours`.
+fn head_commit(gitea: &Gitea, cfg: &DispatchConfig, sha: &str) -> Result<Commit, ApiError> {
+    Ok(Commit {
+        sha: sha.to_string(),
+        message: gitea.commit_message(&cfg.repo, sha)?,
+        html_url: None,
+    })
+}
+
 /// A pull request that carried our commit and was closed without merging: its address.
 fn in_closed_pull_request(gitea: &Gitea, cfg: &DispatchConfig, base: &str) -> Option<String> {
     let pulls = gitea.pulls_into(&cfg.repo, base, "closed").ok()?;
@@ -234,12 +238,7 @@ fn in_closed_pull_request(gitea: &Gitea, cfg: &DispatchConfig, base: &str) -> Op
         .iter()
         .filter(|p| !p.merged && p.title.starts_with("[skip ci] gitops: update version to "))
         .find_map(|p| {
-            let message = gitea.commit_message(&cfg.repo, &p.pull.head_sha).ok()?;
-            let c = Commit {
-                sha: p.pull.head_sha.clone(),
-                message,
-                html_url: None,
-            };
+            let c = head_commit(gitea, cfg, &p.pull.head_sha).ok()?;
             is_ours(&c, &cfg.dispatch_id, cfg.version.as_str()).then(|| p.pull.html_url.clone())
         })
 }
@@ -288,14 +287,8 @@ fn wait_merged(
             )));
         }
         if !p.pull.head_sha.is_empty() && p.pull.head_sha != head {
-            let message = gitea
-                .commit_message(&cfg.repo, &p.pull.head_sha)
+            let c = head_commit(gitea, cfg, &p.pull.head_sha)
                 .map_err(|e| api("cannot read the pull request's head commit", e))?;
-            let c = Commit {
-                sha: p.pull.head_sha.clone(),
-                message,
-                html_url: None,
-            };
             if !is_ours(&c, &cfg.dispatch_id, cfg.version.as_str()) {
                 return Err(Error::NotLanded(format!(
                     "pull request #{} of {} now carries another update ({}, dispatch {}): {} {} was superseded before it merged",

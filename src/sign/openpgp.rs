@@ -105,25 +105,11 @@ impl Key {
         head.extend(&hashed);
         let mut trailer = vec![4, 0xFF];
         trailer.extend((head.len() as u32).to_be_bytes());
-        let digest: Vec<u8> = match hash {
-            8 => Sha256::new()
-                .chain_update(payload)
-                .chain_update(&head)
-                .chain_update(&trailer)
-                .finalize()
-                .to_vec(),
-            9 => Sha384::new()
-                .chain_update(payload)
-                .chain_update(&head)
-                .chain_update(&trailer)
-                .finalize()
-                .to_vec(),
-            _ => Sha512::new()
-                .chain_update(payload)
-                .chain_update(&head)
-                .chain_update(&trailer)
-                .finalize()
-                .to_vec(),
+        let parts = [payload, &head, &trailer];
+        let digest = match hash {
+            8 => digest::<Sha256>(&parts),
+            9 => digest::<Sha384>(&parts),
+            _ => digest::<Sha512>(&parts),
         };
         fn failed<E>(_: E) -> String {
             "signing failed".into()
@@ -160,6 +146,15 @@ impl Key {
         packet.extend(body);
         Ok(armor(&packet))
     }
+}
+
+/// The hash of the signed data, its signature's header and trailer (RFC 4880 §5.2.4).
+fn digest<H: Digest>(parts: &[&[u8]]) -> Vec<u8> {
+    let mut h = H::new();
+    for p in parts {
+        h.update(p);
+    }
+    h.finalize().to_vec()
 }
 
 /// `Name (comment) <a@b>` → `a@b`; a bare address is itself.
