@@ -684,6 +684,54 @@ fn compile_code(code: &str, globals: &[String]) -> Result<Filter, CompileError> 
 mod tests {
     use super::*;
 
+    /// jaq-json's objects are patched to be a plain vector up to a few entries (vendor/
+    /// jaq-json/src/map.rs): every operation must give what upstream's `IndexMap` gives,
+    /// on both sides of the switch, so that no program's output changes order.
+    #[test]
+    fn objects_behave_as_upstream_index_maps() {
+        type Upstream = indexmap::IndexMap<Val, Val, foldhash::fast::RandomState>;
+        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = move |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        // A string, and numbers that jq holds equal (1 and 1.0), as keys.
+        let key = |i: u64| match i {
+            0 => Val::from(1isize),
+            1 => Val::from(1.0),
+            i => Val::from(format!("k{i}")),
+        };
+        for round in 0..400 {
+            let (mut ours, mut theirs) = (jaq_json::Map::new(), Upstream::default());
+            for step in 0..(round % 40) {
+                let (k, v) = (key(next(24)), Val::from(step as isize));
+                match next(8) {
+                    0 => assert_eq!(ours.swap_remove(&k), theirs.swap_remove(&k)),
+                    1 => assert_eq!(ours.shift_remove(&k), theirs.shift_remove(&k)),
+                    2 => {
+                        let i = next(ours.len() as u64 + 1) as usize;
+                        assert_eq!(ours.swap_remove_index(i), theirs.swap_remove_index(i));
+                    }
+                    3 => ours.shrink_to_fit(),
+                    _ => assert_eq!(
+                        ours.insert_full(k.clone(), v.clone()),
+                        theirs.insert_full(k, v)
+                    ),
+                }
+                let ours_now: Vec<_> = ours.iter().collect();
+                let theirs_now: Vec<_> = theirs.iter().collect();
+                assert_eq!(ours_now, theirs_now, "round {round}, step {step}");
+                let k = key(next(24));
+                assert_eq!(ours.get_full(&k), theirs.get_full(&k));
+                assert_eq!(ours.iter().rev().last(), theirs.iter().rev().last());
+            }
+            let rebuilt: jaq_json::Map = ours.clone().into_iter().rev().collect();
+            assert_eq!(rebuilt, ours, "equality ignores order, as IndexMap's does");
+        }
+    }
+
     #[test]
     fn the_jq_files_parse() {
         // compile_code falls back to no definitions; a syntax error must not hide there.

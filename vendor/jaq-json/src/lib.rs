@@ -12,6 +12,7 @@ extern crate alloc;
 extern crate std;
 
 mod funs;
+pub mod map;
 mod num;
 #[macro_use]
 pub mod write;
@@ -52,14 +53,17 @@ pub enum Val {
     /// Number
     Num(Num),
     /// Byte string
-    BStr(Box<Bytes>),
+    BStr(Rc<Bytes>),
     /// Text string (interpreted as UTF-8)
     ///
     /// Note that this does not require the actual bytes to be all valid UTF-8;
     /// this just means that the bytes are interpreted as UTF-8.
     /// An effort is made to preserve invalid UTF-8 as is, else
     /// replace invalid UTF-8 by the Unicode replacement character.
-    TStr(Box<Bytes>),
+    ///
+    /// gitops-update patch: strings are shared (`Rc`, not `Box`), so that cloning one,
+    /// as every object key read from a document is, costs no allocation.
+    TStr(Rc<Bytes>),
     /// Array
     Arr(Rc<Vec<Val>>),
     /// Object
@@ -113,8 +117,8 @@ impl Type {
     }
 }
 
-/// Order-preserving map
-pub type Map<K = Val, V = K> = indexmap::IndexMap<K, V, foldhash::fast::RandomState>;
+/// Order-preserving map (gitops-update patch: see `map`)
+pub use map::Map;
 
 /// Error that can occur during filter execution.
 pub type Error = jaq_core::Error<Val>;
@@ -167,8 +171,8 @@ impl jaq_core::ValT for Val {
                 .map(|(skip, take)| b.slice(skip..skip + take))
         };
         match self {
-            Val::BStr(b) => fs(*b, range, skip_take_bytes).map(Val::byte_str),
-            Val::TStr(b) => fs(*b, range, skip_take_chars).map(Val::utf8_str),
+            Val::BStr(b) => fs(rc_unwrap_or_clone(b), range, skip_take_bytes).map(Val::byte_str),
+            Val::TStr(b) => fs(rc_unwrap_or_clone(b), range, skip_take_chars).map(Val::utf8_str),
             Val::Arr(a) => Self::range_int(range)
                 .map(|range| skip_take(range, a.len()))
                 .map(|(skip, take)| a.iter().skip(skip).take(take).cloned().collect()),
@@ -219,20 +223,26 @@ impl jaq_core::ValT for Val {
         }
         match self {
             Val::Obj(ref mut o) => {
-                use indexmap::map::Entry::{Occupied, Vacant};
-                match Rc::make_mut(o).entry(index.clone()) {
-                    Occupied(mut e) => {
-                        let v = core::mem::take(e.get_mut());
-                        match f(v).next().transpose()? {
-                            Some(y) => e.insert(y),
+                let o = Rc::make_mut(o);
+                match o.get_index_of(index) {
+                    Some(i) => {
+                        let v = o.get_index_mut(i).map(|(_, v)| core::mem::take(v));
+                        match f(v.unwrap_or_default()).next().transpose()? {
+                            Some(y) => {
+                                if let Some((_, v)) = o.get_index_mut(i) {
+                                    *v = y;
+                                }
+                            }
                             // this runs in constant time, at the price of
                             // changing the order of the elements
-                            None => e.swap_remove(),
+                            None => {
+                                o.swap_remove_index(i);
+                            }
                         };
                     }
-                    Vacant(e) => {
+                    None => {
                         if let Some(y) = f(Val::Null).next().transpose()? {
-                            e.insert(y);
+                            o.insert(index.clone(), y);
                         }
                     }
                 }
@@ -298,8 +308,8 @@ impl jaq_core::ValT for Val {
                 Rc::make_mut(a).splice(skip..skip + take, (*y).clone());
                 Ok(self)
             }
-            Val::BStr(b) => fs(*b, range, stb, Val::into_byte_str, Val::byte_str),
-            Val::TStr(b) => fs(*b, range, stc, Val::into_utf8_str, Val::utf8_str),
+            Val::BStr(b) => fs(rc_unwrap_or_clone(b), range, stb, Val::into_byte_str, Val::byte_str),
+            Val::TStr(b) => fs(rc_unwrap_or_clone(b), range, stc, Val::into_utf8_str, Val::utf8_str),
             _ => opt.fail(self, |v| Exn::from(Error::typ(v, Type::Arr.as_str()))),
         }
     }
@@ -435,12 +445,12 @@ impl Val {
 
     /// Construct a string that is interpreted as UTF-8.
     pub fn utf8_str(s: impl Into<Bytes>) -> Self {
-        Self::TStr(s.into().into())
+        Self::TStr(Rc::new(s.into()))
     }
 
     /// Construct a string that is interpreted as bytes.
     pub fn byte_str(s: impl Into<Bytes>) -> Self {
-        Self::BStr(s.into().into())
+        Self::BStr(Rc::new(s.into()))
     }
 
     fn as_num(&self) -> Option<&Num> {
@@ -458,14 +468,14 @@ impl Val {
 
     fn into_byte_str(self) -> Result<Bytes, Error> {
         match self {
-            Self::BStr(b) => Ok(*b),
+            Self::BStr(b) => Ok(rc_unwrap_or_clone(b)),
             _ => Err(Error::typ(self, Type::Str.as_str())),
         }
     }
 
     fn into_utf8_str(self) -> Result<Bytes, Error> {
         match self {
-            Self::TStr(b) => Ok(*b),
+            Self::TStr(b) => Ok(rc_unwrap_or_clone(b)),
             _ => Err(Error::typ(self, Type::Str.as_str())),
         }
     }
@@ -584,9 +594,9 @@ fn bigint_to_int_saturated(i: &BigInt) -> isize {
 impl core::ops::Add for Val {
     type Output = ValR;
     fn add(self, rhs: Self) -> Self::Output {
-        let concat_bytes = |l, r| {
+        let concat_bytes = |l: Bytes, r: Rc<Bytes>| {
             let mut buf = BytesMut::from(l);
-            buf.put(r);
+            buf.put_slice(&r);
             buf
         };
         use Val::*;
@@ -594,8 +604,8 @@ impl core::ops::Add for Val {
             // `null` is a neutral element for addition
             (Null, x) | (x, Null) => Ok(x),
             (Num(x), Num(y)) => Ok(Num(x + y)),
-            (BStr(l), BStr(r)) => Ok(Val::byte_str(concat_bytes(*l, r))),
-            (TStr(l), TStr(r)) => Ok(Val::utf8_str(concat_bytes(*l, r))),
+            (BStr(l), BStr(r)) => Ok(Val::byte_str(concat_bytes(rc_unwrap_or_clone(l), r))),
+            (TStr(l), TStr(r)) => Ok(Val::utf8_str(concat_bytes(rc_unwrap_or_clone(l), r))),
             (Arr(mut l), Arr(r)) => {
                 //std::dbg!(Rc::strong_count(&l));
                 Rc::make_mut(&mut l).extend(r.iter().cloned());
@@ -694,8 +704,8 @@ impl core::ops::Div for Val {
         };
         match (self, rhs) {
             (Self::Num(x), Self::Num(y)) => Ok(Self::Num(x / y)),
-            (Self::TStr(x), Self::TStr(y)) => Ok(fs(*x, *y, Val::utf8_str)),
-            (Self::BStr(x), Self::BStr(y)) => Ok(fs(*x, *y, Val::byte_str)),
+            (Self::TStr(x), Self::TStr(y)) => Ok(fs(rc_unwrap_or_clone(x), rc_unwrap_or_clone(y), Val::utf8_str)),
+            (Self::BStr(x), Self::BStr(y)) => Ok(fs(rc_unwrap_or_clone(x), rc_unwrap_or_clone(y), Val::byte_str)),
             (l, r) => Err(Error::math(l, ops::Math::Div, r)),
         }
     }
