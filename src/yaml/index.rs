@@ -427,7 +427,7 @@ impl<'a> Builder<'a> {
                 } else {
                     first_dash.unwrap_or(props_end)
                 };
-                if pruning && items.capacity() - items.len() > 1024 {
+                if items.capacity() - items.len() > 1024 {
                     items.shrink_to_fit();
                 }
                 Ok(Node {
@@ -559,9 +559,9 @@ impl<'a> Builder<'a> {
                 } else {
                     first_key.unwrap_or(props_end)
                 };
-                if pruning && entries.capacity() - entries.len() > 1024 {
-                    // A partly kept mapping of thousands of keys lives until the edit is
-                    // written: without the growth slack.
+                if entries.capacity() - entries.len() > 1024 {
+                    // A mapping of thousands of keys lives while the edits are made, next
+                    // to the document's values: without the growth slack.
                     entries.shrink_to_fit();
                 }
                 Ok(Node {

@@ -363,13 +363,10 @@ pub fn splice(src: &str, file: &str, parsed: &Parsed, targets: &[Val]) -> Result
         .map(|(old, new)| added_floor(old, new))
         .sum();
     crate::budget::check_output(file, src.len(), floor, true)?;
-    let made;
+    let mut made = None;
     let index = match &parsed.index {
         Some(index) => index,
-        None => {
-            made = index::index(src, file, Keep::Paths(&tries))?;
-            &made
-        }
+        None => made.insert(index::index(src, file, Keep::Paths(&tries))?),
     };
     let mut walker = splice::Walker::new(src, file, layout, &parsed.anchors, index);
     let mut extra = Vec::new();
@@ -413,6 +410,11 @@ pub fn splice(src: &str, file: &str, parsed: &Parsed, targets: &[Val]) -> Result
     crate::budget::check_output(file, src.len(), len, false)?;
     let sync = sync_point(parsed, index, &tries, &edits);
     let resume = resume_point(src, parsed, index, &tries, &edits, targets);
+    // The index made here holds a node per entry of every changed mapping (all the file's
+    // top-level keys for `del(.a)`): it is not needed past this point, and the output text
+    // and its verification are where memory peaks.
+    drop(walker);
+    drop(made);
     let text = splice::apply(src, edits)?;
     let fail = |why: String| {
         Error::Refused {

@@ -19,6 +19,10 @@ pub fn resolve_plain(s: &str) -> Val {
     non_string(s).unwrap_or_else(|| Val::from(s.to_string()))
 }
 
+/// A string made by copying its text somewhere: into its own allocation, or into the
+/// loader's chunk (`Strings`).
+type Text<'t> = &'t mut dyn FnMut(&str) -> Val;
+
 /// The value of a plain scalar that the core schema does not read as a string.
 fn non_string(s: &str) -> Option<Val> {
     Some(match s {
@@ -95,21 +99,26 @@ fn is_core_float(s: &str) -> bool {
 
 /// A scalar's value from its text, style and tag.
 pub fn scalar(value: &str, style: ScalarStyle, tag: Option<&str>) -> Val {
-    let text = || Val::from(value.to_string());
+    scalar_in(value, style, tag, &mut |s| Val::from(s.to_string()))
+}
+
+fn scalar_in(value: &str, style: ScalarStyle, tag: Option<&str>, text: Text) -> Val {
     match tag {
         // `!` alone is the non-specific tag: a scalar that carries it is a string, whatever
         // it looks like (YAML 1.2, 6.9.1).
-        Some("!" | "!!str" | "!!binary" | "!!timestamp") => return text(),
+        Some("!" | "!!str" | "!!binary" | "!!timestamp") => return text(value),
         Some("!!int" | "!!float") => {
-            let v = resolve_plain(value);
-            return if matches!(v, Val::Num(_)) { v } else { text() };
+            return match non_string(value) {
+                Some(v @ Val::Num(_)) => v,
+                _ => text(value),
+            };
         }
-        Some("!!bool" | "!!null") => return resolve_plain(value),
+        Some("!!bool" | "!!null") => return non_string(value).unwrap_or_else(|| text(value)),
         _ => {}
     }
     match style {
-        ScalarStyle::Plain => resolve_plain(value),
-        _ => text(),
+        ScalarStyle::Plain => non_string(value).unwrap_or_else(|| text(value)),
+        _ => text(value),
     }
 }
 
@@ -181,6 +190,29 @@ struct Loader<'a> {
     /// Keys read so far, shared: a values file repeats a few dozen keys thousands of times,
     /// and each key on its own costs several allocations. Capped, for files of unique keys.
     keys: HashMap<Box<str>, Val, foldhash::fast::RandomState>,
+    strings: Strings,
+}
+
+/// A document's strings, copied into shared chunks rather than into an allocation each:
+/// most strings of a values file are a few bytes, and an allocation of their own costs more
+/// than their text (the allocator's header and rounding). A chunk is freed with the last
+/// string in it.
+#[derive(Default)]
+struct Strings(bytes::BytesMut);
+
+const CHUNK: usize = 64 * 1024;
+
+impl Strings {
+    fn text(&mut self, s: &str) -> Val {
+        if s.len() > CHUNK / 16 {
+            return Val::from(s.to_string());
+        }
+        if self.0.capacity() - self.0.len() < s.len() {
+            self.0 = bytes::BytesMut::with_capacity(CHUNK);
+        }
+        self.0.extend_from_slice(s.as_bytes());
+        Val::utf8_str(self.0.split().freeze())
+    }
 }
 
 /// Distinct keys shared at most, and the longest shared.
@@ -223,6 +255,7 @@ impl<'a> Loader<'a> {
             indentless: None,
             digest: None,
             keys: HashMap::default(),
+            strings: Strings::default(),
         }
     }
 
@@ -264,7 +297,9 @@ impl<'a> Loader<'a> {
                 if anchor != 0 {
                     self.scalar_texts.insert(anchor, value.to_string());
                 }
-                (scalar(&value, style, tag.as_deref()), anchor)
+                let strings = &mut self.strings;
+                let v = scalar_in(&value, style, tag.as_deref(), &mut |s| strings.text(s));
+                (v, anchor)
             }
             Event::Alias(id) => {
                 let v = self.anchors.get(&id).cloned();
@@ -290,6 +325,9 @@ impl<'a> Loader<'a> {
                     }
                     out.push(self.value(ev, None)?);
                 }
+                // The document's values live until the output is verified: without the
+                // growth slack (pushing doubles the room).
+                out.shrink_to_fit();
                 (Val::Arr(out.into()), anchor)
             }
             Event::MappingStart(anchor, _) => {
@@ -407,6 +445,7 @@ impl<'a> Loader<'a> {
                 }
             }
         }
+        map.shrink_to_fit();
         Ok(Val::obj(map))
     }
 
@@ -426,15 +465,15 @@ impl<'a> Loader<'a> {
                 if anchor != 0 {
                     // An anchored key can be aliased as a value (`- &k a: 1` then `- *k`).
                     let tag = tag.map(|t| display_tag(&t));
-                    self.anchors
-                        .insert(anchor, scalar(&value, style, tag.as_deref()));
+                    let strings = &mut self.strings;
+                    let v = scalar_in(&value, style, tag.as_deref(), &mut |s| strings.text(s));
+                    self.anchors.insert(anchor, v);
                     self.scalar_texts.insert(anchor, value.to_string());
                 }
                 let key = match self.keys.get(value.as_ref()) {
                     Some(k) => k.clone(),
                     None => {
-                        // Copied to its own length: the parser's string has room to spare.
-                        let k = Val::from(value.to_string());
+                        let k = self.strings.text(&value);
                         if self.keys.len() < SHARED_KEYS && value.len() <= SHARED_KEY_LEN {
                             self.keys.insert(value.as_ref().into(), k.clone());
                         }
