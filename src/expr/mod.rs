@@ -725,7 +725,10 @@ mod tests {
                 assert_eq!(ours_now, theirs_now, "round {round}, step {step}");
                 let k = key(next(24));
                 assert_eq!(ours.get_full(&k), theirs.get_full(&k));
-                assert_eq!(ours.iter().rev().last(), theirs.iter().rev().last());
+                let ours_back: Vec<_> = ours.iter().rev().collect();
+                let theirs_back: Vec<_> = theirs.iter().rev().collect();
+                assert_eq!(ours_back, theirs_back);
+                assert_eq!(ours.iter().len(), theirs.len());
             }
             let rebuilt: jaq_json::Map = ours.clone().into_iter().rev().collect();
             assert_eq!(rebuilt, ours, "equality ignores order, as IndexMap's does");
