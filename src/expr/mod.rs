@@ -725,6 +725,7 @@ mod tests {
                 assert_eq!(ours_now, theirs_now, "round {round}, step {step}");
                 let k = key(next(24));
                 assert_eq!(ours.get_full(&k), theirs.get_full(&k));
+                assert_eq!(ours.get_full_mut(&k), theirs.get_full_mut(&k));
                 let ours_back: Vec<_> = ours.iter().rev().collect();
                 let theirs_back: Vec<_> = theirs.iter().rev().collect();
                 assert_eq!(ours_back, theirs_back);

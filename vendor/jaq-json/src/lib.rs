@@ -224,15 +224,10 @@ impl jaq_core::ValT for Val {
         match self {
             Val::Obj(ref mut o) => {
                 let o = Rc::make_mut(o);
-                match o.get_index_of(index) {
-                    Some(i) => {
-                        let v = o.get_index_mut(i).map(|(_, v)| core::mem::take(v));
-                        match f(v.unwrap_or_default()).next().transpose()? {
-                            Some(y) => {
-                                if let Some((_, v)) = o.get_index_mut(i) {
-                                    *v = y;
-                                }
-                            }
+                match o.get_full_mut(index) {
+                    Some((i, _, slot)) => {
+                        match f(core::mem::take(slot)).next().transpose()? {
+                            Some(y) => *slot = y,
                             // this runs in constant time, at the price of
                             // changing the order of the elements
                             None => {

@@ -89,10 +89,13 @@ impl<K: Eq + Hash, V> Map<K, V> {
 
     /// The value of a key, to change it.
     pub fn get_mut(&mut self, k: &K) -> Option<&mut V> {
-        match &mut self.0 {
-            Repr::Small(v) => v.iter_mut().find(|(x, _)| x == k).map(|(_, v)| v),
-            Repr::Large(m) => m.get_mut(k),
-        }
+        self.get_full_mut(k).map(|(_, _, v)| v)
+    }
+
+    /// The position, the key and the value of a key, the value to change.
+    pub fn get_full_mut(&mut self, k: &K) -> Option<(usize, &K, &mut V)> {
+        let i = self.get_index_of(k)?;
+        self.get_index_mut(i).map(|(k, v)| (i, k, v))
     }
 
     /// True if the key is present.
