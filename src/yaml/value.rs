@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 
 /// Types a plain scalar by the YAML 1.2 core schema.
 pub fn resolve_plain(s: &str) -> Val {
-    non_string(s).unwrap_or_else(|| Val::from(s.to_string()))
+    scalar(s, ScalarStyle::Plain, None)
 }
 
 /// A string made by copying its text somewhere: into its own allocation, or into the
