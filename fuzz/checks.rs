@@ -57,6 +57,7 @@ pub fn bindings(args: &[(&str, &str)]) -> Bindings {
             .collect(),
         env: Default::default(),
         policy: EnvPolicy::DenySecrets,
+        placeholders: Default::default(),
     }
 }
 
@@ -145,6 +146,8 @@ pub fn refused_by_design(msg: &str) -> bool {
         || msg.contains("merge key")
         || msg.contains("explicit key (`? key`)")
         || msg.contains("jq cannot tell apart")
+        // `. = x` that would turn a mapping, sequence or scalar document into another kind.
+        || msg.contains("in place of the document's")
 }
 
 fn split_nul(data: &[u8]) -> (&[u8], Option<&[u8]>) {
@@ -301,12 +304,20 @@ pub fn template(data: &[u8]) {
     }
 
     let expr = format!(".v = {}", jq_string(&tpl));
-    let program = Program::compile(&expr, &bindings(&[("VERSION", &version)]))
-        .unwrap_or_else(|e| panic!("{expr}: a string assignment must compile: {e}"));
+    let compiled = Program::compile(&expr, &bindings(&[("VERSION", &version)]));
+    let Some(want) = substitute(&tpl, &version) else {
+        let e = compiled.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(
+            e.contains("unknown placeholder"),
+            "{expr}: an unknown placeholder must be refused, not written: {e:?}"
+        );
+        return;
+    };
+    let program =
+        compiled.unwrap_or_else(|e| panic!("{expr}: a string assignment must compile: {e}"));
     let out = program
         .run(Val::obj(Default::default()), 0)
         .unwrap_or_else(|e| panic!("{expr}: {e}"));
-    let want = substitute(&tpl, &version);
     let got = Program::compile(".v", &bindings(&[]))
         .unwrap()
         .run(out[0].clone(), 0)
@@ -318,25 +329,63 @@ pub fn template(data: &[u8]) {
     );
 }
 
+/// A placeholder at the start of `s`, as the README's table defines them: `<<VERSION>>`, or
+/// `{{NAME}}` with optional spaces inside the braces. Its length, and whether it is
+/// the version's (`Some(true)`) or a name that must be refused (`Some(false)`: any other
+/// upper-case name, or `version` in another case); `None` for text.
+fn placeholder(s: &str) -> Option<(usize, bool)> {
+    if s.starts_with("<<VERSION>>") {
+        return Some((11, true));
+    }
+    let rest = s.strip_prefix("{{")?;
+    let body = rest.trim_start_matches(' ');
+    let len = body
+        .bytes()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == b'_')
+        .count();
+    if len == 0 || body.as_bytes()[0].is_ascii_digit() {
+        return None;
+    }
+    let (name, after) = body.split_at(len);
+    let tail = after.trim_start_matches(' ');
+    if !tail.starts_with("}}") {
+        return None;
+    }
+    let whole = s.len() - tail.len() + 2;
+    let upper = name
+        .bytes()
+        .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == b'_');
+    match (
+        name == "VERSION",
+        upper || name.eq_ignore_ascii_case("VERSION"),
+    ) {
+        (true, _) => Some((whole, true)),
+        (false, true) => Some((whole, false)),
+        (false, false) => None,
+    }
+}
+
 /// Replaces each placeholder, left to right, in one pass: a version that itself contains a
-/// placeholder is not expanded again.
-fn substitute(tpl: &str, version: &str) -> String {
+/// placeholder is not expanded again. `None` when the text names a placeholder that must be
+/// refused.
+fn substitute(tpl: &str, version: &str) -> Option<String> {
     let mut out = String::new();
     let mut rest = tpl;
     while !rest.is_empty() {
-        if let Some(p) = gitops_update::expr::template::PLACEHOLDERS
-            .iter()
-            .find(|p| rest.starts_with(**p))
-        {
-            out.push_str(version);
-            rest = &rest[p.len()..];
-        } else {
-            let c = rest.chars().next().unwrap();
-            out.push(c);
-            rest = &rest[c.len_utf8()..];
+        match placeholder(rest) {
+            Some((len, true)) => {
+                out.push_str(version);
+                rest = &rest[len..];
+            }
+            Some((_, false)) => return None,
+            None => {
+                let c = rest.chars().next().unwrap();
+                out.push(c);
+                rest = &rest[c.len_utf8()..];
+            }
         }
     }
-    out
+    Some(out)
 }
 
 /// Values a structural edit puts in place: collections of several shapes, and the awkward

@@ -4,6 +4,7 @@
 use jaq_json::Val;
 
 use crate::error::{Error, Result};
+use crate::expr::yields::{self, Yield};
 use crate::expr::Program;
 use crate::yaml;
 
@@ -20,31 +21,85 @@ pub struct Edited {
     pub notes: Vec<String>,
 }
 
+/// "F" or "document N of F".
+fn which(parsed: &yaml::Parsed, i: usize, file: &str) -> String {
+    if parsed.values.len() > 1 {
+        format!("document {} of {file}", i + 1)
+    } else {
+        file.to_string()
+    }
+}
+
 /// Evaluates the program on every document; each must yield exactly one value.
 pub fn evaluate(parsed: &yaml::Parsed, program: &Program, file: &str) -> Result<Vec<Val>> {
-    let many = parsed.values.len() > 1;
     parsed
         .values
         .iter()
         .enumerate()
         .map(|(i, v)| {
             let mut outs = program.run(v.clone(), i)?;
-            let doc = if many {
-                format!(" for document {} of {file}", i + 1)
-            } else {
-                format!(" for {file}")
-            };
+            let doc = format!(" for {}", which(parsed, i, file));
             match outs.len() {
                 1 => Ok(string_keys(outs.remove(0))),
                 0 => Err(Error::Expr(format!(
-                    "the expression produced no value{doc}; it must produce exactly one (an update such as `.image.tag = \"{{{{VERSION}}}}\"`)"
+                    "the expression yields no value{doc} (a select that matched nothing, or empty), so nothing was changed; {}",
+                    one_fix(program.template(), "an update keeps the document")
                 ))),
                 _ => Err(Error::Expr(format!(
-                    "the expression produced several values{doc}; it must produce exactly one (an update such as `.image.tag = \"{{{{VERSION}}}}\"`)"
+                    "the expression yields several values{doc}, so nothing was changed; {}",
+                    one_fix(program.template(), "join updates with |")
                 ))),
             }
         })
         .collect()
+}
+
+/// The update to write instead of an expression that yields no value or several: a select
+/// or a list of paths before an assignment belongs inside its left side.
+fn one_fix(template: &str, rule: &str) -> String {
+    use crate::expr::outline;
+    let t = template.trim();
+    if let Some(parts) = outline::comma_parts(t) {
+        if let Some((last, init)) = parts.split_last() {
+            if let Some((lhs, op, rhs)) = outline::assignment(last) {
+                return format!(
+                    "{rule}: to set them all, write `({}, {lhs}) {op} {rhs}`",
+                    init.join(", ")
+                );
+            }
+        }
+    }
+    if let Some(parts) = outline::pipe_parts(t).filter(|p| p.len() > 1) {
+        return format!(
+            "{rule}: write `{}`",
+            outline::scoped_update(parts[0], &parts[1..].join(" | "))
+        );
+    }
+    format!("{rule}, such as `.image.tag = \"{{{{VERSION}}}}\"`")
+}
+
+/// The one rule for every command that writes: each document's result is that document,
+/// updated, never a value the expression selected or computed (see `expr::yields`).
+pub fn check_update(
+    parsed: &yaml::Parsed,
+    program: &Program,
+    targets: &[Val],
+    file: &str,
+) -> Result<()> {
+    for (i, (old, new)) in parsed.values.iter().zip(targets).enumerate() {
+        match yields::judge(program, old, new, i, parsed.is_partial()) {
+            Yield::Update => {}
+            Yield::Other { what, fix } => {
+                return Err(Error::Expr(format!(
+                    "for {}, the expression yields {what}, not the updated document, so nothing was changed; {fix}",
+                    which(parsed, i, file)
+                )))
+            }
+            // Only along a reach, whose caller loads the whole document on any error.
+            Yield::Unsure => return Err(Error::Internal(format!("{file}: judged along a reach"))),
+        }
+    }
+    Ok(())
 }
 
 /// A number, boolean or null as an object key (jaq allows them: `[1] | to_entries |
@@ -84,6 +139,36 @@ fn string_keys(v: Val) -> Val {
     }
 }
 
+/// How many placeholders of ours `text` holds: `{{NAME}}` of an upper-case name (with
+/// spaces inside the braces or not), and `<<VERSION>>`.
+fn placeholders_in(text: &str) -> usize {
+    let braces = text
+        .match_indices("{{")
+        .filter(|(i, _)| {
+            let rest = text[i + 2..].trim_start_matches(' ');
+            let len = rest
+                .bytes()
+                .take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == b'_')
+                .count();
+            len > 0 && rest[len..].trim_start_matches(' ').starts_with("}}")
+        })
+        .count();
+    braces + text.matches("<<VERSION>>").count()
+}
+
+/// Refuses a result that holds more of our placeholders than the file did: one that nothing
+/// filled in (a value that carried one, an expression that spelled one in pieces) would
+/// reach the cluster as text.
+pub fn check_placeholders(before: &str, after: &str, file: &str) -> Result<()> {
+    if placeholders_in(after) > placeholders_in(before) {
+        return Err(Error::Refused {
+            file: file.to_string(),
+            msg: "the result holds a placeholder such as {{VERSION}} that nothing filled in; check the expression and the values it reads".into(),
+        });
+    }
+    Ok(())
+}
+
 /// Applies `program` to the YAML in `bytes`, changing only the bytes of changed values.
 pub fn edit(bytes: &[u8], file: &str, program: &Program) -> Result<Edited> {
     // A program whose reach is known runs on the nodes it can reach; if anything goes wrong
@@ -112,6 +197,7 @@ pub fn edit_whole(bytes: &[u8], file: &str, program: &Program) -> Result<Edited>
 
 fn edit_parsed(src: &str, file: &str, program: &Program, parsed: &yaml::Parsed) -> Result<Edited> {
     let targets = evaluate(parsed, program, file)?;
+    check_update(parsed, program, &targets, file)?;
     let spliced = yaml::splice(src, file, parsed, &targets)?;
     Ok(Edited {
         changed: spliced.text != src,

@@ -3,11 +3,10 @@
 use std::io::Read;
 use std::path::Path;
 
-use jaq_json::Val;
-
 use crate::config::{EvalConfig, Output};
 use crate::edit::{self, MAX_INPUT};
 use crate::error::{Error, Result};
+use crate::expr::yields::{self, Yield};
 use crate::expr::Program;
 use crate::{report, write, yaml};
 
@@ -69,18 +68,19 @@ fn outcome(
     parsed: &yaml::Parsed,
 ) -> Result<Outcome> {
     let targets = edit::evaluate(parsed, program, name)?;
-    let updates = parsed
-        .values
-        .iter()
-        .zip(&targets)
-        .enumerate()
-        .all(|(i, (old, new))| is_update(program, old, new, i));
-    if !updates {
-        if cfg.output != Output::Print {
-            return Err(Error::Usage(
-                "-i and --diff need an expression that updates the document (such as `.image.tag = \"1.2.3\"`); this one selects or computes a value".into(),
-            ));
+    if cfg.output != Output::Print {
+        edit::check_update(parsed, program, &targets, name)?;
+    }
+    let mut updates = true;
+    for (i, (old, new)) in parsed.values.iter().zip(&targets).enumerate() {
+        match yields::judge(program, old, new, i, parsed.is_partial()) {
+            Yield::Update => {}
+            Yield::Other { .. } => updates = false,
+            // Along a reach only: the caller loads the whole document on any error.
+            Yield::Unsure => return Err(Error::Internal(format!("{name}: judged along a reach"))),
         }
+    }
+    if !updates {
         let floor = targets.iter().map(yaml::text_floor).sum();
         crate::budget::check_output(name, src.len(), floor, true)?;
         let docs: Vec<String> = targets
@@ -98,27 +98,6 @@ fn stdout_error(e: std::io::Error) -> Error {
     Error::Write {
         path: "<stdout>".into(),
         source: e,
-    }
-}
-
-/// Whether a result is the updated document (print the file with the change spliced in) or
-/// a value the expression selected or computed (print it as YAML, as yq does). The rule does
-/// not depend on the root's kind: `.` and `select(...)` (whose path is `[]`) keep the
-/// document; any other path expression (`.image`) selects a part of it; an expression that
-/// is not a path (`.a = 1`, `|= sort`, `length`) updates the document when its result has
-/// the document's shape: a mapping for a mapping, a sequence for a sequence, a scalar for a
-/// scalar, anything for an empty document.
-fn is_update(program: &Program, old: &Val, new: &Val, doc: usize) -> bool {
-    match program.path_of(old.clone(), doc) {
-        Some(Val::Arr(p)) => p.is_empty(),
-        Some(_) => false,
-        None => {
-            let collection = |v: &Val| matches!(v, Val::Obj(_) | Val::Arr(_));
-            matches!(
-                (old, new),
-                (Val::Obj(_), Val::Obj(_)) | (Val::Arr(_), Val::Arr(_)) | (Val::Null, _)
-            ) || (!collection(old) && !collection(new))
-        }
     }
 }
 

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use crate::cli::EvalArgs;
 use crate::error::{Error, Result};
-use crate::expr::{template, Bindings, EnvPolicy};
+use crate::expr::{template, Bindings, EnvPolicy, Placeholders};
 use crate::model::{shown, Version};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,7 +41,9 @@ impl EvalConfig {
             }
             pairs.push((name.clone(), value.clone()));
         }
-        let uses_version = template::rewrite(&args.expression).uses_version;
+        let mut known: Vec<String> = pairs.iter().map(|(n, _)| n.clone()).collect();
+        known.push("VERSION".into());
+        let uses_version = template::rewrite(&args.expression, &known).uses("VERSION");
         if uses_version {
             let given = pairs
                 .iter()
@@ -75,6 +77,7 @@ impl EvalConfig {
                 args: pairs,
                 env: env.clone(),
                 policy: EnvPolicy::DenySecrets,
+                placeholders: Placeholders::Args,
             },
         })
     }

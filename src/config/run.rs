@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use super::{component_name, one_line, output_files, parse_duration, Env, RUN_ENV_ALLOWLIST};
 use crate::error::{Error, Result};
-use crate::expr::{Bindings, EnvPolicy};
+use crate::expr::{Bindings, EnvPolicy, Placeholders};
 use crate::model::{git_ref_ok, shown, Person, RepoPath, Target, Token, Version, BOT};
 
 /// Everything `gitops-update run` needs, validated.
@@ -205,6 +205,8 @@ impl RunConfig {
         // The expressions see the inputs as they were resolved, whether from flags or env.
         let mut expr_env = env.clone();
         expr_env.insert("VERSION".into(), version.to_string());
+        // The same values feed the placeholders: {{SOURCE_COMMIT}} as {{VERSION}}.
+        let mut placeholder_args = vec![("VERSION".to_string(), version.to_string())];
         for (k, v) in [
             ("SOURCE_REPO", &source_repo),
             ("SOURCE_COMMIT", &source_commit),
@@ -213,6 +215,7 @@ impl RunConfig {
         ] {
             if let Some(v) = v {
                 expr_env.insert(k.into(), v.clone());
+                placeholder_args.push((k.into(), v.clone()));
             }
         }
         let signer = signer(args.signing_key_file.as_deref(), env)?;
@@ -271,9 +274,10 @@ impl RunConfig {
             limits: super::limits(&args.budget)?,
             edits,
             bindings: Bindings {
-                args: vec![("VERSION".into(), version.to_string())],
+                args: placeholder_args,
                 env: expr_env,
                 policy: EnvPolicy::Allow(allowed),
+                placeholders: Placeholders::Run,
             },
             version,
             target,

@@ -14,8 +14,10 @@ use jaq_core::{Compiler, Ctx, Vars};
 use jaq_json::Val;
 
 use crate::error::{Error, Located, Result};
+pub(crate) mod outline;
 pub mod reach;
 pub mod template;
+pub mod yields;
 
 use template::Rewritten;
 
@@ -117,9 +119,92 @@ pub struct Bindings {
     /// A snapshot of the process environment; the policy filters it.
     pub env: BTreeMap<String, String>,
     pub policy: EnvPolicy,
+    pub placeholders: Placeholders,
 }
 
+/// Which names a `{{NAME}}` placeholder may use, and how a missing one is given.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Placeholders {
+    /// `eval`: `VERSION` and each `--arg NAME`.
+    #[default]
+    Args,
+    /// `run`: the inputs a dispatch passes.
+    Run,
+}
+
+/// `run`'s placeholders, with how each is given.
+const RUN_PLACEHOLDERS: [(&str, &str); 5] = [
+    ("VERSION", "set VERSION or pass --version"),
+    ("SOURCE_REPO", "set SOURCE_REPO or pass --source-repo"),
+    ("SOURCE_COMMIT", "set SOURCE_COMMIT or pass --source-commit"),
+    ("DISPATCH_ID", "set DISPATCH_ID or pass --dispatch-id"),
+    ("GIT_TAG_PREFIX", "set GIT_TAG_PREFIX or pass --tag-prefix"),
+];
+
 impl Bindings {
+    /// The names a placeholder may use here.
+    pub(crate) fn placeholder_names(&self) -> Vec<String> {
+        match self.placeholders {
+            Placeholders::Run => RUN_PLACEHOLDERS
+                .iter()
+                .map(|(n, _)| n.to_string())
+                .collect(),
+            Placeholders::Args => std::iter::once("VERSION".to_string())
+                .chain(self.args.iter().map(|(n, _)| n.clone()))
+                .fold(Vec::new(), |mut v, n| {
+                    if !v.contains(&n) {
+                        v.push(n);
+                    }
+                    v
+                }),
+        }
+    }
+
+    /// Checks the template's placeholders: each names a known input that has a value.
+    fn check_placeholders(&self, template: &str, rw: &Rewritten) -> Result<()> {
+        let known = self.placeholder_names();
+        for p in &rw.placeholders {
+            let at = || Located::at("expression", template, p.span.start);
+            let shown = &template[p.span.clone()];
+            if p.unknown {
+                let list: Vec<String> = known.iter().map(|k| format!("{{{{{k}}}}}")).collect();
+                let more = match self.placeholders {
+                    Placeholders::Args => " (and {{NAME}} for each --arg NAME VALUE)",
+                    Placeholders::Run => "",
+                };
+                let msg = match known.iter().find(|k| k.eq_ignore_ascii_case(&p.name)) {
+                    Some(k) => format!("unknown placeholder {shown}: did you mean {{{{{k}}}}}?"),
+                    None => format!(
+                        "unknown placeholder {shown}: the placeholders are {}{more}",
+                        list.join(", ")
+                    ),
+                };
+                return Err(Error::ExprSyntax { msg, at: at() });
+            }
+            if self.args.iter().any(|(n, _)| *n == p.name) {
+                continue;
+            }
+            if p.name == "VERSION" {
+                return Err(Error::Usage(
+                    "the expression uses {{VERSION}} but no version was given: pass --arg VERSION X.Y.Z or set VERSION"
+                        .into(),
+                ));
+            }
+            let how = RUN_PLACEHOLDERS
+                .iter()
+                .find(|(n, _)| *n == p.name && self.placeholders == Placeholders::Run)
+                .map_or_else(
+                    || format!("pass --arg {} VALUE", p.name),
+                    |(_, h)| h.to_string(),
+                );
+            return Err(Error::Usage(format!(
+                "the expression uses {shown} but {} has no value: {how}",
+                p.name
+            )));
+        }
+        Ok(())
+    }
+
     fn visible_env(&self) -> impl Iterator<Item = (&String, &String)> {
         self.env.iter().filter(|(k, _)| self.policy.allows(k))
     }
@@ -133,6 +218,10 @@ pub struct Program {
     code: String,
     /// `path(<program>)`, compiled on first use.
     path_filter: std::cell::OnceCell<Option<Filter>>,
+    /// The template as the user wrote it, and what it was compiled with: the update check
+    /// compiles parts of it to tell which part selects.
+    template: String,
+    bindings: Bindings,
     /// The part of a document the program can read or write, when that is known.
     reach: Option<crate::yaml::reach::Reach>,
 }
@@ -143,7 +232,8 @@ const FIXED_GLOBALS: [&str; 3] = ["$ENV", "$__strenv", "$__env"];
 impl Program {
     /// Compiles a template. The errors point into the template as the user wrote it.
     pub fn compile(template: &str, bindings: &Bindings) -> Result<Program> {
-        let rw = template::rewrite(template);
+        let rw = template::rewrite(template, &bindings.placeholder_names());
+        bindings.check_placeholders(template, &rw)?;
         let mut strenv = Vec::new();
         let mut env = Vec::new();
         for r in &rw.env_refs {
@@ -184,7 +274,6 @@ impl Program {
             Val::obj(strenv.into_iter().collect()),
             Val::obj(env.into_iter().collect()),
         ];
-        let mut have_version = false;
         for (name, value) in &bindings.args {
             let var = format!("${name}");
             if let Some(i) = names.iter().position(|n| *n == var) {
@@ -194,13 +283,6 @@ impl Program {
                 names.push(var);
                 globals.push(Val::from(value.clone()));
             }
-            have_version |= name == "VERSION";
-        }
-        if rw.uses_version && !have_version {
-            return Err(Error::Usage(
-                "the expression uses {{VERSION}} but no version was given: pass --arg VERSION X.Y.Z or set VERSION"
-                    .into(),
-            ));
         }
         names.push("$__di".into());
         globals.push(Val::from(0isize));
@@ -213,6 +295,8 @@ impl Program {
             names,
             code: rw.code,
             path_filter: std::cell::OnceCell::new(),
+            template: template.to_string(),
+            bindings: bindings.clone(),
         })
     }
 
@@ -231,12 +315,28 @@ impl Program {
     /// `select(...)`; `None` for updates and computed values. `eval` uses it to tell a
     /// query (print the selected value) from an update (print the document).
     pub(crate) fn path_of(&self, input: Val, doc_index: usize) -> Option<Val> {
+        let mut outs = self.paths_of(input, doc_index)?;
+        (outs.len() == 1).then(|| outs.remove(0))
+    }
+
+    /// The paths the program selects, up to two of them; `None` when it is not a path
+    /// expression (or fails).
+    pub(crate) fn paths_of(&self, input: Val, doc_index: usize) -> Option<Vec<Val>> {
         let filter = self
             .path_filter
             .get_or_init(|| compile_code(&format!("path({})", self.code), &self.names).ok())
             .as_ref()?;
-        let mut outs = run_filter(filter, &self.globals, input, doc_index, false).ok()?;
-        (outs.len() == 1).then(|| outs.remove(0))
+        run_filter(filter, &self.globals, input, doc_index, false).ok()
+    }
+
+    /// The template as the user wrote it.
+    pub(crate) fn template(&self) -> &str {
+        &self.template
+    }
+
+    /// Another template, compiled with this one's bindings: a part of this one.
+    pub(crate) fn part(&self, template: &str) -> Option<Program> {
+        Program::compile(template, &self.bindings).ok()
     }
 }
 
@@ -785,6 +885,7 @@ mod tests {
             args: vec![],
             env: Default::default(),
             policy: EnvPolicy::DenySecrets,
+            placeholders: Placeholders::Args,
         };
         let run = |e: &str| {
             let p = Program::compile(e, &b).unwrap();
@@ -806,6 +907,7 @@ mod tests {
                 .map(|(a, b)| (a.to_string(), b.to_string()))
                 .collect(),
             policy: EnvPolicy::DenySecrets,
+            placeholders: Placeholders::Args,
         }
     }
 

@@ -10,8 +10,64 @@
 
 use std::ops::Range;
 
-/// The placeholders that existing workflows put in `yq_tpl`.
-pub const PLACEHOLDERS: [&str; 2] = ["{{VERSION}}", "<<VERSION>>"];
+/// A placeholder the template names: `{{NAME}}` (spaces inside the braces allowed, as Helm
+/// users write `{{ VERSION }}`) or `<<NAME>>`, for a name the caller knows; or an upper-case
+/// `{{NAME}}` it does not know, which is an error rather than text for the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Placeholder {
+    pub name: String,
+    /// Byte range in the template.
+    pub span: Range<usize>,
+    /// Not among the known names: an upper-case name, or one that is a known name in
+    /// another case (`{{version}}`).
+    pub unknown: bool,
+}
+
+/// The placeholder at the start of `s`: its length, its name, and whether `known` has it.
+/// Brace text that is not a name (`{{ .Release.Name }}`, a Helm template kept as text) is
+/// not a placeholder, nor is a lower-case name that no known name matches in any case.
+fn placeholder_at<'a>(s: &'a str, known: &[String]) -> Option<(usize, &'a str, bool)> {
+    let is_known = |n: &str| known.iter().any(|k| k == n);
+    if let Some(rest) = s.strip_prefix("<<") {
+        let len = rest
+            .bytes()
+            .take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == b'_')
+            .count();
+        let name = &rest[..len];
+        return (len > 0 && rest[len..].starts_with(">>") && is_known(name)).then_some((
+            len + 4,
+            name,
+            true,
+        ));
+    }
+    let rest = s.strip_prefix("{{")?;
+    let lead = rest.len() - rest.trim_start_matches(' ').len();
+    let body = &rest[lead..];
+    let len = body
+        .bytes()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == b'_')
+        .count();
+    if len == 0 || body.as_bytes()[0].is_ascii_digit() {
+        return None;
+    }
+    let name = &body[..len];
+    let after = &body[len..];
+    let trail = after.len() - after.trim_start_matches(' ').len();
+    if !after[trail..].starts_with("}}") {
+        return None;
+    }
+    let whole = 2 + lead + len + trail + 2;
+    let upper = name
+        .bytes()
+        .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == b'_');
+    if is_known(name) {
+        Some((whole, name, true))
+    } else if upper || known.iter().any(|k| k.eq_ignore_ascii_case(name)) {
+        Some((whole, name, false))
+    } else {
+        None
+    }
+}
 
 /// How yq's environment functions were used, so the caller can bind exactly those names.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,13 +83,21 @@ pub(crate) struct EnvRef {
 #[derive(Debug, Clone)]
 pub(crate) struct Rewritten {
     pub code: String,
-    pub uses_version: bool,
+    /// Every placeholder, known or not, in the order written.
+    pub placeholders: Vec<Placeholder>,
     pub env_refs: Vec<EnvRef>,
     /// (offset in `code`, offset in the template, length in `code`, length in the template)
     segments: Vec<(usize, usize, usize, usize)>,
 }
 
 impl Rewritten {
+    /// Whether a known placeholder names `name`.
+    pub(crate) fn uses(&self, name: &str) -> bool {
+        self.placeholders
+            .iter()
+            .any(|p| !p.unknown && p.name == name)
+    }
+
     /// Maps a byte offset in the rewritten code back to the template the user wrote, so that
     /// a caret under a syntax error points at the user's text, not at ours.
     pub(crate) fn original_offset(&self, off: usize) -> usize {
@@ -62,13 +126,14 @@ fn is_ident_char(c: u8) -> bool {
     c.is_ascii_alphanumeric() || c == b'_'
 }
 
-/// Rewrites a template; never fails: what is not understood is left for jaq to report.
-pub(crate) fn rewrite(template: &str) -> Rewritten {
+/// Rewrites a template whose placeholders may name `known`; never fails: what is not
+/// understood is left for jaq to report, and unknown placeholders for the caller.
+pub(crate) fn rewrite(template: &str, known: &[String]) -> Rewritten {
     let b = template.as_bytes();
     let mut out = String::with_capacity(template.len() + 16);
     let mut segments = Vec::new();
     let mut env_refs = Vec::new();
-    let mut uses_version = false;
+    let mut placeholders = Vec::new();
     let mut stack = vec![Frame::Code(0)];
     // Top-level commas of yq-spelled calls (`sub("a", "b")`), written as jq's `;`.
     let mut semis: Vec<usize> = Vec::new();
@@ -79,16 +144,20 @@ pub(crate) fn rewrite(template: &str) -> Rewritten {
     };
     while i < b.len() {
         let rest = &template[i..];
-        if let Some(ph) = PLACEHOLDERS.iter().find(|p| rest.starts_with(**p)) {
+        if let Some((len, name, known)) = placeholder_at(rest, known) {
             let in_string = matches!(stack.last(), Some(Frame::Str));
             let new = if in_string {
-                "\\($VERSION)"
+                format!("\\(${name})")
             } else {
-                "$VERSION"
+                format!("${name}")
             };
-            push_seg(&mut out, i, ph.len(), new);
-            uses_version = true;
-            i += ph.len();
+            push_seg(&mut out, i, len, &new);
+            placeholders.push(Placeholder {
+                name: name.to_string(),
+                span: i..i + len,
+                unknown: !known,
+            });
+            i += len;
             continue;
         }
         let c = b[i];
@@ -172,7 +241,7 @@ pub(crate) fn rewrite(template: &str) -> Rewritten {
     }
     Rewritten {
         code: out,
-        uses_version,
+        placeholders,
         env_refs,
         segments,
     }
@@ -292,11 +361,50 @@ fn env_call(s: &str) -> Option<(usize, &str, bool)> {
 mod tests {
     use super::*;
 
+    fn rewrite(t: &str) -> Rewritten {
+        super::rewrite(t, &["VERSION".to_string(), "TAG".to_string()])
+    }
+
+    #[test]
+    fn placeholders_with_spaces_and_unknown_names() {
+        let r = rewrite(r#".a = "{{ VERSION }}" | .b = {{VERSION}} | .c = "{{  TAG}}""#);
+        assert_eq!(
+            r.code,
+            r#".a = "\($VERSION)" | .b = $VERSION | .c = "\($TAG)""#
+        );
+        assert!(r.placeholders.iter().all(|p| !p.unknown));
+        for (t, name) in [
+            (r#".a = "{{SOURCE_COMMIT}}""#, "SOURCE_COMMIT"),
+            (r#".a = "{{ X1 }}""#, "X1"),
+            (".a = {{version}}", "version"),
+        ] {
+            let r = rewrite(t);
+            assert_eq!(r.placeholders.len(), 1, "{t}");
+            assert!(
+                r.placeholders[0].unknown && r.placeholders[0].name == name,
+                "{t}"
+            );
+        }
+        // Helm's own templates, lower-case words and half braces stay text for the file.
+        for t in [
+            r#".a = "{{ .Release.Name }}""#,
+            r#".a = "{{ include \"x\" . }}""#,
+            r#".a = "{{name}}""#,
+            r#".a = "{{VERSION""#,
+            r#".a = "{{1X}}""#,
+            r#".a = "<<TAG2>>""#,
+        ] {
+            let r = rewrite(t);
+            assert!(r.placeholders.is_empty(), "{t}: {:?}", r.placeholders);
+            assert_eq!(r.code, t);
+        }
+    }
+
     #[test]
     fn placeholder_in_string_becomes_interpolation() {
         let r = rewrite(r#".image.tag = "v{{VERSION}}""#);
         assert_eq!(r.code, r#".image.tag = "v\($VERSION)""#);
-        assert!(r.uses_version);
+        assert!(r.uses("VERSION"));
     }
 
     #[test]

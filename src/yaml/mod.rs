@@ -38,6 +38,13 @@ pub struct Parsed {
     index: Option<index::Index>,
 }
 
+impl Parsed {
+    /// Whether the values were loaded along a reach, without what it cannot reach.
+    pub fn is_partial(&self) -> bool {
+        self.pruned.is_some()
+    }
+}
+
 /// Checks that the bytes are YAML text: UTF-8, no NUL (a binary file), only characters YAML
 /// allows and lines that end at `\n`, and hands back the text.
 pub fn decode<'a>(bytes: &'a [u8], file: &str) -> Result<&'a str> {

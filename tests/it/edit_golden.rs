@@ -37,6 +37,7 @@ fn bindings(case: &Path) -> Bindings {
         args,
         env: [("VERSION".to_string(), "9.9.9".to_string())].into(),
         policy: EnvPolicy::DenySecrets,
+        placeholders: Default::default(),
     }
 }
 
@@ -103,6 +104,7 @@ fn the_reach_edit_matches_the_whole_load_on_a_long_file() {
         args: vec![("VERSION".into(), "9.9.9".into())],
         env: Default::default(),
         policy: EnvPolicy::DenySecrets,
+        placeholders: Default::default(),
     };
     for expr in [
         r#".image.tag = "{{VERSION}}""#,
@@ -189,6 +191,7 @@ fn identity_and_noop_keep_every_byte() {
         args: vec![],
         env: Default::default(),
         policy: EnvPolicy::DenySecrets,
+        placeholders: Default::default(),
     };
     let identity = Program::compile(".", &b).unwrap();
     let noop = Program::compile(noop, &b).unwrap();

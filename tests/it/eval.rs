@@ -141,7 +141,7 @@ fn in_place_refuses_a_query() {
     assert_eq!(r.code, 2);
     assert!(
         r.stderr
-            .contains("-i and --diff need an expression that updates the document"),
+            .contains("the expression yields the string \"1.2.3\" (the value at .image.tag), not the updated document, so nothing was changed; to set it, write `.image.tag = \"{{VERSION}}\"`"),
         "{}",
         r.stderr
     );

@@ -9,6 +9,7 @@ fn apply(src: &str, expr: &str) -> Result<String, String> {
         args: vec![],
         env: Default::default(),
         policy: EnvPolicy::DenySecrets,
+        placeholders: Default::default(),
     };
     let p = Program::compile(expr, &b).map_err(|e| e.to_string())?;
     edit::edit(src.as_bytes(), "t.yaml", &p)

@@ -192,7 +192,7 @@ fn every_bad_input_fails_cleanly_and_changes_nothing() {
         // expressions
         row("expression syntax error", 2, "expression error at line 1")
             .env("YQ_TPL", &tpl(".image.tag = (")),
-        row("several outputs", 2, "produced several values").env("YQ_TPL", ".image.tag, .image"),
+        row("several outputs", 2, "yields several values").env("YQ_TPL", ".image.tag, .image"),
         row(
             "a runaway expression",
             2,
@@ -212,7 +212,7 @@ fn every_bad_input_fails_cleanly_and_changes_nothing() {
         row("a bad time budget", 2, "invalid --max-eval-time")
             .arg("--max-eval-time")
             .arg("soon"),
-        row("no output", 2, "produced no value").env("YQ_TPL", "empty"),
+        row("no output", 2, "yields no value").env("YQ_TPL", "empty"),
         row("yq-only function", 2, "`to_yaml` is a yq function").env("YQ_TPL", ".image | to_yaml"),
         row("reading the token", 2, "GITEA_TOKEN cannot be read here")
             .env("YQ_TPL", ".image.tag = strenv(GITEA_TOKEN)"),

@@ -1,0 +1,272 @@
+//! The top level of an expression as the user wrote it: where its pipes, commas, assignment
+//! and comparison operators are, outside strings, brackets, comments and `if … end`. The
+//! update check (`edit::check_update`) cuts an expression there to tell which part selects,
+//! and writes the fix it suggests from the same pieces.
+
+/// One operator at the top level, by its byte range in the template.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Op {
+    Pipe,
+    Comma,
+    /// `=`, `|=`, `+=`, `-=`, `*=`, `/=`, `%=`, `//=`.
+    Assign,
+    /// `==`.
+    Equals,
+    /// `as`, `def` or `label`: a name bound for what follows, so a later part may read
+    /// what an earlier part no longer passes on.
+    Binds,
+}
+
+/// The top-level operators of `t`, in order, with their byte ranges.
+fn scan(t: &str) -> Vec<(Op, usize, usize)> {
+    scan_all(t)
+        .into_iter()
+        .filter(|(.., depth)| *depth == 0)
+        .map(|(op, s, e, _)| (op, s, e))
+        .collect()
+}
+
+/// The operators of `t` at every level, with their byte ranges and depths.
+fn scan_all(t: &str) -> Vec<(Op, usize, usize, usize)> {
+    let b = t.as_bytes();
+    let mut ops = Vec::new();
+    // Open brackets and `if`s; a string's interpolation `\(` counts as a bracket, and the
+    // strings that an interpolation sits in are remembered by their depth.
+    let mut depth = 0usize;
+    let mut strings: Vec<usize> = Vec::new();
+    let mut in_str = false;
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if in_str {
+            match c {
+                b'\\' if b.get(i + 1) == Some(&b'(') => {
+                    strings.push(depth);
+                    depth += 1;
+                    in_str = false;
+                    i += 2;
+                    continue;
+                }
+                b'\\' => i += 1,
+                b'"' => in_str = false,
+                _ => {}
+            }
+            i += 1;
+            continue;
+        }
+        match c {
+            b'"' => in_str = true,
+            b'#' => {
+                i = t[i..].find('\n').map_or(b.len(), |n| i + n);
+                continue;
+            }
+            b'(' | b'[' | b'{' => depth += 1,
+            b')' if depth > 0 && strings.last() == Some(&(depth - 1)) => {
+                strings.pop();
+                depth -= 1;
+                in_str = true;
+            }
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            b'|' if b.get(i + 1) == Some(&b'=') => {
+                ops.push((Op::Assign, i, i + 2, depth));
+                i += 2;
+                continue;
+            }
+            b'|' => ops.push((Op::Pipe, i, i + 1, depth)),
+            b',' => ops.push((Op::Comma, i, i + 1, depth)),
+            b'=' if b.get(i + 1) == Some(&b'=') => {
+                ops.push((Op::Equals, i, i + 2, depth));
+                i += 2;
+                continue;
+            }
+            b'=' => {
+                let prev = i.checked_sub(1).map(|p| b[p]);
+                let start = match prev {
+                    Some(b'/') if i >= 2 && b[i - 2] == b'/' => Some(i - 2),
+                    Some(b'+' | b'-' | b'*' | b'/' | b'%') => Some(i - 1),
+                    Some(b'!' | b'<' | b'>') => None,
+                    _ => Some(i),
+                };
+                if let Some(s) = start {
+                    ops.push((Op::Assign, s, i + 1, depth));
+                }
+            }
+            _ if c.is_ascii_alphabetic() || c == b'_' => {
+                let len = t[i..]
+                    .bytes()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == b'_')
+                    .count();
+                let standalone =
+                    !matches!(i.checked_sub(1).map(|p| b[p]), Some(b'.' | b'$' | b'@'));
+                match &t[i..i + len] {
+                    "if" if standalone => depth += 1,
+                    "end" if standalone => depth = depth.saturating_sub(1),
+                    "as" | "def" | "label" if standalone => {
+                        ops.push((Op::Binds, i, i + len, depth))
+                    }
+                    _ => {}
+                }
+                i += len;
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    ops
+}
+
+/// Whether `t` assigns or updates anywhere (`=`, `|=`, `+=`, …), not only at its top level:
+/// `if … then . = {"a": 1} else . end` replaces the document on purpose.
+pub(crate) fn updates(t: &str) -> bool {
+    scan_all(t).iter().any(|(op, ..)| *op == Op::Assign)
+}
+
+/// Whether `t` assigns to the root itself anywhere (`. = {...}`, `. |= ...`): a replacement
+/// of the whole document that the expression asks for in so many words.
+pub(crate) fn assigns_root(t: &str) -> bool {
+    scan_all(t).iter().any(|&(op, start, ..)| {
+        let lhs = t[..start].trim_end();
+        op == Op::Assign
+            && lhs.ends_with('.')
+            && !lhs[..lhs.len() - 1]
+                .ends_with(|c: char| c.is_alphanumeric() || "_.])\"$@".contains(c))
+    })
+}
+
+/// The parts of `t` between its top-level pipes, trimmed; one part when there is no pipe.
+/// `None` when a part binds a name (`as`, `def`, `label`): cut there, a later part could
+/// read what an earlier one selected away, so no part can be judged alone.
+pub(crate) fn pipe_parts(t: &str) -> Option<Vec<&str>> {
+    let ops = scan(t);
+    if ops.iter().any(|(op, ..)| *op == Op::Binds) {
+        return None;
+    }
+    let mut parts = Vec::new();
+    let mut from = 0;
+    for &(op, start, end) in &ops {
+        if op == Op::Pipe {
+            parts.push(t[from..start].trim());
+            from = end;
+        }
+    }
+    parts.push(t[from..].trim());
+    Some(parts)
+}
+
+/// `lhs op rhs` when `t`'s only top-level operator is one assignment (`.a.b = "x"`).
+pub(crate) fn assignment(t: &str) -> Option<(&str, &str, &str)> {
+    match scan(t).as_slice() {
+        [(Op::Assign, s, e)] => Some((t[..*s].trim(), &t[*s..*e], t[*e..].trim())),
+        _ => None,
+    }
+}
+
+/// `lhs`, `rhs` when `t`'s only top-level operator is one `==` (`.a == "x"`, the typo of
+/// an assignment).
+pub(crate) fn comparison(t: &str) -> Option<(&str, &str)> {
+    match scan(t).as_slice() {
+        [(Op::Equals, s, e)] => Some((t[..*s].trim(), t[*e..].trim())),
+        _ => None,
+    }
+}
+
+/// The parts of `t` between its top-level commas, when it has any (`.a, .b = 1`).
+pub(crate) fn comma_parts(t: &str) -> Option<Vec<&str>> {
+    let ops = scan(t);
+    let commas: Vec<_> = ops.iter().filter(|(op, ..)| *op == Op::Comma).collect();
+    if commas.is_empty() || ops.iter().any(|(op, ..)| *op == Op::Pipe) {
+        return None;
+    }
+    let mut parts = Vec::new();
+    let mut from = 0;
+    for &&(_, start, end) in &commas {
+        parts.push(t[from..start].trim());
+        from = end;
+    }
+    parts.push(t[from..].trim());
+    Some(parts)
+}
+
+/// The update that applies `rest` where `prefix` points, in the file: `(P | .x) = v` when
+/// `rest` is one assignment, else `(P) |= (rest)`.
+pub(crate) fn scoped_update(prefix: &str, rest: &str) -> String {
+    match assignment(rest) {
+        Some((lhs, op, rhs)) if !lhs.is_empty() => format!("({prefix} | {lhs}) {op} {rhs}"),
+        _ => format!("({prefix}) |= ({rest})"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pipes_outside_strings_brackets_and_ifs() {
+        assert_eq!(
+            pipe_parts(r#".images[] | select(.name == "a|b") | .newTag = "{{VERSION}}""#),
+            Some(vec![
+                ".images[]",
+                r#"select(.name == "a|b")"#,
+                r#".newTag = "{{VERSION}}""#
+            ])
+        );
+        assert_eq!(
+            pipe_parts(r#".a |= (.b | .c) | "x\(.y | .z)" # a | b"#),
+            Some(vec![".a |= (.b | .c)", r#""x\(.y | .z)" # a | b"#])
+        );
+        assert_eq!(
+            pipe_parts("if .a then .b | .c else . end | .d"),
+            Some(vec!["if .a then .b | .c else . end", ".d"])
+        );
+        assert_eq!(pipe_parts(".a as $x | .b = $x"), None);
+        assert_eq!(pipe_parts("def f: .a; f | .b"), None);
+        assert_eq!(pipe_parts(".as | .def"), Some(vec![".as", ".def"]));
+    }
+
+    #[test]
+    fn assignments_and_comparisons() {
+        assert_eq!(assignment(".a.b = 1"), Some((".a.b", "=", "1")));
+        assert_eq!(assignment(".a |= . + 1"), Some((".a", "|=", ". + 1")));
+        assert_eq!(assignment(".a //= \"x=y\""), Some((".a", "//=", "\"x=y\"")));
+        assert_eq!(assignment(".a -= 1"), Some((".a", "-=", "1")));
+        assert_eq!(assignment(".a == 1"), None);
+        assert_eq!(assignment(".a != 1"), None);
+        assert_eq!(assignment(".a <= 1"), None);
+        assert_eq!(assignment(".a = 1 | .b = 2"), None);
+        assert_eq!(
+            comparison(r#".image.tag == "1.2""#),
+            Some((".image.tag", "\"1.2\""))
+        );
+        assert_eq!(comparison(".a = 1"), None);
+    }
+
+    #[test]
+    fn updates_at_any_level() {
+        assert!(updates("if di == 0 then . = {\"n\": 1} else . end"));
+        assert!(updates("[.[] | .a |= 1]"));
+        assert!(!updates(r#"{"a": "x = y"} | .b == 1"#));
+        assert!(!updates("{}"));
+    }
+
+    #[test]
+    fn root_assignments() {
+        assert!(assigns_root(". = {}"));
+        assert!(assigns_root("if di == 0 then . |= [1] else . end"));
+        assert!(!assigns_root("(.) = 1"));
+        assert!(!assigns_root(".a = 1"));
+        assert!(!assigns_root(".a. = 1"));
+        assert!(!assigns_root(". == {}"));
+    }
+
+    #[test]
+    fn commas_and_the_scoped_fix() {
+        assert_eq!(comma_parts(".a, .b = 1"), Some(vec![".a", ".b = 1"]));
+        assert_eq!(comma_parts("[.a, .b]"), None);
+        assert_eq!(
+            scoped_update(".images[] | select(.name == \"app\")", ".newTag = \"1\""),
+            "(.images[] | select(.name == \"app\") | .newTag) = \"1\""
+        );
+        assert_eq!(scoped_update(".spec", "del(.x)"), "(.spec) |= (del(.x))");
+    }
+}
