@@ -37,6 +37,20 @@ pub struct Done {
     pub branch: String,
 }
 
+/// A run that failed, with how far it got: the report names the attempts it made.
+pub struct Failed {
+    pub error: Error,
+    pub attempts: u32,
+    pub branch: String,
+}
+
+/// How far a run got, kept as it goes.
+#[derive(Default)]
+struct Tally {
+    attempts: u32,
+    branch: String,
+}
+
 /// The commit message: the first line is what consumers search for; the trailers let them
 /// find the commit of their own dispatch without guessing.
 pub fn message(cfg: &RunConfig, files: &[&RepoPath]) -> String {
@@ -106,6 +120,9 @@ fn apply(git: &Git, tip: Oid, programs: &[(RepoPath, Program)]) -> Result<Vec<Ch
         }
     }
     changes.retain(|c| c.before != c.after);
+    for c in &changes {
+        edit::check_placeholders(&c.before, &c.after, c.path.as_str())?;
+    }
     if let Some(p) = &policy {
         for c in &changes {
             p.check_edit(&c.path, &c.before, &c.after)?;
@@ -124,7 +141,32 @@ fn backoff(attempt: u32) -> Duration {
     )
 }
 
-pub fn run(cfg: &RunConfig, landing: &dyn Landing) -> Result<Done> {
+/// Runs the update; on failure, says how many attempts it made.
+pub fn run(cfg: &RunConfig, landing: &dyn Landing) -> Result<Done, Box<Failed>> {
+    let mut tally = Tally::default();
+    attempts(cfg, landing, &mut tally).map_err(|error| {
+        Box::new(Failed {
+            error,
+            attempts: tally.attempts,
+            branch: tally.branch,
+        })
+    })
+}
+
+/// Says so when an expression never names the version: the commit will still say "update
+/// version to X", which is then untrue.
+fn warn_unused_version(cfg: &RunConfig) {
+    for (path, expr) in &cfg.edits {
+        if !expr.contains("VERSION") {
+            report::warn(&format!(
+                "the expression for {path} does not use the version ({{{{VERSION}}}}), yet the commit will say \"update version to {}\"",
+                cfg.version
+            ));
+        }
+    }
+}
+
+fn attempts(cfg: &RunConfig, landing: &dyn Landing, tally: &mut Tally) -> Result<Done> {
     // Every expression compiles before anything touches the network.
     let programs = cfg
         .edits
@@ -138,9 +180,13 @@ pub fn run(cfg: &RunConfig, landing: &dyn Landing) -> Result<Done> {
         workdir: &cfg.workdir,
         timeout: cfg.timeout,
         config: cfg.git_config,
+        dry_run: cfg.dry_run,
     })?;
+    warn_unused_version(cfg);
     let files: Vec<RepoPath> = programs.iter().map(|(p, _)| p.clone()).collect();
-    git.check_clean(&files)?;
+    if !cfg.dry_run {
+        git.check_clean(&files)?;
+    }
     report::progress(&format!(
         "updating {} in {}",
         files
@@ -151,10 +197,15 @@ pub fn run(cfg: &RunConfig, landing: &dyn Landing) -> Result<Done> {
         git.url()
     ));
     let mut pushed: Option<Oid> = None;
+    // The last push that failed without an answer: its tip and its message.
+    let mut failed: Option<(Oid, String)> = None;
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let tip = match git.fetch_tip() {
+        tally.attempts = attempt;
+        let fetched = git.fetch_tip();
+        tally.branch = git.branch.clone();
+        let tip = match fetched {
             Ok(tip) if cfg.dry_run => {
                 report::progress(&format!(
                     "dry run: the diff is against the remote's tip, {} at {}",
@@ -200,7 +251,9 @@ pub fn run(cfg: &RunConfig, landing: &dyn Landing) -> Result<Done> {
                 },
                 _ => Outcome::UpToDate { tip },
             };
-            git.advance_checkout(tip, &files)?;
+            if !cfg.dry_run {
+                git.follow_in_checkout(tip)?;
+            }
             return Ok(done(outcome));
         }
         if cfg.dry_run {
@@ -235,7 +288,7 @@ pub fn run(cfg: &RunConfig, landing: &dyn Landing) -> Result<Done> {
                     landing.target(&git.branch)
                 ));
                 if landing.moves_branch() {
-                    git.advance_checkout(commit, &files)?;
+                    git.follow_in_checkout(commit)?;
                 }
                 let mut d = done(Outcome::Pushed {
                     commit,
@@ -261,6 +314,13 @@ pub fn run(cfg: &RunConfig, landing: &dyn Landing) -> Result<Done> {
             }
             Err(e @ Error::Auth(_)) => return Err(e),
             Err(e) => {
+                // The same failure from the same tip twice is no lost answer but a refusal
+                // that will not change: say it now, not after a minute of retries.
+                let again = (tip, e.to_string());
+                if failed.as_ref() == Some(&again) {
+                    return Err(e);
+                }
+                failed = Some(again);
                 // The answer was lost, not necessarily the push: the next fetch tells.
                 pushed = Some(commit);
                 retry(&e.to_string());

@@ -25,7 +25,8 @@ pub fn execute(cfg: &RunConfig) -> Result<u8> {
             repo.clone(),
         );
         let edited: Vec<String> = cfg.edits.iter().map(|(p, _)| p.to_string()).collect();
-        crate::budget::on_exceeded(move |_| {
+        let json = cfg.json;
+        crate::budget::on_exceeded(move |line| {
             let report = report::RunReport {
                 outcome: None,
                 version: &version,
@@ -33,10 +34,17 @@ pub fn execute(cfg: &RunConfig) -> Result<u8> {
                 repo: &repo,
                 branch: "",
                 files: edited.clone(),
-                attempts: 0,
+                attempts: 1,
                 pull: None,
+                failure: Some(report::Failure {
+                    message: line.trim_start_matches("error: ").to_string(),
+                    exit_code: error::exit::INPUT,
+                }),
             };
             let _ = report.write_outputs(&files);
+            if json {
+                let _ = report::stdout(&report.json());
+            }
         });
     }
     if let (Some(signer), false) = (&cfg.signer, cfg.dry_run) {
@@ -90,7 +98,13 @@ pub fn execute(cfg: &RunConfig) -> Result<u8> {
         },
         (None, None) => &DirectPush,
     };
-    let result = update::run(cfg, landing);
+    let (result, attempts, branch) = match update::run(cfg, landing) {
+        Ok(done) => {
+            let (attempts, branch) = (done.attempts, done.branch.clone());
+            (Ok(done), attempts, branch)
+        }
+        Err(failed) => (Err(failed.error), failed.attempts, failed.branch),
+    };
     // The pushed branch becomes a pull request; when that fails, the run fails.
     let (result, pull) = match (result, &cfg.pull_request) {
         (Ok(done), Some(mode)) if matches!(done.outcome, Outcome::Pushed { .. }) => {
@@ -109,7 +123,6 @@ pub fn execute(cfg: &RunConfig) -> Result<u8> {
         path: "<stdout>".into(),
         source,
     };
-    let branch = result.as_ref().map_or(String::new(), |d| d.branch.clone());
     let report = report::RunReport {
         outcome: result.as_ref().ok().map(|d| &d.outcome),
         version: cfg.version.as_str(),
@@ -117,8 +130,12 @@ pub fn execute(cfg: &RunConfig) -> Result<u8> {
         repo: &repo,
         branch: &branch,
         files: cfg.edits.iter().map(|(p, _)| p.to_string()).collect(),
-        attempts: result.as_ref().map_or(0, |d| d.attempts),
+        attempts,
         pull: pull.as_ref(),
+        failure: result.as_ref().err().map(|e| report::Failure {
+            message: e.to_string(),
+            exit_code: e.exit_code(),
+        }),
     };
     // Outputs are written on failure too, so the pipeline's report still gets its line.
     if !cfg.dry_run {
@@ -136,14 +153,21 @@ pub fn execute(cfg: &RunConfig) -> Result<u8> {
     }
     let done = match &result {
         Ok(done) => done,
-        Err(_) => return result.map(|_| error::exit::OK),
+        Err(_) => {
+            // A pipeline that reads stdout as JSON gets its object on failure too.
+            if cfg.json {
+                report::stdout(&report.json()).map_err(write_err)?;
+            }
+            return result.map(|_| error::exit::OK);
+        }
     };
     let status = match &done.outcome {
         Outcome::Pushed { commit, .. } => Some(commit.to_string()),
         Outcome::UpToDate { tip } => Some(tip.to_string()),
         Outcome::DryRun { .. } => None,
     };
-    if let Some(sha) = status {
+    // A dry run writes nothing, a commit status included, even when nothing would change.
+    if let (Some(sha), false) = (status, cfg.dry_run) {
         commit_status(cfg, &sha)?;
     }
     if cfg.json {

@@ -40,9 +40,11 @@ impl Git {
         let url = self.url.clone();
         let mut fo = FetchOptions::new();
         fo.remote_callbacks(self.callbacks());
-        if !self.local_transport {
+        if !self.local_transport && self.shallow_fetch {
             fo.depth(1);
         }
+        // FETCH_HEAD is the user's, in a checkout.
+        fo.update_fetchhead(false);
         let headers: Vec<&str> = self.extra_header.iter().map(String::as_str).collect();
         fo.custom_headers(&headers);
         let mut remote = self

@@ -14,6 +14,7 @@ use git2::{Cred, CredentialType, ErrorClass, ErrorCode, RemoteCallbacks, Reposit
 mod checkout;
 mod commit;
 mod fetch;
+mod local;
 mod push;
 mod stream;
 
@@ -34,6 +35,8 @@ pub struct Options<'a> {
     pub timeout: std::time::Duration,
     /// Which of the user's and the machine's git configuration to read.
     pub config: ConfigScope,
+    /// A dry run: nothing the user owns may change, not even a checkout's shallowness.
+    pub dry_run: bool,
 }
 
 /// git's own switches, honoured the same way: `GIT_CONFIG_NOSYSTEM` skips the machine's
@@ -80,6 +83,9 @@ pub struct Git {
     extra_header: Option<String>,
     /// libgit2 cannot fetch shallow over file:// or a path.
     local_transport: bool,
+    /// Whether a fetch may be shallow (depth 1): in a repository of ours, or a checkout that
+    /// is shallow already; never one that would become shallow.
+    shallow_fetch: bool,
     pub branch: String,
     /// The work tree, when running in a checkout of the target.
     pub checkout: Option<PathBuf>,
@@ -200,6 +206,32 @@ fn transport(what: &str, url: &str, e: &git2::Error) -> Error {
     Error::Transport(format!("{what} {}: {msg}{hint}", redact_url(url)))
 }
 
+/// An empty bare repository in a temporary directory, removed with it.
+fn temporary_repository() -> Result<(Repository, tempfile::TempDir)> {
+    let tmp = tempfile::Builder::new()
+        .prefix("gitops-update.")
+        .tempdir()
+        .map_err(|e| Error::Internal(format!("cannot create a temporary directory: {e}")))?;
+    let repo = Repository::init_bare(tmp.path())
+        .map_err(|e| Error::Internal(format!("cannot create a repository: {}", e.message())))?;
+    Ok((repo, tmp))
+}
+
+/// A checkout keeps none of the refs a run works with.
+impl Drop for Git {
+    fn drop(&mut self) {
+        if self._tmp.is_some() {
+            return;
+        }
+        for name in [TIP_REF, PUSH_REF] {
+            if let Ok(mut r) = self.repo.find_reference(name) {
+                let _ = r.delete();
+            }
+        }
+        let _ = std::fs::remove_dir(self.repo.path().join("refs/gitops-update"));
+    }
+}
+
 impl Git {
     /// Opens the workspace: the checkout in `cfg.workdir` when its `origin` is the target,
     /// else an empty bare repository in a temporary directory that is removed on drop.
@@ -213,18 +245,13 @@ impl Git {
             .userinfo
             .as_ref()
             .map_or("gitops-update".to_string(), |(u, _)| u.clone());
+        if local_transport && !cfg.dry_run {
+            local::refuse_hooks(&url)?;
+        }
         let (repo, checkout, tmp) = match find_checkout(cfg.workdir, &url) {
             Some((repo, root)) => (repo, Some(root), None),
             None => {
-                let tmp = tempfile::Builder::new()
-                    .prefix("gitops-update.")
-                    .tempdir()
-                    .map_err(|e| {
-                        Error::Internal(format!("cannot create a temporary directory: {e}"))
-                    })?;
-                let repo = Repository::init_bare(tmp.path()).map_err(|e| {
-                    Error::Internal(format!("cannot create a repository: {}", e.message()))
-                })?;
+                let (repo, tmp) = temporary_repository()?;
                 (repo, None, Some(tmp))
             }
         };
@@ -235,6 +262,7 @@ impl Git {
             Some(_) => None,
             None => checkout.as_ref().and_then(|_| extra_header(&repo, &url)),
         };
+        let shallow_fetch = checkout.is_none() || repo.is_shallow();
         let mut git = Git {
             repo,
             url,
@@ -242,6 +270,7 @@ impl Git {
             token: cfg.token.cloned(),
             extra_header,
             local_transport,
+            shallow_fetch,
             branch: String::new(),
             checkout,
             _tmp: tmp,
@@ -251,6 +280,23 @@ impl Git {
             // Empty: the first fetch asks the remote, on the connection it fetches over.
             None => git.local_default_branch().unwrap_or_default(),
         };
+        // A dry run in a shallow checkout fetches into a repository of its own, which reads
+        // the checkout's objects: a fetch into the checkout would deepen its shallow list.
+        if cfg.dry_run && git.checkout.is_some() && git.repo.is_shallow() {
+            let objects = git.repo.path().join("objects");
+            let (repo, tmp) = temporary_repository()?;
+            repo.odb()
+                .and_then(|odb| odb.add_disk_alternate(&objects.display().to_string()))
+                .map_err(|e| {
+                    Error::Internal(format!(
+                        "cannot read the checkout's objects: {}",
+                        e.message()
+                    ))
+                })?;
+            git.repo = repo;
+            git._tmp = Some(tmp);
+            git.shallow_fetch = true;
+        }
         Ok(git)
     }
 

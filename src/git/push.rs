@@ -36,8 +36,19 @@ pub trait Landing {
 pub struct DirectPush;
 
 impl Landing for DirectPush {
+    /// Only from the tip the commit was built on: a branch that moved since the fetch,
+    /// even backwards (a force-push), is a retry from its new tip, never a fast-forward
+    /// that brings back what was pushed away.
     fn land(&self, git: &Git, commit: Oid) -> Result<Push> {
-        git.push_to(commit, &git.branch, false)
+        let expect = git.parent(commit);
+        git.push_ref(
+            commit,
+            &format!("refs/heads/{}", git.branch),
+            false,
+            expect,
+            &[],
+        )
+        .map(|(push, _)| push)
     }
 }
 
@@ -73,8 +84,13 @@ impl Landing for AgitPush {
             format!("description={}", self.description),
             "force-push=true".to_string(),
         ];
-        let (push, said) =
-            git.push_ref(commit, &format!("refs/for/{}", git.branch), true, &options)?;
+        let (push, said) = git.push_ref(
+            commit,
+            &format!("refs/for/{}", git.branch),
+            true,
+            None,
+            &options,
+        )?;
         *self.said_url.borrow_mut() = pull_request_url(&said);
         Ok(push)
     }
@@ -111,11 +127,12 @@ pub fn pull_number(url: &str) -> Option<u64> {
 
 impl Landing for PullRequestBranch {
     fn land(&self, git: &Git, commit: Oid) -> Result<Push> {
-        git.push_to(
-            commit,
-            &pull_request_branch(&git.branch, &self.component),
-            true,
-        )
+        let target = format!(
+            "refs/heads/{}",
+            pull_request_branch(&git.branch, &self.component)
+        );
+        git.push_ref(commit, &target, true, None, &[])
+            .map(|(push, _)| push)
     }
 
     fn moves_branch(&self) -> bool {
@@ -156,7 +173,7 @@ fn server_said(raw: &[u8]) -> Option<String> {
 }
 
 /// Whether a server's refusal means "someone pushed first": then the edit is re-applied.
-fn is_stale(msg: &str) -> bool {
+pub(super) fn is_stale(msg: &str) -> bool {
     let m = msg.to_ascii_lowercase();
     [
         "non-fast-forward",
@@ -167,27 +184,32 @@ fn is_stale(msg: &str) -> bool {
         "failed to update ref",
         "not a fast forward",
         "fast-forward",
+        // libgit2 and git when another writer holds `<ref>.lock`.
+        "failed to create locked file",
+        "unable to create",
+        "is locked",
     ]
     .iter()
     .any(|p| m.contains(p))
 }
 
 impl Git {
-    /// Pushes `commit` to `branch`; forced only for the pull request's own branch.
-    fn push_to(&self, commit: Oid, branch: &str, force: bool) -> Result<Push> {
-        self.push_ref(commit, &format!("refs/heads/{branch}"), force, &[])
-            .map(|(push, _)| push)
-    }
-
     /// Pushes `commit` to the ref `target` with push options; also returns what the server
-    /// said on the sideband, without git's progress lines.
+    /// said on the sideband, without git's progress lines. Forced only for our own branches;
+    /// otherwise only over `expect`, the remote ref's value when the edit started.
     fn push_ref(
         &self,
         commit: Oid,
         target: &str,
         force: bool,
+        expect: Option<Oid>,
         options: &[String],
     ) -> Result<(Push, String)> {
+        if self.local_transport {
+            return self
+                .push_local(commit, target, force, expect)
+                .map(|push| (push, String::new()));
+        }
         self.repo
             .reference(PUSH_REF, commit, true, "gitops-update push")
             .map_err(|e| Error::Internal(e.message().to_string()))?;
@@ -207,6 +229,23 @@ impl Git {
             }
             true
         });
+        // The advertised value is what receive-pack compares the ref with when it moves it
+        // (the command's old id): checked here, the push is a compare-and-swap.
+        let moved: std::cell::Cell<Option<Oid>> = Default::default();
+        if let (false, Some(want)) = (force, expect) {
+            let moved = &moved;
+            cb.push_negotiation(
+                move |updates| match updates.iter().find(|u| u.src() != want) {
+                    Some(u) => {
+                        moved.set(Some(u.src()));
+                        Err(git2::Error::from_str(
+                            "the branch moved since it was fetched",
+                        ))
+                    }
+                    None => Ok(()),
+                },
+            );
+        }
         cb.push_update_reference(|_name, status| {
             if let Some(msg) = status {
                 *refused.borrow_mut() = Some(msg.to_string());
@@ -232,6 +271,16 @@ impl Git {
             Some(s) => format!("{msg}; the server said: {s}"),
             None => msg.to_string(),
         };
+        if let Some(now) = moved.get() {
+            return Ok((
+                Push::Stale(format!(
+                    "{target} is at {}, not at {} where the edit started",
+                    crate::model::short(&now.to_string()),
+                    crate::model::short(&expect.unwrap_or(now).to_string())
+                )),
+                lines,
+            ));
+        }
         match result {
             // libgit2 finds a stale push before sending anything.
             Err(e) if e.code() == ErrorCode::NotFastForward => {

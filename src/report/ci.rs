@@ -55,6 +55,28 @@ pub(crate) struct RunReport<'a> {
     pub attempts: u32,
     /// The pull request the run opened or updated (`--pull-request`).
     pub pull: Option<&'a Pulled>,
+    /// Why the run failed, when it did.
+    pub failure: Option<Failure>,
+}
+
+/// A failed run's error, as the pipeline reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Failure {
+    pub message: String,
+    pub exit_code: u8,
+}
+
+/// A value for one field of `component|version|status|commit_sha|repo`: a `|` or a line
+/// break in it would make more fields, or another line, for the report that splits it.
+fn field(v: &str) -> String {
+    v.replace('|', "%7C")
+        .replace('\n', "%0A")
+        .replace('\r', "%0D")
+}
+
+/// Text for one cell of a Markdown table, on one line.
+fn cell(v: &str) -> String {
+    v.replace(['\n', '\r'], " ").replace('|', "\\|")
 }
 
 /// A pull request the run opened or updated.
@@ -117,11 +139,11 @@ impl RunReport<'_> {
     pub(crate) fn summary(&self) -> String {
         format!(
             "{}|{}|{}|{}|{}",
-            self.component,
-            self.version,
+            field(self.component),
+            field(self.version),
             self.status(),
             self.commits().0,
-            self.repo
+            field(self.repo)
         )
     }
 
@@ -157,18 +179,25 @@ impl RunReport<'_> {
     }
 
     pub(crate) fn write_step_summary(&self, file: &std::path::Path) -> io::Result<()> {
+        let error = self.failure.as_ref().map_or(String::new(), |f| {
+            format!(
+                "| error | {} |\n| exit code | {} |\n",
+                cell(&f.message),
+                f.exit_code
+            )
+        });
         let mut text = format!(
-            "### gitops-update: {} {}\n\n| | |\n| --- | --- |\n| outcome | {} |\n| repository | {} ({}) |\n| commit | `{}` |\n| files | {} |\n| attempts | {} |\n\n",
-            self.component,
+            "### gitops-update: {} {}\n\n| | |\n| --- | --- |\n| outcome | {} |\n| repository | {} ({}) |\n| commit | `{}` |\n| files | {} |\n| attempts | {} |\n{error}\n",
+            cell(self.component),
             self.version,
             self.name(),
-            self.repo,
-            self.branch,
+            cell(self.repo),
+            cell(self.branch),
             self.commits().0,
-            self.files.iter().map(|f| format!("`{f}`")).collect::<Vec<_>>().join(", "),
+            self.files.iter().map(|f| format!("`{}`", cell(f))).collect::<Vec<_>>().join(", "),
             self.attempts
         );
-        text = text.replace("|  |", "| - |");
+        text = text.replace("| `` |", "| - |").replace("|  |", "| - |");
         let mut file = std::fs::OpenOptions::new()
             .append(true)
             .create(true)
@@ -180,7 +209,12 @@ impl RunReport<'_> {
         let files: Vec<String> = self.files.iter().map(|f| json_str(f)).collect();
         let (commit, previous) = self.commits();
         format!(
-            "{{\"outcome\":{},\"changed\":{},\"commit_sha\":{},\"previous_sha\":{},\"version\":{},\"component\":{},\"repo\":{},\"branch\":{},\"files\":[{}],\"attempts\":{},\"summary\":{},\"landing\":{},\"pr_number\":{},\"pr_url\":{}}}\n",
+            "{{\"status\":{},\"error\":{},\"exit_code\":{},\"outcome\":{},\"changed\":{},\"commit_sha\":{},\"previous_sha\":{},\"version\":{},\"component\":{},\"repo\":{},\"branch\":{},\"files\":[{}],\"attempts\":{},\"summary\":{},\"landing\":{},\"pr_number\":{},\"pr_url\":{}}}\n",
+            json_str(self.status()),
+            self.failure
+                .as_ref()
+                .map_or("null".to_string(), |f| json_str(&f.message)),
+            self.failure.as_ref().map_or(0, |f| f.exit_code),
             json_str(self.name()),
             self.changed(),
             json_str(&commit),

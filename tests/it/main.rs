@@ -12,6 +12,7 @@ mod exit_codes;
 mod fuzz_replay;
 mod limitations;
 mod local;
+mod mistakes;
 mod policy;
 mod pull_request;
 mod receiver;

@@ -72,7 +72,7 @@ fn a_second_run_is_already_up_to_date() {
     assert_eq!(remote.tip("main"), tip, "no empty commit");
     assert!(
         r.stdout
-            .starts_with("{\"outcome\":\"up_to_date\",\"changed\":false"),
+            .starts_with("{\"status\":\"success\",\"error\":null,\"exit_code\":0,\"outcome\":\"up_to_date\",\"changed\":false"),
         "{}",
         r.stdout
     );

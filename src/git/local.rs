@@ -1,0 +1,141 @@
+//! A remote that is a path or a `file://` URL. libgit2's local transport writes the pack and
+//! moves the ref with neither git's hooks nor a compare-and-swap of the ref (transports/
+//! local.c, local_push_update_remote_ref: a plain forced create), so two writers can
+//! overwrite each other there. Here the objects are copied and the ref moved only if it is
+//! still where the edit started, under the ref's lock; a repository with receive hooks,
+//! which `git push` would run, is refused rather than bypassed.
+
+use std::path::{Path, PathBuf};
+
+use git2::{ErrorCode, ObjectType, Odb, Oid, Repository};
+
+use super::{Git, Push};
+use crate::error::{Error, Result};
+use crate::model::redact_url;
+
+/// The hooks `git receive-pack` runs (githooks(5)): any of them present and executable
+/// means a push from git would obey or trigger something that a push from here would not.
+const RECEIVE_HOOKS: [&str; 7] = [
+    "pre-receive",
+    "update",
+    "proc-receive",
+    "reference-transaction",
+    "post-receive",
+    "post-update",
+    "push-to-checkout",
+];
+
+/// The directory of a path or `file://` remote.
+pub(super) fn local_path(url: &str) -> Option<PathBuf> {
+    if url.starts_with("file:") {
+        return url::Url::parse(url).ok()?.to_file_path().ok();
+    }
+    (!url.contains("://")).then(|| PathBuf::from(url))
+}
+
+/// The receive hooks the repository at `dir` would run, by name.
+fn receive_hooks(dir: &Path) -> Vec<&'static str> {
+    let Ok(repo) = Repository::open(dir) else {
+        return Vec::new();
+    };
+    let configured = repo
+        .config()
+        .ok()
+        .and_then(|c| c.get_path("core.hooksPath").ok());
+    let hooks = match configured {
+        Some(p) if p.is_absolute() => p,
+        Some(p) => repo.path().join(p),
+        None => repo.path().join("hooks"),
+    };
+    RECEIVE_HOOKS
+        .into_iter()
+        .filter(|name| is_executable(&hooks.join(name)))
+        .collect()
+}
+
+fn is_executable(p: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// Refuses a local remote with receive hooks: pushing to it here would skip them.
+pub(super) fn refuse_hooks(url: &str) -> Result<()> {
+    let Some(dir) = local_path(url) else {
+        return Ok(());
+    };
+    let hooks = receive_hooks(&dir);
+    if hooks.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Usage(format!(
+        "{} has a {} hook, which a push to a local path would not run (git runs it in receive-pack; libgit2 cannot): serve the repository over http(s) (git http-backend, or Gitea) or push with git itself",
+        redact_url(url),
+        hooks.join(" and a ")
+    )))
+}
+
+/// Writes `oid` and what it needs into `to`, stopping at objects `to` already has: the
+/// remote has the tip the commit was built on, so only the new commit, its new trees and
+/// its new blobs are copied.
+fn copy_missing(repo: &Repository, from: &Odb, to: &Odb, oid: Oid) -> Result<(), git2::Error> {
+    if to.exists(oid) {
+        return Ok(());
+    }
+    let object = from.read(oid)?;
+    match object.kind() {
+        ObjectType::Commit => {
+            let commit = repo.find_commit(oid)?;
+            copy_missing(repo, from, to, commit.tree_id())?;
+            for parent in commit.parent_ids() {
+                copy_missing(repo, from, to, parent)?;
+            }
+        }
+        ObjectType::Tree => {
+            for entry in repo.find_tree(oid)?.iter() {
+                // A gitlink (submodule) names a commit of another repository.
+                if matches!(entry.kind(), Some(ObjectType::Blob | ObjectType::Tree)) {
+                    copy_missing(repo, from, to, entry.id())?;
+                }
+            }
+        }
+        _ => {}
+    }
+    to.write(object.kind(), object.data())?;
+    Ok(())
+}
+
+impl Git {
+    /// Pushes `commit` to the ref `target` of a local remote: objects first, then the ref,
+    /// which moves only from `expect` (when given), or anywhere when `force`.
+    pub(super) fn push_local(
+        &self,
+        commit: Oid,
+        target: &str,
+        force: bool,
+        expect: Option<Oid>,
+    ) -> Result<Push> {
+        let fail = |e: git2::Error| super::transport("cannot push to", &self.url, &e);
+        let dir = local_path(&self.url).ok_or_else(|| {
+            Error::Usage(format!("{} is not a local path", redact_url(&self.url)))
+        })?;
+        let remote = Repository::open_bare(&dir).map_err(fail)?;
+        let (from, to) = (self.repo.odb().map_err(fail)?, remote.odb().map_err(fail)?);
+        copy_missing(&self.repo, &from, &to, commit).map_err(fail)?;
+        let log = "gitops-update: push";
+        let moved = match (force, expect) {
+            (false, Some(old)) => remote.reference_matching(target, commit, true, old, log),
+            (false, None) => remote.reference(target, commit, false, log),
+            (true, _) => remote.reference(target, commit, true, log),
+        };
+        match moved {
+            Ok(_) => Ok(Push::Accepted),
+            Err(e) if e.code() == ErrorCode::Modified || e.code() == ErrorCode::Exists => {
+                Ok(Push::Stale(format!("{target} moved since it was fetched")))
+            }
+            Err(e) if e.code() == ErrorCode::Locked || super::push::is_stale(e.message()) => Ok(
+                Push::Stale(format!("another writer holds the lock of {target}")),
+            ),
+            Err(e) => Err(fail(e)),
+        }
+    }
+}
