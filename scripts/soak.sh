@@ -13,6 +13,7 @@
 #   scripts/soak.sh                     # UPDATERS=50 ROUNDS=3
 #   BIN=dist/gitops-update scripts/soak.sh
 #   MAX_ATTEMPTS=20 scripts/soak.sh     # passed as --max-attempts; default: the tool's own
+#   REMOTE=file scripts/soak.sh         # against a file:// remote instead of smart HTTP
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -52,10 +53,14 @@ git -C "$work/seed" add -A
 git -C "$work/seed" commit -qm seed
 git -C "$work/seed" push -q "$bare" main
 
-"$server_bin" "$work/srv" > "$work/port" &
-server=$!
-for _ in $(seq 200); do [ -s "$work/port" ] && break; sleep 0.05; done
-url=http://127.0.0.1:$(cat "$work/port")/acme/deploy.git
+if [ "${REMOTE:-http}" = file ]; then
+  url=file://$bare
+else
+  "$server_bin" "$work/srv" > "$work/port" &
+  server=$!
+  for _ in $(seq 200); do [ -s "$work/port" ] && break; sleep 0.05; done
+  url=http://127.0.0.1:$(cat "$work/port")/acme/deploy.git
+fi
 
 now() { date +%s.%N; }
 failed=0

@@ -43,7 +43,21 @@ pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> Result<u8> {
     let env = config::env_snapshot();
     match cli.command {
         Command::Eval(args) => eval::execute(EvalConfig::resolve(args, &env)?),
-        Command::Run(args) => run::execute(&RunConfig::resolve(*args, &env)?),
+        Command::Run(args) => {
+            let json = args.output == crate::cli::Format::Json;
+            match RunConfig::resolve(*args, &env) {
+                Ok(cfg) => run::execute(&cfg),
+                // Inputs refused before the run began: the JSON reader still gets its object.
+                Err(e) if json => {
+                    let _ = crate::report::stdout(&crate::report::failure_json(
+                        &e.to_string(),
+                        e.exit_code(),
+                    ));
+                    Err(e)
+                }
+                Err(e) => Err(e),
+            }
+        }
         Command::Dispatch(args) => dispatch::execute(&DispatchConfig::resolve(*args, &env)?),
         Command::Completions { shell } => completions::execute(shell),
         Command::Workflow(args) => workflow::execute(&WorkflowConfig::resolve(args)?),

@@ -2,14 +2,18 @@
 
 use std::path::Path;
 
-use git2::{
-    AutotagOption, Direction, ErrorCode, FetchOptions, FileMode, ObjectType, Oid,
-    RemoteUpdateFlags, Tree,
-};
+use git2::{Direction, ErrorCode, FetchOptions, FileMode, ObjectType, Oid, Tree};
 
 use super::{transport, Git, TIP_REF};
 use crate::error::{Error, Result};
 use crate::model::{redact_url, RepoPath};
+
+/// What the remote said `refs/heads/<branch>` is, on the connection just used.
+fn advertised(remote: &git2::Remote, branch: &str) -> Option<Oid> {
+    let name = format!("refs/heads/{branch}");
+    let heads = remote.list().ok()?;
+    heads.iter().find(|h| h.name() == name).map(|h| h.oid())
+}
 
 impl Git {
     /// In a checkout: its current branch, or what `origin/HEAD` points at.
@@ -43,8 +47,6 @@ impl Git {
         if !self.local_transport && self.shallow_fetch {
             fo.depth(1);
         }
-        // FETCH_HEAD is the user's, in a checkout.
-        fo.update_fetchhead(false);
         let headers: Vec<&str> = self.extra_header.iter().map(String::as_str).collect();
         fo.custom_headers(&headers);
         let mut remote = self
@@ -52,7 +54,10 @@ impl Git {
             .remote_anonymous(&url)
             .map_err(|e| transport("cannot open", &url, &e))?;
         let fetch_err = |e: git2::Error| transport("cannot fetch from", &url, &e);
-        let branch = if self.branch.is_empty() {
+        // Download only, and set the tip from the remote's own list: libgit2's update_tips
+        // truncates FETCH_HEAD whatever it is told (remote.c, git_remote_update_tips), and in
+        // a checkout FETCH_HEAD is the user's.
+        let (branch, tip) = if self.branch.is_empty() {
             let mut conn = remote
                 .connect_auth(Direction::Fetch, Some(self.callbacks()), None)
                 .map_err(|e| transport("cannot connect to", &url, &e))?;
@@ -70,27 +75,33 @@ impl Git {
             remote
                 .download(&[&refspec], Some(&mut fo))
                 .map_err(fetch_err)?;
-            remote
-                .update_tips(None, RemoteUpdateFlags::empty(), AutotagOption::None, None)
-                .map_err(fetch_err)?;
-            branch
+            let tip = advertised(remote, &branch);
+            (branch, tip)
         } else {
             let refspec = format!("+refs/heads/{}:{TIP_REF}", self.branch);
             remote
-                .fetch(&[&refspec], Some(&mut fo), None)
+                .download(&[&refspec], Some(&mut fo))
                 .map_err(fetch_err)?;
-            self.branch.clone()
+            let tip = advertised(&remote, &self.branch);
+            let _ = remote.disconnect();
+            (self.branch.clone(), tip)
         };
         drop(remote);
         drop(fo);
         self.branch = branch;
-        self.repo.refname_to_id(TIP_REF).map_err(|_| {
+        let tip = tip.ok_or_else(|| {
             Error::Repo(format!(
                 "the branch {} does not exist in {}; give an existing branch with --branch or GITOPS_BRANCH",
                 self.branch,
                 redact_url(&self.url)
             ))
-        })
+        })?;
+        self.repo
+            .reference(TIP_REF, tip, true, "gitops-update: fetch")
+            .map_err(|e| {
+                Error::Internal(format!("cannot record the fetched tip: {}", e.message()))
+            })?;
+        Ok(tip)
     }
 
     /// The bytes and mode of `path` in the commit `tip`; `None` when there is no such file.

@@ -32,6 +32,15 @@ pub(crate) fn progress(text: &str) {
     eprintln!("gitops-update: {text}");
 }
 
+/// `run --output json`'s object for a run refused before it began, with the fields a
+/// successful run's object has, empty.
+pub(crate) fn failure_json(error: &str, exit_code: u8) -> String {
+    format!(
+        "{{\"status\":\"failure\",\"error\":{},\"exit_code\":{exit_code},\"outcome\":\"failed\",\"changed\":false,\"commit_sha\":\"\",\"previous_sha\":\"\",\"files\":[],\"attempts\":0}}\n",
+        json_str(error)
+    )
+}
+
 /// A JSON string literal.
 pub fn json_str(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);

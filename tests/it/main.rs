@@ -3,6 +3,7 @@
 //! faults and bad input), fixtures in `common/`.
 
 mod budgets;
+mod checkout;
 mod common;
 mod dispatch;
 mod edit_golden;

@@ -306,11 +306,22 @@ fn a_hook_declined_push_exits_4_without_retrying() {
 /// smart-HTTP remote: every update lands, history stays linear.
 #[test]
 fn sixteen_parallel_writers_lose_nothing() {
+    let (remote, server, _root) = http_remote();
+    parallel_writers(&remote, &server.url("acme/deploy.git"));
+}
+
+/// The same against a `file://` remote, where libgit2's own local push forces the ref and
+/// fails on another writer's lock: every update lands there too (issue 25).
+#[test]
+fn sixteen_parallel_writers_to_a_local_path_lose_nothing() {
+    let remote = remote();
+    parallel_writers(&remote, &remote.file_url());
+}
+
+fn parallel_writers(remote: &Remote, url: &str) {
     // The soak (scripts/soak.sh) in small: even writers set their own key, odd writers all
     // set image.tag, each to its own version; the tool's default attempts.
-    let (remote, server, _root) = http_remote();
     let cwd = tempfile::tempdir().unwrap();
-    let url = server.url("acme/deploy.git");
     let children: Vec<_> = (0..16)
         .map(|i| {
             let expr = if i % 2 == 0 {
@@ -318,7 +329,7 @@ fn sixteen_parallel_writers_lose_nothing() {
             } else {
                 ".image.tag = \"{{VERSION}}\"".to_string()
             };
-            let mut cmd = workflow(cwd.path(), &url);
+            let mut cmd = workflow(cwd.path(), url);
             cmd.env("GITEA_TOKEN", TOKEN)
                 .env("YQ_TPL", expr)
                 .env("VERSION", format!("1.0.{i}"))

@@ -209,9 +209,10 @@ pub struct Faults {
     /// Every request: wait this long between doing the work and answering, to widen the
     /// windows between a run's steps (a push has landed, its answer is not sent yet).
     pub delay: Duration,
-    /// Once, right after serving a fetch: force `main` of the fetched repository to this
-    /// commit, as another writer's `git push --force` between the run's fetch and its push.
-    pub rewind_after_fetch: Option<String>,
+    /// Once, when a push starts (before the refs are advertised to it): force `main` of the
+    /// repository to this commit, as another writer's `git push --force` between the run's
+    /// fetch and its push.
+    pub rewind_before_push: Option<String>,
 }
 
 pub const USER: &str = "bot";
@@ -366,14 +367,19 @@ fn serve(
         let authorized = authorization.as_deref().and_then(password).as_deref() == Some(TOKEN);
         let is_push = method == "POST" && path.ends_with("git-receive-pack");
         let is_fetch = method == "POST" && path.ends_with("git-upload-pack");
+        let push_starts = method == "GET" && query.contains("service=git-receive-pack");
         let rewind = {
             let mut f = faults.lock().unwrap();
-            if is_fetch && authorized {
-                f.rewind_after_fetch.take()
+            if push_starts && authorized {
+                f.rewind_before_push.take()
             } else {
                 None
             }
         };
+        if let Some(sha) = rewind {
+            let repo = root.join(path.trim_start_matches('/').trim_end_matches("/info/refs"));
+            git_out(&repo, &["update-ref", "refs/heads/main", &sha]);
+        }
         let (before, after, fail, cut, delay, public) = {
             let mut f = faults.lock().unwrap();
             let before = is_push && authorized && f.drop_before > 0;
@@ -442,13 +448,6 @@ fn serve(
             authorization,
             status,
         });
-        if let Some(sha) = rewind {
-            let repo = root.join(
-                path.trim_start_matches('/')
-                    .trim_end_matches("/git-upload-pack"),
-            );
-            git_out(&repo, &["update-ref", "refs/heads/main", &sha]);
-        }
         // After the work and before the answer: a push has landed, the client waits.
         std::thread::sleep(delay);
         conn.write_all(&response)?;
