@@ -41,14 +41,14 @@ pub fn evaluate(parsed: &yaml::Parsed, program: &Program, file: &str) -> Result<
             let doc = format!(" for {}", which(parsed, i, file));
             match outs.len() {
                 1 => Ok(string_keys(outs.remove(0))),
-                0 => Err(Error::Expr(format!(
+                0 => Err(Error::Expr(yields::one_line(&format!(
                     "the expression yields no value{doc} (a select that matched nothing, or empty), so nothing was changed; {}",
                     one_fix(program.template(), "an update keeps the document")
-                ))),
-                _ => Err(Error::Expr(format!(
+                )))),
+                _ => Err(Error::Expr(yields::one_line(&format!(
                     "the expression yields several values{doc}, so nothing was changed; {}",
                     one_fix(program.template(), "join updates with |")
-                ))),
+                )))),
             }
         })
         .collect()
@@ -90,10 +90,10 @@ pub fn check_update(
         match yields::judge(program, old, new, i, parsed.is_partial()) {
             Yield::Update => {}
             Yield::Other { what, fix } => {
-                return Err(Error::Expr(format!(
+                return Err(Error::Expr(yields::one_line(&format!(
                     "for {}, the expression yields {what}, not the updated document, so nothing was changed; {fix}",
                     which(parsed, i, file)
-                )))
+                ))))
             }
             // Only along a reach, whose caller loads the whole document on any error.
             Yield::Unsure => return Err(Error::Internal(format!("{file}: judged along a reach"))),

@@ -210,6 +210,18 @@ pub(crate) fn show_path(p: &Val) -> String {
     printable(&out, 120)
 }
 
+/// A message on one line whatever the expression held: line breaks and tabs as spaces,
+/// other control characters (a terminal's escape sequences) as `?`.
+pub(crate) fn one_line(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            '\n' | '\r' | '\t' => ' ',
+            c if c.is_control() => '?',
+            c => c,
+        })
+        .collect()
+}
+
 /// At most `max` characters, control characters shown as `?`.
 fn printable(s: &str, max: usize) -> String {
     let mut out: String = s

@@ -91,7 +91,7 @@ impl Git {
                 return Ok(());
             }
             report::note(&format!(
-                "{name} has commits that {} lacks, so it was left at {}; the update is {} on the remote: `git pull --rebase` brings it in",
+                "{name} has commits that the remote's {} lacks, so it was left at {}; the update is {} on the remote: `git pull --rebase` brings it in",
                 self.branch,
                 short(&at.to_string()),
                 short(&commit.to_string())

@@ -40,6 +40,13 @@ fn update_to(work: &Path, version: &str, extra: &[&str]) -> Run {
     run(cmd.args(extra))
 }
 
+/// A commit of the developer's own, not pushed: README.md becomes `text`.
+fn commit_locally(work: &Path, text: &str) -> String {
+    fs::write(work.join("README.md"), text).unwrap();
+    git_out(work, &["commit", "-qam", "local work"]);
+    head(work)
+}
+
 fn head(work: &Path) -> String {
     git_out(work, &["rev-parse", "HEAD"]).trim().to_string()
 }
@@ -84,9 +91,7 @@ fn a_branch_ahead_keeps_its_commit_and_is_told() {
     let remote = remote();
     let dir = tempfile::tempdir().unwrap();
     let work = clone(&remote.file_url(), dir.path(), &[]);
-    fs::write(work.join("README.md"), "local\n").unwrap();
-    git_out(&work, &["commit", "-qam", "local work"]);
-    let mine = head(&work);
+    let mine = commit_locally(&work, "local\n");
     let r = update(&work, &[]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let tip = remote.tip("main");
@@ -95,9 +100,9 @@ fn a_branch_ahead_keeps_its_commit_and_is_told() {
     assert_eq!(status(&work), "## main...origin/main [ahead 1, behind 1]\n");
     assert_eq!(remote.show("main", "README.md"), "deploy\n", "not pushed");
     assert!(
-        r.stderr
-            .contains("note: your branch main has commits that main lacks, so it was left at")
-            && r.stderr.contains("`git pull --rebase` brings it in"),
+        r.stderr.contains(
+            "note: your branch main has commits that the remote's main lacks, so it was left at"
+        ) && r.stderr.contains("`git pull --rebase` brings it in"),
         "{}",
         r.stderr
     );
@@ -109,9 +114,7 @@ fn a_diverged_branch_is_left_as_it_was() {
     let remote = remote();
     let dir = tempfile::tempdir().unwrap();
     let work = clone(&remote.file_url(), dir.path(), &[]);
-    fs::write(work.join("README.md"), "local\n").unwrap();
-    git_out(&work, &["commit", "-qam", "local work"]);
-    let mine = head(&work);
+    let mine = commit_locally(&work, "local\n");
     remote.commit_elsewhere(FILE, &VALUES.replace("replicas: 2", "replicas: 3"), "scale");
     let r = update(&work, &[]);
     assert_eq!(r.code, 0, "{}", r.stderr);
@@ -139,15 +142,13 @@ fn a_detached_head_at_the_tip_follows_and_one_with_its_own_commit_does_not() {
     assert_eq!(head(&work), remote.tip("main"));
     assert_eq!(status(&work), "## HEAD (no branch)\n");
 
-    fs::write(work.join("README.md"), "detached work\n").unwrap();
-    git_out(&work, &["commit", "-qam", "detached work"]);
-    let mine = head(&work);
+    let mine = commit_locally(&work, "detached work\n");
     let r = update_to(&work, "2.0.1", &["--branch", "main"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(head(&work), mine);
     assert!(
         r.stderr
-            .contains("note: the detached HEAD has commits that main lacks"),
+            .contains("note: the detached HEAD has commits that the remote's main lacks"),
         "{}",
         r.stderr
     );

@@ -63,3 +63,14 @@ fn a_value_for_an_anchored_empty_key_in_a_flow_mapping() {
     let out = apply("Z: {&a}\n", r#".Z[""] = "yes""#).unwrap();
     assert_eq!(out, "Z: {&a : \"yes\"}\n");
 }
+
+#[test]
+#[ignore = "known limitation: a literal mapping that shares a key with the document replaces it"]
+fn a_literal_mapping_sharing_a_key_is_refused() {
+    let err = apply(
+        "image:\n  tag: 1\nreplicas: 2\n",
+        "{\"image\": {\"tag\": 2}}",
+    )
+    .unwrap_err();
+    assert!(err.contains("not the updated document"), "{err}");
+}

@@ -67,6 +67,8 @@ fn rows() -> Vec<Row> {
             .after(KUSTOMIZATION.replace("newTag: 1.0.0", "newTag: 1.2.3")),
         row("an update of each item that selects inside", k, ".images[] |= (select(.name == \"app\").newTag = \"{{VERSION}}\")", 0)
             .after(KUSTOMIZATION.replace("newTag: 1.0.0", "newTag: 1.2.3")),
+        row("a multi-line pipe into a path", v, ".image\n  | .tag = \"{{VERSION}}\"", 2)
+            .says("write `(.image | .tag) = \"{{VERSION}}\"`"),
         row("a pipe into a path", v, ".image | .tag = \"{{VERSION}}\"", 2)
             .says("write `(.image | .tag) = \"{{VERSION}}\"`"),
         row("an update piped into a read", v, ".image.tag = \"{{VERSION}}\" | .image", 2)
