@@ -274,6 +274,77 @@ pub fn splice(data: &[u8]) {
     );
 }
 
+/// How a YAML 1.1 reader (go-yaml, libyaml: Helm, Argo CD, kustomize, Flux) splits lines:
+/// as a YAML 1.2 reader does, and also at U+0085, U+2028 and U+2029.
+pub fn as_yaml_1_1(text: &str) -> String {
+    text.replace(['\u{85}', '\u{2028}', '\u{2029}'], "\n")
+}
+
+/// The writer against a YAML 1.1 reading. Input: a scalar selector byte, YAML, then NUL and
+/// a value in which the bytes 1, 2 and 3 stand for U+2028, U+2029 and U+0085.
+///
+/// - never a panic;
+/// - the value is written so that a YAML 1.1 reader and a YAML 1.2 reader read the same
+///   value at that path (no raw U+0085, U+2028 or U+2029 in what is written), or the edit is
+///   refused.
+pub fn yaml11(data: &[u8]) {
+    let [sel, rest @ ..] = data else { return };
+    let (bytes, Some(tail)) = split_nul(rest) else {
+        return;
+    };
+    let Some((src, idx)) = identity_holds(bytes) else {
+        return;
+    };
+    // A file that a YAML 1.1 reader already reads otherwise is not the writer's doing.
+    let Ok(model_in) = yaml::parse(&as_yaml_1_1(&src), "f") else {
+        return;
+    };
+    let src = src.as_str();
+    let found = per_document(&idx, |root, out| scalars(root, &mut Vec::new(), src, out));
+    let found: Vec<_> = found
+        .into_iter()
+        .filter(|(_, s)| s.path != "." && !s.path.contains("{{") && !s.path.contains("<<"))
+        .collect();
+    if found.is_empty() || model_in.values.len() != idx.docs.len() {
+        return;
+    }
+    let (di, target) = &found[*sel as usize % found.len()];
+    let value: String = String::from_utf8_lossy(tail)
+        .chars()
+        .map(|c| match c {
+            '\u{1}' => '\u{2028}',
+            '\u{2}' => '\u{2029}',
+            '\u{3}' => '\u{85}',
+            c => c,
+        })
+        .collect();
+    let path = &target.path;
+    let expr = format!("if documentIndex == {di} then {path} = $v else . end");
+    let program = Program::compile(&expr, &bindings(&[("v", &value)])).expect("the edit compiles");
+    let edited = match edit::edit(bytes, "f", &program) {
+        Ok(e) => e,
+        Err(e) if refused_by_design(&e.to_string()) => return,
+        Err(e) => panic!("{expr} with $v = {value:?}: refused: {e}\n{src:?}"),
+    };
+    let read = |text: &str| {
+        let back = yaml::parse(text, "f").ok()?;
+        Program::compile(path, &bindings(&[]))
+            .ok()?
+            .run(back.values.get(*di)?.clone(), *di)
+            .ok()?
+            .pop()
+    };
+    let want = Val::from(value.clone());
+    let as_1_2 = read(&edited.text);
+    let as_1_1 = read(&as_yaml_1_1(&edited.text));
+    assert!(
+        as_1_2.as_ref().is_some_and(|v| yaml::value::same(v, &want))
+            && as_1_1.as_ref().is_some_and(|v| yaml::value::same(v, &want)),
+        "{expr} with $v = {value:?}: YAML 1.2 reads {as_1_2:?}, YAML 1.1 reads {as_1_1:?}\n{src:?}\n{:?}",
+        edited.text
+    );
+}
+
 /// The template front end on arbitrary text. Input: a template, optionally followed by NUL
 /// and a version.
 ///

@@ -347,6 +347,26 @@ fn added_floor(old: &Val, new: &Val) -> usize {
 
 /// Writes each document's new value into the text, then reads the result back and checks
 /// that every document holds its target. Any difference is an error: nothing is written.
+/// The verify step reads the result as YAML 1.2; a YAML 1.1 reader (go-yaml, libyaml) would
+/// also break lines at U+0085, U+2028 and U+2029, so new text holding one raw would read
+/// differently there: a policy that allows `.config` could be passed by a value that
+/// go-yaml reads as new keys. The writer escapes them; this catches a writer that does not.
+fn refuse_yaml_1_1_breaks(file: &str, edits: &[splice::Edit]) -> Result<()> {
+    let found = edits
+        .iter()
+        .find_map(|e| e.text.chars().find(|c| render::YAML_1_1_BREAKS.contains(c)));
+    match found {
+        None => Ok(()),
+        Some(c) => Err(Error::Refused {
+            file: file.to_string(),
+            msg: format!(
+                "the new text would hold U+{:04X} raw, which YAML 1.1 readers (go-yaml, libyaml: Helm, Argo CD, kustomize, Flux) read as a line break and YAML 1.2 does not; nothing was written. This is a gitops-update limitation: please report it with the file and expression",
+                c as u32
+            ),
+        }),
+    }
+}
+
 pub fn splice(src: &str, file: &str, parsed: &Parsed, targets: &[Val]) -> Result<Spliced> {
     let layout = &parsed.layout;
     let tries: Vec<Option<Trie>> = parsed
@@ -410,6 +430,7 @@ pub fn splice(src: &str, file: &str, parsed: &Parsed, targets: &[Val]) -> Result
     notes.extend(walker.alias_notes());
     let mut edits = std::mem::take(&mut walker.edits);
     edits.extend(extra);
+    refuse_yaml_1_1_breaks(file, &edits)?;
     // The output budget, from the edits' sizes, before the text is built or re-parsed.
     let added: usize = edits.iter().map(|e| e.text.len()).sum();
     let removed: usize = edits.iter().map(|e| e.end.saturating_sub(e.start)).sum();

@@ -59,12 +59,19 @@ pub fn plain(s: &str, flow: bool) -> Plain {
     Plain::Ok
 }
 
-fn is_printable(c: char) -> bool {
+/// Whether `c` may stand raw in any scalar style. U+0085, U+2028 and U+2029 are ordinary
+/// characters to YAML 1.2 and line breaks to YAML 1.1 (go-yaml and libyaml: Helm, Argo CD,
+/// kustomize, Flux), so they are only ever written escaped; the BOM and the noncharacters
+/// are not printable in either.
+pub(crate) fn is_printable(c: char) -> bool {
     !matches!(
         c,
         '\u{85}' | '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}'
     )
 }
+
+/// The characters a YAML 1.1 reader takes for line breaks and a YAML 1.2 reader does not.
+pub(crate) const YAML_1_1_BREAKS: [char; 3] = ['\u{85}', '\u{2028}', '\u{2029}'];
 
 /// True when a YAML 1.1 or 1.2 reader (PyYAML, go-yaml v2/v3, libyaml-based ones) would
 /// resolve the plain scalar `s` to a null, boolean, number, timestamp or merge key.

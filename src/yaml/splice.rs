@@ -935,7 +935,12 @@ impl<'a> Walker<'a> {
         let tok_len = header.find([' ', '\t']).unwrap_or(header.len());
         let (tok, comment) = header.split_at(tok_len);
         let indicator = tok.chars().next()?;
-        if tok.contains('+') || s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        // A block scalar cannot escape: a character a reader cannot take raw, or one that
+        // YAML 1.1 and 1.2 read differently (U+2028 is a line break to go-yaml), sends the
+        // value to the double-quoted style.
+        let raw_ok =
+            |c: char| (!c.is_control() || c == '\n' || c == '\t') && render::is_printable(c);
+        if tok.contains('+') || !s.chars().all(raw_ok) {
             return None;
         }
         let explicit = tok.chars().find_map(|c| c.to_digit(10)).map(|d| d as usize);

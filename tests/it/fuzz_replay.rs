@@ -77,6 +77,40 @@ fn splice_properties_hold_on_seeds_and_corpus() {
 }
 
 #[test]
+fn yaml_1_1_readers_read_what_was_written_on_seeds_and_corpus() {
+    let mut yaml = testdata_files(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .iter()
+        .map(|p| fs::read(p).unwrap())
+        .collect::<Vec<_>>();
+    // Every scalar style that the writer keeps, the block styles first among them.
+    yaml.push(
+        b"config: |\n  log_level = info\nfolded: >-\n  a\n  b\nq: 'x'\nd: \"y\"\np: z\n".to_vec(),
+    );
+    // The value after NUL: bytes 1, 2, 3 stand for U+2028, U+2029, U+0085.
+    const VALUES: &[&[u8]] = &[
+        b"log_level = debug\x01hostNetwork: true\x01hostPID: true",
+        b"a\x02b\x03c\n",
+        b"\x01",
+        b"x\ny\x01z\n",
+    ];
+    let seeds = yaml.iter().flat_map(|bytes| {
+        (0u8..8).map(move |sel| {
+            let mut v = vec![sel.wrapping_mul(3)];
+            v.extend_from_slice(bytes);
+            v.push(0);
+            v.extend_from_slice(VALUES[sel as usize % VALUES.len()]);
+            v
+        })
+    });
+    let from_seeds = replay(seeds, checks::yaml11);
+    let from_corpus = replay(
+        corpus("yaml11").iter().map(|p| fs::read(p).unwrap()),
+        checks::yaml11,
+    );
+    eprintln!("yaml11: {from_seeds} seeds, {from_corpus} corpus inputs");
+}
+
+#[test]
 fn template_properties_hold_on_seeds_and_corpus() {
     let exprs = testdata_files(|p| p.file_name().is_some_and(|n| n == "expr"));
     assert!(exprs.len() >= 50, "only {} expressions", exprs.len());

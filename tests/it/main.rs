@@ -11,6 +11,7 @@ mod edit_sweep;
 mod eval;
 mod exit_codes;
 mod fuzz_replay;
+mod hostile;
 mod limitations;
 mod local;
 mod mistakes;
