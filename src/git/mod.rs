@@ -240,6 +240,13 @@ impl Git {
         set_search_paths(cfg.config)?;
         let url = cfg.target.url.clone();
         let local_transport = !(url.starts_with("http://") || url.starts_with("https://"));
+        if let Some((host, port)) = url::Url::parse(&url)
+            .ok()
+            .filter(|_| !local_transport)
+            .and_then(|u| Some((u.host_str()?.to_string(), u.port_or_known_default()?)))
+        {
+            stream::pin_origin(&host, port);
+        }
         let user = cfg
             .target
             .userinfo

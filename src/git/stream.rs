@@ -60,6 +60,37 @@ const GIT_TIMEOUT: isize = -37;
 /// The timeout in milliseconds for connecting and for each read and write (0: none).
 static TIMEOUT_MS: AtomicU64 = AtomicU64::new(0);
 
+/// The only host and port a socket may be opened to: the remote's. libgit2 follows a
+/// redirect to another port of the same host, and sends the extraheader (and, when asked,
+/// the token) wherever it is sent; refusing the connection keeps both with their origin.
+static ORIGIN: std::sync::Mutex<Option<(String, String)>> = std::sync::Mutex::new(None);
+
+/// Pins every later connection to `host`:`port`.
+pub fn pin_origin(host: &str, port: u16) {
+    let host = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_ascii_lowercase();
+    if let Ok(mut o) = ORIGIN.lock() {
+        *o = Some((host, port.to_string()));
+    }
+}
+
+/// `None` when `host`:`port` is the pinned origin (or nothing is pinned); else why not.
+fn off_origin(host: &str, port: &str) -> Option<String> {
+    let pinned = ORIGIN.lock().ok()?.clone()?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if host.eq_ignore_ascii_case(&pinned.0) && port == pinned.1 {
+        return None;
+    }
+    Some(format!(
+        "the server redirected to {}:{port}, not the repository's {}:{}; credentials go only to the repository's own address: give the address it redirects to",
+        crate::report::escape(host),
+        pinned.0,
+        pinned.1
+    ))
+}
+
 fn set_error(msg: &str) {
     let msg = CString::new(msg.replace('\0', " ")).unwrap_or_default();
     unsafe {
@@ -76,6 +107,10 @@ fn timeout() -> Option<Duration> {
 
 unsafe extern "C" fn connect(s: *mut GitStream) -> c_int {
     let s = &mut *(s as *mut Stream);
+    if let Some(why) = off_origin(&s.host, &s.port) {
+        set_error(&why);
+        return -1;
+    }
     let addrs = match (s.host.as_str(), s.port.parse::<u16>().unwrap_or(0)).to_socket_addrs() {
         Ok(a) => a.collect::<Vec<_>>(),
         Err(e) => {

@@ -41,6 +41,22 @@ pub(crate) fn failure_json(error: &str, exit_code: u8) -> String {
     )
 }
 
+/// Text from outside (a server's answer, a file's bytes) made safe for a terminal, a log or
+/// Markdown: control characters and bidirectional overrides, which can recolour a log,
+/// move the cursor, retitle a window or reorder what a reader sees, are shown as `\u{..}`.
+pub(crate) fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        let bidi = matches!(c, '\u{61c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+        if c.is_control() || bidi {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// A JSON string literal.
 pub fn json_str(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
@@ -63,6 +79,15 @@ pub fn json_str(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn outside_text_is_escaped_for_terminals() {
+        assert_eq!(
+            escape("ok \u{1b}[31mred\u{7}\n\u{202e}x"),
+            "ok \\u{1b}[31mred\\u{7}\\u{a}\\u{202e}x"
+        );
+        assert_eq!(escape("plain ünï ✓"), "plain ünï ✓");
+    }
 
     #[test]
     fn json_strings_are_escaped() {

@@ -33,3 +33,62 @@ fn a_line_separator_never_reaches_a_block_scalar_raw() {
         "{file:?}"
     );
 }
+
+/// A GitOps server that redirects git to another address (another port of the same host,
+/// which libgit2 itself would follow): neither the token nor the extraheader that
+/// actions/checkout persisted reaches it, and the error names where it was sent.
+#[test]
+fn credentials_never_follow_a_redirect_to_another_origin() {
+    use crate::common::git::{git_out, Faults, TOKEN};
+    use crate::common::run::{http_remote, workflow};
+    let (remote, elsewhere, _root) = http_remote();
+    let (_other, server, _root2) = http_remote();
+    let before = remote.tip("main");
+    server.inject(Faults {
+        redirect_to: Some(format!("http://127.0.0.1:{}", elsewhere.port)),
+        ..Faults::default()
+    });
+    let url = server.url("acme/deploy.git");
+    let cwd = tempfile::tempdir().unwrap();
+    let r = run(workflow(cwd.path(), &url).env("GITEA_TOKEN", TOKEN));
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    let last = r.stderr.lines().last().unwrap();
+    assert!(
+        last.contains(&format!(
+            "the server redirected to 127.0.0.1:{}, not the repository's 127.0.0.1:{}",
+            elsewhere.port, server.port
+        )),
+        "{last}"
+    );
+    // A checkout whose persisted extraheader would be sent with every request.
+    let work = cwd.path().join("deploy");
+    git_out(
+        cwd.path(),
+        &["init", "-q", "-b", "main", work.to_str().unwrap()],
+    );
+    git_out(&work, &["remote", "add", "origin", &url]);
+    let header = format!("http.{url}.extraheader");
+    git_out(
+        &work,
+        &[
+            "config",
+            &header,
+            "AUTHORIZATION: basic Ym90OnQwazNuLXMzY3IzdC12YWx1ZQ==",
+        ],
+    );
+    let r = run(bin().current_dir(&work).args([
+        "--file",
+        "charts/app/values.yaml",
+        "--expression",
+        ".image.tag = \"{{VERSION}}\"",
+        "--version",
+        "2.0.0",
+    ]));
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(
+        elsewhere.requests().is_empty(),
+        "the other address was reached: {:?}",
+        elsewhere.requests()
+    );
+    assert_eq!(remote.tip("main"), before);
+}

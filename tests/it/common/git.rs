@@ -213,6 +213,9 @@ pub struct Faults {
     /// repository to this commit, as another writer's `git push --force` between the run's
     /// fetch and its push.
     pub rewind_before_push: Option<String>,
+    /// Every request: answer `302 Found` to the same path under this base URL, as a moved
+    /// or hostile server would.
+    pub redirect_to: Option<String>,
 }
 
 pub const USER: &str = "bot";
@@ -367,6 +370,21 @@ fn serve(
         let authorized = authorization.as_deref().and_then(password).as_deref() == Some(TOKEN);
         let is_push = method == "POST" && path.ends_with("git-receive-pack");
         let is_fetch = method == "POST" && path.ends_with("git-upload-pack");
+        let redirect = faults.lock().unwrap().redirect_to.clone();
+        if let Some(base) = redirect {
+            log.lock().unwrap().push(Request {
+                method: method.clone(),
+                path: target.clone(),
+                authorization,
+                status: 302,
+            });
+            let head = format!(
+                "HTTP/1.1 302 Found\r\nLocation: {base}{target}\r\nContent-Length: 0\r\n\r\n"
+            );
+            conn.write_all(head.as_bytes())?;
+            conn.flush()?;
+            continue;
+        }
         let push_starts = method == "GET" && query.contains("service=git-receive-pack");
         let rewind = {
             let mut f = faults.lock().unwrap();
