@@ -69,6 +69,11 @@ fn one_fix(template: &str, rule: &str) -> String {
             }
         }
     }
+    if t.starts_with("select(") && outline::pipe_parts(t).is_some_and(|p| p.len() == 1) {
+        return format!(
+            "{rule}: a select alone keeps only what it matches; to change a value there, put it in the left side of an assignment, as in `({t} | .spec.replicas) = 3`"
+        );
+    }
     if let Some(parts) = outline::pipe_parts(t).filter(|p| p.len() > 1) {
         return format!(
             "{rule}: write `{}`",

@@ -111,7 +111,7 @@ impl RepoPath {
         for part in s.split('/') {
             match part {
                 "" | "." => continue,
-                ".." => return Err(bad("it leaves the repository (`..`)")),
+                ".." => return Err(bad("a path in the repository may not contain `..`")),
                 p if p.eq_ignore_ascii_case(".git") => return Err(bad("it points into .git")),
                 p => parts.push(p),
             }
@@ -185,8 +185,24 @@ pub fn server_base(api_url: &str) -> String {
         .to_string()
 }
 
+/// Characters that reorder what a reader sees (Trojan Source): never part of a name, URL
+/// or sha, and shown escaped when they come from outside.
+pub fn is_bidi(c: char) -> bool {
+    matches!(c, '\u{61c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
 impl Target {
     pub fn parse(repo: &str, server: Option<&str>) -> Result<Target> {
+        for (what, text) in [
+            ("GITOPS_REPO (--repo)", Some(repo)),
+            ("GITEA_API_URL (--server)", server),
+        ] {
+            if text.is_some_and(|t| t.chars().any(|c| c.is_control() || is_bidi(c))) {
+                return Err(Error::Usage(format!(
+                    "{what} contains a control or bidirectional character: give the repository's address as plain text"
+                )));
+            }
+        }
         if is_slug(repo) {
             let Some(server) = server.filter(|s| !s.is_empty()) else {
                 return Err(Error::Usage(format!(

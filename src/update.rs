@@ -98,7 +98,7 @@ fn apply(git: &Git, tip: Oid, programs: &[(RepoPath, Program)]) -> Result<Vec<Ch
                 Some(found) => found,
                 None => {
                     return Err(Error::Repo(format!(
-                        "{path} does not exist on branch {} of {}; check INPUT_FILE",
+                        "{path} does not exist on branch {} of {}; check INPUT_FILE or --file",
                         git.branch,
                         git.url()
                     )))

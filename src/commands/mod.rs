@@ -33,29 +33,84 @@ fn implicit_run(args: &[OsString]) -> bool {
     }
 }
 
+/// A run refused before it began is reported as any failed run: step outputs (a five-field
+/// `summary=` from the inputs as given), the step summary, and the JSON object.
+fn refused(
+    env: &config::Env,
+    (version, component, repo): &(String, String, String),
+    e: &crate::Error,
+    json: bool,
+) {
+    let report = crate::report::RunReport {
+        outcome: None,
+        version,
+        component,
+        repo,
+        branch: "",
+        files: Vec::new(),
+        attempts: 0,
+        pull: None,
+        failure: Some(crate::report::Failure {
+            message: e.to_string(),
+            exit_code: e.exit_code(),
+        }),
+    };
+    // Best effort: the error itself is what the step shows.
+    let _ = report.write_outputs(&config::output_files(env));
+    let summary = ["GITHUB_STEP_SUMMARY", "GITEA_STEP_SUMMARY"]
+        .iter()
+        .find_map(|k| env.get(*k).filter(|v| !v.is_empty()));
+    if let Some(f) = summary {
+        let _ = report.write_step_summary(std::path::Path::new(f));
+    }
+    if json {
+        let _ = crate::report::stdout(&report.json());
+    }
+}
+
+/// `--output json` (or `--output=json`) among the words: a parse error is then one JSON
+/// object on stdout too.
+fn wants_json(args: &[OsString]) -> bool {
+    args.windows(2)
+        .any(|w| w[0] == "--output" && w[1] == "json")
+        || args.iter().any(|a| a == "--output=json")
+}
+
 /// Parses the command line and runs the command; the `Ok` value is the exit code.
 pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> Result<u8> {
     let mut args: Vec<OsString> = args.into_iter().collect();
     if implicit_run(&args) {
         args.insert(1.min(args.len()), "run".into());
     }
-    let cli = Cli::parse_from(args);
     let env = config::env_snapshot();
+    let cli = match Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            // A run's words that do not parse are a failed run to its pipeline too.
+            if e.use_stderr() && args.get(1).is_some_and(|a| a == "run") {
+                let text = e.to_string();
+                let first = text.lines().next().unwrap_or_default();
+                let why = crate::Error::Usage(first.trim_start_matches("error: ").to_string());
+                refused(&env, &Default::default(), &why, wants_json(&args));
+            }
+            e.exit()
+        }
+    };
     match cli.command {
         Command::Eval(args) => eval::execute(EvalConfig::resolve(args, &env)?),
         Command::Run(args) => {
             let json = args.output == crate::cli::Format::Json;
+            let raw = (
+                args.version.clone().unwrap_or_default(),
+                args.component.clone().unwrap_or_default(),
+                args.repo.clone().unwrap_or_default(),
+            );
             match RunConfig::resolve(*args, &env) {
                 Ok(cfg) => run::execute(&cfg),
-                // Inputs refused before the run began: the JSON reader still gets its object.
-                Err(e) if json => {
-                    let _ = crate::report::stdout(&crate::report::failure_json(
-                        &e.to_string(),
-                        e.exit_code(),
-                    ));
+                Err(e) => {
+                    refused(&env, &raw, &e, json);
                     Err(e)
                 }
-                Err(e) => Err(e),
             }
         }
         Command::Dispatch(args) => dispatch::execute(&DispatchConfig::resolve(*args, &env)?),

@@ -96,8 +96,8 @@ impl RunConfig {
         let mut edits = Vec::new();
         match (args.file.filter(|f| !f.is_empty()), args.expression.filter(|e| !e.is_empty())) {
             (Some(f), Some(e)) => edits.push((RepoPath::parse(&f)?, e)),
-            (Some(_), None) => return Err(Error::Usage("INPUT_FILE is set but YQ_TPL is not: give the expression with YQ_TPL or --expression".into())),
-            (None, Some(_)) => return Err(Error::Usage("YQ_TPL is set but INPUT_FILE is not: give the file with INPUT_FILE or --file".into())),
+            (Some(_), None) => return Err(Error::Usage("a file to edit (INPUT_FILE or --file) but no expression: give it with YQ_TPL or --expression".into())),
+            (None, Some(_)) => return Err(Error::Usage("an expression (YQ_TPL or --expression) but no file to edit: give it with INPUT_FILE or --file".into())),
             (None, None) => {}
         }
         for set in &args.set {

@@ -34,12 +34,22 @@ pub enum Yield {
 /// reach, so a mapping that shares no key with it may still share one with the file.
 pub fn judge(program: &Program, old: &Val, new: &Val, doc: usize, partial: bool) -> Yield {
     let template = program.template().trim();
-    match program.path_of(old.clone(), doc) {
-        Some(Val::Arr(p)) if p.is_empty() => return Yield::Update,
-        Some(p) => {
-            return Yield::Other {
-                what: format!("{} (the value at {})", describe(new), show_path(&p)),
-                fix: format!("to set it, write `{template} = \"{{{{VERSION}}}}\"`"),
+    let nonempty = |p: &Val| !matches!(p, Val::Arr(a) if a.is_empty());
+    match program.paths_of(old.clone(), doc) {
+        Some(paths) if !paths.is_empty() && !paths.iter().any(nonempty) => return Yield::Update,
+        Some(paths) => {
+            if let Some(p) = paths.iter().find(|p| nonempty(p)) {
+                // Assigning a version to a mapping or sequence would replace it whole.
+                let scalar = !matches!(new, Val::Obj(_) | Val::Arr(_));
+                let fix = if scalar && outline::pipe_parts(template).is_some_and(|p| p.len() == 1) {
+                    format!("to set it, write `{template} = \"{{{{VERSION}}}}\"`")
+                } else {
+                    QUERY_FIX.to_string()
+                };
+                return Yield::Other {
+                    what: format!("{} (the value at {})", describe(new), show_path(p)),
+                    fix,
+                };
             }
         }
         None => {}
@@ -94,13 +104,16 @@ pub fn judge(program: &Program, old: &Val, new: &Val, doc: usize, partial: bool)
     }
     let fix = match outline::comparison(template) {
         Some((lhs, rhs)) => format!("`==` compares; to set the value, write `{lhs} = {rhs}`"),
-        None => "an update assigns to a path, such as `.image.tag = \"{{VERSION}}\"`".into(),
+        None => QUERY_FIX.into(),
     };
     Yield::Other {
         what: describe(new),
         fix,
     }
 }
+
+/// What to say to an expression that only reads.
+const QUERY_FIX: &str = "`eval` without -i or --diff prints such a value; an update assigns to a path, such as `.image.tag = \"{{VERSION}}\"`";
 
 /// A pipe whose left side selects a part of the document, or whose last step reads from the
 /// updated document: `None` when neither is so.
@@ -120,14 +133,26 @@ fn judge_pipe(
             continue;
         };
         let nonempty = |p: &Val| !matches!(p, Val::Arr(a) if a.is_empty());
+        let rest = parts[k..].join(" | ");
         match paths.iter().find(|p| nonempty(p)) {
-            Some(p) => {
+            // What follows assigns: an update of that part, meant for the document.
+            Some(p) if outline::updates(&rest) => {
                 return Some(Yield::Other {
                     what: format!("{} (the value at {}, updated)", describe(new), show_path(p)),
                     fix: format!(
                         "to update it in place, write `{}`",
-                        outline::scoped_update(&prefix, &parts[k..].join(" | "))
+                        outline::scoped_update(&prefix, &rest)
                     ),
+                })
+            }
+            Some(p) => {
+                return Some(Yield::Other {
+                    what: format!(
+                        "{} (computed from the value at {})",
+                        describe(new),
+                        show_path(p)
+                    ),
+                    fix: QUERY_FIX.to_string(),
                 })
             }
             // The left side keeps the whole document (`select(...)`): what follows acts
@@ -160,6 +185,7 @@ pub(crate) fn describe(v: &Val) -> String {
         Val::Num(_) => format!("the number {}", printable(&v.to_string(), 40)),
         Val::TStr(_) | Val::BStr(_) => format!("the string {}", printable(&v.to_string(), 60)),
         Val::Arr(a) if a.is_empty() => "an empty sequence".into(),
+        Val::Arr(a) if a.len() == 1 => "a sequence of 1 item".into(),
         Val::Arr(a) => format!("a sequence of {} items", a.len()),
         Val::Obj(o) if o.is_empty() => "an empty mapping".into(),
         Val::Obj(o) => {

@@ -6,21 +6,46 @@
 
 use std::path::Path;
 
-use git2::{build::CheckoutBuilder, ErrorCode, Oid, Repository};
+use git2::{build::CheckoutBuilder, ErrorCode, Oid};
 
 use super::Git;
 use crate::error::{Error, Result};
 use crate::model::{short, RepoPath};
 use crate::report;
 
+/// Whether `commit` descends from `at` by the parents its object names, whatever the shallow
+/// file says: a depth-1 fetch marks the fetched tip shallow even when its parent, the
+/// checkout's HEAD, is right there. Walks at most 10,000 commits the repository has.
+fn descends_past_grafts(repo: &git2::Repository, commit: Oid, at: Oid) -> bool {
+    let Ok(odb) = repo.odb() else { return false };
+    let mut todo = vec![commit];
+    let mut seen = std::collections::HashSet::new();
+    while let Some(id) = todo.pop() {
+        if id == at {
+            return true;
+        }
+        if !seen.insert(id) || seen.len() > 10_000 {
+            continue;
+        }
+        let Ok(object) = odb.read(id) else { continue };
+        let text = String::from_utf8_lossy(object.data());
+        let header = text.split("\n\n").next().unwrap_or_default();
+        todo.extend(
+            header
+                .lines()
+                .filter_map(|l| l.strip_prefix("parent "))
+                .filter_map(|hex| Oid::from_str(hex.trim()).ok()),
+        );
+    }
+    false
+}
+
 impl Git {
     /// The checkout's HEAD commit: what a dry run compares with when the remote is out of
     /// reach.
     pub fn checkout_head(&self) -> Option<Oid> {
-        let repo = Repository::open(self.checkout.as_ref()?).ok()?;
-        let head = repo.head().ok()?.peel_to_commit().ok()?.id();
-        drop(repo);
-        Some(head)
+        self.checkout.as_ref()?;
+        Some(self.user().head().ok()?.peel_to_commit().ok()?.id())
     }
 
     /// In a checkout: refuses when a file to edit has uncommitted changes, which the update
@@ -30,7 +55,7 @@ impl Git {
             return Ok(());
         }
         for f in files {
-            let status = self.repo.status_file(Path::new(f.as_str()));
+            let status = self.user().status_file(Path::new(f.as_str()));
             if let Ok(s) = status {
                 if !(s.is_empty()
                     || s == git2::Status::CURRENT
@@ -54,8 +79,14 @@ impl Git {
         let internal = |e: git2::Error| {
             Error::Internal(format!("cannot update the checkout: {}", e.message()))
         };
+        if let Some(user) = &self.user_repo {
+            // Fetched elsewhere: the commit and the history down to what the checkout has.
+            let (from, to) = (self.repo.odb(), user.odb());
+            from.and_then(|from| super::local::copy_missing(&self.repo, &from, &to?, commit))
+                .map_err(internal)?;
+        }
         self.set_tracking(commit).map_err(internal)?;
-        let head = match self.repo.head() {
+        let head = match self.user().head() {
             Ok(h) => h,
             // An unborn branch: nothing to fast-forward.
             Err(e) if e.code() == ErrorCode::UnbornBranch => return Ok(()),
@@ -77,12 +108,13 @@ impl Git {
         if at == commit {
             return Ok(());
         }
-        if !self
-            .repo
+        let descends = self
+            .user()
             .graph_descendant_of(commit, at)
             .map_err(internal)?
-        {
-            if self.repo.is_shallow() {
+            || (self.user().is_shallow() && descends_past_grafts(self.user(), commit, at));
+        if !descends {
+            if self.user().is_shallow() {
                 report::note(&format!(
                     "{name} was left at {}: this shallow clone lacks the history that would show the update {} follows from it; `git pull` brings it in",
                     short(&at.to_string()),
@@ -107,11 +139,11 @@ impl Git {
         let internal = |e: git2::Error| {
             Error::Internal(format!("cannot update the checkout: {}", e.message()))
         };
-        let target = self.repo.find_object(commit, None).map_err(internal)?;
+        let target = self.user().find_object(commit, None).map_err(internal)?;
         // Safe, not forced: libgit2 finds every conflict before it writes anything.
         let mut co = CheckoutBuilder::new();
         co.safe();
-        match self.repo.checkout_tree(&target, Some(&mut co)) {
+        match self.user().checkout_tree(&target, Some(&mut co)) {
             Ok(()) => {}
             Err(e) if e.code() == ErrorCode::Conflict => {
                 report::note(&format!(
@@ -124,7 +156,7 @@ impl Git {
         }
         match branch {
             Some(b) => {
-                self.repo
+                self.user()
                     .reference(
                         &format!("refs/heads/{b}"),
                         commit,
@@ -133,14 +165,14 @@ impl Git {
                     )
                     .map_err(internal)?;
             }
-            None => self.repo.set_head_detached(commit).map_err(internal)?,
+            None => self.user().set_head_detached(commit).map_err(internal)?,
         }
         Ok(())
     }
 
     /// `refs/remotes/origin/<branch>`, or wherever origin's fetch refspecs put the branch.
     fn set_tracking(&self, commit: Oid) -> Result<(), git2::Error> {
-        let origin = match self.repo.find_remote("origin") {
+        let origin = match self.user().find_remote("origin") {
             Ok(o) => o,
             Err(e) if e.code() == ErrorCode::NotFound => return Ok(()),
             Err(e) => return Err(e),
@@ -158,7 +190,7 @@ impl Git {
         }
         drop(origin);
         for name in names {
-            self.repo
+            self.user()
                 .reference(&name, commit, true, "gitops-update: pushed")?;
         }
         Ok(())

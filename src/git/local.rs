@@ -33,7 +33,9 @@ pub(super) fn local_path(url: &str) -> Option<PathBuf> {
     (!url.contains("://")).then(|| PathBuf::from(url))
 }
 
-/// The receive hooks the repository at `dir` would run, by name.
+/// The receive hooks the repository at `dir` would run, by name: where libgit2 reads its
+/// configuration to put them, and where git itself does (it also follows `includeIf` and
+/// `GIT_CONFIG_GLOBAL`, which libgit2 does not), when there is a git to ask.
 fn receive_hooks(dir: &Path) -> Vec<&'static str> {
     let Ok(repo) = Repository::open(dir) else {
         return Vec::new();
@@ -47,10 +49,37 @@ fn receive_hooks(dir: &Path) -> Vec<&'static str> {
         Some(p) => repo.path().join(p),
         None => repo.path().join("hooks"),
     };
+    let by_git = hooks_git_would_run(repo.path());
     RECEIVE_HOOKS
         .into_iter()
-        .filter(|name| is_executable(&hooks.join(name)))
+        .enumerate()
+        .filter(|(i, name)| {
+            is_executable(&hooks.join(name)) || by_git.get(*i).is_some_and(|p| is_executable(p))
+        })
+        .map(|(_, name)| name)
         .collect()
+}
+
+/// Where `git receive-pack` would look for each of `RECEIVE_HOOKS` in the repository at
+/// `git_dir`, as git says (`rev-parse --git-path`); empty without a git.
+fn hooks_git_would_run(git_dir: &Path) -> Vec<PathBuf> {
+    let mut cmd = std::process::Command::new("git");
+    cmd.arg("--git-dir").arg(git_dir).arg("rev-parse");
+    for name in RECEIVE_HOOKS {
+        cmd.arg("--git-path").arg(format!("hooks/{name}"));
+    }
+    let out = cmd
+        .current_dir(git_dir)
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output();
+    match out {
+        Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .map(|l| git_dir.join(l))
+            .collect(),
+        _ => Vec::new(),
+    }
 }
 
 fn is_executable(p: &Path) -> bool {
@@ -68,16 +97,21 @@ pub(super) fn refuse_hooks(url: &str) -> Result<()> {
         return Ok(());
     }
     Err(Error::Usage(format!(
-        "{} has a {} hook, which a push to a local path would not run (git runs it in receive-pack; libgit2 cannot): serve the repository over http(s) (git http-backend, or Gitea) or push with git itself",
+        "{} has receive hooks ({}), which a push to a local path would not run (git runs them in receive-pack; libgit2 cannot): serve the repository over http(s) (git http-backend, or Gitea) or push with git itself",
         redact_url(url),
-        hooks.join(" and a ")
+        hooks.join(", ")
     )))
 }
 
 /// Writes `oid` and what it needs into `to`, stopping at objects `to` already has: the
 /// remote has the tip the commit was built on, so only the new commit, its new trees and
 /// its new blobs are copied.
-fn copy_missing(repo: &Repository, from: &Odb, to: &Odb, oid: Oid) -> Result<(), git2::Error> {
+pub(super) fn copy_missing(
+    repo: &Repository,
+    from: &Odb,
+    to: &Odb,
+    oid: Oid,
+) -> Result<(), git2::Error> {
     if to.exists(oid) {
         return Ok(());
     }

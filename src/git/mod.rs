@@ -89,6 +89,8 @@ pub struct Git {
     pub branch: String,
     /// The work tree, when running in a checkout of the target.
     pub checkout: Option<PathBuf>,
+    /// The checkout's repository, when fetches go to a repository of their own (`repo`).
+    user_repo: Option<Repository>,
     _tmp: Option<tempfile::TempDir>,
 }
 
@@ -280,6 +282,7 @@ impl Git {
             shallow_fetch,
             branch: String::new(),
             checkout,
+            user_repo: None,
             _tmp: tmp,
         };
         git.branch = match cfg.branch {
@@ -287,9 +290,12 @@ impl Git {
             // Empty: the first fetch asks the remote, on the connection it fetches over.
             None => git.local_default_branch().unwrap_or_default(),
         };
-        // A dry run in a shallow checkout fetches into a repository of its own, which reads
-        // the checkout's objects: a fetch into the checkout would deepen its shallow list.
-        if cfg.dry_run && git.checkout.is_some() && git.repo.is_shallow() {
+        // A shallow checkout is fetched into a repository of its own, which reads the
+        // checkout's objects, when a fetch into it would change its shallow list: any dry
+        // run, and a local remote (libgit2 cannot fetch shallow there, and a full fetch
+        // into a shallow clone drops its shallow file while the history stays missing).
+        // After a push, what the checkout needs is imported (`follow_in_checkout`).
+        if git.checkout.is_some() && git.repo.is_shallow() && (cfg.dry_run || local_transport) {
             let objects = git.repo.path().join("objects");
             let (repo, tmp) = temporary_repository()?;
             repo.odb()
@@ -300,7 +306,7 @@ impl Git {
                         e.message()
                     ))
                 })?;
-            git.repo = repo;
+            git.user_repo = Some(std::mem::replace(&mut git.repo, repo));
             git._tmp = Some(tmp);
             git.shallow_fetch = true;
         }
@@ -309,6 +315,11 @@ impl Git {
 
     pub fn url(&self) -> String {
         redact_url(&self.url)
+    }
+
+    /// The checkout's own repository (`repo` itself, unless fetches go elsewhere).
+    fn user(&self) -> &Repository {
+        self.user_repo.as_ref().unwrap_or(&self.repo)
     }
 
     /// Credentials for libgit2: the token, offered once per connection (libgit2 asks again

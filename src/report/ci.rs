@@ -74,9 +74,21 @@ fn field(v: &str) -> String {
         .replace('\r', "%0D")
 }
 
-/// Text for one cell of a Markdown table, on one line.
+/// Text for one cell of a Markdown table, on one line, as text: what a file or a server
+/// put in it (`</details><script>`, backticks, control characters) is shown, not rendered.
 fn cell(v: &str) -> String {
-    v.replace(['\n', '\r'], " ").replace('|', "\\|")
+    let mut out = String::with_capacity(v.len());
+    for c in super::escape(&v.replace(['\n', '\r'], " ")).chars() {
+        match c {
+            '|' => out.push_str("\\|"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '`' => out.push_str("&#96;"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// A pull request the run opened or updated.
@@ -194,7 +206,7 @@ impl RunReport<'_> {
             cell(self.repo),
             cell(self.branch),
             self.commits().0,
-            self.files.iter().map(|f| format!("`{}`", cell(f))).collect::<Vec<_>>().join(", "),
+            self.files.iter().map(|f| cell(f)).collect::<Vec<_>>().join(", "),
             self.attempts
         );
         text = text.replace("| `` |", "| - |").replace("|  |", "| - |");

@@ -32,23 +32,13 @@ pub(crate) fn progress(text: &str) {
     eprintln!("gitops-update: {text}");
 }
 
-/// `run --output json`'s object for a run refused before it began, with the fields a
-/// successful run's object has, empty.
-pub(crate) fn failure_json(error: &str, exit_code: u8) -> String {
-    format!(
-        "{{\"status\":\"failure\",\"error\":{},\"exit_code\":{exit_code},\"outcome\":\"failed\",\"changed\":false,\"commit_sha\":\"\",\"previous_sha\":\"\",\"files\":[],\"attempts\":0}}\n",
-        json_str(error)
-    )
-}
-
 /// Text from outside (a server's answer, a file's bytes) made safe for a terminal, a log or
 /// Markdown: control characters and bidirectional overrides, which can recolour a log,
 /// move the cursor, retitle a window or reorder what a reader sees, are shown as `\u{..}`.
 pub(crate) fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
-        let bidi = matches!(c, '\u{61c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
-        if c.is_control() || bidi {
+        if c.is_control() || crate::model::is_bidi(c) {
             out.push_str(&format!("\\u{{{:x}}}", c as u32));
         } else {
             out.push(c);

@@ -392,7 +392,7 @@ fn a_local_remote_with_receive_hooks_is_refused_not_bypassed() {
         let last = r.stderr.lines().last().unwrap();
         assert!(
             last.contains(&format!(
-                "has a {hook} hook, which a push to a local path would not run"
+                "has receive hooks ({hook}), which a push to a local path would not run"
             )),
             "{last}"
         );
@@ -401,6 +401,43 @@ fn a_local_remote_with_receive_hooks_is_refused_not_bypassed() {
         let r = run(crate::common::run::workflow(cwd.path(), &remote.file_url()).arg("--dry-run"));
         assert_eq!(r.code, 0, "{hook}: {}", r.stderr);
     }
+}
+
+/// A hook that only git's own reading of the configuration finds: `core.hooksPath` set
+/// through `includeIf`, which libgit2 does not follow.
+#[test]
+fn a_hook_set_through_include_if_is_refused_too() {
+    let remote = remote();
+    let hooks = remote.dir.path().join("elsewhere-hooks");
+    fs::create_dir_all(&hooks).unwrap();
+    let hook = hooks.join("pre-receive");
+    fs::write(&hook, "#!/bin/sh\nexit 1\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(&hook, fs::Permissions::from_mode(0o755)).unwrap();
+    let included = remote.dir.path().join("hooks.cfg");
+    fs::write(
+        &included,
+        format!("[core]\n\thooksPath = {}\n", hooks.display()),
+    )
+    .unwrap();
+    let key = format!("includeIf.gitdir:{}/.path", remote.bare().display());
+    git_out(
+        &remote.bare(),
+        &["config", &key, included.to_str().unwrap()],
+    );
+    let before = remote.tip("main");
+    let cwd = tempfile::tempdir().unwrap();
+    let r = run(&mut crate::common::run::workflow(
+        cwd.path(),
+        &remote.file_url(),
+    ));
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("has receive hooks (pre-receive)"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(remote.tip("main"), before);
 }
 
 #[test]
@@ -441,12 +478,15 @@ fn a_failed_run_reports_like_a_successful_one() {
 }
 
 #[test]
-fn inputs_refused_before_the_run_still_give_json() {
+fn inputs_refused_before_the_run_still_give_json_and_outputs() {
     let cwd = tempfile::tempdir().unwrap();
+    let (outputs, summary) = (cwd.path().join("out"), cwd.path().join("summary.md"));
     let r = run(
         crate::common::run::workflow(cwd.path(), "file:///nonexistent")
             .env("VERSION", "1.2.3; rm -rf /")
-            .args(["run", "--output", "json"]),
+            .env("GITHUB_OUTPUT", &outputs)
+            .env("GITHUB_STEP_SUMMARY", &summary)
+            .args(["run", "--output", "json", "--component", "<b>app</b>"]),
     );
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(
@@ -461,5 +501,34 @@ fn inputs_refused_before_the_run_still_give_json() {
     assert_eq!(
         r.stderr.lines().filter(|l| l.starts_with("error:")).count(),
         1
+    );
+    let out = fs::read_to_string(&outputs).unwrap();
+    let line = out
+        .lines()
+        .find_map(|l| l.strip_prefix("summary="))
+        .unwrap();
+    assert_eq!(
+        line,
+        "<b>app</b>|1.2.3; rm -rf /|failure||file:///nonexistent"
+    );
+    let md = fs::read_to_string(&summary).unwrap();
+    assert!(
+        md.starts_with("### gitops-update: &lt;b&gt;app&lt;/b&gt; ")
+            && md.contains("| error | invalid version"),
+        "{md}"
+    );
+    // Words that do not parse: the JSON object and the outputs all the same.
+    let r = run(
+        crate::common::run::workflow(cwd.path(), "file:///nonexistent")
+            .env("GITHUB_OUTPUT", &outputs)
+            .args(["run", "--output", "json", "--bogus"]),
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stdout.starts_with(
+            "{\"status\":\"failure\",\"error\":\"unexpected argument '--bogus' found\""
+        ),
+        "{}",
+        r.stdout
     );
 }

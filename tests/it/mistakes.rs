@@ -59,7 +59,10 @@ fn rows() -> Vec<Row> {
         // yq's read-only path: the value, not the document.
         row("a read-only path", v, ".image.tag", 2)
             .says("yields the string \"1.0.0\" (the value at .image.tag), not the updated document, so nothing was changed; to set it, write `.image.tag = \"{{VERSION}}\"`"),
-        row("a path to a mapping", v, ".image", 2).says("(the value at .image)"),
+        row("a path to a mapping", v, ".image", 2)
+            .says("(the value at .image), not the updated document, so nothing was changed; `eval` without -i or --diff prints such a value"),
+        row("a value computed from a part", v, ".image | length", 2)
+            .says("yields the number 2 (computed from the value at .image)"),
         // The most common yq mistake: a pipe without parentheses.
         row("an unparenthesised pipe that selects", k, ".images[] | select(.name == \"app\") | .newTag = \"{{VERSION}}\"", 2)
             .says("yields a mapping (name, newTag) (the value at .images[0], updated), not the updated document, so nothing was changed; to update it in place, write `(.images[] | select(.name == \"app\") | .newTag) = \"{{VERSION}}\"`"),
@@ -78,6 +81,8 @@ fn rows() -> Vec<Row> {
         row("a comma where a pipe belongs", v, ".image.tag, .replicas = 3", 2)
             .says("yields several values for charts/app/values.yaml, so nothing was changed; join updates with |: to set them all, write `(.image.tag, .replicas) = 3`"),
         row("empty", v, "empty", 2).says("yields no value"),
+        row("a select alone", m, "select(.kind == \"Deployment\")", 2)
+            .says("a select alone keeps only what it matches; to change a value there, put it in the left side of an assignment, as in `(select(.kind == \"Deployment\") | .spec.replicas) = 3`"),
         row("a literal mapping", v, "{\"tag\": \"{{VERSION}}\"}", 2)
             .says("keeps none of the document's keys"),
         row("an empty mapping", v, "{}", 2).says("an empty mapping that keeps none of the document's keys"),

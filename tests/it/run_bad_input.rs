@@ -103,13 +103,13 @@ fn every_bad_input_fails_cleanly_and_changes_nothing() {
         row(
             "file without expression",
             2,
-            "INPUT_FILE is set but YQ_TPL is not",
+            "a file to edit (INPUT_FILE or --file) but no expression",
         )
         .unset("YQ_TPL"),
         row(
             "expression without file",
             2,
-            "YQ_TPL is set but INPUT_FILE is not",
+            "an expression (YQ_TPL or --expression) but no file to edit",
         )
         .unset("INPUT_FILE"),
         row("nothing to edit", 2, "nothing to edit")
@@ -162,7 +162,7 @@ fn every_bad_input_fails_cleanly_and_changes_nothing() {
         row("129-character version", 2, "longer than 128").env("VERSION", &"9".repeat(129)),
         row("shell in the version", 2, "invalid version").env("VERSION", "$(id)"),
         // paths
-        row("leaving the repository", 2, "it leaves the repository").env("INPUT_FILE", "../x.yaml"),
+        row("leaving the repository", 2, "may not contain `..`").env("INPUT_FILE", "../x.yaml"),
         row("absolute path", 2, "it is absolute").env("INPUT_FILE", "/etc/passwd"),
         row(".git/config", 2, "it points into .git").env("INPUT_FILE", ".git/config"),
         row("under .git", 2, "it points into .git").env("INPUT_FILE", "charts/.git/hooks/x"),
