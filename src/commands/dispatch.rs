@@ -67,7 +67,7 @@ pub fn recorded(status: &Listed, dispatch_id: &str) -> bool {
         && status.context.starts_with("gitops/")
         && status
             .description
-            .contains(&format!("(dispatch {dispatch_id})"))
+            .ends_with(&format!("(dispatch {dispatch_id})"))
 }
 
 /// Whether a run's title names the dispatch id as a whole word.
@@ -860,6 +860,15 @@ mod tests {
         ));
         assert!(!recorded(
             &s("success", "ci/build", "(dispatch d-1)"),
+            "d-1"
+        ));
+        // Another dispatch's record, named inside a description: only its last words count.
+        assert!(!recorded(
+            &s(
+                "success",
+                "gitops/app",
+                "app 1.2.3 from x (dispatch d-1)@abc (dispatch d-2)"
+            ),
             "d-1"
         ));
     }

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::{component_name, one_line, output_files, parse_duration, Env};
+use super::{component_name, output_files, parse_duration, Env};
 use jaq_json::Val;
 
 use crate::cli::DispatchArgs;
@@ -139,25 +139,22 @@ impl DispatchConfig {
                 shown(&redact_url(&api_url))
             )));
         }
-        let source_repo = slug(
-            need(
+        let source_repo = super::repo_slug(
+            "GITHUB_REPOSITORY",
+            Some(need(
                 args.source_repo,
                 "source repository: set GITHUB_REPOSITORY or pass --source-repo",
-            )?,
-            "GITHUB_REPOSITORY",
-        )?;
-        let source_commit = need(
-            args.source_commit,
-            "source commit: set GITHUB_SHA or pass --source-commit",
-        )?;
-        if !matches!(source_commit.len(), 40 | 64)
-            || !source_commit.chars().all(|c| c.is_ascii_hexdigit())
-        {
-            return Err(Error::Usage(format!(
-                "GITHUB_SHA {} must be a full commit sha (40 or 64 hex digits)",
-                shown(&source_commit)
-            )));
-        }
+            )?),
+        )?
+        .unwrap_or_default();
+        let source_commit = super::commit_sha(
+            "GITHUB_SHA",
+            Some(need(
+                args.source_commit,
+                "source commit: set GITHUB_SHA or pass --source-commit",
+            )?),
+        )?
+        .unwrap_or_default();
         let get = |k: &str| env.get(k).filter(|v| !v.is_empty()).cloned();
         let gitops_token = get("GITOPS_DISPATCH_TOKEN")
             .map(Token::new)
@@ -167,18 +164,10 @@ impl DispatchConfig {
         let status_token = get("GITHUB_TOKEN")
             .or_else(|| get("GITEA_TOKEN"))
             .map(Token::new);
-        let dispatch_id = match args.dispatch_id.filter(|d| !d.is_empty()) {
-            Some(d) if d.len() <= 100 && d.chars().all(id_char) => d,
-            Some(d) => {
-                return Err(Error::Usage(format!(
-                    "DISPATCH_ID {} must be letters, digits and - _ . (at most 100)",
-                    shown(&d)
-                )))
-            }
-            None => new_dispatch_id(),
-        };
-        let tag_prefix = one_line("GIT_TAG_PREFIX", args.tag_prefix)?;
-        let component = match one_line("--component", args.component)? {
+        let dispatch_id =
+            super::dispatch_id("DISPATCH_ID", args.dispatch_id)?.unwrap_or_else(new_dispatch_id);
+        let tag_prefix = super::report_field("GIT_TAG_PREFIX", args.tag_prefix)?;
+        let component = match super::report_field("--component", args.component)? {
             Some(c) => c,
             None => component_name(&source_repo, tag_prefix.as_deref()),
         };

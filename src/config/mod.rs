@@ -132,13 +132,72 @@ pub(crate) fn one_line(name: &str, v: Option<String>) -> Result<Option<String>> 
     let Some(v) = v.filter(|v| !v.is_empty()) else {
         return Ok(None);
     };
-    if v.chars().any(char::is_control) || v.len() > 256 {
-        return Err(Error::Usage(format!(
-            "{name} {} must be one line of at most 256 characters",
+    let why = if v.chars().any(char::is_control) {
+        Some("a control character or line break")
+    } else if v.chars().any(crate::model::is_bidi) {
+        Some("a bidirectional control character")
+    } else if v.len() > 256 {
+        Some("more than 256 characters")
+    } else {
+        None
+    };
+    match why {
+        Some(why) => Err(Error::Usage(format!(
+            "{name} {} has {why}: it must be one line of plain text",
             shown(&v)
-        )));
+        ))),
+        None => Ok(Some(v)),
     }
-    Ok(Some(v))
+}
+
+/// A field of the report line `component|version|status|commit_sha|repo`: one line, and no
+/// `|`, which would move the fields after it (a failure could read as a success).
+pub(crate) fn report_field(name: &str, v: Option<String>) -> Result<Option<String>> {
+    match one_line(name, v)? {
+        Some(v) if v.contains('|') => Err(Error::Usage(format!(
+            "{name} {} contains `|`, which separates the fields of the pipeline's report line",
+            shown(&v)
+        ))),
+        v => Ok(v),
+    }
+}
+
+/// `owner/name`, as `run` and `dispatch` both take a source repository.
+pub(crate) fn repo_slug(name: &str, v: Option<String>) -> Result<Option<String>> {
+    match v.filter(|v| !v.is_empty()) {
+        Some(v) if crate::model::is_slug(&v) => Ok(Some(v)),
+        Some(v) => Err(Error::Usage(format!(
+            "{name} {} must be owner/name (letters, digits and . _ -)",
+            shown(&v)
+        ))),
+        None => Ok(None),
+    }
+}
+
+/// A full commit sha: 40 (SHA-1) or 64 (SHA-256) hex digits.
+pub(crate) fn commit_sha(name: &str, v: Option<String>) -> Result<Option<String>> {
+    match v.filter(|v| !v.is_empty()) {
+        Some(v) if matches!(v.len(), 40 | 64) && v.chars().all(|c| c.is_ascii_hexdigit()) => {
+            Ok(Some(v))
+        }
+        Some(v) => Err(Error::Usage(format!(
+            "{name} {} must be a full commit sha (40 or 64 hex digits)",
+            shown(&v)
+        ))),
+        None => Ok(None),
+    }
+}
+
+/// A dispatch id: letters, digits and `- _ .`, at most 100.
+pub(crate) fn dispatch_id(name: &str, v: Option<String>) -> Result<Option<String>> {
+    match v.filter(|v| !v.is_empty()) {
+        Some(v) if v.len() <= 100 && v.chars().all(crate::model::id_char) => Ok(Some(v)),
+        Some(v) => Err(Error::Usage(format!(
+            "{name} {} must be letters, digits and - _ . (at most 100)",
+            shown(&v)
+        ))),
+        None => Ok(None),
+    }
 }
 
 #[cfg(test)]

@@ -150,11 +150,12 @@ impl RunConfig {
             }
             None => None,
         };
-        let source_repo = one_line("SOURCE_REPO", args.source_repo)?;
-        let source_commit = one_line("SOURCE_COMMIT", args.source_commit)?;
-        let dispatch_id = one_line("DISPATCH_ID", args.dispatch_id)?;
-        let tag_prefix = one_line("GIT_TAG_PREFIX", args.tag_prefix)?;
-        let component = match one_line("--component", args.component)? {
+        // The same rules as `dispatch`, which passes these on.
+        let source_repo = super::repo_slug("SOURCE_REPO", args.source_repo)?;
+        let source_commit = super::commit_sha("SOURCE_COMMIT", args.source_commit)?;
+        let dispatch_id = super::dispatch_id("DISPATCH_ID", args.dispatch_id)?;
+        let tag_prefix = super::report_field("GIT_TAG_PREFIX", args.tag_prefix)?;
+        let component = match super::report_field("--component", args.component)? {
             Some(c) => c,
             None => {
                 let repo = source_repo

@@ -189,6 +189,44 @@ fn every_bad_input_fails_cleanly_and_changes_nothing() {
             .env("YQ_TPL", ".b = 1"),
         row("not UTF-8", 2, "not UTF-8 text").env("INPUT_FILE", "bad/latin1.yaml"),
         row("over 32 MiB", 2, "larger than 32 MiB").env("INPUT_FILE", "bad/big.yaml"),
+        // the fields dispatch validates, validated alike (issue 26)
+        row(
+            "a source repo that forges a dispatch record",
+            2,
+            "SOURCE_REPO \"x (dispatch d-2)\" must be owner/name",
+        )
+        .env("SOURCE_REPO", "x (dispatch d-2)"),
+        row(
+            "a source commit that is not a sha",
+            2,
+            "SOURCE_COMMIT \"main\" must be a full commit sha",
+        )
+        .env("SOURCE_COMMIT", "main"),
+        row(
+            "a dispatch id with spaces",
+            2,
+            "DISPATCH_ID \"a b\" must be letters, digits",
+        )
+        .env("DISPATCH_ID", "a b"),
+        row(
+            "a tag prefix with |",
+            2,
+            "GIT_TAG_PREFIX \"api|success\" contains `|`",
+        )
+        .env("GIT_TAG_PREFIX", "api|success"),
+        row(
+            "a component with a bidi override",
+            2,
+            "has a bidirectional control character",
+        )
+        .arg("--component")
+        .arg("app\u{202e}dlrow"),
+        row(
+            "a repository with a line break",
+            2,
+            "GITOPS_REPO (--repo) contains a control or bidirectional character",
+        )
+        .env("GITOPS_REPO", "/tmp/x.git\nsummary=forged"),
         // expressions
         row("expression syntax error", 2, "expression error at line 1")
             .env("YQ_TPL", &tpl(".image.tag = (")),
