@@ -143,12 +143,23 @@ pub fn redact_url(url: &str) -> String {
     let Some(scheme_end) = url.find("://") else {
         return url.to_string();
     };
-    let rest = &url[scheme_end + 3..];
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    match rest[..authority_end].rfind('@') {
-        Some(at) => format!("{}://{}", &url[..scheme_end], &rest[at + 1..]),
+    match userinfo_end(&url[scheme_end + 3..]) {
+        Some(at) => format!(
+            "{}://{}",
+            &url[..scheme_end],
+            &url[scheme_end + 3 + at + 1..]
+        ),
         None => url.to_string(),
     }
+}
+
+/// Where the user info of a URL's remainder after `://` ends: its last `@` before any `?`
+/// or `#`. Not the last before the first `/`: a password pasted with an unencoded `/` or
+/// `@` (which no valid URL holds) would then be shown as the host and path. The price, a
+/// path with an `@` shown cut short, is no leak; no Gitea owner or repository name has one.
+fn userinfo_end(rest: &str) -> Option<usize> {
+    let end = rest.find(['?', '#']).unwrap_or(rest.len());
+    rest[..end].rfind('@')
 }
 
 /// The GitOps repository to update.
@@ -178,7 +189,10 @@ pub(crate) fn is_slug(s: &str) -> bool {
 
 /// The server's web root from `GITEA_API_URL`, which may end in `/api/v1` and a slash.
 pub fn server_base(api_url: &str) -> String {
-    let t = api_url.trim_end_matches('/');
+    // Never with the user info: the base goes into commit statuses' links and pull
+    // requests' descriptions, which anyone who can read the repository sees.
+    let redacted = redact_url(api_url);
+    let t = redacted.trim_end_matches('/');
     t.strip_suffix("/api/v1")
         .unwrap_or(t)
         .trim_end_matches('/')
@@ -240,8 +254,7 @@ impl Target {
         }
         let userinfo = scheme.and_then(|_| {
             let rest = &repo[repo.find("://")? + 3..];
-            let authority = &rest[..rest.find('/').unwrap_or(rest.len())];
-            let info = &authority[..authority.rfind('@')?];
+            let info = &rest[..userinfo_end(rest)?];
             let (user, pass) = info.split_once(':').unwrap_or((info, ""));
             Some((user.to_string(), Token(pass.to_string())))
         });
@@ -402,8 +415,31 @@ mod tests {
 
     #[test]
     fn redaction() {
-        assert_eq!(redact_url("https://u:p@h/x@y"), "https://h/x@y");
+        assert_eq!(redact_url("https://u:p@h/x"), "https://h/x");
         assert_eq!(redact_url("http://h:8080/x"), "http://h:8080/x");
+        // Passwords pasted with an unencoded / or @ are not shown as host or path.
+        assert_eq!(
+            redact_url("https://bot:s3/cr3t@h/o/r.git"),
+            "https://h/o/r.git"
+        );
+        assert_eq!(
+            redact_url("https://bot:a@b/c@h/o/r.git"),
+            "https://h/o/r.git"
+        );
+        assert_eq!(
+            redact_url("https://bot:p@h/o/r.git?x=@y"),
+            "https://h/o/r.git?x=@y"
+        );
+        assert_eq!(
+            server_base("https://bot:s3cr3t@git.example.com/api/v1/"),
+            "https://git.example.com"
+        );
+        let t = Target::parse("https://bot:s3/cr3t@h/o/r.git", None).unwrap();
+        assert_eq!(t.url, "https://h/o/r.git");
+        assert_eq!(
+            t.userinfo.map(|(u, p)| (u, p.expose().to_string())),
+            Some(("bot".into(), "s3/cr3t".into()))
+        );
     }
 
     #[test]

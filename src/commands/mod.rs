@@ -103,7 +103,7 @@ pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> Result<u8> {
             let raw = (
                 args.version.clone().unwrap_or_default(),
                 args.component.clone().unwrap_or_default(),
-                args.repo.clone().unwrap_or_default(),
+                crate::model::redact_url(&args.repo.clone().unwrap_or_default()),
             );
             match RunConfig::resolve(*args, &env) {
                 Ok(cfg) => run::execute(&cfg),

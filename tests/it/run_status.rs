@@ -222,3 +222,38 @@ fn no_server_means_no_status_and_one_line_saying_so() {
     );
     assert!(s.requests().is_empty());
 }
+
+/// Credentials written into GITEA_API_URL never reach the status's public link, the
+/// request's URL, or the run's output (issue 26, item 8).
+#[test]
+fn credentials_in_the_api_url_stay_out_of_the_status() {
+    let s = setup();
+    s.mount(status_mock(201));
+    let with_creds = s.api.uri().replace("http://", "http://bot:s3/cr3t@");
+    let mut cmd = bin();
+    cmd.current_dir(s.cwd.path())
+        .env("INPUT_FILE", "values.yaml")
+        .env("YQ_TPL", ".image.tag = \"{{VERSION}}\"")
+        .env("VERSION", "1.2.3")
+        .env("SOURCE_REPO", "acme/app")
+        .env("SOURCE_COMMIT", "0123456789abcdef0123456789abcdef01234567")
+        .env("GITEA_TOKEN", TOKEN)
+        .env("GITEA_API_URL", format!("{with_creds}/api/v1"))
+        .env("GITOPS_REPO", s.git.url("acme/deploy.git"))
+        .arg("run");
+    let r = run(&mut cmd);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let reqs = s.requests();
+    assert_eq!(reqs.len(), 1, "{reqs:?}");
+    let body = String::from_utf8_lossy(&reqs[0].body).into_owned();
+    assert!(
+        body.contains(&format!(
+            "\"target_url\":\"{}/acme/app/commit/",
+            s.api.uri()
+        )),
+        "{body}"
+    );
+    for text in [&body, &r.stdout, &r.stderr, &reqs[0].url.to_string()] {
+        assert!(!text.contains("cr3t"), "a credential leaked: {text}");
+    }
+}
