@@ -35,9 +35,12 @@ impl std::fmt::Display for ApiError {
             ApiError::Failed { message } => write!(f, "Gitea answered 500: {message}"),
             ApiError::Moved { status, location } => write!(
                 f,
-                "Gitea answered {status}: the repository has moved to {location}; use its new owner/name"
+                "Gitea answered {status}: the repository has moved to {}; use its new owner/name",
+                crate::report::escape(location)
             ),
-            ApiError::Unavailable(why) => write!(f, "Gitea did not answer: {why}"),
+            ApiError::Unavailable(why) => {
+                write!(f, "Gitea did not answer: {}", crate::report::escape(why))
+            }
         }
     }
 }
@@ -177,15 +180,19 @@ struct Reply {
     total: Option<u64>,
 }
 
-/// Gitea's `{"message": "..."}`, or the start of the body when it is not that.
+/// Gitea's `{"message": "..."}`, or the start of the body when it is not that: at most 300
+/// characters, with line breaks, escape sequences and bidi controls shown escaped, since a
+/// misconfigured or hostile server's text ends up in a terminal, a log or Markdown.
 fn message_of(body: &str) -> String {
-    if let Ok(Val::Obj(o)) = jaq_json::read::parse_single(body.as_bytes()) {
-        if let Some(Val::TStr(m)) = o.get(&Val::from("message".to_string())) {
-            return String::from_utf8_lossy(m).into_owned();
-        }
-    }
-    let t = body.trim();
-    t.chars().take(200).collect()
+    let text = match jaq_json::read::parse_single(body.as_bytes()) {
+        Ok(Val::Obj(o)) => match o.get(&Val::from("message".to_string())) {
+            Some(Val::TStr(m)) => String::from_utf8_lossy(m).into_owned(),
+            _ => body.trim().to_string(),
+        },
+        _ => body.trim().to_string(),
+    };
+    let shown: String = text.chars().take(300).collect();
+    crate::report::escape(&shown)
 }
 
 /// `scheme://host[:port]` of a URL.
@@ -360,7 +367,7 @@ impl Gitea {
         let v = self.get(&format!("/repos/{repo}"))?;
         let default_branch = field_str(&v, "default_branch")
             .ok_or_else(|| ApiError::Unavailable("no default_branch in the repository".into()))?;
-        let html_url = field_str(&v, "html_url").unwrap_or_default();
+        let html_url = field_url(&v, "html_url").unwrap_or_default();
         Ok(Repo {
             default_branch,
             html_url: html_url.trim_end_matches('/').to_string(),
@@ -462,16 +469,30 @@ impl Gitea {
         };
         let commits = items
             .iter()
-            .filter_map(|c| {
-                Some(Commit {
-                    sha: field_str(c, "sha")?,
+            .map(|c| {
+                // A commit the listing names by something else than a sha is an answer
+                // that cannot be trusted at all, not an entry to pass over.
+                let sha = field_sha(c, "sha").ok_or_else(|| {
+                    ApiError::Unavailable(format!(
+                        "the commits answer names a commit by {}, which is not a sha",
+                        crate::report::escape(
+                            &field_str(c, "sha")
+                                .unwrap_or_default()
+                                .chars()
+                                .take(80)
+                                .collect::<String>()
+                        )
+                    ))
+                })?;
+                Ok(Commit {
+                    sha,
                     message: field(c, "commit")
                         .and_then(|m| field_str(m, "message"))
                         .unwrap_or_default(),
-                    html_url: field_str(c, "html_url"),
+                    html_url: field_url(c, "html_url"),
                 })
             })
-            .collect();
+            .collect::<Result<Vec<_>, ApiError>>()?;
         Ok((commits, total))
     }
 
@@ -511,7 +532,7 @@ impl Gitea {
                     display_title: field_str(t, "display_title").unwrap_or_default(),
                     status: field_str(t, "status").unwrap_or_default(),
                     workflow_id: field_str(t, "workflow_id").unwrap_or_default(),
-                    url: field_str(t, "url").unwrap_or_default(),
+                    url: field_url(t, "url").unwrap_or_default(),
                 })
             })
             .collect())
@@ -523,7 +544,7 @@ impl Gitea {
         let v = self.get(&format!("/repos/{repo}/actions/runs/{run}"))?;
         Ok((
             field_str(&v, "status").unwrap_or_default(),
-            field_str(&v, "html_url").filter(|u| !u.is_empty()),
+            field_url(&v, "html_url"),
         ))
     }
 
@@ -573,7 +594,7 @@ fn pull_state_of(v: &Val) -> Option<PullState> {
         pull: pull_of(v)?,
         state: field_str(v, "state").unwrap_or_default(),
         merged: matches!(field(v, "merged"), Some(Val::Bool(true))),
-        merge_commit: field_str(v, "merge_commit_sha").filter(|s| !s.is_empty()),
+        merge_commit: field_sha(v, "merge_commit_sha"),
         head_ref: field(v, "head")
             .and_then(|h| field_str(h, "ref"))
             .unwrap_or_default(),
@@ -584,9 +605,9 @@ fn pull_state_of(v: &Val) -> Option<PullState> {
 fn pull_of(v: &Val) -> Option<Pull> {
     Some(Pull {
         number: field_u64(v, "number")?,
-        html_url: field_str(v, "html_url").unwrap_or_default(),
+        html_url: field_url(v, "html_url").unwrap_or_default(),
         head_sha: field(v, "head")
-            .and_then(|h| field_str(h, "sha"))
+            .and_then(|h| field_sha(h, "sha"))
             .unwrap_or_default(),
     })
 }
@@ -761,6 +782,24 @@ fn field<'v>(v: &'v Val, name: &str) -> Option<&'v Val> {
     }
 }
 
+/// A commit id from the server: 40 (SHA-1) or 64 (SHA-256) hex digits, or nothing. What
+/// else a server says there is never a sha, and would reach refs, URLs and the terminal.
+fn field_sha(v: &Val, name: &str) -> Option<String> {
+    field_str(v, name)
+        .filter(|s| matches!(s.len(), 40 | 64) && s.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
+/// A link from the server: an http(s) URL with no white space or control characters, or
+/// nothing; it is printed on the run's line and in the step summary.
+fn field_url(v: &Val, name: &str) -> Option<String> {
+    field_str(v, name).filter(|u| {
+        (u.starts_with("https://") || u.starts_with("http://"))
+            && !u
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control() || crate::model::is_bidi(c))
+    })
+}
+
 fn field_str(v: &Val, name: &str) -> Option<String> {
     match field(v, name)? {
         Val::TStr(s) | Val::BStr(s) => Some(String::from_utf8_lossy(s).into_owned()),
@@ -790,6 +829,19 @@ fn encode(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn server_shas_and_links_are_checked() {
+        let v = jaq_json::read::parse_single(
+            br#"{"a":"0123456789abcdef0123456789abcdef01234567","b":"main\u001b[31m","c":"https://g/x/pulls/1","d":"javascript:alert(1)","e":"https://g/\nforged"}"#,
+        )
+        .unwrap();
+        assert!(field_sha(&v, "a").is_some());
+        assert_eq!(field_sha(&v, "b"), None);
+        assert!(field_url(&v, "c").is_some());
+        assert_eq!(field_url(&v, "d"), None);
+        assert_eq!(field_url(&v, "e"), None);
+    }
 
     #[test]
     fn server_versions() {

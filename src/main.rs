@@ -8,7 +8,7 @@ fn main() -> ExitCode {
     match gitops_update::main_with_args(std::env::args_os()) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("error: {e}");
+            gitops_update::report::error(&e);
             ExitCode::from(e.exit_code())
         }
     }

@@ -19,17 +19,34 @@ pub(crate) fn stdout(text: &str) -> io::Result<()> {
 }
 
 pub(crate) fn note(text: &str) {
-    eprintln!("note: {text}");
+    eprintln!("note: {}", terminal(text));
 }
 
 /// Something the run does despite, which the user should fix.
 pub(crate) fn warn(text: &str) {
-    eprintln!("warning: {text}");
+    eprintln!("warning: {}", terminal(text));
 }
 
 /// A human progress line, on stderr so that stdout stays the result.
 pub(crate) fn progress(text: &str) {
-    eprintln!("gitops-update: {text}");
+    eprintln!("gitops-update: {}", terminal(text));
+}
+
+/// The error line `main` prints: what fails reaches the terminal through here too.
+pub fn error(e: &crate::Error) {
+    eprintln!("error: {}", terminal(&e.to_string()));
+}
+
+/// A message for stderr: ours may span lines (a caret under an expression), but nothing in
+/// it may drive the terminal, whatever a server, a file or an input put there.
+fn terminal(text: &str) -> String {
+    if !text
+        .chars()
+        .any(|c| (c.is_control() && c != '\n' && c != '\t') || crate::model::is_bidi(c))
+    {
+        return text.to_string();
+    }
+    text.split('\n').map(escape).collect::<Vec<_>>().join("\n")
 }
 
 /// Text from outside (a server's answer, a file's bytes) made safe for a terminal, a log or

@@ -450,7 +450,7 @@ fn a_failed_run_reports_like_a_successful_one() {
         .env("YQ_TPL", ".image.tag")
         .env("GITHUB_OUTPUT", &outputs)
         .env("GITHUB_STEP_SUMMARY", &summary)
-        .args(["run", "--output", "json", "--component", "app|web"]));
+        .args(["run", "--output", "json", "--component", "web-app"]));
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert_eq!(r.stdout.lines().count(), 1, "{}", r.stdout);
     let json = r.stdout.trim();
@@ -466,7 +466,7 @@ fn a_failed_run_reports_like_a_successful_one() {
         .find_map(|l| l.strip_prefix("summary="))
         .unwrap();
     assert_eq!(line.split('|').count(), 5, "{line}");
-    assert!(line.starts_with("app%7Cweb|1.2.3|failure||"), "{line}");
+    assert!(line.starts_with("web-app|1.2.3|failure||"), "{line}");
     let md = fs::read_to_string(&summary).unwrap();
     assert!(
         md.contains("| outcome | failed |")

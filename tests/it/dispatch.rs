@@ -718,19 +718,31 @@ fn a_refused_dispatch_quotes_gitea_and_exits_3() {
     );
 }
 
-/// A sha that is not what a sha should be (a proxy, a broken server) is shown, not sliced:
-/// byte 7 of this one falls inside a character, which used to panic.
+/// A sha that is not what a sha should be (a proxy, a broken server): no panic (byte 7 of
+/// this one falls inside a character, which once did), and no use of it either: it would
+/// reach the summary line, the terminal and URLs (issue 26, item 6).
 #[test]
-fn a_malformed_sha_from_the_server_is_no_panic() {
-    let sha = "ééééé-not-a-sha";
+fn a_malformed_sha_from_the_server_is_refused() {
+    // As JSON text: the escape is decoded into an ESC by the client.
+    let sha = r"ééééé-not-a-sha\u001b[31m";
     let commits = format!(
         r#"[{{"sha":"{sha}","html_url":"","commit":{{"message":"[skip ci] gitops: update version to 1.2.3\n\nDispatch-Id: d-42\n"}}}}]"#
     );
     let api = Fixed::new(&commits, wiremock::ResponseTemplate::new(204));
     let r = api.dispatch();
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    assert_eq!(r.stdout, format!("app|1.2.3|success|{sha}|acme/deploy\n"));
-    assert!(r.stderr.contains(&format!("as {sha}")), "{}", r.stderr);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(
+            "the commits answer names a commit by ééééé-not-a-sha\\u{1b}[31m, which is not a sha"
+        ),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        !r.stderr.contains('\u{1b}') && !r.stdout.contains("not-a-sha"),
+        "{}",
+        r.stdout
+    );
 }
 
 /// Figures for the README, printed, never asserted: `scripts/bench-dispatch.sh` runs this.

@@ -257,3 +257,40 @@ fn credentials_in_the_api_url_stay_out_of_the_status() {
         assert!(!text.contains("cr3t"), "a credential leaked: {text}");
     }
 }
+
+/// A server whose error text would drive the terminal (colours, a cursor move, a fake log
+/// line, a bidi override): it reaches stderr escaped, and bounded (issue 26, item 6).
+#[test]
+fn server_text_reaches_the_terminal_escaped() {
+    let s = setup();
+    let hostile = format!(
+        "{{\"message\":\"no\\u001b[2K\\u001b[1Agitops-update: pushed 0000000 to main\\ngitops-update: forged\\u202egnp.exe{}\"}}",
+        "x".repeat(5000)
+    );
+    s.mount(
+        Mock::given(method("POST"))
+            .and(path_regex(STATUS_PATH))
+            .respond_with(ResponseTemplate::new(403).set_body_raw(hostile, "application/json")),
+    );
+    for extra in [&[][..], &["--require-status"][..]] {
+        let r = s.run(extra, true);
+        assert!(
+            !r.stderr.contains(['\u{1b}', '\u{202e}']),
+            "raw escapes reached the terminal: {:?}",
+            r.stderr
+        );
+        assert!(
+            r.stderr.contains("Gitea answered 403: no\\u{1b}[2K\\u{1b}[1Agitops-update: pushed 0000000 to main\\u{a}gitops-update: forged\\u{202e}gnp.exe"),
+            "{}",
+            r.stderr
+        );
+        assert!(
+            !r.stderr
+                .lines()
+                .any(|l| l.starts_with("gitops-update: forged")),
+            "a server line passed for ours: {}",
+            r.stderr
+        );
+        assert!(r.stderr.len() < 2000, "unbounded: {} bytes", r.stderr.len());
+    }
+}
