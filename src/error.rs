@@ -80,22 +80,39 @@ impl Located {
     }
 }
 
+/// Characters of the offending line shown at most: a 20 MB line is not an error message.
+const EXCERPT: usize = 100;
+
 impl fmt::Display for Located {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // Tabs would shift the caret; show them as single spaces in the excerpt.
-        let text: String = self
+        // Tabs would shift the caret; show them as single spaces in the excerpt. A long
+        // line is shown around the column, with `…` where it is cut.
+        let col = self.column.saturating_sub(1);
+        let skip = col.saturating_sub(EXCERPT / 2);
+        let mut text: String = self
             .text
             .chars()
-            .map(|c| if c.is_control() { ' ' } else { c })
+            .skip(skip)
+            .take(EXCERPT)
+            .map(|c| {
+                if c.is_control() || crate::model::is_bidi(c) {
+                    ' '
+                } else {
+                    c
+                }
+            })
             .collect();
+        let mut caret = col - skip;
+        if skip > 0 {
+            text.insert(0, '…');
+            caret += 1;
+        }
+        if self.text.chars().nth(skip + EXCERPT).is_some() {
+            text.push('…');
+        }
         let gutter = self.line.to_string();
         writeln!(f, "  {gutter} | {text}")?;
-        write!(
-            f,
-            "  {} | {}^",
-            " ".repeat(gutter.len()),
-            " ".repeat(self.column.saturating_sub(1))
-        )
+        write!(f, "  {} | {}^", " ".repeat(gutter.len()), " ".repeat(caret))
     }
 }
 
@@ -196,6 +213,23 @@ mod tests {
         let at = Located::at("f.yaml", "a: 1\nbb: [\n", 9);
         assert_eq!((at.line, at.column), (2, 5));
         assert_eq!(at.to_string(), "  2 | bb: [\n    |     ^");
+    }
+
+    #[test]
+    fn a_long_line_is_shown_around_the_column() {
+        let line = format!("{}x: [{}", "a".repeat(5000), "b".repeat(5000));
+        let at = Located::at("f.yaml", &line, 5003);
+        let shown = at.to_string();
+        assert!(shown.len() < 400, "{} bytes", shown.len());
+        let (text, caret) = shown.split_once('\n').unwrap();
+        let text = text.trim_start_matches("  1 | ");
+        let caret = caret.trim_start_matches("    | ");
+        assert!(text.starts_with('…') && text.ends_with('…'), "{text}");
+        assert_eq!(
+            text.chars().nth(caret.len() - 1),
+            Some('['),
+            "{text}\n{caret}"
+        );
     }
 
     #[test]

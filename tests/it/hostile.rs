@@ -92,3 +92,17 @@ fn credentials_never_follow_a_redirect_to_another_origin() {
     );
     assert_eq!(remote.tip("main"), before);
 }
+
+/// A YAML error on a very long line quotes a bounded excerpt around the spot, not the line
+/// (a 20 MB line was 42 MB of stderr; issue 26, item 10).
+#[test]
+fn a_yaml_error_on_a_long_line_quotes_an_excerpt() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("values.yaml");
+    let line = format!("a: [{}, \"x\" y]\n", "1, ".repeat(500_000));
+    std::fs::write(&file, line).unwrap();
+    let r = run(bin().args(["eval", "."]).arg(&file));
+    assert_eq!(r.code, 2, "{}", &r.stderr[..r.stderr.len().min(500)]);
+    assert!(r.stderr.len() < 1000, "{} bytes of stderr", r.stderr.len());
+    assert!(r.stderr.contains("invalid YAML in"), "{}", r.stderr);
+}
