@@ -199,6 +199,7 @@ fn watch() {
                 hook(&msg);
             }
             eprintln!("error: {msg}; nothing was written");
+            crate::cleanup::remove_all();
             std::process::exit(i32::from(crate::error::exit::INPUT));
         }
     }

@@ -106,3 +106,91 @@ fn a_yaml_error_on_a_long_line_quotes_an_excerpt() {
     assert!(r.stderr.len() < 1000, "{} bytes of stderr", r.stderr.len());
     assert!(r.stderr.contains("invalid YAML in"), "{}", r.stderr);
 }
+
+fn entries(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect()
+}
+
+/// A cancelled job (SIGTERM) and a budget crossed both end the process early: the
+/// temporary repository goes with it, and while it lives only its owner can read it
+/// (issue 26, item 9).
+#[test]
+fn temporary_repositories_are_private_and_go_on_every_way_out() {
+    use std::os::unix::fs::PermissionsExt;
+    // A server that takes the connection and never answers: the run waits in its fetch.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let held: Vec<_> = listener.incoming().take(4).collect();
+        std::thread::sleep(std::time::Duration::from_secs(60));
+        drop(held);
+    });
+    let tmp = tempfile::tempdir().unwrap();
+    let mut child = bin()
+        .env("TMPDIR", tmp.path())
+        .args([
+            "run",
+            "--repo",
+            &format!("http://127.0.0.1:{port}/acme/deploy.git"),
+        ])
+        .args([
+            "--file",
+            "values.yaml",
+            "--expression",
+            ".a = \"{{VERSION}}\"",
+        ])
+        .args(["--version", "1.2.3", "--timeout", "30"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Waits for the repository to exist (a condition, bounded), not for a time.
+    let mut found = Vec::new();
+    for _ in 0..500 {
+        found = entries(tmp.path());
+        if !found.is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(found.len(), 1, "{found:?}");
+    let mode = std::fs::metadata(&found[0]).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o700, "{mode:o}");
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
+    }
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(143),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        entries(tmp.path()).is_empty(),
+        "left behind: {:?}",
+        entries(tmp.path())
+    );
+
+    // A budget crossed in the middle of the edit.
+    let remote = Remote::new(&[("values.yaml", "a: 1\n")]);
+    let r = run(bin()
+        .env("TMPDIR", tmp.path())
+        .args(["run", "--repo", &remote.file_url(), "--version", "1.2.3"])
+        .args([
+            "--set",
+            "values.yaml=def f: f; .a = f",
+            "--max-eval-time",
+            "1s",
+        ]));
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("budget"), "{}", r.stderr);
+    assert!(
+        entries(tmp.path()).is_empty(),
+        "left behind: {:?}",
+        entries(tmp.path())
+    );
+}

@@ -1,0 +1,66 @@
+//! Temporary repositories are removed on every way out that a process can act on: a normal
+//! return (their `TempDir` drops), a budget crossed (the watchdog ends the process), and
+//! SIGTERM, SIGINT or SIGHUP (a cancelled CI job). SIGKILL leaves them, as it leaves
+//! everything. They hold the GitOps repository's files, so they are also private (0700).
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+static DIRS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// Marks a directory to remove if the process is ended early.
+pub fn register(dir: &Path) {
+    if let Ok(mut d) = DIRS.lock() {
+        d.push(dir.to_path_buf());
+    }
+}
+
+/// The directory was removed the ordinary way.
+pub fn unregister(dir: &Path) {
+    if let Ok(mut d) = DIRS.lock() {
+        d.retain(|p| p != dir);
+    }
+}
+
+/// Removes every registered directory; for a process about to end.
+pub fn remove_all() {
+    let dirs = match DIRS.lock() {
+        Ok(mut d) => std::mem::take(&mut *d),
+        Err(_) => return,
+    };
+    for d in dirs {
+        let _ = std::fs::remove_dir_all(d);
+    }
+}
+
+/// Handles SIGTERM, SIGINT and SIGHUP on a thread of its own: they are blocked here, before
+/// any other thread exists, so every thread inherits the mask and only `sigwait` sees them.
+/// On one, the temporary repositories go and the process ends with 128 + the signal.
+pub fn on_signals() {
+    // SAFETY: plain libc calls on a sigset_t we own; sigwait runs on a normal thread, so
+    // what follows it need not be async-signal-safe.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        for sig in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
+            libc::sigaddset(&mut set, sig);
+        }
+        if libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) != 0 {
+            return;
+        }
+        let spawned = std::thread::Builder::new()
+            .name("signals".into())
+            .spawn(move || {
+                let mut sig: libc::c_int = 0;
+                if libc::sigwait(&set, &mut sig) == 0 {
+                    remove_all();
+                    eprintln!("gitops-update: ended by signal {sig}; nothing more was done");
+                    std::process::exit(128 + sig);
+                }
+            });
+        if spawned.is_err() {
+            // No thread to wait on them: let them end the process as they would have.
+            libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+        }
+    }
+}
