@@ -129,7 +129,7 @@ fn temporary_repositories_are_private_and_go_on_every_way_out() {
         drop(held);
     });
     let tmp = tempfile::tempdir().unwrap();
-    let mut child = bin()
+    let child = bin()
         .env("TMPDIR", tmp.path())
         .args([
             "run",
