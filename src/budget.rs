@@ -195,14 +195,20 @@ fn watch() {
             }
         };
         if let Some(msg) = crossed {
-            if let Some(hook) = HOOK.get() {
-                hook(&msg);
-            }
-            eprintln!("error: {msg}; nothing was written");
-            crate::cleanup::remove_all();
-            std::process::exit(i32::from(crate::error::exit::INPUT));
+            end_early(&msg);
         }
     }
+}
+
+/// Ends the process mid-run, from a thread beside the work: the command's failure outputs
+/// (the hook), one error line, the temporary repositories removed, exit 2.
+pub fn end_early(msg: &str) -> ! {
+    if let Some(hook) = HOOK.get() {
+        hook(msg);
+    }
+    eprintln!("error: {msg}; nothing was written");
+    crate::cleanup::remove_all();
+    std::process::exit(i32::from(crate::error::exit::INPUT));
 }
 
 fn show_time(d: Duration) -> String {

@@ -18,6 +18,7 @@ mod model;
 mod policy;
 pub mod report;
 mod sign;
+pub mod stack;
 mod update;
 pub mod workflow;
 mod write;

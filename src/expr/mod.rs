@@ -226,12 +226,22 @@ pub struct Program {
     reach: Option<crate::yaml::reach::Reach>,
 }
 
+/// How deep an expression may nest (brackets, `if`, interpolations), as a file may
+/// (`yaml::events::MAX_DEPTH`): jaq's parser recurses along it.
+pub const MAX_DEPTH: usize = 1000;
+
 /// Global variables every program declares, in this order, before the `--arg` ones.
 const FIXED_GLOBALS: [&str; 3] = ["$ENV", "$__strenv", "$__env"];
 
 impl Program {
     /// Compiles a template. The errors point into the template as the user wrote it.
     pub fn compile(template: &str, bindings: &Bindings) -> Result<Program> {
+        if let Some(at) = outline::too_deep(template, MAX_DEPTH) {
+            return Err(Error::ExprSyntax {
+                msg: format!("the expression nests deeper than {MAX_DEPTH} levels here"),
+                at: Located::at("expression", template, at),
+            });
+        }
         let rw = template::rewrite(template, &bindings.placeholder_names());
         bindings.check_placeholders(template, &rw)?;
         let mut strenv = Vec::new();

@@ -17,6 +17,63 @@ enum Op {
     Binds,
 }
 
+/// Where `t` first nests deeper than `max` (brackets, `if … end`, string interpolations),
+/// as a byte offset: jaq's parser recurses along the nesting, so it is refused before.
+pub(crate) fn too_deep(t: &str, max: usize) -> Option<usize> {
+    let b = t.as_bytes();
+    let mut depth = 0usize;
+    let mut strings: Vec<usize> = Vec::new();
+    let mut in_str = false;
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if in_str {
+            match c {
+                b'\\' if b.get(i + 1) == Some(&b'(') => {
+                    strings.push(depth);
+                    depth += 1;
+                    in_str = false;
+                    i += 1;
+                }
+                b'\\' => i += 1,
+                b'"' => in_str = false,
+                _ => {}
+            }
+        } else {
+            match c {
+                b'"' => in_str = true,
+                b'#' => {
+                    i = t[i..].find('\n').map_or(b.len(), |n| i + n);
+                    continue;
+                }
+                b'(' | b'[' | b'{' => depth += 1,
+                b')' if depth > 0 && strings.last() == Some(&(depth - 1)) => {
+                    strings.pop();
+                    depth -= 1;
+                    in_str = true;
+                }
+                b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+                b'i' if t[i..].starts_with("if")
+                    && !b
+                        .get(i + 2)
+                        .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_')
+                    && !i.checked_sub(1).is_some_and(|p| {
+                        b[p].is_ascii_alphanumeric() || b"_.$@".contains(&b[p])
+                    }) =>
+                {
+                    depth += 1
+                }
+                _ => {}
+            }
+        }
+        if depth > max {
+            return Some(i);
+        }
+        i += 1;
+    }
+    None
+}
+
 /// The top-level operators of `t`, in order, with their byte ranges.
 fn scan(t: &str) -> Vec<(Op, usize, usize)> {
     scan_all(t)
@@ -247,6 +304,15 @@ mod tests {
         assert!(updates("[.[] | .a |= 1]"));
         assert!(!updates(r#"{"a": "x = y"} | .b == 1"#));
         assert!(!updates("{}"));
+    }
+
+    #[test]
+    fn nesting_depth() {
+        assert_eq!(too_deep("((1))", 2), None);
+        assert_eq!(too_deep("(((1)))", 2), Some(2));
+        assert_eq!(too_deep(r#""\(("x"))""#, 2), None);
+        assert_eq!(too_deep(r#""((((""#, 1), None);
+        assert_eq!(too_deep("[[[", 2), Some(2));
     }
 
     #[test]

@@ -50,11 +50,18 @@ impl<'a> Offsets<'a> {
 
 pub type Ev<'a> = (Event<'a>, Span);
 
+/// How deep collections may nest in a file. Every stage that walks a document recurses
+/// along its nesting, so the limit is checked here, where every one of them reads the
+/// events, before any of them recurses: a file of 20 KB of `- - - …` is an error, not a
+/// stack overflow. No configuration file nests a tenth as deep.
+pub const MAX_DEPTH: usize = 1000;
+
 pub struct Events<'a> {
     pub src: &'a str,
     pub file: &'a str,
     parser: Parser<'a, StrInput<'a>>,
     offsets: Offsets<'a>,
+    depth: usize,
 }
 
 impl<'a> Events<'a> {
@@ -64,12 +71,31 @@ impl<'a> Events<'a> {
             file,
             parser: Parser::new_from_str(src),
             offsets: Offsets::new(src),
+            depth: 0,
         }
     }
 
     pub fn next_event(&mut self) -> Result<Ev<'a>> {
         match self.parser.next_event() {
-            Some(Ok(ev)) => Ok(ev),
+            Some(Ok(ev)) => {
+                match ev.0 {
+                    Event::SequenceStart(..) | Event::MappingStart(..) => self.depth += 1,
+                    Event::SequenceEnd | Event::MappingEnd => {
+                        self.depth = self.depth.saturating_sub(1)
+                    }
+                    _ => {}
+                }
+                if self.depth > MAX_DEPTH {
+                    let off = self.offsets.byte(ev.1.start.index());
+                    return Err(Error::YamlSyntax {
+                        msg: format!(
+                            "collections nest deeper than {MAX_DEPTH} levels here; gitops-update edits configuration files, which never nest this deep"
+                        ),
+                        at: Located::at(self.file, self.src, off),
+                    });
+                }
+                Ok(ev)
+            }
             Some(Err(e)) => {
                 let off = self.offsets.byte(e.marker().index());
                 Err(Error::YamlSyntax {

@@ -194,3 +194,94 @@ fn temporary_repositories_are_private_and_go_on_every_way_out() {
         entries(tmp.path())
     );
 }
+
+/// Depth is a budget: a file and an expression nest at most 1000 levels, checked before
+/// anything recurses, and a recursion jq itself makes ends as a crossed budget does, never
+/// as a stack overflow (exit 134) (issue 26, item 3).
+#[test]
+fn nothing_deep_overflows_the_stack() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = |name: &str, text: String| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    };
+    let at_limit = file("1000.yaml", format!("{}x\n", "- ".repeat(1000)));
+    let past = file("1001.yaml", format!("{}x\n", "- ".repeat(1001)));
+    let far = file("deep.yaml", format!("{}x\n", "- ".repeat(10_000)));
+    let flat = file("flat.yaml", "a: 1\n".to_string());
+    let r = run(bin().args(["eval", "."]).arg(&at_limit));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for p in [&past, &far] {
+        let r = run(bin().args(["eval", "."]).arg(p));
+        assert_eq!(r.code, 2, "{}", r.stderr);
+        assert!(
+            r.stderr
+                .contains("collections nest deeper than 1000 levels"),
+            "{}",
+            r.stderr
+        );
+    }
+    let nested = |n: usize| format!(".a = {}1{}", "(".repeat(n), ")".repeat(n));
+    let r = run(bin().args(["eval", &nested(999)]).arg(&flat));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for n in [1001, 4000] {
+        let r = run(bin().args(["eval", &nested(n)]).arg(&flat));
+        assert_eq!(r.code, 2, "{}", r.stderr);
+        assert!(
+            r.stderr
+                .contains("the expression nests deeper than 1000 levels"),
+            "{}",
+            r.stderr
+        );
+    }
+    for expr in [
+        "def f: 1 + f; .a = f",
+        ".a = (\"[\" * 100000 | fromjson)",
+        ".a = (null | setpath([range(200000) | 0]; 1))",
+    ] {
+        let r = run(bin().args(["eval", expr]).arg(&flat));
+        assert_eq!(r.code, 2, "{expr}: {}", r.stderr);
+        assert!(!r.stderr.contains("overflowed"), "{expr}: {}", r.stderr);
+        assert_eq!(
+            r.stderr.lines().filter(|l| l.starts_with("error:")).count(),
+            1,
+            "{expr}: {}",
+            r.stderr
+        );
+    }
+}
+
+/// In `run`, an overflow ends the run as a failure the pipeline sees: its outputs written,
+/// its temporary repository gone.
+#[test]
+fn a_run_whose_expression_recurses_forever_reports_and_cleans_up() {
+    let remote = Remote::new(&[("values.yaml", "a: 1\n")]);
+    let before = remote.tip("main");
+    let tmp = tempfile::tempdir().unwrap();
+    let outputs = tmp.path().join("out");
+    let r = run(bin()
+        .env("TMPDIR", tmp.path())
+        .env("GITHUB_OUTPUT", &outputs)
+        .args(["run", "--repo", &remote.file_url(), "--version", "1.2.3"])
+        .args(["--set", "values.yaml=def f: 1 + f; .a = f"]));
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("nests deeper than the 256 MiB stack allows"),
+        "{}",
+        r.stderr
+    );
+    let out = std::fs::read_to_string(&outputs).unwrap();
+    assert!(
+        out.contains("summary=values|1.2.3|failure||") || out.contains("|1.2.3|failure||"),
+        "{out}"
+    );
+    let left: Vec<_> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .filter(|n| n != "out")
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+    assert_eq!(remote.tip("main"), before);
+}
