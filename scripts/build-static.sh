@@ -41,8 +41,9 @@ mkdir -p dist
 cp "$bin" dist/gitops-update
 size=$(stat -c %s dist/gitops-update)
 echo "dist/gitops-update: $target, $((size / 1024)) KiB ($(awk "BEGIN {printf \"%.1f\", $size / 1048576}") MiB) stripped, built in $(( $(date +%s) - start )) s"
-# The bar for a binary baked into every CI image (issue 14): 12 MiB stripped.
-if [ "$size" -gt $((12 * 1024 * 1024)) ]; then
-  echo "!! the stripped binary is over 12 MiB" >&2
+# The bar for a binary baked into every CI image: 16 MiB stripped, as the developers' guide
+# sets it (issue 14 set 12 MiB; issue 25's user-facing checks took it to 12.1 MiB).
+if [ "$size" -gt $((16 * 1024 * 1024)) ]; then
+  echo "!! the stripped binary is over 16 MiB" >&2
   exit 1
 fi
