@@ -21,6 +21,8 @@ pub enum ApiError {
     Moved { status: u16, location: String },
     /// 502/503/504 or a network error, still failing after the retries.
     Unavailable(String),
+    /// The caller's deadline (`dispatch --wait-timeout`) passed before the answer came.
+    Deadline,
 }
 
 impl std::fmt::Display for ApiError {
@@ -38,6 +40,7 @@ impl std::fmt::Display for ApiError {
                 "Gitea answered {status}: the repository has moved to {}; use its new owner/name",
                 crate::report::escape(location)
             ),
+            ApiError::Deadline => write!(f, "the deadline (--wait-timeout) passed first"),
             ApiError::Unavailable(why) => {
                 write!(f, "Gitea did not answer: {}", crate::report::escape(why))
             }
@@ -171,6 +174,9 @@ pub struct Gitea {
     token: Token,
     agent: ureq::Agent,
     tries: u32,
+    /// No request starts, or runs, past this: a server that pages a huge commit count
+    /// slowly cannot keep a wait past its timeout.
+    deadline: Option<std::time::Instant>,
 }
 
 /// An answer below 300, with the total count of a paged list when the server gave one.
@@ -216,7 +222,14 @@ impl Gitea {
             token,
             agent,
             tries: 3,
+            deadline: None,
         })
+    }
+
+    /// Every request after this ends by `at`, or is not sent.
+    pub fn with_deadline(mut self, at: std::time::Instant) -> Gitea {
+        self.deadline = Some(at);
+        self
     }
 
     /// Sends a request. 502/503/504 and network errors are retried with a short back-off;
@@ -232,11 +245,21 @@ impl Gitea {
                 std::thread::sleep(Duration::from_millis(200 << attempt));
             }
             attempt += 1;
-            let req = self
+            let left = match self.deadline {
+                Some(at) => match at.checked_duration_since(std::time::Instant::now()) {
+                    Some(left) if !left.is_zero() => Some(left),
+                    _ => return Err(ApiError::Deadline),
+                },
+                None => None,
+            };
+            let mut req = self
                 .agent
                 .request(method, &url)
                 .set("Authorization", &format!("token {}", self.token.expose()))
                 .set("Accept", "application/json");
+            if let Some(left) = left {
+                req = req.timeout(left);
+            }
             let answer = match body {
                 Some(b) => req.set("Content-Type", "application/json").send_string(b),
                 None => req.call(),

@@ -141,9 +141,17 @@ impl fmt::Display for RepoPath {
 /// every message that shows one.
 pub fn redact_url(url: &str) -> String {
     let Some(scheme_end) = url.find("://") else {
-        return url.to_string();
+        // `user:pass@host:path`, the scp-like form (a `:` before any `/`, as git tells it
+        // from a path): everything up to its last `@`. A path is a path, `@` and all.
+        let scp_like = url
+            .find(':')
+            .is_some_and(|colon| url.find('/').is_none_or(|slash| colon < slash));
+        return match url.rfind('@').filter(|_| scp_like) {
+            Some(at) => url[at + 1..].to_string(),
+            None => url.to_string(),
+        };
     };
-    match userinfo_end(&url[scheme_end + 3..]) {
+    match url[scheme_end + 3..].rfind('@') {
         Some(at) => format!(
             "{}://{}",
             &url[..scheme_end],
@@ -153,13 +161,13 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
-/// Where the user info of a URL's remainder after `://` ends: its last `@` before any `?`
-/// or `#`. Not the last before the first `/`: a password pasted with an unencoded `/` or
-/// `@` (which no valid URL holds) would then be shown as the host and path. The price, a
-/// path with an `@` shown cut short, is no leak; no Gitea owner or repository name has one.
+/// Where the user info of a URL's remainder after `://` ends: its last `@`, wherever it
+/// is. Not the last before the first `/`, `?` or `#`: a password pasted with one of those
+/// unencoded (which no valid URL holds, and people paste anyway) would then be shown as
+/// the host, path or query. The price, an `@` in a path or query shown cut short, is no
+/// leak; no Gitea owner or repository name has one.
 fn userinfo_end(rest: &str) -> Option<usize> {
-    let end = rest.find(['?', '#']).unwrap_or(rest.len());
-    rest[..end].rfind('@')
+    rest.rfind('@')
 }
 
 /// The GitOps repository to update.
@@ -427,9 +435,15 @@ mod tests {
             "https://h/o/r.git"
         );
         assert_eq!(
-            redact_url("https://bot:p@h/o/r.git?x=@y"),
-            "https://h/o/r.git?x=@y"
+            redact_url("https://bot:S3#cr3t@h/o/r.git"),
+            "https://h/o/r.git"
         );
+        assert_eq!(
+            redact_url("https://bot:S3?cr3t@h/o/r.git"),
+            "https://h/o/r.git"
+        );
+        assert_eq!(redact_url("bot:S3/cr3t@h:o/r.git"), "h:o/r.git");
+        assert_eq!(redact_url("/srv/git/a@b.git"), "/srv/git/a@b.git");
         assert_eq!(
             server_base("https://bot:s3cr3t@git.example.com/api/v1/"),
             "https://git.example.com"

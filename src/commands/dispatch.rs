@@ -107,7 +107,11 @@ struct Links {
 }
 
 fn api(what: &str, e: ApiError) -> Error {
-    Error::Api(format!("{what}: {e}"))
+    match e {
+        // The wait's own deadline: nothing proved the landing in time (exit 7).
+        ApiError::Deadline => Error::NotLanded(format!("{what}: {e}")),
+        e => Error::Api(format!("{what}: {e}")),
+    }
 }
 
 /// Dispatches, waits, reports. The summary line is written whatever happens.
@@ -535,8 +539,10 @@ fn redispatch_delay(lost: u32) -> Duration {
 }
 
 fn dispatch_and_wait(cfg: &DispatchConfig, links: &mut Links) -> Result<Landed> {
-    let gitea =
-        Gitea::new(&cfg.api_url, cfg.gitops_token.clone(), cfg.timeout).map_err(Error::Api)?;
+    // --wait-timeout is a hard deadline over everything this does, every request included.
+    let gitea = Gitea::new(&cfg.api_url, cfg.gitops_token.clone(), cfg.timeout)
+        .map_err(Error::Api)?
+        .with_deadline(Instant::now() + cfg.wait_timeout);
     let version = gitea
         .version()
         .map_err(|e| api(&format!("cannot read the version of {}", gitea.base), e))?;

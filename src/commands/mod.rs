@@ -68,6 +68,21 @@ fn refused(
     }
 }
 
+/// The inputs as given, for the report of a run refused before it began: redacted and with
+/// control characters escaped, since they were not validated (that is why it was refused).
+fn as_given(
+    version: Option<&str>,
+    component: Option<&str>,
+    repo: Option<&str>,
+) -> (String, String, String) {
+    let shown = |v: Option<&str>| crate::report::escape(v.unwrap_or_default());
+    (
+        shown(version),
+        shown(component),
+        shown(Some(&crate::model::redact_url(repo.unwrap_or_default()))),
+    )
+}
+
 /// `--output json` (or `--output=json`) among the words: a parse error is then one JSON
 /// object on stdout too.
 fn wants_json(args: &[OsString]) -> bool {
@@ -91,7 +106,13 @@ pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> Result<u8> {
                 let text = e.to_string();
                 let first = text.lines().next().unwrap_or_default();
                 let why = crate::Error::Usage(first.trim_start_matches("error: ").to_string());
-                refused(&env, &Default::default(), &why, wants_json(&args));
+                // The flags did not parse: what the environment gives is all there is.
+                let given = as_given(
+                    env.get("VERSION").map(String::as_str),
+                    None,
+                    env.get("GITOPS_REPO").map(String::as_str),
+                );
+                refused(&env, &given, &why, wants_json(&args));
             }
             e.exit()
         }
@@ -100,10 +121,10 @@ pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> Result<u8> {
         Command::Eval(args) => eval::execute(EvalConfig::resolve(args, &env)?),
         Command::Run(args) => {
             let json = args.output == crate::cli::Format::Json;
-            let raw = (
-                args.version.clone().unwrap_or_default(),
-                args.component.clone().unwrap_or_default(),
-                crate::model::redact_url(&args.repo.clone().unwrap_or_default()),
+            let raw = as_given(
+                args.version.as_deref(),
+                args.component.as_deref(),
+                args.repo.as_deref(),
             );
             match RunConfig::resolve(*args, &env) {
                 Ok(cfg) => run::execute(&cfg),

@@ -201,7 +201,7 @@ impl RunReport<'_> {
         let mut text = format!(
             "### gitops-update: {} {}\n\n| | |\n| --- | --- |\n| outcome | {} |\n| repository | {} ({}) |\n| commit | `{}` |\n| files | {} |\n| attempts | {} |\n{error}\n",
             cell(self.component),
-            self.version,
+            cell(self.version),
             self.name(),
             cell(self.repo),
             cell(self.branch),

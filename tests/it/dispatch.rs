@@ -615,6 +615,13 @@ struct Fixed {
 
 impl Fixed {
     fn new(commits: &str, dispatch: wiremock::ResponseTemplate) -> Fixed {
+        Fixed::answering(fixed_json(200, commits), dispatch)
+    }
+
+    fn answering(
+        commits: wiremock::ResponseTemplate,
+        dispatch: wiremock::ResponseTemplate,
+    ) -> Fixed {
         use wiremock::matchers::{method, path};
         use wiremock::{Mock, MockServer};
         let rt = tokio::runtime::Runtime::new().unwrap();
@@ -631,7 +638,7 @@ impl Fixed {
             // routers/api/v1/repo/commits.go
             Mock::given(method("GET"))
                 .and(path("/api/v1/repos/acme/deploy/commits"))
-                .respond_with(fixed_json(200, commits)),
+                .respond_with(commits),
             // routers/api/v1/repo/action.go, ListActionTasks
             Mock::given(method("GET"))
                 .and(path("/api/v1/repos/acme/deploy/actions/tasks"))
@@ -655,6 +662,10 @@ impl Fixed {
     }
 
     fn dispatch(&self) -> Run {
+        self.dispatch_with(&[])
+    }
+
+    fn dispatch_with(&self, extra: &[&str]) -> Run {
         let _keep = &self.rt;
         run(bin()
             .current_dir(self.cwd.path())
@@ -673,7 +684,8 @@ impl Fixed {
                 "d-42",
                 "--poll-interval",
                 "50ms",
-            ]))
+            ])
+            .args(extra))
     }
 
     fn output(&self) -> String {
@@ -742,6 +754,42 @@ fn a_malformed_sha_from_the_server_is_refused() {
         !r.stderr.contains('\u{1b}') && !r.stdout.contains("not-a-sha"),
         "{}",
         r.stdout
+    );
+}
+
+/// A server that announces a billion commits and answers each page slowly (a proxy in
+/// trouble, or a hostile one): each poll would walk up to 1,000 pages, but --wait-timeout is
+/// a hard deadline over every request, so the wait ends as a wait that proved nothing
+/// (exit 7), soon after its deadline (issue 26, item 10). The bound is a generous guard.
+#[test]
+fn a_huge_commit_count_cannot_keep_the_wait_past_its_deadline() {
+    let page: Vec<String> = (0..50)
+        .map(|i| {
+            format!(
+                r#"{{"sha":"{i:040x}","html_url":"","commit":{{"message":"[skip ci] gitops: update version to 0.0.{i}\n"}}}}"#
+            )
+        })
+        .collect();
+    let commits = fixed_json(200, &format!("[{}]", page.join(",")))
+        .insert_header("x-total-count", "1000000000")
+        .set_delay(std::time::Duration::from_millis(200));
+    let api = Fixed::answering(commits, wiremock::ResponseTemplate::new(204));
+    let started = std::time::Instant::now();
+    let r = api.dispatch_with(&["--wait-timeout", "2s"]);
+    let took = started.elapsed();
+    assert_eq!(r.code, 7, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("the deadline (--wait-timeout) passed first"),
+        "{}",
+        r.stderr
+    );
+    assert!(took < std::time::Duration::from_secs(30), "took {took:?}");
+    assert!(
+        api.output()
+            .contains("summary=app|1.2.3|failure||acme/deploy\n"),
+        "{}",
+        api.output()
     );
 }
 

@@ -285,3 +285,51 @@ fn a_run_whose_expression_recurses_forever_reports_and_cleans_up() {
     assert!(left.is_empty(), "left behind: {left:?}");
     assert_eq!(remote.tip("main"), before);
 }
+
+/// A password pasted into a URL with an unencoded `/`, `?` or `#`, or in the scp-like form,
+/// and inputs with escape sequences: none of it reaches stderr, stdout, the step outputs or
+/// the step summary, whether the run fails at the network or is refused before it begins
+/// (issue 26, item 8).
+#[test]
+fn no_credential_or_escape_reaches_any_output() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let cwd = tempfile::tempdir().unwrap();
+    let (outputs, summary) = (cwd.path().join("out"), cwd.path().join("summary.md"));
+    for repo in [
+        format!("http://bot:S3/cr3t@127.0.0.1:{port}/o/r.git"),
+        format!("http://bot:S3#cr3t@127.0.0.1:{port}/o/r.git"),
+        format!("http://bot:S3?cr3t@127.0.0.1:{port}/o/r.git"),
+        "bot:S3/cr3t@127.0.0.1:o/r.git".to_string(),
+        "o/r\u{1b}]0;title\u{7}".to_string(),
+    ] {
+        let r = run(bin()
+            .current_dir(cwd.path())
+            .env("GITHUB_OUTPUT", &outputs)
+            .env("GITHUB_STEP_SUMMARY", &summary)
+            .env("VERSION", "2.0.0")
+            .args(["run", "--repo", &repo, "--output", "json", "--timeout", "2"])
+            .args([
+                "--file",
+                "values.yaml",
+                "--expression",
+                ".a = \"{{VERSION}}\"",
+            ]));
+        assert_ne!(r.code, 0, "{repo}");
+        let files = [
+            std::fs::read_to_string(&outputs).unwrap_or_default(),
+            std::fs::read_to_string(&summary).unwrap_or_default(),
+        ];
+        for text in [&r.stdout, &r.stderr, &files[0], &files[1]] {
+            assert!(
+                !text.contains("cr3t"),
+                "{repo:?}: a credential leaked: {text}"
+            );
+            assert!(
+                !text.contains(['\u{1b}', '\u{7}']),
+                "{repo:?}: a raw escape: {text:?}"
+            );
+        }
+    }
+}
