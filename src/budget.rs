@@ -116,13 +116,18 @@ pub const DEFAULT_MEMORY: usize = 512 * 1024 * 1024;
 
 struct State {
     limits: Option<Limits>,
-    /// When the running evaluation began, and the bytes in use then.
+    /// When the running evaluation began, and the bytes in use then (or at the session's
+    /// first evaluation).
     armed: Option<(Instant, usize)>,
+    /// A session's evaluations share one budget: the time they took so far, and the bytes
+    /// in use when its first one began (`None` until then).
+    session: Option<(Duration, Option<usize>)>,
 }
 
 static STATE: Mutex<State> = Mutex::new(State {
     limits: None,
     armed: None,
+    session: None,
 });
 type Hook = Box<dyn Fn(&str) + Send + Sync>;
 static HOOK: OnceLock<Hook> = OnceLock::new();
@@ -142,6 +147,32 @@ pub fn on_exceeded(hook: impl Fn(&str) + Send + Sync + 'static) {
     let _ = HOOK.set(Box::new(hook));
 }
 
+/// One budget for every evaluation until the guard is dropped: all documents and files of a
+/// command, or of one attempt of a run. Without it, a file of N documents got N times the
+/// time and the memory.
+pub struct Session(bool);
+
+pub fn session() -> Session {
+    let Ok(mut s) = STATE.lock() else {
+        return Session(false);
+    };
+    if s.session.is_some() {
+        return Session(false);
+    }
+    s.session = Some((Duration::ZERO, None));
+    Session(true)
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        if self.0 {
+            if let Ok(mut s) = STATE.lock() {
+                s.session = None;
+            }
+        }
+    }
+}
+
 /// Marks an evaluation as running until the guard is dropped.
 pub struct Guard(bool);
 
@@ -152,7 +183,12 @@ pub fn evaluating() -> Guard {
     if s.limits.is_none() || s.armed.is_some() {
         return Guard(false);
     }
-    s.armed = Some((Instant::now(), LIVE.load(Relaxed)));
+    let live = LIVE.load(Relaxed);
+    let base = match &mut s.session {
+        Some((_, base)) => *base.get_or_insert(live),
+        None => live,
+    };
+    s.armed = Some((Instant::now(), base));
     drop(s);
     WATCHDOG.get_or_init(|| {
         std::thread::spawn(watch);
@@ -164,6 +200,9 @@ impl Drop for Guard {
     fn drop(&mut self) {
         if self.0 {
             if let Ok(mut s) = STATE.lock() {
+                if let (Some((start, _)), Some((spent, _))) = (s.armed, &mut s.session) {
+                    *spent += start.elapsed();
+                }
                 s.armed = None;
             }
         }
@@ -175,9 +214,10 @@ fn watch() {
         std::thread::sleep(Duration::from_millis(10));
         let crossed = {
             let Ok(s) = STATE.lock() else { return };
+            let spent = s.session.map_or(Duration::ZERO, |(spent, _)| spent);
             match (s.limits, s.armed) {
                 (Some(l), Some((start, base))) => {
-                    if start.elapsed() > l.time {
+                    if spent + start.elapsed() > l.time {
                         Some(format!(
                             "the expression ran past its {} budget (raise it with --max-eval-time)",
                             show_time(l.time)

@@ -8,11 +8,17 @@ use std::sync::Mutex;
 
 static DIRS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 
-/// Marks a directory to remove if the process is ended early.
-pub fn register(dir: &Path) {
-    if let Ok(mut d) = DIRS.lock() {
-        d.push(dir.to_path_buf());
-    }
+/// A private (0700) temporary directory, removed if the process is ended early. It is made
+/// and registered under one lock, so a signal between the two cannot miss it.
+pub fn tempdir(prefix: &str) -> std::io::Result<tempfile::TempDir> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut dirs = DIRS.lock().map_err(|_| std::io::Error::other("poisoned"))?;
+    let tmp = tempfile::Builder::new()
+        .prefix(prefix)
+        .permissions(std::fs::Permissions::from_mode(0o700))
+        .tempdir()?;
+    dirs.push(tmp.path().to_path_buf());
+    Ok(tmp)
 }
 
 /// The directory was removed the ordinary way.

@@ -146,7 +146,11 @@ pub fn redact_url(url: &str) -> String {
         let scp_like = url
             .find(':')
             .is_some_and(|colon| url.find('/').is_none_or(|slash| colon < slash));
-        return match url.rfind('@').filter(|_| scp_like) {
+        // A user name alone (`git@`) is no secret, and says which account is meant.
+        return match url
+            .rfind('@')
+            .filter(|at| scp_like && url[..*at].contains(':'))
+        {
             Some(at) => url[at + 1..].to_string(),
             None => url.to_string(),
         };

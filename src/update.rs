@@ -235,7 +235,11 @@ fn attempts(cfg: &RunConfig, landing: &dyn Landing, tally: &mut Tally) -> Result
             },
             Err(e) => return Err(e),
         };
-        let changes = apply(&git, tip, &programs)?;
+        // One evaluation budget for every file and document of this attempt.
+        let changes = {
+            let _budget = crate::budget::session();
+            apply(&git, tip, &programs)?
+        };
         let done = |outcome| Done {
             outcome,
             attempts: attempt,

@@ -12,6 +12,8 @@ use crate::{report, write, yaml};
 
 pub fn execute(cfg: EvalConfig) -> Result<u8> {
     crate::budget::set_limits(cfg.limits);
+    // One evaluation budget for every document of the file.
+    let _budget = crate::budget::session();
     let program = Program::compile(&cfg.expression, &cfg.bindings)?;
     let (name, bytes) = read_input(cfg.file.as_deref())?;
     let src = yaml::decode(&bytes, &name)?;

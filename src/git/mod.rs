@@ -210,18 +210,13 @@ fn transport(what: &str, url: &str, e: &git2::Error) -> Error {
 
 /// An empty bare repository in a temporary directory, removed with it.
 fn temporary_repository() -> Result<(Repository, tempfile::TempDir)> {
-    use std::os::unix::fs::PermissionsExt;
     // Private from its creation (the umask would make it 0755), and the repository inside
     // it rather than as it: libgit2's init opens its own directory to everyone. It holds
     // the GitOps repo's files.
-    let tmp = tempfile::Builder::new()
-        .prefix("gitops-update.")
-        .permissions(std::fs::Permissions::from_mode(0o700))
-        .tempdir()
+    let tmp = crate::cleanup::tempdir("gitops-update.")
         .map_err(|e| Error::Internal(format!("cannot create a temporary directory: {e}")))?;
     let repo = Repository::init_bare(tmp.path().join("repo"))
         .map_err(|e| Error::Internal(format!("cannot create a repository: {}", e.message())))?;
-    crate::cleanup::register(tmp.path());
     Ok((repo, tmp))
 }
 

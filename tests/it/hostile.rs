@@ -333,3 +333,44 @@ fn no_credential_or_escape_reaches_any_output() {
         }
     }
 }
+
+/// The evaluation budgets count across all documents of a file (and all files of a run's
+/// attempt): 40 MB kept per document is within a 64 MiB budget once, not three times
+/// (issue 26, item 2).
+#[test]
+fn budgets_are_per_invocation_not_per_document() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("three.yaml");
+    std::fs::write(&file, "a: 1\n---\na: 2\n---\na: 3\n").unwrap();
+    let eval = |expr: &str| {
+        run(bin()
+            .args(["eval", "--max-eval-memory", "64MiB", expr])
+            .arg(&file))
+    };
+    // What each document frees again is no use of the budget.
+    let r = eval(".a = (\"x\" * 40000000) | .a |= length");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = eval(".a = (\"x\" * 40000000)");
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("more than its 64 MiB memory budget"),
+        "{}",
+        r.stderr
+    );
+    // In a run, with its failure outputs and nothing pushed.
+    let remote = Remote::new(&[("three.yaml", "a: 1\n---\na: 2\n---\na: 3\n")]);
+    let before = remote.tip("main");
+    let r = run(bin()
+        .env("GITHUB_OUTPUT", dir.path().join("out"))
+        .args(["run", "--repo", &remote.file_url(), "--version", "1.2.3"])
+        .args(["--max-eval-memory", "64MiB"])
+        .args([
+            "--set",
+            "three.yaml=.a = (\"x\" * 40000000) | .v = \"{{VERSION}}\"",
+        ]));
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("memory budget"), "{}", r.stderr);
+    assert_eq!(remote.tip("main"), before);
+    let out = std::fs::read_to_string(dir.path().join("out")).unwrap();
+    assert!(out.contains("|1.2.3|failure||"), "{out}");
+}
