@@ -15,63 +15,17 @@ enum Op {
     /// `as`, `def` or `label`: a name bound for what follows, so a later part may read
     /// what an earlier part no longer passes on.
     Binds,
+    /// A level opens (a bracket, an `if`, an interpolation); its depth is the new one.
+    Nest,
 }
 
 /// Where `t` first nests deeper than `max` (brackets, `if … end`, string interpolations),
 /// as a byte offset: jaq's parser recurses along the nesting, so it is refused before.
 pub(crate) fn too_deep(t: &str, max: usize) -> Option<usize> {
-    let b = t.as_bytes();
-    let mut depth = 0usize;
-    let mut strings: Vec<usize> = Vec::new();
-    let mut in_str = false;
-    let mut i = 0;
-    while i < b.len() {
-        let c = b[i];
-        if in_str {
-            match c {
-                b'\\' if b.get(i + 1) == Some(&b'(') => {
-                    strings.push(depth);
-                    depth += 1;
-                    in_str = false;
-                    i += 1;
-                }
-                b'\\' => i += 1,
-                b'"' => in_str = false,
-                _ => {}
-            }
-        } else {
-            match c {
-                b'"' => in_str = true,
-                b'#' => {
-                    i = t[i..].find('\n').map_or(b.len(), |n| i + n);
-                    continue;
-                }
-                b'(' | b'[' | b'{' => depth += 1,
-                b')' if depth > 0 && strings.last() == Some(&(depth - 1)) => {
-                    strings.pop();
-                    depth -= 1;
-                    in_str = true;
-                }
-                b')' | b']' | b'}' => depth = depth.saturating_sub(1),
-                b'i' if t[i..].starts_with("if")
-                    && !b
-                        .get(i + 2)
-                        .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_')
-                    && !i.checked_sub(1).is_some_and(|p| {
-                        b[p].is_ascii_alphanumeric() || b"_.$@".contains(&b[p])
-                    }) =>
-                {
-                    depth += 1
-                }
-                _ => {}
-            }
-        }
-        if depth > max {
-            return Some(i);
-        }
-        i += 1;
-    }
-    None
+    scan_all(t)
+        .into_iter()
+        .find(|&(op, .., depth)| op == Op::Nest && depth > max)
+        .map(|(_, start, ..)| start)
 }
 
 /// The top-level operators of `t`, in order, with their byte ranges.
@@ -100,6 +54,7 @@ fn scan_all(t: &str) -> Vec<(Op, usize, usize, usize)> {
                 b'\\' if b.get(i + 1) == Some(&b'(') => {
                     strings.push(depth);
                     depth += 1;
+                    ops.push((Op::Nest, i, i + 2, depth));
                     in_str = false;
                     i += 2;
                     continue;
@@ -117,7 +72,10 @@ fn scan_all(t: &str) -> Vec<(Op, usize, usize, usize)> {
                 i = t[i..].find('\n').map_or(b.len(), |n| i + n);
                 continue;
             }
-            b'(' | b'[' | b'{' => depth += 1,
+            b'(' | b'[' | b'{' => {
+                depth += 1;
+                ops.push((Op::Nest, i, i + 1, depth));
+            }
             b')' if depth > 0 && strings.last() == Some(&(depth - 1)) => {
                 strings.pop();
                 depth -= 1;
@@ -156,7 +114,10 @@ fn scan_all(t: &str) -> Vec<(Op, usize, usize, usize)> {
                 let standalone =
                     !matches!(i.checked_sub(1).map(|p| b[p]), Some(b'.' | b'$' | b'@'));
                 match &t[i..i + len] {
-                    "if" if standalone => depth += 1,
+                    "if" if standalone => {
+                        depth += 1;
+                        ops.push((Op::Nest, i, i + len, depth));
+                    }
                     "end" if standalone => depth = depth.saturating_sub(1),
                     "as" | "def" | "label" if standalone => {
                         ops.push((Op::Binds, i, i + len, depth))
