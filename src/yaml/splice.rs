@@ -1168,23 +1168,27 @@ fn path_part(k: &str) -> String {
 
 /// Applies edits, which must not overlap, from the end of the text backwards.
 pub fn apply(src: &str, edits: Vec<Edit>) -> Result<String> {
-    // Applied from the end of the text back; insertions at one place in reverse order of
-    // making, so that they read in the order they were made (a key added to a sequence's
-    // last item, then an item appended after it).
+    // Built front to back in one pass: replacing ranges in place moved the whole tail for
+    // each edit, quadratic in a file with a change in each of 320,000 documents. Insertions
+    // at one place come in the order they were made (a key added to a sequence's last
+    // item, then an item appended after it).
     let mut edits: Vec<(usize, Edit)> = edits.into_iter().enumerate().collect();
-    edits.sort_by_key(|(i, e)| std::cmp::Reverse((e.start, e.end, *i)));
-    let mut out = src.to_string();
-    let mut limit = usize::MAX;
+    edits.sort_by_key(|(i, e)| (e.start, e.end, *i));
+    let added: usize = edits.iter().map(|(_, e)| e.text.len()).sum();
+    let mut out = String::with_capacity(src.len() + added);
+    let mut at = 0;
     for (_, e) in edits {
-        if e.end > limit || e.start > e.end || e.end > src.len() {
+        if e.start < at || e.start > e.end || e.end > src.len() {
             return Err(Error::Internal(format!(
                 "overlapping edits at bytes {}..{}",
                 e.start, e.end
             )));
         }
-        out.replace_range(e.start..e.end, &e.text);
-        limit = e.start;
+        out.push_str(&src[at..e.start]);
+        out.push_str(&e.text);
+        at = e.end;
     }
+    out.push_str(&src[at..]);
     Ok(out)
 }
 
