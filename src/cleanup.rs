@@ -8,17 +8,23 @@ use std::sync::Mutex;
 
 static DIRS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 
-/// A private (0700) temporary directory, removed if the process is ended early. It is made
-/// and registered under one lock, so a signal between the two cannot miss it.
-pub fn tempdir(prefix: &str) -> std::io::Result<tempfile::TempDir> {
+/// A private (0700) temporary directory, removed if the process is ended early, with what
+/// `fill` makes in it. The directory is made, filled and registered under one lock, so a
+/// signal in between neither misses it nor removes it while it is being filled.
+pub fn tempdir<T>(
+    prefix: &str,
+    fill: impl FnOnce(&Path) -> Result<T, String>,
+) -> Result<(tempfile::TempDir, T), String> {
     use std::os::unix::fs::PermissionsExt;
-    let mut dirs = DIRS.lock().map_err(|_| std::io::Error::other("poisoned"))?;
+    let mut dirs = DIRS.lock().map_err(|_| "a lock was poisoned".to_string())?;
     let tmp = tempfile::Builder::new()
         .prefix(prefix)
         .permissions(std::fs::Permissions::from_mode(0o700))
-        .tempdir()?;
+        .tempdir()
+        .map_err(|e| format!("cannot create a temporary directory: {e}"))?;
+    let filled = fill(tmp.path())?;
     dirs.push(tmp.path().to_path_buf());
-    Ok(tmp)
+    Ok((tmp, filled))
 }
 
 /// The directory was removed the ordinary way.
@@ -34,8 +40,14 @@ pub fn remove_all() {
         Ok(mut d) => std::mem::take(&mut *d),
         Err(_) => return,
     };
+    // The work goes on while this runs (a fetch may still write): a few passes, until
+    // nothing is left.
     for d in dirs {
-        let _ = std::fs::remove_dir_all(d);
+        for _ in 0..5 {
+            if std::fs::remove_dir_all(&d).is_ok() || !d.exists() {
+                break;
+            }
+        }
     }
 }
 

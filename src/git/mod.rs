@@ -213,10 +213,11 @@ fn temporary_repository() -> Result<(Repository, tempfile::TempDir)> {
     // Private from its creation (the umask would make it 0755), and the repository inside
     // it rather than as it: libgit2's init opens its own directory to everyone. It holds
     // the GitOps repo's files.
-    let tmp = crate::cleanup::tempdir("gitops-update.")
-        .map_err(|e| Error::Internal(format!("cannot create a temporary directory: {e}")))?;
-    let repo = Repository::init_bare(tmp.path().join("repo"))
-        .map_err(|e| Error::Internal(format!("cannot create a repository: {}", e.message())))?;
+    let (tmp, repo) = crate::cleanup::tempdir("gitops-update.", |dir| {
+        Repository::init_bare(dir.join("repo"))
+            .map_err(|e| format!("cannot create a repository: {}", e.message()))
+    })
+    .map_err(Error::Internal)?;
     Ok((repo, tmp))
 }
 
