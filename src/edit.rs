@@ -32,6 +32,9 @@ fn which(parsed: &yaml::Parsed, i: usize, file: &str) -> String {
 
 /// Evaluates the program on every document; each must yield exactly one value.
 pub fn evaluate(parsed: &yaml::Parsed, program: &Program, file: &str) -> Result<Vec<Val>> {
+    // The output budget as results are made, from the bytes each adds: N documents each
+    // adding a large value are refused at the one that crosses it, not after all of them.
+    let mut added = 0usize;
     parsed
         .values
         .iter()
@@ -40,7 +43,12 @@ pub fn evaluate(parsed: &yaml::Parsed, program: &Program, file: &str) -> Result<
             let mut outs = program.run(v.clone(), i)?;
             let doc = format!(" for {}", which(parsed, i, file));
             match outs.len() {
-                1 => Ok(string_keys(outs.remove(0))),
+                1 => {
+                    let out = string_keys(outs.remove(0));
+                    added = added.saturating_add(yaml::added_floor(v, &out));
+                    crate::budget::check_output(file, parsed.src_len, added, true)?;
+                    Ok(out)
+                }
                 0 => Err(Error::Expr(yields::one_line(&format!(
                     "the expression yields no value{doc} (a select that matched nothing, or empty), so nothing was changed; {}",
                     one_fix(program.template(), "an update keeps the document")

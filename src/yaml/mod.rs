@@ -36,6 +36,8 @@ pub struct Parsed {
     syncs: Vec<(usize, value::Digester)>,
     /// The index made while loading along a reach, which the splice then needs not make.
     index: Option<index::Index>,
+    /// The text's length, for the output budget as results are made.
+    pub src_len: usize,
 }
 
 impl Parsed {
@@ -100,6 +102,7 @@ pub fn decode<'a>(bytes: &'a [u8], file: &str) -> Result<&'a str> {
 pub fn parse(src: &str, file: &str) -> Result<Parsed> {
     let loaded = value::load(src, file)?;
     Ok(Parsed {
+        src_len: src.len(),
         values: loaded.values,
         layout: loaded.layout,
         anchors: loaded.anchors,
@@ -129,6 +132,7 @@ pub fn parse_reach(src: &str, file: &str, reach: &Reach) -> Option<Parsed> {
         .collect::<Result<Vec<_>>>()
         .ok()?;
     Some(Parsed {
+        src_len: src.len(),
         values,
         layout: value::layout_of(src, pruned.step, pruned.indentless),
         // Aliases and merge keys are refused along a reach: no anchor is looked up.
@@ -322,7 +326,7 @@ pub(crate) fn text_floor(v: &Val) -> usize {
 
 /// The bytes of strings (keys included) and scalars that `new` holds where it differs from
 /// `old`: whatever the splice writes for them is at least this long.
-fn added_floor(old: &Val, new: &Val) -> usize {
+pub(crate) fn added_floor(old: &Val, new: &Val) -> usize {
     let size = text_floor;
     if same(old, new) {
         return 0;

@@ -1170,6 +1170,9 @@ fn at(stop: Stop, seg: String) -> Stop {
 /// compare by value, and NaN equals NaN (so an unchanged `.nan` is not an edit).
 pub fn same(a: &Val, b: &Val) -> bool {
     match (a, b) {
+        // A subtree an update left alone is shared, not copied: no need to walk it.
+        (Val::Arr(x), Val::Arr(y)) if std::rc::Rc::ptr_eq(x, y) => true,
+        (Val::Obj(x), Val::Obj(y)) if std::rc::Rc::ptr_eq(x, y) => true,
         (Val::Num(x), Val::Num(y)) => {
             let (fx, fy) = (num_f64(x), num_f64(y));
             (fx.is_nan() && fy.is_nan()) || a == b

@@ -344,7 +344,14 @@ fn budgets_are_per_invocation_not_per_document() {
     std::fs::write(&file, "a: 1\n---\na: 2\n---\na: 3\n").unwrap();
     let eval = |expr: &str| {
         run(bin()
-            .args(["eval", "--max-eval-memory", "64MiB", expr])
+            .args([
+                "eval",
+                "--max-eval-memory",
+                "64MiB",
+                "--max-output-size",
+                "1GiB",
+                expr,
+            ])
             .arg(&file))
     };
     // What each document frees again is no use of the budget.
@@ -357,13 +364,22 @@ fn budgets_are_per_invocation_not_per_document() {
         "{}",
         r.stderr
     );
+    // The output budget is checked as each document's result is made: the first one
+    // already crosses the default (1 MiB for a small file).
+    let r = run(bin().args(["eval", ".a = (\"x\" * 40000000)"]).arg(&file));
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("past its 1.0 MiB output budget"),
+        "{}",
+        r.stderr
+    );
     // In a run, with its failure outputs and nothing pushed.
     let remote = Remote::new(&[("three.yaml", "a: 1\n---\na: 2\n---\na: 3\n")]);
     let before = remote.tip("main");
     let r = run(bin()
         .env("GITHUB_OUTPUT", dir.path().join("out"))
         .args(["run", "--repo", &remote.file_url(), "--version", "1.2.3"])
-        .args(["--max-eval-memory", "64MiB"])
+        .args(["--max-eval-memory", "64MiB", "--max-output-size", "1GiB"])
         .args([
             "--set",
             "three.yaml=.a = (\"x\" * 40000000) | .v = \"{{VERSION}}\"",
