@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use jaq_json::Val;
 
-use crate::model::{redact_url, server_base, Token};
+use crate::model::{redact_url, SafeUrl, Token};
 
 /// What Gitea answered, or why nothing was answered.
 #[derive(Debug, PartialEq, Eq)]
@@ -209,7 +209,7 @@ fn origin(url: &str) -> &str {
 }
 
 impl Gitea {
-    pub fn new(api_url: &str, token: Token, timeout: Duration) -> Result<Gitea, String> {
+    pub fn new(api_url: &SafeUrl, token: Token, timeout: Duration) -> Result<Gitea, String> {
         let tls = native_tls::TlsConnector::new().map_err(|e| format!("cannot set up TLS: {e}"))?;
         let agent = ureq::AgentBuilder::new()
             .tls_connector(std::sync::Arc::new(tls))
@@ -218,7 +218,7 @@ impl Gitea {
             .redirects(0)
             .build();
         Ok(Gitea {
-            base: server_base(api_url),
+            base: api_url.base(),
             token,
             agent,
             tries: 3,

@@ -200,7 +200,37 @@ pub(crate) fn is_slug(s: &str) -> bool {
 }
 
 /// The server's web root from `GITEA_API_URL`, which may end in `/api/v1` and a slash.
-pub fn server_base(api_url: &str) -> String {
+/// A URL from outside (`GITEA_API_URL`, `--server`) that cannot print its user info: its
+/// `Display` and `Debug` show it redacted, so a config that holds one can be shown, logged
+/// or panicked with; the API is reached at its base, which never carries them either. What
+/// libgit2 needs whole is a `Target`, whose credentials are moved out into a `Token`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SafeUrl(String);
+
+impl SafeUrl {
+    pub fn new(url: impl Into<String>) -> SafeUrl {
+        SafeUrl(url.into())
+    }
+
+    /// The server's web root: no user info, no `/api/v1`, no trailing `/`.
+    pub fn base(&self) -> String {
+        server_base(&self.0)
+    }
+}
+
+impl std::fmt::Display for SafeUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&redact_url(&self.0))
+    }
+}
+
+impl std::fmt::Debug for SafeUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", redact_url(&self.0))
+    }
+}
+
+fn server_base(api_url: &str) -> String {
     // Never with the user info: the base goes into commit statuses' links and pull
     // requests' descriptions, which anyone who can read the repository sees.
     let redacted = redact_url(api_url);
@@ -426,6 +456,14 @@ mod tests {
     }
 
     #[test]
+    fn a_safe_url_never_shows_its_user_info() {
+        let u = SafeUrl::new("https://bot:s3/cr3t@git.example.com/api/v1");
+        assert_eq!(u.to_string(), "https://git.example.com/api/v1");
+        assert_eq!(format!("{u:?}"), "\"https://git.example.com/api/v1\"");
+        assert_eq!(u.base(), "https://git.example.com");
+    }
+
+    #[test]
     fn redaction() {
         assert_eq!(redact_url("https://u:p@h/x"), "https://h/x");
         assert_eq!(redact_url("http://h:8080/x"), "http://h:8080/x");
@@ -449,7 +487,7 @@ mod tests {
         assert_eq!(redact_url("bot:S3/cr3t@h:o/r.git"), "h:o/r.git");
         assert_eq!(redact_url("/srv/git/a@b.git"), "/srv/git/a@b.git");
         assert_eq!(
-            server_base("https://bot:s3cr3t@git.example.com/api/v1/"),
+            SafeUrl::new("https://bot:s3cr3t@git.example.com/api/v1/").base(),
             "https://git.example.com"
         );
         let t = Target::parse("https://bot:s3/cr3t@h/o/r.git", None).unwrap();

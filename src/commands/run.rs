@@ -193,7 +193,7 @@ pub fn execute(cfg: &RunConfig) -> Result<u8> {
 /// one line.
 fn check_signing_account(cfg: &RunConfig, signer: &crate::sign::Signer) {
     use crate::sign::AccountKey;
-    let (Some(api), Some(token)) = (cfg.api_url.as_deref(), cfg.token.clone()) else {
+    let (Some(api), Some(token)) = (cfg.api_url.as_ref(), cfg.token.clone()) else {
         return;
     };
     let checked = gitea::Gitea::new(api, token, cfg.timeout)
@@ -255,7 +255,7 @@ fn commit_status(cfg: &RunConfig, sha: &str) -> Result<()> {
         report::progress(&format!("commit status skipped: {why}"));
         Ok(())
     };
-    let Some(api) = cfg.api_url.as_deref() else {
+    let Some(api) = cfg.api_url.as_ref() else {
         return skip("no GITEA_API_URL");
     };
     let Some(token) = cfg.token.clone() else {
@@ -274,7 +274,7 @@ fn commit_status(cfg: &RunConfig, sha: &str) -> Result<()> {
         Some(p) => format!("gitops/{}/{p}", source.unwrap_or(&cfg.component)),
         None => format!("gitops/{}", source.unwrap_or(&cfg.component)),
     };
-    let base = model::server_base(api);
+    let base = api.base();
     let target_url = match (source, cfg.source_commit.as_deref()) {
         (Some(r), Some(c)) => Some(format!("{base}/{r}/commit/{c}")),
         _ => None,
@@ -323,9 +323,9 @@ fn commit_status(cfg: &RunConfig, sha: &str) -> Result<()> {
 }
 
 /// Gitea's API for the GitOps repository: its URL, the token and the owner/name.
-fn api_of(cfg: &RunConfig) -> Option<(&str, crate::model::Token, &str)> {
+fn api_of(cfg: &RunConfig) -> Option<(&model::SafeUrl, crate::model::Token, &str)> {
     Some((
-        cfg.api_url.as_deref()?,
+        cfg.api_url.as_ref()?,
         cfg.token.clone()?,
         cfg.target.slug.as_deref()?,
     ))
@@ -347,11 +347,10 @@ fn agit_push(cfg: &RunConfig) -> AgitPush {
         files.join(", ")
     );
     if let (Some(repo), Some(sha)) = (&cfg.source_repo, &cfg.source_commit) {
-        match cfg.api_url.as_deref() {
-            Some(api) => description.push_str(&format!(
-                " Built from {}/{repo}/commit/{sha}.",
-                model::server_base(api)
-            )),
+        match cfg.api_url.as_ref() {
+            Some(api) => {
+                description.push_str(&format!(" Built from {}/{repo}/commit/{sha}.", api.base()))
+            }
             None => description.push_str(&format!(" Built from {repo}@{sha}.")),
         }
     }

@@ -9,7 +9,9 @@ use jaq_json::Val;
 
 use crate::cli::DispatchArgs;
 use crate::error::{Error, Result};
-use crate::model::{git_ref_ok, id_char, is_slug, redact_url, shown, RepoPath, Token, Version};
+use crate::model::{
+    git_ref_ok, id_char, is_slug, redact_url, shown, RepoPath, SafeUrl, Token, Version,
+};
 
 #[derive(Debug)]
 pub struct DispatchConfig {
@@ -18,7 +20,7 @@ pub struct DispatchConfig {
     pub expression: String,
     pub version: Version,
     pub tag_prefix: Option<String>,
-    pub api_url: String,
+    pub api_url: SafeUrl,
     pub source_repo: String,
     pub source_commit: String,
     pub workflow: String,
@@ -200,7 +202,7 @@ impl DispatchConfig {
             expression,
             version,
             tag_prefix,
-            api_url,
+            api_url: SafeUrl::new(api_url),
             source_repo,
             source_commit,
             workflow: args.workflow,

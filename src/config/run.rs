@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use super::{component_name, one_line, output_files, parse_duration, Env, RUN_ENV_ALLOWLIST};
 use crate::error::{Error, Result};
 use crate::expr::{Bindings, EnvPolicy, Placeholders};
-use crate::model::{git_ref_ok, shown, Person, RepoPath, Target, Token, Version, BOT};
+use crate::model::{git_ref_ok, shown, Person, RepoPath, SafeUrl, Target, Token, Version, BOT};
 
 /// Everything `gitops-update run` needs, validated.
 #[derive(Debug)]
@@ -29,7 +29,7 @@ pub struct RunConfig {
     pub dry_run: bool,
     pub require_status: bool,
     /// `GITEA_API_URL`, for the commit status.
-    pub api_url: Option<String>,
+    pub api_url: Option<SafeUrl>,
     pub json: bool,
     pub workdir: PathBuf,
     pub bindings: Bindings,
@@ -295,7 +295,7 @@ impl RunConfig {
             timeout,
             dry_run: args.dry_run,
             require_status: args.require_status,
-            api_url: server.clone(),
+            api_url: server.clone().map(SafeUrl::new),
             json: args.output == crate::cli::Format::Json,
             workdir,
             output_files,
