@@ -713,6 +713,13 @@ pub fn find_dash(src: &str, at: usize) -> usize {
     let mut end = at;
     loop {
         let line_start = src[..end].rfind('\n').map_or(0, |n| n + 1);
+        // A BOM starts the first line as the line's start does, not as a character before
+        // the dash (found by fuzzing: `\u{feff}-` put the item past the end of the text).
+        let line_start = if line_start == 0 && src.starts_with('\u{feff}') && end >= 3 {
+            3
+        } else {
+            line_start
+        };
         let mut seg = &src[line_start..end];
         let b = seg.as_bytes();
         if let Some(h) = (0..b.len())
@@ -898,6 +905,31 @@ mod tests {
         assert_eq!(text(src, &e[0].key), "ключ");
         assert_eq!(text(src, &e[0].value), "\"значение\"");
         assert_eq!(text(src, &e[1].value), "ü");
+    }
+
+    #[test]
+    fn a_null_item_at_the_end_after_a_bom_is_inside_the_text() {
+        for src in ["\u{feff}-", "\u{feff}- ", "\u{feff}a:", "\u{feff}a:\n- "] {
+            let idx = index(src, "t", Keep::All).unwrap();
+            fn walk(n: &Node, len: usize, src: &str) {
+                assert!(
+                    n.start <= len && n.body <= len && n.end <= len,
+                    "{src:?}: {}..{}..{} past {len}",
+                    n.start,
+                    n.body,
+                    n.end
+                );
+                match &n.kind {
+                    Kind::Map { entries, .. } => entries.iter().for_each(|e| {
+                        walk(&e.key, len, src);
+                        walk(&e.value, len, src)
+                    }),
+                    Kind::Seq { items, .. } => items.iter().for_each(|i| walk(&i.node, len, src)),
+                    _ => {}
+                }
+            }
+            walk(idx.docs[0].root.as_ref().unwrap(), src.len(), src);
+        }
     }
 
     #[test]
