@@ -295,10 +295,23 @@ pub fn yaml11(data: &[u8]) {
     let Some((src, idx)) = identity_holds(bytes) else {
         return;
     };
-    // A file that a YAML 1.1 reader already reads otherwise is not the writer's doing.
+    // A file that a YAML 1.1 reader already reads otherwise (a raw U+0085 in a comment, say)
+    // is not the writer's doing.
     let Ok(model_in) = yaml::parse(&as_yaml_1_1(&src), "f") else {
         return;
     };
+    let Ok(as_is) = yaml::parse(&src, "f") else {
+        return;
+    };
+    let agree = model_in.values.len() == as_is.values.len()
+        && model_in
+            .values
+            .iter()
+            .zip(&as_is.values)
+            .all(|(a, b)| yaml::value::same(a, b));
+    if !agree {
+        return;
+    }
     let src = src.as_str();
     let found = per_document(&idx, |root, out| scalars(root, &mut Vec::new(), src, out));
     let found: Vec<_> = found

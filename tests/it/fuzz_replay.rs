@@ -43,13 +43,22 @@ fn testdata_files(name: impl Fn(&Path) -> bool) -> Vec<PathBuf> {
     out
 }
 
+/// Runs `check` over the inputs on a thread with the binary's stack (`stack::SIZE`): the
+/// engine takes files and expressions 1,000 levels deep, which a test thread's default
+/// stack does not hold in a debug build.
 fn replay(inputs: impl IntoIterator<Item = Vec<u8>>, check: fn(&[u8])) -> usize {
-    let mut n = 0;
-    for input in inputs {
-        check(&input);
-        n += 1;
-    }
-    n
+    let inputs: Vec<Vec<u8>> = inputs.into_iter().collect();
+    std::thread::Builder::new()
+        .stack_size(gitops_update::stack::SIZE)
+        .spawn(move || {
+            for input in &inputs {
+                check(input);
+            }
+            inputs.len()
+        })
+        .unwrap()
+        .join()
+        .unwrap_or_else(|e| std::panic::resume_unwind(e))
 }
 
 #[test]
