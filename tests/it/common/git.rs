@@ -214,7 +214,8 @@ pub struct Faults {
     /// fetch and its push.
     pub rewind_before_push: Option<String>,
     /// Every request: answer `302 Found` to the same path under this base URL, as a moved
-    /// or hostile server would.
+    /// or hostile server would (Gitea itself redirects a renamed repository's git URLs,
+    /// services/context/repo.go, RedirectToRepo).
     pub redirect_to: Option<String>,
 }
 
