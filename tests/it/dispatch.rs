@@ -770,8 +770,8 @@ fn a_huge_commit_count_cannot_keep_the_wait_past_its_deadline() {
             )
         })
         .collect();
-    // Gitea sends the list's size as X-Total-Count (routers/api/v1/repo/commits.go,
-    // GetAllCommits: ctx.SetTotalCountHeader); here a hostile or broken count.
+    // Gitea sends the list's size as X-Total-Count (routers/api/v1/repo/commits.go);
+    // here a hostile or broken count.
     let commits = fixed_json(200, &format!("[{}]", page.join(",")))
         .insert_header("x-total-count", "1000000000")
         .set_delay(std::time::Duration::from_millis(200));
