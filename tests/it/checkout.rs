@@ -532,3 +532,50 @@ fn inputs_refused_before_the_run_still_give_json_and_outputs() {
         r.stdout
     );
 }
+
+/// actions/checkout's default: a depth-1 clone. Behind the remote by a commit, a run
+/// pushes, and the clone stays a working shallow clone at the pushed commit, over a local
+/// remote (fetched into a repository of its own) and over HTTP (a depth-1 fetch into it).
+#[test]
+fn a_shallow_checkout_behind_the_remote_stays_whole() {
+    for http in [false, true] {
+        let (remote, server, _root) = http_remote();
+        server.inject(Faults {
+            public: true,
+            ..Faults::default()
+        });
+        let url = if http {
+            server.url("acme/deploy.git")
+        } else {
+            remote.file_url()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let work = clone(&url, dir.path(), &["--depth=1"]);
+        remote.commit_elsewhere("README.md", "moved\n", "other");
+        let mut cmd = bin();
+        cmd.current_dir(&work)
+            .env("GITEA_TOKEN", crate::common::git::TOKEN)
+            .args([
+                "--file",
+                FILE,
+                "--expression",
+                ".image.tag = \"{{VERSION}}\"",
+                "--version",
+                "2.0.0",
+            ]);
+        let r = run(&mut cmd);
+        assert_eq!(r.code, 0, "http={http}: {}", r.stderr);
+        assert_eq!(head(&work), remote.tip("main"), "http={http}: {}", r.stderr);
+        assert_eq!(
+            git_out(&work, &["rev-parse", "--is-shallow-repository"]),
+            "true\n"
+        );
+        assert_eq!(status(&work), "## main...origin/main\n", "http={http}");
+        git_out(&work, &["log", "--oneline"]);
+        git_out(&work, &["fsck", "--no-dangling"]);
+        assert_eq!(
+            fs::read_to_string(work.join("README.md")).unwrap(),
+            "moved\n"
+        );
+    }
+}
