@@ -155,7 +155,7 @@ pub fn redact_url(url: &str) -> String {
             None => url.to_string(),
         };
     };
-    match url[scheme_end + 3..].rfind('@') {
+    match userinfo_end(&url[scheme_end + 3..]) {
         Some(at) => format!(
             "{}://{}",
             &url[..scheme_end],

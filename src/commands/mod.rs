@@ -57,11 +57,8 @@ fn refused(
     };
     // Best effort: the error itself is what the step shows.
     let _ = report.write_outputs(&config::output_files(env));
-    let summary = ["GITHUB_STEP_SUMMARY", "GITEA_STEP_SUMMARY"]
-        .iter()
-        .find_map(|k| env.get(*k).filter(|v| !v.is_empty()));
-    if let Some(f) = summary {
-        let _ = report.write_step_summary(std::path::Path::new(f));
+    if let Some(f) = config::step_summary(env) {
+        let _ = report.write_step_summary(&f);
     }
     if json {
         let _ = crate::report::stdout(&report.json());

@@ -9,9 +9,7 @@ use jaq_json::Val;
 
 use crate::cli::DispatchArgs;
 use crate::error::{Error, Result};
-use crate::model::{
-    git_ref_ok, id_char, is_slug, redact_url, shown, RepoPath, SafeUrl, Token, Version,
-};
+use crate::model::{git_ref_ok, id_char, redact_url, shown, RepoPath, SafeUrl, Token, Version};
 
 #[derive(Debug)]
 pub struct DispatchConfig {
@@ -105,23 +103,14 @@ impl DispatchConfig {
             v.filter(|s| !s.is_empty())
                 .ok_or_else(|| Error::Usage(format!("no {what}")))
         };
-        let slug = |v: String, name: &str| {
-            if is_slug(&v) {
-                Ok(v)
-            } else {
-                Err(Error::Usage(format!(
-                    "{name} {} must be owner/name (letters, digits and . _ -)",
-                    shown(&v)
-                )))
-            }
-        };
-        let repo = slug(
-            need(
+        let repo = super::repo_slug(
+            "GITOPS_REPO",
+            Some(need(
                 args.repo,
                 "GitOps repository: set GITOPS_REPO (owner/name) or pass --repo",
-            )?,
-            "GITOPS_REPO",
-        )?;
+            )?),
+        )?
+        .unwrap_or_default();
         let file = need(args.file, "file: set GITOPS_FILE or pass --file")?;
         RepoPath::parse(&file)?;
         let expression = need(

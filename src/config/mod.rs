@@ -58,6 +58,14 @@ pub fn output_files(env: &BTreeMap<String, String>) -> Vec<PathBuf> {
     files
 }
 
+/// `$GITHUB_STEP_SUMMARY`, else `$GITEA_STEP_SUMMARY`.
+pub fn step_summary(env: &BTreeMap<String, String>) -> Option<PathBuf> {
+    ["GITHUB_STEP_SUMMARY", "GITEA_STEP_SUMMARY"]
+        .iter()
+        .find_map(|k| env.get(*k).filter(|v| !v.is_empty()))
+        .map(PathBuf::from)
+}
+
 /// Names an expression may read in the update run, besides those given with --allow-env.
 pub const RUN_ENV_ALLOWLIST: [&str; 5] = [
     "VERSION",

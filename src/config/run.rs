@@ -308,9 +308,7 @@ impl RunConfig {
             },
             signer,
             pull_request,
-            step_summary: get("GITHUB_STEP_SUMMARY")
-                .or_else(|| get("GITEA_STEP_SUMMARY"))
-                .map(PathBuf::from),
+            step_summary: super::step_summary(env),
         })
     }
 }
