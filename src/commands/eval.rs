@@ -70,18 +70,14 @@ fn outcome(
     parsed: &yaml::Parsed,
 ) -> Result<Outcome> {
     let targets = edit::evaluate(parsed, program, name)?;
-    if cfg.output != Output::Print {
+    // -i and --diff write, or show what would be written: the writers' one rule refuses
+    // anything but the updated document. A print shows whatever the expression yields.
+    let updates = if cfg.output == Output::Print {
+        all_updates(program, parsed, &targets, name)?
+    } else {
         edit::check_update(parsed, program, &targets, name)?;
-    }
-    let mut updates = true;
-    for (i, (old, new)) in parsed.values.iter().zip(&targets).enumerate() {
-        match yields::judge(program, old, new, i, parsed.is_partial()) {
-            Yield::Update => {}
-            Yield::Other { .. } => updates = false,
-            // Along a reach only: the caller loads the whole document on any error.
-            Yield::Unsure => return Err(Error::Internal(format!("{name}: judged along a reach"))),
-        }
-    }
+        true
+    };
     if !updates {
         let floor = targets.iter().map(yaml::text_floor).sum();
         crate::budget::check_output(name, src.len(), floor, true)?;
@@ -94,6 +90,28 @@ fn outcome(
         return Ok(Outcome::Selected(docs.join("---\n")));
     }
     Ok(Outcome::Spliced(yaml::splice(src, name, parsed, &targets)?))
+}
+
+/// Whether every document's result is that document, updated (print the file) rather than
+/// a value the expression selected or computed (print the value).
+fn all_updates(
+    program: &Program,
+    parsed: &yaml::Parsed,
+    targets: &[jaq_json::Val],
+    name: &str,
+) -> Result<bool> {
+    // Every document is judged: one that cannot be judged along the reach sends the whole
+    // evaluation to the whole load, even after one that is not an update.
+    let mut all = true;
+    for (i, (old, new)) in parsed.values.iter().zip(targets).enumerate() {
+        match yields::judge(program, old, new, i, parsed.is_partial()) {
+            Yield::Update => {}
+            Yield::Other { .. } => all = false,
+            // Along a reach only: the caller loads the whole document on any error.
+            Yield::Unsure => return Err(Error::Internal(format!("{name}: judged along a reach"))),
+        }
+    }
+    Ok(all)
 }
 
 fn stdout_error(e: std::io::Error) -> Error {
