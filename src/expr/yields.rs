@@ -34,11 +34,10 @@ pub enum Yield {
 /// reach, so a mapping that shares no key with it may still share one with the file.
 pub fn judge(program: &Program, old: &Val, new: &Val, doc: usize, partial: bool) -> Yield {
     let template = program.template().trim();
-    let nonempty = |p: &Val| !matches!(p, Val::Arr(a) if a.is_empty());
     match program.paths_of(old.clone(), doc) {
-        Some(paths) if !paths.is_empty() && !paths.iter().any(nonempty) => return Yield::Update,
+        Some(paths) if !paths.is_empty() && !paths.iter().any(below_root) => return Yield::Update,
         Some(paths) => {
-            if let Some(p) = paths.iter().find(|p| nonempty(p)) {
+            if let Some(p) = paths.iter().find(|p| below_root(p)) {
                 // Assigning a version to a mapping or sequence would replace it whole.
                 let scalar = !matches!(new, Val::Obj(_) | Val::Arr(_));
                 let fix = if scalar && outline::pipe_parts(template).is_some_and(|p| p.len() == 1) {
@@ -112,6 +111,11 @@ pub fn judge(program: &Program, old: &Val, new: &Val, doc: usize, partial: bool)
     }
 }
 
+/// Whether a path from `path(...)` points below the document's root (`.image`, not `.`).
+fn below_root(p: &Val) -> bool {
+    !matches!(p, Val::Arr(a) if a.is_empty())
+}
+
 /// What to say to an expression that only reads.
 const QUERY_FIX: &str = "`eval` without -i or --diff prints such a value; an update assigns to a path, such as `.image.tag = \"{{VERSION}}\"`";
 
@@ -132,9 +136,8 @@ fn judge_pipe(
         else {
             continue;
         };
-        let nonempty = |p: &Val| !matches!(p, Val::Arr(a) if a.is_empty());
         let rest = parts[k..].join(" | ");
-        match paths.iter().find(|p| nonempty(p)) {
+        match paths.iter().find(|p| below_root(p)) {
             // What follows assigns: an update of that part, meant for the document.
             Some(p) if outline::updates(&rest) => {
                 return Some(Yield::Other {
@@ -167,7 +170,7 @@ fn judge_pipe(
         return None;
     };
     let path = program.part(last)?.path_of(updated.clone(), doc)?;
-    (!matches!(&path, Val::Arr(a) if a.is_empty())).then(|| Yield::Other {
+    below_root(&path).then(|| Yield::Other {
         what: format!(
             "{} (the value at {} after the update)",
             describe(new),
