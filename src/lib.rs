@@ -16,6 +16,7 @@ mod git;
 mod gitea;
 mod model;
 mod policy;
+mod record;
 pub mod report;
 mod sign;
 pub mod stack;

@@ -51,28 +51,6 @@ struct Tally {
     branch: String,
 }
 
-/// The commit message: the first line is what consumers search for; the trailers let them
-/// find the commit of their own dispatch without guessing.
-pub fn message(cfg: &RunConfig, files: &[&RepoPath]) -> String {
-    let mut m = format!("[skip ci] gitops: update version to {}\n\n", cfg.version);
-    for (key, value) in [
-        ("Source-Repo", &cfg.source_repo),
-        ("Source-Commit", &cfg.source_commit),
-        ("Dispatch-Id", &cfg.dispatch_id),
-    ] {
-        if let Some(v) = value {
-            m.push_str(&format!("{key}: {v}\n"));
-        }
-    }
-    // With File:, tells `dispatch` that a later build of the same component has already
-    // been recorded, so that a cancelled older one is not dispatched again over it.
-    m.push_str(&format!("Component: {}\n", cfg.component));
-    for f in files {
-        m.push_str(&format!("File: {f}\n"));
-    }
-    m
-}
-
 /// Applies every edit to the files at `tip`. Several edits of one file apply in order. The
 /// repository's policy, read from the same tip, is checked before and after.
 fn apply(git: &Git, tip: Oid, programs: &[(RepoPath, Program)]) -> Result<Vec<Change>> {
@@ -273,7 +251,7 @@ fn attempts(cfg: &RunConfig, landing: &dyn Landing, tally: &mut Tally) -> Result
         let commit = git.commit(
             tip,
             &blobs,
-            &message(cfg, &changed),
+            &cfg.record(&changed).message(),
             &cfg.author,
             &cfg.committer,
             cfg.signer.as_ref(),

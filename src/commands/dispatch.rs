@@ -19,65 +19,9 @@ use std::time::{Duration, Instant};
 
 use crate::config::DispatchConfig;
 use crate::error::{Error, Result};
-use crate::gitea::{ApiError, Commit, Gitea, Listed, Server, Status, Task};
-use crate::model::{id_char, short, shown};
-use crate::report;
-
-/// The values of a trailer (`Dispatch-Id:`) in a commit's message.
-fn trailer<'c>(commit: &'c Commit, name: &str) -> Vec<&'c str> {
-    commit
-        .message
-        .lines()
-        .filter_map(|l| l.strip_prefix(name))
-        .map(str::trim)
-        .collect()
-}
-
-/// Whether `commit` is the one this dispatch made.
-pub fn is_ours(commit: &Commit, dispatch_id: &str, version: &str) -> bool {
-    let ids = trailer(commit, "Dispatch-Id:");
-    if !ids.is_empty() {
-        return ids.contains(&dispatch_id);
-    }
-    let first = commit.message.lines().next().unwrap_or("");
-    first.ends_with(&format!("gitops: update version to {version}"))
-}
-
-/// Whether `commit` records another build's update of the same component in the same
-/// file: a later build, when it landed after this dispatch. Two dispatches of one build
-/// (the same source commit, say one for the tag and one for the chart) never supersede
-/// each other.
-fn supersedes(commit: &Commit, cfg: &DispatchConfig) -> bool {
-    let (id, source) = (
-        trailer(commit, "Dispatch-Id:"),
-        trailer(commit, "Source-Commit:"),
-    );
-    !id.is_empty()
-        && !id.contains(&cfg.dispatch_id.as_str())
-        && !source.is_empty()
-        && !source.contains(&cfg.source_commit.as_str())
-        && trailer(commit, "Component:").contains(&cfg.component.as_str())
-        && trailer(commit, "File:").contains(&cfg.file.as_str())
-}
-
-/// What `run` writes on the tip it found already up to date (and on its own commits): a
-/// success status of a `gitops/` context whose description ends in `(dispatch ID)`.
-pub fn recorded(status: &Listed, dispatch_id: &str) -> bool {
-    status.state == "success"
-        && status.context.starts_with("gitops/")
-        && status
-            .description
-            .ends_with(&format!("(dispatch {dispatch_id})"))
-}
-
-/// Whether a run's title names the dispatch id as a whole word.
-fn names(title: &str, id: &str) -> bool {
-    title.match_indices(id).any(|(i, _)| {
-        let before = title[..i].chars().next_back();
-        let after = title[i + id.len()..].chars().next();
-        !before.is_some_and(id_char) && !after.is_some_and(id_char)
-    })
-}
+use crate::gitea::{ApiError, Commit, Gitea, Server, Status, Task};
+use crate::model::{short, shown};
+use crate::{record, report};
 
 /// The update as it landed.
 #[derive(Debug)]
@@ -196,13 +140,10 @@ fn in_pull_request(
             url: url.to_string(),
         }),
     };
-    let head = crate::git::pull_request_branch(base, &cfg.component);
+    let head = record::pull_request_branch(base, &cfg.component);
     // No such branch is an answer too (Gitea: 404 or 500 for an unknown sha).
     if let Ok(commits) = gitea.commits_since(&cfg.repo, &head, start) {
-        if let Some(c) = commits
-            .iter()
-            .find(|c| is_ours(c, &cfg.dispatch_id, cfg.version.as_str()))
-        {
+        if let Some(c) = commits.iter().find(|c| cfg.asked().is_ours(&c.message)) {
             let pull = gitea.open_pull(&cfg.repo, &head, base).ok().flatten()?;
             return Some(pending(&c.sha, pull.number, &pull.html_url));
         }
@@ -218,7 +159,7 @@ fn in_pull_request(
         let Ok(c) = head_commit(gitea, cfg, &p.pull.head_sha) else {
             continue;
         };
-        if is_ours(&c, &cfg.dispatch_id, cfg.version.as_str()) {
+        if cfg.asked().is_ours(&c.message) {
             return Some(pending(&c.sha, p.pull.number, &p.pull.html_url));
         }
         not_ours.insert(c.sha);
@@ -240,10 +181,12 @@ fn in_closed_pull_request(gitea: &Gitea, cfg: &DispatchConfig, base: &str) -> Op
     let pulls = gitea.pulls_into(&cfg.repo, base, "closed").ok()?;
     pulls
         .iter()
-        .filter(|p| !p.merged && p.title.starts_with("[skip ci] gitops: update version to "))
+        .filter(|p| !p.merged && record::is_update_title(&p.title))
         .find_map(|p| {
             let c = head_commit(gitea, cfg, &p.pull.head_sha).ok()?;
-            is_ours(&c, &cfg.dispatch_id, cfg.version.as_str()).then(|| p.pull.html_url.clone())
+            cfg.asked()
+                .is_ours(&c.message)
+                .then(|| p.pull.html_url.clone())
         })
 }
 
@@ -293,13 +236,13 @@ fn wait_merged(
         if !p.pull.head_sha.is_empty() && p.pull.head_sha != head {
             let c = head_commit(gitea, cfg, &p.pull.head_sha)
                 .map_err(|e| api("cannot read the pull request's head commit", e))?;
-            if !is_ours(&c, &cfg.dispatch_id, cfg.version.as_str()) {
+            if !cfg.asked().is_ours(&c.message) {
                 return Err(Error::NotLanded(format!(
                     "pull request #{} of {} now carries another update ({}, dispatch {}): {} {} was superseded before it merged",
                     waiting.number,
                     cfg.repo,
                     c.message.lines().next().unwrap_or(""),
-                    trailer(&c, "Dispatch-Id:").first().unwrap_or(&"none"),
+                    record::dispatch_id_of(&c.message).unwrap_or("none"),
                     cfg.component,
                     cfg.version
                 )));
@@ -338,20 +281,6 @@ fn pause(cfg: &DispatchConfig, waited: Duration, last_report: &mut Instant, what
     );
 }
 
-/// The context of the status on the consumer's commit, as the consumer repos' branch
-/// protection already requires it: `gitops/<consumer repo name>[/<prefix without its
-/// slashes>]` (`acme/agent-platform` with `docker/` is `gitops/agent-platform/docker`).
-pub fn status_context(source_repo: &str, tag_prefix: Option<&str>) -> String {
-    let name = source_repo.rsplit('/').next().unwrap_or(source_repo);
-    match tag_prefix
-        .map(|p| p.replace('/', ""))
-        .filter(|p| !p.is_empty())
-    {
-        Some(p) => format!("gitops/{name}/{p}"),
-        None => format!("gitops/{name}"),
-    }
-}
-
 /// The status on the consumer's own commit: success with a link to the GitOps commit, or
 /// failure with a link to the run. Problems here are warnings: the outcome is decided.
 fn consumer_status(cfg: &DispatchConfig, result: &Result<Landed>, links: &Links) {
@@ -359,7 +288,7 @@ fn consumer_status(cfg: &DispatchConfig, result: &Result<Landed>, links: &Links)
         report::progress("commit status skipped: no GITHUB_TOKEN or GITEA_TOKEN");
         return;
     };
-    let context = status_context(&cfg.source_repo, cfg.tag_prefix.as_deref());
+    let context = record::consumer_status_context(&cfg.source_repo, cfg.tag_prefix.as_deref());
     let status = match result {
         Ok(Landed {
             pull: Some(Waiting { url, .. }),
@@ -496,14 +425,13 @@ impl Watch<'_> {
                 overtaken: false,
             });
         }
-        let id = &self.cfg.dispatch_id;
         let titled = self.server.titles_runs();
         // Only a task picked up after the latest dispatch can be that dispatch's: an earlier
         // one of ours is the run that was cancelled.
         let (ours, others): (Vec<&Task>, Vec<&Task>) = tasks
             .iter()
             .filter(|t| t.id > self.baseline)
-            .partition(|t| titled && names(&t.display_title, id));
+            .partition(|t| titled && self.cfg.asked().names_run(&t.display_title));
         if let Some(t) = ours.first() {
             links.run = Some(t.url.clone()).filter(|u| !u.is_empty());
         }
@@ -633,10 +561,7 @@ fn dispatch_and_wait(cfg: &DispatchConfig, links: &mut Links) -> Result<Landed> 
         let new = gitea
             .commits_since(&cfg.repo, &branch, &start)
             .map_err(list_err)?;
-        if let Some(c) = new
-            .iter()
-            .find(|c| is_ours(c, &cfg.dispatch_id, cfg.version.as_str()))
-        {
+        if let Some(c) = new.iter().find(|c| cfg.asked().is_ours(&c.message)) {
             return Ok(Landed {
                 link: link(&c.sha, c.html_url.as_deref()),
                 sha: c.sha.clone(),
@@ -656,7 +581,10 @@ fn dispatch_and_wait(cfg: &DispatchConfig, links: &mut Links) -> Result<Landed> 
             let statuses = gitea
                 .statuses(&cfg.repo, sha)
                 .map_err(|e| api(&format!("cannot list the statuses of {}", short(sha)), e))?;
-            if statuses.iter().any(|s| recorded(s, &cfg.dispatch_id)) {
+            if statuses.iter().any(|s| {
+                cfg.asked()
+                    .recorded_by(&s.state, &s.context, &s.description)
+            }) {
                 return Ok(Landed {
                     link: link(sha, html),
                     sha: sha.to_string(),
@@ -722,17 +650,16 @@ fn dispatch_and_wait(cfg: &DispatchConfig, links: &mut Links) -> Result<Landed> 
         // component has been recorded since: re-applying ours would go back to an older
         // version.
         if lost.is_some() || redispatch_at.is_some() {
-            if let Some(c) = new
-                .iter()
-                .find(|c| !before_dispatch.contains(&c.sha) && supersedes(c, cfg))
-            {
+            if let Some(c) = new.iter().find(|c| {
+                !before_dispatch.contains(&c.sha) && cfg.asked().superseded_by(&c.message)
+            }) {
                 return Err(Error::NotLanded(format!(
                     "the run for dispatch {} in {} was cancelled, and {} {} has been recorded since (dispatch {}, {}); not dispatching again, which would go back to an older version",
                     cfg.dispatch_id,
                     cfg.repo,
                     cfg.component,
                     c.message.lines().next().unwrap_or("").rsplit(' ').next().unwrap_or(""),
-                    trailer(c, "Dispatch-Id:").first().unwrap_or(&""),
+                    record::dispatch_id_of(&c.message).unwrap_or(""),
                     short(&c.sha)
                 )));
             }
@@ -786,98 +713,7 @@ fn dispatch_and_wait(cfg: &DispatchConfig, links: &mut Links) -> Result<Landed> 
 
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn status_context_agent_platform_no_prefix_docker_helm() {
-        // The seed's three rows: the consumer repo's name, never the GitOps repo's.
-        for (prefix, want) in [
-            (None, "gitops/agent-platform"),
-            (Some(""), "gitops/agent-platform"),
-            (Some("docker/"), "gitops/agent-platform/docker"),
-            (Some("helm/"), "gitops/agent-platform/helm"),
-        ] {
-            assert_eq!(super::status_context("acme/agent-platform", prefix), want);
-        }
-    }
-
     use super::*;
-
-    fn commit(message: &str) -> Commit {
-        Commit {
-            sha: "a".repeat(40),
-            message: message.into(),
-            html_url: None,
-        }
-    }
-
-    #[test]
-    fn ours_by_trailer_first() {
-        let msg = "[skip ci] gitops: update version to 1.2.3\n\nDispatch-Id: d-1\nFile: v.yaml\n";
-        assert!(is_ours(&commit(msg), "d-1", "1.2.3"));
-        assert!(
-            !is_ours(&commit(msg), "d-2", "1.2.3"),
-            "another dispatch of the same version"
-        );
-        assert!(
-            is_ours(
-                &commit("[skip ci] gitops: update version to 1.2.3"),
-                "d-2",
-                "1.2.3"
-            ),
-            "old updaters have no trailer"
-        );
-        assert!(!is_ours(
-            &commit("[skip ci] gitops: update version to 1.2.30"),
-            "d-2",
-            "1.2.3"
-        ));
-    }
-
-    #[test]
-    fn titles_name_the_dispatch_as_a_whole_word() {
-        assert!(names("GitOps (d-42)", "d-42"));
-        assert!(names("d-42", "d-42"));
-        assert!(!names("GitOps (d-420)", "d-42"));
-        assert!(!names("GitOps (xd-42)", "d-42"));
-        assert!(!names("GitOps (manual)", "d-42"));
-    }
-
-    #[test]
-    fn records_name_the_dispatch() {
-        let s = |state: &str, context: &str, description: &str| Listed {
-            state: state.into(),
-            context: context.into(),
-            description: description.into(),
-        };
-        assert!(recorded(
-            &s(
-                "success",
-                "gitops/app",
-                "app 1.2.3 from acme/app@0123456 (dispatch d-1)"
-            ),
-            "d-1"
-        ));
-        assert!(!recorded(
-            &s("success", "gitops/app", "app 1.2.3 (dispatch d-10)"),
-            "d-1"
-        ));
-        assert!(!recorded(
-            &s("failure", "gitops/app", "(dispatch d-1)"),
-            "d-1"
-        ));
-        assert!(!recorded(
-            &s("success", "ci/build", "(dispatch d-1)"),
-            "d-1"
-        ));
-        // Another dispatch's record, named inside a description: only its last words count.
-        assert!(!recorded(
-            &s(
-                "success",
-                "gitops/app",
-                "app 1.2.3 from x (dispatch d-1)@abc (dispatch d-2)"
-            ),
-            "d-1"
-        ));
-    }
 
     #[test]
     fn redispatch_delays_are_jittered_and_capped() {

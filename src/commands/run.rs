@@ -4,7 +4,8 @@
 use crate::config::PullRequestMode;
 use crate::config::RunConfig;
 use crate::error::{self, Error, Result};
-use crate::git::{pull_request_branch, AgitPush, DirectPush, Landing, PullRequestBranch};
+use crate::git::{AgitPush, DirectPush, Landing, PullRequestBranch};
+use crate::record::pull_request_branch;
 use crate::update::{self, Outcome};
 use crate::{gitea, model, report};
 
@@ -264,36 +265,13 @@ fn commit_status(cfg: &RunConfig, sha: &str) -> Result<()> {
     let Some(repo) = cfg.target.slug.as_deref() else {
         return skip("the GitOps repository is not an owner/name on a server");
     };
-    let source = cfg.source_repo.as_deref();
-    let prefix = cfg
-        .tag_prefix
-        .as_deref()
-        .map(|p| p.trim_matches('/'))
-        .filter(|p| !p.is_empty());
-    let context = match prefix {
-        Some(p) => format!("gitops/{}/{p}", source.unwrap_or(&cfg.component)),
-        None => format!("gitops/{}", source.unwrap_or(&cfg.component)),
-    };
-    let base = api.base();
-    let target_url = match (source, cfg.source_commit.as_deref()) {
-        (Some(r), Some(c)) => Some(format!("{base}/{r}/commit/{c}")),
+    let record = cfg.record(&cfg.edits.iter().map(|(p, _)| p).collect::<Vec<_>>());
+    let context = record.status_context(cfg.tag_prefix.as_deref());
+    let target_url = match (&record.source_repo, &record.source_commit) {
+        (Some(r), Some(c)) => Some(format!("{}/{r}/commit/{c}", api.base())),
         _ => None,
     };
-    let mut description = match (source, cfg.source_commit.as_deref()) {
-        (Some(r), Some(c)) => format!(
-            "{} {} from {r}@{}",
-            cfg.component,
-            cfg.version,
-            model::short(c)
-        ),
-        (Some(r), None) => format!("{} {} from {r}", cfg.component, cfg.version),
-        _ => format!("{} {}", cfg.component, cfg.version),
-    };
-    // The record `dispatch` looks for when the version was already there and no commit
-    // carries its trailer (dispatch::recorded).
-    if let Some(id) = &cfg.dispatch_id {
-        description.push_str(&format!(" (dispatch {id})"));
-    }
+    let description = record.status_description();
     let status = gitea::Status {
         state: "success",
         context,
@@ -337,7 +315,7 @@ fn api_of(cfg: &RunConfig) -> Option<(&model::SafeUrl, crate::model::Token, &str
 /// a `{base64}` value (services/agit/agit.go).
 fn agit_push(cfg: &RunConfig) -> AgitPush {
     let files: Vec<_> = cfg.edits.iter().map(|(p, _)| p).collect();
-    let message = update::message(cfg, &files);
+    let message = cfg.record(&files).message();
     let title = message.lines().next().unwrap_or_default().to_string();
     let files: Vec<String> = files.iter().map(|f| format!("`{f}`")).collect();
     let mut description = format!(
@@ -357,7 +335,7 @@ fn agit_push(cfg: &RunConfig) -> AgitPush {
     AgitPush {
         // The branch is already in the ref (refs/for/<branch>); Gitea prefixes the pusher's
         // name to the topic to make the head branch.
-        topic: format!("gitops-update/{}", cfg.component),
+        topic: crate::record::agit_topic(&cfg.component),
         title,
         description: description.replace(['\n', '\r'], " "),
         said_url: Default::default(),
@@ -390,10 +368,9 @@ fn agit_pulled(
     if let (Some((api, token, repo)), Some(number), Outcome::Pushed { commit, .. }) =
         (api_of(cfg), number, &done.outcome)
     {
-        let message = update::message(
-            cfg,
-            &done.changes.iter().map(|c| &c.path).collect::<Vec<_>>(),
-        );
+        let message = cfg
+            .record(&done.changes.iter().map(|c| &c.path).collect::<Vec<_>>())
+            .message();
         let edited = gitea::Gitea::new(api, token, cfg.timeout)
             .map_err(gitea::ApiError::Unavailable)
             .and_then(|g| {
@@ -480,10 +457,9 @@ fn open_pull_request(
     let head = pull_request_branch(&done.branch, &cfg.component);
     let base = &done.branch;
     let ours = commit.to_string();
-    let message = update::message(
-        cfg,
-        &done.changes.iter().map(|c| &c.path).collect::<Vec<_>>(),
-    );
+    let message = cfg
+        .record(&done.changes.iter().map(|c| &c.path).collect::<Vec<_>>())
+        .message();
     let (title, body) = describe(&message, &ours, Some(done), cfg, &g.base);
     let (mut pull, updated) =
         match g
@@ -557,26 +533,18 @@ fn describe(
     cfg: &RunConfig,
     server: &str,
 ) -> (String, String) {
+    let record = crate::record::Record::parse(message);
     let title = message.lines().next().unwrap_or_default().to_string();
-    let trailers = message.split_once("\n\n").map_or("", |(_, t)| t);
-    let trailer = |k: &str| {
-        trailers
-            .lines()
-            .find_map(|l| l.strip_prefix(&format!("{k}: ")))
-            .map(str::to_string)
-    };
-    let files: Vec<String> = trailers
-        .lines()
-        .filter_map(|l| l.strip_prefix("File: "))
-        .map(|f| format!("`{f}`"))
-        .collect();
-    let version = title.rsplit(' ').next().unwrap_or_default();
+    let trailers = record.trailers();
+    let files: Vec<String> = record.files.iter().map(|f| format!("`{f}`")).collect();
+    let version = &record.version;
+    let component = Some(record.component).filter(|c| !c.is_empty());
     let mut body = format!(
         "gitops-update records {} {version} in {}.\n\n",
-        trailer("Component").unwrap_or_else(|| cfg.component.clone()),
+        component.unwrap_or_else(|| cfg.component.clone()),
         files.join(", ")
     );
-    if let (Some(repo), Some(sha)) = (trailer("Source-Repo"), trailer("Source-Commit")) {
+    if let (Some(repo), Some(sha)) = (&record.source_repo, &record.source_commit) {
         body.push_str(&format!("Built from {server}/{repo}/commit/{sha}\n\n"));
     }
     if let Some(done) = ours {

@@ -97,6 +97,17 @@ fn new_dispatch_id() -> String {
 }
 
 impl DispatchConfig {
+    /// What this dispatch looks for in the GitOps repo.
+    pub fn asked(&self) -> crate::record::Asked<'_> {
+        crate::record::Asked {
+            dispatch_id: &self.dispatch_id,
+            version: self.version.as_str(),
+            source_commit: &self.source_commit,
+            component: &self.component,
+            file: &self.file,
+        }
+    }
+
     pub fn resolve(mut args: DispatchArgs, env: &Env) -> Result<DispatchConfig> {
         env_json(&mut args, env)?;
         let need = |v: Option<String>, what: &str| {

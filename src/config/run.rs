@@ -83,6 +83,19 @@ fn signer(file: Option<&std::path::Path>, env: &Env) -> Result<Option<crate::sig
 }
 
 impl RunConfig {
+    /// What an update of `files` records: the commit message, the pull request's title,
+    /// the commit status.
+    pub fn record(&self, files: &[&RepoPath]) -> crate::record::Record {
+        crate::record::Record {
+            version: self.version.to_string(),
+            component: self.component.clone(),
+            files: files.iter().map(|f| f.to_string()).collect(),
+            source_repo: self.source_repo.clone(),
+            source_commit: self.source_commit.clone(),
+            dispatch_id: self.dispatch_id.clone(),
+        }
+    }
+
     pub fn resolve(args: crate::cli::RunArgs, env: &Env) -> Result<RunConfig> {
         let get = |k: &str| env.get(k).filter(|v| !v.is_empty()).cloned();
         let version = match args.version.filter(|v| !v.is_empty()) {

@@ -5,6 +5,7 @@ use git2::{ErrorCode, Oid, PushOptions};
 
 use super::{transport, Git, PUSH_REF};
 use crate::error::{Error, Result};
+use crate::record::pull_request_branch;
 
 /// What the server said to a push.
 #[derive(Debug, PartialEq, Eq)]
@@ -57,11 +58,6 @@ impl Landing for DirectPush {
 /// replaced, never merged into: force is right there, and only there.
 pub struct PullRequestBranch {
     pub component: String,
-}
-
-/// The pull request's branch: one per target branch and component.
-pub fn pull_request_branch(base: &str, component: &str) -> String {
-    format!("gitops-update/{base}/{component}")
 }
 
 /// Push the commit for review the AGit way, to `refs/for/<branch>` with push options: the
