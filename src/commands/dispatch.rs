@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use crate::config::DispatchConfig;
 use crate::error::{Error, Result};
-use crate::gitea::{ApiError, Commit, Gitea, Server, Status, Task};
+use crate::forge::{self, ApiError, Commit, Forge, Server, Status, Task};
 use crate::model::{short, shown};
 use crate::{record, report};
 
@@ -125,7 +125,7 @@ pub fn execute(cfg: &DispatchConfig) -> Result<u8> {
 /// title it was opened with when a push updates it (services/agit/agit.go), so its head
 /// commit is what tells; heads already read and not ours are in `not_ours`.
 fn in_pull_request(
-    gitea: &Gitea,
+    gitea: &dyn Forge,
     cfg: &DispatchConfig,
     base: &str,
     start: &str,
@@ -168,7 +168,7 @@ fn in_pull_request(
 }
 
 /// A pull request's head commit with its message, for `is_ours`.
-fn head_commit(gitea: &Gitea, cfg: &DispatchConfig, sha: &str) -> Result<Commit, ApiError> {
+fn head_commit(gitea: &dyn Forge, cfg: &DispatchConfig, sha: &str) -> Result<Commit, ApiError> {
     Ok(Commit {
         sha: sha.to_string(),
         message: gitea.commit_message(&cfg.repo, sha)?,
@@ -177,7 +177,7 @@ fn head_commit(gitea: &Gitea, cfg: &DispatchConfig, sha: &str) -> Result<Commit,
 }
 
 /// A pull request that carried our commit and was closed without merging: its address.
-fn in_closed_pull_request(gitea: &Gitea, cfg: &DispatchConfig, base: &str) -> Option<String> {
+fn in_closed_pull_request(gitea: &dyn Forge, cfg: &DispatchConfig, base: &str) -> Option<String> {
     let pulls = gitea.pulls_into(&cfg.repo, base, "closed").ok()?;
     pulls
         .iter()
@@ -194,7 +194,7 @@ fn in_closed_pull_request(gitea: &Gitea, cfg: &DispatchConfig, base: &str) -> Op
 /// commit. Closed unmerged, or its head replaced by another update (a newer version of the
 /// component in the same pull request), it will never carry ours: not landed.
 fn wait_merged(
-    gitea: &Gitea,
+    gitea: &dyn Forge,
     cfg: &DispatchConfig,
     waiting: &Waiting,
     ours: &str,
@@ -333,8 +333,7 @@ fn consumer_status(cfg: &DispatchConfig, result: &Result<Landed>, links: &Links)
             description: e.to_string().chars().take(140).collect(),
         },
     };
-    let set = Gitea::new(&cfg.api_url, token, cfg.timeout)
-        .map_err(ApiError::Unavailable)
+    let set = forge::connect(&cfg.api_url, token, cfg.timeout)
         .and_then(|g| g.set_status(&cfg.source_repo, &cfg.source_commit, &status));
     if let Err(e) = set {
         report::note(&format!(
@@ -367,7 +366,7 @@ struct Look {
 
 struct Watch<'a> {
     cfg: &'a DispatchConfig,
-    gitea: &'a Gitea,
+    gitea: &'a dyn Forge,
     server: Server,
     /// The Forgejo run id, when the dispatch returned one.
     run: Option<u64>,
@@ -468,12 +467,12 @@ fn redispatch_delay(lost: u32) -> Duration {
 
 fn dispatch_and_wait(cfg: &DispatchConfig, links: &mut Links) -> Result<Landed> {
     // --wait-timeout is a hard deadline over everything this does, every request included.
-    let gitea = Gitea::new(&cfg.api_url, cfg.gitops_token.clone(), cfg.timeout)
-        .map_err(Error::Api)?
+    let gitea = forge::connect(&cfg.api_url, cfg.gitops_token.clone(), cfg.timeout)
+        .map_err(|e| Error::Api(e.to_string()))?
         .with_deadline(Instant::now() + cfg.wait_timeout);
     let version = gitea
         .version()
-        .map_err(|e| api(&format!("cannot read the version of {}", gitea.base), e))?;
+        .map_err(|e| api(&format!("cannot read the version of {}", gitea.base()), e))?;
     let server = Server::parse(&version).unwrap_or_else(|| {
         report::note(&format!(
             "unknown server version {}; assuming Gitea 1.24's behaviour",
@@ -487,7 +486,7 @@ fn dispatch_and_wait(cfg: &DispatchConfig, links: &mut Links) -> Result<Landed> 
     if !server.can_dispatch() {
         return Err(Error::Api(format!(
             "{} runs Gitea {version}, which has no workflow dispatch API: dispatch needs Gitea 1.24 or newer (1.25 or newer to see a failed run before --wait-timeout)",
-            gitea.base
+            gitea.base()
         )));
     }
     let repo = gitea
@@ -513,7 +512,7 @@ fn dispatch_and_wait(cfg: &DispatchConfig, links: &mut Links) -> Result<Landed> 
         inputs.push(("deploy_name", name.as_str()));
     }
     let forgejo = matches!(server, Server::Forgejo { .. });
-    let dispatch = |gitea: &Gitea| {
+    let dispatch = |gitea: &dyn Forge| {
         gitea
             .dispatch(&cfg.repo, &cfg.workflow, &branch, &inputs, forgejo)
             .map_err(|e| {

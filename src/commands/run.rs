@@ -4,10 +4,11 @@
 use crate::config::PullRequestMode;
 use crate::config::RunConfig;
 use crate::error::{self, Error, Result};
+use crate::forge::{self, Forge};
 use crate::git::{AgitPush, DirectPush, Landing, PullRequestBranch};
 use crate::record::pull_request_branch;
 use crate::update::{self, Outcome};
-use crate::{gitea, model, report};
+use crate::{model, report};
 
 pub fn execute(cfg: &RunConfig) -> Result<u8> {
     let repo = cfg
@@ -197,21 +198,19 @@ fn check_signing_account(cfg: &RunConfig, signer: &crate::sign::Signer) {
     let (Some(api), Some(token)) = (cfg.api_url.as_ref(), cfg.token.clone()) else {
         return;
     };
-    let checked = gitea::Gitea::new(api, token, cfg.timeout)
-        .map_err(gitea::ApiError::Unavailable)
-        .and_then(|g| {
-            let emails = g.my_emails()?;
-            let (kind, has_key) = match signer.account_key() {
-                AccountKey::Ssh(fp) => ("SSH", g.my_ssh_fingerprints()?.contains(&fp)),
-                AccountKey::Gpg(id) => (
-                    "GPG",
-                    g.my_gpg_key_ids()?
-                        .iter()
-                        .any(|k| k.eq_ignore_ascii_case(&id)),
-                ),
-            };
-            Ok((emails, kind, has_key))
-        });
+    let checked = forge::connect(api, token, cfg.timeout).and_then(|g| {
+        let emails = g.my_emails()?;
+        let (kind, has_key) = match signer.account_key() {
+            AccountKey::Ssh(fp) => ("SSH", g.my_ssh_fingerprints()?.contains(&fp)),
+            AccountKey::Gpg(id) => (
+                "GPG",
+                g.my_gpg_key_ids()?
+                    .iter()
+                    .any(|k| k.eq_ignore_ascii_case(&id)),
+            ),
+        };
+        Ok((emails, kind, has_key))
+    });
     let email = &cfg.committer.email;
     match checked {
         Err(e) => report::progress(&format!(
@@ -272,15 +271,14 @@ fn commit_status(cfg: &RunConfig, sha: &str) -> Result<()> {
         _ => None,
     };
     let description = record.status_description();
-    let status = gitea::Status {
+    let status = forge::Status {
         state: "success",
         context,
         target_url,
         description,
     };
-    let outcome = gitea::Gitea::new(api, token, cfg.timeout)
-        .map_err(gitea::ApiError::Unavailable)
-        .and_then(|g| g.set_status(repo, sha, &status));
+    let outcome =
+        forge::connect(api, token, cfg.timeout).and_then(|g| g.set_status(repo, sha, &status));
     match outcome {
         Ok(()) => {
             report::progress(&format!(
@@ -371,13 +369,10 @@ fn agit_pulled(
         let message = cfg
             .record(&done.changes.iter().map(|c| &c.path).collect::<Vec<_>>())
             .message();
-        let edited = gitea::Gitea::new(api, token, cfg.timeout)
-            .map_err(gitea::ApiError::Unavailable)
-            .and_then(|g| {
-                let (title, body) =
-                    describe(&message, &commit.to_string(), Some(done), cfg, &g.base);
-                g.edit_pull(repo, number, &title, &body)
-            });
+        let edited = forge::connect(api, token, cfg.timeout).and_then(|g| {
+            let (title, body) = describe(&message, &commit.to_string(), Some(done), cfg, g.base());
+            g.edit_pull(repo, number, &title, &body)
+        });
         if let Err(e) = edited {
             report::note(&format!(
                 "pull request #{number} carries the new commit, but its title and description could not be updated ({e})"
@@ -396,7 +391,7 @@ fn agit_pulled(
                 "--auto-merge: the server did not name the pull request of the AGit push (PULL_REQUEST_PUSH_MESSAGE off?), so it cannot be merged".into(),
             ));
         };
-        let g = gitea::Gitea::new(api, token, cfg.timeout).map_err(Error::Api)?;
+        let g = forge::connect(api, token, cfg.timeout).map_err(|e| Error::Api(e.to_string()))?;
         merged = auto_merge(&g, repo, number, style)?;
     }
     Ok(report::Pulled {
@@ -409,11 +404,11 @@ fn agit_pulled(
 /// `--auto-merge`: merged now (true), or scheduled for when the checks succeed. A merge an
 /// earlier run scheduled still holds for the new head: Gitea answers 409 "already scheduled"
 /// for it (routers/api/v1/repo/pull.go); any other 409, a conflict, fails the run.
-fn auto_merge(g: &gitea::Gitea, repo: &str, number: u64, style: &str) -> Result<bool> {
+fn auto_merge(g: &dyn Forge, repo: &str, number: u64, style: &str) -> Result<bool> {
     let merged = match g.merge_pull(repo, number, style) {
-        Ok(gitea::Merge::Merged) => true,
-        Ok(gitea::Merge::Scheduled) => false,
-        Err(gitea::ApiError::Refused {
+        Ok(forge::Merge::Merged) => true,
+        Ok(forge::Merge::Scheduled) => false,
+        Err(forge::ApiError::Refused {
             status: 409,
             message,
         }) if message.contains("already scheduled") => false,
@@ -450,17 +445,17 @@ fn open_pull_request(
     let Outcome::Pushed { commit, .. } = &done.outcome else {
         return Err(Error::Internal("no commit for the pull request".into()));
     };
-    fn api_err(what: &str) -> impl Fn(gitea::ApiError) -> Error + '_ {
+    fn api_err(what: &str) -> impl Fn(forge::ApiError) -> Error + '_ {
         move |e| Error::Api(format!("{what}: {e}"))
     }
-    let g = gitea::Gitea::new(api, token, cfg.timeout).map_err(Error::Api)?;
+    let g = forge::connect(api, token, cfg.timeout).map_err(|e| Error::Api(e.to_string()))?;
     let head = pull_request_branch(&done.branch, &cfg.component);
     let base = &done.branch;
     let ours = commit.to_string();
     let message = cfg
         .record(&done.changes.iter().map(|c| &c.path).collect::<Vec<_>>())
         .message();
-    let (title, body) = describe(&message, &ours, Some(done), cfg, &g.base);
+    let (title, body) = describe(&message, &ours, Some(done), cfg, g.base());
     let (mut pull, updated) =
         match g
             .create_pull(repo, &head, base, &title, &body)
@@ -496,7 +491,7 @@ fn open_pull_request(
             let theirs = g
                 .commit_message(repo, &head_sha)
                 .map_err(api_err("cannot read the pull request's head commit"))?;
-            describe(&theirs, &head_sha, None, cfg, &g.base)
+            describe(&theirs, &head_sha, None, cfg, g.base())
         };
         pull = g
             .edit_pull(repo, pull.number, &title, &body)

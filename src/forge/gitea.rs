@@ -1,176 +1,17 @@
-//! The Gitea API: commit statuses, workflow dispatch, commits and runs. A small blocking client on the same OpenSSL as libgit2
+//! Gitea's API, the first `Forge`: a small blocking client on the same OpenSSL as libgit2
 //! (git2 points OpenSSL at the system CA bundle when it starts, and honours SSL_CERT_FILE).
+//! Forgejo speaks the same API with a few differences, which `Server` names.
 
 use std::time::Duration;
 
 use jaq_json::Val;
 
+use super::{ApiError, Commit, Forge, Listed, Merge, Pull, PullState, Repo, Status, Task};
 use crate::model::{redact_url, SafeUrl, Token};
-
-/// What Gitea answered, or why nothing was answered.
-#[derive(Debug, PartialEq, Eq)]
-pub enum ApiError {
-    /// 4xx: the request is wrong (bad token, no such repo, no permission). Not retried.
-    Refused { status: u16, message: String },
-    /// 500: Gitea's own handler failed. Not retried: Gitea answers 500 for requests that
-    /// can never succeed (a status on a commit it does not have), and hides the reason from
-    /// non-admins (services/context/api.go, `apiErrorInternal`).
-    Failed { message: String },
-    /// 3xx to a write: the repository was renamed or moved (services/context/repo.go,
-    /// `RedirectToRepo`). A write is never re-sent to another address on our own.
-    Moved { status: u16, location: String },
-    /// 502/503/504 or a network error, still failing after the retries.
-    Unavailable(String),
-    /// The caller's deadline (`dispatch --wait-timeout`) passed before the answer came.
-    Deadline,
-}
-
-impl std::fmt::Display for ApiError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ApiError::Refused { status, message } => {
-                write!(f, "Gitea answered {status}: {message}")
-            }
-            ApiError::Failed { message } if message.is_empty() => {
-                write!(f, "Gitea answered 500 (an error on its side, or a commit or ref it does not have)")
-            }
-            ApiError::Failed { message } => write!(f, "Gitea answered 500: {message}"),
-            ApiError::Moved { status, location } => write!(
-                f,
-                "Gitea answered {status}: the repository has moved to {}; use its new owner/name",
-                crate::report::escape(location)
-            ),
-            ApiError::Deadline => write!(f, "the deadline (--wait-timeout) passed first"),
-            ApiError::Unavailable(why) => {
-                write!(f, "Gitea did not answer: {}", crate::report::escape(why))
-            }
-        }
-    }
-}
-
-/// A commit status, as `POST /repos/{owner}/{repo}/statuses/{sha}` takes it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Status {
-    /// pending, success, error, failure or warning.
-    pub state: &'static str,
-    pub context: String,
-    pub target_url: Option<String>,
-    pub description: String,
-}
-
-/// A commit status as Gitea lists it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Listed {
-    pub state: String,
-    pub context: String,
-    pub description: String,
-}
-
-/// What the server is, from `GET /version` (routers/api/v1/misc/version.go).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Server {
-    Gitea {
-        major: u32,
-        minor: u32,
-    },
-    /// Forgejo's version reads `11.0.1+gitea-1.22.0`.
-    Forgejo {
-        major: u32,
-    },
-}
-
-impl Server {
-    /// Parses a version string; `None` when it is neither Gitea's nor Forgejo's shape.
-    pub fn parse(version: &str) -> Option<Server> {
-        let numbers = |s: &str| -> Option<(u32, u32)> {
-            let core = s.trim_start_matches('v');
-            let core = core.split(['+', '-', ' ']).next()?;
-            let mut it = core.split('.');
-            let major = it.next()?.parse().ok()?;
-            let minor = it.next().unwrap_or("0").parse().ok()?;
-            Some((major, minor))
-        };
-        if version.contains("+gitea-") || version.to_ascii_lowercase().contains("forgejo") {
-            return Some(Server::Forgejo {
-                major: numbers(version)?.0,
-            });
-        }
-        let (major, minor) = numbers(version)?;
-        Some(Server::Gitea { major, minor })
-    }
-
-    fn at_least(self, want_major: u32, want_minor: u32) -> bool {
-        match self {
-            Server::Gitea { major, minor } => (major, minor) >= (want_major, want_minor),
-            Server::Forgejo { .. } => true,
-        }
-    }
-
-    /// The workflow dispatch API exists (routers/api/v1/api.go, from 1.24).
-    pub fn can_dispatch(self) -> bool {
-        self.at_least(1, 24)
-    }
-
-    /// A run's title is its evaluated `run-name:` (services/actions/workflow.go, from 1.25),
-    /// so a task can be told to be ours by the dispatch id in it.
-    pub fn titles_runs(self) -> bool {
-        matches!(self, Server::Gitea { .. }) && self.at_least(1, 25)
-    }
-
-    /// Every dispatch cancels the running and waiting runs of the same workflow and ref
-    /// (1.24 and 1.25: services/actions/workflow.go → `CancelPreviousJobs`).
-    pub fn cancels_on_dispatch(self) -> bool {
-        matches!(
-            self,
-            Server::Gitea {
-                major: 1,
-                minor: 24 | 25
-            }
-        )
-    }
-}
-
-impl std::fmt::Display for Server {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Server::Gitea { major, minor } => write!(f, "Gitea {major}.{minor}"),
-            Server::Forgejo { major } => write!(f, "Forgejo {major}"),
-        }
-    }
-}
-
-/// A repository as `GET /repos/{owner}/{repo}` describes it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Repo {
-    pub default_branch: String,
-    /// Built from the server's public `ROOT_URL`: the address for links meant for people.
-    pub html_url: String,
-}
-
-/// A job a runner has picked up (`GET /repos/{o}/{r}/actions/tasks`,
-/// routers/api/v1/repo/action.go; services/convert/convert.go `ToActionTask`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Task {
-    pub id: u64,
-    pub display_title: String,
-    /// waiting, running, success, failure, cancelled, skipped, blocked
-    /// (models/actions/status.go).
-    pub status: String,
-    /// The workflow's file name.
-    pub workflow_id: String,
-    /// The run's page, under the server's public URL.
-    pub url: String,
-}
-
-impl Task {
-    pub fn is_active(&self) -> bool {
-        matches!(self.status.as_str(), "waiting" | "running" | "blocked")
-    }
-}
 
 pub struct Gitea {
     /// The server's web root, without `/api/v1`.
-    pub base: String,
+    base: String,
     token: Token,
     agent: ureq::Agent,
     tries: u32,
@@ -209,8 +50,9 @@ fn origin(url: &str) -> &str {
 }
 
 impl Gitea {
-    pub fn new(api_url: &SafeUrl, token: Token, timeout: Duration) -> Result<Gitea, String> {
-        let tls = native_tls::TlsConnector::new().map_err(|e| format!("cannot set up TLS: {e}"))?;
+    pub fn new(api_url: &SafeUrl, token: Token, timeout: Duration) -> Result<Gitea, ApiError> {
+        let tls = native_tls::TlsConnector::new()
+            .map_err(|e| ApiError::Unavailable(format!("cannot set up TLS: {e}")))?;
         let agent = ureq::AgentBuilder::new()
             .tls_connector(std::sync::Arc::new(tls))
             .timeout_connect(timeout)
@@ -342,141 +184,6 @@ impl Gitea {
         self.get_paged(path).map(|(v, _)| v)
     }
 
-    /// The addresses of the token's account, and whether each is activated
-    /// (routers/api/v1/user/email.go, ListEmails: `email`, `verified`).
-    pub fn my_emails(&self) -> Result<Vec<(String, bool)>, ApiError> {
-        let v = self.get("/user/emails")?;
-        Ok(items(&v)
-            .filter_map(|e| {
-                Some((
-                    field_str(e, "email")?,
-                    matches!(field(e, "verified"), Some(Val::Bool(true))),
-                ))
-            })
-            .collect())
-    }
-
-    /// The fingerprints (`SHA256:...`) of the token's account's SSH keys
-    /// (routers/api/v1/user/key.go, ListMyPublicKeys; models/asymkey/ssh_key_fingerprint.go).
-    pub fn my_ssh_fingerprints(&self) -> Result<Vec<String>, ApiError> {
-        let v = self.get("/user/keys?limit=50")?;
-        Ok(items(&v)
-            .filter_map(|k| field_str(k, "fingerprint"))
-            .collect())
-    }
-
-    /// The key IDs of the token's account's GPG keys and their subkeys
-    /// (routers/api/v1/user/gpg_key.go, ListMyGPGKeys: `key_id`, `subkeys`).
-    pub fn my_gpg_key_ids(&self) -> Result<Vec<String>, ApiError> {
-        let v = self.get("/user/gpg_keys?limit=50")?;
-        let mut ids = Vec::new();
-        for k in items(&v) {
-            ids.extend(field_str(k, "key_id"));
-            if let Some(subs) = field(k, "subkeys") {
-                ids.extend(items(subs).filter_map(|s| field_str(s, "key_id")));
-            }
-        }
-        Ok(ids)
-    }
-
-    /// The server's version string.
-    pub fn version(&self) -> Result<String, ApiError> {
-        let v = self.get("/version")?;
-        field_str(&v, "version")
-            .ok_or_else(|| ApiError::Unavailable("no version in the answer to /version".into()))
-    }
-
-    pub fn repo(&self, repo: &str) -> Result<Repo, ApiError> {
-        let v = self.get(&format!("/repos/{repo}"))?;
-        let default_branch = field_str(&v, "default_branch")
-            .ok_or_else(|| ApiError::Unavailable("no default_branch in the repository".into()))?;
-        let html_url = field_url(&v, "html_url").unwrap_or_default();
-        Ok(Repo {
-            default_branch,
-            html_url: html_url.trim_end_matches('/').to_string(),
-        })
-    }
-
-    /// Dispatches a workflow. Gitea answers 204 with no body on every release; Forgejo,
-    /// asked with `return_run_info`, answers 201 with the run (Forgejo's
-    /// routers/api/v1/repo/action.go), whose id is returned.
-    pub fn dispatch(
-        &self,
-        repo: &str,
-        workflow: &str,
-        branch: &str,
-        inputs: &[(&str, &str)],
-        return_run_info: bool,
-    ) -> Result<Option<u64>, ApiError> {
-        use crate::report::json_str;
-        let inputs: Vec<String> = inputs
-            .iter()
-            .map(|(k, v)| format!("{}:{}", json_str(k), json_str(v)))
-            .collect();
-        let info = if return_run_info {
-            ",\"return_run_info\":true"
-        } else {
-            ""
-        };
-        let body = format!(
-            "{{\"ref\":{},\"inputs\":{{{}}}{info}}}",
-            json_str(branch),
-            inputs.join(",")
-        );
-        let reply = self.post(
-            &format!("/repos/{repo}/actions/workflows/{workflow}/dispatches"),
-            &body,
-        )?;
-        if reply.code != 201 {
-            return Ok(None);
-        }
-        let run = jaq_json::read::parse_single(reply.body.as_bytes()).ok();
-        Ok(run.and_then(|v| field_u64(&v, "id")))
-    }
-
-    /// The commits of `branch` that `not` does not reach, newest first, every page of them.
-    /// Pages are asked for by number: the `Link` header names the server's public ROOT_URL
-    /// (services/context/api.go, `genAPILinks`), which a runner may not reach.
-    pub fn commits_since(
-        &self,
-        repo: &str,
-        branch: &str,
-        not: &str,
-    ) -> Result<Vec<Commit>, ApiError> {
-        // setting.Git.CommitsRangeSize: Gitea never sends more than 50 a page.
-        const PAGE: u64 = 50;
-        let mut all = Vec::new();
-        for page in 1.. {
-            let (items, total) = self.commits_page(
-                repo,
-                &format!(
-                    "sha={}&not={}&limit={PAGE}&page={page}",
-                    encode(branch),
-                    encode(not)
-                ),
-            )?;
-            let n = items.len() as u64;
-            all.extend(items);
-            let more = match total {
-                Some(t) => (all.len() as u64) < t,
-                None => n == PAGE,
-            };
-            if n == 0 || !more || page >= 1000 {
-                break;
-            }
-        }
-        Ok(all)
-    }
-
-    /// The newest commit of `branch`.
-    pub fn tip(&self, repo: &str, branch: &str) -> Result<Commit, ApiError> {
-        let (items, _) = self.commits_page(repo, &format!("sha={}&limit=1", encode(branch)))?;
-        items
-            .into_iter()
-            .next()
-            .ok_or_else(|| ApiError::Unavailable(format!("no commits on {branch}")))
-    }
-
     fn commits_page(
         &self,
         repo: &str,
@@ -518,98 +225,6 @@ impl Gitea {
             .collect::<Result<Vec<_>, ApiError>>()?;
         Ok((commits, total))
     }
-
-    /// The newest statuses of a commit (routers/api/v1/repo/status.go; newest first).
-    pub fn statuses(&self, repo: &str, sha: &str) -> Result<Vec<Listed>, ApiError> {
-        let v = self.get(&format!("/repos/{repo}/statuses/{sha}?limit=50"))?;
-        let Val::Arr(items) = v else {
-            return Err(ApiError::Unavailable(
-                "the statuses answer is not a list".into(),
-            ));
-        };
-        Ok(items
-            .iter()
-            .map(|s| Listed {
-                state: field_str(s, "status")
-                    .or_else(|| field_str(s, "state"))
-                    .unwrap_or_default(),
-                context: field_str(s, "context").unwrap_or_default(),
-                description: field_str(s, "description").unwrap_or_default(),
-            })
-            .collect())
-    }
-
-    /// The newest tasks (jobs picked up by a runner) of the repository.
-    pub fn tasks(&self, repo: &str) -> Result<Vec<Task>, ApiError> {
-        let v = self.get(&format!("/repos/{repo}/actions/tasks?limit=50"))?;
-        let Some(Val::Arr(items)) = field(&v, "workflow_runs") else {
-            return Err(ApiError::Unavailable(
-                "the tasks answer has no workflow_runs".into(),
-            ));
-        };
-        Ok(items
-            .iter()
-            .filter_map(|t| {
-                Some(Task {
-                    id: field_u64(t, "id")?,
-                    display_title: field_str(t, "display_title").unwrap_or_default(),
-                    status: field_str(t, "status").unwrap_or_default(),
-                    workflow_id: field_str(t, "workflow_id").unwrap_or_default(),
-                    url: field_url(t, "url").unwrap_or_default(),
-                })
-            })
-            .collect())
-    }
-
-    /// A run's status as Forgejo gives it (`GET /repos/{o}/{r}/actions/runs/{id}`:
-    /// success, failure, cancelled, running, waiting, ...), and its page.
-    pub fn run_status(&self, repo: &str, run: u64) -> Result<(String, Option<String>), ApiError> {
-        let v = self.get(&format!("/repos/{repo}/actions/runs/{run}"))?;
-        Ok((
-            field_str(&v, "status").unwrap_or_default(),
-            field_url(&v, "html_url"),
-        ))
-    }
-
-    pub fn set_status(&self, repo: &str, sha: &str, status: &Status) -> Result<(), ApiError> {
-        use crate::report::json_str;
-        let target = status
-            .target_url
-            .as_deref()
-            .map(|u| format!(",\"target_url\":{}", json_str(u)))
-            .unwrap_or_default();
-        let body = format!(
-            "{{\"state\":{},\"context\":{}{target},\"description\":{}}}",
-            json_str(status.state),
-            json_str(&status.context),
-            json_str(&status.description)
-        );
-        self.post(&format!("/repos/{repo}/statuses/{sha}"), &body)
-            .map(|_| ())
-    }
-}
-
-/// A pull request as Gitea describes it (services/convert/pull.go, `ToAPIPullRequest`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Pull {
-    pub number: u64,
-    pub html_url: String,
-    /// The head branch's tip as Gitea answered.
-    pub head_sha: String,
-}
-
-/// A pull request as `GET /pulls/{n}` answers it (services/convert/pull.go): whether it is
-/// merged, and as which commit (`merge_commit_sha`, set once merged).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PullState {
-    pub pull: Pull,
-    /// open, closed
-    pub state: String,
-    pub merged: bool,
-    pub merge_commit: Option<String>,
-    /// The head's ref: the branch, or refs/pull/N/head for an AGit pull request.
-    pub head_ref: String,
-    pub title: String,
 }
 
 fn pull_state_of(v: &Val) -> Option<PullState> {
@@ -635,19 +250,213 @@ fn pull_of(v: &Val) -> Option<Pull> {
     })
 }
 
-/// What `POST /pulls/{n}/merge` did (routers/api/v1/repo/pull.go, `MergePullRequest`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Merge {
-    /// 200: merged now.
-    Merged,
-    /// 201: scheduled, to merge when the required checks succeed.
-    Scheduled,
-}
+impl Forge for Gitea {
+    fn base(&self) -> &str {
+        &self.base
+    }
 
-impl Gitea {
+    /// The addresses of the token's account, and whether each is activated
+    /// (routers/api/v1/user/email.go, ListEmails: `email`, `verified`).
+    fn my_emails(&self) -> Result<Vec<(String, bool)>, ApiError> {
+        let v = self.get("/user/emails")?;
+        Ok(items(&v)
+            .filter_map(|e| {
+                Some((
+                    field_str(e, "email")?,
+                    matches!(field(e, "verified"), Some(Val::Bool(true))),
+                ))
+            })
+            .collect())
+    }
+
+    /// The fingerprints (`SHA256:...`) of the token's account's SSH keys
+    /// (routers/api/v1/user/key.go, ListMyPublicKeys; models/asymkey/ssh_key_fingerprint.go).
+    fn my_ssh_fingerprints(&self) -> Result<Vec<String>, ApiError> {
+        let v = self.get("/user/keys?limit=50")?;
+        Ok(items(&v)
+            .filter_map(|k| field_str(k, "fingerprint"))
+            .collect())
+    }
+
+    /// The key IDs of the token's account's GPG keys and their subkeys
+    /// (routers/api/v1/user/gpg_key.go, ListMyGPGKeys: `key_id`, `subkeys`).
+    fn my_gpg_key_ids(&self) -> Result<Vec<String>, ApiError> {
+        let v = self.get("/user/gpg_keys?limit=50")?;
+        let mut ids = Vec::new();
+        for k in items(&v) {
+            ids.extend(field_str(k, "key_id"));
+            if let Some(subs) = field(k, "subkeys") {
+                ids.extend(items(subs).filter_map(|s| field_str(s, "key_id")));
+            }
+        }
+        Ok(ids)
+    }
+
+    /// The server's version string.
+    fn version(&self) -> Result<String, ApiError> {
+        let v = self.get("/version")?;
+        field_str(&v, "version")
+            .ok_or_else(|| ApiError::Unavailable("no version in the answer to /version".into()))
+    }
+
+    fn repo(&self, repo: &str) -> Result<Repo, ApiError> {
+        let v = self.get(&format!("/repos/{repo}"))?;
+        let default_branch = field_str(&v, "default_branch")
+            .ok_or_else(|| ApiError::Unavailable("no default_branch in the repository".into()))?;
+        let html_url = field_url(&v, "html_url").unwrap_or_default();
+        Ok(Repo {
+            default_branch,
+            html_url: html_url.trim_end_matches('/').to_string(),
+        })
+    }
+
+    /// Dispatches a workflow. Gitea answers 204 with no body on every release; Forgejo,
+    /// asked with `return_run_info`, answers 201 with the run (Forgejo's
+    /// routers/api/v1/repo/action.go), whose id is returned.
+    fn dispatch(
+        &self,
+        repo: &str,
+        workflow: &str,
+        branch: &str,
+        inputs: &[(&str, &str)],
+        return_run_info: bool,
+    ) -> Result<Option<u64>, ApiError> {
+        use crate::report::json_str;
+        let inputs: Vec<String> = inputs
+            .iter()
+            .map(|(k, v)| format!("{}:{}", json_str(k), json_str(v)))
+            .collect();
+        let info = if return_run_info {
+            ",\"return_run_info\":true"
+        } else {
+            ""
+        };
+        let body = format!(
+            "{{\"ref\":{},\"inputs\":{{{}}}{info}}}",
+            json_str(branch),
+            inputs.join(",")
+        );
+        let reply = self.post(
+            &format!("/repos/{repo}/actions/workflows/{workflow}/dispatches"),
+            &body,
+        )?;
+        if reply.code != 201 {
+            return Ok(None);
+        }
+        let run = jaq_json::read::parse_single(reply.body.as_bytes()).ok();
+        Ok(run.and_then(|v| field_u64(&v, "id")))
+    }
+
+    /// The commits of `branch` that `not` does not reach, newest first, every page of them.
+    /// Pages are asked for by number: the `Link` header names the server's public ROOT_URL
+    /// (services/context/api.go, `genAPILinks`), which a runner may not reach.
+    fn commits_since(&self, repo: &str, branch: &str, not: &str) -> Result<Vec<Commit>, ApiError> {
+        // setting.Git.CommitsRangeSize: Gitea never sends more than 50 a page.
+        const PAGE: u64 = 50;
+        let mut all = Vec::new();
+        for page in 1.. {
+            let (items, total) = self.commits_page(
+                repo,
+                &format!(
+                    "sha={}&not={}&limit={PAGE}&page={page}",
+                    encode(branch),
+                    encode(not)
+                ),
+            )?;
+            let n = items.len() as u64;
+            all.extend(items);
+            let more = match total {
+                Some(t) => (all.len() as u64) < t,
+                None => n == PAGE,
+            };
+            if n == 0 || !more || page >= 1000 {
+                break;
+            }
+        }
+        Ok(all)
+    }
+
+    /// The newest commit of `branch`.
+    fn tip(&self, repo: &str, branch: &str) -> Result<Commit, ApiError> {
+        let (items, _) = self.commits_page(repo, &format!("sha={}&limit=1", encode(branch)))?;
+        items
+            .into_iter()
+            .next()
+            .ok_or_else(|| ApiError::Unavailable(format!("no commits on {branch}")))
+    }
+
+    /// The newest statuses of a commit (routers/api/v1/repo/status.go; newest first).
+    fn statuses(&self, repo: &str, sha: &str) -> Result<Vec<Listed>, ApiError> {
+        let v = self.get(&format!("/repos/{repo}/statuses/{sha}?limit=50"))?;
+        let Val::Arr(items) = v else {
+            return Err(ApiError::Unavailable(
+                "the statuses answer is not a list".into(),
+            ));
+        };
+        Ok(items
+            .iter()
+            .map(|s| Listed {
+                state: field_str(s, "status")
+                    .or_else(|| field_str(s, "state"))
+                    .unwrap_or_default(),
+                context: field_str(s, "context").unwrap_or_default(),
+                description: field_str(s, "description").unwrap_or_default(),
+            })
+            .collect())
+    }
+
+    /// The newest tasks (jobs picked up by a runner) of the repository.
+    fn tasks(&self, repo: &str) -> Result<Vec<Task>, ApiError> {
+        let v = self.get(&format!("/repos/{repo}/actions/tasks?limit=50"))?;
+        let Some(Val::Arr(items)) = field(&v, "workflow_runs") else {
+            return Err(ApiError::Unavailable(
+                "the tasks answer has no workflow_runs".into(),
+            ));
+        };
+        Ok(items
+            .iter()
+            .filter_map(|t| {
+                Some(Task {
+                    id: field_u64(t, "id")?,
+                    display_title: field_str(t, "display_title").unwrap_or_default(),
+                    status: field_str(t, "status").unwrap_or_default(),
+                    workflow_id: field_str(t, "workflow_id").unwrap_or_default(),
+                    url: field_url(t, "url").unwrap_or_default(),
+                })
+            })
+            .collect())
+    }
+
+    /// A run's status as Forgejo gives it (`GET /repos/{o}/{r}/actions/runs/{id}`:
+    /// success, failure, cancelled, running, waiting, ...), and its page.
+    fn run_status(&self, repo: &str, run: u64) -> Result<(String, Option<String>), ApiError> {
+        let v = self.get(&format!("/repos/{repo}/actions/runs/{run}"))?;
+        Ok((
+            field_str(&v, "status").unwrap_or_default(),
+            field_url(&v, "html_url"),
+        ))
+    }
+
+    fn set_status(&self, repo: &str, sha: &str, status: &Status) -> Result<(), ApiError> {
+        use crate::report::json_str;
+        let target = status
+            .target_url
+            .as_deref()
+            .map(|u| format!(",\"target_url\":{}", json_str(u)))
+            .unwrap_or_default();
+        let body = format!(
+            "{{\"state\":{},\"context\":{}{target},\"description\":{}}}",
+            json_str(status.state),
+            json_str(&status.context),
+            json_str(&status.description)
+        );
+        self.post(&format!("/repos/{repo}/statuses/{sha}"), &body)
+            .map(|_| ())
+    }
+
     /// Opens a pull request of `head` into `base`. `Ok(None)`: one is already open for
     /// them (409, routers/api/v1/repo/pull.go `CreatePullRequest`).
-    pub fn create_pull(
+    fn create_pull(
         &self,
         repo: &str,
         head: &str,
@@ -676,7 +485,7 @@ impl Gitea {
     }
 
     /// The open pull request of `head` into `base`, from the list of open ones.
-    pub fn open_pull(&self, repo: &str, head: &str, base: &str) -> Result<Option<Pull>, ApiError> {
+    fn open_pull(&self, repo: &str, head: &str, base: &str) -> Result<Option<Pull>, ApiError> {
         const PAGE: u64 = 50;
         for page in 1..=20 {
             let (list, total) = self.get_paged(&format!(
@@ -701,19 +510,14 @@ impl Gitea {
     }
 
     /// One pull request as it is now (routers/api/v1/repo/pull.go, GetPullRequest).
-    pub fn pull(&self, repo: &str, number: u64) -> Result<PullState, ApiError> {
+    fn pull(&self, repo: &str, number: u64) -> Result<PullState, ApiError> {
         let v = self.get(&format!("/repos/{repo}/pulls/{number}"))?;
         pull_state_of(&v).ok_or_else(|| ApiError::Unavailable(format!("no pull request #{number}")))
     }
 
     /// The pull requests into `base` in `state` (open, closed), newest first: the first
     /// page (50).
-    pub fn pulls_into(
-        &self,
-        repo: &str,
-        base: &str,
-        state: &str,
-    ) -> Result<Vec<PullState>, ApiError> {
+    fn pulls_into(&self, repo: &str, base: &str, state: &str) -> Result<Vec<PullState>, ApiError> {
         let v = self.get(&format!(
             "/repos/{repo}/pulls?state={state}&base_branch={}&page=1&limit=50",
             encode(base)
@@ -726,7 +530,7 @@ impl Gitea {
 
     /// Sets a pull request's title and body, and answers it as it now is. Gitea answers 201
     /// (`EditPullRequest`).
-    pub fn edit_pull(
+    fn edit_pull(
         &self,
         repo: &str,
         number: u64,
@@ -752,7 +556,7 @@ impl Gitea {
     }
 
     /// A commit's message (`GET /repos/{o}/{r}/commits?sha=`, its first entry).
-    pub fn commit_message(&self, repo: &str, sha: &str) -> Result<String, ApiError> {
+    fn commit_message(&self, repo: &str, sha: &str) -> Result<String, ApiError> {
         let v = self.get(&format!(
             "/repos/{repo}/commits?sha={sha}&limit=1&stat=false&verification=false&files=false"
         ))?;
@@ -767,7 +571,7 @@ impl Gitea {
     }
 
     /// Merges, or schedules the merge for when the checks succeed.
-    pub fn merge_pull(&self, repo: &str, number: u64, style: &str) -> Result<Merge, ApiError> {
+    fn merge_pull(&self, repo: &str, number: u64, style: &str) -> Result<Merge, ApiError> {
         use crate::report::json_str;
         let req = format!(
             "{{\"Do\":{},\"merge_when_checks_succeed\":true,\"delete_branch_after_merge\":true}}",
@@ -780,14 +584,6 @@ impl Gitea {
             Merge::Merged
         })
     }
-}
-
-/// A commit as Gitea lists it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Commit {
-    pub sha: String,
-    pub message: String,
-    pub html_url: Option<String>,
 }
 
 /// The elements of a JSON array; nothing for anything else.
@@ -864,36 +660,6 @@ mod tests {
         assert!(field_url(&v, "c").is_some());
         assert_eq!(field_url(&v, "d"), None);
         assert_eq!(field_url(&v, "e"), None);
-    }
-
-    #[test]
-    fn server_versions() {
-        assert_eq!(
-            Server::parse("1.24.7"),
-            Some(Server::Gitea {
-                major: 1,
-                minor: 24
-            })
-        );
-        assert_eq!(
-            Server::parse("1.26.0+dev-412-g0123abc"),
-            Some(Server::Gitea {
-                major: 1,
-                minor: 26
-            })
-        );
-        assert_eq!(
-            Server::parse("11.0.1+gitea-1.22.0"),
-            Some(Server::Forgejo { major: 11 })
-        );
-        assert_eq!(Server::parse("development"), None);
-        let v = |s| Server::parse(s).unwrap();
-        assert!(!v("1.23.8").can_dispatch() && v("1.24.0").can_dispatch());
-        assert!(v("1.24.7").cancels_on_dispatch() && v("1.25.4").cancels_on_dispatch());
-        assert!(
-            !v("1.26.0").cancels_on_dispatch() && !v("11.0.1+gitea-1.22.0").cancels_on_dispatch()
-        );
-        assert!(!v("1.24.7").titles_runs() && v("1.25.0").titles_runs());
     }
 
     #[test]
