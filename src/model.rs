@@ -322,6 +322,31 @@ impl Target {
     }
 }
 
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Pushed {
+        commit: git2::Oid,
+        previous: git2::Oid,
+    },
+    UpToDate {
+        tip: git2::Oid,
+    },
+    DryRun {
+        tip: git2::Oid,
+    },
+}
+
+/// A pull request the run opened or updated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pulled {
+    /// None when an AGit push's server did not say which pull request it was.
+    pub number: Option<u64>,
+    pub url: String,
+    /// Merged by `--auto-merge` at once; otherwise it waits for review or checks.
+    pub merged: bool,
+}
+
 /// Who a commit is by.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Person {

@@ -9,17 +9,40 @@ use git2::Oid;
 use crate::config::RunConfig;
 use crate::error::{Error, Result};
 use crate::expr::Program;
-use crate::git::{self, Git, Landing, Push};
-use crate::model::{short, RepoPath};
+use crate::git::{self, Git, Push};
+use crate::model::{short, Outcome, Pulled, RepoPath};
 use crate::policy::{self, Policy};
 use crate::{edit, report};
 
-/// How a run ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
-    Pushed { commit: Oid, previous: Oid },
-    UpToDate { tip: Oid },
-    DryRun { tip: Oid },
+/// How a commit reaches the branch: one implementation per way in `src/land/`. The loop asks
+/// it once per attempt and acts on the answer: accepted, stale (re-apply on the new tip), or
+/// rejected for good; once a push is accepted, `follow_up` does what the server must do
+/// with it.
+pub trait Landing {
+    fn land(&self, git: &Git, commit: Oid) -> Result<Landed>;
+
+    /// Whether a landed commit is the branch's new tip, so that a checkout follows it.
+    fn moves_branch(&self) -> bool {
+        true
+    }
+
+    /// Where a commit for `branch` is pushed, for the progress line.
+    fn target(&self, branch: &str) -> String {
+        branch.to_string()
+    }
+
+    /// After the update pushed: open or update the pull request, describe it, merge it. A
+    /// push to the branch itself has nothing left to do.
+    fn follow_up(&self, _done: &Done) -> Result<Option<Pulled>> {
+        Ok(None)
+    }
+}
+
+/// A push's answer, with the server's own words on the sideband (where an AGit push is told
+/// its pull request's address).
+pub struct Landed {
+    pub push: Push,
+    pub said: String,
 }
 
 /// One file's change at a given tip.
@@ -35,6 +58,8 @@ pub struct Done {
     pub attempts: u32,
     pub changes: Vec<Change>,
     pub branch: String,
+    /// What the server said to the push that landed.
+    pub said: String,
 }
 
 /// A run that failed, with how far it got: the report names the attempts it made.
@@ -223,6 +248,7 @@ fn attempts(cfg: &RunConfig, landing: &dyn Landing, tally: &mut Tally) -> Result
             attempts: attempt,
             changes: Vec::new(),
             branch: git.branch.clone(),
+            said: String::new(),
         };
         if changes.is_empty() {
             // A push whose answer was lost may have landed: then this is that push.
@@ -262,8 +288,8 @@ fn attempts(cfg: &RunConfig, landing: &dyn Landing, tally: &mut Tally) -> Result
             ));
         };
         // Why this push failed when it was the network, not another writer.
-        let lost = match landing.land(&git, commit) {
-            Ok(Push::Accepted) => {
+        let lost = match landing.land(&git, commit).map(|l| (l.push, l.said)) {
+            Ok((Push::Accepted, said)) => {
                 report::progress(&format!(
                     "pushed {} to {} (attempt {attempt})",
                     short(&commit.to_string()),
@@ -277,9 +303,10 @@ fn attempts(cfg: &RunConfig, landing: &dyn Landing, tally: &mut Tally) -> Result
                     previous: tip,
                 });
                 d.changes = changes;
+                d.said = said;
                 return Ok(d);
             }
-            Ok(Push::Rejected(msg)) => {
+            Ok((Push::Rejected(msg), _)) => {
                 let hint = if landing.moves_branch() && msg.contains("protected branch") {
                     "; for a protected branch, --pull-request opens a pull request instead"
                 } else {
@@ -290,7 +317,7 @@ fn attempts(cfg: &RunConfig, landing: &dyn Landing, tally: &mut Tally) -> Result
                     message: format!("{msg}{hint}"),
                 });
             }
-            Ok(Push::Stale(why)) => {
+            Ok((Push::Stale(why), _)) => {
                 retry(&format!("another writer pushed first ({why})"));
                 None
             }

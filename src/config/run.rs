@@ -83,6 +83,17 @@ fn signer(file: Option<&std::path::Path>, env: &Env) -> Result<Option<crate::sig
 }
 
 impl RunConfig {
+    /// The GitOps repository's server, when the run has its API URL and a token: built once,
+    /// for the signing check, the landing's follow-up and the commit status.
+    pub fn forge(&self) -> Result<Option<Box<dyn crate::forge::Forge>>> {
+        let (Some(api), Some(token)) = (&self.api_url, &self.token) else {
+            return Ok(None);
+        };
+        let forge = crate::forge::connect(api, token.clone(), self.timeout)
+            .map_err(|e| Error::Api(e.to_string()))?;
+        Ok(Some(Box::new(forge)))
+    }
+
     /// What an update of `files` records: the commit message, the pull request's title,
     /// the commit status.
     pub fn record(&self, files: &[&RepoPath]) -> crate::record::Record {

@@ -18,7 +18,7 @@ mod local;
 mod push;
 mod stream;
 
-pub use push::{pull_number, AgitPush, DirectPush, Landing, PullRequestBranch, Push};
+pub use push::Push;
 
 use crate::error::{Error, Result};
 use crate::model::{redact_url, Target, Token};

@@ -1,11 +1,11 @@
-//! Landing a commit on the branch. `Landing` is the seam: today a direct push, never forced;
-//! a pull-request landing goes behind the same trait.
+//! Pushing a commit to a ref: as a compare-and-swap over the tip it was built on, or forced
+//! to a ref of our own, with push options; and what the server said. Which ref, and what
+//! follows, is a landing's (`src/land/`).
 
 use git2::{ErrorCode, Oid, PushOptions};
 
 use super::{transport, Git, PUSH_REF};
 use crate::error::{Error, Result};
-use crate::record::pull_request_branch;
 
 /// What the server said to a push.
 #[derive(Debug, PartialEq, Eq)]
@@ -15,129 +15,6 @@ pub enum Push {
     Stale(String),
     /// Refused for good (a hook, a protected branch, a permission).
     Rejected(String),
-}
-
-/// How a commit reaches the branch. The update loop asks it once per attempt and acts on
-/// the answer: accepted, stale (re-apply on the new tip), or rejected for good.
-pub trait Landing {
-    fn land(&self, git: &Git, commit: Oid) -> Result<Push>;
-
-    /// Whether a landed commit is the branch's new tip, so that a checkout follows it.
-    fn moves_branch(&self) -> bool {
-        true
-    }
-
-    /// Where a commit for `branch` is pushed, for the progress line.
-    fn target(&self, branch: &str) -> String {
-        branch.to_string()
-    }
-}
-
-/// Push the commit to the branch itself.
-pub struct DirectPush;
-
-impl Landing for DirectPush {
-    /// Only from the tip the commit was built on: a branch that moved since the fetch,
-    /// even backwards (a force-push), is a retry from its new tip, never a fast-forward
-    /// that brings back what was pushed away.
-    fn land(&self, git: &Git, commit: Oid) -> Result<Push> {
-        let expect = git.parent(commit);
-        git.push_ref(
-            commit,
-            &format!("refs/heads/{}", git.branch),
-            false,
-            expect,
-            &[],
-        )
-        .map(|(push, _)| push)
-    }
-}
-
-/// Push the commit to a branch of the tool's own, for a pull request into the branch. The
-/// commit is always built on the branch's current tip, so the pull request's branch is
-/// replaced, never merged into: force is right there, and only there.
-pub struct PullRequestBranch {
-    pub component: String,
-}
-
-/// Push the commit for review the AGit way, to `refs/for/<branch>` with push options: the
-/// server opens or updates the pull request of the topic itself, so the token needs no
-/// right to create branches (services/agit/agit.go). The commit is built on the branch's
-/// current tip each time, so `force-push` is always asked for, as on our own branch.
-pub struct AgitPush {
-    pub topic: String,
-    pub title: String,
-    pub description: String,
-    /// The pull request's address, when the server said it on the sideband.
-    pub said_url: std::cell::RefCell<Option<String>>,
-}
-
-impl Landing for AgitPush {
-    fn land(&self, git: &Git, commit: Oid) -> Result<Push> {
-        let options = [
-            format!("topic={}", self.topic),
-            format!("title={}", self.title),
-            format!("description={}", self.description),
-            "force-push=true".to_string(),
-        ];
-        let (push, said) = git.push_ref(
-            commit,
-            &format!("refs/for/{}", git.branch),
-            true,
-            None,
-            &options,
-        )?;
-        *self.said_url.borrow_mut() = pull_request_url(&said);
-        Ok(push)
-    }
-
-    fn moves_branch(&self) -> bool {
-        false
-    }
-
-    fn target(&self, branch: &str) -> String {
-        format!("refs/for/{branch}")
-    }
-}
-
-/// The address Gitea's hook prints after a push to a branch with an open pull request, and
-/// after every AGit push (cmd/hook.go, hookPrintResults: "Visit the existing pull request:"
-/// and the URL on the next line).
-fn pull_request_url(said: &str) -> Option<String> {
-    let mut lines = said
-        .lines()
-        .map(|l| l.trim().trim_start_matches("remote:").trim());
-    lines.find(|l| l.starts_with("Visit the existing pull request:"))?;
-    let url = lines.find(|l| !l.is_empty())?.split_whitespace().next()?;
-    (url.starts_with("http") && pull_number(url).is_some()).then(|| url.to_string())
-}
-
-/// `.../pulls/7` → 7.
-pub fn pull_number(url: &str) -> Option<u64> {
-    url.trim_end_matches('/')
-        .rsplit_once("/pulls/")?
-        .1
-        .parse()
-        .ok()
-}
-
-impl Landing for PullRequestBranch {
-    fn land(&self, git: &Git, commit: Oid) -> Result<Push> {
-        let target = format!(
-            "refs/heads/{}",
-            pull_request_branch(&git.branch, &self.component)
-        );
-        git.push_ref(commit, &target, true, None, &[])
-            .map(|(push, _)| push)
-    }
-
-    fn moves_branch(&self) -> bool {
-        false
-    }
-
-    fn target(&self, branch: &str) -> String {
-        pull_request_branch(branch, &self.component)
-    }
 }
 
 /// The server's own words from the sideband, one line, without git's progress chatter.
@@ -193,7 +70,7 @@ impl Git {
     /// Pushes `commit` to the ref `target` with push options; also returns what the server
     /// said on the sideband, without git's progress lines. Forced only for our own branches;
     /// otherwise only over `expect`, the remote ref's value when the edit started.
-    fn push_ref(
+    pub(crate) fn push_ref(
         &self,
         commit: Oid,
         target: &str,

@@ -4,8 +4,7 @@
 use std::io::{self, Write};
 
 use super::json_str;
-use crate::model::short;
-use crate::update::Outcome;
+use crate::model::{short, Outcome, Pulled};
 
 /// Appends the outputs to each step output file ($GITHUB_OUTPUT, $GITEA_OUTPUT). A value
 /// with a line break in it would start a new output of the reader's choosing (act parses
@@ -89,16 +88,6 @@ fn cell(v: &str) -> String {
         }
     }
     out
-}
-
-/// A pull request the run opened or updated.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Pulled {
-    /// None when an AGit push's server did not say which pull request it was.
-    pub number: Option<u64>,
-    pub url: String,
-    /// Merged by `--auto-merge` at once; otherwise it waits for review or checks.
-    pub merged: bool,
 }
 
 impl RunReport<'_> {

@@ -4,7 +4,7 @@
 mod ci;
 mod diff;
 
-pub(crate) use ci::{append_outputs, Failure, Pulled, RunReport};
+pub(crate) use ci::{append_outputs, Failure, RunReport};
 pub(crate) use diff::{color_stdout, unified_diff};
 
 use std::io::{self, Write};
