@@ -14,6 +14,7 @@ pub mod error;
 pub mod expr;
 mod forge;
 mod git;
+pub mod json;
 mod land;
 mod model;
 mod policy;

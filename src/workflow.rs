@@ -20,7 +20,7 @@
 use jaq_json::Val;
 
 use crate::error::{Error, Result};
-use crate::report::json_str;
+use crate::json::json_str;
 use crate::yaml;
 
 pub const CONFIG: &str = crate::policy::FILE;

@@ -3,7 +3,7 @@
 
 use std::io::{self, Write};
 
-use super::json_str;
+use crate::json::json_str;
 use crate::model::{short, Outcome, Pulled};
 
 /// Appends the outputs to each step output file ($GITHUB_OUTPUT, $GITEA_OUTPUT). A value

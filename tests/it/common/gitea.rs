@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-use gitops_update::report::json_str;
+use gitops_update::json::json_str;
 use jaq_json::Val;
 
 use super::git::{git, git_out, HttpServer, Remote, TOKEN};
