@@ -170,111 +170,163 @@ fn warn_unused_version(cfg: &RunConfig) {
 }
 
 fn attempts(cfg: &RunConfig, landing: &dyn Landing, tally: &mut Tally) -> Result<Done> {
-    // Every expression compiles before anything touches the network.
-    let programs = cfg
-        .edits
-        .iter()
-        .map(|(p, e)| Ok((p.clone(), Program::compile(e, &cfg.bindings)?)))
-        .collect::<Result<Vec<_>>>()?;
-    let mut git = Git::open(&git::Options {
-        target: &cfg.target,
-        token: cfg.token.as_ref(),
-        branch: cfg.branch.as_deref(),
-        workdir: &cfg.workdir,
-        timeout: cfg.timeout,
-        config: cfg.git_config,
-        dry_run: cfg.dry_run,
-    })?;
-    warn_unused_version(cfg);
-    let files: Vec<RepoPath> = programs.iter().map(|(p, _)| p.clone()).collect();
-    if !cfg.dry_run {
-        git.check_clean(&files)?;
-    }
-    report::progress(&format!(
-        "updating {} in {}",
-        files
-            .iter()
-            .map(RepoPath::as_str)
-            .collect::<Vec<_>>()
-            .join(", "),
-        git.url()
-    ));
-    let mut pushed: Option<Oid> = None;
-    // The last push that failed without an answer: its tip and its message.
-    let mut failed: Option<(Oid, String)> = None;
-    let mut attempt = 0;
+    let mut run = Run::start(cfg, landing)?;
     loop {
-        attempt += 1;
-        tally.attempts = attempt;
-        let fetched = git.fetch_tip();
-        tally.branch = git.branch.clone();
-        let tip = match fetched {
-            Ok(tip) if cfg.dry_run => {
+        run.attempt += 1;
+        tally.attempts = run.attempt;
+        let tip = run.tip();
+        tally.branch = run.git.branch.clone();
+        let lost = match run.attempt(tip?)? {
+            Step::Done(done) => return Ok(done),
+            Step::Retry(lost) => lost,
+        };
+        if run.attempt >= cfg.max_attempts {
+            return Err(lost.unwrap_or_else(|| Error::GaveUp {
+                attempts: run.attempt,
+                target: run.target(),
+            }));
+        }
+        std::thread::sleep(backoff(run.attempt));
+    }
+}
+
+/// What an attempt came to: the run is done, or another attempt starts from a new tip
+/// (with the error of a push whose answer was lost, which is the run's error if no attempt
+/// is left).
+enum Step {
+    Done(Done),
+    Retry(Option<Error>),
+}
+
+/// One update run, across its attempts.
+struct Run<'a> {
+    cfg: &'a RunConfig,
+    landing: &'a dyn Landing,
+    git: Git,
+    programs: Vec<(RepoPath, Program)>,
+    attempt: u32,
+    /// A push whose answer was lost may have landed: the next fetch tells.
+    pushed: Option<Oid>,
+    /// The last push that failed without an answer: its tip and its message.
+    failed: Option<(Oid, String)>,
+}
+
+impl<'a> Run<'a> {
+    fn start(cfg: &'a RunConfig, landing: &'a dyn Landing) -> Result<Self> {
+        // Every expression compiles before anything touches the network.
+        let programs = cfg
+            .edits
+            .iter()
+            .map(|(p, e)| Ok((p.clone(), Program::compile(e, &cfg.bindings)?)))
+            .collect::<Result<Vec<_>>>()?;
+        let git = Git::open(&git::Options {
+            target: &cfg.target,
+            token: cfg.token.as_ref(),
+            branch: cfg.branch.as_deref(),
+            workdir: &cfg.workdir,
+            timeout: cfg.timeout,
+            config: cfg.git_config,
+            dry_run: cfg.dry_run,
+        })?;
+        warn_unused_version(cfg);
+        let files: Vec<RepoPath> = programs.iter().map(|(p, _)| p.clone()).collect();
+        if !cfg.dry_run {
+            git.check_clean(&files)?;
+        }
+        let names: Vec<&str> = files.iter().map(RepoPath::as_str).collect();
+        report::progress(&format!("updating {} in {}", names.join(", "), git.url()));
+        Ok(Run {
+            cfg,
+            landing,
+            git,
+            programs,
+            attempt: 0,
+            pushed: None,
+            failed: None,
+        })
+    }
+
+    fn target(&self) -> String {
+        format!("{} of {}", self.git.branch, self.git.url())
+    }
+
+    /// The tip this attempt edits: the remote branch's. A developer's dry run offline, or
+    /// on a remote the tool cannot fetch, still shows what the edit would do to what they
+    /// have, against the checkout's HEAD.
+    fn tip(&mut self) -> Result<Oid> {
+        let (git, dry_run) = (&mut self.git, self.cfg.dry_run);
+        match git.fetch_tip() {
+            Ok(tip) if dry_run => {
                 report::progress(&format!(
                     "dry run: the diff is against the remote's tip, {} at {}",
                     git.branch,
                     short(&tip.to_string())
                 ));
-                tip
+                Ok(tip)
             }
             Ok(tip) => {
-                if attempt == 1 {
+                if self.attempt == 1 {
                     report::progress(&format!("{} is at {}", git.branch, short(&tip.to_string())));
                 }
-                tip
+                Ok(tip)
             }
-            // A developer's dry run offline, or on a remote the tool cannot fetch, still
-            // shows what the edit would do to what they have.
-            Err(e) if cfg.dry_run => match git.checkout_head() {
+            Err(e) if dry_run => match git.checkout_head() {
                 Some(head) => {
                     report::progress(&format!(
                         "dry run: {} is out of reach ({e}); the diff is against the checkout's HEAD, {}",
                         git.url(),
                         short(&head.to_string())
                     ));
-                    head
+                    Ok(head)
                 }
-                None => return Err(e),
+                None => Err(e),
             },
-            Err(e) => return Err(e),
-        };
+            Err(e) => Err(e),
+        }
+    }
+
+    fn done(&self, outcome: Outcome, changes: Vec<Change>, said: String) -> Done {
+        Done {
+            outcome,
+            attempts: self.attempt,
+            changes,
+            branch: self.git.branch.clone(),
+            said,
+        }
+    }
+
+    /// Edits the files at `tip`; commits and lands the change, if there is one.
+    fn attempt(&mut self, tip: Oid) -> Result<Step> {
         // One evaluation budget for every file and document of this attempt.
         let changes = {
             let _budget = crate::budget::session();
-            apply(&git, tip, &programs)?
-        };
-        let done = |outcome| Done {
-            outcome,
-            attempts: attempt,
-            changes: Vec::new(),
-            branch: git.branch.clone(),
-            said: String::new(),
+            apply(&self.git, tip, &self.programs)?
         };
         if changes.is_empty() {
             // A push whose answer was lost may have landed: then this is that push.
-            let outcome = match pushed {
+            let outcome = match self.pushed {
                 Some(c) if c == tip => Outcome::Pushed {
                     commit: c,
-                    previous: git.parent(c).unwrap_or(tip),
+                    previous: self.git.parent(c).unwrap_or(tip),
                 },
                 _ => Outcome::UpToDate { tip },
             };
-            if !cfg.dry_run {
-                git.follow_in_checkout(tip)?;
+            if !self.cfg.dry_run {
+                self.git.follow_in_checkout(tip)?;
             }
-            return Ok(done(outcome));
+            return Ok(Step::Done(self.done(outcome, Vec::new(), String::new())));
         }
-        if cfg.dry_run {
-            let mut d = done(Outcome::DryRun { tip });
-            d.changes = changes;
-            return Ok(d);
+        if self.cfg.dry_run {
+            let done = self.done(Outcome::DryRun { tip }, changes, String::new());
+            return Ok(Step::Done(done));
         }
         let changed: Vec<&RepoPath> = changes.iter().map(|c| &c.path).collect();
         let blobs: Vec<(RepoPath, Vec<u8>, i32)> = changes
             .iter()
             .map(|c| (c.path.clone(), c.after.clone().into_bytes(), c.mode))
             .collect();
-        let commit = git.commit(
+        let cfg = self.cfg;
+        let commit = self.git.commit(
             tip,
             &blobs,
             &cfg.record(&changed).message(),
@@ -282,70 +334,72 @@ fn attempts(cfg: &RunConfig, landing: &dyn Landing, tally: &mut Tally) -> Result
             &cfg.committer,
             cfg.signer.as_ref(),
         )?;
+        self.land(tip, commit, changes)
+    }
+
+    /// Lands `commit`, built on `tip`, and says what comes next.
+    fn land(&mut self, tip: Oid, commit: Oid, changes: Vec<Change>) -> Result<Step> {
+        let attempt = self.attempt;
         let retry = |why: &str| {
             report::progress(&format!(
                 "attempt {attempt}: {why}; fetching the new tip to re-apply the edit"
             ));
         };
-        // Why this push failed when it was the network, not another writer.
-        let lost = match landing.land(&git, commit).map(|l| (l.push, l.said)) {
-            Ok((Push::Accepted, said)) => {
+        match self.landing.land(&self.git, commit) {
+            Ok(Landed {
+                push: Push::Accepted,
+                said,
+            }) => {
                 report::progress(&format!(
                     "pushed {} to {} (attempt {attempt})",
                     short(&commit.to_string()),
-                    landing.target(&git.branch)
+                    self.landing.target(&self.git.branch)
                 ));
-                if landing.moves_branch() {
-                    git.follow_in_checkout(commit)?;
+                if self.landing.moves_branch() {
+                    self.git.follow_in_checkout(commit)?;
                 }
-                let mut d = done(Outcome::Pushed {
+                let outcome = Outcome::Pushed {
                     commit,
                     previous: tip,
-                });
-                d.changes = changes;
-                d.said = said;
-                return Ok(d);
+                };
+                Ok(Step::Done(self.done(outcome, changes, said)))
             }
-            Ok((Push::Rejected(msg), _)) => {
-                let hint = if landing.moves_branch() && msg.contains("protected branch") {
+            Ok(Landed {
+                push: Push::Rejected(msg),
+                ..
+            }) => {
+                let hint = if self.landing.moves_branch() && msg.contains("protected branch") {
                     "; for a protected branch, --pull-request opens a pull request instead"
                 } else {
                     ""
                 };
-                return Err(Error::Rejected {
-                    target: format!("{} of {}", git.branch, git.url()),
+                Err(Error::Rejected {
+                    target: self.target(),
                     message: format!("{msg}{hint}"),
-                });
+                })
             }
-            Ok((Push::Stale(why), _)) => {
+            Ok(Landed {
+                push: Push::Stale(why),
+                ..
+            }) => {
                 retry(&format!("another writer pushed first ({why})"));
-                None
+                Ok(Step::Retry(None))
             }
-            Err(e @ Error::Auth(_)) => return Err(e),
+            Err(e @ Error::Auth(_)) => Err(e),
             Err(e) => {
                 // The same failure from the same tip twice is no lost answer but a refusal
                 // that will not change: say it now, not after a minute of retries.
                 let again = (tip, e.to_string());
-                if failed.as_ref() == Some(&again) {
+                if self.failed.as_ref() == Some(&again) {
                     return Err(e);
                 }
-                failed = Some(again);
+                self.failed = Some(again);
                 // The answer was lost, not necessarily the push: the next fetch tells.
-                pushed = Some(commit);
+                self.pushed = Some(commit);
                 retry(&e.to_string());
-                Some(e)
+                Ok(Step::Retry(Some(e)))
             }
-        };
-        if attempt >= cfg.max_attempts {
-            if let Some(e) = lost {
-                return Err(e);
-            }
-            return Err(Error::GaveUp {
-                attempts: attempt,
-                target: format!("{} of {}", git.branch, git.url()),
-            });
         }
-        std::thread::sleep(backoff(attempt));
     }
 }
 

@@ -15,103 +15,36 @@ pub fn execute(cfg: &RunConfig) -> Result<u8> {
         .unwrap_or_else(|| cfg.target.url.clone());
     crate::budget::set_limits(cfg.limits);
     if !cfg.dry_run {
-        // A budget crossed ends the process mid-evaluation: the pipeline still gets its
-        // failure line, as on any other failure.
-        let (files, version, component, repo) = (
-            cfg.output_files.clone(),
-            cfg.version.as_str().to_string(),
-            cfg.component.clone(),
-            repo.clone(),
-        );
-        let edited: Vec<String> = cfg.edits.iter().map(|(p, _)| p.to_string()).collect();
-        let json = cfg.json;
-        crate::budget::on_exceeded(move |line| {
-            let report = report::RunReport {
-                outcome: None,
-                version: &version,
-                component: &component,
-                repo: &repo,
-                branch: "",
-                files: edited.clone(),
-                attempts: 1,
-                pull: None,
-                failure: Some(report::Failure {
-                    message: line.trim_start_matches("error: ").to_string(),
-                    exit_code: error::exit::INPUT,
-                }),
-            };
-            let _ = report.write_outputs(&files);
-            if json {
-                let _ = report::stdout(&report.json());
-            }
-        });
+        report_budget_exceeded(cfg, &repo);
     }
     let forge = cfg.forge()?;
-    let api = forge.as_deref().and_then(|forge| {
-        let repo = cfg.target.slug.as_deref()?;
-        Some(land::Api { forge, repo })
-    });
-    if let (Some(signer), false) = (&cfg.signer, cfg.dry_run) {
-        land::announce_signing(cfg, signer, forge.as_deref());
-    }
-    let landing = land::for_run(cfg, api);
-    let (result, attempts, branch) = match update::run(cfg, landing.as_ref()) {
-        Ok(done) => {
-            let (attempts, branch) = (done.attempts, done.branch.clone());
-            (Ok(done), attempts, branch)
-        }
-        Err(failed) => (Err(failed.error), failed.attempts, failed.branch),
-    };
-    // A pushed branch becomes a pull request; when that fails, the run fails.
-    let (result, pull) = match result {
-        Ok(done) if matches!(done.outcome, Outcome::Pushed { .. }) => {
-            match landing.follow_up(&done) {
-                Ok(pull) => (Ok(done), pull),
-                Err(e) => (Err(e), None),
-            }
-        }
-        other => (other, None),
-    };
-    let write_err = |source| Error::Write {
-        path: "<stdout>".into(),
-        source,
-    };
+    let landed = land_update(cfg, forge.as_deref());
     let report = report::RunReport {
-        outcome: result.as_ref().ok().map(|d| &d.outcome),
+        outcome: landed.result.as_ref().ok().map(|d| &d.outcome),
         version: cfg.version.as_str(),
         component: &cfg.component,
         repo: &repo,
-        branch: &branch,
+        branch: &landed.branch,
         files: cfg.edits.iter().map(|(p, _)| p.to_string()).collect(),
-        attempts,
-        pull: pull.as_ref(),
-        failure: result.as_ref().err().map(|e| report::Failure {
+        attempts: landed.attempts,
+        pull: landed.pull.as_ref(),
+        failure: landed.result.as_ref().err().map(|e| report::Failure {
             message: e.to_string(),
             exit_code: e.exit_code(),
         }),
     };
     // Outputs are written on failure too, so the pipeline's report still gets its line.
     if !cfg.dry_run {
-        report
-            .write_outputs(&cfg.output_files)
-            .map_err(|(path, source)| Error::Write { path, source })?;
-        if let Some(f) = &cfg.step_summary {
-            report
-                .write_step_summary(f)
-                .map_err(|source| Error::Write {
-                    path: f.clone(),
-                    source,
-                })?;
-        }
+        write_ci(cfg, &report)?;
     }
-    let done = match &result {
+    let done = match &landed.result {
         Ok(done) => done,
         Err(_) => {
             // A pipeline that reads stdout as JSON gets its object on failure too.
             if cfg.json {
-                report::stdout(&report.json()).map_err(write_err)?;
+                print(&report.json())?;
             }
-            return result.map(|_| error::exit::OK);
+            return landed.result.map(|_| error::exit::OK);
         }
     };
     let status = match &done.outcome {
@@ -124,7 +57,7 @@ pub fn execute(cfg: &RunConfig) -> Result<u8> {
         commit_status(cfg, forge.as_deref(), &sha)?;
     }
     if cfg.json {
-        report::stdout(&report.json()).map_err(write_err)?;
+        print(&report.json())?;
     } else if let Outcome::DryRun { .. } = done.outcome {
         let color = report::color_stdout();
         let diffs: String = done
@@ -132,11 +65,110 @@ pub fn execute(cfg: &RunConfig) -> Result<u8> {
             .iter()
             .map(|c| report::unified_diff(c.path.as_str(), &c.before, &c.after, color))
             .collect();
-        report::stdout(&diffs).map_err(write_err)?;
+        print(&diffs)?;
     } else {
-        report::stdout(&report.text()).map_err(write_err)?;
+        print(&report.text())?;
     }
     Ok(error::exit::OK)
+}
+
+/// A budget crossed ends the process mid-evaluation: the pipeline still gets its failure
+/// line, as on any other failure.
+fn report_budget_exceeded(cfg: &RunConfig, repo: &str) {
+    let (files, version, component, repo) = (
+        cfg.output_files.clone(),
+        cfg.version.as_str().to_string(),
+        cfg.component.clone(),
+        repo.to_string(),
+    );
+    let edited: Vec<String> = cfg.edits.iter().map(|(p, _)| p.to_string()).collect();
+    let json = cfg.json;
+    crate::budget::on_exceeded(move |line| {
+        let report = report::RunReport {
+            outcome: None,
+            version: &version,
+            component: &component,
+            repo: &repo,
+            branch: "",
+            files: edited.clone(),
+            attempts: 1,
+            pull: None,
+            failure: Some(report::Failure {
+                message: line.trim_start_matches("error: ").to_string(),
+                exit_code: error::exit::INPUT,
+            }),
+        };
+        let _ = report.write_outputs(&files);
+        if json {
+            let _ = report::stdout(&report.json());
+        }
+    });
+}
+
+/// How far the update got: its result, with the pull request a landing opened.
+struct Landed {
+    result: Result<update::Done>,
+    attempts: u32,
+    branch: String,
+    pull: Option<model::Pulled>,
+}
+
+/// The update, landed the way the inputs ask, and the landing's follow-up: a pushed
+/// branch becomes a pull request; when that fails, the run fails.
+fn land_update(cfg: &RunConfig, forge: Option<&dyn Forge>) -> Landed {
+    let api = forge.and_then(|forge| {
+        let repo = cfg.target.slug.as_deref()?;
+        Some(land::Api { forge, repo })
+    });
+    if let (Some(signer), false) = (&cfg.signer, cfg.dry_run) {
+        land::announce_signing(cfg, signer, forge);
+    }
+    let landing = land::for_run(cfg, api);
+    let (result, attempts, branch) = match update::run(cfg, landing.as_ref()) {
+        Ok(done) => {
+            let (attempts, branch) = (done.attempts, done.branch.clone());
+            (Ok(done), attempts, branch)
+        }
+        Err(failed) => (Err(failed.error), failed.attempts, failed.branch),
+    };
+    let (result, pull) = match result {
+        Ok(done) if matches!(done.outcome, Outcome::Pushed { .. }) => {
+            match landing.follow_up(&done) {
+                Ok(pull) => (Ok(done), pull),
+                Err(e) => (Err(e), None),
+            }
+        }
+        other => (other, None),
+    };
+    Landed {
+        result,
+        attempts,
+        branch,
+        pull,
+    }
+}
+
+/// The step outputs and the step summary.
+fn write_ci(cfg: &RunConfig, report: &report::RunReport) -> Result<()> {
+    report
+        .write_outputs(&cfg.output_files)
+        .map_err(|(path, source)| Error::Write { path, source })?;
+    if let Some(f) = &cfg.step_summary {
+        report
+            .write_step_summary(f)
+            .map_err(|source| Error::Write {
+                path: f.clone(),
+                source,
+            })?;
+    }
+    Ok(())
+}
+
+fn print(text: &str) -> Result<()> {
+    report::stdout(text).map_err(|source| Error::Write {
+        path: "<stdout>".into(),
+        source,
+    })
 }
 
 /// Marks the GitOps commit that carries the version with a commit status, so the GitOps
