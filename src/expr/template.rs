@@ -129,121 +129,165 @@ fn is_ident_char(c: u8) -> bool {
 /// Rewrites a template whose placeholders may name `known`; never fails: what is not
 /// understood is left for jaq to report, and unknown placeholders for the caller.
 pub(crate) fn rewrite(template: &str, known: &[String]) -> Rewritten {
-    let b = template.as_bytes();
-    let mut out = String::with_capacity(template.len() + 16);
-    let mut segments = Vec::new();
-    let mut env_refs = Vec::new();
-    let mut placeholders = Vec::new();
-    let mut stack = vec![Frame::Code(0)];
-    // Top-level commas of yq-spelled calls (`sub("a", "b")`), written as jq's `;`.
-    let mut semis: Vec<usize> = Vec::new();
-    let mut i = 0;
-    let mut push_seg = |out: &mut String, at: usize, old_len: usize, new: &str| {
-        segments.push((out.len(), at, new.len(), old_len));
-        out.push_str(new);
+    let mut r = Rewriter {
+        template,
+        known,
+        i: 0,
+        stack: vec![Frame::Code(0)],
+        semis: Vec::new(),
+        out: Rewritten {
+            code: String::with_capacity(template.len() + 16),
+            placeholders: Vec::new(),
+            env_refs: Vec::new(),
+            segments: Vec::new(),
+        },
     };
-    while i < b.len() {
-        let rest = &template[i..];
-        if let Some((len, name, known)) = placeholder_at(rest, known) {
-            let in_string = matches!(stack.last(), Some(Frame::Str));
-            let new = if in_string {
-                format!("\\(${name})")
-            } else {
-                format!("${name}")
-            };
-            push_seg(&mut out, i, len, &new);
-            placeholders.push(Placeholder {
-                name: name.to_string(),
-                span: i..i + len,
-                unknown: !known,
-            });
-            i += len;
-            continue;
-        }
-        let c = b[i];
-        let nested = stack.len() > 1;
-        match stack.last_mut() {
-            Some(Frame::Str) => match c {
-                b'\\' if b.get(i + 1) == Some(&b'(') => {
-                    out.push_str("\\(");
-                    stack.push(Frame::Code(0));
-                    i += 2;
-                    continue;
-                }
-                b'\\' => {
-                    // An escape: copy it whole so an escaped quote does not end the string.
-                    let len = rest.chars().nth(1).map_or(1, |ch| 1 + ch.len_utf8());
-                    out.push_str(&rest[..len]);
-                    i += len;
-                    continue;
-                }
-                b'"' => {
-                    stack.pop();
-                }
-                _ => {}
-            },
-            Some(Frame::Code(parens)) => match c {
-                b'"' => stack.push(Frame::Str),
-                b'#' => {
-                    let end = rest.find('\n').map_or(b.len(), |n| i + n);
-                    out.push_str(&template[i..end]);
-                    i = end;
-                    continue;
-                }
-                b',' if semis.contains(&i) => {
-                    push_seg(&mut out, i, 1, ";");
-                    i += 1;
-                    continue;
-                }
-                b'(' => *parens += 1,
-                b')' if *parens == 0 && nested => {
-                    // End of a string interpolation: back into the string.
-                    stack.pop();
-                }
-                b')' => *parens = parens.saturating_sub(1),
-                _ if c.is_ascii_alphabetic() => {
-                    let prev = i.checked_sub(1).map(|p| b[p]);
-                    let standalone = !matches!(prev, Some(p) if is_ident_char(p) || p == b'$' || p == b'.' || p == b'@');
-                    if standalone {
-                        if let Some((call_len, name, typed)) = env_call(rest) {
-                            let key = if typed { "__env" } else { "__strenv" };
-                            let new = format!("(${key}[\"{name}\"])");
-                            env_refs.push(EnvRef {
-                                name: name.to_string(),
-                                typed,
-                                span: i..i + call_len,
-                            });
-                            push_seg(&mut out, i, call_len, &new);
-                            i += call_len;
-                            continue;
-                        }
-                    }
-                    let len = rest.bytes().take_while(|&c| is_ident_char(c)).count();
-                    if standalone {
-                        if let Some((name, commas)) = yq_comma_call(template, i, len) {
-                            semis.extend(commas);
-                            push_seg(&mut out, i, len, name);
-                            i += len;
-                            continue;
-                        }
-                    }
-                    out.push_str(&rest[..len]);
-                    i += len;
-                    continue;
-                }
-                _ => {}
-            },
-            None => {}
-        }
-        let len = rest.chars().next().map_or(1, char::len_utf8);
-        out.push_str(&rest[..len]);
-        i += len;
+    while r.i < template.len() {
+        r.step();
     }
-    Rewritten {
-        code: out,
-        placeholders,
-        env_refs,
-        segments,
+    r.out
+}
+
+/// One pass over a template, as a small lexer: code and strings nest through `\(...)`.
+struct Rewriter<'t> {
+    template: &'t str,
+    known: &'t [String],
+    /// Where the next byte to read is.
+    i: usize,
+    stack: Vec<Frame>,
+    /// Top-level commas of yq-spelled calls (`sub("a", "b")`), written as jq's `;`.
+    semis: Vec<usize>,
+    out: Rewritten,
+}
+
+impl Rewriter<'_> {
+    /// Writes `new` for the `old_len` bytes at the position, remembering where, for carets.
+    fn replace(&mut self, old_len: usize, new: &str) {
+        let out = &mut self.out;
+        out.segments
+            .push((out.code.len(), self.i, new.len(), old_len));
+        out.code.push_str(new);
+        self.i += old_len;
+    }
+
+    /// Copies `len` bytes as they are.
+    fn copy(&mut self, len: usize) {
+        let end = (self.i + len).min(self.template.len());
+        self.out.code.push_str(&self.template[self.i..end]);
+        self.i = end;
+    }
+
+    fn step(&mut self) {
+        let rest = &self.template[self.i..];
+        if let Some((len, name, known)) = placeholder_at(rest, self.known) {
+            return self.placeholder(len, name, known);
+        }
+        let done = match self.stack.last() {
+            Some(Frame::Str) => self.in_string(),
+            Some(Frame::Code(_)) => self.in_code(),
+            None => false,
+        };
+        if !done {
+            self.copy(rest.chars().next().map_or(1, char::len_utf8));
+        }
+    }
+
+    fn placeholder(&mut self, len: usize, name: &str, known: bool) {
+        let new = if matches!(self.stack.last(), Some(Frame::Str)) {
+            format!("\\(${name})")
+        } else {
+            format!("${name}")
+        };
+        self.out.placeholders.push(Placeholder {
+            name: name.to_string(),
+            span: self.i..self.i + len,
+            unknown: !known,
+        });
+        self.replace(len, &new);
+    }
+
+    /// Inside a string: an interpolation opens code, an escape is copied whole so an
+    /// escaped quote does not end the string. True when the bytes were consumed.
+    fn in_string(&mut self) -> bool {
+        let rest = &self.template[self.i..];
+        let b = rest.as_bytes();
+        match b[0] {
+            b'\\' if b.get(1) == Some(&b'(') => {
+                self.copy(2);
+                self.stack.push(Frame::Code(0));
+                true
+            }
+            b'\\' => {
+                self.copy(rest.chars().nth(1).map_or(1, |ch| 1 + ch.len_utf8()));
+                true
+            }
+            b'"' => {
+                self.stack.pop();
+                false
+            }
+            _ => false,
+        }
+    }
+
+    /// Inside code. True when the bytes were consumed.
+    fn in_code(&mut self) -> bool {
+        let rest = &self.template[self.i..];
+        let nested = self.stack.len() > 1;
+        let Some(Frame::Code(parens)) = self.stack.last_mut() else {
+            return false;
+        };
+        match rest.as_bytes()[0] {
+            b'"' => self.stack.push(Frame::Str),
+            b'#' => {
+                self.copy(rest.find('\n').unwrap_or(rest.len()));
+                return true;
+            }
+            b',' if self.semis.contains(&self.i) => {
+                self.replace(1, ";");
+                return true;
+            }
+            b'(' => *parens += 1,
+            b')' if *parens == 0 && nested => {
+                // End of a string interpolation: back into the string.
+                self.stack.pop();
+            }
+            b')' => *parens = parens.saturating_sub(1),
+            c if c.is_ascii_alphabetic() => {
+                self.word();
+                return true;
+            }
+            _ => {}
+        }
+        false
+    }
+
+    /// A word in code: `env(NAME)` / `strenv(NAME)` becomes a lookup in the environment
+    /// object, a yq-spelled call's commas become `;`, anything else is copied.
+    fn word(&mut self) {
+        let (template, i) = (self.template, self.i);
+        let rest = &template[i..];
+        let prev = i.checked_sub(1).map(|p| template.as_bytes()[p]);
+        let standalone =
+            !matches!(prev, Some(p) if is_ident_char(p) || p == b'$' || p == b'.' || p == b'@');
+        if standalone {
+            if let Some((call_len, name, typed)) = env_call(rest) {
+                let key = if typed { "__env" } else { "__strenv" };
+                self.out.env_refs.push(EnvRef {
+                    name: name.to_string(),
+                    typed,
+                    span: i..i + call_len,
+                });
+                return self.replace(call_len, &format!("(${key}[\"{name}\"])"));
+            }
+        }
+        let len = rest.bytes().take_while(|&c| is_ident_char(c)).count();
+        if standalone {
+            if let Some((name, commas)) = yq_comma_call(template, i, len) {
+                self.semis.extend(commas);
+                return self.replace(len, name);
+            }
+        }
+        self.copy(len);
     }
 }
 
