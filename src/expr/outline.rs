@@ -39,99 +39,128 @@ fn scan(t: &str) -> Vec<(Op, usize, usize)> {
 
 /// The operators of `t` at every level, with their byte ranges and depths.
 fn scan_all(t: &str) -> Vec<(Op, usize, usize, usize)> {
-    let b = t.as_bytes();
-    let mut ops = Vec::new();
-    // Open brackets and `if`s; a string's interpolation `\(` counts as a bracket, and the
-    // strings that an interpolation sits in are remembered by their depth.
-    let mut depth = 0usize;
-    let mut strings: Vec<usize> = Vec::new();
-    let mut in_str = false;
-    let mut i = 0;
-    while i < b.len() {
-        let c = b[i];
-        if in_str {
-            match c {
-                b'\\' if b.get(i + 1) == Some(&b'(') => {
-                    strings.push(depth);
-                    depth += 1;
-                    ops.push((Op::Nest, i, i + 2, depth));
-                    in_str = false;
-                    i += 2;
-                    continue;
-                }
-                b'\\' => i += 1,
-                b'"' => in_str = false,
-                _ => {}
-            }
-            i += 1;
-            continue;
+    let mut s = Scanner {
+        t,
+        i: 0,
+        depth: 0,
+        strings: Vec::new(),
+        in_str: false,
+        ops: Vec::new(),
+    };
+    while s.i < t.len() {
+        if s.in_str {
+            s.in_string();
+        } else {
+            s.in_code();
         }
-        match c {
-            b'"' => in_str = true,
-            b'#' => {
-                i = t[i..].find('\n').map_or(b.len(), |n| i + n);
-                continue;
+    }
+    s.ops
+}
+
+struct Scanner<'t> {
+    t: &'t str,
+    i: usize,
+    /// Open brackets and `if`s; a string's interpolation `\(` counts as a bracket.
+    depth: usize,
+    /// The depths that the strings an interpolation sits in were opened at.
+    strings: Vec<usize>,
+    in_str: bool,
+    ops: Vec<(Op, usize, usize, usize)>,
+}
+
+impl Scanner<'_> {
+    fn at(&self, i: usize) -> Option<u8> {
+        self.t.as_bytes().get(i).copied()
+    }
+
+    /// Records `op` over `len` bytes from the position, and moves past them.
+    fn op(&mut self, op: Op, len: usize) {
+        self.ops.push((op, self.i, self.i + len, self.depth));
+        self.i += len;
+    }
+
+    fn in_string(&mut self) {
+        match self.at(self.i) {
+            Some(b'\\') if self.at(self.i + 1) == Some(b'(') => {
+                self.strings.push(self.depth);
+                self.depth += 1;
+                self.in_str = false;
+                return self.op(Op::Nest, 2);
             }
-            b'(' | b'[' | b'{' => {
-                depth += 1;
-                ops.push((Op::Nest, i, i + 1, depth));
-            }
-            b')' if depth > 0 && strings.last() == Some(&(depth - 1)) => {
-                strings.pop();
-                depth -= 1;
-                in_str = true;
-            }
-            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
-            b'|' if b.get(i + 1) == Some(&b'=') => {
-                ops.push((Op::Assign, i, i + 2, depth));
-                i += 2;
-                continue;
-            }
-            b'|' => ops.push((Op::Pipe, i, i + 1, depth)),
-            b',' => ops.push((Op::Comma, i, i + 1, depth)),
-            b'=' if b.get(i + 1) == Some(&b'=') => {
-                ops.push((Op::Equals, i, i + 2, depth));
-                i += 2;
-                continue;
-            }
-            b'=' => {
-                let prev = i.checked_sub(1).map(|p| b[p]);
-                let start = match prev {
-                    Some(b'/') if i >= 2 && b[i - 2] == b'/' => Some(i - 2),
-                    Some(b'+' | b'-' | b'*' | b'/' | b'%') => Some(i - 1),
-                    Some(b'!' | b'<' | b'>') => None,
-                    _ => Some(i),
-                };
-                if let Some(s) = start {
-                    ops.push((Op::Assign, s, i + 1, depth));
-                }
-            }
-            _ if c.is_ascii_alphabetic() || c == b'_' => {
-                let len = t[i..]
-                    .bytes()
-                    .take_while(|c| c.is_ascii_alphanumeric() || *c == b'_')
-                    .count();
-                let standalone =
-                    !matches!(i.checked_sub(1).map(|p| b[p]), Some(b'.' | b'$' | b'@'));
-                match &t[i..i + len] {
-                    "if" if standalone => {
-                        depth += 1;
-                        ops.push((Op::Nest, i, i + len, depth));
-                    }
-                    "end" if standalone => depth = depth.saturating_sub(1),
-                    "as" | "def" | "label" if standalone => {
-                        ops.push((Op::Binds, i, i + len, depth))
-                    }
-                    _ => {}
-                }
-                i += len;
-                continue;
-            }
+            Some(b'\\') => self.i += 1,
+            Some(b'"') => self.in_str = false,
             _ => {}
         }
-        i += 1;
+        self.i += 1;
     }
-    ops
+
+    fn in_code(&mut self) {
+        let (t, i) = (self.t, self.i);
+        match t.as_bytes()[i] {
+            b'"' => self.in_str = true,
+            b'#' => {
+                self.i = t[i..].find('\n').map_or(t.len(), |n| i + n);
+                return;
+            }
+            b'(' | b'[' | b'{' => {
+                self.depth += 1;
+                return self.op(Op::Nest, 1);
+            }
+            b')' if self.depth > 0 && self.strings.last() == Some(&(self.depth - 1)) => {
+                self.strings.pop();
+                self.depth -= 1;
+                self.in_str = true;
+            }
+            b')' | b']' | b'}' => self.depth = self.depth.saturating_sub(1),
+            b'|' if self.at(i + 1) == Some(b'=') => return self.op(Op::Assign, 2),
+            b'|' => return self.op(Op::Pipe, 1),
+            b',' => return self.op(Op::Comma, 1),
+            b'=' if self.at(i + 1) == Some(b'=') => return self.op(Op::Equals, 2),
+            b'=' => {
+                if let Some(start) = assignment_start(t.as_bytes(), i) {
+                    self.ops.push((Op::Assign, start, i + 1, self.depth));
+                }
+            }
+            c if c.is_ascii_alphabetic() || c == b'_' => return self.word(),
+            _ => {}
+        }
+        self.i += 1;
+    }
+
+    /// A word: `if … end` nests, `as`, `def` and `label` bind; a field or variable name
+    /// (after `.`, `$`, `@`) is none of these.
+    fn word(&mut self) {
+        let (t, i) = (self.t, self.i);
+        let len = t[i..]
+            .bytes()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == b'_')
+            .count();
+        let standalone = !matches!(
+            i.checked_sub(1).map(|p| t.as_bytes()[p]),
+            Some(b'.' | b'$' | b'@')
+        );
+        match &t[i..i + len] {
+            "if" if standalone => {
+                self.depth += 1;
+                return self.op(Op::Nest, len);
+            }
+            "end" if standalone => self.depth = self.depth.saturating_sub(1),
+            "as" | "def" | "label" if standalone => return self.op(Op::Binds, len),
+            _ => {}
+        }
+        self.i += len;
+    }
+}
+
+/// Where an assignment whose `=` is at `i` starts: `//=`, `+=` and the like include their
+/// operator; `!=`, `<=` and `>=` are comparisons, not assignments.
+fn assignment_start(b: &[u8], i: usize) -> Option<usize> {
+    match i.checked_sub(1).map(|p| b[p]) {
+        Some(b'/') if i >= 2 && b[i - 2] == b'/' => Some(i - 2),
+        Some(b'+' | b'-' | b'*' | b'/' | b'%') => Some(i - 1),
+        Some(b'!' | b'<' | b'>') => None,
+        _ => Some(i),
+    }
 }
 
 /// Whether `t` assigns or updates anywhere (`=`, `|=`, `+=`, …), not only at its top level:
