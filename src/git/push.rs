@@ -86,47 +86,13 @@ impl Git {
         self.repo
             .reference(PUSH_REF, commit, true, "gitops-update push")
             .map_err(|e| Error::Internal(e.message().to_string()))?;
-        let refused: std::cell::RefCell<Option<String>> = Default::default();
-        // A protected-branch refusal reaches the client only as sideband text; the ref
-        // status just says "pre-receive hook declined" (routers/private/hook_pre_receive.go).
-        let said: std::cell::RefCell<Vec<u8>> = Default::default();
+        let heard = Heard::default();
         let mut remote = self
             .repo
             .remote_anonymous(&self.url)
             .map_err(|e| transport("cannot open", &self.url, &e))?;
-        let mut cb = self.callbacks();
-        cb.sideband_progress(|data| {
-            let mut said = said.borrow_mut();
-            if said.len() < 4096 {
-                said.extend_from_slice(data);
-            }
-            true
-        });
-        // The advertised value is what receive-pack compares the ref with when it moves it
-        // (the command's old id): checked here, the push is a compare-and-swap.
-        let moved: std::cell::Cell<Option<Oid>> = Default::default();
-        if let (false, Some(want)) = (force, expect) {
-            let moved = &moved;
-            cb.push_negotiation(
-                move |updates| match updates.iter().find(|u| u.src() != want) {
-                    Some(u) => {
-                        moved.set(Some(u.src()));
-                        Err(git2::Error::from_str(
-                            "the branch moved since it was fetched",
-                        ))
-                    }
-                    None => Ok(()),
-                },
-            );
-        }
-        cb.push_update_reference(|_name, status| {
-            if let Some(msg) = status {
-                *refused.borrow_mut() = Some(msg.to_string());
-            }
-            Ok(())
-        });
         let mut po = PushOptions::new();
-        po.remote_callbacks(cb);
+        po.remote_callbacks(self.push_callbacks(&heard, force, expect));
         let headers: Vec<&str> = self.extra_header.iter().map(String::as_str).collect();
         po.custom_headers(&headers);
         let options: Vec<&str> = options.iter().map(String::as_str).collect();
@@ -137,22 +103,70 @@ impl Git {
         let refspec = format!("{plus}{PUSH_REF}:{target}");
         let result = remote.push(&[&refspec], Some(&mut po));
         drop(po);
-        let raw = said.into_inner();
-        let lines = String::from_utf8_lossy(&raw).replace('\r', "\n");
-        let said = server_said(&raw);
+        let lines = String::from_utf8_lossy(&heard.said.borrow()).replace('\r', "\n");
+        self.answer(result, heard, target, expect)
+            .map(|push| (push, lines))
+    }
+
+    /// The callbacks that hear what the server says: its sideband text, each ref's status,
+    /// and, for a push over `expect`, whether the branch moved since it was fetched.
+    fn push_callbacks<'h>(
+        &self,
+        heard: &'h Heard,
+        force: bool,
+        expect: Option<Oid>,
+    ) -> git2::RemoteCallbacks<'h> {
+        let mut cb = self.callbacks();
+        cb.sideband_progress(|data| {
+            let mut said = heard.said.borrow_mut();
+            if said.len() < 4096 {
+                said.extend_from_slice(data);
+            }
+            true
+        });
+        // The advertised value is what receive-pack compares the ref with when it moves it
+        // (the command's old id): checked here, the push is a compare-and-swap.
+        if let (false, Some(want)) = (force, expect) {
+            cb.push_negotiation(
+                move |updates| match updates.iter().find(|u| u.src() != want) {
+                    Some(u) => {
+                        heard.moved.set(Some(u.src()));
+                        Err(git2::Error::from_str(
+                            "the branch moved since it was fetched",
+                        ))
+                    }
+                    None => Ok(()),
+                },
+            );
+        }
+        cb.push_update_reference(|_name, status| {
+            if let Some(msg) = status {
+                *heard.refused.borrow_mut() = Some(msg.to_string());
+            }
+            Ok(())
+        });
+        cb
+    }
+
+    /// What the push came to, from libgit2's result and what the server said.
+    fn answer(
+        &self,
+        result: std::result::Result<(), git2::Error>,
+        heard: Heard,
+        target: &str,
+        expect: Option<Oid>,
+    ) -> Result<Push> {
+        let said = server_said(&heard.said.into_inner());
         let with_said = |msg: &str| match &said {
             Some(s) => format!("{msg}; the server said: {s}"),
             None => msg.to_string(),
         };
-        if let Some(now) = moved.get() {
-            return Ok((
-                Push::Stale(format!(
-                    "{target} is at {}, not at {} where the edit started",
-                    crate::model::short(&now.to_string()),
-                    crate::model::short(&expect.unwrap_or(now).to_string())
-                )),
-                lines,
-            ));
+        if let Some(now) = heard.moved.get() {
+            return Ok(Push::Stale(format!(
+                "{target} is at {}, not at {} where the edit started",
+                crate::model::short(&now.to_string()),
+                crate::model::short(&expect.unwrap_or(now).to_string())
+            )));
         }
         match result {
             // libgit2 finds a stale push before sending anything.
@@ -167,14 +181,23 @@ impl Git {
                 Ok(Push::Rejected(with_said(e.message())))
             }
             Err(e) => Err(transport("cannot push to", &self.url, &e)),
-            Ok(()) => match refused.into_inner() {
+            Ok(()) => match heard.refused.into_inner() {
                 None => Ok(Push::Accepted),
                 Some(msg) if is_stale(&msg) => Ok(Push::Stale(msg)),
                 Some(msg) => Ok(Push::Rejected(with_said(&msg))),
             },
         }
-        .map(|push| (push, lines))
     }
+}
+
+/// What the server said during a push, as the callbacks heard it. A protected-branch
+/// refusal reaches the client only as sideband text; the ref status just says "pre-receive
+/// hook declined" (routers/private/hook_pre_receive.go).
+#[derive(Default)]
+struct Heard {
+    said: std::cell::RefCell<Vec<u8>>,
+    refused: std::cell::RefCell<Option<String>>,
+    moved: std::cell::Cell<Option<Oid>>,
 }
 
 #[cfg(test)]
