@@ -107,104 +107,26 @@ impl RunConfig {
         }
     }
 
+    /// Every input validated, in the order the errors are reported: the first wrong input
+    /// is the one named. Longer than a screen only by the struct it fills, a field a line.
     pub fn resolve(args: crate::cli::RunArgs, env: &Env) -> Result<RunConfig> {
         let get = |k: &str| env.get(k).filter(|v| !v.is_empty()).cloned();
-        let version = match args.version.filter(|v| !v.is_empty()) {
-            Some(v) => Version::parse(&v)?,
-            None => {
-                return Err(Error::Usage(
-                    "no version: set VERSION or pass --version X.Y.Z".into(),
-                ))
-            }
-        };
-        let mut edits = Vec::new();
-        match (args.file.filter(|f| !f.is_empty()), args.expression.filter(|e| !e.is_empty())) {
-            (Some(f), Some(e)) => edits.push((RepoPath::parse(&f)?, e)),
-            (Some(_), None) => return Err(Error::Usage("a file to edit (INPUT_FILE or --file) but no expression: give it with YQ_TPL or --expression".into())),
-            (None, Some(_)) => return Err(Error::Usage("an expression (YQ_TPL or --expression) but no file to edit: give it with INPUT_FILE or --file".into())),
-            (None, None) => {}
-        }
-        for set in &args.set {
-            let Some((f, e)) = set.split_once('=') else {
-                return Err(Error::Usage(format!(
-                    "--set {}: expected FILE=EXPR",
-                    shown(set)
-                )));
-            };
-            if e.trim().is_empty() {
-                return Err(Error::Usage(format!(
-                    "--set {}: the expression is empty",
-                    shown(set)
-                )));
-            }
-            edits.push((RepoPath::parse(f)?, e.to_string()));
-        }
-        if edits.is_empty() {
-            return Err(Error::Usage(
-                "nothing to edit: set INPUT_FILE and YQ_TPL, or pass --file and --expression, or --set FILE=EXPR".into(),
-            ));
-        }
+        let version = version(args.version)?;
+        let edits = edits(args.file, args.expression, &args.set)?;
         let server = args.server.filter(|s| !s.is_empty());
         let workdir = args.workdir.unwrap_or_else(|| PathBuf::from("."));
-        let target = match args.repo.filter(|r| !r.is_empty()) {
-            Some(repo) => Target::parse(&repo, server.as_deref())?,
-            // In a checkout, the repository is where it came from.
-            None => match crate::git::origin_url(&workdir) {
-                // A dry run only reads: an SSH origin, which the tool cannot fetch, still
-                // gives a diff against the checkout's HEAD.
-                Some(url) if args.dry_run && is_ssh(&url) => Target {
-                    url,
-                    slug: None,
-                    userinfo: None,
-                },
-                Some(url) => Target::parse(&url, server.as_deref())?,
-                None => return Err(Error::Usage(
-                    "no repository: set GITOPS_REPO or pass --repo (owner/name, or a git URL or path), or run in a checkout that has an origin"
-                        .into(),
-                )),
-            },
-        };
-        let branch = match args.branch.filter(|b| !b.is_empty()) {
-            Some(b) => {
-                let b = b.strip_prefix("refs/heads/").unwrap_or(&b).to_string();
-                if !git_ref_ok(&b) {
-                    return Err(Error::Usage(format!("invalid branch name {}", shown(&b))));
-                }
-                Some(b)
-            }
-            None => None,
-        };
+        let target = target(args.repo, server.as_deref(), &workdir, args.dry_run)?;
+        let branch = branch(args.branch)?;
         // The same rules as `dispatch`, which passes these on.
         let source_repo = super::repo_slug("SOURCE_REPO", args.source_repo)?;
         let source_commit = super::commit_sha("SOURCE_COMMIT", args.source_commit)?;
         let dispatch_id = super::dispatch_id("DISPATCH_ID", args.dispatch_id)?;
         let tag_prefix = super::report_field("GIT_TAG_PREFIX", args.tag_prefix)?;
-        let component = match super::report_field("--component", args.component)? {
-            Some(c) => c,
-            None => {
-                let repo = source_repo
-                    .as_deref()
-                    .or(target.slug.as_deref())
-                    .unwrap_or("gitops");
-                component_name(repo, tag_prefix.as_deref())
-            }
-        };
-        let person = |name: Option<String>,
-                      email: Option<String>,
-                      fallback: Option<&Person>|
-         -> Result<Person> {
-            let (dn, de) = fallback.map_or((BOT.0.to_string(), BOT.1.to_string()), |p| {
-                (p.name.clone(), p.email.clone())
-            });
-            let name = one_line("author name", name)?.unwrap_or(dn);
-            let email = one_line("author email", email)?.unwrap_or(de);
-            if name.contains(['<', '>']) || email.contains(['<', '>']) {
-                return Err(Error::Usage(
-                    "author and committer names and emails cannot contain < or >".into(),
-                ));
-            }
-            Ok(Person { name, email })
-        };
+        // The component is named after the source repo, or else the GitOps repo.
+        let component = super::report_field("--component", args.component)?.unwrap_or_else(|| {
+            let repo = source_repo.as_deref().or(target.slug.as_deref());
+            component_name(repo.unwrap_or("gitops"), tag_prefix.as_deref())
+        });
         let author = person(args.author_name, args.author_email, None)?;
         let committer = person(args.committer_name, args.committer_email, Some(&author))?;
         if args.max_attempts == 0 || args.max_attempts > 100 {
@@ -213,87 +135,29 @@ impl RunConfig {
             ));
         }
         let timeout = parse_duration(&args.timeout)?;
-        let mut allowed: Vec<String> = RUN_ENV_ALLOWLIST.iter().map(|s| s.to_string()).collect();
-        for name in args.allow_env {
-            let up = name.to_ascii_uppercase();
-            if ["TOKEN", "SECRET", "PASSWORD", "KEY"]
-                .iter()
-                .any(|w| up.contains(w))
-            {
-                return Err(Error::Usage(format!(
-                    "--allow-env {}: variables that look like credentials cannot be exposed to expressions",
-                    shown(&name)
-                )));
-            }
-            allowed.push(name);
-        }
-        // The expressions see the inputs as they were resolved, whether from flags or env.
-        let mut expr_env = env.clone();
-        expr_env.insert("VERSION".into(), version.to_string());
-        // The same values feed the placeholders: {{SOURCE_COMMIT}} as {{VERSION}}.
-        let mut placeholder_args = vec![("VERSION".to_string(), version.to_string())];
-        for (k, v) in [
-            ("SOURCE_REPO", &source_repo),
-            ("SOURCE_COMMIT", &source_commit),
-            ("DISPATCH_ID", &dispatch_id),
-            ("GIT_TAG_PREFIX", &tag_prefix),
-        ] {
-            if let Some(v) = v {
-                expr_env.insert(k.into(), v.clone());
-                placeholder_args.push((k.into(), v.clone()));
-            }
-        }
+        let allowed = allowed_env(args.allow_env)?;
+        let (expr_env, placeholder_args) = inputs_for_expressions(
+            env,
+            &version,
+            [
+                ("SOURCE_REPO", &source_repo),
+                ("SOURCE_COMMIT", &source_commit),
+                ("DISPATCH_ID", &dispatch_id),
+                ("GIT_TAG_PREFIX", &tag_prefix),
+            ],
+        );
         let signer = signer(args.signing_key_file.as_deref(), env)?;
-        let agit = match args.pull_request.as_deref().map(str::trim) {
-            None | Some("" | "false" | "0" | "no") => None,
-            Some("true" | "1" | "yes" | "branch") => Some(false),
-            Some("agit") => Some(true),
-            Some(other) => {
-                return Err(Error::Usage(format!(
-                    "--pull-request={}: expected true (a branch of ours), agit or false",
-                    shown(other)
-                )))
-            }
-        };
-        if agit.is_none() && args.auto_merge {
-            return Err(Error::Usage(
-                "--auto-merge merges the pull request that --pull-request opens: add --pull-request".into(),
-            ));
-        }
-        let pull_request = if let Some(agit) = agit {
-            let component_ok = component
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
-                && !component.starts_with('.')
-                && !component.contains("..");
-            if !component_ok {
-                return Err(Error::Usage(format!(
-                    "--pull-request: the component {} names the pull request's branch, so it may use only letters, digits and . _ -; set --component",
-                    shown(&component)
-                )));
-            }
-            Some(PullRequestMode {
-                auto_merge: args.auto_merge.then(|| args.merge_style.gitea()),
-                agit,
-            })
-        } else {
-            None
-        };
-        let output_files = output_files(env);
+        let pull_request = pull_request_mode(
+            args.pull_request.as_deref(),
+            args.auto_merge.then(|| args.merge_style.gitea()),
+            &component,
+        )?;
         let token = get("GITEA_TOKEN")
             .map(Token::new)
             .or_else(|| target.userinfo.as_ref().map(|(_, t)| t.clone()));
-        // AGit opens the pull request in the push itself; only its auto-merge needs the API.
-        let needs_api = pull_request
-            .as_ref()
-            .is_some_and(|m| !m.agit || m.auto_merge.is_some());
-        if needs_api
-            && !args.dry_run
-            && (server.is_none() || token.is_none() || target.slug.is_none())
-        {
-            return Err(Error::Usage(
-                "--pull-request opens the pull request through Gitea's API: it needs GITEA_API_URL, GITEA_TOKEN and the repository as owner/name".into(),
-            ));
+        let has_api = server.is_some() && token.is_some() && target.slug.is_some();
+        if !has_api && !args.dry_run {
+            needs_no_api(pull_request.as_ref())?;
         }
         Ok(RunConfig {
             limits: super::limits(&args.budget)?,
@@ -322,17 +186,212 @@ impl RunConfig {
             api_url: server.clone().map(SafeUrl::new),
             json: args.output == crate::cli::Format::Json,
             workdir,
-            output_files,
-            git_config: crate::git::ConfigScope {
-                skip_system: env.get("GIT_CONFIG_NOSYSTEM").is_some_and(|v| {
-                    !v.is_empty()
-                        && !["0", "false", "no", "off"].contains(&v.to_ascii_lowercase().as_str())
-                }),
-                skip_global: env.contains_key("GIT_CONFIG_GLOBAL"),
-            },
+            output_files: output_files(env),
+            git_config: git_config(env),
             signer,
             pull_request,
             step_summary: super::step_summary(env),
         })
+    }
+}
+
+fn version(arg: Option<String>) -> Result<Version> {
+    match arg.filter(|v| !v.is_empty()) {
+        Some(v) => Version::parse(&v),
+        None => Err(Error::Usage(
+            "no version: set VERSION or pass --version X.Y.Z".into(),
+        )),
+    }
+}
+
+/// The file and expression of the dispatch's inputs, then each `--set FILE=EXPR`.
+fn edits(
+    file: Option<String>,
+    expression: Option<String>,
+    sets: &[String],
+) -> Result<Vec<(RepoPath, String)>> {
+    let mut edits = Vec::new();
+    match (file.filter(|f| !f.is_empty()), expression.filter(|e| !e.is_empty())) {
+        (Some(f), Some(e)) => edits.push((RepoPath::parse(&f)?, e)),
+        (Some(_), None) => return Err(Error::Usage("a file to edit (INPUT_FILE or --file) but no expression: give it with YQ_TPL or --expression".into())),
+        (None, Some(_)) => return Err(Error::Usage("an expression (YQ_TPL or --expression) but no file to edit: give it with INPUT_FILE or --file".into())),
+        (None, None) => {}
+    }
+    for set in sets {
+        let Some((f, e)) = set.split_once('=') else {
+            return Err(Error::Usage(format!(
+                "--set {}: expected FILE=EXPR",
+                shown(set)
+            )));
+        };
+        if e.trim().is_empty() {
+            return Err(Error::Usage(format!(
+                "--set {}: the expression is empty",
+                shown(set)
+            )));
+        }
+        edits.push((RepoPath::parse(f)?, e.to_string()));
+    }
+    if edits.is_empty() {
+        return Err(Error::Usage(
+            "nothing to edit: set INPUT_FILE and YQ_TPL, or pass --file and --expression, or --set FILE=EXPR".into(),
+        ));
+    }
+    Ok(edits)
+}
+
+/// The repository to update: as given, or, in a checkout, where it came from.
+fn target(
+    repo: Option<String>,
+    server: Option<&str>,
+    workdir: &std::path::Path,
+    dry_run: bool,
+) -> Result<Target> {
+    if let Some(repo) = repo.filter(|r| !r.is_empty()) {
+        return Target::parse(&repo, server);
+    }
+    match crate::git::origin_url(workdir) {
+        // A dry run only reads: an SSH origin, which the tool cannot fetch, still gives a
+        // diff against the checkout's HEAD.
+        Some(url) if dry_run && is_ssh(&url) => Ok(Target {
+            url,
+            slug: None,
+            userinfo: None,
+        }),
+        Some(url) => Target::parse(&url, server),
+        None => Err(Error::Usage(
+            "no repository: set GITOPS_REPO or pass --repo (owner/name, or a git URL or path), or run in a checkout that has an origin"
+                .into(),
+        )),
+    }
+}
+
+fn branch(arg: Option<String>) -> Result<Option<String>> {
+    let Some(b) = arg.filter(|b| !b.is_empty()) else {
+        return Ok(None);
+    };
+    let b = b.strip_prefix("refs/heads/").unwrap_or(&b).to_string();
+    if !git_ref_ok(&b) {
+        return Err(Error::Usage(format!("invalid branch name {}", shown(&b))));
+    }
+    Ok(Some(b))
+}
+
+/// The author, or the committer, who defaults to the author.
+fn person(
+    name: Option<String>,
+    email: Option<String>,
+    fallback: Option<&Person>,
+) -> Result<Person> {
+    let (dn, de) = fallback.map_or((BOT.0.to_string(), BOT.1.to_string()), |p| {
+        (p.name.clone(), p.email.clone())
+    });
+    let name = one_line("author name", name)?.unwrap_or(dn);
+    let email = one_line("author email", email)?.unwrap_or(de);
+    if name.contains(['<', '>']) || email.contains(['<', '>']) {
+        return Err(Error::Usage(
+            "author and committer names and emails cannot contain < or >".into(),
+        ));
+    }
+    Ok(Person { name, email })
+}
+
+/// The variables expressions may read: the allowlist and `--allow-env`, never one that
+/// looks like a credential.
+fn allowed_env(extra: Vec<String>) -> Result<Vec<String>> {
+    let mut allowed: Vec<String> = RUN_ENV_ALLOWLIST.iter().map(|s| s.to_string()).collect();
+    for name in extra {
+        let up = name.to_ascii_uppercase();
+        if ["TOKEN", "SECRET", "PASSWORD", "KEY"]
+            .iter()
+            .any(|w| up.contains(w))
+        {
+            return Err(Error::Usage(format!(
+                "--allow-env {}: variables that look like credentials cannot be exposed to expressions",
+                shown(&name)
+            )));
+        }
+        allowed.push(name);
+    }
+    Ok(allowed)
+}
+
+/// The expressions see the inputs as they were resolved, whether from flags or env; the
+/// same values feed the placeholders: {{SOURCE_COMMIT}} as {{VERSION}}.
+fn inputs_for_expressions(
+    env: &Env,
+    version: &Version,
+    inputs: [(&str, &Option<String>); 4],
+) -> (Env, Vec<(String, String)>) {
+    let mut expr_env = env.clone();
+    expr_env.insert("VERSION".into(), version.to_string());
+    let mut placeholder_args = vec![("VERSION".to_string(), version.to_string())];
+    for (k, v) in inputs {
+        if let Some(v) = v {
+            expr_env.insert(k.into(), v.clone());
+            placeholder_args.push((k.into(), v.clone()));
+        }
+    }
+    (expr_env, placeholder_args)
+}
+
+/// `--pull-request` (a branch of ours, or AGit) and `--auto-merge`. The component names the
+/// pull request's branch, so it must be a safe ref component.
+fn pull_request_mode(
+    arg: Option<&str>,
+    auto_merge: Option<&'static str>,
+    component: &str,
+) -> Result<Option<PullRequestMode>> {
+    let agit = match arg.map(str::trim) {
+        None | Some("" | "false" | "0" | "no") => None,
+        Some("true" | "1" | "yes" | "branch") => Some(false),
+        Some("agit") => Some(true),
+        Some(other) => {
+            return Err(Error::Usage(format!(
+                "--pull-request={}: expected true (a branch of ours), agit or false",
+                shown(other)
+            )))
+        }
+    };
+    let Some(agit) = agit else {
+        if auto_merge.is_some() {
+            return Err(Error::Usage(
+                "--auto-merge merges the pull request that --pull-request opens: add --pull-request".into(),
+            ));
+        }
+        return Ok(None);
+    };
+    let component_ok = component
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+        && !component.starts_with('.')
+        && !component.contains("..");
+    if !component_ok {
+        return Err(Error::Usage(format!(
+            "--pull-request: the component {} names the pull request's branch, so it may use only letters, digits and . _ -; set --component",
+            shown(component)
+        )));
+    }
+    Ok(Some(PullRequestMode { auto_merge, agit }))
+}
+
+/// A pull request of ours is opened through the API; AGit opens it in the push itself, and
+/// only its auto-merge needs the API.
+fn needs_no_api(mode: Option<&PullRequestMode>) -> Result<()> {
+    if mode.is_some_and(|m| !m.agit || m.auto_merge.is_some()) {
+        return Err(Error::Usage(
+            "--pull-request opens the pull request through Gitea's API: it needs GITEA_API_URL, GITEA_TOKEN and the repository as owner/name".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// git's own switches, read as git reads them.
+fn git_config(env: &Env) -> crate::git::ConfigScope {
+    crate::git::ConfigScope {
+        skip_system: env.get("GIT_CONFIG_NOSYSTEM").is_some_and(|v| {
+            !v.is_empty() && !["0", "false", "no", "off"].contains(&v.to_ascii_lowercase().as_str())
+        }),
+        skip_global: env.contains_key("GIT_CONFIG_GLOBAL"),
     }
 }
