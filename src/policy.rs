@@ -227,7 +227,7 @@ fn show(path: &[Step]) -> String {
 
 /// Every path where `old` and `new` differ, as deep as both are collections of one kind.
 fn changes(old: &Val, new: &Val, at: &mut Vec<Step>, out: &mut Vec<Vec<Step>>) {
-    if yaml::value::same(old, new) {
+    if yaml::schema::same(old, new) {
         return;
     }
     match (old, new) {

@@ -266,7 +266,7 @@ impl Program {
             };
             let key = Val::from(r.name.clone());
             if r.typed {
-                env.push((key, crate::yaml::value::resolve_plain(value)));
+                env.push((key, crate::yaml::schema::resolve_plain(value)));
             } else {
                 strenv.push((key, Val::from(value.clone())));
             }

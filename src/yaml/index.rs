@@ -14,8 +14,12 @@ use saphyr_parser::{Event, ScalarStyle};
 
 use std::hash::BuildHasher;
 
-use super::events::{is_flow, skip_props, Ev, Events};
-use super::splice::flow_close;
+use super::digest::{self, outside_reach, Digester};
+use super::events::{Ev, Events};
+use super::text::{
+    block_content_end, col, colon_after, display_tag, find_block_header, find_dash, flow_close,
+    is_flow, line_of, question_mark, quoted_end, skip_props,
+};
 use crate::error::{Error, Result};
 
 #[derive(Debug, Clone)]
@@ -189,13 +193,13 @@ impl Trie {
 /// What indexing along a reach learns besides the nodes: the digest of the text that the
 /// placeholders stand for, and the layout, as the loader would learn them.
 pub struct Pruning {
-    digest: super::value::Digester,
+    digest: Digester,
     step: Option<usize>,
     indentless: Option<bool>,
     /// The next node built is a document's root.
     root_next: bool,
     /// Where the verifier may stop (see `Pruned::syncs`).
-    syncs: Vec<(usize, super::value::Digester)>,
+    syncs: Vec<(usize, Digester)>,
 }
 
 /// Snapshots of the digest are taken at most this often (in bytes of text) along a root
@@ -253,13 +257,13 @@ impl<'a> Builder<'a> {
 
     fn feed(&mut self, event: &Event) {
         if let Some(p) = self.prune.as_mut() {
-            super::value::feed(&mut p.digest, event);
+            digest::feed(&mut p.digest, event);
         }
     }
 
     fn label(&mut self, place: &[u8]) {
         if let Some(p) = self.prune.as_mut() {
-            super::value::feed_label(&mut p.digest, place);
+            digest::feed_label(&mut p.digest, place);
         }
     }
 
@@ -294,7 +298,7 @@ impl<'a> Builder<'a> {
             && keep.is_some_and(|t| !t.all)
             && matches!(event, Event::SequenceStart(..) | Event::MappingStart(..));
         if pruning && matches!(event, Event::Alias(_)) {
-            return Err(super::value::outside_reach());
+            return Err(outside_reach());
         }
         if skipped || partial {
             self.feed(&event);
@@ -398,7 +402,7 @@ impl<'a> Builder<'a> {
                     if let (0, false, Some(kc)) = (i, layout_flow, key_col) {
                         if let Some(p) = self.prune.as_mut().filter(|p| p.indentless.is_none()) {
                             let item = self.ev.byte(ev.1.start.index());
-                            p.indentless = Some(super::value::col(src, find_dash(src, item)) == kc);
+                            p.indentless = Some(col(src, find_dash(src, item)) == kc);
                         }
                     }
                     if partial && child_keep.is_none() {
@@ -447,7 +451,7 @@ impl<'a> Builder<'a> {
                 let flow = src.as_bytes().get(props_end) == Some(&b'{');
                 if let (false, Some(kc)) = (layout_flow, key_col) {
                     if let Some(p) = self.prune.as_mut().filter(|p| p.step.is_none()) {
-                        let c = super::value::col(src, props_end);
+                        let c = col(src, props_end);
                         if c > kc {
                             p.step = Some(c - kc);
                         }
@@ -476,8 +480,7 @@ impl<'a> Builder<'a> {
                         };
                     }
                     let key_at = self.ev.byte(ev.1.start.index());
-                    let entry_col =
-                        (pruning && !layout_flow).then(|| super::value::col(src, key_at));
+                    let entry_col = (pruning && !layout_flow).then(|| col(src, key_at));
                     if is_root && partial && !layout_flow {
                         if let Some(p) = self.prune.as_mut() {
                             if p.syncs
@@ -490,13 +493,13 @@ impl<'a> Builder<'a> {
                     }
                     if pruning {
                         let Event::Scalar(k, style, _, tag) = &ev.0 else {
-                            return Err(super::value::outside_reach());
+                            return Err(outside_reach());
                         };
                         let plain = *style == ScalarStyle::Plain;
                         let empty = plain && k.is_empty() && tag.is_none();
                         let repeated = !seen.insert(KEYS.hash_one(k.as_ref()));
                         if (plain && k == "<<") || (repeated && (!empty || keep.is_some())) {
-                            return Err(super::value::outside_reach());
+                            return Err(outside_reach());
                         }
                     }
                     let key = self.node(ev, None, keep.is_some())?;
@@ -584,159 +587,17 @@ impl<'a> Builder<'a> {
     }
 }
 
-/// The line of `body`, counted from the line the parser gave for `start`.
-fn line_of(src: &str, body: usize, start_line: usize, start: usize) -> usize {
-    if body > start && body <= src.len() {
-        start_line + src[start..body].matches('\n').count()
-    } else {
-        start_line
+/// The string a mapping key stands for. Keys are strings in jq; YAML's `80:` becomes "80".
+/// `None` for a complex key (a collection or an alias as a key).
+pub fn key_string(key: &Node) -> Option<&str> {
+    match &key.kind {
+        Kind::Scalar { value, .. } => Some(value),
+        _ => None,
     }
 }
 
-pub fn display_tag(t: &saphyr_parser::Tag) -> String {
-    // saphyr-parser reads the non-specific tag `!` as an empty handle with the suffix `!`,
-    // which its Display would show as `!!`, a different tag.
-    if t.handle.is_empty() && t.suffix == "!" {
-        return "!".into();
-    }
-    if t.handle == "tag:yaml.org,2002:" {
-        format!("!!{}", t.suffix)
-    } else {
-        t.to_string()
-    }
-}
-
-/// The `|` or `>` header of a block scalar whose body starts at `body`: the last token on the
-/// line before it that starts with one of those, ignoring a comment.
-fn find_block_header(src: &str, body: usize) -> Option<usize> {
-    let before = &src[..body];
-    // The body starts at a line's first content; the header ends the last line before it
-    // that is not blank (leading blank lines belong to the scalar; an empty scalar's span
-    // is at the next token, after any blank lines).
-    let mut line_start = before.rfind('\n').map_or(0, |n| n + 1);
-    let (prev_start, line) = loop {
-        let prev = &src[..line_start.checked_sub(1)?];
-        let prev_start = prev.rfind('\n').map_or(0, |n| n + 1);
-        let line = &src[prev_start..line_start - 1];
-        if !line.trim().is_empty() {
-            break (prev_start, line);
-        }
-        line_start = prev_start;
-    };
-    let mut found = None;
-    let mut pos = 0;
-    for tok in line.split([' ', '\t']) {
-        if tok.starts_with('#') {
-            break;
-        }
-        if tok.starts_with('|') || tok.starts_with('>') {
-            found = Some(prev_start + pos);
-        }
-        pos += tok.len() + 1;
-    }
-    found
-}
-
-/// End of a block scalar's last line that has content (trailing blank lines excluded).
-fn block_content_end(src: &str, header: usize, span_end: usize) -> usize {
-    let text = &src[header..span_end.max(header)];
-    let body = text.find('\n').map_or(text.len(), |n| n + 1);
-    // A line of spaces only is a trailing blank when it is no longer than the content's
-    // indentation; longer, its extra spaces are content, as is a tab (`|\n  \t`). The
-    // indentation is the first content line's (exact when auto-detected). With no content
-    // line at all, every line that holds a space is taken in.
-    let indent = text[body..]
-        .split('\n')
-        .map(|l| l.trim_end_matches('\r'))
-        .find(|l| l.trim_start_matches(' ').chars().any(|c| c != ' '))
-        .map_or(0, |l| l.len() - l.trim_start_matches(' ').len());
-    let mut end = text.len();
-    loop {
-        let line_start = text[..end].rfind('\n').map_or(0, |n| n + 1);
-        let line = text[line_start..end].trim_end_matches('\r');
-        let blank = line.bytes().all(|b| b == b' ') && line.len() <= indent;
-        if !blank || line_start == 0 {
-            return header + end;
-        }
-        end = line_start - 1;
-        if text[..end].ends_with('\r') {
-            end -= 1;
-        }
-    }
-}
-
-/// One past a quoted scalar's closing quote.
-fn quoted_end(src: &str, body: usize, style: ScalarStyle) -> usize {
-    let b = src.as_bytes();
-    let mut i = body + 1;
-    while i < b.len() {
-        match (style, b[i]) {
-            (ScalarStyle::DoubleQuoted, b'\\') => i += 2,
-            (ScalarStyle::DoubleQuoted, b'"') => return i + 1,
-            (ScalarStyle::SingleQuoted, b'\'') if b.get(i + 1) == Some(&b'\'') => i += 2,
-            (ScalarStyle::SingleQuoted, b'\'') => return i + 1,
-            _ => i += 1,
-        }
-    }
-    b.len()
-}
-
-/// The `:` that follows a key ending at `from`, when only spaces stand between them.
-/// The `?` of an explicit key whose node starts at `key`.
-fn question_mark(src: &str, key: usize) -> Option<usize> {
-    let before = src[..key].trim_end_matches([' ', '\t', '\n', '\r']);
-    before.strip_suffix('?').map(|_| before.len() - 1)
-}
-
-fn colon_after(src: &str, from: usize) -> Option<usize> {
-    let b = src.as_bytes();
-    let mut i = from;
-    // Line breaks too: an explicit key's `:` is on the next line (`? a\n: b`); and comment
-    // lines, which a flow mapping's key may have before its `:` (found by fuzzing).
-    loop {
-        match b.get(i)? {
-            b' ' | b'\t' | b'\n' | b'\r' => i += 1,
-            b'#' if i == 0 || matches!(b[i - 1], b' ' | b'\t' | b'\n' | b'\r') => {
-                i = src[i..].find('\n').map_or(b.len(), |n| i + n);
-            }
-            b':' => return Some(i),
-            _ => return None,
-        }
-    }
-}
-
-/// The `-` of the block sequence item whose node the parser put at `at`: the last `- `
-/// before `at`, with only blanks, comments and line breaks between (an empty item's node
-/// lies at the next token, which may be past a comment: `- # none yet`). `at` itself when
-/// there is none.
-pub fn find_dash(src: &str, at: usize) -> usize {
-    let mut end = at;
-    loop {
-        let line_start = src[..end].rfind('\n').map_or(0, |n| n + 1);
-        // A BOM starts the first line as the line's start does, not as a character before
-        // the dash (found by fuzzing: `\u{feff}-` put the item past the end of the text).
-        let line_start = if line_start == 0 && src.starts_with('\u{feff}') && end >= 3 {
-            3
-        } else {
-            line_start
-        };
-        let mut seg = &src[line_start..end];
-        let b = seg.as_bytes();
-        if let Some(h) = (0..b.len())
-            .find(|&i| b[i] == b'#' && (i == 0 || b[i - 1] == b' ' || b[i - 1] == b'\t'))
-        {
-            seg = &seg[..h];
-        }
-        let t = seg.trim_end();
-        let tb = t.as_bytes();
-        if t.ends_with('-') && (tb.len() == 1 || matches!(tb[tb.len() - 2], b' ' | b'\t')) {
-            return line_start + t.len() - 1;
-        }
-        if !t.trim().is_empty() || line_start == 0 {
-            return at;
-        }
-        end = line_start - 1;
-    }
+pub fn is_merge_key(key: &Node) -> bool {
+    matches!(&key.kind, Kind::Scalar { value, style: ScalarStyle::Plain, .. } if value == "<<")
 }
 
 /// Indexes every document of `src`, keeping the nodes that `keep` asks for. `file` names the
@@ -799,7 +660,7 @@ pub struct Pruned {
     /// bytes and the parser stands in the same state at such a key (inside the root mapping,
     /// at a line's start, nothing open), so it reads as it did: the verifier may stop
     /// there once its own digest matches.
-    pub syncs: Vec<(usize, super::value::Digester)>,
+    pub syncs: Vec<(usize, Digester)>,
 }
 
 /// Indexes every document along `trie` (a reach), keeping what the values, the splice and
@@ -810,7 +671,7 @@ pub fn index_reach(src: &str, file: &str, trie: &Trie) -> Result<Pruned> {
         anchors: Vec::new(),
         aliases: Vec::new(),
         prune: Some(Pruning {
-            digest: super::value::Digester::new(),
+            digest: Digester::new(),
             step: None,
             indentless: None,
             root_next: false,
@@ -819,7 +680,7 @@ pub fn index_reach(src: &str, file: &str, trie: &Trie) -> Result<Pruned> {
     };
     let docs = b.documents(|_| Some(trie))?;
     let Some(p) = b.prune.take() else {
-        return Err(super::value::outside_reach());
+        return Err(outside_reach());
     };
     let docs_len = docs.len();
     Ok(Pruned {

@@ -6,12 +6,16 @@
 //! to check it against the expression's result. Memory and work follow the size of the
 //! change, apart from the values themselves.
 
+mod digest;
 pub mod events;
 pub mod index;
+mod load;
 pub mod reach;
 pub mod render;
+pub mod schema;
 pub mod splice;
-pub mod value;
+mod text;
+mod verify;
 
 use std::collections::{HashMap, HashSet};
 
@@ -21,7 +25,7 @@ use crate::error::{Error, Result};
 use index::{Keep, Step, Trie};
 use reach::Reach;
 use render::Layout;
-use value::same;
+use schema::same;
 
 /// A loaded file: each document's value, the anchors' values and the file's layout.
 pub struct Parsed {
@@ -33,7 +37,7 @@ pub struct Parsed {
     /// that the placeholders stand for.
     pruned: Option<(Reach, u128)>,
     /// Where verification along the reach may stop (see `index::Pruned::syncs`).
-    syncs: Vec<(usize, value::Digester)>,
+    syncs: Vec<(usize, digest::Digester)>,
     /// The index made while loading along a reach, which the splice then needs not make.
     index: Option<index::Index>,
     /// The text's length, for the output budget as results are made.
@@ -100,7 +104,7 @@ pub fn decode<'a>(bytes: &'a [u8], file: &str) -> Result<&'a str> {
 }
 
 pub fn parse(src: &str, file: &str) -> Result<Parsed> {
-    let loaded = value::load(src, file)?;
+    let loaded = load::load(src, file)?;
     Ok(Parsed {
         src_len: src.len(),
         values: loaded.values,
@@ -126,7 +130,7 @@ pub fn parse_reach(src: &str, file: &str, reach: &Reach) -> Option<Parsed> {
         .docs
         .iter()
         .map(|d| match &d.root {
-            Some(root) => value::value_of(root, &trie),
+            Some(root) => load::value_of(root, &trie),
             None => Ok(Val::Null),
         })
         .collect::<Result<Vec<_>>>()
@@ -134,7 +138,7 @@ pub fn parse_reach(src: &str, file: &str, reach: &Reach) -> Option<Parsed> {
     Some(Parsed {
         src_len: src.len(),
         values,
-        layout: value::layout_of(src, pruned.step, pruned.indentless),
+        layout: load::layout_of(src, pruned.step, pruned.indentless),
         // Aliases and merge keys are refused along a reach: no anchor is looked up.
         anchors: HashMap::new(),
         pruned: Some((reach.clone(), pruned.digest)),
@@ -151,7 +155,7 @@ fn sync_point<'p>(
     index: &index::Index,
     tries: &[Option<Trie>],
     edits: &[splice::Edit],
-) -> Option<(usize, &'p value::Digester)> {
+) -> Option<(usize, &'p digest::Digester)> {
     let (Some(root), [Some(trie)]) = (index.docs.first()?.root.as_ref(), tries) else {
         return None;
     };
@@ -174,7 +178,7 @@ fn sync_point<'p>(
 }
 
 /// The last sync point before every edit and every root entry the program can reach: the
-/// verifier may begin there (`value::Resume`). Only for one block-mapping document at
+/// verifier may begin there (`verify::Resume`). Only for one block-mapping document at
 /// column 0 with no directives, whose text before the point reads the same on its own:
 /// there the tail parses alone as the rest of the root mapping.
 fn resume_point<'p>(
@@ -184,7 +188,7 @@ fn resume_point<'p>(
     tries: &[Option<Trie>],
     edits: &[splice::Edit],
     targets: &[Val],
-) -> Option<value::Resume<'p>> {
+) -> Option<verify::Resume<'p>> {
     let ([doc], [Some(trie)], [Val::Obj(target)]) = (index.docs.as_slice(), tries, targets) else {
         return None;
     };
@@ -244,7 +248,7 @@ fn resume_point<'p>(
         .skip(before)
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    Some(value::Resume {
+    Some(verify::Resume {
         at: *at,
         snapshot,
         tail,
@@ -457,7 +461,7 @@ pub fn splice(src: &str, file: &str, parsed: &Parsed, targets: &[Val]) -> Result
     }
     };
     let verified = match &parsed.pruned {
-        Some((reach, digest)) => value::verify_reach(
+        Some((reach, digest)) => verify::verify_reach(
             &text,
             file,
             targets,
@@ -467,7 +471,7 @@ pub fn splice(src: &str, file: &str, parsed: &Parsed, targets: &[Val]) -> Result
             sync,
             resume.as_ref(),
         ),
-        None => value::verify(&text, file, targets, &changed),
+        None => verify::verify(&text, file, targets, &changed),
     };
     match verified {
         Ok(None) => Ok(Spliced { text, notes }),
@@ -502,7 +506,7 @@ mod tests {
         );
         let (reach, digest) = parsed.pruned.as_ref().unwrap();
         let same = |text: &str| {
-            value::verify_reach(
+            verify::verify_reach(
                 text,
                 "f",
                 &parsed.values,
@@ -575,7 +579,7 @@ mod tests {
         );
         let (reach, digest) = parsed.pruned.as_ref().unwrap();
         let tail = |text: &str| {
-            value::verify_tail(text, "f", &HashSet::new(), reach, *digest, None, &resume).unwrap()
+            verify::verify_tail(text, "f", &HashSet::new(), reach, *digest, None, &resume).unwrap()
         };
         assert_eq!(tail(&out), None, "the tail alone verifies");
         for changed in [
@@ -613,7 +617,7 @@ mod tests {
         let (reach, digest) = parsed.pruned.as_ref().unwrap();
         let check = |text: &str| {
             let sync = Some((*at, snapshot));
-            value::verify_reach(
+            verify::verify_reach(
                 text,
                 "f",
                 &parsed.values,

@@ -8,9 +8,13 @@ use std::collections::{HashMap, HashSet};
 use jaq_json::Val;
 use saphyr_parser::ScalarStyle;
 
-use super::index::{Entry, Index, Item, Kind, Node, Step, Trie};
+use super::index::{is_merge_key, key_string, Entry, Index, Item, Kind, Node, Step, Trie};
 use super::render::{self, Layout, Plain};
-use super::value::{is_merge_key, key_string, same};
+use super::schema::same;
+use super::text::{
+    after_line, col, entry_start, flow_close, key_col, line_start, past_line_end_blanks,
+    trailing_comment,
+};
 use crate::error::{Error, Result};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,65 +60,6 @@ pub struct Walker<'a> {
     path: Vec<String>,
     /// The document before and after, to tell an edited anchor from a moved one.
     doc: Option<(Val, Val)>,
-}
-
-fn line_start(src: &str, pos: usize) -> usize {
-    src[..pos].rfind('\n').map_or(0, |n| n + 1)
-}
-
-/// A byte column; a byte order mark at the start of the file takes none.
-fn col(src: &str, pos: usize) -> usize {
-    let start = match src[..pos].rfind('\n') {
-        Some(n) => n + 1,
-        None if src.starts_with('\u{feff}') && pos >= 3 => 3,
-        None => 0,
-    };
-    pos - start
-}
-
-/// Just past the line break of the line that holds `pos`, or the end of the text.
-fn after_line(src: &str, pos: usize) -> usize {
-    src[pos..].find('\n').map_or(src.len(), |n| pos + n + 1)
-}
-
-/// Just past the bracket that closes the flow collection starting at or after `start` (after
-/// its anchor or tag). The parser's span runs on over trailing spaces and a comment, which a
-/// replacement must keep. Quotes and comments inside are skipped; `None` when unbalanced.
-pub(super) fn flow_close(src: &str, start: usize, end: usize) -> Option<usize> {
-    let b = src.as_bytes();
-    let mut i = start + src[start..end].find(['{', '['])?;
-    let mut depth = 0usize;
-    while i < end {
-        match b[i] {
-            b'{' | b'[' => depth += 1,
-            b'}' | b']' => {
-                depth -= 1;
-                if depth == 0 {
-                    return Some(i + 1);
-                }
-            }
-            b'"' => {
-                i += 1;
-                while i < end && b[i] != b'"' {
-                    i += if b[i] == b'\\' { 2 } else { 1 };
-                }
-            }
-            b'\'' => {
-                i += 1;
-                while i < end && !(b[i] == b'\'' && b.get(i + 1) != Some(&b'\'')) {
-                    i += if b[i] == b'\'' { 2 } else { 1 };
-                }
-            }
-            b'#' if i > 0 && matches!(b[i - 1], b' ' | b'\t' | b'\n' | b'\r') => {
-                while i < end && b[i] != b'\n' {
-                    i += 1;
-                }
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    None
 }
 
 /// Whether a flow collection is written with its brackets (not the single pair `a: b` that
@@ -1190,45 +1135,4 @@ pub fn apply(src: &str, edits: Vec<Edit>) -> Result<String> {
     }
     out.push_str(&src[at..]);
     Ok(out)
-}
-
-/// Where an entry starts: at its key, or at the `?` of an explicit key (`? [a]`), whose
-/// node starts after the indicator.
-fn entry_start(src: &str, key: usize) -> usize {
-    let before = src[..key].trim_end_matches([' ', '\t', '\n', '\r']);
-    match before.strip_suffix('?') {
-        Some(lead) if lead.is_empty() || lead.ends_with([' ', '\t', '\n', '-', '{', '[', ',']) => {
-            before.len() - 1
-        }
-        _ => key,
-    }
-}
-
-/// The column where a block mapping's keys stand.
-fn key_col(src: &str, key: usize) -> usize {
-    col(src, entry_start(src, key))
-}
-
-/// The comments between `from` (after a key's colon or an item's dash) and a value that
-/// begins on a later line (`key: # why`, or comment lines above the value): the range to
-/// keep when the value is replaced.
-fn trailing_comment(src: &str, from: usize, node_start: usize) -> Option<std::ops::Range<usize>> {
-    let gap = src.get(from..node_start)?;
-    let last_nl = gap.rfind('\n')?;
-    let keep = gap[..last_nl].strip_suffix('\r').unwrap_or(&gap[..last_nl]);
-    let only_comments = keep.split('\n').all(|l| {
-        let t = l.trim();
-        t.is_empty() || t.starts_with('#')
-    });
-    (only_comments && keep.contains('#')).then(|| from..from + keep.len())
-}
-
-/// `pos`, or past the blanks after it when only the line's end follows them.
-fn past_line_end_blanks(src: &str, pos: usize) -> usize {
-    let rest = &src[pos..];
-    let blanks = rest.len() - rest.trim_start_matches([' ', '\t']).len();
-    match rest.as_bytes().get(blanks) {
-        None | Some(b'\n' | b'\r') => pos + blanks,
-        _ => pos,
-    }
 }
