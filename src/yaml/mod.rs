@@ -33,11 +33,8 @@ pub struct Parsed {
     pub layout: Layout,
     /// Anchors' values by the parser's id, which follows their order in the stream.
     pub anchors: HashMap<usize, Val>,
-    /// Set when the values were loaded along a reach: the reach, and the digest of the text
-    /// that the placeholders stand for.
-    pruned: Option<(Reach, u128)>,
-    /// Where verification along the reach may stop (see `index::Pruned::syncs`).
-    syncs: Vec<(usize, digest::Digester)>,
+    /// Set when the values were loaded along a reach: what verifying along it needs.
+    along: Option<verify::Along>,
     /// The index made while loading along a reach, which the splice then needs not make.
     index: Option<index::Index>,
     /// The text's length, for the output budget as results are made.
@@ -47,7 +44,7 @@ pub struct Parsed {
 impl Parsed {
     /// Whether the values were loaded along a reach, without what it cannot reach.
     pub fn is_partial(&self) -> bool {
-        self.pruned.is_some()
+        self.along.is_some()
     }
 }
 
@@ -110,8 +107,7 @@ pub fn parse(src: &str, file: &str) -> Result<Parsed> {
         values: loaded.values,
         layout: loaded.layout,
         anchors: loaded.anchors,
-        pruned: None,
-        syncs: Vec::new(),
+        along: None,
         index: None,
     })
 }
@@ -141,8 +137,11 @@ pub fn parse_reach(src: &str, file: &str, reach: &Reach) -> Option<Parsed> {
         layout: load::layout_of(src, pruned.step, pruned.indentless),
         // Aliases and merge keys are refused along a reach: no anchor is looked up.
         anchors: HashMap::new(),
-        pruned: Some((reach.clone(), pruned.digest)),
-        syncs: pruned.syncs,
+        along: Some(verify::Along {
+            reach: reach.clone(),
+            digest: pruned.digest,
+            syncs: pruned.syncs,
+        }),
         index: Some(pruned.index),
     })
 }
@@ -171,7 +170,12 @@ fn sync_point<'p>(
             }
         }
     }
-    let (at, digest) = parsed.syncs.iter().find(|(at, _)| *at > past)?;
+    let (at, digest) = parsed
+        .along
+        .as_ref()?
+        .syncs
+        .iter()
+        .find(|(at, _)| *at > past)?;
     let added: usize = edits.iter().map(|e| e.text.len()).sum();
     let removed: usize = edits.iter().map(|e| e.end - e.start).sum();
     Some(((at + added).checked_sub(removed)?, digest))
@@ -214,6 +218,8 @@ fn resume_point<'p>(
     }
     // Past the first key (or nothing is saved), at a line's start.
     let (at, snapshot) = parsed
+        .along
+        .as_ref()?
         .syncs
         .get(1..)?
         .iter()
@@ -460,17 +466,10 @@ pub fn splice(src: &str, file: &str, parsed: &Parsed, targets: &[Val]) -> Result
         ),
     }
     };
-    let verified = match &parsed.pruned {
-        Some((reach, digest)) => verify::verify_reach(
-            &text,
-            file,
-            targets,
-            &changed,
-            reach,
-            *digest,
-            sync,
-            resume.as_ref(),
-        ),
+    let verified = match &parsed.along {
+        Some(along) => {
+            verify::verify_reach(&text, file, targets, &changed, along, sync, resume.as_ref())
+        }
         None => verify::verify(&text, file, targets, &changed),
     };
     match verified {
@@ -504,15 +503,14 @@ mod tests {
             [key("tag")],
             "{image:?}"
         );
-        let (reach, digest) = parsed.pruned.as_ref().unwrap();
+        let along = parsed.along.as_ref().unwrap();
         let same = |text: &str| {
             verify::verify_reach(
                 text,
                 "f",
                 &parsed.values,
                 &HashSet::new(),
-                reach,
-                *digest,
+                along,
                 None,
                 None,
             )
@@ -577,9 +575,9 @@ mod tests {
             "{} entries in the tail",
             resume.tail.len()
         );
-        let (reach, digest) = parsed.pruned.as_ref().unwrap();
+        let along = parsed.along.as_ref().unwrap();
         let tail = |text: &str| {
-            verify::verify_tail(text, "f", &HashSet::new(), reach, *digest, None, &resume).unwrap()
+            verify::verify_tail(text, "f", &HashSet::new(), along, None, &resume).unwrap()
         };
         assert_eq!(tail(&out), None, "the tail alone verifies");
         for changed in [
@@ -608,13 +606,9 @@ mod tests {
         }
         let reach = crate::expr::reach::reach(r#".image.tag = "2""#).unwrap();
         let parsed = parse_reach(&src, "f", &reach).unwrap();
-        assert!(
-            parsed.syncs.len() >= 2,
-            "{} sync points",
-            parsed.syncs.len()
-        );
-        let (at, snapshot) = &parsed.syncs[1];
-        let (reach, digest) = parsed.pruned.as_ref().unwrap();
+        let along = parsed.along.as_ref().unwrap();
+        assert!(along.syncs.len() >= 2, "{} sync points", along.syncs.len());
+        let (at, snapshot) = &along.syncs[1];
         let check = |text: &str| {
             let sync = Some((*at, snapshot));
             verify::verify_reach(
@@ -622,8 +616,7 @@ mod tests {
                 "f",
                 &parsed.values,
                 &HashSet::new(),
-                reach,
-                *digest,
+                along,
                 sync,
                 None,
             )

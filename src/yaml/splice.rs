@@ -45,6 +45,17 @@ struct Place {
     at: At,
 }
 
+/// What walking a mapping's entries found (see `Walker::diff_entries`).
+#[derive(Default)]
+struct Walked {
+    /// The entries the new value no longer has, by position.
+    removed: Vec<usize>,
+    /// How many entries stay.
+    kept: usize,
+    /// The keys written in the mapping, when it has `<<` merge entries.
+    local: HashSet<Val>,
+}
+
 pub struct Walker<'a> {
     src: &'a str,
     file: &'a str,
@@ -371,12 +382,53 @@ impl<'a> Walker<'a> {
         place: Place,
         trie: &Trie,
     ) -> Result<()> {
-        let mut removed = Vec::new();
-        // The entries no path reaches stay, unseen.
-        let mut kept = skipped;
         let merges: Vec<&Entry> = entries.iter().filter(|e| is_merge_key(&e.key)).collect();
-        // Keys written in this mapping; only needed to tell merged keys apart.
-        let mut local = HashSet::new();
+        let walked = self.diff_entries(entries, flow, (old, new), !merges.is_empty(), trie)?;
+        // The entries no path reaches stay, unseen.
+        let kept = skipped + walked.kept;
+        let removed = walked.removed;
+        self.check_merges(node, entries, &merges, &walked.local, &removed, (old, new))?;
+        let added: Vec<(Val, Val)> = new
+            .iter()
+            .filter(|(k, _)| !old.contains_key(*k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        for &i in &removed {
+            self.path
+                .push(path_part(key_string(&entries[i].key).unwrap_or_default()));
+            let checked = self.check_anchors(&entries[i].value, 0);
+            self.path.pop();
+            checked?;
+        }
+        if self.needs_rewrite(node, flow, kept, &merges, &removed, &added) {
+            return self.replace_node(node, &Val::obj(new.clone()), place);
+        }
+        let spans: Vec<(usize, usize, usize)> = entries
+            .iter()
+            .map(|e| {
+                let start = entry_start(self.src, e.key.start);
+                (start, node_end(self.src, e), start)
+            })
+            .collect();
+        self.remove_all(node, flow, &spans, &removed);
+        if !added.is_empty() {
+            self.add_entries(node, flow, (entries, skipped), &added);
+        }
+        Ok(())
+    }
+
+    /// Walks a mapping's entries: recurses into each whose value changed along `trie`, and
+    /// notes those the new value no longer has. `merges`: whether the mapping has `<<`
+    /// entries, for which the keys written in it are collected.
+    fn diff_entries(
+        &mut self,
+        entries: &[Entry],
+        flow: bool,
+        (old, new): (&jaq_json::Map, &jaq_json::Map),
+        merges: bool,
+        trie: &Trie,
+    ) -> Result<Walked> {
+        let mut walked = Walked::default();
         // The loaded object's keys follow the entries in order (merge keys and repeated
         // empty keys aside), which gives a complex key the value jq sees for it.
         let mut old_keys = old.keys();
@@ -402,40 +454,20 @@ impl<'a> Walker<'a> {
                 old_keys.next()
             };
             let Some(k) = plain.filter(|_| !repeated_empty) else {
-                // An entry jq cannot address (`? [a]`, `*k :`, a second `:`) stays as it is,
-                // and so must what jq saw of it.
-                let unchanged = match loaded {
-                    Some(kv) => new.get(kv).is_some_and(|nv| same(nv, &old[kv])),
-                    None => {
-                        let kv = Val::from(String::new());
-                        new.get(&kv).is_some_and(|nv| same(nv, &old[&kv]))
-                    }
-                };
-                if !unchanged {
-                    let why = if repeated_empty {
-                        "more than one empty key"
-                    } else {
-                        "a complex key (a mapping, sequence or alias as a key)"
-                    };
-                    return Err(self.refuse(format!(
-                        "line {}: {} has {why}, which jq cannot tell apart; edit that entry by hand",
-                        e.key.line,
-                        self.path_str()
-                    )));
-                }
-                kept += 1;
+                self.refuse_unaddressable(e, repeated_empty, loaded, (old, new))?;
+                walked.kept += 1;
                 continue;
             };
             let k = k.to_string();
             let kv = Val::from(k.clone());
-            if !merges.is_empty() {
-                local.insert(kv.clone());
+            if merges {
+                walked.local.insert(kv.clone());
             }
             let Some(nv) = new.get(&kv) else {
-                removed.push(i);
+                walked.removed.push(i);
                 continue;
             };
-            kept += 1;
+            walked.kept += 1;
             let (Some(child_trie), Some(ov)) =
                 (trie.children.get(&Step::Key(k.clone())), old.get(&kv))
             else {
@@ -453,8 +485,57 @@ impl<'a> Walker<'a> {
             self.diff(&e.value, ov, nv, child, child_trie)?;
             self.path.pop();
         }
+        Ok(walked)
+    }
+
+    /// An entry jq cannot address (`? [a]`, `*k :`, a second `:`) stays as it is, and so
+    /// must what jq saw of it (`loaded`, its key in the old value).
+    fn refuse_unaddressable(
+        &self,
+        e: &Entry,
+        repeated_empty: bool,
+        loaded: Option<&Val>,
+        (old, new): (&jaq_json::Map, &jaq_json::Map),
+    ) -> Result<()> {
+        let unchanged = match loaded {
+            Some(kv) => new.get(kv).is_some_and(|nv| same(nv, &old[kv])),
+            None => {
+                let kv = Val::from(String::new());
+                new.get(&kv).is_some_and(|nv| same(nv, &old[&kv]))
+            }
+        };
+        if unchanged {
+            return Ok(());
+        }
+        let why = if repeated_empty {
+            "more than one empty key"
+        } else {
+            "a complex key (a mapping, sequence or alias as a key)"
+        };
+        Err(self.refuse(format!(
+            "line {}: {} has {why}, which jq cannot tell apart; edit that entry by hand",
+            e.key.line,
+            self.path_str()
+        )))
+    }
+
+    /// Refuses what a `<<` merge would undo: an edit of a merged key (it is not written in
+    /// this mapping), and a delete that would bring the merged value back. `local`: the
+    /// keys written in the mapping.
+    fn check_merges(
+        &self,
+        node: &Node,
+        entries: &[Entry],
+        merges: &[&Entry],
+        local: &HashSet<Val>,
+        removed: &[usize],
+        (old, new): (&jaq_json::Map, &jaq_json::Map),
+    ) -> Result<()> {
+        if merges.is_empty() {
+            return Ok(());
+        }
         for (k, ov) in old.iter() {
-            if merges.is_empty() || local.contains(k) {
+            if local.contains(k) {
                 continue;
             }
             let from = merges.first().map_or(node.line, |e| e.key.line);
@@ -465,53 +546,41 @@ impl<'a> Walker<'a> {
                 )));
             }
         }
-        if !removed.is_empty() && !merges.is_empty() {
-            let merged = self.merged_keys(&merges);
-            for &i in &removed {
-                let k = key_string(&entries[i].key).unwrap_or_default().to_string();
-                if merged.contains(&Val::from(k.clone())) {
-                    return Err(self.refuse(format!(
-                        "line {}: deleting `{k}` from {} would bring back the value that the `<<` merge key supplies; set `{k}` to the value you want instead",
-                        entries[i].key.line,
-                        self.path_str()
-                    )));
-                }
+        if removed.is_empty() {
+            return Ok(());
+        }
+        let merged = self.merged_keys(merges);
+        for &i in removed {
+            let k = key_string(&entries[i].key).unwrap_or_default().to_string();
+            if merged.contains(&Val::from(k.clone())) {
+                return Err(self.refuse(format!(
+                    "line {}: deleting `{k}` from {} would bring back the value that the `<<` merge key supplies; set `{k}` to the value you want instead",
+                    entries[i].key.line,
+                    self.path_str()
+                )));
             }
         }
-        let added: Vec<(Val, Val)> = new
-            .iter()
-            .filter(|(k, _)| !old.contains_key(*k))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        for &i in &removed {
-            self.path
-                .push(path_part(key_string(&entries[i].key).unwrap_or_default()));
-            let checked = self.check_anchors(&entries[i].value, 0);
-            self.path.pop();
-            checked?;
-        }
-        if kept == 0 && merges.is_empty() && !removed.is_empty() {
-            // Nothing of the old mapping stays: it is replaced whole. (A block mapping cannot
-            // be empty, so `{}` is written as such; and added keys have no entry left to be
-            // written after.)
-            return self.replace_node(node, &Val::obj(new.clone()), place);
-        }
-        let spans: Vec<(usize, usize, usize)> = entries
-            .iter()
-            .map(|e| {
-                let start = entry_start(self.src, e.key.start);
-                (start, node_end(self.src, e), start)
-            })
-            .collect();
-        self.remove_all(node, flow, &spans, &removed);
-        if !added.is_empty() && flow && !bracketed(self.src, node) {
-            // `[a: b]`: a single pair without braces cannot take another; it gets them.
-            return self.replace_node(node, &Val::obj(new.clone()), place);
-        }
-        if !added.is_empty() {
-            self.add_entries(node, flow, (entries, skipped), &added);
-        }
         Ok(())
+    }
+
+    /// Whether the mapping is written anew rather than edited entry by entry.
+    fn needs_rewrite(
+        &self,
+        node: &Node,
+        flow: bool,
+        kept: usize,
+        merges: &[&Entry],
+        removed: &[usize],
+        added: &[(Val, Val)],
+    ) -> bool {
+        // Nothing of the old mapping stays: it is replaced whole. (A block mapping cannot
+        // be empty, so `{}` is written as such; and added keys have no entry left to be
+        // written after.)
+        let emptied = kept == 0 && merges.is_empty() && !removed.is_empty();
+        // `[a: b]`: a single pair without braces cannot take another; it gets them. (Its
+        // one entry is then kept, so nothing is removed before.)
+        let unbraced = !added.is_empty() && flow && !bracketed(self.src, node);
+        emptied || unbraced
     }
 
     fn diff_seq(

@@ -17,6 +17,15 @@ use crate::error::{Error, Result};
 /// one-document file's root before every edit and every entry the program can change. The
 /// text before it is the old text, which read as the targets' first entries when loaded;
 /// `tail` is the root's target without them, `snapshot` the digest there.
+/// The fast path's state, for values loaded along a reach: the reach, the digest of the text
+/// that the placeholders stand for, and where verification may stop.
+pub(crate) struct Along {
+    pub(super) reach: Reach,
+    pub(super) digest: u128,
+    /// Where verification along the reach may stop (see `index::Pruned::syncs`).
+    pub(super) syncs: Vec<(usize, Digester)>,
+}
+
 pub struct Resume<'p> {
     pub at: usize,
     pub snapshot: &'p Digester,
@@ -27,28 +36,28 @@ pub struct Resume<'p> {
 /// targets, and what the placeholders stand for must digest as it did when loaded. With
 /// `resume`, only the text from its point on is read; anything but a match there reads the
 /// whole text, which then decides, so that a miss is reported as it always was.
-#[allow(clippy::too_many_arguments)]
-pub fn verify_reach(
+pub(super) fn verify_reach(
     src: &str,
     file: &str,
     targets: &[Val],
     changed: &HashSet<usize>,
-    reach: &Reach,
-    digest: u128,
+    along: &Along,
     sync: Option<(usize, &Digester)>,
     resume: Option<&Resume>,
 ) -> Result<Option<String>> {
     if let Some(r) = resume {
-        if let Ok(None) = verify_tail(src, file, changed, reach, digest, sync, r) {
+        if let Ok(None) = verify_tail(src, file, changed, along, sync, r) {
             return Ok(None);
         }
     }
     let mut l = Loader::pruned(src, file);
     let outcome = each_document(&mut l, targets, |l, root, target| {
-        check_reach(l, root, target, changed, reach, sync)
+        check_reach(l, root, target, changed, &along.reach, sync)
     });
     match outcome {
-        Ok(()) if l.finish() != digest => Ok(Some("(text the expression cannot reach)".into())),
+        Ok(()) if l.finish() != along.digest => {
+            Ok(Some("(text the expression cannot reach)".into()))
+        }
         Err(Stop::Synced) => Ok(None),
         other => stopped(other),
     }
@@ -60,8 +69,7 @@ pub(super) fn verify_tail(
     src: &str,
     file: &str,
     changed: &HashSet<usize>,
-    reach: &Reach,
-    digest: u128,
+    along: &Along,
     sync: Option<(usize, &Digester)>,
     r: &Resume,
 ) -> Result<Option<String>> {
@@ -80,7 +88,7 @@ pub(super) fn verify_tail(
         if !matches!(ev.0, Event::MappingStart(0, None)) {
             return Err(Stop::At(vec!["(resumed)".into()]));
         }
-        check_entries(&mut l, &r.tail, changed, reach, sync)?;
+        check_entries(&mut l, &r.tail, changed, &along.reach, sync)?;
         loop {
             match l.ev.next_event()?.0 {
                 Event::DocumentEnd | Event::Nothing => {}
@@ -90,7 +98,9 @@ pub(super) fn verify_tail(
         }
     })();
     match outcome {
-        Ok(()) if l.finish() != digest => Ok(Some("(text the expression cannot reach)".into())),
+        Ok(()) if l.finish() != along.digest => {
+            Ok(Some("(text the expression cannot reach)".into()))
+        }
         Err(Stop::Synced) => Ok(None),
         other => stopped(other),
     }
