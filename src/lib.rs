@@ -15,6 +15,7 @@ pub mod expr;
 mod git;
 mod gitea;
 mod model;
+mod path;
 mod policy;
 pub mod report;
 mod sign;

@@ -15,15 +15,10 @@ use jaq_json::Val;
 
 use crate::error::{Error, Result};
 use crate::model::RepoPath;
+use crate::path::Step;
 use crate::yaml;
 
 pub const FILE: &str = ".gitops-update.yaml";
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Step {
-    Key(String),
-    Index(usize),
-}
 
 #[derive(Debug)]
 struct Rule {
@@ -221,6 +216,8 @@ fn show(path: &[Step]) -> String {
             }
             Step::Key(k) => format!(".[{}]", crate::report::json_str(k)),
             Step::Index(i) => format!("[{i}]"),
+            // A policy's paths and an edit's changes name keys and positions only.
+            Step::Any => "[]".into(),
         })
         .collect()
 }

@@ -1,6 +1,6 @@
 //! The index: the nodes the splice needs, with their byte spans, styles and properties.
 //!
-//! It is sparse: nodes are kept only along the paths where a document changes (a `Trie`),
+//! It is sparse: nodes are kept only along the paths where a document changes (a `PathTrie`),
 //! with the direct children of each, so its size follows the change, not the file. Every
 //! anchor and alias of the stream is listed compactly, to check that an edit orphans none.
 //!
@@ -22,6 +22,7 @@ use super::text::{
     is_flow, line_of, question_mark, quoted_end, skip_props,
 };
 use crate::error::{Error, Result};
+use crate::path::PathTrie;
 
 #[derive(Debug, Clone)]
 pub struct Node {
@@ -104,92 +105,19 @@ pub struct Index {
     pub aliases: Vec<Mark>,
 }
 
-/// One step of a path: a mapping key or a sequence position.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum Step {
-    Key(String),
-    Index(usize),
-}
-
-/// The paths whose nodes the index keeps. A node in the trie keeps its children; a child
-/// that is not in the trie is kept without children of its own.
-#[derive(Debug, Default)]
-pub struct Trie {
-    /// Keep everything below.
-    pub all: bool,
-    pub children: std::collections::HashMap<Step, Trie>,
-    /// What every child not in `children` keeps (a reach's `.[]`); `children` already
-    /// hold it too.
-    pub any: Option<Box<Trie>>,
-}
-
-/// The trie that keeps everything.
-static ALL: std::sync::LazyLock<Trie> = std::sync::LazyLock::new(|| Trie {
-    all: true,
-    children: Default::default(),
-    any: None,
-});
-
-/// Which documents' nodes to keep.
+/// Which documents' nodes to keep. A node in a trie keeps its children; a child that is not
+/// in the trie is kept without children of its own.
 #[derive(Clone, Copy)]
 pub enum Keep<'t> {
     /// Every node of every document (tests and tools).
     All,
     /// The nodes along `paths[i]` in document `i`; a document without a trie keeps its root.
-    Paths(&'t [Option<Trie>]),
+    Paths(&'t [Option<PathTrie>]),
 }
 
 /// Hashes keys for duplicate checks along a reach: fast, and fixed, since a collision
 /// costs only the whole load.
 static KEYS: foldhash::fast::FixedState = foldhash::fast::FixedState::with_seed(0x9e37_79b9);
-
-/// The trie that keeps everything.
-pub(super) fn all() -> &'static Trie {
-    &ALL
-}
-
-impl Trie {
-    pub(super) fn child(&self, step: &Step) -> Option<&Trie> {
-        if self.all {
-            Some(self)
-        } else {
-            self.children.get(step).or(self.any.as_deref())
-        }
-    }
-
-    /// `child(&Step::Key(k))` without making the step: a reach names few keys, and a
-    /// partly kept mapping asks for every one of its own.
-    pub(super) fn child_key(&self, k: &str) -> Option<&Trie> {
-        if self.all {
-            return Some(self);
-        }
-        let found = if self.children.len() <= 8 {
-            self.children
-                .iter()
-                .find(|(s, _)| matches!(s, Step::Key(x) if x == k))
-                .map(|(_, t)| t)
-        } else {
-            self.children.get(&Step::Key(k.to_string()))
-        };
-        found.or(self.any.as_deref())
-    }
-
-    /// Whether the trie names a position (`index`) or a key (`!index`) below.
-    fn names(&self, index: bool) -> bool {
-        self.children
-            .keys()
-            .any(|s| matches!(s, Step::Index(_)) == index)
-    }
-
-    /// A mapping walked by positions only, or a sequence by keys only (see `Reach`).
-    pub(super) fn fits_map(&self) -> bool {
-        self.any.is_some() || !self.names(true) || self.names(false)
-    }
-
-    pub(super) fn fits_seq(&self) -> bool {
-        self.any.is_some() || !self.names(false) || self.names(true)
-    }
-}
 
 /// What indexing along a reach learns besides the nodes: the digest of the text that the
 /// placeholders stand for, and the layout, as the loader would learn them.
@@ -223,7 +151,7 @@ impl<'a> Builder<'a> {
 
     /// Builds a node; its children are kept only when `keep` is given, and a scalar's text
     /// only when `text` is set (the splice reads it for keys alone).
-    fn node(&mut self, ev: Ev<'a>, keep: Option<&Trie>, text: bool) -> Result<Node> {
+    fn node(&mut self, ev: Ev<'a>, keep: Option<&PathTrie>, text: bool) -> Result<Node> {
         self.node_at(ev, keep, text, None)
     }
 
@@ -232,7 +160,7 @@ impl<'a> Builder<'a> {
     fn node_at(
         &mut self,
         ev: Ev<'a>,
-        keep: Option<&Trie>,
+        keep: Option<&PathTrie>,
         text: bool,
         key_col: Option<usize>,
     ) -> Result<Node> {
@@ -271,7 +199,7 @@ impl<'a> Builder<'a> {
     fn build<'t>(
         &mut self,
         (event, span): Ev<'a>,
-        keep: Option<&'t Trie>,
+        keep: Option<&'t PathTrie>,
         text: bool,
         key_col: Option<usize>,
     ) -> Result<Node> {
@@ -316,7 +244,7 @@ impl<'a> Builder<'a> {
     fn visit<'t>(
         &mut self,
         event: &Event,
-        keep: Option<&'t Trie>,
+        keep: Option<&'t PathTrie>,
         text: bool,
         at: &Placed,
     ) -> Result<Visit<'t>> {
@@ -334,13 +262,17 @@ impl<'a> Builder<'a> {
         // (jq reads it whole); a skipped node's events, and a partly kept collection's own,
         // are digested exactly as the loader digests them.
         let keep = match (event, keep) {
-            (Event::SequenceStart(..), Some(t)) if !t.all && !t.fits_seq() => Some(&*ALL),
-            (Event::MappingStart(..), Some(t)) if !t.all && !t.fits_map() => Some(&*ALL),
+            (Event::SequenceStart(..), Some(t)) if !t.whole && !t.fits_seq() => {
+                Some(PathTrie::everything())
+            }
+            (Event::MappingStart(..), Some(t)) if !t.whole && !t.fits_map() => {
+                Some(PathTrie::everything())
+            }
             (_, k) => k,
         };
         let root = std::mem::take(&mut p.root_next);
         let skipped = keep.is_none() && !text;
-        let partial = keep.is_some_and(|t| !t.all)
+        let partial = keep.is_some_and(|t| !t.whole)
             && matches!(event, Event::SequenceStart(..) | Event::MappingStart(..));
         if matches!(event, Event::Alias(_)) {
             return Err(outside_reach());
@@ -424,7 +356,7 @@ impl<'a> Builder<'a> {
             if let Event::SequenceEnd = ev.0 {
                 break self.close(&ev, visit, flow, props_end, last_end);
             }
-            let child_keep = visit.keep.and_then(|t| t.child(&Step::Index(i)));
+            let child_keep = visit.keep.and_then(|t| t.item(i));
             if i == 0 {
                 self.learn_indentless(&ev, visit, at.key_col);
             }
@@ -558,8 +490,8 @@ impl<'a> Builder<'a> {
                     ..
                 },
                 Some(_),
-            ) if value == "<<" => Some(&*ALL),
-            (Kind::Scalar { value, .. }, Some(t)) => t.child_key(value),
+            ) if value == "<<" => Some(PathTrie::everything()),
+            (Kind::Scalar { value, .. }, Some(t)) => t.key(value),
             (_, Some(_)) => None,
         };
         let next = self.next()?;
@@ -652,7 +584,7 @@ struct Placed {
 #[derive(Clone, Copy)]
 struct Visit<'t> {
     /// The trie the node's children are kept along; none are kept without one.
-    keep: Option<&'t Trie>,
+    keep: Option<&'t PathTrie>,
     /// Indexing along a reach.
     pruning: bool,
     /// Along a reach: the node's own events are digested (it is skipped, or kept in part).
@@ -764,7 +696,7 @@ pub fn index(src: &str, file: &str, keep: Keep) -> Result<Index> {
         prune: None,
     };
     let docs = b.documents(|i| match keep {
-        Keep::All => Some(&*ALL),
+        Keep::All => Some(PathTrie::everything()),
         Keep::Paths(p) => p.get(i).and_then(Option::as_ref),
     })?;
     Ok(Index {
@@ -777,7 +709,7 @@ pub fn index(src: &str, file: &str, keep: Keep) -> Result<Index> {
 impl Builder<'_> {
     /// Every document of the stream, document `i`'s nodes kept along `keep(i)`; one
     /// document with no root for a stream with none.
-    fn documents<'t>(&mut self, keep: impl Fn(usize) -> Option<&'t Trie>) -> Result<Vec<Doc>> {
+    fn documents<'t>(&mut self, keep: impl Fn(usize) -> Option<&'t PathTrie>) -> Result<Vec<Doc>> {
         let mut docs = Vec::new();
         loop {
             let (ev, _) = self.next()?;
@@ -819,7 +751,7 @@ pub struct Pruned {
 
 /// Indexes every document along `trie` (a reach), keeping what the values, the splice and
 /// the verifier need in one pass. An error means the file needs the whole load.
-pub fn index_reach(src: &str, file: &str, trie: &Trie) -> Result<Pruned> {
+pub fn index_reach(src: &str, file: &str, trie: &PathTrie) -> Result<Pruned> {
     let mut b = Builder {
         ev: Events::new(src, file),
         anchors: Vec::new(),

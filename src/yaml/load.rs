@@ -10,11 +10,12 @@ use saphyr_parser::{Event, ScalarStyle};
 
 use super::digest::{feed, feed_label, outside_reach, Digester};
 use super::events::{Ev, Events};
-use super::index::{self, Kind, Node, Trie};
+use super::index::{Kind, Node};
 use super::render::Layout;
 use super::schema::{key_text, scalar, scalar_in};
 use super::text::{col, display_tag, find_dash, is_flow, skip_props};
 use crate::error::{Error, Result};
+use crate::path::PathTrie;
 
 /// Every document's value, the anchors' values, and the file's layout.
 pub(super) struct Loaded {
@@ -469,14 +470,18 @@ impl<'a> Loader<'a> {
 
 /// A value from nodes indexed along a reach (`index_reach`): as `Loader::value` reads it
 /// where the trie keeps the node's children, `null` for each child it does not keep.
-pub(super) fn value_of(node: &Node, keep: &Trie) -> Result<Val> {
+pub(super) fn value_of(node: &Node, keep: &PathTrie) -> Result<Val> {
     Ok(match &node.kind {
         Kind::Scalar { value, style } => scalar(value, *style, node.tag.as_deref()),
         Kind::Seq { items, .. } => {
-            let keep = if keep.fits_seq() { keep } else { index::all() };
+            let keep = if keep.fits_seq() {
+                keep
+            } else {
+                PathTrie::everything()
+            };
             let mut out = Vec::with_capacity(items.len());
             for (i, item) in items.iter().enumerate() {
-                out.push(match keep.child(&index::Step::Index(i)) {
+                out.push(match keep.item(i) {
                     Some(t) => value_of(&item.node, t)?,
                     None => Val::Null,
                 });
@@ -484,13 +489,17 @@ pub(super) fn value_of(node: &Node, keep: &Trie) -> Result<Val> {
             Val::Arr(out.into())
         }
         Kind::Map { entries, .. } => {
-            let keep = if keep.fits_map() { keep } else { index::all() };
+            let keep = if keep.fits_map() {
+                keep
+            } else {
+                PathTrie::everything()
+            };
             let mut map = jaq_json::Map::default();
             for e in entries {
                 let Kind::Scalar { value: k, .. } = &e.key.kind else {
                     return Err(outside_reach());
                 };
-                let v = match keep.child_key(k) {
+                let v = match keep.key(k) {
                     Some(t) => value_of(&e.value, t)?,
                     None => Val::Null,
                 };

@@ -10,7 +10,6 @@ mod digest;
 pub mod events;
 pub mod index;
 mod load;
-pub mod reach;
 pub mod render;
 pub mod schema;
 pub mod splice;
@@ -22,8 +21,8 @@ use std::collections::{HashMap, HashSet};
 use jaq_json::Val;
 
 use crate::error::{Error, Result};
-use index::{Keep, Step, Trie};
-use reach::Reach;
+use crate::path::PathTrie;
+use index::Keep;
 use render::Layout;
 use schema::same;
 
@@ -115,18 +114,17 @@ pub fn parse(src: &str, file: &str) -> Result<Parsed> {
 /// Loads only what `reach` covers, with placeholders for the rest; `None` when that cannot
 /// be done for this file, which then needs `parse`. Whatever is built from the result must
 /// be dropped on any error and redone from `parse`: only `parse` reports errors as they are.
-pub fn parse_reach(src: &str, file: &str, reach: &Reach) -> Option<Parsed> {
+pub fn parse_reach(src: &str, file: &str, reach: &PathTrie) -> Option<Parsed> {
     if may_alias(src) {
         return None;
     }
-    let trie = reach.to_trie();
-    let pruned = index::index_reach(src, file, &trie).ok()?;
+    let pruned = index::index_reach(src, file, reach).ok()?;
     let values = pruned
         .index
         .docs
         .iter()
         .map(|d| match &d.root {
-            Some(root) => load::value_of(root, &trie),
+            Some(root) => load::value_of(root, reach),
             None => Ok(Val::Null),
         })
         .collect::<Result<Vec<_>>>()
@@ -152,7 +150,7 @@ pub fn parse_reach(src: &str, file: &str, reach: &Reach) -> Option<Parsed> {
 fn sync_point<'p>(
     parsed: &'p Parsed,
     index: &index::Index,
-    tries: &[Option<Trie>],
+    tries: &[Option<PathTrie>],
     edits: &[splice::Edit],
 ) -> Option<(usize, &'p digest::Digester)> {
     let (Some(root), [Some(trie)]) = (index.docs.first()?.root.as_ref(), tries) else {
@@ -165,7 +163,7 @@ fn sync_point<'p>(
     let mut past = edits.iter().map(|e| e.end.max(e.start)).max()?;
     for e in entries {
         if let index::Kind::Scalar { value, .. } = &e.key.kind {
-            if trie.all || trie.children.contains_key(&Step::Key(value.clone())) {
+            if trie.key(value).is_some() {
                 past = past.max(e.value.end.max(e.key.end));
             }
         }
@@ -189,7 +187,7 @@ fn resume_point<'p>(
     src: &str,
     parsed: &'p Parsed,
     index: &index::Index,
-    tries: &[Option<Trie>],
+    tries: &[Option<PathTrie>],
     edits: &[splice::Edit],
     targets: &[Val],
 ) -> Option<verify::Resume<'p>> {
@@ -204,7 +202,7 @@ fn resume_point<'p>(
     else {
         return None;
     };
-    if trie.all || src.starts_with('%') || src.contains("\n%") {
+    if trie.whole || src.starts_with('%') || src.contains("\n%") {
         return None;
     }
     let mut first = edits.iter().map(|e| e.start.min(e.end)).min()?;
@@ -212,7 +210,7 @@ fn resume_point<'p>(
         let index::Kind::Scalar { value, .. } = &e.key.kind else {
             return None;
         };
-        if trie.children.contains_key(&Step::Key(value.clone())) {
+        if trie.key(value).is_some() {
             first = first.min(e.key.start);
         }
     }
@@ -295,11 +293,11 @@ fn same_key<'m>(map: &'m jaq_json::Map, i: usize, k: &Val) -> Option<&'m Val> {
 }
 
 /// The paths where `old` and `new` differ: where the splice will look.
-fn changed_paths(old: &Val, new: &Val) -> Option<Trie> {
+fn changed_paths(old: &Val, new: &Val) -> Option<PathTrie> {
     if same(old, new) {
         return None;
     }
-    let mut trie = Trie::default();
+    let mut trie = PathTrie::default();
     match (old, new) {
         (Val::Obj(o), Val::Obj(n)) => {
             for (i, (k, ov)) in o.iter().enumerate() {
@@ -308,14 +306,14 @@ fn changed_paths(old: &Val, new: &Val) -> Option<Trie> {
                 };
                 if let Some(child) = changed_paths(ov, nv) {
                     let key = String::from_utf8_lossy(key).into_owned();
-                    trie.children.insert(Step::Key(key), child);
+                    trie.set_key(key, child);
                 }
             }
         }
         (Val::Arr(o), Val::Arr(n)) => {
             for (i, (ov, nv)) in o.iter().zip(n.iter()).enumerate() {
                 if let Some(child) = changed_paths(ov, nv) {
-                    trie.children.insert(Step::Index(i), child);
+                    trie.set_item(i, child);
                 }
             }
         }
@@ -383,7 +381,7 @@ fn refuse_yaml_1_1_breaks(file: &str, edits: &[splice::Edit]) -> Result<()> {
 
 pub fn splice(src: &str, file: &str, parsed: &Parsed, targets: &[Val]) -> Result<Spliced> {
     let layout = &parsed.layout;
-    let tries: Vec<Option<Trie>> = parsed
+    let tries: Vec<Option<PathTrie>> = parsed
         .values
         .iter()
         .zip(targets)

@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 use jaq_json::Val;
 use saphyr_parser::ScalarStyle;
 
-use super::index::{is_merge_key, key_string, Entry, Index, Item, Kind, Node, Step, Trie};
+use super::index::{is_merge_key, key_string, Entry, Index, Item, Kind, Node};
 use super::render::{self, Layout, Plain};
 use super::schema::same;
 use super::text::{
@@ -16,6 +16,7 @@ use super::text::{
     trailing_comment,
 };
 use crate::error::{Error, Result};
+use crate::path::PathTrie;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Edit {
@@ -178,7 +179,7 @@ impl<'a> Walker<'a> {
 
     /// Walks a document whose value changed along `trie` (the paths where old and new
     /// differ).
-    pub fn root(&mut self, node: &Node, old: &Val, new: &Val, trie: &Trie) -> Result<()> {
+    pub fn root(&mut self, node: &Node, old: &Val, new: &Val, trie: &PathTrie) -> Result<()> {
         let place = Place {
             flow: false,
             at: At::Root,
@@ -310,7 +311,14 @@ impl<'a> Walker<'a> {
     }
 
     /// `old` and `new` differ here; `trie` says where below.
-    fn diff(&mut self, node: &Node, old: &Val, new: &Val, place: Place, trie: &Trie) -> Result<()> {
+    fn diff(
+        &mut self,
+        node: &Node,
+        old: &Val,
+        new: &Val,
+        place: Place,
+        trie: &PathTrie,
+    ) -> Result<()> {
         if let Kind::Alias(id) = node.kind {
             if self.changed.get(&id).is_some_and(|v| same(new, v)) {
                 return Ok(());
@@ -380,7 +388,7 @@ impl<'a> Walker<'a> {
         (entries, skipped): (&[Entry], usize),
         (old, new): (&jaq_json::Map, &jaq_json::Map),
         place: Place,
-        trie: &Trie,
+        trie: &PathTrie,
     ) -> Result<()> {
         let merges: Vec<&Entry> = entries.iter().filter(|e| is_merge_key(&e.key)).collect();
         let walked = self.diff_entries(entries, flow, (old, new), !merges.is_empty(), trie)?;
@@ -426,7 +434,7 @@ impl<'a> Walker<'a> {
         flow: bool,
         (old, new): (&jaq_json::Map, &jaq_json::Map),
         merges: bool,
-        trie: &Trie,
+        trie: &PathTrie,
     ) -> Result<Walked> {
         let mut walked = Walked::default();
         // The loaded object's keys follow the entries in order (merge keys and repeated
@@ -468,9 +476,7 @@ impl<'a> Walker<'a> {
                 continue;
             };
             walked.kept += 1;
-            let (Some(child_trie), Some(ov)) =
-                (trie.children.get(&Step::Key(k.clone())), old.get(&kv))
-            else {
+            let (Some(child_trie), Some(ov)) = (trie.key(&k), old.get(&kv)) else {
                 continue;
             };
             let after = self.after_colon(&e.key);
@@ -590,7 +596,7 @@ impl<'a> Walker<'a> {
         items: &[Item],
         (old, new): (&[Val], &[Val]),
         place: Place,
-        trie: &Trie,
+        trie: &PathTrie,
     ) -> Result<()> {
         let (o, n) = (old.len(), new.len());
         if n == 0 {
@@ -600,7 +606,7 @@ impl<'a> Walker<'a> {
             .iter()
             .map(|i| (i.dash, i.node.end, i.node.start))
             .collect();
-        if n > o && trie.children.is_empty() {
+        if n > o && trie.is_leaf() {
             self.append_items(node, flow, items, &new[o..]);
             return Ok(());
         }
@@ -626,7 +632,7 @@ impl<'a> Walker<'a> {
             }
         }
         for (i, (item, (a, b))) in items.iter().zip(old.iter().zip(new)).enumerate() {
-            let Some(child_trie) = trie.children.get(&Step::Index(i)) else {
+            let Some(child_trie) = trie.item(i) else {
                 continue;
             };
             let place = if flow {

@@ -9,9 +9,9 @@ use saphyr_parser::{Event, ScalarStyle};
 use super::digest::Digester;
 use super::events::Ev;
 use super::load::{Key, Loader};
-use super::reach::Reach;
 use super::schema::{key_text, same, scalar_is};
 use crate::error::{Error, Result};
+use crate::path::PathTrie;
 
 /// Where verification along a reach may begin instead of the start: a sync point of a
 /// one-document file's root before every edit and every entry the program can change. The
@@ -20,7 +20,7 @@ use crate::error::{Error, Result};
 /// The fast path's state, for values loaded along a reach: the reach, the digest of the text
 /// that the placeholders stand for, and where verification may stop.
 pub(crate) struct Along {
-    pub(super) reach: Reach,
+    pub(super) reach: PathTrie,
     pub(super) digest: u128,
     /// Where verification along the reach may stop (see `index::Pruned::syncs`).
     pub(super) syncs: Vec<(usize, Digester)>,
@@ -163,7 +163,7 @@ fn check_reach<'a>(
     ev: Ev<'a>,
     target: &Val,
     changed: &HashSet<usize>,
-    reach: &Reach,
+    reach: &PathTrie,
     sync: Option<(usize, &Digester)>,
 ) -> std::result::Result<(), Stop> {
     let differs = || Err(Stop::At(Vec::new()));
@@ -216,7 +216,7 @@ fn check_entries<'a>(
     l: &mut Loader<'a>,
     entries: &jaq_json::Map,
     changed: &HashSet<usize>,
-    reach: &Reach,
+    reach: &PathTrie,
     sync: Option<(usize, &Digester)>,
 ) -> std::result::Result<(), Stop> {
     let differs = || Err(Stop::At(Vec::new()));
