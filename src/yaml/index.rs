@@ -121,7 +121,7 @@ static KEYS: foldhash::fast::FixedState = foldhash::fast::FixedState::with_seed(
 
 /// What indexing along a reach learns besides the nodes: the digest of the text that the
 /// placeholders stand for, and the layout, as the loader would learn them.
-pub struct Pruning {
+pub(super) struct Pruning {
     digest: Digester,
     step: Option<usize>,
     indentless: Option<bool>,
@@ -675,14 +675,14 @@ fn place_empty_value(src: &str, key: &Node, value: &mut Node, flow: bool) {
 
 /// The string a mapping key stands for. Keys are strings in jq; YAML's `80:` becomes "80".
 /// `None` for a complex key (a collection or an alias as a key).
-pub fn key_string(key: &Node) -> Option<&str> {
+pub(super) fn key_string(key: &Node) -> Option<&str> {
     match &key.kind {
         Kind::Scalar { value, .. } => Some(value),
         _ => None,
     }
 }
 
-pub fn is_merge_key(key: &Node) -> bool {
+pub(super) fn is_merge_key(key: &Node) -> bool {
     matches!(&key.kind, Kind::Scalar { value, style: ScalarStyle::Plain, .. } if value == "<<")
 }
 
@@ -736,7 +736,7 @@ impl Builder<'_> {
 
 /// What indexing along a reach gives: the index, the digest of the skipped text, and the
 /// layout learnt from the file.
-pub struct Pruned {
+pub(super) struct Pruned {
     pub index: Index,
     pub digest: u128,
     pub step: Option<usize>,
@@ -751,7 +751,7 @@ pub struct Pruned {
 
 /// Indexes every document along `trie` (a reach), keeping what the values, the splice and
 /// the verifier need in one pass. An error means the file needs the whole load.
-pub fn index_reach(src: &str, file: &str, trie: &PathTrie) -> Result<Pruned> {
+pub(super) fn index_reach(src: &str, file: &str, trie: &PathTrie) -> Result<Pruned> {
     let mut b = Builder {
         ev: Events::new(src, file),
         anchors: Vec::new(),

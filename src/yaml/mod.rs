@@ -7,12 +7,12 @@
 //! change, apart from the values themselves.
 
 mod digest;
-pub mod events;
+mod events;
 pub mod index;
 mod load;
-pub mod render;
+pub(crate) mod render;
 pub mod schema;
-pub mod splice;
+mod splice;
 mod text;
 mod verify;
 
@@ -29,20 +29,20 @@ use schema::same;
 /// A loaded file: each document's value, the anchors' values and the file's layout.
 pub struct Parsed {
     pub values: Vec<Val>,
-    pub layout: Layout,
+    pub(crate) layout: Layout,
     /// Anchors' values by the parser's id, which follows their order in the stream.
-    pub anchors: HashMap<usize, Val>,
+    pub(crate) anchors: HashMap<usize, Val>,
     /// Set when the values were loaded along a reach: what verifying along it needs.
     along: Option<verify::Along>,
     /// The index made while loading along a reach, which the splice then needs not make.
     index: Option<index::Index>,
     /// The text's length, for the output budget as results are made.
-    pub src_len: usize,
+    pub(crate) src_len: usize,
 }
 
 impl Parsed {
     /// Whether the values were loaded along a reach, without what it cannot reach.
-    pub fn is_partial(&self) -> bool {
+    pub(crate) fn is_partial(&self) -> bool {
         self.along.is_some()
     }
 }
@@ -114,7 +114,7 @@ pub fn parse(src: &str, file: &str) -> Result<Parsed> {
 /// Loads only what `reach` covers, with placeholders for the rest; `None` when that cannot
 /// be done for this file, which then needs `parse`. Whatever is built from the result must
 /// be dropped on any error and redone from `parse`: only `parse` reports errors as they are.
-pub fn parse_reach(src: &str, file: &str, reach: &PathTrie) -> Option<Parsed> {
+pub(crate) fn parse_reach(src: &str, file: &str, reach: &PathTrie) -> Option<Parsed> {
     if may_alias(src) {
         return None;
     }
@@ -278,7 +278,7 @@ fn may_alias(src: &str) -> bool {
 
 /// The result of splicing: the new text, and notes for stderr (aliases that follow an edited
 /// anchor).
-pub struct Spliced {
+pub(crate) struct Spliced {
     pub text: String,
     pub notes: Vec<String>,
 }
@@ -379,7 +379,7 @@ fn refuse_yaml_1_1_breaks(file: &str, edits: &[splice::Edit]) -> Result<()> {
     }
 }
 
-pub fn splice(src: &str, file: &str, parsed: &Parsed, targets: &[Val]) -> Result<Spliced> {
+pub(crate) fn splice(src: &str, file: &str, parsed: &Parsed, targets: &[Val]) -> Result<Spliced> {
     let layout = &parsed.layout;
     let tries: Vec<Option<PathTrie>> = parsed
         .values
