@@ -268,7 +268,7 @@ pub fn splice(data: &[u8]) {
         .expect("the path evaluates")
         .remove(0);
     assert!(
-        yaml::value::same(&got, &want),
+        yaml::schema::same(&got, &want),
         "{expr}: reads back as {got} instead of {want}\n{src:?}\n{:?}",
         edited.text
     );
@@ -308,7 +308,7 @@ pub fn yaml11(data: &[u8]) {
             .values
             .iter()
             .zip(&as_is.values)
-            .all(|(a, b)| yaml::value::same(a, b));
+            .all(|(a, b)| yaml::schema::same(a, b));
     if !agree {
         return;
     }
@@ -351,8 +351,8 @@ pub fn yaml11(data: &[u8]) {
     let as_1_2 = read(&edited.text);
     let as_1_1 = read(&as_yaml_1_1(&edited.text));
     assert!(
-        as_1_2.as_ref().is_some_and(|v| yaml::value::same(v, &want))
-            && as_1_1.as_ref().is_some_and(|v| yaml::value::same(v, &want)),
+        as_1_2.as_ref().is_some_and(|v| yaml::schema::same(v, &want))
+            && as_1_1.as_ref().is_some_and(|v| yaml::schema::same(v, &want)),
         "{expr} with $v = {value:?}: YAML 1.2 reads {as_1_2:?}, YAML 1.1 reads {as_1_1:?}\n{src:?}\n{:?}",
         edited.text
     );
@@ -408,7 +408,7 @@ pub fn template(data: &[u8]) {
         .unwrap()
         .remove(0);
     assert!(
-        out.len() == 1 && yaml::value::same(&got, &Val::from(want.clone())),
+        out.len() == 1 && yaml::schema::same(&got, &Val::from(want.clone())),
         "{expr} with VERSION={version:?} gave {got}, expected {want:?}"
     );
 }
@@ -686,7 +686,7 @@ pub fn structure(data: &[u8]) {
         );
         for (got, want) in back.values.iter().zip(&want) {
             assert!(
-                yaml::value::same(got, want),
+                yaml::schema::same(got, want),
                 "{expr}: reads back as {got} instead of {want}\n{src:?}\n{out:?}"
             );
         }

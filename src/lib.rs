@@ -17,6 +17,7 @@ mod git;
 pub mod json;
 mod land;
 mod model;
+mod path;
 mod policy;
 mod record;
 pub mod report;

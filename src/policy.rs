@@ -15,15 +15,10 @@ use jaq_json::Val;
 
 use crate::error::{Error, Result};
 use crate::model::RepoPath;
+use crate::path::Step;
 use crate::yaml;
 
 pub const FILE: &str = ".gitops-update.yaml";
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Step {
-    Key(String),
-    Index(usize),
-}
 
 #[derive(Debug)]
 struct Rule {
@@ -221,13 +216,15 @@ fn show(path: &[Step]) -> String {
             }
             Step::Key(k) => format!(".[{}]", crate::report::json_str(k)),
             Step::Index(i) => format!("[{i}]"),
+            // A policy's paths and an edit's changes name keys and positions only.
+            Step::Any => "[]".into(),
         })
         .collect()
 }
 
 /// Every path where `old` and `new` differ, as deep as both are collections of one kind.
 fn changes(old: &Val, new: &Val, at: &mut Vec<Step>, out: &mut Vec<Vec<Step>>) {
-    if yaml::value::same(old, new) {
+    if yaml::schema::same(old, new) {
         return;
     }
     match (old, new) {

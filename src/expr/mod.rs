@@ -223,7 +223,7 @@ pub struct Program {
     template: String,
     bindings: Bindings,
     /// The part of a document the program can read or write, when that is known.
-    reach: Option<crate::yaml::reach::Reach>,
+    reach: Option<crate::path::PathTrie>,
 }
 
 /// How deep an expression may nest (brackets, `if`, interpolations), as a file may
@@ -266,7 +266,7 @@ impl Program {
             };
             let key = Val::from(r.name.clone());
             if r.typed {
-                env.push((key, crate::yaml::value::resolve_plain(value)));
+                env.push((key, crate::yaml::schema::resolve_plain(value)));
             } else {
                 strenv.push((key, Val::from(value.clone())));
             }
@@ -311,7 +311,7 @@ impl Program {
     }
 
     /// The part of a document the program can read or write; `None` for all of it.
-    pub fn reach(&self) -> Option<&crate::yaml::reach::Reach> {
+    pub fn reach(&self) -> Option<&crate::path::PathTrie> {
         self.reach.as_ref()
     }
 

@@ -14,7 +14,7 @@ use jaq_core::load::lex::StrPart;
 use jaq_core::load::parse::{BinaryOp, Term};
 use jaq_core::path::Part;
 
-use crate::yaml::reach::{Reach, Step};
+use crate::path::{PathTrie, Step};
 
 type Path = Vec<Step>;
 
@@ -46,10 +46,10 @@ impl Out {
 
 /// The document's reachable part for `code`, or `None` when it is the whole document or
 /// cannot be known.
-pub fn reach(code: &str) -> Option<Reach> {
+pub fn reach(code: &str) -> Option<PathTrie> {
     let term = jaq_core::load::parse(code, |p| p.term())?;
     let mut a = Analysis {
-        reach: Reach::default(),
+        reach: PathTrie::default(),
     };
     let out = a.eval(&term, &[Vec::new()])?;
     // The document itself may be output only as the one result: next to a selected or
@@ -71,7 +71,7 @@ pub fn reach(code: &str) -> Option<Reach> {
 }
 
 struct Analysis {
-    reach: Reach,
+    reach: PathTrie,
 }
 
 /// A string literal's text (`"a"`, and `a` in `.a`).
@@ -275,15 +275,15 @@ mod tests {
         Step::Key(k.into())
     }
 
-    fn whole() -> Reach {
-        let mut r = Reach::default();
+    fn whole() -> PathTrie {
+        let mut r = PathTrie::default();
         r.insert(&[], true);
         r
     }
 
     /// The reach of `code` as the paths it builds whole, for assertions.
     fn expect(code: &str, paths: &[&[Step]]) {
-        let mut want = Reach::default();
+        let mut want = PathTrie::default();
         for p in paths {
             want.insert(p, true);
         }
@@ -367,6 +367,6 @@ mod tests {
         }
         assert_ne!(reach(".a = 1"), Some(whole()));
         // The document unchanged needs none of its nodes.
-        assert_eq!(reach("."), Some(Reach::default()));
+        assert_eq!(reach("."), Some(PathTrie::default()));
     }
 }

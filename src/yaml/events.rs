@@ -117,33 +117,3 @@ impl<'a> Events<'a> {
         (self.byte(span.start.index()), self.byte(span.end.index()))
     }
 }
-
-/// The first byte of a node's value after its anchor (`&a`) and tag (`!t`, `!!str`).
-pub fn skip_props(src: &str, start: usize, limit: usize) -> usize {
-    let b = src.as_bytes();
-    let mut i = start;
-    while i < limit && matches!(b.get(i), Some(b'&' | b'!')) {
-        while i < b.len() && !b[i].is_ascii_whitespace() {
-            i += 1;
-        }
-        loop {
-            while i < b.len() && b[i].is_ascii_whitespace() {
-                i += 1;
-            }
-            // A comment after the properties (`key: &x # why`): the content is below it.
-            if b.get(i) != Some(&b'#') {
-                break;
-            }
-            while i < b.len() && b[i] != b'\n' {
-                i += 1;
-            }
-        }
-    }
-    i.min(limit.max(start))
-}
-
-/// Whether a collection whose event span starts at `start` is a flow collection.
-pub fn is_flow(src: &str, start: usize, span_end: usize) -> bool {
-    let body = skip_props(src, start, span_end.max(start + 1));
-    matches!(src.as_bytes().get(body), Some(b'[' | b'{'))
-}

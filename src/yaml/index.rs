@@ -1,6 +1,6 @@
 //! The index: the nodes the splice needs, with their byte spans, styles and properties.
 //!
-//! It is sparse: nodes are kept only along the paths where a document changes (a `Trie`),
+//! It is sparse: nodes are kept only along the paths where a document changes (a `PathTrie`),
 //! with the direct children of each, so its size follows the change, not the file. Every
 //! anchor and alias of the stream is listed compactly, to check that an edit orphans none.
 //!
@@ -12,11 +12,17 @@
 
 use saphyr_parser::{Event, ScalarStyle};
 
+use std::collections::HashSet;
 use std::hash::BuildHasher;
 
-use super::events::{is_flow, skip_props, Ev, Events};
-use super::splice::flow_close;
+use super::digest::{self, outside_reach, Digester};
+use super::events::{Ev, Events};
+use super::text::{
+    block_content_end, col, colon_after, display_tag, find_block_header, find_dash, flow_close,
+    is_flow, line_of, question_mark, quoted_end, skip_props,
+};
 use crate::error::{Error, Result};
+use crate::path::PathTrie;
 
 #[derive(Debug, Clone)]
 pub struct Node {
@@ -99,103 +105,30 @@ pub struct Index {
     pub aliases: Vec<Mark>,
 }
 
-/// One step of a path: a mapping key or a sequence position.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum Step {
-    Key(String),
-    Index(usize),
-}
-
-/// The paths whose nodes the index keeps. A node in the trie keeps its children; a child
-/// that is not in the trie is kept without children of its own.
-#[derive(Debug, Default)]
-pub struct Trie {
-    /// Keep everything below.
-    pub all: bool,
-    pub children: std::collections::HashMap<Step, Trie>,
-    /// What every child not in `children` keeps (a reach's `.[]`); `children` already
-    /// hold it too.
-    pub any: Option<Box<Trie>>,
-}
-
-/// The trie that keeps everything.
-static ALL: std::sync::LazyLock<Trie> = std::sync::LazyLock::new(|| Trie {
-    all: true,
-    children: Default::default(),
-    any: None,
-});
-
-/// Which documents' nodes to keep.
+/// Which documents' nodes to keep. A node in a trie keeps its children; a child that is not
+/// in the trie is kept without children of its own.
 #[derive(Clone, Copy)]
 pub enum Keep<'t> {
     /// Every node of every document (tests and tools).
     All,
     /// The nodes along `paths[i]` in document `i`; a document without a trie keeps its root.
-    Paths(&'t [Option<Trie>]),
+    Paths(&'t [Option<PathTrie>]),
 }
 
 /// Hashes keys for duplicate checks along a reach: fast, and fixed, since a collision
 /// costs only the whole load.
 static KEYS: foldhash::fast::FixedState = foldhash::fast::FixedState::with_seed(0x9e37_79b9);
 
-/// The trie that keeps everything.
-pub(super) fn all() -> &'static Trie {
-    &ALL
-}
-
-impl Trie {
-    pub(super) fn child(&self, step: &Step) -> Option<&Trie> {
-        if self.all {
-            Some(self)
-        } else {
-            self.children.get(step).or(self.any.as_deref())
-        }
-    }
-
-    /// `child(&Step::Key(k))` without making the step: a reach names few keys, and a
-    /// partly kept mapping asks for every one of its own.
-    pub(super) fn child_key(&self, k: &str) -> Option<&Trie> {
-        if self.all {
-            return Some(self);
-        }
-        let found = if self.children.len() <= 8 {
-            self.children
-                .iter()
-                .find(|(s, _)| matches!(s, Step::Key(x) if x == k))
-                .map(|(_, t)| t)
-        } else {
-            self.children.get(&Step::Key(k.to_string()))
-        };
-        found.or(self.any.as_deref())
-    }
-
-    /// Whether the trie names a position (`index`) or a key (`!index`) below.
-    fn names(&self, index: bool) -> bool {
-        self.children
-            .keys()
-            .any(|s| matches!(s, Step::Index(_)) == index)
-    }
-
-    /// A mapping walked by positions only, or a sequence by keys only (see `Reach`).
-    pub(super) fn fits_map(&self) -> bool {
-        self.any.is_some() || !self.names(true) || self.names(false)
-    }
-
-    pub(super) fn fits_seq(&self) -> bool {
-        self.any.is_some() || !self.names(false) || self.names(true)
-    }
-}
-
 /// What indexing along a reach learns besides the nodes: the digest of the text that the
 /// placeholders stand for, and the layout, as the loader would learn them.
-pub struct Pruning {
-    digest: super::value::Digester,
+pub(super) struct Pruning {
+    digest: Digester,
     step: Option<usize>,
     indentless: Option<bool>,
     /// The next node built is a document's root.
     root_next: bool,
     /// Where the verifier may stop (see `Pruned::syncs`).
-    syncs: Vec<(usize, super::value::Digester)>,
+    syncs: Vec<(usize, Digester)>,
 }
 
 /// Snapshots of the digest are taken at most this often (in bytes of text) along a root
@@ -218,7 +151,7 @@ impl<'a> Builder<'a> {
 
     /// Builds a node; its children are kept only when `keep` is given, and a scalar's text
     /// only when `text` is set (the splice reads it for keys alone).
-    fn node(&mut self, ev: Ev<'a>, keep: Option<&Trie>, text: bool) -> Result<Node> {
+    fn node(&mut self, ev: Ev<'a>, keep: Option<&PathTrie>, text: bool) -> Result<Node> {
         self.node_at(ev, keep, text, None)
     }
 
@@ -227,7 +160,7 @@ impl<'a> Builder<'a> {
     fn node_at(
         &mut self,
         ev: Ev<'a>,
-        keep: Option<&Trie>,
+        keep: Option<&PathTrie>,
         text: bool,
         key_col: Option<usize>,
     ) -> Result<Node> {
@@ -253,490 +186,504 @@ impl<'a> Builder<'a> {
 
     fn feed(&mut self, event: &Event) {
         if let Some(p) = self.prune.as_mut() {
-            super::value::feed(&mut p.digest, event);
+            digest::feed(&mut p.digest, event);
         }
     }
 
     fn label(&mut self, place: &[u8]) {
         if let Some(p) = self.prune.as_mut() {
-            super::value::feed_label(&mut p.digest, place);
+            digest::feed_label(&mut p.digest, place);
         }
     }
 
-    fn build(
+    fn build<'t>(
         &mut self,
-        ev: Ev<'a>,
-        keep: Option<&Trie>,
+        (event, span): Ev<'a>,
+        keep: Option<&'t PathTrie>,
         text: bool,
         key_col: Option<usize>,
     ) -> Result<Node> {
-        let (event, span) = ev;
         let (start, span_end) = self.ev.bytes(&span);
-        let line = span.start.line();
-        let src = self.ev.src;
-        let pruning = self.prune.is_some();
-        // Along a reach, a collection of the kind the reach does not walk is kept whole
-        // (jq reads it whole); a skipped node's events, and a partly kept collection's own,
-        // are digested exactly as the loader digests them.
-        let keep = match (&event, keep) {
-            (Event::SequenceStart(..), Some(t)) if pruning && !t.all && !t.fits_seq() => {
-                Some(&*ALL)
-            }
-            (Event::MappingStart(..), Some(t)) if pruning && !t.all && !t.fits_map() => Some(&*ALL),
-            (_, k) => k,
+        let at = Placed {
+            start,
+            span_end,
+            line: span.start.line(),
+            key_col,
         };
-        let is_root = self
-            .prune
-            .as_mut()
-            .is_some_and(|p| std::mem::take(&mut p.root_next));
-        let skipped = pruning && keep.is_none() && !text;
-        let partial = pruning
-            && keep.is_some_and(|t| !t.all)
-            && matches!(event, Event::SequenceStart(..) | Event::MappingStart(..));
-        if pruning && matches!(event, Event::Alias(_)) {
-            return Err(super::value::outside_reach());
-        }
-        if skipped || partial {
-            self.feed(&event);
-        }
-        let layout_flow = pruning && is_flow(src, start, span_end);
+        let visit = self.visit(&event, keep, text, &at)?;
         match event {
             Event::Scalar(value, style, anchor, tag) => {
                 let tag = tag.map(|t| display_tag(&t));
-                // The event says whether there are properties: a block scalar's span starts at
-                // its body, which may itself begin with `!` or `&` (`|\n  !text`).
-                let props_end = if tag.is_none() && anchor == 0 {
-                    start
-                } else {
-                    skip_props(src, start, span_end)
-                };
-                let (body, end) = match style {
-                    ScalarStyle::Literal | ScalarStyle::Folded => {
-                        // With properties the span starts at them and covers the header;
-                        // without, it starts at the body and the header is on the line above,
-                        // except for an empty scalar at the end of the stream, whose span
-                        // starts at its header (`t: |-` as the last line).
-                        let line_start = src[..start].rfind('\n').map_or(0, |n| n + 1);
-                        let at_header = src[start..].starts_with(['|', '>'])
-                            && (value.is_empty() || !src[line_start..start].trim().is_empty());
-                        let header = if props_end > start || tag.is_some() || anchor != 0 {
-                            props_end
-                        } else if at_header {
-                            start
-                        } else {
-                            find_block_header(src, start).unwrap_or(start)
-                        };
-                        (header, block_content_end(src, header, span_end))
-                    }
-                    ScalarStyle::DoubleQuoted | ScalarStyle::SingleQuoted => {
-                        (props_end, quoted_end(src, props_end, style))
-                    }
-                    // An empty plain scalar (a missing value) takes no room, though the
-                    // parser may span it over the next token (`{a}` spans the `}`).
-                    _ if value.is_empty() => (props_end, props_end),
-                    _ => (props_end, span_end.max(props_end)),
-                };
-                Ok(Node {
-                    kind: Kind::Scalar {
-                        // Copied to its own length: the parser's string has room to spare,
-                        // and a partly kept mapping keeps a key per entry.
-                        value: if text || (pruning && keep.is_some()) {
-                            value.as_ref().to_owned()
-                        } else {
-                            String::new()
-                        },
-                        style,
-                    },
-                    // Without properties a block scalar's span starts after its header.
-                    start: start.min(body),
-                    body,
-                    end,
-                    line: line_of(src, body, line, start) as u32,
-                    anchor: anchor as u32,
-                    tag: tag.map(String::into_boxed_str),
-                    keeps_blank: matches!(style, ScalarStyle::Literal | ScalarStyle::Folded)
-                        && src[body..]
-                            .split([' ', '\t', '\n', '\r'])
-                            .next()
-                            .is_some_and(|h| h.contains('+')),
-                })
+                let copy = text || (visit.pruning && visit.keep.is_some());
+                Ok(self.scalar(&value, style, anchor, tag, &at, copy))
             }
             Event::Alias(id) => Ok(Node {
                 kind: Kind::Alias(id),
                 start,
                 body: start,
                 end: span_end,
-                line: line as u32,
+                line: at.line as u32,
                 anchor: 0,
                 tag: None,
                 keeps_blank: false,
             }),
             Event::SequenceStart(anchor, tag) => {
                 let tag = tag.map(|t| display_tag(&t));
-                let props_end = skip_props(src, start, span_end);
-                let flow = src.as_bytes().get(props_end) == Some(&b'[');
-                let mut items = Vec::new();
-                let (mut first_dash, mut last_end) = (None, None);
-                let mut keeps_blank = false;
-                let mut i = 0;
-                let end = loop {
-                    let ev = self.next()?;
-                    if let Event::SequenceEnd = ev.0 {
-                        if skipped || partial {
-                            self.feed(&ev.0);
-                        }
-                        let e = self.ev.byte(ev.1.end.index());
-                        // The end event of a flow collection with a trailing comma
-                        // (`[1,]`) stops before its bracket.
-                        break if flow {
-                            flow_close(src, props_end, src.len()).unwrap_or(e).max(e)
-                        } else {
-                            last_end.unwrap_or(e)
-                        };
-                    }
-                    let child_keep = keep.and_then(|t| t.child(&Step::Index(i)));
-                    if let (0, false, Some(kc)) = (i, layout_flow, key_col) {
-                        if let Some(p) = self.prune.as_mut().filter(|p| p.indentless.is_none()) {
-                            let item = self.ev.byte(ev.1.start.index());
-                            p.indentless = Some(super::value::col(src, find_dash(src, item)) == kc);
-                        }
-                    }
-                    if partial && child_keep.is_none() {
-                        self.label(&i.to_le_bytes());
-                    }
-                    let mut node = self.node(ev, child_keep, false)?;
-                    let dash = if flow {
-                        node.start
-                    } else {
-                        find_dash(src, node.start)
-                    };
-                    if !flow && node.start == node.end {
-                        // An empty item: a value goes right after its dash.
-                        (node.start, node.body, node.end) = (dash + 1, dash + 1, dash + 1);
-                    }
-                    first_dash.get_or_insert(dash);
-                    last_end = Some(node.end);
-                    keeps_blank = !flow && node.keeps_blank;
-                    if keep.is_some() {
-                        items.push(Item { dash, node });
-                    }
-                    i += 1;
-                };
-                let body = if flow {
-                    props_end
-                } else {
-                    first_dash.unwrap_or(props_end)
-                };
-                if items.capacity() - items.len() > 1024 {
-                    items.shrink_to_fit();
-                }
-                Ok(Node {
-                    line: line_of(src, body, line, start) as u32,
-                    kind: Kind::Seq { flow, items },
-                    start: start.min(body),
-                    body,
-                    end,
-                    anchor: anchor as u32,
-                    tag: tag.map(String::into_boxed_str),
-                    keeps_blank,
-                })
+                self.sequence(anchor, tag, &at, visit)
             }
             Event::MappingStart(anchor, tag) => {
                 let tag = tag.map(|t| display_tag(&t));
-                let props_end = skip_props(src, start, span_end);
-                let flow = src.as_bytes().get(props_end) == Some(&b'{');
-                if let (false, Some(kc)) = (layout_flow, key_col) {
-                    if let Some(p) = self.prune.as_mut().filter(|p| p.step.is_none()) {
-                        let c = super::value::col(src, props_end);
-                        if c > kc {
-                            p.step = Some(c - kc);
-                        }
-                    }
-                }
-                let mut entries: Vec<Entry> = Vec::new();
-                let mut unkept = 0u32;
-                let (mut first_key, mut last_end) = (None, None);
-                let mut keeps_blank = false;
-                // Along a reach, the keys' hashes, for duplicates: the whole load names them,
-                // and a mere collision only sends the file there too.
-                let mut seen: std::collections::HashSet<u64> = Default::default();
-                let end = loop {
-                    let ev = self.next()?;
-                    if let Event::MappingEnd = ev.0 {
-                        if skipped || partial {
-                            self.feed(&ev.0);
-                        }
-                        let e = self.ev.byte(ev.1.end.index());
-                        // The end event of a flow collection with a trailing comma
-                        // (`[1,]`) stops before its bracket.
-                        break if flow {
-                            flow_close(src, props_end, src.len()).unwrap_or(e).max(e)
-                        } else {
-                            last_end.unwrap_or(e)
-                        };
-                    }
-                    let key_at = self.ev.byte(ev.1.start.index());
-                    let entry_col =
-                        (pruning && !layout_flow).then(|| super::value::col(src, key_at));
-                    if is_root && partial && !layout_flow {
-                        if let Some(p) = self.prune.as_mut() {
-                            if p.syncs
-                                .last()
-                                .is_none_or(|(at, _)| key_at >= at + SYNC_EVERY)
-                            {
-                                p.syncs.push((key_at, p.digest.clone()));
-                            }
-                        }
-                    }
-                    if pruning {
-                        let Event::Scalar(k, style, _, tag) = &ev.0 else {
-                            return Err(super::value::outside_reach());
-                        };
-                        let plain = *style == ScalarStyle::Plain;
-                        let empty = plain && k.is_empty() && tag.is_none();
-                        let repeated = !seen.insert(KEYS.hash_one(k.as_ref()));
-                        if (plain && k == "<<") || (repeated && (!empty || keep.is_some())) {
-                            return Err(super::value::outside_reach());
-                        }
-                    }
-                    let key = self.node(ev, None, keep.is_some())?;
-                    // Merge sources are kept whole: the splice reads their keys.
-                    let child_keep = match (&key.kind, keep) {
-                        (_, None) => None,
-                        (
-                            Kind::Scalar {
-                                value,
-                                style: ScalarStyle::Plain,
-                                ..
-                            },
-                            Some(_),
-                        ) if value == "<<" => Some(&*ALL),
-                        (Kind::Scalar { value, .. }, Some(t)) => t.child_key(value),
-                        (_, Some(_)) => None,
-                    };
-                    let next = self.next()?;
-                    if partial && child_keep.is_none() {
-                        if let Kind::Scalar { value, .. } = &key.kind {
-                            let place = value.clone();
-                            self.label(place.as_bytes());
-                        }
-                    }
-                    let mut value = self.node_at(next, child_keep, false, entry_col)?;
-                    if value.start == value.end {
-                        // `key:` (or `key :`) with no value: the parser puts the empty scalar
-                        // at or before the colon; a value written there would land inside
-                        // the key.
-                        if let Some(colon) = colon_after(src, key.end) {
-                            // In a block mapping, a `:` on a later line is this entry's
-                            // only when it stands under the entry's `?`; one further left
-                            // starts an entry of an outer mapping.
-                            let column = |p: usize| p - src[..p].rfind('\n').map_or(0, |n| n + 1);
-                            let own = flow
-                                || !src[key.end..colon].contains('\n')
-                                || question_mark(src, key.start)
-                                    .is_some_and(|q| column(q) == column(colon));
-                            if own && value.start <= colon {
-                                (value.start, value.body, value.end) =
-                                    (colon + 1, colon + 1, colon + 1);
-                            } else if !own {
-                                // `? a` with no `:` of its own: its empty value is at the
-                                // key, not at the outer entry the parser stopped at.
-                                (value.start, value.body, value.end) = (key.end, key.end, key.end);
-                            }
-                        }
-                    }
-                    first_key.get_or_insert(key.start);
-                    last_end = Some(value.end.max(key.end));
-                    keeps_blank = !flow && value.keeps_blank;
-                    if keep.is_some() && (child_keep.is_some() || !pruning || flow) {
-                        entries.push(Entry { key, value });
-                    } else if keep.is_some() {
-                        unkept += 1;
-                    }
-                };
-                let body = if flow {
-                    props_end
-                } else {
-                    first_key.unwrap_or(props_end)
-                };
-                if entries.capacity() - entries.len() > 1024 {
-                    // A mapping of thousands of keys lives while the edits are made, next
-                    // to the document's values: without the growth slack.
-                    entries.shrink_to_fit();
-                }
-                Ok(Node {
-                    line: line_of(src, body, line, start) as u32,
-                    kind: Kind::Map {
-                        flow,
-                        entries,
-                        skipped: unkept,
-                    },
-                    start: start.min(body),
-                    body,
-                    end,
-                    anchor: anchor as u32,
-                    tag: tag.map(String::into_boxed_str),
-                    keeps_blank,
-                })
+                self.mapping(anchor, tag, &at, visit)
             }
             other => Err(Error::Internal(format!("unexpected YAML event {other:?}"))),
         }
     }
-}
 
-/// The line of `body`, counted from the line the parser gave for `start`.
-fn line_of(src: &str, body: usize, start_line: usize, start: usize) -> usize {
-    if body > start && body <= src.len() {
-        start_line + src[start..body].matches('\n').count()
-    } else {
-        start_line
-    }
-}
-
-pub fn display_tag(t: &saphyr_parser::Tag) -> String {
-    // saphyr-parser reads the non-specific tag `!` as an empty handle with the suffix `!`,
-    // which its Display would show as `!!`, a different tag.
-    if t.handle.is_empty() && t.suffix == "!" {
-        return "!".into();
-    }
-    if t.handle == "tag:yaml.org,2002:" {
-        format!("!!{}", t.suffix)
-    } else {
-        t.to_string()
-    }
-}
-
-/// The `|` or `>` header of a block scalar whose body starts at `body`: the last token on the
-/// line before it that starts with one of those, ignoring a comment.
-fn find_block_header(src: &str, body: usize) -> Option<usize> {
-    let before = &src[..body];
-    // The body starts at a line's first content; the header ends the last line before it
-    // that is not blank (leading blank lines belong to the scalar; an empty scalar's span
-    // is at the next token, after any blank lines).
-    let mut line_start = before.rfind('\n').map_or(0, |n| n + 1);
-    let (prev_start, line) = loop {
-        let prev = &src[..line_start.checked_sub(1)?];
-        let prev_start = prev.rfind('\n').map_or(0, |n| n + 1);
-        let line = &src[prev_start..line_start - 1];
-        if !line.trim().is_empty() {
-            break (prev_start, line);
-        }
-        line_start = prev_start;
-    };
-    let mut found = None;
-    let mut pos = 0;
-    for tok in line.split([' ', '\t']) {
-        if tok.starts_with('#') {
-            break;
-        }
-        if tok.starts_with('|') || tok.starts_with('>') {
-            found = Some(prev_start + pos);
-        }
-        pos += tok.len() + 1;
-    }
-    found
-}
-
-/// End of a block scalar's last line that has content (trailing blank lines excluded).
-fn block_content_end(src: &str, header: usize, span_end: usize) -> usize {
-    let text = &src[header..span_end.max(header)];
-    let body = text.find('\n').map_or(text.len(), |n| n + 1);
-    // A line of spaces only is a trailing blank when it is no longer than the content's
-    // indentation; longer, its extra spaces are content, as is a tab (`|\n  \t`). The
-    // indentation is the first content line's (exact when auto-detected). With no content
-    // line at all, every line that holds a space is taken in.
-    let indent = text[body..]
-        .split('\n')
-        .map(|l| l.trim_end_matches('\r'))
-        .find(|l| l.trim_start_matches(' ').chars().any(|c| c != ' '))
-        .map_or(0, |l| l.len() - l.trim_start_matches(' ').len());
-    let mut end = text.len();
-    loop {
-        let line_start = text[..end].rfind('\n').map_or(0, |n| n + 1);
-        let line = text[line_start..end].trim_end_matches('\r');
-        let blank = line.bytes().all(|b| b == b' ') && line.len() <= indent;
-        if !blank || line_start == 0 {
-            return header + end;
-        }
-        end = line_start - 1;
-        if text[..end].ends_with('\r') {
-            end -= 1;
-        }
-    }
-}
-
-/// One past a quoted scalar's closing quote.
-fn quoted_end(src: &str, body: usize, style: ScalarStyle) -> usize {
-    let b = src.as_bytes();
-    let mut i = body + 1;
-    while i < b.len() {
-        match (style, b[i]) {
-            (ScalarStyle::DoubleQuoted, b'\\') => i += 2,
-            (ScalarStyle::DoubleQuoted, b'"') => return i + 1,
-            (ScalarStyle::SingleQuoted, b'\'') if b.get(i + 1) == Some(&b'\'') => i += 2,
-            (ScalarStyle::SingleQuoted, b'\'') => return i + 1,
-            _ => i += 1,
-        }
-    }
-    b.len()
-}
-
-/// The `:` that follows a key ending at `from`, when only spaces stand between them.
-/// The `?` of an explicit key whose node starts at `key`.
-fn question_mark(src: &str, key: usize) -> Option<usize> {
-    let before = src[..key].trim_end_matches([' ', '\t', '\n', '\r']);
-    before.strip_suffix('?').map(|_| before.len() - 1)
-}
-
-fn colon_after(src: &str, from: usize) -> Option<usize> {
-    let b = src.as_bytes();
-    let mut i = from;
-    // Line breaks too: an explicit key's `:` is on the next line (`? a\n: b`); and comment
-    // lines, which a flow mapping's key may have before its `:` (found by fuzzing).
-    loop {
-        match b.get(i)? {
-            b' ' | b'\t' | b'\n' | b'\r' => i += 1,
-            b'#' if i == 0 || matches!(b[i - 1], b' ' | b'\t' | b'\n' | b'\r') => {
-                i = src[i..].find('\n').map_or(b.len(), |n| i + n);
-            }
-            b':' => return Some(i),
-            _ => return None,
-        }
-    }
-}
-
-/// The `-` of the block sequence item whose node the parser put at `at`: the last `- `
-/// before `at`, with only blanks, comments and line breaks between (an empty item's node
-/// lies at the next token, which may be past a comment: `- # none yet`). `at` itself when
-/// there is none.
-pub fn find_dash(src: &str, at: usize) -> usize {
-    let mut end = at;
-    loop {
-        let line_start = src[..end].rfind('\n').map_or(0, |n| n + 1);
-        // A BOM starts the first line as the line's start does, not as a character before
-        // the dash (found by fuzzing: `\u{feff}-` put the item past the end of the text).
-        let line_start = if line_start == 0 && src.starts_with('\u{feff}') && end >= 3 {
-            3
-        } else {
-            line_start
+    /// How a node is built along a reach (see `Visit`), decided from its first event, which
+    /// is digested here when the node's events are.
+    fn visit<'t>(
+        &mut self,
+        event: &Event,
+        keep: Option<&'t PathTrie>,
+        text: bool,
+        at: &Placed,
+    ) -> Result<Visit<'t>> {
+        let Some(p) = self.prune.as_mut() else {
+            return Ok(Visit {
+                keep,
+                pruning: false,
+                digested: false,
+                partial: false,
+                root: false,
+                block: false,
+            });
         };
-        let mut seg = &src[line_start..end];
-        let b = seg.as_bytes();
-        if let Some(h) = (0..b.len())
-            .find(|&i| b[i] == b'#' && (i == 0 || b[i - 1] == b' ' || b[i - 1] == b'\t'))
-        {
-            seg = &seg[..h];
+        // Along a reach, a collection of the kind the reach does not walk is kept whole
+        // (jq reads it whole); a skipped node's events, and a partly kept collection's own,
+        // are digested exactly as the loader digests them.
+        let keep = match (event, keep) {
+            (Event::SequenceStart(..), Some(t)) if !t.whole && !t.fits_seq() => {
+                Some(PathTrie::everything())
+            }
+            (Event::MappingStart(..), Some(t)) if !t.whole && !t.fits_map() => {
+                Some(PathTrie::everything())
+            }
+            (_, k) => k,
+        };
+        let root = std::mem::take(&mut p.root_next);
+        let skipped = keep.is_none() && !text;
+        let partial = keep.is_some_and(|t| !t.whole)
+            && matches!(event, Event::SequenceStart(..) | Event::MappingStart(..));
+        if matches!(event, Event::Alias(_)) {
+            return Err(outside_reach());
         }
-        let t = seg.trim_end();
-        let tb = t.as_bytes();
-        if t.ends_with('-') && (tb.len() == 1 || matches!(tb[tb.len() - 2], b' ' | b'\t')) {
-            return line_start + t.len() - 1;
+        if skipped || partial {
+            digest::feed(&mut p.digest, event);
         }
-        if !t.trim().is_empty() || line_start == 0 {
-            return at;
-        }
-        end = line_start - 1;
+        Ok(Visit {
+            keep,
+            pruning: true,
+            digested: skipped || partial,
+            partial,
+            root,
+            block: !is_flow(self.ev.src, at.start, at.span_end),
+        })
     }
+
+    /// A scalar's node; its text is copied only when `copy` is set.
+    fn scalar(
+        &self,
+        value: &str,
+        style: ScalarStyle,
+        anchor: usize,
+        tag: Option<String>,
+        at: &Placed,
+        copy: bool,
+    ) -> Node {
+        let src = self.ev.src;
+        let props = tag.is_some() || anchor != 0;
+        // The event says whether there are properties: a block scalar's span starts at
+        // its body, which may itself begin with `!` or `&` (`|\n  !text`).
+        let props_end = if props {
+            skip_props(src, at.start, at.span_end)
+        } else {
+            at.start
+        };
+        let (body, end) = scalar_extent(src, value, style, at, props_end, props);
+        Node {
+            kind: Kind::Scalar {
+                // Copied to its own length: the parser's string has room to spare,
+                // and a partly kept mapping keeps a key per entry.
+                value: if copy {
+                    value.to_owned()
+                } else {
+                    String::new()
+                },
+                style,
+            },
+            // Without properties a block scalar's span starts after its header.
+            start: at.start.min(body),
+            body,
+            end,
+            line: line_of(src, body, at.line, at.start) as u32,
+            anchor: anchor as u32,
+            tag: tag.map(String::into_boxed_str),
+            keeps_blank: matches!(style, ScalarStyle::Literal | ScalarStyle::Folded)
+                && src[body..]
+                    .split([' ', '\t', '\n', '\r'])
+                    .next()
+                    .is_some_and(|h| h.contains('+')),
+        }
+    }
+
+    /// A sequence's items, after its start event.
+    fn sequence(
+        &mut self,
+        anchor: usize,
+        tag: Option<String>,
+        at: &Placed,
+        visit: Visit,
+    ) -> Result<Node> {
+        let src = self.ev.src;
+        let props_end = skip_props(src, at.start, at.span_end);
+        let flow = src.as_bytes().get(props_end) == Some(&b'[');
+        let mut items = Vec::new();
+        let (mut first_dash, mut last_end) = (None, None);
+        let mut keeps_blank = false;
+        let mut i = 0;
+        let end = loop {
+            let ev = self.next()?;
+            if let Event::SequenceEnd = ev.0 {
+                break self.close(&ev, visit, flow, props_end, last_end);
+            }
+            let child_keep = visit.keep.and_then(|t| t.item(i));
+            if i == 0 {
+                self.learn_indentless(&ev, visit, at.key_col);
+            }
+            if visit.partial && child_keep.is_none() {
+                self.label(&i.to_le_bytes());
+            }
+            let mut node = self.node(ev, child_keep, false)?;
+            let dash = if flow {
+                node.start
+            } else {
+                find_dash(src, node.start)
+            };
+            if !flow && node.start == node.end {
+                // An empty item: a value goes right after its dash.
+                (node.start, node.body, node.end) = (dash + 1, dash + 1, dash + 1);
+            }
+            first_dash.get_or_insert(dash);
+            last_end = Some(node.end);
+            keeps_blank = !flow && node.keeps_blank;
+            if visit.keep.is_some() {
+                items.push(Item { dash, node });
+            }
+            i += 1;
+        };
+        let body = if flow {
+            props_end
+        } else {
+            first_dash.unwrap_or(props_end)
+        };
+        if items.capacity() - items.len() > 1024 {
+            items.shrink_to_fit();
+        }
+        Ok(Node {
+            line: line_of(src, body, at.line, at.start) as u32,
+            kind: Kind::Seq { flow, items },
+            start: at.start.min(body),
+            body,
+            end,
+            anchor: anchor as u32,
+            tag: tag.map(String::into_boxed_str),
+            keeps_blank,
+        })
+    }
+
+    /// A mapping's entries, after its start event.
+    fn mapping(
+        &mut self,
+        anchor: usize,
+        tag: Option<String>,
+        at: &Placed,
+        visit: Visit,
+    ) -> Result<Node> {
+        let src = self.ev.src;
+        let props_end = skip_props(src, at.start, at.span_end);
+        let flow = src.as_bytes().get(props_end) == Some(&b'{');
+        self.learn_step(visit, at.key_col, props_end);
+        let mut entries: Vec<Entry> = Vec::new();
+        let mut unkept = 0u32;
+        let (mut first_key, mut last_end) = (None, None);
+        let mut keeps_blank = false;
+        // Along a reach, the keys' hashes, for duplicates: the whole load names them,
+        // and a mere collision only sends the file there too.
+        let mut seen: HashSet<u64> = Default::default();
+        let end = loop {
+            let ev = self.next()?;
+            if let Event::MappingEnd = ev.0 {
+                break self.close(&ev, visit, flow, props_end, last_end);
+            }
+            let (entry, child_kept) = self.entry(ev, visit, flow, &mut seen)?;
+            first_key.get_or_insert(entry.key.start);
+            last_end = Some(entry.value.end.max(entry.key.end));
+            keeps_blank = !flow && entry.value.keeps_blank;
+            if visit.keep.is_some() && (child_kept || !visit.pruning || flow) {
+                entries.push(entry);
+            } else if visit.keep.is_some() {
+                unkept += 1;
+            }
+        };
+        let body = if flow {
+            props_end
+        } else {
+            first_key.unwrap_or(props_end)
+        };
+        if entries.capacity() - entries.len() > 1024 {
+            // A mapping of thousands of keys lives while the edits are made, next
+            // to the document's values: without the growth slack.
+            entries.shrink_to_fit();
+        }
+        Ok(Node {
+            line: line_of(src, body, at.line, at.start) as u32,
+            kind: Kind::Map {
+                flow,
+                entries,
+                skipped: unkept,
+            },
+            start: at.start.min(body),
+            body,
+            end,
+            anchor: anchor as u32,
+            tag: tag.map(String::into_boxed_str),
+            keeps_blank,
+        })
+    }
+
+    /// One entry of a mapping, from its key's event; and whether its value's children are
+    /// kept.
+    fn entry(
+        &mut self,
+        ev: Ev<'a>,
+        visit: Visit,
+        flow: bool,
+        seen: &mut HashSet<u64>,
+    ) -> Result<(Entry, bool)> {
+        let src = self.ev.src;
+        let key_at = self.ev.byte(ev.1.start.index());
+        let entry_col = visit.block.then(|| col(src, key_at));
+        if visit.root && visit.partial && visit.block {
+            self.sync_point(key_at);
+        }
+        if visit.pruning {
+            refuse_key(&ev.0, visit.keep.is_some(), seen)?;
+        }
+        let key = self.node(ev, None, visit.keep.is_some())?;
+        // Merge sources are kept whole: the splice reads their keys.
+        let child_keep = match (&key.kind, visit.keep) {
+            (_, None) => None,
+            (
+                Kind::Scalar {
+                    value,
+                    style: ScalarStyle::Plain,
+                    ..
+                },
+                Some(_),
+            ) if value == "<<" => Some(PathTrie::everything()),
+            (Kind::Scalar { value, .. }, Some(t)) => t.key(value),
+            (_, Some(_)) => None,
+        };
+        let next = self.next()?;
+        if visit.partial && child_keep.is_none() {
+            if let Kind::Scalar { value, .. } = &key.kind {
+                self.label(value.as_bytes());
+            }
+        }
+        let mut value = self.node_at(next, child_keep, false, entry_col)?;
+        if value.start == value.end {
+            place_empty_value(src, &key, &mut value, flow);
+        }
+        Ok((Entry { key, value }, child_keep.is_some()))
+    }
+
+    /// Where a collection ends, from its end event (digested when the collection's events
+    /// are).
+    fn close(
+        &mut self,
+        (event, span): &Ev<'a>,
+        visit: Visit,
+        flow: bool,
+        props_end: usize,
+        last_end: Option<usize>,
+    ) -> usize {
+        if visit.digested {
+            self.feed(event);
+        }
+        let e = self.ev.byte(span.end.index());
+        // The end event of a flow collection with a trailing comma
+        // (`[1,]`) stops before its bracket.
+        if flow {
+            let src = self.ev.src;
+            flow_close(src, props_end, src.len()).unwrap_or(e).max(e)
+        } else {
+            last_end.unwrap_or(e)
+        }
+    }
+
+    /// Along a reach, whether block sequences under a key start at its column, from the
+    /// first sequence's first item, as the loader learns it.
+    fn learn_indentless(&mut self, item: &Ev<'a>, visit: Visit, key_col: Option<usize>) {
+        let (true, Some(kc)) = (visit.block, key_col) else {
+            return;
+        };
+        let src = self.ev.src;
+        if let Some(p) = self.prune.as_mut().filter(|p| p.indentless.is_none()) {
+            let item = self.ev.byte(item.1.start.index());
+            p.indentless = Some(col(src, find_dash(src, item)) == kc);
+        }
+    }
+
+    /// Along a reach, the indentation step, from the first block mapping under a key.
+    fn learn_step(&mut self, visit: Visit, key_col: Option<usize>, props_end: usize) {
+        let (true, Some(kc)) = (visit.block, key_col) else {
+            return;
+        };
+        if let Some(p) = self.prune.as_mut().filter(|p| p.step.is_none()) {
+            let c = col(self.ev.src, props_end);
+            if c > kc {
+                p.step = Some(c - kc);
+            }
+        }
+    }
+
+    /// A sync point at a root entry's key, at most one every `SYNC_EVERY` bytes.
+    fn sync_point(&mut self, key_at: usize) {
+        if let Some(p) = self.prune.as_mut() {
+            if p.syncs
+                .last()
+                .is_none_or(|(at, _)| key_at >= at + SYNC_EVERY)
+            {
+                p.syncs.push((key_at, p.digest.clone()));
+            }
+        }
+    }
+}
+
+/// Where the parser put a node: its span in bytes and its line; and, for the value of a
+/// block mapping entry, its key's column, where the layout is learnt.
+struct Placed {
+    start: usize,
+    span_end: usize,
+    line: usize,
+    key_col: Option<usize>,
+}
+
+/// How a node is built: which of its children are kept, and along a reach what of it is
+/// digested. Decided once per node by `Builder::visit`.
+#[derive(Clone, Copy)]
+struct Visit<'t> {
+    /// The trie the node's children are kept along; none are kept without one.
+    keep: Option<&'t PathTrie>,
+    /// Indexing along a reach.
+    pruning: bool,
+    /// Along a reach: the node's own events are digested (it is skipped, or kept in part).
+    digested: bool,
+    /// Along a reach: a collection kept in part, whose unkept children are digested with
+    /// their place.
+    partial: bool,
+    /// Along a reach: a document's root, along which sync points are taken.
+    root: bool,
+    /// Along a reach: a block node, where the layout is learnt and sync points taken.
+    block: bool,
+}
+
+/// Along a reach, a key that only the whole load judges gives up: a complex key, `<<`, or a
+/// repeated key (a repeated empty key only where the mapping is kept).
+fn refuse_key(event: &Event, kept: bool, seen: &mut HashSet<u64>) -> Result<()> {
+    let Event::Scalar(k, style, _, tag) = event else {
+        return Err(outside_reach());
+    };
+    let plain = *style == ScalarStyle::Plain;
+    let empty = plain && k.is_empty() && tag.is_none();
+    let repeated = !seen.insert(KEYS.hash_one(k.as_ref()));
+    if (plain && k == "<<") || (repeated && (!empty || kept)) {
+        return Err(outside_reach());
+    }
+    Ok(())
+}
+
+/// A scalar's value start and content end (see `Node`), from its span and properties.
+fn scalar_extent(
+    src: &str,
+    value: &str,
+    style: ScalarStyle,
+    at: &Placed,
+    props_end: usize,
+    props: bool,
+) -> (usize, usize) {
+    let (start, span_end) = (at.start, at.span_end);
+    match style {
+        ScalarStyle::Literal | ScalarStyle::Folded => {
+            // With properties the span starts at them and covers the header;
+            // without, it starts at the body and the header is on the line above,
+            // except for an empty scalar at the end of the stream, whose span
+            // starts at its header (`t: |-` as the last line).
+            let line_start = src[..start].rfind('\n').map_or(0, |n| n + 1);
+            let at_header = src[start..].starts_with(['|', '>'])
+                && (value.is_empty() || !src[line_start..start].trim().is_empty());
+            let header = if props_end > start || props {
+                props_end
+            } else if at_header {
+                start
+            } else {
+                find_block_header(src, start).unwrap_or(start)
+            };
+            (header, block_content_end(src, header, span_end))
+        }
+        ScalarStyle::DoubleQuoted | ScalarStyle::SingleQuoted => {
+            (props_end, quoted_end(src, props_end, style))
+        }
+        // An empty plain scalar (a missing value) takes no room, though the
+        // parser may span it over the next token (`{a}` spans the `}`).
+        _ if value.is_empty() => (props_end, props_end),
+        _ => (props_end, span_end.max(props_end)),
+    }
+}
+
+/// `key:` (or `key :`) with no value: the parser puts the empty scalar at or before the
+/// colon; a value written there would land inside the key.
+fn place_empty_value(src: &str, key: &Node, value: &mut Node, flow: bool) {
+    let Some(colon) = colon_after(src, key.end) else {
+        return;
+    };
+    // In a block mapping, a `:` on a later line is this entry's
+    // only when it stands under the entry's `?`; one further left
+    // starts an entry of an outer mapping.
+    let column = |p: usize| p - src[..p].rfind('\n').map_or(0, |n| n + 1);
+    let own = flow
+        || !src[key.end..colon].contains('\n')
+        || question_mark(src, key.start).is_some_and(|q| column(q) == column(colon));
+    if own && value.start <= colon {
+        (value.start, value.body, value.end) = (colon + 1, colon + 1, colon + 1);
+    } else if !own {
+        // `? a` with no `:` of its own: its empty value is at the
+        // key, not at the outer entry the parser stopped at.
+        (value.start, value.body, value.end) = (key.end, key.end, key.end);
+    }
+}
+
+/// The string a mapping key stands for. Keys are strings in jq; YAML's `80:` becomes "80".
+/// `None` for a complex key (a collection or an alias as a key).
+pub(super) fn key_string(key: &Node) -> Option<&str> {
+    match &key.kind {
+        Kind::Scalar { value, .. } => Some(value),
+        _ => None,
+    }
+}
+
+pub(super) fn is_merge_key(key: &Node) -> bool {
+    matches!(&key.kind, Kind::Scalar { value, style: ScalarStyle::Plain, .. } if value == "<<")
 }
 
 /// Indexes every document of `src`, keeping the nodes that `keep` asks for. `file` names the
@@ -749,7 +696,7 @@ pub fn index(src: &str, file: &str, keep: Keep) -> Result<Index> {
         prune: None,
     };
     let docs = b.documents(|i| match keep {
-        Keep::All => Some(&*ALL),
+        Keep::All => Some(PathTrie::everything()),
         Keep::Paths(p) => p.get(i).and_then(Option::as_ref),
     })?;
     Ok(Index {
@@ -762,7 +709,7 @@ pub fn index(src: &str, file: &str, keep: Keep) -> Result<Index> {
 impl Builder<'_> {
     /// Every document of the stream, document `i`'s nodes kept along `keep(i)`; one
     /// document with no root for a stream with none.
-    fn documents<'t>(&mut self, keep: impl Fn(usize) -> Option<&'t Trie>) -> Result<Vec<Doc>> {
+    fn documents<'t>(&mut self, keep: impl Fn(usize) -> Option<&'t PathTrie>) -> Result<Vec<Doc>> {
         let mut docs = Vec::new();
         loop {
             let (ev, _) = self.next()?;
@@ -789,7 +736,7 @@ impl Builder<'_> {
 
 /// What indexing along a reach gives: the index, the digest of the skipped text, and the
 /// layout learnt from the file.
-pub struct Pruned {
+pub(super) struct Pruned {
     pub index: Index,
     pub digest: u128,
     pub step: Option<usize>,
@@ -799,18 +746,18 @@ pub struct Pruned {
     /// bytes and the parser stands in the same state at such a key (inside the root mapping,
     /// at a line's start, nothing open), so it reads as it did: the verifier may stop
     /// there once its own digest matches.
-    pub syncs: Vec<(usize, super::value::Digester)>,
+    pub syncs: Vec<(usize, Digester)>,
 }
 
 /// Indexes every document along `trie` (a reach), keeping what the values, the splice and
 /// the verifier need in one pass. An error means the file needs the whole load.
-pub fn index_reach(src: &str, file: &str, trie: &Trie) -> Result<Pruned> {
+pub(super) fn index_reach(src: &str, file: &str, trie: &PathTrie) -> Result<Pruned> {
     let mut b = Builder {
         ev: Events::new(src, file),
         anchors: Vec::new(),
         aliases: Vec::new(),
         prune: Some(Pruning {
-            digest: super::value::Digester::new(),
+            digest: Digester::new(),
             step: None,
             indentless: None,
             root_next: false,
@@ -819,7 +766,7 @@ pub fn index_reach(src: &str, file: &str, trie: &Trie) -> Result<Pruned> {
     };
     let docs = b.documents(|_| Some(trie))?;
     let Some(p) = b.prune.take() else {
-        return Err(super::value::outside_reach());
+        return Err(outside_reach());
     };
     let docs_len = docs.len();
     Ok(Pruned {

@@ -6,44 +6,44 @@
 //! to check it against the expression's result. Memory and work follow the size of the
 //! change, apart from the values themselves.
 
-pub mod events;
+mod digest;
+mod events;
 pub mod index;
-pub mod reach;
-pub mod render;
-pub mod splice;
-pub mod value;
+mod load;
+pub(crate) mod render;
+pub mod schema;
+mod splice;
+mod text;
+mod verify;
 
 use std::collections::{HashMap, HashSet};
 
 use jaq_json::Val;
 
 use crate::error::{Error, Result};
-use index::{Keep, Step, Trie};
-use reach::Reach;
+use crate::path::PathTrie;
+use index::Keep;
 use render::Layout;
-use value::same;
+use schema::same;
 
 /// A loaded file: each document's value, the anchors' values and the file's layout.
 pub struct Parsed {
     pub values: Vec<Val>,
-    pub layout: Layout,
+    pub(crate) layout: Layout,
     /// Anchors' values by the parser's id, which follows their order in the stream.
-    pub anchors: HashMap<usize, Val>,
-    /// Set when the values were loaded along a reach: the reach, and the digest of the text
-    /// that the placeholders stand for.
-    pruned: Option<(Reach, u128)>,
-    /// Where verification along the reach may stop (see `index::Pruned::syncs`).
-    syncs: Vec<(usize, value::Digester)>,
+    pub(crate) anchors: HashMap<usize, Val>,
+    /// Set when the values were loaded along a reach: what verifying along it needs.
+    along: Option<verify::Along>,
     /// The index made while loading along a reach, which the splice then needs not make.
     index: Option<index::Index>,
     /// The text's length, for the output budget as results are made.
-    pub src_len: usize,
+    pub(crate) src_len: usize,
 }
 
 impl Parsed {
     /// Whether the values were loaded along a reach, without what it cannot reach.
-    pub fn is_partial(&self) -> bool {
-        self.pruned.is_some()
+    pub(crate) fn is_partial(&self) -> bool {
+        self.along.is_some()
     }
 }
 
@@ -100,14 +100,13 @@ pub fn decode<'a>(bytes: &'a [u8], file: &str) -> Result<&'a str> {
 }
 
 pub fn parse(src: &str, file: &str) -> Result<Parsed> {
-    let loaded = value::load(src, file)?;
+    let loaded = load::load(src, file)?;
     Ok(Parsed {
         src_len: src.len(),
         values: loaded.values,
         layout: loaded.layout,
         anchors: loaded.anchors,
-        pruned: None,
-        syncs: Vec::new(),
+        along: None,
         index: None,
     })
 }
@@ -115,18 +114,17 @@ pub fn parse(src: &str, file: &str) -> Result<Parsed> {
 /// Loads only what `reach` covers, with placeholders for the rest; `None` when that cannot
 /// be done for this file, which then needs `parse`. Whatever is built from the result must
 /// be dropped on any error and redone from `parse`: only `parse` reports errors as they are.
-pub fn parse_reach(src: &str, file: &str, reach: &Reach) -> Option<Parsed> {
+pub(crate) fn parse_reach(src: &str, file: &str, reach: &PathTrie) -> Option<Parsed> {
     if may_alias(src) {
         return None;
     }
-    let trie = reach.to_trie();
-    let pruned = index::index_reach(src, file, &trie).ok()?;
+    let pruned = index::index_reach(src, file, reach).ok()?;
     let values = pruned
         .index
         .docs
         .iter()
         .map(|d| match &d.root {
-            Some(root) => value::value_of(root, &trie),
+            Some(root) => load::value_of(root, reach),
             None => Ok(Val::Null),
         })
         .collect::<Result<Vec<_>>>()
@@ -134,11 +132,14 @@ pub fn parse_reach(src: &str, file: &str, reach: &Reach) -> Option<Parsed> {
     Some(Parsed {
         src_len: src.len(),
         values,
-        layout: value::layout_of(src, pruned.step, pruned.indentless),
+        layout: load::layout_of(src, pruned.step, pruned.indentless),
         // Aliases and merge keys are refused along a reach: no anchor is looked up.
         anchors: HashMap::new(),
-        pruned: Some((reach.clone(), pruned.digest)),
-        syncs: pruned.syncs,
+        along: Some(verify::Along {
+            reach: reach.clone(),
+            digest: pruned.digest,
+            syncs: pruned.syncs,
+        }),
         index: Some(pruned.index),
     })
 }
@@ -149,9 +150,9 @@ pub fn parse_reach(src: &str, file: &str, reach: &Reach) -> Option<Parsed> {
 fn sync_point<'p>(
     parsed: &'p Parsed,
     index: &index::Index,
-    tries: &[Option<Trie>],
+    tries: &[Option<PathTrie>],
     edits: &[splice::Edit],
-) -> Option<(usize, &'p value::Digester)> {
+) -> Option<(usize, &'p digest::Digester)> {
     let (Some(root), [Some(trie)]) = (index.docs.first()?.root.as_ref(), tries) else {
         return None;
     };
@@ -162,29 +163,34 @@ fn sync_point<'p>(
     let mut past = edits.iter().map(|e| e.end.max(e.start)).max()?;
     for e in entries {
         if let index::Kind::Scalar { value, .. } = &e.key.kind {
-            if trie.all || trie.children.contains_key(&Step::Key(value.clone())) {
+            if trie.key(value).is_some() {
                 past = past.max(e.value.end.max(e.key.end));
             }
         }
     }
-    let (at, digest) = parsed.syncs.iter().find(|(at, _)| *at > past)?;
+    let (at, digest) = parsed
+        .along
+        .as_ref()?
+        .syncs
+        .iter()
+        .find(|(at, _)| *at > past)?;
     let added: usize = edits.iter().map(|e| e.text.len()).sum();
     let removed: usize = edits.iter().map(|e| e.end - e.start).sum();
     Some(((at + added).checked_sub(removed)?, digest))
 }
 
 /// The last sync point before every edit and every root entry the program can reach: the
-/// verifier may begin there (`value::Resume`). Only for one block-mapping document at
+/// verifier may begin there (`verify::Resume`). Only for one block-mapping document at
 /// column 0 with no directives, whose text before the point reads the same on its own:
 /// there the tail parses alone as the rest of the root mapping.
 fn resume_point<'p>(
     src: &str,
     parsed: &'p Parsed,
     index: &index::Index,
-    tries: &[Option<Trie>],
+    tries: &[Option<PathTrie>],
     edits: &[splice::Edit],
     targets: &[Val],
-) -> Option<value::Resume<'p>> {
+) -> Option<verify::Resume<'p>> {
     let ([doc], [Some(trie)], [Val::Obj(target)]) = (index.docs.as_slice(), tries, targets) else {
         return None;
     };
@@ -196,7 +202,7 @@ fn resume_point<'p>(
     else {
         return None;
     };
-    if trie.all || src.starts_with('%') || src.contains("\n%") {
+    if trie.whole || src.starts_with('%') || src.contains("\n%") {
         return None;
     }
     let mut first = edits.iter().map(|e| e.start.min(e.end)).min()?;
@@ -204,12 +210,14 @@ fn resume_point<'p>(
         let index::Kind::Scalar { value, .. } = &e.key.kind else {
             return None;
         };
-        if trie.children.contains_key(&Step::Key(value.clone())) {
+        if trie.key(value).is_some() {
             first = first.min(e.key.start);
         }
     }
     // Past the first key (or nothing is saved), at a line's start.
     let (at, snapshot) = parsed
+        .along
+        .as_ref()?
         .syncs
         .get(1..)?
         .iter()
@@ -244,7 +252,7 @@ fn resume_point<'p>(
         .skip(before)
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    Some(value::Resume {
+    Some(verify::Resume {
         at: *at,
         snapshot,
         tail,
@@ -270,7 +278,7 @@ fn may_alias(src: &str) -> bool {
 
 /// The result of splicing: the new text, and notes for stderr (aliases that follow an edited
 /// anchor).
-pub struct Spliced {
+pub(crate) struct Spliced {
     pub text: String,
     pub notes: Vec<String>,
 }
@@ -285,11 +293,11 @@ fn same_key<'m>(map: &'m jaq_json::Map, i: usize, k: &Val) -> Option<&'m Val> {
 }
 
 /// The paths where `old` and `new` differ: where the splice will look.
-fn changed_paths(old: &Val, new: &Val) -> Option<Trie> {
+fn changed_paths(old: &Val, new: &Val) -> Option<PathTrie> {
     if same(old, new) {
         return None;
     }
-    let mut trie = Trie::default();
+    let mut trie = PathTrie::default();
     match (old, new) {
         (Val::Obj(o), Val::Obj(n)) => {
             for (i, (k, ov)) in o.iter().enumerate() {
@@ -298,14 +306,14 @@ fn changed_paths(old: &Val, new: &Val) -> Option<Trie> {
                 };
                 if let Some(child) = changed_paths(ov, nv) {
                     let key = String::from_utf8_lossy(key).into_owned();
-                    trie.children.insert(Step::Key(key), child);
+                    trie.set_key(key, child);
                 }
             }
         }
         (Val::Arr(o), Val::Arr(n)) => {
             for (i, (ov, nv)) in o.iter().zip(n.iter()).enumerate() {
                 if let Some(child) = changed_paths(ov, nv) {
-                    trie.children.insert(Step::Index(i), child);
+                    trie.set_item(i, child);
                 }
             }
         }
@@ -371,9 +379,9 @@ fn refuse_yaml_1_1_breaks(file: &str, edits: &[splice::Edit]) -> Result<()> {
     }
 }
 
-pub fn splice(src: &str, file: &str, parsed: &Parsed, targets: &[Val]) -> Result<Spliced> {
+pub(crate) fn splice(src: &str, file: &str, parsed: &Parsed, targets: &[Val]) -> Result<Spliced> {
     let layout = &parsed.layout;
-    let tries: Vec<Option<Trie>> = parsed
+    let tries: Vec<Option<PathTrie>> = parsed
         .values
         .iter()
         .zip(targets)
@@ -456,18 +464,11 @@ pub fn splice(src: &str, file: &str, parsed: &Parsed, targets: &[Val]) -> Result
         ),
     }
     };
-    let verified = match &parsed.pruned {
-        Some((reach, digest)) => value::verify_reach(
-            &text,
-            file,
-            targets,
-            &changed,
-            reach,
-            *digest,
-            sync,
-            resume.as_ref(),
-        ),
-        None => value::verify(&text, file, targets, &changed),
+    let verified = match &parsed.along {
+        Some(along) => {
+            verify::verify_reach(&text, file, targets, &changed, along, sync, resume.as_ref())
+        }
+        None => verify::verify(&text, file, targets, &changed),
     };
     match verified {
         Ok(None) => Ok(Spliced { text, notes }),
@@ -500,15 +501,14 @@ mod tests {
             [key("tag")],
             "{image:?}"
         );
-        let (reach, digest) = parsed.pruned.as_ref().unwrap();
+        let along = parsed.along.as_ref().unwrap();
         let same = |text: &str| {
-            value::verify_reach(
+            verify::verify_reach(
                 text,
                 "f",
                 &parsed.values,
                 &HashSet::new(),
-                reach,
-                *digest,
+                along,
                 None,
                 None,
             )
@@ -573,9 +573,9 @@ mod tests {
             "{} entries in the tail",
             resume.tail.len()
         );
-        let (reach, digest) = parsed.pruned.as_ref().unwrap();
+        let along = parsed.along.as_ref().unwrap();
         let tail = |text: &str| {
-            value::verify_tail(text, "f", &HashSet::new(), reach, *digest, None, &resume).unwrap()
+            verify::verify_tail(text, "f", &HashSet::new(), along, None, &resume).unwrap()
         };
         assert_eq!(tail(&out), None, "the tail alone verifies");
         for changed in [
@@ -604,22 +604,17 @@ mod tests {
         }
         let reach = crate::expr::reach::reach(r#".image.tag = "2""#).unwrap();
         let parsed = parse_reach(&src, "f", &reach).unwrap();
-        assert!(
-            parsed.syncs.len() >= 2,
-            "{} sync points",
-            parsed.syncs.len()
-        );
-        let (at, snapshot) = &parsed.syncs[1];
-        let (reach, digest) = parsed.pruned.as_ref().unwrap();
+        let along = parsed.along.as_ref().unwrap();
+        assert!(along.syncs.len() >= 2, "{} sync points", along.syncs.len());
+        let (at, snapshot) = &along.syncs[1];
         let check = |text: &str| {
             let sync = Some((*at, snapshot));
-            value::verify_reach(
+            verify::verify_reach(
                 text,
                 "f",
                 &parsed.values,
                 &HashSet::new(),
-                reach,
-                *digest,
+                along,
                 sync,
                 None,
             )

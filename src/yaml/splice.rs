@@ -8,10 +8,15 @@ use std::collections::{HashMap, HashSet};
 use jaq_json::Val;
 use saphyr_parser::ScalarStyle;
 
-use super::index::{Entry, Index, Item, Kind, Node, Step, Trie};
+use super::index::{is_merge_key, key_string, Entry, Index, Item, Kind, Node};
 use super::render::{self, Layout, Plain};
-use super::value::{is_merge_key, key_string, same};
+use super::schema::same;
+use super::text::{
+    after_line, col, entry_start, flow_close, key_col, line_start, past_line_end_blanks,
+    trailing_comment,
+};
 use crate::error::{Error, Result};
+use crate::path::PathTrie;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Edit {
@@ -41,6 +46,17 @@ struct Place {
     at: At,
 }
 
+/// What walking a mapping's entries found (see `Walker::diff_entries`).
+#[derive(Default)]
+struct Walked {
+    /// The entries the new value no longer has, by position.
+    removed: Vec<usize>,
+    /// How many entries stay.
+    kept: usize,
+    /// The keys written in the mapping, when it has `<<` merge entries.
+    local: HashSet<Val>,
+}
+
 pub struct Walker<'a> {
     src: &'a str,
     file: &'a str,
@@ -56,65 +72,6 @@ pub struct Walker<'a> {
     path: Vec<String>,
     /// The document before and after, to tell an edited anchor from a moved one.
     doc: Option<(Val, Val)>,
-}
-
-fn line_start(src: &str, pos: usize) -> usize {
-    src[..pos].rfind('\n').map_or(0, |n| n + 1)
-}
-
-/// A byte column; a byte order mark at the start of the file takes none.
-fn col(src: &str, pos: usize) -> usize {
-    let start = match src[..pos].rfind('\n') {
-        Some(n) => n + 1,
-        None if src.starts_with('\u{feff}') && pos >= 3 => 3,
-        None => 0,
-    };
-    pos - start
-}
-
-/// Just past the line break of the line that holds `pos`, or the end of the text.
-fn after_line(src: &str, pos: usize) -> usize {
-    src[pos..].find('\n').map_or(src.len(), |n| pos + n + 1)
-}
-
-/// Just past the bracket that closes the flow collection starting at or after `start` (after
-/// its anchor or tag). The parser's span runs on over trailing spaces and a comment, which a
-/// replacement must keep. Quotes and comments inside are skipped; `None` when unbalanced.
-pub(super) fn flow_close(src: &str, start: usize, end: usize) -> Option<usize> {
-    let b = src.as_bytes();
-    let mut i = start + src[start..end].find(['{', '['])?;
-    let mut depth = 0usize;
-    while i < end {
-        match b[i] {
-            b'{' | b'[' => depth += 1,
-            b'}' | b']' => {
-                depth -= 1;
-                if depth == 0 {
-                    return Some(i + 1);
-                }
-            }
-            b'"' => {
-                i += 1;
-                while i < end && b[i] != b'"' {
-                    i += if b[i] == b'\\' { 2 } else { 1 };
-                }
-            }
-            b'\'' => {
-                i += 1;
-                while i < end && !(b[i] == b'\'' && b.get(i + 1) != Some(&b'\'')) {
-                    i += if b[i] == b'\'' { 2 } else { 1 };
-                }
-            }
-            b'#' if i > 0 && matches!(b[i - 1], b' ' | b'\t' | b'\n' | b'\r') => {
-                while i < end && b[i] != b'\n' {
-                    i += 1;
-                }
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    None
 }
 
 /// Whether a flow collection is written with its brackets (not the single pair `a: b` that
@@ -222,7 +179,7 @@ impl<'a> Walker<'a> {
 
     /// Walks a document whose value changed along `trie` (the paths where old and new
     /// differ).
-    pub fn root(&mut self, node: &Node, old: &Val, new: &Val, trie: &Trie) -> Result<()> {
+    pub fn root(&mut self, node: &Node, old: &Val, new: &Val, trie: &PathTrie) -> Result<()> {
         let place = Place {
             flow: false,
             at: At::Root,
@@ -354,7 +311,14 @@ impl<'a> Walker<'a> {
     }
 
     /// `old` and `new` differ here; `trie` says where below.
-    fn diff(&mut self, node: &Node, old: &Val, new: &Val, place: Place, trie: &Trie) -> Result<()> {
+    fn diff(
+        &mut self,
+        node: &Node,
+        old: &Val,
+        new: &Val,
+        place: Place,
+        trie: &PathTrie,
+    ) -> Result<()> {
         if let Kind::Alias(id) = node.kind {
             if self.changed.get(&id).is_some_and(|v| same(new, v)) {
                 return Ok(());
@@ -424,14 +388,55 @@ impl<'a> Walker<'a> {
         (entries, skipped): (&[Entry], usize),
         (old, new): (&jaq_json::Map, &jaq_json::Map),
         place: Place,
-        trie: &Trie,
+        trie: &PathTrie,
     ) -> Result<()> {
-        let mut removed = Vec::new();
-        // The entries no path reaches stay, unseen.
-        let mut kept = skipped;
         let merges: Vec<&Entry> = entries.iter().filter(|e| is_merge_key(&e.key)).collect();
-        // Keys written in this mapping; only needed to tell merged keys apart.
-        let mut local = HashSet::new();
+        let walked = self.diff_entries(entries, flow, (old, new), !merges.is_empty(), trie)?;
+        // The entries no path reaches stay, unseen.
+        let kept = skipped + walked.kept;
+        let removed = walked.removed;
+        self.check_merges(node, entries, &merges, &walked.local, &removed, (old, new))?;
+        let added: Vec<(Val, Val)> = new
+            .iter()
+            .filter(|(k, _)| !old.contains_key(*k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        for &i in &removed {
+            self.path
+                .push(path_part(key_string(&entries[i].key).unwrap_or_default()));
+            let checked = self.check_anchors(&entries[i].value, 0);
+            self.path.pop();
+            checked?;
+        }
+        if self.needs_rewrite(node, flow, kept, &merges, &removed, &added) {
+            return self.replace_node(node, &Val::obj(new.clone()), place);
+        }
+        let spans: Vec<(usize, usize, usize)> = entries
+            .iter()
+            .map(|e| {
+                let start = entry_start(self.src, e.key.start);
+                (start, node_end(self.src, e), start)
+            })
+            .collect();
+        self.remove_all(node, flow, &spans, &removed);
+        if !added.is_empty() {
+            self.add_entries(node, flow, (entries, skipped), &added);
+        }
+        Ok(())
+    }
+
+    /// Walks a mapping's entries: recurses into each whose value changed along `trie`, and
+    /// notes those the new value no longer has. `merges`: whether the mapping has `<<`
+    /// entries, for which the keys written in it are collected.
+    fn diff_entries(
+        &mut self,
+        entries: &[Entry],
+        flow: bool,
+        (old, new): (&jaq_json::Map, &jaq_json::Map),
+        merges: bool,
+        trie: &PathTrie,
+    ) -> Result<Walked> {
+        let mut walked = Walked::default();
         // The loaded object's keys follow the entries in order (merge keys and repeated
         // empty keys aside), which gives a complex key the value jq sees for it.
         let mut old_keys = old.keys();
@@ -457,43 +462,21 @@ impl<'a> Walker<'a> {
                 old_keys.next()
             };
             let Some(k) = plain.filter(|_| !repeated_empty) else {
-                // An entry jq cannot address (`? [a]`, `*k :`, a second `:`) stays as it is,
-                // and so must what jq saw of it.
-                let unchanged = match loaded {
-                    Some(kv) => new.get(kv).is_some_and(|nv| same(nv, &old[kv])),
-                    None => {
-                        let kv = Val::from(String::new());
-                        new.get(&kv).is_some_and(|nv| same(nv, &old[&kv]))
-                    }
-                };
-                if !unchanged {
-                    let why = if repeated_empty {
-                        "more than one empty key"
-                    } else {
-                        "a complex key (a mapping, sequence or alias as a key)"
-                    };
-                    return Err(self.refuse(format!(
-                        "line {}: {} has {why}, which jq cannot tell apart; edit that entry by hand",
-                        e.key.line,
-                        self.path_str()
-                    )));
-                }
-                kept += 1;
+                self.refuse_unaddressable(e, repeated_empty, loaded, (old, new))?;
+                walked.kept += 1;
                 continue;
             };
             let k = k.to_string();
             let kv = Val::from(k.clone());
-            if !merges.is_empty() {
-                local.insert(kv.clone());
+            if merges {
+                walked.local.insert(kv.clone());
             }
             let Some(nv) = new.get(&kv) else {
-                removed.push(i);
+                walked.removed.push(i);
                 continue;
             };
-            kept += 1;
-            let (Some(child_trie), Some(ov)) =
-                (trie.children.get(&Step::Key(k.clone())), old.get(&kv))
-            else {
+            walked.kept += 1;
+            let (Some(child_trie), Some(ov)) = (trie.key(&k), old.get(&kv)) else {
                 continue;
             };
             let after = self.after_colon(&e.key);
@@ -508,8 +491,57 @@ impl<'a> Walker<'a> {
             self.diff(&e.value, ov, nv, child, child_trie)?;
             self.path.pop();
         }
+        Ok(walked)
+    }
+
+    /// An entry jq cannot address (`? [a]`, `*k :`, a second `:`) stays as it is, and so
+    /// must what jq saw of it (`loaded`, its key in the old value).
+    fn refuse_unaddressable(
+        &self,
+        e: &Entry,
+        repeated_empty: bool,
+        loaded: Option<&Val>,
+        (old, new): (&jaq_json::Map, &jaq_json::Map),
+    ) -> Result<()> {
+        let unchanged = match loaded {
+            Some(kv) => new.get(kv).is_some_and(|nv| same(nv, &old[kv])),
+            None => {
+                let kv = Val::from(String::new());
+                new.get(&kv).is_some_and(|nv| same(nv, &old[&kv]))
+            }
+        };
+        if unchanged {
+            return Ok(());
+        }
+        let why = if repeated_empty {
+            "more than one empty key"
+        } else {
+            "a complex key (a mapping, sequence or alias as a key)"
+        };
+        Err(self.refuse(format!(
+            "line {}: {} has {why}, which jq cannot tell apart; edit that entry by hand",
+            e.key.line,
+            self.path_str()
+        )))
+    }
+
+    /// Refuses what a `<<` merge would undo: an edit of a merged key (it is not written in
+    /// this mapping), and a delete that would bring the merged value back. `local`: the
+    /// keys written in the mapping.
+    fn check_merges(
+        &self,
+        node: &Node,
+        entries: &[Entry],
+        merges: &[&Entry],
+        local: &HashSet<Val>,
+        removed: &[usize],
+        (old, new): (&jaq_json::Map, &jaq_json::Map),
+    ) -> Result<()> {
+        if merges.is_empty() {
+            return Ok(());
+        }
         for (k, ov) in old.iter() {
-            if merges.is_empty() || local.contains(k) {
+            if local.contains(k) {
                 continue;
             }
             let from = merges.first().map_or(node.line, |e| e.key.line);
@@ -520,53 +552,41 @@ impl<'a> Walker<'a> {
                 )));
             }
         }
-        if !removed.is_empty() && !merges.is_empty() {
-            let merged = self.merged_keys(&merges);
-            for &i in &removed {
-                let k = key_string(&entries[i].key).unwrap_or_default().to_string();
-                if merged.contains(&Val::from(k.clone())) {
-                    return Err(self.refuse(format!(
-                        "line {}: deleting `{k}` from {} would bring back the value that the `<<` merge key supplies; set `{k}` to the value you want instead",
-                        entries[i].key.line,
-                        self.path_str()
-                    )));
-                }
+        if removed.is_empty() {
+            return Ok(());
+        }
+        let merged = self.merged_keys(merges);
+        for &i in removed {
+            let k = key_string(&entries[i].key).unwrap_or_default().to_string();
+            if merged.contains(&Val::from(k.clone())) {
+                return Err(self.refuse(format!(
+                    "line {}: deleting `{k}` from {} would bring back the value that the `<<` merge key supplies; set `{k}` to the value you want instead",
+                    entries[i].key.line,
+                    self.path_str()
+                )));
             }
         }
-        let added: Vec<(Val, Val)> = new
-            .iter()
-            .filter(|(k, _)| !old.contains_key(*k))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        for &i in &removed {
-            self.path
-                .push(path_part(key_string(&entries[i].key).unwrap_or_default()));
-            let checked = self.check_anchors(&entries[i].value, 0);
-            self.path.pop();
-            checked?;
-        }
-        if kept == 0 && merges.is_empty() && !removed.is_empty() {
-            // Nothing of the old mapping stays: it is replaced whole. (A block mapping cannot
-            // be empty, so `{}` is written as such; and added keys have no entry left to be
-            // written after.)
-            return self.replace_node(node, &Val::obj(new.clone()), place);
-        }
-        let spans: Vec<(usize, usize, usize)> = entries
-            .iter()
-            .map(|e| {
-                let start = entry_start(self.src, e.key.start);
-                (start, node_end(self.src, e), start)
-            })
-            .collect();
-        self.remove_all(node, flow, &spans, &removed);
-        if !added.is_empty() && flow && !bracketed(self.src, node) {
-            // `[a: b]`: a single pair without braces cannot take another; it gets them.
-            return self.replace_node(node, &Val::obj(new.clone()), place);
-        }
-        if !added.is_empty() {
-            self.add_entries(node, flow, (entries, skipped), &added);
-        }
         Ok(())
+    }
+
+    /// Whether the mapping is written anew rather than edited entry by entry.
+    fn needs_rewrite(
+        &self,
+        node: &Node,
+        flow: bool,
+        kept: usize,
+        merges: &[&Entry],
+        removed: &[usize],
+        added: &[(Val, Val)],
+    ) -> bool {
+        // Nothing of the old mapping stays: it is replaced whole. (A block mapping cannot
+        // be empty, so `{}` is written as such; and added keys have no entry left to be
+        // written after.)
+        let emptied = kept == 0 && merges.is_empty() && !removed.is_empty();
+        // `[a: b]`: a single pair without braces cannot take another; it gets them. (Its
+        // one entry is then kept, so nothing is removed before.)
+        let unbraced = !added.is_empty() && flow && !bracketed(self.src, node);
+        emptied || unbraced
     }
 
     fn diff_seq(
@@ -576,7 +596,7 @@ impl<'a> Walker<'a> {
         items: &[Item],
         (old, new): (&[Val], &[Val]),
         place: Place,
-        trie: &Trie,
+        trie: &PathTrie,
     ) -> Result<()> {
         let (o, n) = (old.len(), new.len());
         if n == 0 {
@@ -586,7 +606,7 @@ impl<'a> Walker<'a> {
             .iter()
             .map(|i| (i.dash, i.node.end, i.node.start))
             .collect();
-        if n > o && trie.children.is_empty() {
+        if n > o && trie.is_leaf() {
             self.append_items(node, flow, items, &new[o..]);
             return Ok(());
         }
@@ -612,7 +632,7 @@ impl<'a> Walker<'a> {
             }
         }
         for (i, (item, (a, b))) in items.iter().zip(old.iter().zip(new)).enumerate() {
-            let Some(child_trie) = trie.children.get(&Step::Index(i)) else {
+            let Some(child_trie) = trie.item(i) else {
                 continue;
             };
             let place = if flow {
@@ -1190,45 +1210,4 @@ pub fn apply(src: &str, edits: Vec<Edit>) -> Result<String> {
     }
     out.push_str(&src[at..]);
     Ok(out)
-}
-
-/// Where an entry starts: at its key, or at the `?` of an explicit key (`? [a]`), whose
-/// node starts after the indicator.
-fn entry_start(src: &str, key: usize) -> usize {
-    let before = src[..key].trim_end_matches([' ', '\t', '\n', '\r']);
-    match before.strip_suffix('?') {
-        Some(lead) if lead.is_empty() || lead.ends_with([' ', '\t', '\n', '-', '{', '[', ',']) => {
-            before.len() - 1
-        }
-        _ => key,
-    }
-}
-
-/// The column where a block mapping's keys stand.
-fn key_col(src: &str, key: usize) -> usize {
-    col(src, entry_start(src, key))
-}
-
-/// The comments between `from` (after a key's colon or an item's dash) and a value that
-/// begins on a later line (`key: # why`, or comment lines above the value): the range to
-/// keep when the value is replaced.
-fn trailing_comment(src: &str, from: usize, node_start: usize) -> Option<std::ops::Range<usize>> {
-    let gap = src.get(from..node_start)?;
-    let last_nl = gap.rfind('\n')?;
-    let keep = gap[..last_nl].strip_suffix('\r').unwrap_or(&gap[..last_nl]);
-    let only_comments = keep.split('\n').all(|l| {
-        let t = l.trim();
-        t.is_empty() || t.starts_with('#')
-    });
-    (only_comments && keep.contains('#')).then(|| from..from + keep.len())
-}
-
-/// `pos`, or past the blanks after it when only the line's end follows them.
-fn past_line_end_blanks(src: &str, pos: usize) -> usize {
-    let rest = &src[pos..];
-    let blanks = rest.len() - rest.trim_start_matches([' ', '\t']).len();
-    match rest.as_bytes().get(blanks) {
-        None | Some(b'\n' | b'\r') => pos + blanks,
-        _ => pos,
-    }
 }

@@ -1,7 +1,11 @@
-//! The parts of a document that a program can read or write, decided from its code before
-//! the file is loaded (see `expr::reach`). The loader builds values only there and stands a
-//! placeholder in for everything else, which the program can then never see; the verifier
-//! checks that the placeholders' text reads back unchanged.
+//! Paths into a document, in one type for each idea: a `Step` from a node to a child, and a
+//! `PathTrie` of paths. The expression's reach (`expr::reach`), the nodes the index keeps
+//! (`yaml::index`) and the policy's allowed paths are all spelled with them.
+//!
+//! A reach is decided from a program's code before the file is loaded: the loader builds
+//! values only along it and stands a placeholder in for everything else, which the program
+//! can then never see; the verifier checks that the placeholders' text reads back unchanged.
+//! The index keeps nodes along a reach, or along the paths where a document changed.
 
 use std::collections::BTreeMap;
 
@@ -10,23 +14,38 @@ use std::collections::BTreeMap;
 pub enum Step {
     Key(String),
     Index(usize),
-    /// Every child (`.[]`, or a key computed at run time).
+    /// Every child (`.[]`, or a key computed at run time); only a reach has it.
     Any,
 }
 
-/// A trie of reachable nodes. A `whole` node is built with everything below it; another
-/// node is built as its kind with only the children the trie names, the others being
-/// placeholders.
+/// A trie of paths. A `whole` node stands for everything below it (a reach builds it with
+/// all its children; the index keeps them all); another node stands for its kind with only
+/// the children the trie names.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Reach {
+pub struct PathTrie {
     pub whole: bool,
-    keys: BTreeMap<String, Reach>,
-    items: BTreeMap<usize, Reach>,
-    any: Option<Box<Reach>>,
+    keys: BTreeMap<String, PathTrie>,
+    items: BTreeMap<usize, PathTrie>,
+    /// What every child not named reaches (a reach's `.[]`); once `settle`d, the named
+    /// children hold it too.
+    any: Option<Box<PathTrie>>,
 }
 
-impl Reach {
-    /// Adds a path; its last node is built whole when `whole` is set.
+/// The trie that holds everything.
+static WHOLE: PathTrie = PathTrie {
+    whole: true,
+    keys: BTreeMap::new(),
+    items: BTreeMap::new(),
+    any: None,
+};
+
+impl PathTrie {
+    /// The trie that holds everything.
+    pub fn everything() -> &'static PathTrie {
+        &WHOLE
+    }
+
+    /// Adds a path; its last node stands for everything below it when `whole` is set.
     pub fn insert(&mut self, path: &[Step], whole: bool) {
         let mut at = self;
         for step in path {
@@ -40,11 +59,21 @@ impl Reach {
             };
         }
         if whole {
-            *at = Reach {
+            *at = PathTrie {
                 whole: true,
-                ..Reach::default()
+                ..PathTrie::default()
             };
         }
+    }
+
+    /// Sets the child at `key`, which must not be named yet.
+    pub fn set_key(&mut self, key: String, child: PathTrie) {
+        self.keys.insert(key, child);
+    }
+
+    /// Sets the child at `index`, which must not be named yet.
+    pub fn set_item(&mut self, index: usize, child: PathTrie) {
+        self.items.insert(index, child);
     }
 
     /// Makes every named child also reach what `any` reaches, so that a child's trie is
@@ -62,7 +91,7 @@ impl Reach {
         }
     }
 
-    fn merge(&mut self, other: &Reach) {
+    fn merge(&mut self, other: &PathTrie) {
         if self.whole {
             return;
         }
@@ -81,27 +110,25 @@ impl Reach {
         }
     }
 
-    /// The same reach as the index's trie, which keeps nodes along it.
-    pub fn to_trie(&self) -> super::index::Trie {
-        use super::index::Step as S;
-        let keys = self
-            .keys
-            .iter()
-            .map(|(k, r)| (S::Key(k.clone()), r.to_trie()));
-        let items = self.items.iter().map(|(i, r)| (S::Index(*i), r.to_trie()));
-        super::index::Trie {
-            all: self.whole,
-            children: keys.chain(items).collect(),
-            any: self.any.as_ref().map(|a| Box::new(a.to_trie())),
+    /// The trie below the child at key `k`, if any path goes there.
+    pub fn key(&self, k: &str) -> Option<&PathTrie> {
+        if self.whole {
+            return Some(self);
         }
-    }
-
-    pub fn key(&self, k: &str) -> Option<&Reach> {
         self.keys.get(k).or(self.any.as_deref())
     }
 
-    pub fn item(&self, i: usize) -> Option<&Reach> {
+    /// The trie below the child at position `i`, if any path goes there.
+    pub fn item(&self, i: usize) -> Option<&PathTrie> {
+        if self.whole {
+            return Some(self);
+        }
         self.items.get(&i).or(self.any.as_deref())
+    }
+
+    /// Whether no path goes below this node.
+    pub fn is_leaf(&self) -> bool {
+        !self.whole && self.keys.is_empty() && self.items.is_empty() && self.any.is_none()
     }
 
     /// A mapping reached by positions only (`.[0]` on a mapping), or a sequence by keys
@@ -125,7 +152,7 @@ mod tests {
 
     #[test]
     fn any_reaches_into_named_children_once_settled() {
-        let mut r = Reach::default();
+        let mut r = PathTrie::default();
         r.insert(&[key("images"), Step::Index(0), key("newTag")], true);
         r.insert(&[key("images"), Step::Any, key("name")], true);
         r.settle();
@@ -140,15 +167,15 @@ mod tests {
 
     #[test]
     fn whole_swallows_what_is_below() {
-        let mut r = Reach::default();
+        let mut r = PathTrie::default();
         r.insert(&[key("a"), key("b")], true);
         r.insert(&[key("a")], true);
         r.insert(&[key("a"), key("c")], false);
         assert_eq!(
             r.key("a").unwrap(),
-            &Reach {
+            &PathTrie {
                 whole: true,
-                ..Reach::default()
+                ..PathTrie::default()
             }
         );
     }
