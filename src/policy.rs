@@ -214,7 +214,7 @@ fn show(path: &[Step]) -> String {
             {
                 format!(".{k}")
             }
-            Step::Key(k) => format!(".[{}]", crate::report::json_str(k)),
+            Step::Key(k) => format!(".[{}]", crate::json::json_str(k)),
             Step::Index(i) => format!("[{i}]"),
             // A policy's paths and an edit's changes name keys and positions only.
             Step::Any => "[]".into(),
