@@ -29,7 +29,7 @@ pub fn execute(cfg: EvalConfig) -> Result<u8> {
     };
     let spliced = match outcome {
         Outcome::Selected(text) => {
-            report::stdout(&text).map_err(stdout_error)?;
+            report::print(&text)?;
             return Ok(0);
         }
         Outcome::Spliced(s) => s,
@@ -38,10 +38,10 @@ pub fn execute(cfg: EvalConfig) -> Result<u8> {
         report::note(n);
     }
     match (cfg.output, cfg.file.as_deref()) {
-        (Output::Print, _) => report::stdout(&spliced.text).map_err(stdout_error)?,
+        (Output::Print, _) => report::print(&spliced.text)?,
         (Output::Diff, _) => {
             let diff = report::unified_diff(&name, src, &spliced.text, report::color_stdout());
-            report::stdout(&diff).map_err(stdout_error)?;
+            report::print(&diff)?;
         }
         (Output::InPlace, Some(path)) => {
             if spliced.text != src {
@@ -112,13 +112,6 @@ fn all_updates(
         }
     }
     Ok(all)
-}
-
-fn stdout_error(e: std::io::Error) -> Error {
-    Error::Write {
-        path: "<stdout>".into(),
-        source: e,
-    }
 }
 
 fn read_input(file: Option<&Path>) -> Result<(String, Vec<u8>)> {

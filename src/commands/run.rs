@@ -42,7 +42,7 @@ pub fn execute(cfg: &RunConfig) -> Result<u8> {
         Err(_) => {
             // A pipeline that reads stdout as JSON gets its object on failure too.
             if cfg.json {
-                print(&report.json())?;
+                report::print(&report.json())?;
             }
             return landed.result.map(|_| error::exit::OK);
         }
@@ -57,7 +57,7 @@ pub fn execute(cfg: &RunConfig) -> Result<u8> {
         commit_status(cfg, forge.as_deref(), &sha)?;
     }
     if cfg.json {
-        print(&report.json())?;
+        report::print(&report.json())?;
     } else if let Outcome::DryRun { .. } = done.outcome {
         let color = report::color_stdout();
         let diffs: String = done
@@ -65,9 +65,9 @@ pub fn execute(cfg: &RunConfig) -> Result<u8> {
             .iter()
             .map(|c| report::unified_diff(c.path.as_str(), &c.before, &c.after, color))
             .collect();
-        print(&diffs)?;
+        report::print(&diffs)?;
     } else {
-        print(&report.text())?;
+        report::print(&report.text())?;
     }
     Ok(error::exit::OK)
 }
@@ -162,13 +162,6 @@ fn write_ci(cfg: &RunConfig, report: &report::RunReport) -> Result<()> {
             })?;
     }
     Ok(())
-}
-
-fn print(text: &str) -> Result<()> {
-    report::stdout(text).map_err(|source| Error::Write {
-        path: "<stdout>".into(),
-        source,
-    })
 }
 
 /// Marks the GitOps commit that carries the version with a commit status, so the GitOps

@@ -41,12 +41,7 @@ pub fn execute(cfg: &WorkflowConfig) -> Result<u8> {
         }
     }
     let text = receiver.render();
-    let out = |s: &str| {
-        report::stdout(s).map_err(|source| Error::Write {
-            path: "<stdout>".into(),
-            source,
-        })
-    };
+    let out = report::print;
     match cfg.mode {
         Mode::Print => out(&text)?,
         Mode::Write => write::write_creating(&cfg.file, text.as_bytes())?,

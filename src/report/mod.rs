@@ -21,6 +21,14 @@ pub(crate) fn stdout(text: &str) -> io::Result<()> {
     }
 }
 
+/// Writes the result text; a failure is the run's error, named as a write to stdout.
+pub(crate) fn print(text: &str) -> crate::Result<()> {
+    stdout(text).map_err(|source| crate::Error::Write {
+        path: "<stdout>".into(),
+        source,
+    })
+}
+
 pub(crate) fn note(text: &str) {
     eprintln!("note: {}", terminal(text));
 }
