@@ -62,60 +62,30 @@ fn api(what: &str, e: ApiError) -> Error {
 pub fn execute(cfg: &DispatchConfig) -> Result<u8> {
     let mut links = Links::default();
     let result = dispatch_and_wait(cfg, &mut links);
-    let (status, sha, changed) = match &result {
-        Ok(l) if l.pull.is_some() => ("pending", l.sha.clone(), l.changed),
-        Ok(l) => ("success", l.sha.clone(), l.changed),
-        Err(_) => ("failure", String::new(), false),
+    let report = report::DispatchReport {
+        component: &cfg.component,
+        version: cfg.version.as_str(),
+        repo: &cfg.repo,
+        dispatch_id: &cfg.dispatch_id,
+        proven: result.as_ref().ok().map(|l| report::Proven {
+            sha: &l.sha,
+            changed: l.changed,
+            pull_url: l.pull.as_ref().map(|p| p.url.as_str()),
+        }),
     };
-    let summary = format!(
-        "{}|{}|{status}|{sha}|{}",
-        cfg.component, cfg.version, cfg.repo
-    );
-    let changed = changed.to_string();
-    let outputs = [
-        ("summary", summary.as_str()),
-        ("commit_sha", sha.as_str()),
-        ("changed", changed.as_str()),
-        ("dispatch_id", cfg.dispatch_id.as_str()),
-        (
-            "pr_url",
-            result
-                .as_ref()
-                .ok()
-                .and_then(|l| l.pull.as_ref())
-                .map_or("", |p| p.url.as_str()),
-        ),
-    ];
-    report::append_outputs(&cfg.output_files, &outputs)
+    report
+        .write_outputs(&cfg.output_files)
         .map_err(|(path, source)| Error::Write { path, source })?;
     consumer_status(cfg, &result, &links);
-    let landed = result?;
-    report::stdout(&format!("{summary}\n")).map_err(|source| Error::Write {
+    let (text, done) = (report.text(), report.done());
+    result?;
+    report::stdout(&text).map_err(|source| Error::Write {
         path: "<stdout>".into(),
         source,
     })?;
-    if let Some(Waiting { url, .. }) = &landed.pull {
-        report::progress(&format!(
-            "{} {} waits in a pull request of {}: {url} (head {})",
-            cfg.component,
-            cfg.version,
-            cfg.repo,
-            short(&landed.sha)
-        ));
-        return Ok(crate::error::exit::OK);
+    if let Some(line) = done {
+        report::progress(&line);
     }
-    report::progress(&format!(
-        "{} {} {} {} as {}",
-        cfg.component,
-        cfg.version,
-        if landed.changed {
-            "landed in"
-        } else {
-            "was already in"
-        },
-        cfg.repo,
-        short(&landed.sha)
-    ));
     Ok(crate::error::exit::OK)
 }
 
