@@ -1,0 +1,650 @@
+//! The wait, as a state machine. `Watch::next` takes what one look showed, with the time it
+//! was taken, and answers what to do: look again, dispatch again, read one more thing, or
+//! end (landed, waiting in a pull request, not landed). It reads no clock and sends no
+//! request, so each rule is a unit test. `drive` is the loop around it: it observes through
+//! the `Forge` (`Runs` for the run, `proof::Search` for the landing), sleeps, dispatches.
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use super::proof::Search;
+use super::{api, Landed, Links, Waiting};
+use crate::config::DispatchConfig;
+use crate::error::{Error, Result};
+use crate::forge::{Commit, Forge, PullState, Server, Task};
+use crate::model::short;
+use crate::{record, report};
+
+/// What the server shows of our run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Seen {
+    /// No task of ours: not picked up yet, or cancelled before a runner took it, or a
+    /// server that does not title runs.
+    Nothing,
+    Active,
+    Succeeded,
+    /// Failed, with the run's page (empty when the server gave none).
+    Failed(String),
+    Cancelled,
+}
+
+/// One look at the run: how ours is doing, whether any run of the workflow is active, and
+/// whether a later dispatch's run has been picked up (on servers that cancel on dispatch,
+/// that proves ours is gone).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Look {
+    pub ours: Seen,
+    pub idle: bool,
+    pub overtaken: bool,
+}
+
+/// What the loop saw, for `Watch::next`.
+#[derive(Debug)]
+pub enum Observation {
+    /// Proof: our commit, the run's record, or our commit in an open pull request.
+    Found(Landed),
+    /// No proof this round: the commits since the start (newest first), and the run.
+    Run {
+        now: Instant,
+        new: Vec<Commit>,
+        look: Look,
+    },
+    /// The dispatch was sent again.
+    Dispatched { now: Instant },
+    /// After `Action::CheckClosedPulls`: a closed, unmerged pull request that carried ours.
+    ClosedPull(Option<String>),
+    /// `--wait-merged`: the pull request as it is now.
+    Pull { now: Instant, pull: PullState },
+    /// After `Action::ReadHead`: the pull request's new head commit.
+    Head { now: Instant, commit: Commit },
+}
+
+/// What `Watch::next` decided.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Look again at once.
+    Look,
+    /// Nothing proven yet: wait one poll interval, saying every 30 s what is awaited.
+    Pause { waited: Duration, awaited: String },
+    /// Send the dispatch again now, then tell `Observation::Dispatched`.
+    Dispatch,
+    /// Ours succeeded twice with nothing to show: read the closed pull requests, then tell
+    /// `Observation::ClosedPull`.
+    CheckClosedPulls,
+    /// The version was already there: the branch's tip has it.
+    LandAtTip,
+    /// Read the pull request's new head commit, then tell `Observation::Head`.
+    ReadHead(String),
+    /// Proven: landed, or waiting in a pull request (no `--wait-merged`).
+    Done(Landed),
+    /// Waiting in a pull request, and `--wait-merged`: the consumer's commit says pending,
+    /// then each look reads the pull request (`Observation::Pull`).
+    AwaitMerge(Landed),
+    /// Not landed (exit 7), and why.
+    Fail(String),
+}
+
+/// Where the wait is. The ends (landed, failed, superseded, merged, past the deadline) are
+/// not phases: they are `Action`s, after which the loop stops asking.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Phase {
+    /// Dispatched: waiting for a proof or news of the run.
+    Waiting,
+    /// Our run is gone (cancelled, overtaken by a later dispatch, no trace): dispatch again
+    /// once past `at` with the workflow idle.
+    Lost { at: Instant },
+    /// Due to dispatch again, after one more look at the commits: the run may have landed,
+    /// or a later build been recorded, since the look that made it due.
+    Redispatching,
+    /// In a pull request, waiting for its merge; `head` is the newest head known to be ours.
+    Merging { pull: Waiting, head: String },
+}
+
+/// The wait's state and rules.
+pub struct Watch<'a> {
+    cfg: &'a DispatchConfig,
+    branch: String,
+    /// The GitOps repository's page.
+    repo_html: Option<String>,
+    phase: Phase,
+    begun: Instant,
+    dispatched_at: Instant,
+    dispatches: u32,
+    /// Ours was seen succeeded, with no proof, since the latest dispatch: seen so again, it
+    /// left nothing to find.
+    succeeded_once: bool,
+    /// The commits that had landed when the latest dispatch was sent.
+    before_dispatch: HashSet<String>,
+    /// Progress lines for the loop to print.
+    said: Vec<String>,
+    /// The wait before dispatching again: jittered, the one input that is not observed, so
+    /// that a test can fix it.
+    delay: fn(u32) -> Duration,
+}
+
+/// A jittered wait before dispatching again, growing with each lost run, so that the
+/// consumers whose runs one dispatch cancelled do not all dispatch again at once.
+fn redispatch_delay(lost: u32) -> Duration {
+    crate::model::backoff(Duration::from_secs(2), lost.min(4), Duration::from_secs(30))
+}
+
+impl<'a> Watch<'a> {
+    /// The watch of a dispatch sent at `now`.
+    pub fn new(
+        cfg: &'a DispatchConfig,
+        branch: &str,
+        repo_html: Option<String>,
+        now: Instant,
+    ) -> Watch<'a> {
+        Watch {
+            cfg,
+            branch: branch.to_string(),
+            repo_html,
+            phase: Phase::Waiting,
+            begun: now,
+            dispatched_at: now,
+            dispatches: 1,
+            succeeded_once: false,
+            before_dispatch: HashSet::new(),
+            said: Vec::new(),
+            delay: redispatch_delay,
+        }
+    }
+
+    /// The pull request whose merge is awaited.
+    pub fn awaited(&self) -> Option<&Waiting> {
+        match &self.phase {
+            Phase::Merging { pull, .. } => Some(pull),
+            _ => None,
+        }
+    }
+
+    /// The progress lines said since the last call.
+    pub fn said(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.said)
+    }
+
+    pub fn next(&mut self, observation: Observation) -> Action {
+        match observation {
+            Observation::Found(landed) => self.found(landed),
+            Observation::Run { now, new, look } => self.run(now, &new, &look),
+            Observation::Dispatched { now } => self.dispatched(now),
+            Observation::ClosedPull(url) => self.closed_pull(url),
+            Observation::Pull { now, pull } => self.pull(now, pull),
+            Observation::Head { now, commit } => self.head(now, commit),
+        }
+    }
+
+    fn found(&mut self, landed: Landed) -> Action {
+        match landed.pull.clone() {
+            Some(pull) if self.cfg.wait_merged => {
+                self.phase = Phase::Merging {
+                    pull,
+                    head: landed.sha.clone(),
+                };
+                Action::AwaitMerge(landed)
+            }
+            _ => Action::Done(landed),
+        }
+    }
+
+    fn run(&mut self, now: Instant, new: &[Commit], look: &Look) -> Action {
+        match &look.ours {
+            Seen::Failed(url) => return Action::Fail(self.failed(url)),
+            Seen::Succeeded if self.succeeded_once => return Action::CheckClosedPulls,
+            Seen::Succeeded => self.succeeded_once = true,
+            _ => {}
+        }
+        let lost = self.lost(now, look);
+        // A cancelled run is dispatched again only while no later build of the same
+        // component has been recorded since: re-applying ours would go back to an older
+        // version.
+        if lost.is_some() || matches!(self.phase, Phase::Lost { .. } | Phase::Redispatching) {
+            if let Some(c) = new.iter().find(|c| {
+                !self.before_dispatch.contains(&c.sha) && self.cfg.asked().superseded_by(&c.message)
+            }) {
+                return Action::Fail(self.superseded(c));
+            }
+        }
+        match (&self.phase, lost) {
+            (Phase::Redispatching, _) => {
+                self.before_dispatch = new.iter().map(|c| c.sha.clone()).collect();
+                return Action::Dispatch;
+            }
+            (Phase::Waiting, Some(why)) => {
+                let delay = (self.delay)(self.dispatches);
+                self.said.push(format!(
+                    "the run for dispatch {} {why}; dispatching it again once the workflow is idle (in {} ms at the earliest)",
+                    self.cfg.dispatch_id,
+                    delay.as_millis()
+                ));
+                self.phase = Phase::Lost { at: now + delay };
+            }
+            _ => {}
+        }
+        match self.phase {
+            Phase::Lost { at } if now >= at && look.idle => {
+                self.phase = Phase::Redispatching;
+                Action::Look
+            }
+            _ => self.deadline(now),
+        }
+    }
+
+    /// Why our run is gone, if it is.
+    fn lost(&self, now: Instant, look: &Look) -> Option<&'static str> {
+        match look.ours {
+            Seen::Cancelled => Some("was cancelled"),
+            Seen::Nothing if look.overtaken => Some("was cancelled by a later dispatch"),
+            Seen::Nothing
+                if look.idle
+                    && now.saturating_duration_since(self.dispatched_at) >= self.cfg.lost_after =>
+            {
+                Some("left no trace within --lost-after")
+            }
+            _ => None,
+        }
+    }
+
+    fn dispatched(&mut self, now: Instant) -> Action {
+        self.dispatches += 1;
+        self.dispatched_at = now;
+        self.phase = Phase::Waiting;
+        self.succeeded_once = false;
+        self.said.push(format!(
+            "dispatched {} again (dispatch {}, {} dispatches)",
+            self.cfg.workflow, self.cfg.dispatch_id, self.dispatches
+        ));
+        self.deadline(now)
+    }
+
+    fn closed_pull(&mut self, url: Option<String>) -> Action {
+        match url {
+            // A pull request of the run that was closed before we saw it open: the version
+            // is not there.
+            Some(url) => Action::Fail(format!(
+                "the GitOps run put {} {} in a pull request of {} that was closed without merging: {url}",
+                self.cfg.component, self.cfg.version, self.cfg.repo
+            )),
+            // The run ended well, yet left neither a commit nor a record (its status could
+            // not be set): the version was already there, and the tip has it.
+            None => Action::LandAtTip,
+        }
+    }
+
+    /// Past `--wait-timeout`, the end; before it, a pause.
+    fn deadline(&self, now: Instant) -> Action {
+        let waited = now.saturating_duration_since(self.begun);
+        if waited < self.cfg.wait_timeout {
+            let awaited = match &self.phase {
+                Phase::Merging { pull, .. } => format!("pull request #{} to merge", pull.number),
+                _ => "the GitOps commit".to_string(),
+            };
+            return Action::Pause { waited, awaited };
+        }
+        let cfg = self.cfg;
+        Action::Fail(match &self.phase {
+            Phase::Merging { pull, .. } => format!(
+                "pull request #{} of {} ({}) was not merged within {}s",
+                pull.number,
+                cfg.repo,
+                pull.url,
+                cfg.wait_timeout.as_secs()
+            ),
+            _ => format!(
+                "no commit for dispatch {} appeared on {} of {} within {}s ({} dispatch{})",
+                cfg.dispatch_id,
+                self.branch,
+                cfg.repo,
+                cfg.wait_timeout.as_secs(),
+                self.dispatches,
+                if self.dispatches == 1 { "" } else { "es" }
+            ),
+        })
+    }
+
+    fn failed(&self, url: &str) -> String {
+        format!(
+            "the GitOps run for dispatch {} in {} failed; see its log: {}",
+            self.cfg.dispatch_id,
+            self.cfg.repo,
+            if url.is_empty() {
+                self.repo_html.clone().unwrap_or_default() + "/actions"
+            } else {
+                url.to_string()
+            }
+        )
+    }
+
+    fn superseded(&self, c: &Commit) -> String {
+        let cfg = self.cfg;
+        format!(
+            "the run for dispatch {} in {} was cancelled, and {} {} has been recorded since (dispatch {}, {}); not dispatching again, which would go back to an older version",
+            cfg.dispatch_id,
+            cfg.repo,
+            cfg.component,
+            c.message.lines().next().unwrap_or("").rsplit(' ').next().unwrap_or(""),
+            record::dispatch_id_of(&c.message).unwrap_or(""),
+            short(&c.sha)
+        )
+    }
+
+    fn pull(&mut self, now: Instant, p: PullState) -> Action {
+        let Phase::Merging { pull, head } = &self.phase else {
+            unreachable!("a pull request is read only while its merge is awaited")
+        };
+        let cfg = self.cfg;
+        if p.merged {
+            let sha = p.merge_commit.unwrap_or_else(|| head.clone());
+            self.said.push(format!(
+                "pull request #{} merged as {}",
+                pull.number,
+                short(&sha)
+            ));
+            return Action::Done(Landed {
+                link: self
+                    .repo_html
+                    .as_ref()
+                    .map(|r| format!("{r}/commit/{sha}"))
+                    .unwrap_or_else(|| pull.url.clone()),
+                sha,
+                changed: true,
+                pull: None,
+            });
+        }
+        if p.state == "closed" {
+            return Action::Fail(format!(
+                "pull request #{} of {} ({}) was closed without merging: {} {} is not in {}",
+                pull.number, cfg.repo, pull.url, cfg.component, cfg.version, cfg.repo
+            ));
+        }
+        if !p.pull.head_sha.is_empty() && p.pull.head_sha != *head {
+            return Action::ReadHead(p.pull.head_sha);
+        }
+        self.deadline(now)
+    }
+
+    fn head(&mut self, now: Instant, c: Commit) -> Action {
+        let Phase::Merging { pull, head } = &mut self.phase else {
+            unreachable!("a head is read only while a merge is awaited")
+        };
+        let cfg = self.cfg;
+        if !cfg.asked().is_ours(&c.message) {
+            return Action::Fail(format!(
+                "pull request #{} of {} now carries another update ({}, dispatch {}): {} {} was superseded before it merged",
+                pull.number,
+                cfg.repo,
+                c.message.lines().next().unwrap_or(""),
+                record::dispatch_id_of(&c.message).unwrap_or("none"),
+                cfg.component,
+                cfg.version
+            ));
+        }
+        *head = c.sha;
+        self.deadline(now)
+    }
+}
+
+/// How `drive` ended.
+pub enum Ended {
+    Proven(Landed),
+    /// Waiting in a pull request for `--wait-merged`: the watch goes on with its merge.
+    InPullRequest(Landed),
+}
+
+/// The loop around `Watch`: observes what it asks for, acts, and sleeps between looks.
+pub fn drive(
+    watch: &mut Watch,
+    runs: &mut Runs,
+    search: &mut Search,
+    links: &mut Links,
+) -> Result<Ended> {
+    let cfg = watch.cfg;
+    let mut last_report = Instant::now();
+    let mut action = Action::Look;
+    loop {
+        action = match action {
+            Action::Look => {
+                let observed = observe(watch, runs, search, links)?;
+                watch.next(observed)
+            }
+            Action::Pause { waited, awaited } => {
+                pause(cfg, waited, &mut last_report, &awaited);
+                Action::Look
+            }
+            Action::Dispatch => {
+                runs.dispatch()?;
+                watch.next(Observation::Dispatched {
+                    now: Instant::now(),
+                })
+            }
+            Action::CheckClosedPulls => {
+                watch.next(Observation::ClosedPull(search.in_closed_pull_request()))
+            }
+            Action::ReadHead(sha) => {
+                let commit = search.head(&sha)?;
+                let now = Instant::now();
+                watch.next(Observation::Head { now, commit })
+            }
+            Action::LandAtTip => return search.at_tip(links).map(Ended::Proven),
+            Action::Done(landed) => return Ok(Ended::Proven(landed)),
+            Action::AwaitMerge(landed) => return Ok(Ended::InPullRequest(landed)),
+            Action::Fail(why) => return Err(Error::NotLanded(why)),
+        };
+        for line in watch.said() {
+            report::progress(&line);
+        }
+    }
+}
+
+/// One look at what the watch awaits: the pull request while merging; otherwise the
+/// landing's proof, or, with none yet, the run.
+fn observe(
+    watch: &Watch,
+    runs: &mut Runs,
+    search: &mut Search,
+    links: &mut Links,
+) -> Result<Observation> {
+    if let Some(w) = watch.awaited() {
+        let pull = search.pull(w.number)?;
+        return Ok(Observation::Pull {
+            now: Instant::now(),
+            pull,
+        });
+    }
+    let new = search.commits()?;
+    if let Some(landed) = search.find(&new, links)? {
+        return Ok(Observation::Found(landed));
+    }
+    let look = runs.look(links)?;
+    Ok(Observation::Run {
+        now: Instant::now(),
+        new,
+        look,
+    })
+}
+
+/// Between two looks: a line every 30 s saying what is awaited, then one poll interval
+/// (never past the deadline).
+fn pause(cfg: &DispatchConfig, waited: Duration, last_report: &mut Instant, what: &str) {
+    if last_report.elapsed() >= Duration::from_secs(30) {
+        report::progress(&format!(
+            "still waiting for {what} ({}s of {}s)",
+            waited.as_secs(),
+            cfg.wait_timeout.as_secs()
+        ));
+        *last_report = Instant::now();
+    }
+    std::thread::sleep(
+        cfg.poll_interval
+            .min(cfg.wait_timeout.saturating_sub(waited)),
+    );
+}
+
+/// The workflow's runs as the server shows them, and the dispatch that starts one.
+pub struct Runs<'a> {
+    forge: &'a dyn Forge,
+    cfg: &'a DispatchConfig,
+    server: Server,
+    branch: &'a str,
+    /// The Forgejo run id, when the dispatch returned one.
+    run: Option<u64>,
+    /// The newest task id before the latest dispatch.
+    baseline: u64,
+    tasks_visible: bool,
+}
+
+impl<'a> Runs<'a> {
+    pub fn new(
+        forge: &'a dyn Forge,
+        cfg: &'a DispatchConfig,
+        server: Server,
+        branch: &'a str,
+    ) -> Runs<'a> {
+        Runs {
+            forge,
+            cfg,
+            server,
+            branch,
+            run: None,
+            baseline: 0,
+            tasks_visible: true,
+        }
+    }
+
+    pub fn run(&self) -> Option<u64> {
+        self.run
+    }
+
+    /// Sends the dispatch, having noted where the task list stands.
+    pub fn dispatch(&mut self) -> Result<()> {
+        self.baseline = self.tasks().iter().map(|t| t.id).max().unwrap_or(0);
+        let cfg = self.cfg;
+        let mut inputs = vec![
+            ("file", cfg.file.as_str()),
+            ("yq_tpl", cfg.expression.as_str()),
+            ("version", cfg.version.as_str()),
+            ("source_repo", cfg.source_repo.as_str()),
+            ("source_commit", cfg.source_commit.as_str()),
+            ("dispatch_id", cfg.dispatch_id.as_str()),
+            ("git_tag_prefix", cfg.tag_prefix.as_deref().unwrap_or("")),
+        ];
+        // Sent only when asked for: a receiver that does not declare it drops it anyway
+        // (services/actions/workflow.go), and the body stays as it always was.
+        if let Some(name) = &cfg.deploy_name {
+            inputs.push(("deploy_name", name.as_str()));
+        }
+        let forgejo = matches!(self.server, Server::Forgejo { .. });
+        self.run = self
+            .forge
+            .dispatch(&cfg.repo, &cfg.workflow, self.branch, &inputs, forgejo)
+            .map_err(|e| {
+                api(
+                    &format!("cannot dispatch {} in {}", cfg.workflow, cfg.repo),
+                    e,
+                )
+            })?;
+        Ok(())
+    }
+
+    fn tasks(&mut self) -> Vec<Task> {
+        if !self.tasks_visible {
+            return Vec::new();
+        }
+        match self.forge.tasks(&self.cfg.repo) {
+            Ok(t) => t
+                .into_iter()
+                .filter(|t| t.workflow_id == self.cfg.workflow)
+                .collect(),
+            Err(e) => {
+                report::note(&format!(
+                    "cannot list the Actions tasks of {} ({e}); a failed or cancelled run will only be noticed after --lost-after or --wait-timeout",
+                    self.cfg.repo
+                ));
+                self.tasks_visible = false;
+                Vec::new()
+            }
+        }
+    }
+
+    /// How our run is doing; learns its page on the way.
+    pub fn look(&mut self, links: &mut Links) -> Result<Look> {
+        let tasks = self.tasks();
+        let idle = !tasks.iter().any(Task::is_active);
+        if let Some(run) = self.run {
+            let ours = self.run_status(run, links)?;
+            return Ok(Look {
+                ours,
+                idle,
+                overtaken: false,
+            });
+        }
+        let titled = self.server.titles_runs();
+        // Only a task picked up after the latest dispatch can be that dispatch's: an earlier
+        // one of ours is the run that was cancelled.
+        let (ours, others): (Vec<&Task>, Vec<&Task>) = tasks
+            .iter()
+            .filter(|t| t.id > self.baseline)
+            .partition(|t| titled && self.cfg.asked().names_run(&t.display_title));
+        if let Some(t) = ours.first() {
+            links.run = Some(t.url.clone()).filter(|u| !u.is_empty());
+        }
+        // A run picked up after our dispatch was not cancelled by it, so it was dispatched
+        // after ours, and its dispatch cancelled ours (1.24/1.25: at most one run of a
+        // workflow and ref is alive). Only a server that titles runs tells ours apart.
+        let overtaken = titled
+            && self.server.cancels_on_dispatch()
+            && others.iter().any(|t| t.status != "cancelled");
+        Ok(Look {
+            ours: seen(&ours),
+            idle,
+            overtaken,
+        })
+    }
+
+    /// Forgejo's word on the run it returned.
+    fn run_status(&self, run: u64, links: &mut Links) -> Result<Seen> {
+        let (status, url) = self
+            .forge
+            .run_status(&self.cfg.repo, run)
+            .map_err(|e| api(&format!("cannot read run {run} of {}", self.cfg.repo), e))?;
+        if let Some(u) = url {
+            links.run = Some(u);
+        }
+        Ok(match status.as_str() {
+            "success" => Seen::Succeeded,
+            "failure" | "skipped" => Seen::Failed(links.run.clone().unwrap_or_default()),
+            "cancelled" => Seen::Cancelled,
+            _ => Seen::Active,
+        })
+    }
+}
+
+/// How our run is doing, from its tasks.
+fn seen(ours: &[&Task]) -> Seen {
+    if ours.is_empty() {
+        Seen::Nothing
+    } else if ours.iter().any(|t| t.is_active()) {
+        Seen::Active
+    } else if let Some(t) = ours.iter().find(|t| t.status == "failure") {
+        Seen::Failed(t.url.clone())
+    } else if ours.iter().any(|t| t.status == "success") {
+        Seen::Succeeded
+    } else {
+        Seen::Cancelled
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redispatch_delays_are_jittered_and_capped() {
+        for lost in 1..10 {
+            let d = redispatch_delay(lost).as_millis() as u64;
+            let cap = (2_000u64 << lost.min(4)).min(30_000);
+            assert!(d >= cap / 2 && d <= cap, "{lost}: {d}");
+        }
+    }
+}
