@@ -151,6 +151,11 @@ impl<'a> Watch<'a> {
         }
     }
 
+    #[cfg(test)]
+    pub fn phase(&self) -> &Phase {
+        &self.phase
+    }
+
     /// The pull request whose merge is awaited.
     pub fn awaited(&self) -> Option<&Waiting> {
         match &self.phase {
@@ -638,6 +643,453 @@ fn seen(ours: &[&Task]) -> Seen {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{SafeUrl, Token, Version};
+
+    const SOURCE: &str = "0123456789abcdef0123456789abcdef01234567";
+    const OTHER_SOURCE: &str = "fedcba9876543210fedcba9876543210fedcba98";
+
+    fn cfg(wait_merged: bool) -> DispatchConfig {
+        DispatchConfig {
+            repo: "acme/deploy".into(),
+            file: "apps/app/values.yaml".into(),
+            expression: ".image.tag = \"{{version}}\"".into(),
+            version: Version::parse("1.2.3").unwrap(),
+            tag_prefix: None,
+            api_url: SafeUrl::new("http://gitea.example.test/api/v1"),
+            source_repo: "acme/app".into(),
+            source_commit: SOURCE.into(),
+            workflow: "gitops-service.yaml".into(),
+            branch: None,
+            dispatch_id: "d-1".into(),
+            component: "app".into(),
+            wait_timeout: Duration::from_secs(600),
+            wait_merged,
+            deploy_name: None,
+            poll_interval: Duration::from_secs(2),
+            lost_after: Duration::from_secs(60),
+            timeout: Duration::from_secs(10),
+            gitops_token: Token::new("t".into()),
+            status_token: None,
+            output_files: Vec::new(),
+        }
+    }
+
+    /// A watch begun at `t0`, whose wait before dispatching again is always one second.
+    fn watch(cfg: &DispatchConfig, t0: Instant) -> Watch<'_> {
+        let mut w = Watch::new(
+            cfg,
+            "main",
+            Some("http://gitea.example.test/acme/deploy".into()),
+            t0,
+        );
+        w.delay = |_| Duration::from_secs(1);
+        w
+    }
+
+    fn secs(t0: Instant, s: u64) -> Instant {
+        t0 + Duration::from_secs(s)
+    }
+
+    fn look(ours: Seen, idle: bool, overtaken: bool) -> Look {
+        Look {
+            ours,
+            idle,
+            overtaken,
+        }
+    }
+
+    fn run(now: Instant, new: Vec<Commit>, look: Look) -> Observation {
+        Observation::Run { now, new, look }
+    }
+
+    fn commit(sha: &str, message: &str) -> Commit {
+        Commit {
+            sha: sha.into(),
+            message: message.into(),
+            html_url: None,
+        }
+    }
+
+    /// A later build's update of the same component and file.
+    fn newer_build() -> Commit {
+        commit(
+            "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb",
+            &format!(
+                "[skip ci] gitops: update version to 1.2.4\n\nSource-Repo: acme/app\nSource-Commit: {OTHER_SOURCE}\nDispatch-Id: d-2\nComponent: app\nFile: apps/app/values.yaml\n"
+            ),
+        )
+    }
+
+    fn pause(waited: u64) -> Action {
+        Action::Pause {
+            waited: Duration::from_secs(waited),
+            awaited: "the GitOps commit".into(),
+        }
+    }
+
+    /// Loses the run with `why` at t0+10 s, then dispatches again once idle at t0+12 s.
+    fn lose_and_dispatch_again(w: &mut Watch, t0: Instant, lost: Look, why: &str) {
+        assert_eq!(w.next(run(secs(t0, 10), vec![], lost)), pause(10));
+        assert_eq!(
+            w.said(),
+            [format!("the run for dispatch d-1 {why}; dispatching it again once the workflow is idle (in 1000 ms at the earliest)")]
+        );
+        assert_eq!(w.phase(), &Phase::Lost { at: secs(t0, 11) });
+        let busy = look(Seen::Nothing, false, false);
+        assert_eq!(w.next(run(secs(t0, 12), vec![], busy)), pause(12));
+        let idle = look(Seen::Nothing, true, false);
+        assert_eq!(
+            w.next(run(secs(t0, 13), vec![], idle.clone())),
+            Action::Look
+        );
+        assert_eq!(w.phase(), &Phase::Redispatching);
+        assert_eq!(w.next(run(secs(t0, 14), vec![], idle)), Action::Dispatch);
+        let now = secs(t0, 15);
+        assert_eq!(w.next(Observation::Dispatched { now }), pause(15));
+        assert_eq!(
+            w.said(),
+            ["dispatched gitops-service.yaml again (dispatch d-1, 2 dispatches)"]
+        );
+        assert_eq!(w.phase(), &Phase::Waiting);
+    }
+
+    #[test]
+    fn an_active_run_is_waited_for() {
+        let (cfg, t0) = (cfg(false), Instant::now());
+        let mut w = watch(&cfg, t0);
+        let active = look(Seen::Active, false, false);
+        assert_eq!(w.next(run(secs(t0, 5), vec![], active)), pause(5));
+        assert!(w.said().is_empty());
+    }
+
+    #[test]
+    fn a_cancelled_run_is_dispatched_again_once_the_workflow_is_idle() {
+        let (cfg, t0) = (cfg(false), Instant::now());
+        let mut w = watch(&cfg, t0);
+        let cancelled = look(Seen::Cancelled, true, false);
+        lose_and_dispatch_again(&mut w, t0, cancelled, "was cancelled");
+    }
+
+    #[test]
+    fn a_run_overtaken_by_a_later_dispatch_is_dispatched_again() {
+        let (cfg, t0) = (cfg(false), Instant::now());
+        let mut w = watch(&cfg, t0);
+        let overtaken = look(Seen::Nothing, false, true);
+        lose_and_dispatch_again(&mut w, t0, overtaken, "was cancelled by a later dispatch");
+    }
+
+    #[test]
+    fn a_run_with_no_trace_is_lost_only_after_lost_after_and_when_idle() {
+        let t0 = Instant::now();
+        let cfg = DispatchConfig {
+            lost_after: Duration::from_secs(10),
+            ..cfg(false)
+        };
+        let mut w = watch(&cfg, t0);
+        let nothing = look(Seen::Nothing, true, false);
+        assert_eq!(w.next(run(secs(t0, 9), vec![], nothing.clone())), pause(9));
+        let busy = look(Seen::Nothing, false, false);
+        assert_eq!(w.next(run(secs(t0, 11), vec![], busy)), pause(11));
+        assert_eq!(w.phase(), &Phase::Waiting);
+        let mut w = watch(&cfg, t0);
+        let why = "left no trace within --lost-after";
+        lose_and_dispatch_again(&mut w, t0, nothing, why);
+    }
+
+    #[test]
+    fn a_run_superseded_by_a_newer_build_is_not_dispatched_again() {
+        let (cfg, t0) = (cfg(false), Instant::now());
+        let mut w = watch(&cfg, t0);
+        // Not lost: a newer build landing is no reason to stop waiting for ours.
+        let active = look(Seen::Active, false, false);
+        let newer = vec![newer_build()];
+        assert_eq!(w.next(run(secs(t0, 5), newer.clone(), active)), pause(5));
+        let cancelled = look(Seen::Cancelled, true, false);
+        assert_eq!(
+            w.next(run(secs(t0, 6), newer, cancelled)),
+            Action::Fail("the run for dispatch d-1 in acme/deploy was cancelled, and app 1.2.4 has been recorded since (dispatch d-2, bbbbbbb); not dispatching again, which would go back to an older version".into())
+        );
+    }
+
+    #[test]
+    fn a_newer_build_seen_while_due_to_dispatch_again_stops_it() {
+        let (cfg, t0) = (cfg(false), Instant::now());
+        let mut w = watch(&cfg, t0);
+        let cancelled = look(Seen::Cancelled, true, false);
+        assert_eq!(w.next(run(secs(t0, 1), vec![], cancelled)), pause(1));
+        let idle = look(Seen::Nothing, true, false);
+        assert_eq!(w.next(run(secs(t0, 3), vec![], idle.clone())), Action::Look);
+        let stopped = w.next(run(secs(t0, 4), vec![newer_build()], idle));
+        assert!(
+            matches!(stopped, Action::Fail(m) if m.contains("app 1.2.4 has been recorded since"))
+        );
+    }
+
+    #[test]
+    fn another_dispatch_of_the_same_build_does_not_stop_a_dispatch_again() {
+        let (cfg, t0) = (cfg(false), Instant::now());
+        let mut w = watch(&cfg, t0);
+        let (cancelled, idle) = (
+            look(Seen::Cancelled, true, false),
+            look(Seen::Nothing, true, false),
+        );
+        assert_eq!(w.next(run(secs(t0, 1), vec![], cancelled)), pause(1));
+        assert_eq!(w.next(run(secs(t0, 3), vec![], idle.clone())), Action::Look);
+        // The same build dispatched for another file or tag: never a newer version.
+        let same_build = commit(
+            "cccccccccccccccccccccccccccccccccccccccc",
+            &format!("t 1.2.3\n\nSource-Commit: {SOURCE}\nDispatch-Id: d-0\nComponent: app\nFile: apps/app/values.yaml\n"),
+        );
+        let action = w.next(run(secs(t0, 4), vec![same_build], idle));
+        assert_eq!(action, Action::Dispatch);
+    }
+
+    #[test]
+    fn a_failed_run_ends_the_wait_with_its_link() {
+        let (cfg, t0) = (cfg(false), Instant::now());
+        let mut w = watch(&cfg, t0);
+        let failed = look(
+            Seen::Failed("http://g/acme/deploy/actions/runs/7".into()),
+            true,
+            false,
+        );
+        assert_eq!(
+            w.next(run(secs(t0, 1), vec![], failed)),
+            Action::Fail("the GitOps run for dispatch d-1 in acme/deploy failed; see its log: http://g/acme/deploy/actions/runs/7".into())
+        );
+        let unlinked = look(Seen::Failed(String::new()), true, false);
+        assert_eq!(
+            w.next(run(secs(t0, 1), vec![], unlinked)),
+            Action::Fail("the GitOps run for dispatch d-1 in acme/deploy failed; see its log: http://gitea.example.test/acme/deploy/actions".into())
+        );
+    }
+
+    #[test]
+    fn a_run_that_succeeded_twice_unproven_ends_at_the_tip_or_a_closed_pull_request() {
+        let (cfg, t0) = (cfg(false), Instant::now());
+        let mut w = watch(&cfg, t0);
+        let succeeded = look(Seen::Succeeded, true, false);
+        assert_eq!(
+            w.next(run(secs(t0, 1), vec![], succeeded.clone())),
+            pause(1)
+        );
+        assert_eq!(
+            w.next(run(secs(t0, 3), vec![], succeeded)),
+            Action::CheckClosedPulls
+        );
+        assert_eq!(w.next(Observation::ClosedPull(None)), Action::LandAtTip);
+        assert_eq!(
+            w.next(Observation::ClosedPull(Some("http://g/pulls/4".into()))),
+            Action::Fail("the GitOps run put app 1.2.3 in a pull request of acme/deploy that was closed without merging: http://g/pulls/4".into())
+        );
+    }
+
+    fn landed(changed: bool, pull: Option<Waiting>) -> Landed {
+        Landed {
+            sha: "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".into(),
+            link: "http://g/acme/deploy/commit/aaaaaaa".into(),
+            changed,
+            pull,
+        }
+    }
+
+    fn waiting() -> Waiting {
+        Waiting {
+            number: 3,
+            url: "http://g/acme/deploy/pulls/3".into(),
+        }
+    }
+
+    #[test]
+    fn a_commit_or_a_record_proves_the_landing() {
+        let (cfg, t0) = (cfg(true), Instant::now());
+        let mut w = watch(&cfg, t0);
+        let ours = Commit {
+            html_url: Some("http://g/acme/deploy/commit/aaaaaaa".into()),
+            ..commit(
+                "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+                "[skip ci] gitops: update version to 1.2.3\n\nDispatch-Id: d-1\n",
+            )
+        };
+        let links = Links::default();
+        let by_commit = crate::dispatch::proof::by_commit;
+        let found = by_commit(&cfg, &[newer_build(), ours], &links);
+        assert_eq!(found, Some(landed(true, None)));
+        let found = Observation::Found(found.unwrap());
+        assert_eq!(w.next(found), Action::Done(landed(true, None)));
+        // The run's record: the version was already there.
+        let recorded = Observation::Found(landed(false, None));
+        assert_eq!(w.next(recorded), Action::Done(landed(false, None)));
+        assert_eq!(by_commit(&cfg, &[newer_build()], &links), None);
+    }
+
+    #[test]
+    fn a_pull_request_ends_the_wait_unless_its_merge_is_awaited() {
+        let t0 = Instant::now();
+        let (no_wait, wait) = (cfg(false), cfg(true));
+        let in_pull = landed(true, Some(waiting()));
+        let found = Observation::Found(in_pull.clone());
+        assert_eq!(
+            watch(&no_wait, t0).next(found),
+            Action::Done(in_pull.clone())
+        );
+        let mut w = watch(&wait, t0);
+        let found = Observation::Found(in_pull.clone());
+        assert_eq!(w.next(found), Action::AwaitMerge(in_pull.clone()));
+        assert_eq!(w.awaited(), Some(&waiting()));
+        let pull = pull_state("open", false, &in_pull.sha);
+        assert_eq!(
+            w.next(Observation::Pull {
+                now: secs(t0, 9),
+                pull
+            }),
+            Action::Pause {
+                waited: Duration::from_secs(9),
+                awaited: "pull request #3 to merge".into()
+            }
+        );
+    }
+
+    fn pull_state(state: &str, merged: bool, head: &str) -> PullState {
+        PullState {
+            pull: crate::forge::Pull {
+                number: 3,
+                html_url: "http://g/acme/deploy/pulls/3".into(),
+                head_sha: head.into(),
+            },
+            state: state.into(),
+            merged,
+            merge_commit: merged.then(|| "dddddddddddddddddddddddddddddddddddddddd".into()),
+            head_ref: "gitops-update/main/app".into(),
+            title: "[skip ci] gitops: update version to 1.2.3".into(),
+        }
+    }
+
+    fn merging(cfg: &DispatchConfig, t0: Instant) -> Watch<'_> {
+        let mut w = watch(cfg, t0);
+        w.next(Observation::Found(landed(true, Some(waiting()))));
+        w
+    }
+
+    #[test]
+    fn a_merged_pull_request_lands_as_its_merge_commit() {
+        let (cfg, t0) = (cfg(true), Instant::now());
+        let mut w = merging(&cfg, t0);
+        let pull = pull_state("closed", true, "");
+        let merge = "dddddddddddddddddddddddddddddddddddddddd";
+        assert_eq!(
+            w.next(Observation::Pull {
+                now: secs(t0, 1),
+                pull
+            }),
+            Action::Done(Landed {
+                sha: merge.into(),
+                link: format!("http://gitea.example.test/acme/deploy/commit/{merge}"),
+                changed: true,
+                pull: None,
+            })
+        );
+        assert_eq!(w.said(), ["pull request #3 merged as ddddddd"]);
+    }
+
+    #[test]
+    fn a_pull_request_closed_unmerged_is_not_landed() {
+        let (cfg, t0) = (cfg(true), Instant::now());
+        let mut w = merging(&cfg, t0);
+        let pull = pull_state("closed", false, "");
+        assert_eq!(
+            w.next(Observation::Pull { now: secs(t0, 1), pull }),
+            Action::Fail("pull request #3 of acme/deploy (http://g/acme/deploy/pulls/3) was closed without merging: app 1.2.3 is not in acme/deploy".into())
+        );
+    }
+
+    #[test]
+    fn a_pull_request_whose_head_is_another_update_is_superseded() {
+        let (cfg, t0) = (cfg(true), Instant::now());
+        let mut w = merging(&cfg, t0);
+        let ours = "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee";
+        let pull = pull_state("open", false, ours);
+        let read = w.next(Observation::Pull {
+            now: secs(t0, 1),
+            pull,
+        });
+        assert_eq!(read, Action::ReadHead(ours.into()));
+        let commit_ours = commit(ours, "x 1.2.3\n\nDispatch-Id: d-1\n");
+        let now = secs(t0, 2);
+        let action = w.next(Observation::Head {
+            now,
+            commit: commit_ours,
+        });
+        assert!(matches!(action, Action::Pause { .. }), "{action:?}");
+        // Its head is now known, so the same head is not read again.
+        let pull = pull_state("open", false, ours);
+        let again = w.next(Observation::Pull {
+            now: secs(t0, 3),
+            pull,
+        });
+        assert!(matches!(again, Action::Pause { .. }), "{again:?}");
+        let newer = newer_build();
+        let now = secs(t0, 4);
+        assert_eq!(
+            w.next(Observation::Head { now, commit: newer }),
+            Action::Fail("pull request #3 of acme/deploy now carries another update ([skip ci] gitops: update version to 1.2.4, dispatch d-2): app 1.2.3 was superseded before it merged".into())
+        );
+    }
+
+    #[test]
+    fn the_deadline_ends_the_wait() {
+        let (cfg, t0) = (cfg(false), Instant::now());
+        let mut w = watch(&cfg, t0);
+        let active = look(Seen::Active, false, false);
+        assert_eq!(
+            w.next(run(secs(t0, 600), vec![], active.clone())),
+            Action::Fail("no commit for dispatch d-1 appeared on main of acme/deploy within 600s (1 dispatch)".into())
+        );
+        let mut w = watch(&cfg, t0);
+        let cancelled = look(Seen::Cancelled, true, false);
+        lose_and_dispatch_again(&mut w, t0, cancelled, "was cancelled");
+        assert_eq!(
+            w.next(run(secs(t0, 601), vec![], active)),
+            Action::Fail("no commit for dispatch d-1 appeared on main of acme/deploy within 600s (2 dispatches)".into())
+        );
+        let merge = cfg_merging_deadline(t0);
+        assert_eq!(merge, Action::Fail("pull request #3 of acme/deploy (http://g/acme/deploy/pulls/3) was not merged within 600s".into()));
+    }
+
+    fn cfg_merging_deadline(t0: Instant) -> Action {
+        let cfg = cfg(true);
+        let mut w = merging(&cfg, t0);
+        let pull = pull_state("open", false, "");
+        w.next(Observation::Pull {
+            now: secs(t0, 600),
+            pull,
+        })
+    }
+
+    #[test]
+    fn tasks_tell_how_our_run_is_doing() {
+        let task = |status: &str| Task {
+            id: 1,
+            display_title: "d-1".into(),
+            status: status.into(),
+            workflow_id: "gitops-service.yaml".into(),
+            url: format!("http://g/runs/{status}"),
+        };
+        let (running, failed, ok, cancelled) = (
+            task("running"),
+            task("failure"),
+            task("success"),
+            task("cancelled"),
+        );
+        assert_eq!(seen(&[]), Seen::Nothing);
+        assert_eq!(seen(&[&failed, &running]), Seen::Active);
+        assert_eq!(
+            seen(&[&ok, &failed]),
+            Seen::Failed("http://g/runs/failure".into())
+        );
+        assert_eq!(seen(&[&cancelled, &ok]), Seen::Succeeded);
+        assert_eq!(seen(&[&cancelled]), Seen::Cancelled);
+    }
 
     #[test]
     fn redispatch_delays_are_jittered_and_capped() {
