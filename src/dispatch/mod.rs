@@ -10,14 +10,15 @@
 //! - or the updater's record that the version was already there: a commit status whose
 //!   description names the dispatch (`run` writes it on the tip it found up to date).
 //!
-//! The run is watched where the server shows it: tasks carry the run's title, which the
-//! workflow's `run-name:` makes hold the dispatch id (1.25+), so a failed run ends the wait
-//! at once and a cancelled one is dispatched again with the same id. Dispatching again is
-//! safe because the update is idempotent: a run that finds the edit already made records
-//! the dispatch and commits nothing. What to do after each look is `watch::Watch`'s
+//! The run is watched where the server shows it (`runs`): tasks carry the run's title,
+//! which the workflow's `run-name:` makes hold the dispatch id (1.25+), so a failed run ends
+//! the wait at once and a cancelled one is dispatched again with the same id. Dispatching
+//! again is safe because the update is idempotent: a run that finds the edit already made
+//! records the dispatch and commits nothing. What to do after each look is `watch::Watch`'s
 //! decision, made without a server; the loop around it only observes and acts.
 
 mod proof;
+mod runs;
 mod watch;
 
 use std::time::Instant;
@@ -106,7 +107,7 @@ impl<'a> Dispatch<'a> {
         let branch = cfg.branch.clone().unwrap_or(repo.default_branch);
         // Nothing that this tip reaches can be the answer.
         let mut search = proof::Search::new(forge, cfg, &branch)?;
-        let mut runs = watch::Runs::new(forge, cfg, server, &branch);
+        let mut runs = runs::Runs::new(forge, cfg, server, &branch);
         runs.dispatch()?;
         report::progress(&format!(
             "dispatched {} in {} on {branch} ({server}; dispatch {}{})",

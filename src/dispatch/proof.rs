@@ -4,7 +4,8 @@
 
 use std::collections::HashSet;
 
-use super::watch::{self, Ended, Runs, Watch};
+use super::runs::Runs;
+use super::watch::{self, Ended, Watch};
 use super::{api, Landed, Links, Waiting};
 use crate::config::DispatchConfig;
 use crate::error::Result;
