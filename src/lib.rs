@@ -9,6 +9,7 @@ pub mod cleanup;
 mod cli;
 mod commands;
 mod config;
+mod dispatch;
 pub mod edit;
 pub mod error;
 pub mod expr;

@@ -2,13 +2,14 @@
 //! checked here, before anything is sent: a line break, a malformed owner/name or sha is a
 //! usage error.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::{component_name, output_files, parse_duration, Env};
 use jaq_json::Val;
 
 use crate::cli::DispatchArgs;
 use crate::error::{Error, Result};
+use crate::forge::{self, ApiError, Gitea};
 use crate::model::{git_ref_ok, id_char, redact_url, shown, RepoPath, SafeUrl, Token, Version};
 
 #[derive(Debug)]
@@ -106,6 +107,20 @@ impl DispatchConfig {
             component: &self.component,
             file: &self.file,
         }
+    }
+
+    /// The forge of the GitOps repository, built once. --wait-timeout is a hard deadline over
+    /// everything the dispatch does from here, every request included.
+    pub fn forge(&self) -> std::result::Result<Gitea, ApiError> {
+        forge::connect(&self.api_url, self.gitops_token.clone(), self.timeout)
+            .map(|g| g.with_deadline(Instant::now() + self.wait_timeout))
+    }
+
+    /// The forge that sets the status on the consumer's commit, with the consumer's token;
+    /// `None` without one.
+    pub fn status_forge(&self) -> Option<std::result::Result<Gitea, ApiError>> {
+        let token = self.status_token.clone()?;
+        Some(forge::connect(&self.api_url, token, self.timeout))
     }
 
     pub fn resolve(mut args: DispatchArgs, env: &Env) -> Result<DispatchConfig> {

@@ -3,9 +3,11 @@
 
 mod ci;
 mod diff;
+mod dispatch;
 
 pub(crate) use ci::{append_outputs, Failure, RunReport};
 pub(crate) use diff::{color_stdout, unified_diff};
+pub(crate) use dispatch::{DispatchReport, Proven};
 
 use std::io::{self, Write};
 

@@ -1,0 +1,216 @@
+//! Our run as the server shows it (the tasks runners picked up, or the run Forgejo
+//! returned), and the dispatch that starts it. What a server tells about runs, and how, is
+//! decided here from `Server`'s capabilities; `watch` only reads the `Look`.
+
+use super::{api, Links};
+use crate::config::DispatchConfig;
+use crate::error::Result;
+use crate::forge::{Forge, Server, Task};
+use crate::report;
+
+/// What the server shows of our run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Seen {
+    /// No task of ours: not picked up yet, or cancelled before a runner took it, or a
+    /// server that does not title runs.
+    Nothing,
+    Active,
+    Succeeded,
+    /// Failed, with the run's page (empty when the server gave none).
+    Failed(String),
+    Cancelled,
+}
+
+/// One look at the run: how ours is doing, whether any run of the workflow is active, and
+/// whether a later dispatch's run has been picked up (on servers that cancel on dispatch,
+/// that proves ours is gone).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Look {
+    pub ours: Seen,
+    pub idle: bool,
+    pub overtaken: bool,
+}
+
+/// The workflow's runs as the server shows them, and the dispatch that starts one.
+pub struct Runs<'a> {
+    forge: &'a dyn Forge,
+    cfg: &'a DispatchConfig,
+    server: Server,
+    branch: &'a str,
+    /// The Forgejo run id, when the dispatch returned one.
+    run: Option<u64>,
+    /// The newest task id before the latest dispatch.
+    baseline: u64,
+    tasks_visible: bool,
+}
+
+impl<'a> Runs<'a> {
+    pub fn new(
+        forge: &'a dyn Forge,
+        cfg: &'a DispatchConfig,
+        server: Server,
+        branch: &'a str,
+    ) -> Runs<'a> {
+        Runs {
+            forge,
+            cfg,
+            server,
+            branch,
+            run: None,
+            baseline: 0,
+            tasks_visible: true,
+        }
+    }
+
+    pub fn run(&self) -> Option<u64> {
+        self.run
+    }
+
+    /// Sends the dispatch, having noted where the task list stands.
+    pub fn dispatch(&mut self) -> Result<()> {
+        self.baseline = self.tasks().iter().map(|t| t.id).max().unwrap_or(0);
+        let cfg = self.cfg;
+        let mut inputs = vec![
+            ("file", cfg.file.as_str()),
+            ("yq_tpl", cfg.expression.as_str()),
+            ("version", cfg.version.as_str()),
+            ("source_repo", cfg.source_repo.as_str()),
+            ("source_commit", cfg.source_commit.as_str()),
+            ("dispatch_id", cfg.dispatch_id.as_str()),
+            ("git_tag_prefix", cfg.tag_prefix.as_deref().unwrap_or("")),
+        ];
+        // Sent only when asked for: a receiver that does not declare it drops it anyway
+        // (services/actions/workflow.go), and the body stays as it always was.
+        if let Some(name) = &cfg.deploy_name {
+            inputs.push(("deploy_name", name.as_str()));
+        }
+        let forgejo = matches!(self.server, Server::Forgejo { .. });
+        self.run = self
+            .forge
+            .dispatch(&cfg.repo, &cfg.workflow, self.branch, &inputs, forgejo)
+            .map_err(|e| {
+                api(
+                    &format!("cannot dispatch {} in {}", cfg.workflow, cfg.repo),
+                    e,
+                )
+            })?;
+        Ok(())
+    }
+
+    fn tasks(&mut self) -> Vec<Task> {
+        if !self.tasks_visible {
+            return Vec::new();
+        }
+        match self.forge.tasks(&self.cfg.repo) {
+            Ok(t) => t
+                .into_iter()
+                .filter(|t| t.workflow_id == self.cfg.workflow)
+                .collect(),
+            Err(e) => {
+                report::note(&format!(
+                    "cannot list the Actions tasks of {} ({e}); a failed or cancelled run will only be noticed after --lost-after or --wait-timeout",
+                    self.cfg.repo
+                ));
+                self.tasks_visible = false;
+                Vec::new()
+            }
+        }
+    }
+
+    /// How our run is doing; learns its page on the way.
+    pub fn look(&mut self, links: &mut Links) -> Result<Look> {
+        let tasks = self.tasks();
+        let idle = !tasks.iter().any(Task::is_active);
+        if let Some(run) = self.run {
+            let ours = self.run_status(run, links)?;
+            return Ok(Look {
+                ours,
+                idle,
+                overtaken: false,
+            });
+        }
+        let titled = self.server.titles_runs();
+        // Only a task picked up after the latest dispatch can be that dispatch's: an earlier
+        // one of ours is the run that was cancelled.
+        let (ours, others): (Vec<&Task>, Vec<&Task>) = tasks
+            .iter()
+            .filter(|t| t.id > self.baseline)
+            .partition(|t| titled && self.cfg.asked().names_run(&t.display_title));
+        if let Some(t) = ours.first() {
+            links.run = Some(t.url.clone()).filter(|u| !u.is_empty());
+        }
+        // A run picked up after our dispatch was not cancelled by it, so it was dispatched
+        // after ours, and its dispatch cancelled ours (1.24/1.25: at most one run of a
+        // workflow and ref is alive). Only a server that titles runs tells ours apart.
+        let overtaken = titled
+            && self.server.cancels_on_dispatch()
+            && others.iter().any(|t| t.status != "cancelled");
+        Ok(Look {
+            ours: seen(&ours),
+            idle,
+            overtaken,
+        })
+    }
+
+    /// Forgejo's word on the run it returned.
+    fn run_status(&self, run: u64, links: &mut Links) -> Result<Seen> {
+        let (status, url) = self
+            .forge
+            .run_status(&self.cfg.repo, run)
+            .map_err(|e| api(&format!("cannot read run {run} of {}", self.cfg.repo), e))?;
+        if let Some(u) = url {
+            links.run = Some(u);
+        }
+        Ok(match status.as_str() {
+            "success" => Seen::Succeeded,
+            "failure" | "skipped" => Seen::Failed(links.run.clone().unwrap_or_default()),
+            "cancelled" => Seen::Cancelled,
+            _ => Seen::Active,
+        })
+    }
+}
+
+/// How our run is doing, from its tasks.
+fn seen(ours: &[&Task]) -> Seen {
+    if ours.is_empty() {
+        Seen::Nothing
+    } else if ours.iter().any(|t| t.is_active()) {
+        Seen::Active
+    } else if let Some(t) = ours.iter().find(|t| t.status == "failure") {
+        Seen::Failed(t.url.clone())
+    } else if ours.iter().any(|t| t.status == "success") {
+        Seen::Succeeded
+    } else {
+        Seen::Cancelled
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tasks_tell_how_our_run_is_doing() {
+        let task = |status: &str| Task {
+            id: 1,
+            display_title: "d-1".into(),
+            status: status.into(),
+            workflow_id: "gitops-service.yaml".into(),
+            url: format!("http://g/runs/{status}"),
+        };
+        let (running, failed, ok, cancelled) = (
+            task("running"),
+            task("failure"),
+            task("success"),
+            task("cancelled"),
+        );
+        assert_eq!(seen(&[]), Seen::Nothing);
+        assert_eq!(seen(&[&failed, &running]), Seen::Active);
+        assert_eq!(
+            seen(&[&ok, &failed]),
+            Seen::Failed("http://g/runs/failure".into())
+        );
+        assert_eq!(seen(&[&cancelled, &ok]), Seen::Succeeded);
+        assert_eq!(seen(&[&cancelled]), Seen::Cancelled);
+    }
+}
