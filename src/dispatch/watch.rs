@@ -306,7 +306,7 @@ impl<'a> Watch<'a> {
             cfg.dispatch_id,
             cfg.repo,
             cfg.component,
-            c.message.lines().next().unwrap_or("").rsplit(' ').next().unwrap_or(""),
+            record::Record::parse(&c.message).version,
             record::dispatch_id_of(&c.message).unwrap_or(""),
             short(&c.sha)
         )
@@ -314,7 +314,9 @@ impl<'a> Watch<'a> {
 
     fn pull(&mut self, now: Instant, p: PullState) -> Action {
         let Phase::Merging { pull, head } = &self.phase else {
-            unreachable!("a pull request is read only while its merge is awaited")
+            // Only a merge wait reads a pull request; anything else is a bug, said plainly
+            // rather than a panic.
+            return Action::Fail("internal error: a pull request was read while no merge was awaited; please report it".into());
         };
         let cfg = self.cfg;
         if p.merged {
@@ -349,7 +351,10 @@ impl<'a> Watch<'a> {
 
     fn head(&mut self, now: Instant, c: Commit) -> Action {
         let Phase::Merging { pull, head } = &mut self.phase else {
-            unreachable!("a head is read only while a merge is awaited")
+            return Action::Fail(
+                "internal error: a head was read while no merge was awaited; please report it"
+                    .into(),
+            );
         };
         let cfg = self.cfg;
         if !cfg.asked().is_ours(&c.message) {

@@ -65,14 +65,6 @@ pub(crate) struct Failure {
     pub exit_code: u8,
 }
 
-/// A value for one field of `component|version|status|commit_sha|repo`: a `|` or a line
-/// break in it would make more fields, or another line, for the report that splits it.
-fn field(v: &str) -> String {
-    v.replace('|', "%7C")
-        .replace('\n', "%0A")
-        .replace('\r', "%0D")
-}
-
 /// Text for one cell of a Markdown table, on one line, as text: what a file or a server
 /// put in it (`</details><script>`, backticks, control characters) is shown, not rendered.
 fn cell(v: &str) -> String {
@@ -138,13 +130,12 @@ impl RunReport<'_> {
 
     /// `component|version|status|commit_sha|repo`, the line the pipeline report collects.
     pub(crate) fn summary(&self) -> String {
-        format!(
-            "{}|{}|{}|{}|{}",
-            field(self.component),
-            field(self.version),
+        super::dispatch::summary_line(
+            self.component,
+            self.version,
             self.status(),
-            self.commits().0,
-            field(self.repo)
+            &self.commits().0,
+            self.repo,
         )
     }
 
