@@ -32,7 +32,7 @@ impl Signer {
         if text.starts_with("-----BEGIN PGP PRIVATE KEY BLOCK-----") {
             return openpgp::Key::parse(text, passphrase)
                 .map(Signer::OpenPgp)
-                .map_err(|why| refuse(source, &why));
+                .map_err(|why| refuse(source, why.0));
         }
         if text.starts_with("-----BEGIN PGP PUBLIC KEY BLOCK-----") {
             return Err(refuse(
