@@ -17,7 +17,7 @@ mod gitea;
 mod model;
 mod policy;
 pub mod report;
-mod sign;
+pub mod sign;
 pub mod stack;
 mod update;
 pub mod workflow;
