@@ -738,6 +738,7 @@ pub const KEY_REFUSALS: &[&str] = &[
     "the OpenPGP key has no subkey that may sign and has not expired or been revoked",
     "not an OpenSSH or OpenPGP private key (-----BEGIN OPENSSH PRIVATE KEY----- or -----BEGIN PGP PRIVATE KEY BLOCK-----); pass the private key's text, not the public key or a path",
     "the OpenSSH private key cannot be read (truncated, or a line lost in the secret?)",
+    "the key's algorithm cannot sign here; use ed25519, ECDSA (P-256 or P-384) or RSA",
 ];
 
 /// The OpenSSH algorithm names a refusal may give (ssh-key's own list, not the key's bytes).
