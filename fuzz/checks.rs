@@ -722,3 +722,121 @@ pub fn structure(data: &[u8]) {
         }
     }
 }
+
+/// Every sentence the key reader (`sign::Signer::parse`) may refuse a key with, after
+/// `source: `. A refusal is one of these, or a name of the list below with
+/// `keys cannot sign here; ...`: never anything read from the key.
+pub const KEY_REFUSALS: &[&str] = &[
+    "the OpenPGP private key cannot be read (truncated, or a line lost in the secret?)",
+    "an OpenPGP public key, not a secret key: export it with gpg --armor --export-secret-keys",
+    "the key is protected by a passphrase: set GITOPS_SIGNING_KEY_PASSPHRASE",
+    "the passphrase in GITOPS_SIGNING_KEY_PASSPHRASE does not unlock the key",
+    "the OpenPGP key is protected in a way older than gpg 2 writes; re-export it with gpg --armor --export-secret-keys",
+    "the OpenPGP key's passphrase protection uses a cipher or hash other than AES and SHA-1/SHA-2; re-export it with gpg 2",
+    "the OpenPGP key's signing secret is not in this export (a stub: on a smartcard, or exported without it); export it with gpg --armor --export-secret-keys",
+    "the OpenPGP key cannot sign here: its algorithm is not RSA, Ed25519, ECDSA P-256 or P-384, or it is not a v4 key",
+    "the OpenPGP key has no subkey that may sign and has not expired or been revoked",
+    "not an OpenSSH or OpenPGP private key (-----BEGIN OPENSSH PRIVATE KEY----- or -----BEGIN PGP PRIVATE KEY BLOCK-----); pass the private key's text, not the public key or a path",
+    "the OpenSSH private key cannot be read (truncated, or a line lost in the secret?)",
+    "the key's algorithm cannot sign here; use ed25519, ECDSA (P-256 or P-384) or RSA",
+];
+
+/// The OpenSSH algorithm names a refusal may give (ssh-key's own list, not the key's bytes).
+pub const SSH_ALGORITHMS: &[&str] = &[
+    "ssh-dss",
+    "ecdsa-sha2-nistp256",
+    "ecdsa-sha2-nistp384",
+    "ecdsa-sha2-nistp521",
+    "ssh-ed25519",
+    "ssh-rsa",
+    "rsa-sha2-256",
+    "rsa-sha2-512",
+    "sk-ecdsa-sha2-nistp256@openssh.com",
+    "sk-ssh-ed25519@openssh.com",
+];
+
+/// The passphrases a `signkey` input may give: none, empty, the one the seeds were made
+/// with, and a wrong one.
+const PASSPHRASES: [Option<&str>; 4] = [
+    None,
+    Some(""),
+    Some("correct horse"),
+    Some("battery staple"),
+];
+
+/// The armor around `body` (base64 in lines of 64), with the OpenPGP CRC-24 when `crc`.
+fn armored(label: &str, body: &[u8], crc: bool) -> String {
+    use base64ct::{Base64, Encoding};
+    let mut out = format!("-----BEGIN {label}-----\n\n");
+    for line in Base64::encode_string(body).as_bytes().chunks(64) {
+        out.push_str(std::str::from_utf8(line).expect("base64 is ASCII"));
+        out.push('\n');
+    }
+    if crc {
+        let mut sum: u32 = 0xB7_04CE;
+        for &b in body {
+            sum ^= u32::from(b) << 16;
+            for _ in 0..8 {
+                sum <<= 1;
+                if sum & 0x100_0000 != 0 {
+                    sum ^= 0x186_4CFB;
+                }
+            }
+        }
+        out.push('=');
+        out.push_str(&Base64::encode_string(&sum.to_be_bytes()[1..]));
+        out.push('\n');
+    }
+    out.push_str(&format!("-----END {label}-----\n"));
+    out
+}
+
+/// A hostile signing key (the secret of `GITOPS_SIGNING_KEY`). The first byte picks the
+/// form (bits 0-1: the rest as text; as the octets of an OpenPGP key, armored, with its
+/// CRC when bit 2 is set; as the octets of an OpenSSH key, armored) and the passphrase
+/// (bits 4-5). Then:
+///
+/// - never a panic, never a hang (libFuzzer's `-timeout`);
+/// - a refusal is `source: ` and a fixed sentence (`KEY_REFUSALS`, or an algorithm name
+///   that cannot sign): never a byte of the key or of the passphrase;
+/// - a key that reads describes itself and signs without a panic.
+///
+/// An OpenSSH key is read without a passphrase: its bcrypt-pbkdf rounds are the key's own
+/// choice (`ssh-keygen -a`, up to 2^32), so a fuzzed one would only time ssh-key's KDF.
+pub fn signkey(data: &[u8]) {
+    use gitops_update::sign::Signer;
+    let [form, bytes @ ..] = data else {
+        return;
+    };
+    if bytes.len() > 16384 {
+        return;
+    }
+    let text = match form & 3 {
+        1 | 3 => armored("PGP PRIVATE KEY BLOCK", bytes, form & 4 != 0),
+        2 => armored("OPENSSH PRIVATE KEY", bytes, false),
+        _ => String::from_utf8_lossy(bytes).into_owned(),
+    };
+    let pass = match PASSPHRASES[usize::from(form >> 4 & 3)] {
+        Some(_) if text.contains("OPENSSH PRIVATE KEY") => None,
+        pass => pass,
+    };
+    match Signer::parse(&text, pass, "GITOPS_SIGNING_KEY") {
+        Ok(signer) => {
+            let _ = signer.sign(b"tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\n\nfuzz\n");
+            let _ = (signer.describe(), signer.account_key(), signer.emails());
+        }
+        Err(e) => {
+            let msg = e.to_string();
+            let why = msg
+                .strip_prefix("GITOPS_SIGNING_KEY: ")
+                .unwrap_or_else(|| panic!("a refusal without its source: {msg:?}"));
+            let named = why
+                .strip_suffix(" keys cannot sign here; use ed25519, ECDSA (P-256 or P-384) or RSA")
+                .is_some_and(|alg| SSH_ALGORITHMS.contains(&alg));
+            assert!(
+                KEY_REFUSALS.contains(&why) || named,
+                "a refusal that is not one of the fixed sentences: {msg:?}"
+            );
+        }
+    }
+}

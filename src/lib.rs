@@ -22,7 +22,7 @@ mod path;
 mod policy;
 mod record;
 pub mod report;
-mod sign;
+pub mod sign;
 pub mod stack;
 mod update;
 pub mod workflow;

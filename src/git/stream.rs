@@ -93,6 +93,9 @@ fn off_origin(host: &str, port: &str) -> Option<String> {
 
 fn set_error(msg: &str) {
     let msg = CString::new(msg.replace('\0', " ")).unwrap_or_default();
+    // SAFETY: `msg` is a NUL-terminated C string that lives until the end of this function,
+    // past the call; libgit2 copies the text into its thread's error buffer (util/errors.c,
+    // `git_error_set_str`) and keeps no pointer to it. The class is libgit2's own constant.
     unsafe {
         git_error_set_str(GIT_ERROR_NET, msg.as_ptr());
     }
@@ -106,6 +109,10 @@ fn timeout() -> Option<Duration> {
 }
 
 unsafe extern "C" fn connect(s: *mut GitStream) -> c_int {
+    // SAFETY: libgit2 passes back the pointer `init` gave it, which is a live `Box<Stream>`
+    // until `free`. `Stream` is `repr(C)` with the `GitStream` first, so the cast gives the
+    // whole allocation. libgit2 uses a stream from one thread and one call at a time, so this
+    // is the only reference to it.
     let s = &mut *(s as *mut Stream);
     if let Some(why) = off_origin(&s.host, &s.port) {
         set_error(&why);
@@ -156,11 +163,15 @@ fn io_error(e: &std::io::Error) -> isize {
 }
 
 unsafe extern "C" fn read(s: *mut GitStream, buf: *mut c_void, len: usize) -> isize {
+    // SAFETY: as in `connect`: the pointer is `init`'s live `Box<Stream>`, used by one call at
+    // a time.
     let s = &mut *(s as *mut Stream);
     let Some(sock) = s.socket.as_mut() else {
         set_error("read on a closed stream");
         return -1;
     };
+    // SAFETY: `git_stream_read` hands over a buffer of `len` writable bytes that it owns
+    // for the duration of the call and does not touch meanwhile.
     let buf = std::slice::from_raw_parts_mut(buf as *mut u8, len);
     loop {
         match sock.read(buf) {
@@ -177,11 +188,15 @@ unsafe extern "C" fn write(
     len: usize,
     _flags: c_int,
 ) -> isize {
+    // SAFETY: as in `connect`: the pointer is `init`'s live `Box<Stream>`, used by one call at
+    // a time.
     let s = &mut *(s as *mut Stream);
     let Some(sock) = s.socket.as_mut() else {
         set_error("write on a closed stream");
         return -1;
     };
+    // SAFETY: `git_stream_write` hands over `len` readable bytes that stay valid and
+    // unchanged for the duration of the call.
     let buf = std::slice::from_raw_parts(buf as *const u8, len);
     loop {
         match sock.write(buf) {
@@ -193,6 +208,8 @@ unsafe extern "C" fn write(
 }
 
 unsafe extern "C" fn close(s: *mut GitStream) -> c_int {
+    // SAFETY: as in `connect`: the pointer is `init`'s live `Box<Stream>`, used by one call at
+    // a time. Closing only drops the socket; the allocation stays until `free`.
     let s = &mut *(s as *mut Stream);
     if let Some(sock) = s.socket.take() {
         let _ = sock.shutdown(Shutdown::Both);
@@ -201,6 +218,9 @@ unsafe extern "C" fn close(s: *mut GitStream) -> c_int {
 }
 
 unsafe extern "C" fn free(s: *mut GitStream) {
+    // SAFETY: the pointer came from `Box::into_raw` of a `Box<Stream>` in `init` (the cast
+    // undoes the one made there). libgit2 calls `free` once per stream and never uses the
+    // stream after it, so the box is rebuilt and dropped exactly once.
     drop(Box::from_raw(s as *mut Stream));
 }
 
@@ -213,6 +233,8 @@ unsafe extern "C" fn init(
         if p.is_null() {
             String::new()
         } else {
+            // SAFETY: a non-null `host` or `port` from libgit2 is a NUL-terminated string
+            // that is valid for the duration of `init`; it is copied into a `String` here.
             CStr::from_ptr(p).to_string_lossy().into_owned()
         }
     };
@@ -235,6 +257,8 @@ unsafe extern "C" fn init(
         port: text(port),
         socket: None,
     });
+    // SAFETY: `out` is libgit2's out-parameter, a valid place for one pointer. The box is
+    // handed over to libgit2, which gives it back to `free`.
     *out = Box::into_raw(stream) as *mut GitStream;
     0
 }
@@ -254,7 +278,11 @@ pub fn register(timeout: Duration) -> Result<(), String> {
             init: Some(init),
             wrap: None,
         };
-        // libgit2 copies the registration.
+        // SAFETY: `reg` matches `git_stream_registration` of libgit2 1.9 (version 1), and its
+        // callbacks have the signatures `sys/stream.h` declares. libgit2 copies the
+        // registration (streams/registry.c, `git_stream_register`) and keeps no pointer to
+        // `reg`, which lives on this stack. Callers register after libgit2 is initialised (see
+        // `register`'s doc), and `Once` makes this the only registration.
         if unsafe { git_stream_register(GIT_STREAM_STANDARD, &mut reg) } != 0 {
             result = Err("cannot register the socket stream with libgit2".to_string());
         }

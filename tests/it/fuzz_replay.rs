@@ -168,3 +168,13 @@ fn structure_properties_hold_on_seeds_and_corpus() {
     );
     eprintln!("structure: {from_seeds} seeds, {from_corpus} corpus inputs");
 }
+
+#[test]
+fn signing_keys_are_refused_in_fixed_sentences_on_corpus() {
+    // The corpus holds its seeds (throwaway keys gpg and ssh-keygen made for it, and their
+    // truncations) and fuzz/findings/signkey.
+    let inputs = corpus("signkey");
+    assert!(inputs.len() >= 20, "only {} signkey inputs", inputs.len());
+    let n = replay(inputs.iter().map(|p| fs::read(p).unwrap()), checks::signkey);
+    eprintln!("signkey: {n} corpus inputs");
+}

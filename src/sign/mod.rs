@@ -32,7 +32,7 @@ impl Signer {
         if text.starts_with("-----BEGIN PGP PRIVATE KEY BLOCK-----") {
             return openpgp::Key::parse(text, passphrase)
                 .map(Signer::OpenPgp)
-                .map_err(|why| refuse(source, &why));
+                .map_err(|why| refuse(source, why.0));
         }
         if text.starts_with("-----BEGIN PGP PUBLIC KEY BLOCK-----") {
             return Err(refuse(
@@ -48,8 +48,12 @@ impl Signer {
         }
         let key = PrivateKey::from_openssh(text).map_err(|_| match algorithm_of(text) {
             // A well-formed key of an algorithm left out of the binary may not parse at all
-            // (P-521 keys, depending on their bytes): say why, not that it is damaged.
-            Some(alg) if !SIGNS.contains(&alg.as_str()) => refuse(source, &cannot_sign(&alg)),
+            // (P-521 keys, depending on their bytes): say why, not that it is damaged. Only
+            // a name OpenSSH defines is said: any other is text from the secret, and the key
+            // is damaged (found by fuzzing, fuzz/findings/signkey).
+            Some(alg) if !SIGNS.contains(&alg.as_str()) && is_openssh_name(&alg) => {
+                refuse(source, &cannot_sign(&alg))
+            }
             _ => refuse(
                 source,
                 "the OpenSSH private key cannot be read (truncated, or a line lost in the secret?)",
@@ -146,8 +150,20 @@ const SIGNS: [&str; 4] = [
     "ssh-rsa",
 ];
 
+/// The refusal of a key whose algorithm cannot sign here. It names the algorithm only when
+/// OpenSSH defines it: the name is read from the key, and a key may name any algorithm
+/// (`name@domain`), so another name would put text from the secret in the message.
 fn cannot_sign(alg: &str) -> String {
-    format!("{alg} keys cannot sign here; use ed25519, ECDSA (P-256 or P-384) or RSA")
+    if is_openssh_name(alg) {
+        format!("{alg} keys cannot sign here; use ed25519, ECDSA (P-256 or P-384) or RSA")
+    } else {
+        "the key's algorithm cannot sign here; use ed25519, ECDSA (P-256 or P-384) or RSA".into()
+    }
+}
+
+/// Whether `name` is one of the algorithm names OpenSSH defines (ssh-key's own list).
+fn is_openssh_name(name: &str) -> bool {
+    matches!(ssh_key::Algorithm::new(name), Ok(alg) if !matches!(alg, ssh_key::Algorithm::Other(_)))
 }
 
 /// The algorithm an OpenSSH private key names in its public part, read from the container
