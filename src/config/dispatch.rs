@@ -5,7 +5,6 @@
 use std::time::Duration;
 
 use super::{component_name, output_files, parse_duration, Env};
-use jaq_json::Val;
 
 use crate::cli::DispatchArgs;
 use crate::error::{Error, Result};
@@ -46,7 +45,7 @@ fn env_json(args: &mut DispatchArgs, env: &Env) -> Result<()> {
     let Some(text) = args.env_json.take().filter(|t| !t.trim().is_empty()) else {
         return Ok(());
     };
-    let Ok(Val::Obj(obj)) = jaq_json::read::parse_single(text.as_bytes()) else {
+    let Ok(serde_json::Value::Object(obj)) = serde_json::from_str(&text) else {
         return Err(Error::Usage(
             "ENV_JSON is not a JSON object: pass the pipeline's config as one object, such as {\"GITEA_API_URL\": \"https://git.example.com/api/v1\"}".into(),
         ));
@@ -69,9 +68,9 @@ fn env_json(args: &mut DispatchArgs, env: &Env) -> Result<()> {
         ("GITOPS_DEPLOY_NAME", &mut args.deploy_name),
     ];
     for (key, slot) in slots {
-        let value = match obj.get(&Val::from(key.to_string())) {
-            None | Some(Val::Null) => continue,
-            Some(Val::TStr(b) | Val::BStr(b)) => String::from_utf8_lossy(b).into_owned(),
+        let value = match obj.get(key) {
+            None | Some(serde_json::Value::Null) => continue,
+            Some(serde_json::Value::String(s)) => s.clone(),
             Some(_) => return Err(Error::Usage(format!("ENV_JSON's {key} must be a string"))),
         };
         if slot.as_deref().is_none_or(str::is_empty) {
