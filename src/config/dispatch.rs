@@ -8,7 +8,7 @@ use super::{component_name, output_files, parse_duration, Env};
 
 use crate::cli::DispatchArgs;
 use crate::error::{Error, Result};
-use crate::model::{git_ref_ok, id_char, redact_url, shown, RepoPath, SafeUrl, Token, Version};
+use crate::model::{git_ref_ok, id_char, shown, RepoPath, SafeUrl, Token, Version};
 
 #[derive(Debug)]
 pub struct DispatchConfig {
@@ -131,13 +131,14 @@ impl DispatchConfig {
             args.version,
             "version: set VERSION or pass --version",
         )?)?;
-        let api_url = need(args.server, "server: set GITEA_API_URL or pass --server")?;
-        if !(api_url.starts_with("https://") || api_url.starts_with("http://"))
-            || api_url.chars().any(char::is_control)
-        {
+        let api_url = SafeUrl::new(need(
+            args.server,
+            "server: set GITEA_API_URL or pass --server",
+        )?);
+        if !api_url.is_http() || api_url.expose().chars().any(char::is_control) {
             return Err(Error::Usage(format!(
                 "GITEA_API_URL {} must be an https:// or http:// URL",
-                shown(&redact_url(&api_url))
+                shown(&api_url.to_string())
             )));
         }
         let source_repo = super::repo_slug(
@@ -201,7 +202,7 @@ impl DispatchConfig {
             expression,
             version,
             tag_prefix,
-            api_url: SafeUrl::new(api_url),
+            api_url,
             source_repo,
             source_commit,
             workflow: args.workflow,

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use percent_encoding::{utf8_percent_encode as encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
@@ -14,6 +15,8 @@ use crate::model::{redact_url, SafeUrl, Token};
 pub struct Gitea {
     /// The server's web root, without `/api/v1`.
     base: String,
+    /// `base` parsed, to resolve and judge redirects against.
+    root: Option<url::Url>,
     token: Token,
     agent: ureq::Agent,
     tries: u32,
@@ -44,12 +47,14 @@ fn message_of(body: &str) -> String {
     crate::report::escape(&shown)
 }
 
-/// `scheme://host[:port]` of a URL.
-fn origin(url: &str) -> &str {
-    let after = url.find("://").map_or(0, |i| i + 3);
-    let end = url[after..].find('/').map_or(url.len(), |i| after + i);
-    &url[..end]
-}
+/// What a query value keeps as it is: RFC 3986's unreserved characters, and the `/` of
+/// branch names.
+const QUERY: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~')
+    .remove(b'/');
 
 impl Gitea {
     pub fn new(api_url: &SafeUrl, token: Token, timeout: Duration) -> Result<Gitea, ApiError> {
@@ -61,8 +66,10 @@ impl Gitea {
             .timeout(timeout)
             .redirects(0)
             .build();
+        let base = api_url.base();
         Ok(Gitea {
-            base: api_url.base(),
+            root: url::Url::parse(&base).ok(),
+            base,
             token,
             agent,
             tries: 3,
@@ -112,10 +119,13 @@ impl Gitea {
                 Ok(r) if (300..400).contains(&r.status()) => {
                     let code = r.status();
                     let location = r.header("location").unwrap_or("").to_string();
-                    let next = if location.starts_with('/') {
-                        format!("{}{location}", origin(&self.base))
-                    } else {
-                        location.clone()
+                    // A path on this server, as Gitea redirects a renamed repository
+                    // (services/context/repo.go, `RedirectToRepo`).
+                    let next = match &self.root {
+                        Some(root) if location.starts_with('/') => root
+                            .join(&location)
+                            .map_or_else(|_| location.clone(), String::from),
+                        _ => location.clone(),
                     };
                     if method != "GET" || location.is_empty() {
                         return Err(ApiError::Moved {
@@ -123,7 +133,10 @@ impl Gitea {
                             location: redact_url(&next),
                         });
                     }
-                    if origin(&next) != origin(&self.base) || hops >= 3 {
+                    let same_server = self.root.as_ref().is_some_and(|root| {
+                        url::Url::parse(&next).is_ok_and(|n| n.origin() == root.origin())
+                    });
+                    if !same_server || hops >= 3 {
                         return Err(ApiError::Refused {
                             status: code,
                             message: format!(
@@ -383,8 +396,8 @@ impl Forge for Gitea {
                 repo,
                 &format!(
                     "sha={}&not={}&limit={PAGE}&page={page}",
-                    encode(branch),
-                    encode(not)
+                    encode(branch, QUERY),
+                    encode(not, QUERY)
                 ),
             )?;
             let n = items.len() as u64;
@@ -402,7 +415,8 @@ impl Forge for Gitea {
 
     /// The newest commit of `branch`.
     fn tip(&self, repo: &str, branch: &str) -> Result<Commit, ApiError> {
-        let (items, _) = self.commits_page(repo, &format!("sha={}&limit=1", encode(branch)))?;
+        let (items, _) =
+            self.commits_page(repo, &format!("sha={}&limit=1", encode(branch, QUERY)))?;
         items
             .into_iter()
             .next()
@@ -551,7 +565,7 @@ impl Forge for Gitea {
         for page in 1..=20 {
             let (list, total) = self.get_paged(&format!(
                 "/repos/{repo}/pulls?state=open&base_branch={}&page={page}&limit={PAGE}",
-                encode(base)
+                encode(base, QUERY)
             ))?;
             let Value::Array(items) = list else {
                 return Ok(None);
@@ -583,7 +597,7 @@ impl Forge for Gitea {
     fn pulls_into(&self, repo: &str, base: &str, state: &str) -> Result<Vec<PullState>, ApiError> {
         let v = self.get(&format!(
             "/repos/{repo}/pulls?state={state}&base_branch={}&page=1&limit=50",
-            encode(base)
+            encode(base, QUERY)
         ))?;
         Ok(items::<PullJson>(v)
             .into_iter()
@@ -791,18 +805,6 @@ fn link<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     }))
 }
 
-/// Percent-encodes a query value.
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                (b as char).to_string()
-            }
-            b => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -857,12 +859,12 @@ mod tests {
     }
 
     #[test]
-    fn origins() {
+    fn query_values_are_encoded_as_before() {
         assert_eq!(
-            origin("http://127.0.0.1:3000/api/v1/x"),
-            "http://127.0.0.1:3000"
+            encode("release/1.x ü&=+%", QUERY).to_string(),
+            "release/1.x%20%C3%BC%26%3D%2B%25"
         );
-        assert_eq!(origin("https://git.example.com"), "https://git.example.com");
+        assert_eq!(encode("A-z_0.9~", QUERY).to_string(), "A-z_0.9~");
     }
 
     #[test]

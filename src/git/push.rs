@@ -215,7 +215,7 @@ impl Git {
         let said: std::cell::RefCell<Vec<u8>> = Default::default();
         let mut remote = self
             .repo
-            .remote_anonymous(&self.url)
+            .remote_anonymous(self.url.expose())
             .map_err(|e| transport("cannot open", &self.url, &e))?;
         let mut cb = self.callbacks();
         cb.sideband_progress(|data| {
