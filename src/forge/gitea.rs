@@ -32,6 +32,30 @@ struct Reply {
     total: Option<u64>,
 }
 
+/// The HTTP methods the API is called with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Method {
+    Get,
+    Post,
+    Patch,
+}
+
+impl Method {
+    fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+            Method::Patch => "PATCH",
+        }
+    }
+}
+
+/// An answer's body. One that cannot be read (not UTF-8, over ureq's 10 MB, cut off) is
+/// read as empty: an error's text is only shown, and a success's is then not JSON.
+fn text(r: ureq::Response) -> String {
+    r.into_string().unwrap_or_default()
+}
+
 /// Gitea's `{"message": "..."}`, or the start of the body when it is not that: at most 300
 /// characters, with line breaks, escape sequences and bidi controls shown escaped, since a
 /// misconfigured or hostile server's text ends up in a terminal, a log or Markdown.
@@ -83,19 +107,15 @@ impl Gitea {
         self
     }
 
-    /// Sends a request. 502/503/504 and network errors are retried with a short back-off;
-    /// a 3xx is followed for a read on the same server (the token never goes elsewhere)
-    /// and is an error for a write; 4xx and 500 are answers, not retried.
-    fn send(&self, method: &str, path: &str, body: Option<&str>) -> Result<Reply, ApiError> {
+    /// Sends a request. 502/503/504 and network errors are retried with a short, jittered
+    /// back-off; a 3xx is followed for a read on the same server (the token never goes
+    /// elsewhere) and is an error for a write; 4xx and 500 are answers, not retried.
+    fn send(&self, method: Method, path: &str, body: Option<&str>) -> Result<Reply, ApiError> {
         let mut url = format!("{}/api/v1{path}", self.base);
-        let mut last = String::new();
         let mut hops = 0;
-        let mut attempt = 0;
-        while attempt < self.tries {
-            if attempt > 0 {
-                std::thread::sleep(Duration::from_millis(200 << attempt));
-            }
-            attempt += 1;
+        // Failed attempts: a redirect followed is not one.
+        let mut failed = 0;
+        loop {
             let left = match self.deadline {
                 Some(at) => match at.checked_duration_since(std::time::Instant::now()) {
                     Some(left) if !left.is_zero() => Some(left),
@@ -105,7 +125,7 @@ impl Gitea {
             };
             let mut req = self
                 .agent
-                .request(method, &url)
+                .request(method.as_str(), &url)
                 .set("Authorization", &format!("token {}", self.token.expose()))
                 .set("Accept", "application/json");
             if let Some(left) = left {
@@ -115,7 +135,7 @@ impl Gitea {
                 Some(b) => req.set("Content-Type", "application/json").send_string(b),
                 None => req.call(),
             };
-            match answer {
+            let why = match answer {
                 Ok(r) if (300..400).contains(&r.status()) => {
                     let code = r.status();
                     let location = r.header("location").unwrap_or("").to_string();
@@ -127,7 +147,7 @@ impl Gitea {
                             .map_or_else(|_| location.clone(), String::from),
                         _ => location.clone(),
                     };
-                    if method != "GET" || location.is_empty() {
+                    if method != Method::Get || location.is_empty() {
                         return Err(ApiError::Moved {
                             status: code,
                             location: redact_url(&next),
@@ -146,8 +166,8 @@ impl Gitea {
                         });
                     }
                     hops += 1;
-                    attempt -= 1;
                     url = next;
+                    continue;
                 }
                 Ok(r) => {
                     let code = r.status();
@@ -157,38 +177,43 @@ impl Gitea {
                     return Ok(Reply {
                         code,
                         total,
-                        body: r.into_string().unwrap_or_default(),
+                        body: text(r),
                     });
                 }
                 Err(ureq::Error::Status(code, r)) if code < 500 => {
                     return Err(ApiError::Refused {
                         status: code,
-                        message: message_of(&r.into_string().unwrap_or_default()),
+                        message: message_of(&text(r)),
                     })
                 }
                 Err(ureq::Error::Status(500, r)) => {
                     return Err(ApiError::Failed {
-                        message: message_of(&r.into_string().unwrap_or_default()),
+                        message: message_of(&text(r)),
                     })
                 }
-                Err(ureq::Error::Status(code, r)) => {
-                    last = format!(
-                        "{code}: {}",
-                        message_of(&r.into_string().unwrap_or_default())
-                    );
-                }
-                Err(ureq::Error::Transport(t)) => last = t.to_string(),
+                Err(ureq::Error::Status(code, r)) => format!("{code}: {}", message_of(&text(r))),
+                Err(ureq::Error::Transport(t)) => t.to_string(),
+            };
+            failed += 1;
+            if failed >= self.tries {
+                return Err(ApiError::Unavailable(why));
             }
+            // At most 400 ms, then 800 ms, as before; jittered below that so that runners
+            // a restarted server turned away do not come back in step.
+            std::thread::sleep(crate::model::backoff(
+                Duration::from_millis(200),
+                failed,
+                Duration::from_secs(2),
+            ));
         }
-        Err(ApiError::Unavailable(last))
     }
 
     fn post(&self, path: &str, body: &impl Serialize) -> Result<Reply, ApiError> {
-        self.send("POST", path, Some(&to_json(body)))
+        self.send(Method::Post, path, Some(&to_json(body)))
     }
 
     fn get_paged(&self, path: &str) -> Result<(Value, Option<u64>), ApiError> {
-        let reply = self.send("GET", path, None)?;
+        let reply = self.send(Method::Get, path, None)?;
         let v = serde_json::from_str(&reply.body).map_err(|_| {
             ApiError::Unavailable(format!("not JSON from {path}: {}", message_of(&reply.body)))
         })?;
@@ -620,7 +645,7 @@ impl Forge for Gitea {
             body: &'a str,
         }
         let reply = self.send(
-            "PATCH",
+            Method::Patch,
             &format!("/repos/{repo}/pulls/{number}"),
             Some(&to_json(&Edit { title, body })),
         )?;
