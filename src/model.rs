@@ -140,7 +140,7 @@ impl fmt::Display for RepoPath {
 /// Removes user info from a URL (`https://user:secret@host/x` becomes `https://host/x`), for
 /// every message that shows one.
 pub fn redact_url(url: &str) -> String {
-    let Some(scheme_end) = url.find("://") else {
+    let Some((scheme, rest)) = url.split_once("://") else {
         // `user:pass@host:path`, the scp-like form (a `:` before any `/`, as git tells it
         // from a path): everything up to its last `@`. A path is a path, `@` and all.
         let scp_like = url
@@ -155,12 +155,8 @@ pub fn redact_url(url: &str) -> String {
             None => url.to_string(),
         };
     };
-    match userinfo_end(&url[scheme_end + 3..]) {
-        Some(at) => format!(
-            "{}://{}",
-            &url[..scheme_end],
-            &url[scheme_end + 3 + at + 1..]
-        ),
+    match userinfo_end(rest) {
+        Some(at) => format!("{scheme}://{}", &rest[at + 1..]),
         None => url.to_string(),
     }
 }
@@ -177,8 +173,9 @@ fn userinfo_end(rest: &str) -> Option<usize> {
 /// The GitOps repository to update.
 #[derive(Debug, Clone)]
 pub struct Target {
-    /// The URL git talks to, without user info.
-    pub url: String,
+    /// The address git talks to: user info the address carried is in `userinfo` instead,
+    /// except in an SSH origin a dry run only reads from.
+    pub remote: SafeUrl,
     /// `owner/name`, when known (for the commit status and the summary line).
     pub slug: Option<String>,
     /// Credentials that were written into the URL, moved out of it.
@@ -199,11 +196,12 @@ pub(crate) fn is_slug(s: &str) -> bool {
     ok(parts.next()) && ok(parts.next()) && parts.next().is_none()
 }
 
-/// The server's web root from `GITEA_API_URL`, which may end in `/api/v1` and a slash.
-/// A URL from outside (`GITEA_API_URL`, `--server`) that cannot print its user info: its
-/// `Display` and `Debug` show it redacted, so a config that holds one can be shown, logged
-/// or panicked with; the API is reached at its base, which never carries them either. What
-/// libgit2 needs whole is a `Target`, whose credentials are moved out into a `Token`.
+/// An address from outside (`GITEA_API_URL`, `--server`, `--repo`, a checkout's origin)
+/// that cannot print its user info, as uv's `DisplaySafeUrl`: its `Display` and `Debug`
+/// show it redacted, so a config that holds one can be shown, logged or panicked with. The
+/// text as given is reached only through `expose`. It is kept as text, not as a `url::Url`:
+/// a path or an scp-like `user@host:path` is no URL to the url crate, and a password pasted
+/// unencoded with a `/` or `@` would be parsed as host or path, then shown.
 #[derive(Clone, PartialEq, Eq)]
 pub struct SafeUrl(String);
 
@@ -212,9 +210,27 @@ impl SafeUrl {
         SafeUrl(url.into())
     }
 
-    /// The server's web root: no user info, no `/api/v1`, no trailing `/`.
+    /// The address as given, user info and all: for libgit2, never for a message.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether git reaches it over http(s), rather than as a path or `file://`.
+    pub fn is_http(&self) -> bool {
+        self.0.starts_with("http://") || self.0.starts_with("https://")
+    }
+
+    /// The server's web root, from an API URL that may end in `/api/v1` and a slash: no user
+    /// info, no `/api/v1`, no trailing `/`. Never with the user info: the base goes into
+    /// commit statuses' links and pull requests' descriptions, which anyone who can read
+    /// the repository sees.
     pub fn base(&self) -> String {
-        server_base(&self.0)
+        let redacted = self.to_string();
+        let t = redacted.trim_end_matches('/');
+        t.strip_suffix("/api/v1")
+            .unwrap_or(t)
+            .trim_end_matches('/')
+            .to_string()
     }
 }
 
@@ -228,17 +244,6 @@ impl std::fmt::Debug for SafeUrl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{:?}", redact_url(&self.0))
     }
-}
-
-fn server_base(api_url: &str) -> String {
-    // Never with the user info: the base goes into commit statuses' links and pull
-    // requests' descriptions, which anyone who can read the repository sees.
-    let redacted = redact_url(api_url);
-    let t = redacted.trim_end_matches('/');
-    t.strip_suffix("/api/v1")
-        .unwrap_or(t)
-        .trim_end_matches('/')
-        .to_string()
 }
 
 /// Characters that reorder what a reader sees (Trojan Source): never part of a name, URL
@@ -266,19 +271,21 @@ impl Target {
                     shown(repo)
                 )));
             };
-            if !(server.starts_with("https://") || server.starts_with("http://")) {
+            let server = SafeUrl::new(server);
+            if !server.is_http() {
                 return Err(Error::Usage(format!(
                     "the server URL {} must start with https:// or http://",
-                    shown(&redact_url(server))
+                    shown(&server.to_string())
                 )));
             }
-            return Ok(Target {
-                url: format!("{}/{repo}.git", server_base(&redact_url(server))),
-                slug: Some(repo.to_string()),
-                userinfo: None,
-            });
+            return Ok(Target::new(
+                SafeUrl::new(format!("{}/{repo}.git", server.base())),
+                Some(repo.to_string()),
+                None,
+            ));
         }
-        let scheme = repo.split("://").next().filter(|_| repo.contains("://"));
+        let split = repo.split_once("://");
+        let scheme = split.map(|(scheme, _)| scheme);
         match scheme {
             Some("https" | "http") => {}
             Some("file") => {}
@@ -294,12 +301,13 @@ impl Target {
             }
             None => {}
         }
-        let userinfo = scheme.and_then(|_| {
-            let rest = &repo[repo.find("://")? + 3..];
+        // Cut where `redact_url` cuts, not where the url crate would: see `userinfo_end`.
+        let userinfo = split.and_then(|(_, rest)| {
             let info = &rest[..userinfo_end(rest)?];
             let (user, pass) = info.split_once(':').unwrap_or((info, ""));
             Some((user.to_string(), Token(pass.to_string())))
         });
+        // Git is given the address without its user info, which it asks for instead.
         let url = redact_url(repo);
         // Only a server URL names an owner/name; a path's last two parts need not.
         let slug = if scheme.is_some_and(|s| s.starts_with("http")) {
@@ -314,11 +322,16 @@ impl Target {
         } else {
             None
         };
-        Ok(Target {
-            url,
+        Ok(Target::new(SafeUrl::new(url), slug, userinfo))
+    }
+
+    /// A remote taken as it is, as a dry run reads an SSH origin it cannot fetch from.
+    pub fn new(remote: SafeUrl, slug: Option<String>, userinfo: Option<(String, Token)>) -> Target {
+        Target {
+            remote,
             slug,
             userinfo,
-        })
+        }
     }
 }
 
@@ -465,17 +478,26 @@ mod tests {
     #[test]
     fn targets() {
         let t = Target::parse("acme/deploy", Some("https://git.example.com/api/v1/")).unwrap();
-        assert_eq!(t.url, "https://git.example.com/acme/deploy.git");
+        assert_eq!(
+            t.remote.to_string(),
+            "https://git.example.com/acme/deploy.git"
+        );
         assert_eq!(t.slug.as_deref(), Some("acme/deploy"));
         let t = Target::parse("https://bot:s3cret@git.example.com/acme/deploy.git", None).unwrap();
-        assert_eq!(t.url, "https://git.example.com/acme/deploy.git");
+        assert_eq!(
+            t.remote.to_string(),
+            "https://git.example.com/acme/deploy.git"
+        );
         assert_eq!(t.userinfo.as_ref().unwrap().1.expose(), "s3cret");
         assert!(!format!("{t:?}").contains("s3cret"), "{t:?}");
         assert!(Target::parse("acme/deploy", None).is_err());
         assert!(Target::parse("git@host:acme/deploy.git", None).is_err());
         assert!(Target::parse("ftp://host/x", None).is_err());
         assert_eq!(
-            Target::parse("/srv/git/deploy.git", None).unwrap().url,
+            Target::parse("/srv/git/deploy.git", None)
+                .unwrap()
+                .remote
+                .to_string(),
             "/srv/git/deploy.git"
         );
     }
@@ -486,6 +508,20 @@ mod tests {
         assert_eq!(u.to_string(), "https://git.example.com/api/v1");
         assert_eq!(format!("{u:?}"), "\"https://git.example.com/api/v1\"");
         assert_eq!(u.base(), "https://git.example.com");
+    }
+
+    #[test]
+    fn a_remote_shows_no_password_but_gives_it_to_git() {
+        for (given, shown) in [
+            ("bot:S3/cr3t@h:o/r.git", "h:o/r.git"),
+            ("ssh://bot:s3cr3t@h/o/r.git", "ssh://h/o/r.git"),
+            ("git@h:o/r.git", "git@h:o/r.git"),
+        ] {
+            let t = Target::new(SafeUrl::new(given), None, None);
+            assert_eq!(t.remote.to_string(), shown);
+            assert_eq!(t.remote.expose(), given);
+            assert!(!format!("{t:?}").contains("cr3t"), "{t:?}");
+        }
     }
 
     #[test]
@@ -516,7 +552,7 @@ mod tests {
             "https://git.example.com"
         );
         let t = Target::parse("https://bot:s3/cr3t@h/o/r.git", None).unwrap();
-        assert_eq!(t.url, "https://h/o/r.git");
+        assert_eq!(t.remote.to_string(), "https://h/o/r.git");
         assert_eq!(
             t.userinfo.map(|(u, p)| (u, p.expose().to_string())),
             Some(("bot".into(), "s3/cr3t".into()))

@@ -12,7 +12,7 @@ pub fn execute(cfg: &RunConfig) -> Result<u8> {
         .target
         .slug
         .clone()
-        .unwrap_or_else(|| cfg.target.url.clone());
+        .unwrap_or_else(|| cfg.target.remote.to_string());
     crate::budget::set_limits(cfg.limits);
     if !cfg.dry_run {
         report_budget_exceeded(cfg, &repo);

@@ -5,12 +5,11 @@
 use std::time::{Duration, Instant};
 
 use super::{component_name, output_files, parse_duration, Env};
-use jaq_json::Val;
 
 use crate::cli::DispatchArgs;
 use crate::error::{Error, Result};
 use crate::forge::{self, ApiError, Gitea};
-use crate::model::{git_ref_ok, id_char, redact_url, shown, RepoPath, SafeUrl, Token, Version};
+use crate::model::{git_ref_ok, id_char, shown, RepoPath, SafeUrl, Token, Version};
 
 #[derive(Debug)]
 pub struct DispatchConfig {
@@ -47,7 +46,7 @@ fn env_json(args: &mut DispatchArgs, env: &Env) -> Result<()> {
     let Some(text) = args.env_json.take().filter(|t| !t.trim().is_empty()) else {
         return Ok(());
     };
-    let Ok(Val::Obj(obj)) = jaq_json::read::parse_single(text.as_bytes()) else {
+    let Ok(serde_json::Value::Object(obj)) = serde_json::from_str(&text) else {
         return Err(Error::Usage(
             "ENV_JSON is not a JSON object: pass the pipeline's config as one object, such as {\"GITEA_API_URL\": \"https://git.example.com/api/v1\"}".into(),
         ));
@@ -70,9 +69,9 @@ fn env_json(args: &mut DispatchArgs, env: &Env) -> Result<()> {
         ("GITOPS_DEPLOY_NAME", &mut args.deploy_name),
     ];
     for (key, slot) in slots {
-        let value = match obj.get(&Val::from(key.to_string())) {
-            None | Some(Val::Null) => continue,
-            Some(Val::TStr(b) | Val::BStr(b)) => String::from_utf8_lossy(b).into_owned(),
+        let value = match obj.get(key) {
+            None | Some(serde_json::Value::Null) => continue,
+            Some(serde_json::Value::String(s)) => s.clone(),
             Some(_) => return Err(Error::Usage(format!("ENV_JSON's {key} must be a string"))),
         };
         if slot.as_deref().is_none_or(str::is_empty) {
@@ -147,13 +146,14 @@ impl DispatchConfig {
             args.version,
             "version: set VERSION or pass --version",
         )?)?;
-        let api_url = need(args.server, "server: set GITEA_API_URL or pass --server")?;
-        if !(api_url.starts_with("https://") || api_url.starts_with("http://"))
-            || api_url.chars().any(char::is_control)
-        {
+        let api_url = SafeUrl::new(need(
+            args.server,
+            "server: set GITEA_API_URL or pass --server",
+        )?);
+        if !api_url.is_http() || api_url.expose().chars().any(char::is_control) {
             return Err(Error::Usage(format!(
                 "GITEA_API_URL {} must be an https:// or http:// URL",
-                shown(&redact_url(&api_url))
+                shown(&api_url.to_string())
             )));
         }
         let source_repo = super::repo_slug(
@@ -217,7 +217,7 @@ impl DispatchConfig {
             expression,
             version,
             tag_prefix,
-            api_url: SafeUrl::new(api_url),
+            api_url,
             source_repo,
             source_commit,
             workflow: args.workflow,

@@ -253,11 +253,7 @@ fn target(
     match crate::git::origin_url(workdir) {
         // A dry run only reads: an SSH origin, which the tool cannot fetch, still gives a
         // diff against the checkout's HEAD.
-        Some(url) if dry_run && is_ssh(&url) => Ok(Target {
-            url,
-            slug: None,
-            userinfo: None,
-        }),
+        Some(url) if dry_run && is_ssh(&url) => Ok(Target::new(SafeUrl::new(url), None, None)),
         Some(url) => Target::parse(&url, server),
         None => Err(Error::Usage(
             "no repository: set GITOPS_REPO or pass --repo (owner/name, or a git URL or path), or run in a checkout that has an origin"

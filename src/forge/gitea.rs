@@ -4,7 +4,10 @@
 
 use std::time::Duration;
 
-use jaq_json::Val;
+use percent_encoding::{utf8_percent_encode as encode, AsciiSet, NON_ALPHANUMERIC};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::Value;
 
 use super::{ApiError, Commit, Forge, Listed, Merge, Pull, PullState, Repo, Status, Task};
 use crate::model::{redact_url, SafeUrl, Token};
@@ -12,6 +15,8 @@ use crate::model::{redact_url, SafeUrl, Token};
 pub struct Gitea {
     /// The server's web root, without `/api/v1`.
     base: String,
+    /// `base` parsed, to resolve and judge redirects against.
+    root: Option<url::Url>,
     token: Token,
     agent: ureq::Agent,
     tries: u32,
@@ -27,13 +32,37 @@ struct Reply {
     total: Option<u64>,
 }
 
+/// The HTTP methods the API is called with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Method {
+    Get,
+    Post,
+    Patch,
+}
+
+impl Method {
+    fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+            Method::Patch => "PATCH",
+        }
+    }
+}
+
+/// An answer's body. One that cannot be read (not UTF-8, over ureq's 10 MB, cut off) is
+/// read as empty: an error's text is only shown, and a success's is then not JSON.
+fn text(r: ureq::Response) -> String {
+    r.into_string().unwrap_or_default()
+}
+
 /// Gitea's `{"message": "..."}`, or the start of the body when it is not that: at most 300
 /// characters, with line breaks, escape sequences and bidi controls shown escaped, since a
 /// misconfigured or hostile server's text ends up in a terminal, a log or Markdown.
 fn message_of(body: &str) -> String {
-    let text = match jaq_json::read::parse_single(body.as_bytes()) {
-        Ok(Val::Obj(o)) => match o.get(&Val::from("message".to_string())) {
-            Some(Val::TStr(m)) => String::from_utf8_lossy(m).into_owned(),
+    let text = match serde_json::from_str::<Value>(body) {
+        Ok(Value::Object(o)) => match o.get("message") {
+            Some(Value::String(m)) => m.clone(),
             _ => body.trim().to_string(),
         },
         _ => body.trim().to_string(),
@@ -42,12 +71,14 @@ fn message_of(body: &str) -> String {
     crate::report::escape(&shown)
 }
 
-/// `scheme://host[:port]` of a URL.
-fn origin(url: &str) -> &str {
-    let after = url.find("://").map_or(0, |i| i + 3);
-    let end = url[after..].find('/').map_or(url.len(), |i| after + i);
-    &url[..end]
-}
+/// What a query value keeps as it is: RFC 3986's unreserved characters, and the `/` of
+/// branch names.
+const QUERY: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~')
+    .remove(b'/');
 
 impl Gitea {
     pub fn new(api_url: &SafeUrl, token: Token, timeout: Duration) -> Result<Gitea, ApiError> {
@@ -59,8 +90,10 @@ impl Gitea {
             .timeout(timeout)
             .redirects(0)
             .build();
+        let base = api_url.base();
         Ok(Gitea {
-            base: api_url.base(),
+            root: url::Url::parse(&base).ok(),
+            base,
             token,
             agent,
             tries: 3,
@@ -74,19 +107,15 @@ impl Gitea {
         self
     }
 
-    /// Sends a request. 502/503/504 and network errors are retried with a short back-off;
-    /// a 3xx is followed for a read on the same server (the token never goes elsewhere)
-    /// and is an error for a write; 4xx and 500 are answers, not retried.
-    fn send(&self, method: &str, path: &str, body: Option<&str>) -> Result<Reply, ApiError> {
+    /// Sends a request. 502/503/504 and network errors are retried with a short, jittered
+    /// back-off; a 3xx is followed for a read on the same server (the token never goes
+    /// elsewhere) and is an error for a write; 4xx and 500 are answers, not retried.
+    fn send(&self, method: Method, path: &str, body: Option<&str>) -> Result<Reply, ApiError> {
         let mut url = format!("{}/api/v1{path}", self.base);
-        let mut last = String::new();
         let mut hops = 0;
-        let mut attempt = 0;
-        while attempt < self.tries {
-            if attempt > 0 {
-                std::thread::sleep(Duration::from_millis(200 << attempt));
-            }
-            attempt += 1;
+        // Failed attempts: a redirect followed is not one.
+        let mut failed = 0;
+        loop {
             let left = match self.deadline {
                 Some(at) => match at.checked_duration_since(std::time::Instant::now()) {
                     Some(left) if !left.is_zero() => Some(left),
@@ -96,7 +125,7 @@ impl Gitea {
             };
             let mut req = self
                 .agent
-                .request(method, &url)
+                .request(method.as_str(), &url)
                 .set("Authorization", &format!("token {}", self.token.expose()))
                 .set("Accept", "application/json");
             if let Some(left) = left {
@@ -106,22 +135,28 @@ impl Gitea {
                 Some(b) => req.set("Content-Type", "application/json").send_string(b),
                 None => req.call(),
             };
-            match answer {
+            let why = match answer {
                 Ok(r) if (300..400).contains(&r.status()) => {
                     let code = r.status();
                     let location = r.header("location").unwrap_or("").to_string();
-                    let next = if location.starts_with('/') {
-                        format!("{}{location}", origin(&self.base))
-                    } else {
-                        location.clone()
+                    // A path on this server, as Gitea redirects a renamed repository
+                    // (services/context/repo.go, `RedirectToRepo`).
+                    let next = match &self.root {
+                        Some(root) if location.starts_with('/') => root
+                            .join(&location)
+                            .map_or_else(|_| location.clone(), String::from),
+                        _ => location.clone(),
                     };
-                    if method != "GET" || location.is_empty() {
+                    if method != Method::Get || location.is_empty() {
                         return Err(ApiError::Moved {
                             status: code,
                             location: redact_url(&next),
                         });
                     }
-                    if origin(&next) != origin(&self.base) || hops >= 3 {
+                    let same_server = self.root.as_ref().is_some_and(|root| {
+                        url::Url::parse(&next).is_ok_and(|n| n.origin() == root.origin())
+                    });
+                    if !same_server || hops >= 3 {
                         return Err(ApiError::Refused {
                             status: code,
                             message: format!(
@@ -131,8 +166,8 @@ impl Gitea {
                         });
                     }
                     hops += 1;
-                    attempt -= 1;
                     url = next;
+                    continue;
                 }
                 Ok(r) => {
                     let code = r.status();
@@ -142,45 +177,50 @@ impl Gitea {
                     return Ok(Reply {
                         code,
                         total,
-                        body: r.into_string().unwrap_or_default(),
+                        body: text(r),
                     });
                 }
                 Err(ureq::Error::Status(code, r)) if code < 500 => {
                     return Err(ApiError::Refused {
                         status: code,
-                        message: message_of(&r.into_string().unwrap_or_default()),
+                        message: message_of(&text(r)),
                     })
                 }
                 Err(ureq::Error::Status(500, r)) => {
                     return Err(ApiError::Failed {
-                        message: message_of(&r.into_string().unwrap_or_default()),
+                        message: message_of(&text(r)),
                     })
                 }
-                Err(ureq::Error::Status(code, r)) => {
-                    last = format!(
-                        "{code}: {}",
-                        message_of(&r.into_string().unwrap_or_default())
-                    );
-                }
-                Err(ureq::Error::Transport(t)) => last = t.to_string(),
+                Err(ureq::Error::Status(code, r)) => format!("{code}: {}", message_of(&text(r))),
+                Err(ureq::Error::Transport(t)) => t.to_string(),
+            };
+            failed += 1;
+            if failed >= self.tries {
+                return Err(ApiError::Unavailable(why));
             }
+            // At most 400 ms, then 800 ms, as before; jittered below that so that runners
+            // a restarted server turned away do not come back in step.
+            std::thread::sleep(crate::model::backoff(
+                Duration::from_millis(200),
+                failed,
+                Duration::from_secs(2),
+            ));
         }
-        Err(ApiError::Unavailable(last))
     }
 
-    fn post(&self, path: &str, body: &str) -> Result<Reply, ApiError> {
-        self.send("POST", path, Some(body))
+    fn post(&self, path: &str, body: &impl Serialize) -> Result<Reply, ApiError> {
+        self.send(Method::Post, path, Some(&to_json(body)))
     }
 
-    fn get_paged(&self, path: &str) -> Result<(Val, Option<u64>), ApiError> {
-        let reply = self.send("GET", path, None)?;
-        let v = jaq_json::read::parse_single(reply.body.as_bytes()).map_err(|_| {
+    fn get_paged(&self, path: &str) -> Result<(Value, Option<u64>), ApiError> {
+        let reply = self.send(Method::Get, path, None)?;
+        let v = serde_json::from_str(&reply.body).map_err(|_| {
             ApiError::Unavailable(format!("not JSON from {path}: {}", message_of(&reply.body)))
         })?;
         Ok((v, reply.total))
     }
 
-    fn get(&self, path: &str) -> Result<Val, ApiError> {
+    fn get(&self, path: &str) -> Result<Value, ApiError> {
         self.get_paged(path).map(|(v, _)| v)
     }
 
@@ -192,21 +232,22 @@ impl Gitea {
         let (v, total) = self.get_paged(&format!(
             "/repos/{repo}/commits?{query}&stat=false&verification=false&files=false"
         ))?;
-        let Val::Arr(items) = v else {
+        let Value::Array(items) = v else {
             return Err(ApiError::Unavailable(
                 "the commits answer is not a list".into(),
             ));
         };
         let commits = items
-            .iter()
+            .into_iter()
             .map(|c| {
+                let c: CommitJson = read(c);
                 // A commit the listing names by something else than a sha is an answer
                 // that cannot be trusted at all, not an entry to pass over.
-                let sha = field_sha(c, "sha").ok_or_else(|| {
+                let sha = c.sha.clone().filter(|s| is_sha(s)).ok_or_else(|| {
                     ApiError::Unavailable(format!(
                         "the commits answer names a commit by {}, which is not a sha",
                         crate::report::escape(
-                            &field_str(c, "sha")
+                            &c.sha
                                 .unwrap_or_default()
                                 .chars()
                                 .take(80)
@@ -216,38 +257,13 @@ impl Gitea {
                 })?;
                 Ok(Commit {
                     sha,
-                    message: field(c, "commit")
-                        .and_then(|m| field_str(m, "message"))
-                        .unwrap_or_default(),
-                    html_url: field_url(c, "html_url"),
+                    message: c.commit.message.unwrap_or_default(),
+                    html_url: c.html_url,
                 })
             })
             .collect::<Result<Vec<_>, ApiError>>()?;
         Ok((commits, total))
     }
-}
-
-fn pull_state_of(v: &Val) -> Option<PullState> {
-    Some(PullState {
-        pull: pull_of(v)?,
-        state: field_str(v, "state").unwrap_or_default(),
-        merged: matches!(field(v, "merged"), Some(Val::Bool(true))),
-        merge_commit: field_sha(v, "merge_commit_sha"),
-        head_ref: field(v, "head")
-            .and_then(|h| field_str(h, "ref"))
-            .unwrap_or_default(),
-        title: field_str(v, "title").unwrap_or_default(),
-    })
-}
-
-fn pull_of(v: &Val) -> Option<Pull> {
-    Some(Pull {
-        number: field_u64(v, "number")?,
-        html_url: field_url(v, "html_url").unwrap_or_default(),
-        head_sha: field(v, "head")
-            .and_then(|h| field_sha(h, "sha"))
-            .unwrap_or_default(),
-    })
 }
 
 impl Forge for Gitea {
@@ -258,52 +274,90 @@ impl Forge for Gitea {
     /// The addresses of the token's account, and whether each is activated
     /// (routers/api/v1/user/email.go, ListEmails: `email`, `verified`).
     fn my_emails(&self) -> Result<Vec<(String, bool)>, ApiError> {
+        #[derive(Deserialize, Default)]
+        #[serde(default)]
+        struct Email {
+            #[serde(deserialize_with = "loose")]
+            email: Option<String>,
+            #[serde(deserialize_with = "loose")]
+            verified: Option<bool>,
+        }
         let v = self.get("/user/emails")?;
-        Ok(items(&v)
-            .filter_map(|e| {
-                Some((
-                    field_str(e, "email")?,
-                    matches!(field(e, "verified"), Some(Val::Bool(true))),
-                ))
-            })
+        Ok(items::<Email>(v)
+            .into_iter()
+            .filter_map(|e| Some((e.email?, e.verified == Some(true))))
             .collect())
     }
 
     /// The fingerprints (`SHA256:...`) of the token's account's SSH keys
     /// (routers/api/v1/user/key.go, ListMyPublicKeys; models/asymkey/ssh_key_fingerprint.go).
     fn my_ssh_fingerprints(&self) -> Result<Vec<String>, ApiError> {
+        #[derive(Deserialize, Default)]
+        #[serde(default)]
+        struct Key {
+            #[serde(deserialize_with = "loose")]
+            fingerprint: Option<String>,
+        }
         let v = self.get("/user/keys?limit=50")?;
-        Ok(items(&v)
-            .filter_map(|k| field_str(k, "fingerprint"))
+        Ok(items::<Key>(v)
+            .into_iter()
+            .filter_map(|k| k.fingerprint)
             .collect())
     }
 
     /// The key IDs of the token's account's GPG keys and their subkeys
     /// (routers/api/v1/user/gpg_key.go, ListMyGPGKeys: `key_id`, `subkeys`).
     fn my_gpg_key_ids(&self) -> Result<Vec<String>, ApiError> {
+        #[derive(Deserialize, Default)]
+        #[serde(default)]
+        struct SubKey {
+            #[serde(deserialize_with = "loose")]
+            key_id: Option<String>,
+        }
+        #[derive(Deserialize, Default)]
+        #[serde(default)]
+        struct GpgKey {
+            #[serde(deserialize_with = "loose")]
+            key_id: Option<String>,
+            #[serde(deserialize_with = "list")]
+            subkeys: Vec<SubKey>,
+        }
         let v = self.get("/user/gpg_keys?limit=50")?;
         let mut ids = Vec::new();
-        for k in items(&v) {
-            ids.extend(field_str(k, "key_id"));
-            if let Some(subs) = field(k, "subkeys") {
-                ids.extend(items(subs).filter_map(|s| field_str(s, "key_id")));
-            }
+        for k in items::<GpgKey>(v) {
+            ids.extend(k.key_id);
+            ids.extend(k.subkeys.into_iter().filter_map(|s| s.key_id));
         }
         Ok(ids)
     }
 
     /// The server's version string.
     fn version(&self) -> Result<String, ApiError> {
-        let v = self.get("/version")?;
-        field_str(&v, "version")
+        #[derive(Deserialize, Default)]
+        #[serde(default)]
+        struct Version {
+            #[serde(deserialize_with = "loose")]
+            version: Option<String>,
+        }
+        read::<Version>(self.get("/version")?)
+            .version
             .ok_or_else(|| ApiError::Unavailable("no version in the answer to /version".into()))
     }
 
     fn repo(&self, repo: &str) -> Result<Repo, ApiError> {
-        let v = self.get(&format!("/repos/{repo}"))?;
-        let default_branch = field_str(&v, "default_branch")
+        #[derive(Deserialize, Default)]
+        #[serde(default)]
+        struct RepoJson {
+            #[serde(deserialize_with = "loose")]
+            default_branch: Option<String>,
+            #[serde(deserialize_with = "link")]
+            html_url: Option<String>,
+        }
+        let v: RepoJson = read(self.get(&format!("/repos/{repo}"))?);
+        let default_branch = v
+            .default_branch
             .ok_or_else(|| ApiError::Unavailable("no default_branch in the repository".into()))?;
-        let html_url = field_url(&v, "html_url").unwrap_or_default();
+        let html_url = v.html_url.unwrap_or_default();
         Ok(Repo {
             default_branch,
             html_url: html_url.trim_end_matches('/').to_string(),
@@ -321,30 +375,38 @@ impl Forge for Gitea {
         inputs: &[(&str, &str)],
         return_run_info: bool,
     ) -> Result<Option<u64>, ApiError> {
-        use crate::report::json_str;
-        let inputs: Vec<String> = inputs
-            .iter()
-            .map(|(k, v)| format!("{}:{}", json_str(k), json_str(v)))
-            .collect();
-        let info = if return_run_info {
-            ",\"return_run_info\":true"
-        } else {
-            ""
-        };
-        let body = format!(
-            "{{\"ref\":{},\"inputs\":{{{}}}{info}}}",
-            json_str(branch),
-            inputs.join(",")
-        );
+        #[derive(Serialize)]
+        struct Dispatch<'a> {
+            #[serde(rename = "ref")]
+            branch: &'a str,
+            /// In the order given, as an object.
+            #[serde(serialize_with = "pairs")]
+            inputs: &'a [(&'a str, &'a str)],
+            #[serde(skip_serializing_if = "std::ops::Not::not")]
+            return_run_info: bool,
+        }
+        fn pairs<S: Serializer>(p: &&[(&str, &str)], s: S) -> Result<S::Ok, S::Error> {
+            s.collect_map(p.iter().copied())
+        }
+        #[derive(Deserialize, Default)]
+        #[serde(default)]
+        struct Run {
+            #[serde(deserialize_with = "loose")]
+            id: Option<u64>,
+        }
         let reply = self.post(
             &format!("/repos/{repo}/actions/workflows/{workflow}/dispatches"),
-            &body,
+            &Dispatch {
+                branch,
+                inputs,
+                return_run_info,
+            },
         )?;
         if reply.code != 201 {
             return Ok(None);
         }
-        let run = jaq_json::read::parse_single(reply.body.as_bytes()).ok();
-        Ok(run.and_then(|v| field_u64(&v, "id")))
+        let run = serde_json::from_str(&reply.body).ok();
+        Ok(run.and_then(|v| read::<Run>(v).id))
     }
 
     /// The commits of `branch` that `not` does not reach, newest first, every page of them.
@@ -359,8 +421,8 @@ impl Forge for Gitea {
                 repo,
                 &format!(
                     "sha={}&not={}&limit={PAGE}&page={page}",
-                    encode(branch),
-                    encode(not)
+                    encode(branch, QUERY),
+                    encode(not, QUERY)
                 ),
             )?;
             let n = items.len() as u64;
@@ -378,7 +440,8 @@ impl Forge for Gitea {
 
     /// The newest commit of `branch`.
     fn tip(&self, repo: &str, branch: &str) -> Result<Commit, ApiError> {
-        let (items, _) = self.commits_page(repo, &format!("sha={}&limit=1", encode(branch)))?;
+        let (items, _) =
+            self.commits_page(repo, &format!("sha={}&limit=1", encode(branch, QUERY)))?;
         items
             .into_iter()
             .next()
@@ -387,41 +450,69 @@ impl Forge for Gitea {
 
     /// The newest statuses of a commit (routers/api/v1/repo/status.go; newest first).
     fn statuses(&self, repo: &str, sha: &str) -> Result<Vec<Listed>, ApiError> {
+        #[derive(Deserialize, Default)]
+        #[serde(default)]
+        struct StatusJson {
+            #[serde(deserialize_with = "loose")]
+            status: Option<String>,
+            #[serde(deserialize_with = "loose")]
+            state: Option<String>,
+            #[serde(deserialize_with = "loose")]
+            context: Option<String>,
+            #[serde(deserialize_with = "loose")]
+            description: Option<String>,
+        }
         let v = self.get(&format!("/repos/{repo}/statuses/{sha}?limit=50"))?;
-        let Val::Arr(items) = v else {
+        let Value::Array(items) = v else {
             return Err(ApiError::Unavailable(
                 "the statuses answer is not a list".into(),
             ));
         };
         Ok(items
-            .iter()
-            .map(|s| Listed {
-                state: field_str(s, "status")
-                    .or_else(|| field_str(s, "state"))
-                    .unwrap_or_default(),
-                context: field_str(s, "context").unwrap_or_default(),
-                description: field_str(s, "description").unwrap_or_default(),
+            .into_iter()
+            .map(|s| {
+                let s: StatusJson = read(s);
+                Listed {
+                    state: s.status.or(s.state).unwrap_or_default(),
+                    context: s.context.unwrap_or_default(),
+                    description: s.description.unwrap_or_default(),
+                }
             })
             .collect())
     }
 
     /// The newest tasks (jobs picked up by a runner) of the repository.
     fn tasks(&self, repo: &str) -> Result<Vec<Task>, ApiError> {
+        #[derive(Deserialize, Default)]
+        #[serde(default)]
+        struct TaskJson {
+            #[serde(deserialize_with = "loose")]
+            id: Option<u64>,
+            #[serde(deserialize_with = "loose")]
+            display_title: Option<String>,
+            #[serde(deserialize_with = "loose")]
+            status: Option<String>,
+            #[serde(deserialize_with = "loose")]
+            workflow_id: Option<String>,
+            #[serde(deserialize_with = "link")]
+            url: Option<String>,
+        }
         let v = self.get(&format!("/repos/{repo}/actions/tasks?limit=50"))?;
-        let Some(Val::Arr(items)) = field(&v, "workflow_runs") else {
+        let Some(Value::Array(items)) = v.get("workflow_runs").cloned() else {
             return Err(ApiError::Unavailable(
                 "the tasks answer has no workflow_runs".into(),
             ));
         };
         Ok(items
-            .iter()
+            .into_iter()
             .filter_map(|t| {
+                let t: TaskJson = read(t);
                 Some(Task {
-                    id: field_u64(t, "id")?,
-                    display_title: field_str(t, "display_title").unwrap_or_default(),
-                    status: field_str(t, "status").unwrap_or_default(),
-                    workflow_id: field_str(t, "workflow_id").unwrap_or_default(),
-                    url: field_url(t, "url").unwrap_or_default(),
+                    id: t.id?,
+                    display_title: t.display_title.unwrap_or_default(),
+                    status: t.status.unwrap_or_default(),
+                    workflow_id: t.workflow_id.unwrap_or_default(),
+                    url: t.url.unwrap_or_default(),
                 })
             })
             .collect())
@@ -430,26 +521,33 @@ impl Forge for Gitea {
     /// A run's status as Forgejo gives it (`GET /repos/{o}/{r}/actions/runs/{id}`:
     /// success, failure, cancelled, running, waiting, ...), and its page.
     fn run_status(&self, repo: &str, run: u64) -> Result<(String, Option<String>), ApiError> {
-        let v = self.get(&format!("/repos/{repo}/actions/runs/{run}"))?;
-        Ok((
-            field_str(&v, "status").unwrap_or_default(),
-            field_url(&v, "html_url"),
-        ))
+        #[derive(Deserialize, Default)]
+        #[serde(default)]
+        struct RunJson {
+            #[serde(deserialize_with = "loose")]
+            status: Option<String>,
+            #[serde(deserialize_with = "link")]
+            html_url: Option<String>,
+        }
+        let v: RunJson = read(self.get(&format!("/repos/{repo}/actions/runs/{run}"))?);
+        Ok((v.status.unwrap_or_default(), v.html_url))
     }
 
     fn set_status(&self, repo: &str, sha: &str, status: &Status) -> Result<(), ApiError> {
-        use crate::report::json_str;
-        let target = status
-            .target_url
-            .as_deref()
-            .map(|u| format!(",\"target_url\":{}", json_str(u)))
-            .unwrap_or_default();
-        let body = format!(
-            "{{\"state\":{},\"context\":{}{target},\"description\":{}}}",
-            json_str(status.state),
-            json_str(&status.context),
-            json_str(&status.description)
-        );
+        #[derive(Serialize)]
+        struct Body<'a> {
+            state: &'a str,
+            context: &'a str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            target_url: Option<&'a str>,
+            description: &'a str,
+        }
+        let body = Body {
+            state: status.state,
+            context: &status.context,
+            target_url: status.target_url.as_deref(),
+            description: &status.description,
+        };
         self.post(&format!("/repos/{repo}/statuses/{sha}"), &body)
             .map(|_| ())
     }
@@ -464,19 +562,21 @@ impl Forge for Gitea {
         title: &str,
         body: &str,
     ) -> Result<Option<Pull>, ApiError> {
-        use crate::report::json_str;
-        let req = format!(
-            "{{\"head\":{},\"base\":{},\"title\":{},\"body\":{}}}",
-            json_str(head),
-            json_str(base),
-            json_str(title),
-            json_str(body)
-        );
+        #[derive(Serialize)]
+        struct Create<'a> {
+            head: &'a str,
+            base: &'a str,
+            title: &'a str,
+            body: &'a str,
+        }
+        let req = Create {
+            head,
+            base,
+            title,
+            body,
+        };
         match self.post(&format!("/repos/{repo}/pulls"), &req) {
-            Ok(reply) => jaq_json::read::parse_single(reply.body.as_bytes())
-                .ok()
-                .as_ref()
-                .and_then(pull_of)
+            Ok(reply) => pull_in(&reply.body)
                 .map(Some)
                 .ok_or_else(|| ApiError::Unavailable("no pull request in the answer".into())),
             Err(ApiError::Refused { status: 409, .. }) => Ok(None),
@@ -490,19 +590,19 @@ impl Forge for Gitea {
         for page in 1..=20 {
             let (list, total) = self.get_paged(&format!(
                 "/repos/{repo}/pulls?state=open&base_branch={}&page={page}&limit={PAGE}",
-                encode(base)
+                encode(base, QUERY)
             ))?;
-            let Val::Arr(items) = &list else {
+            let Value::Array(items) = list else {
                 return Ok(None);
             };
-            let found = items.iter().find(|p| {
-                let branch = |side: &str| field(p, side).and_then(|s| field_str(s, "ref"));
-                branch("head").as_deref() == Some(head) && branch("base").as_deref() == Some(base)
+            let n = items.len() as u64;
+            let found = items.into_iter().map(read::<PullJson>).find(|p| {
+                p.head.ref_.as_deref() == Some(head) && p.base.ref_.as_deref() == Some(base)
             });
             if let Some(p) = found {
-                return Ok(pull_of(p));
+                return Ok(p.pull());
             }
-            if (items.len() as u64) < PAGE || total.is_some_and(|t| page * PAGE >= t) {
+            if n < PAGE || total.is_some_and(|t| page * PAGE >= t) {
                 break;
             }
         }
@@ -512,7 +612,9 @@ impl Forge for Gitea {
     /// One pull request as it is now (routers/api/v1/repo/pull.go, GetPullRequest).
     fn pull(&self, repo: &str, number: u64) -> Result<PullState, ApiError> {
         let v = self.get(&format!("/repos/{repo}/pulls/{number}"))?;
-        pull_state_of(&v).ok_or_else(|| ApiError::Unavailable(format!("no pull request #{number}")))
+        read::<PullJson>(v)
+            .state()
+            .ok_or_else(|| ApiError::Unavailable(format!("no pull request #{number}")))
     }
 
     /// The pull requests into `base` in `state` (open, closed), newest first: the first
@@ -520,12 +622,12 @@ impl Forge for Gitea {
     fn pulls_into(&self, repo: &str, base: &str, state: &str) -> Result<Vec<PullState>, ApiError> {
         let v = self.get(&format!(
             "/repos/{repo}/pulls?state={state}&base_branch={}&page=1&limit=50",
-            encode(base)
+            encode(base, QUERY)
         ))?;
-        Ok(match &v {
-            Val::Arr(items) => items.iter().filter_map(pull_state_of).collect(),
-            _ => Vec::new(),
-        })
+        Ok(items::<PullJson>(v)
+            .into_iter()
+            .filter_map(PullJson::state)
+            .collect())
     }
 
     /// Sets a pull request's title and body, and answers it as it now is. Gitea answers 201
@@ -537,21 +639,17 @@ impl Forge for Gitea {
         title: &str,
         body: &str,
     ) -> Result<Pull, ApiError> {
-        use crate::report::json_str;
-        let req = format!(
-            "{{\"title\":{},\"body\":{}}}",
-            json_str(title),
-            json_str(body)
-        );
+        #[derive(Serialize)]
+        struct Edit<'a> {
+            title: &'a str,
+            body: &'a str,
+        }
         let reply = self.send(
-            "PATCH",
+            Method::Patch,
             &format!("/repos/{repo}/pulls/{number}"),
-            Some(&req),
+            Some(&to_json(&Edit { title, body })),
         )?;
-        jaq_json::read::parse_single(reply.body.as_bytes())
-            .ok()
-            .as_ref()
-            .and_then(pull_of)
+        pull_in(&reply.body)
             .ok_or_else(|| ApiError::Unavailable("no pull request in the answer".into()))
     }
 
@@ -560,23 +658,27 @@ impl Forge for Gitea {
         let v = self.get(&format!(
             "/repos/{repo}/commits?sha={sha}&limit=1&stat=false&verification=false&files=false"
         ))?;
-        match &v {
-            Val::Arr(items) => items
-                .first()
-                .and_then(|c| field(c, "commit"))
-                .and_then(|c| field_str(c, "message"))
-                .ok_or_else(|| ApiError::Unavailable(format!("no commit {sha}"))),
-            _ => Err(ApiError::Unavailable(format!("no commit {sha}"))),
-        }
+        items::<CommitJson>(v)
+            .into_iter()
+            .next()
+            .and_then(|c| c.commit.message)
+            .ok_or_else(|| ApiError::Unavailable(format!("no commit {sha}")))
     }
 
     /// Merges, or schedules the merge for when the checks succeed.
     fn merge_pull(&self, repo: &str, number: u64, style: &str) -> Result<Merge, ApiError> {
-        use crate::report::json_str;
-        let req = format!(
-            "{{\"Do\":{},\"merge_when_checks_succeed\":true,\"delete_branch_after_merge\":true}}",
-            json_str(style)
-        );
+        #[derive(Serialize)]
+        struct MergeBody<'a> {
+            #[serde(rename = "Do")]
+            style: &'a str,
+            merge_when_checks_succeed: bool,
+            delete_branch_after_merge: bool,
+        }
+        let req = MergeBody {
+            style,
+            merge_when_checks_succeed: true,
+            delete_branch_after_merge: true,
+        };
         let reply = self.post(&format!("/repos/{repo}/pulls/{number}/merge"), &req)?;
         Ok(if reply.code == 201 {
             Merge::Scheduled
@@ -586,63 +688,146 @@ impl Forge for Gitea {
     }
 }
 
-/// The elements of a JSON array; nothing for anything else.
-fn items(v: &Val) -> impl Iterator<Item = &Val> {
-    match v {
-        Val::Arr(a) => a.iter(),
-        _ => [].iter(),
+/// A commit as `GET /repos/{o}/{r}/commits` lists it (services/convert/git_commit.go,
+/// `ToCommit`). The sha is kept as sent: one that is not a sha fails the whole answer.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct CommitJson {
+    #[serde(deserialize_with = "loose")]
+    sha: Option<String>,
+    #[serde(deserialize_with = "object")]
+    commit: CommitText,
+    #[serde(deserialize_with = "link")]
+    html_url: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct CommitText {
+    #[serde(deserialize_with = "loose")]
+    message: Option<String>,
+}
+
+/// A pull request as Gitea describes it (services/convert/pull.go, `ToAPIPullRequest`).
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct PullJson {
+    #[serde(deserialize_with = "loose")]
+    number: Option<u64>,
+    #[serde(deserialize_with = "link")]
+    html_url: Option<String>,
+    #[serde(deserialize_with = "object")]
+    head: Branch,
+    #[serde(deserialize_with = "object")]
+    base: Branch,
+    #[serde(deserialize_with = "loose")]
+    state: Option<String>,
+    #[serde(deserialize_with = "loose")]
+    merged: Option<bool>,
+    #[serde(deserialize_with = "sha")]
+    merge_commit_sha: Option<String>,
+    #[serde(deserialize_with = "loose")]
+    title: Option<String>,
+}
+
+/// A side of a pull request (`head`, `base`): its branch, and its tip.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Branch {
+    #[serde(rename = "ref", deserialize_with = "loose")]
+    ref_: Option<String>,
+    #[serde(deserialize_with = "sha")]
+    sha: Option<String>,
+}
+
+impl PullJson {
+    fn pull(&self) -> Option<Pull> {
+        Some(Pull {
+            number: self.number?,
+            html_url: self.html_url.clone().unwrap_or_default(),
+            head_sha: self.head.sha.clone().unwrap_or_default(),
+        })
+    }
+
+    fn state(self) -> Option<PullState> {
+        Some(PullState {
+            pull: self.pull()?,
+            state: self.state.unwrap_or_default(),
+            merged: self.merged == Some(true),
+            merge_commit: self.merge_commit_sha,
+            head_ref: self.head.ref_.unwrap_or_default(),
+            title: self.title.unwrap_or_default(),
+        })
     }
 }
 
-fn field<'v>(v: &'v Val, name: &str) -> Option<&'v Val> {
+/// The pull request a write answered with.
+fn pull_in(body: &str) -> Option<Pull> {
+    serde_json::from_str(body)
+        .ok()
+        .and_then(|v| read::<PullJson>(v).pull())
+}
+
+/// A request body. Structs of strings, numbers and flags always serialise.
+fn to_json(body: &impl Serialize) -> String {
+    serde_json::to_string(body).expect("a request body of strings and flags serialises")
+}
+
+/// An answer, or one entry of it, as `T`: what is not an object has none of its fields.
+/// Every field reads `loose`, so an object always reads.
+fn read<T: DeserializeOwned + Default>(v: Value) -> T {
     match v {
-        Val::Obj(o) => o.get(&Val::from(name.to_string())),
-        _ => None,
+        Value::Object(_) => serde_json::from_value(v).unwrap_or_default(),
+        _ => T::default(),
     }
+}
+
+/// The entries of a list answer; none for anything else.
+fn items<T: DeserializeOwned + Default>(v: Value) -> Vec<T> {
+    match v {
+        Value::Array(a) => a.into_iter().map(read).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// A field as Gitea sends it, or nothing: missing, null or of another type, it reads as
+/// absent rather than failing the whole answer, since one release's or Forgejo's answer
+/// need not have every field another has.
+fn loose<'de, D: Deserializer<'de>, T: DeserializeOwned>(d: D) -> Result<Option<T>, D::Error> {
+    Ok(T::deserialize(Value::deserialize(d)?).ok())
+}
+
+/// A nested object field, read as `read` reads an answer.
+fn object<'de, D: Deserializer<'de>, T: DeserializeOwned + Default>(d: D) -> Result<T, D::Error> {
+    Ok(read(Value::deserialize(d)?))
+}
+
+/// A nested list field, read as `items` reads an answer.
+fn list<'de, D: Deserializer<'de>, T: DeserializeOwned + Default>(
+    d: D,
+) -> Result<Vec<T>, D::Error> {
+    Ok(items(Value::deserialize(d)?))
 }
 
 /// A commit id from the server: 40 (SHA-1) or 64 (SHA-256) hex digits, or nothing. What
 /// else a server says there is never a sha, and would reach refs, URLs and the terminal.
-fn field_sha(v: &Val, name: &str) -> Option<String> {
-    field_str(v, name)
-        .filter(|s| matches!(s.len(), 40 | 64) && s.chars().all(|c| c.is_ascii_hexdigit()))
+fn is_sha(s: &str) -> bool {
+    matches!(s.len(), 40 | 64) && s.chars().all(|c| c.is_ascii_hexdigit())
+}
+
+fn sha<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(loose::<D, String>(d)?.filter(|s| is_sha(s)))
 }
 
 /// A link from the server: an http(s) URL with no white space or control characters, or
 /// nothing; it is printed on the run's line and in the step summary.
-fn field_url(v: &Val, name: &str) -> Option<String> {
-    field_str(v, name).filter(|u| {
+fn link<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(loose::<D, String>(d)?.filter(|u| {
         (u.starts_with("https://") || u.starts_with("http://"))
             && !u
                 .chars()
                 .any(|c| c.is_whitespace() || c.is_control() || crate::model::is_bidi(c))
-    })
-}
-
-fn field_str(v: &Val, name: &str) -> Option<String> {
-    match field(v, name)? {
-        Val::TStr(s) | Val::BStr(s) => Some(String::from_utf8_lossy(s).into_owned()),
-        _ => None,
-    }
-}
-
-fn field_u64(v: &Val, name: &str) -> Option<u64> {
-    match field(v, name)? {
-        Val::Num(n) => n.to_string().parse().ok(),
-        _ => None,
-    }
-}
-
-/// Percent-encodes a query value.
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                (b as char).to_string()
-            }
-            b => format!("%{b:02X}"),
-        })
-        .collect()
+    }))
 }
 
 #[cfg(test)]
@@ -651,24 +836,60 @@ mod tests {
 
     #[test]
     fn server_shas_and_links_are_checked() {
-        let v = jaq_json::read::parse_single(
-            br#"{"a":"0123456789abcdef0123456789abcdef01234567","b":"main\u001b[31m","c":"https://g/x/pulls/1","d":"javascript:alert(1)","e":"https://g/\nforged"}"#,
-        )
-        .unwrap();
-        assert!(field_sha(&v, "a").is_some());
-        assert_eq!(field_sha(&v, "b"), None);
-        assert!(field_url(&v, "c").is_some());
-        assert_eq!(field_url(&v, "d"), None);
-        assert_eq!(field_url(&v, "e"), None);
+        #[derive(Deserialize, Default)]
+        #[serde(default)]
+        struct T {
+            #[serde(deserialize_with = "sha")]
+            a: Option<String>,
+            #[serde(deserialize_with = "sha")]
+            b: Option<String>,
+            #[serde(deserialize_with = "link")]
+            c: Option<String>,
+            #[serde(deserialize_with = "link")]
+            d: Option<String>,
+            #[serde(deserialize_with = "link")]
+            e: Option<String>,
+        }
+        let v: T = read(
+            serde_json::from_str(
+                r#"{"a":"0123456789abcdef0123456789abcdef01234567","b":"main\u001b[31m","c":"https://g/x/pulls/1","d":"javascript:alert(1)","e":"https://g/\nforged"}"#,
+            )
+            .unwrap(),
+        );
+        assert!(v.a.is_some());
+        assert_eq!(v.b, None);
+        assert!(v.c.is_some());
+        assert_eq!(v.d, None);
+        assert_eq!(v.e, None);
     }
 
     #[test]
-    fn origins() {
-        assert_eq!(
-            origin("http://127.0.0.1:3000/api/v1/x"),
-            "http://127.0.0.1:3000"
+    fn missing_null_and_mistyped_fields_read_as_absent() {
+        let pulls: Vec<PullJson> = items(
+            serde_json::from_str(
+                r#"[{"number":1,"head":{"ref":"a","sha":null},"merged":"yes","extra":[1]},
+                   {"number":"2","title":"t"}, 3, {"number":4,"head":"h","merge_commit_sha":7}]"#,
+            )
+            .unwrap(),
         );
-        assert_eq!(origin("https://git.example.com"), "https://git.example.com");
+        let states: Vec<_> = pulls.into_iter().map(PullJson::state).collect();
+        assert_eq!(states.len(), 4);
+        let first = states[0].as_ref().unwrap();
+        assert_eq!((first.pull.number, first.head_ref.as_str()), (1, "a"));
+        assert!(!first.merged && first.pull.head_sha.is_empty());
+        assert!(states[1].is_none() && states[2].is_none());
+        let last = states[3].as_ref().unwrap();
+        assert_eq!((last.pull.number, last.merge_commit.clone()), (4, None));
+        assert!(items::<PullJson>(serde_json::json!({"number": 1})).is_empty());
+    }
+
+    #[test]
+    fn query_values_are_encoded_as_before() {
+        assert_eq!(
+            encode("release/1.x ü&=+%", QUERY).to_string(),
+            "release/1.x%20%C3%BC%26%3D%2B%25"
+        );
+        assert_eq!(encode("A-z_0.9~", QUERY).to_string(), "A-z_0.9~");
     }
 
     #[test]

@@ -6,7 +6,7 @@ use git2::{Direction, ErrorCode, FetchOptions, FileMode, ObjectType, Oid, Tree};
 
 use super::{transport, Git, TIP_REF};
 use crate::error::{Error, Result};
-use crate::model::{redact_url, RepoPath};
+use crate::model::RepoPath;
 
 /// What the remote said `refs/heads/<branch>` is, on the connection just used.
 fn advertised(remote: &git2::Remote, branch: &str) -> Option<Oid> {
@@ -51,7 +51,7 @@ impl Git {
         fo.custom_headers(&headers);
         let mut remote = self
             .repo
-            .remote_anonymous(&url)
+            .remote_anonymous(url.expose())
             .map_err(|e| transport("cannot open", &url, &e))?;
         let fetch_err = |e: git2::Error| transport("cannot fetch from", &url, &e);
         // Download only, and set the tip from the remote's own list: libgit2's update_tips
@@ -63,8 +63,7 @@ impl Git {
                 .map_err(|e| transport("cannot connect to", &url, &e))?;
             let head = conn.default_branch().map_err(|e| {
                 Error::Repo(format!(
-                    "cannot tell the default branch of {} ({}); is the repository empty? Give the branch with --branch or GITOPS_BRANCH",
-                    redact_url(&url),
+                    "cannot tell the default branch of {url} ({}); is the repository empty? Give the branch with --branch or GITOPS_BRANCH",
                     e.message()
                 ))
             })?;
@@ -93,7 +92,7 @@ impl Git {
             Error::Repo(format!(
                 "the branch {} does not exist in {}; give an existing branch with --branch or GITOPS_BRANCH",
                 self.branch,
-                redact_url(&self.url)
+                self.url
             ))
         })?;
         self.repo

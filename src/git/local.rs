@@ -11,7 +11,7 @@ use git2::{ErrorCode, ObjectType, Odb, Oid, Repository};
 
 use super::{Git, Push};
 use crate::error::{Error, Result};
-use crate::model::redact_url;
+use crate::model::SafeUrl;
 
 /// The hooks `git receive-pack` runs (githooks(5)): any of them present and executable
 /// means a push from git would obey or trigger something that a push from here would not.
@@ -88,8 +88,8 @@ fn is_executable(p: &Path) -> bool {
 }
 
 /// Refuses a local remote with receive hooks: pushing to it here would skip them.
-pub(super) fn refuse_hooks(url: &str) -> Result<()> {
-    let Some(dir) = local_path(url) else {
+pub(super) fn refuse_hooks(url: &SafeUrl) -> Result<()> {
+    let Some(dir) = local_path(url.expose()) else {
         return Ok(());
     };
     let hooks = receive_hooks(&dir);
@@ -97,8 +97,7 @@ pub(super) fn refuse_hooks(url: &str) -> Result<()> {
         return Ok(());
     }
     Err(Error::Usage(format!(
-        "{} has receive hooks ({}), which a push to a local path would not run (git runs them in receive-pack; libgit2 cannot): serve the repository over http(s) (git http-backend, or Gitea) or push with git itself",
-        redact_url(url),
+        "{url} has receive hooks ({}), which a push to a local path would not run (git runs them in receive-pack; libgit2 cannot): serve the repository over http(s) (git http-backend, or Gitea) or push with git itself",
         hooks.join(", ")
     )))
 }
@@ -149,9 +148,8 @@ impl Git {
         expect: Option<Oid>,
     ) -> Result<Push> {
         let fail = |e: git2::Error| super::transport("cannot push to", &self.url, &e);
-        let dir = local_path(&self.url).ok_or_else(|| {
-            Error::Usage(format!("{} is not a local path", redact_url(&self.url)))
-        })?;
+        let dir = local_path(self.url.expose())
+            .ok_or_else(|| Error::Usage(format!("{} is not a local path", self.url)))?;
         let remote = Repository::open_bare(&dir).map_err(fail)?;
         let (from, to) = (self.repo.odb().map_err(fail)?, remote.odb().map_err(fail)?);
         copy_missing(&self.repo, &from, &to, commit).map_err(fail)?;

@@ -21,7 +21,7 @@ mod stream;
 pub use push::Push;
 
 use crate::error::{Error, Result};
-use crate::model::{redact_url, Target, Token};
+use crate::model::{redact_url, SafeUrl, Target, Token};
 
 /// What opening the workspace needs: where the repository is, how to authenticate, which
 /// branch, where a checkout may be, and how long to wait on the network.
@@ -74,7 +74,7 @@ const PUSH_REF: &str = "refs/gitops-update/push";
 
 pub struct Git {
     repo: Repository,
-    url: String,
+    url: SafeUrl,
     user: String,
     token: Option<Token>,
     /// `AUTHORIZATION: ...` persisted by actions/checkout in the checkout's config.
@@ -104,23 +104,18 @@ fn set_timeouts(timeout: std::time::Duration) -> Result<()> {
     stream::register(timeout).map_err(Error::Internal)
 }
 
-/// A URL as a key: no user info, no trailing `/` or `.git`, host in lower case.
+/// A URL as a key: no user info, no trailing `/` or `.git`, scheme and host as the url
+/// crate normalises them (lower case, no default port). A path is its canonical form.
 fn url_key(url: &str) -> String {
+    // User info is cut as messages cut it, before parsing: a password with an unencoded
+    // `/` or `@` would otherwise be parsed as the host.
     let u = redact_url(url);
-    let u = u.trim_end_matches('/').trim_end_matches(".git").to_string();
-    match u.find("://") {
-        Some(i) => {
-            let rest = &u[i + 3..];
-            let host_end = rest.find('/').unwrap_or(rest.len());
-            format!(
-                "{}://{}{}",
-                &u[..i].to_ascii_lowercase(),
-                rest[..host_end].to_ascii_lowercase(),
-                &rest[host_end..]
-            )
-        }
-        None => std::fs::canonicalize(&u).map_or(u, |p| p.display().to_string()),
+    let key = |u: &str| u.trim_end_matches('/').trim_end_matches(".git").to_string();
+    if !u.contains("://") {
+        let u = key(&u);
+        return std::fs::canonicalize(&u).map_or(u, |p| p.display().to_string());
     }
+    key(url::Url::parse(&u).as_ref().map_or(&*u, url::Url::as_str))
 }
 
 /// The `origin` of the checkout at or above `dir`: where a local dry run with no `--repo`
@@ -171,7 +166,7 @@ fn extra_header(repo: &Repository, url: &str) -> Option<String> {
 
 /// A libgit2 error as one line. Authentication failures are told apart: retrying them is
 /// pointless.
-fn transport(what: &str, url: &str, e: &git2::Error) -> Error {
+fn transport(what: &str, url: &SafeUrl, e: &git2::Error) -> Error {
     let msg = e.message().trim_end_matches('.').to_string();
     let lower = msg.to_ascii_lowercase();
     let auth = e.code() == ErrorCode::Auth
@@ -187,8 +182,7 @@ fn transport(what: &str, url: &str, e: &git2::Error) -> Error {
         .any(|w| lower.contains(w));
     if auth {
         return Error::Auth(format!(
-            "{what} {}: {msg}; check that GITEA_TOKEN is set, valid, and may write to the repository",
-            redact_url(url)
+            "{what} {url}: {msg}; check that GITEA_TOKEN is set, valid, and may write to the repository"
         ));
     }
     let hint = match e.class() {
@@ -203,7 +197,7 @@ fn transport(what: &str, url: &str, e: &git2::Error) -> Error {
         }
         _ => "",
     };
-    Error::Transport(format!("{what} {}: {msg}{hint}", redact_url(url)))
+    Error::Transport(format!("{what} {url}: {msg}{hint}"))
 }
 
 /// An empty bare repository in a temporary directory, removed with it.
@@ -241,9 +235,9 @@ impl Git {
     pub fn open(cfg: &Options) -> Result<Git> {
         set_timeouts(cfg.timeout)?;
         set_search_paths(cfg.config)?;
-        let url = cfg.target.url.clone();
-        let local_transport = !(url.starts_with("http://") || url.starts_with("https://"));
-        if let Some((host, port)) = url::Url::parse(&url)
+        let url = cfg.target.remote.clone();
+        let local_transport = !url.is_http();
+        if let Some((host, port)) = url::Url::parse(url.expose())
             .ok()
             .filter(|_| !local_transport)
             .and_then(|u| Some((u.host_str()?.to_string(), u.port_or_known_default()?)))
@@ -258,7 +252,7 @@ impl Git {
         if local_transport && !cfg.dry_run {
             local::refuse_hooks(&url)?;
         }
-        let (repo, checkout, tmp) = match find_checkout(cfg.workdir, &url) {
+        let (repo, checkout, tmp) = match find_checkout(cfg.workdir, url.expose()) {
             Some((repo, root)) => (repo, Some(root), None),
             None => {
                 let (repo, tmp) = temporary_repository()?;
@@ -270,7 +264,9 @@ impl Git {
         // (go-gitea/gitea#34567), which is why a workflow configures a bot token at all.
         let extra_header = match cfg.token {
             Some(_) => None,
-            None => checkout.as_ref().and_then(|_| extra_header(&repo, &url)),
+            None => checkout
+                .as_ref()
+                .and_then(|_| extra_header(&repo, url.expose())),
         };
         let shallow_fetch = checkout.is_none() || repo.is_shallow();
         let mut git = Git {
@@ -315,7 +311,7 @@ impl Git {
     }
 
     pub fn url(&self) -> String {
-        redact_url(&self.url)
+        self.url.to_string()
     }
 
     /// The checkout's own repository (`repo` itself, unless fetches go elsewhere).

@@ -89,7 +89,7 @@ impl Git {
         let heard = Heard::default();
         let mut remote = self
             .repo
-            .remote_anonymous(&self.url)
+            .remote_anonymous(self.url.expose())
             .map_err(|e| transport("cannot open", &self.url, &e))?;
         let mut po = PushOptions::new();
         po.remote_callbacks(self.push_callbacks(&heard, force, expect));

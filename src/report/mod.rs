@@ -11,9 +11,6 @@ pub(crate) use dispatch::{DispatchReport, Proven};
 
 use std::io::{self, Write};
 
-// Until the forge and the policy take it from `json` (kept while they are reworked).
-pub(crate) use crate::json::json_str;
-
 /// Writes the result text. A closed pipe (`| head`) is not an error worth a message.
 pub(crate) fn stdout(text: &str) -> io::Result<()> {
     let mut out = io::stdout().lock();
