@@ -4,29 +4,26 @@
 //! never as code. The environment is what the caller lets through: jaq's own `env` reads the
 //! whole process environment, so it is replaced by one that sees only the allowed names.
 
-use std::collections::{BTreeMap, HashSet};
-
 use jaq_core::compile::Undefined;
 use jaq_core::data::JustLut;
-use jaq_core::load::parse::{BinaryOp, Def, Pattern, Term};
 use jaq_core::load::{self, Arena, File, Loader};
 use jaq_core::{Compiler, Ctx, Vars};
 use jaq_json::Val;
 
 use crate::error::{Error, Located, Result};
+mod env;
 pub(crate) mod outline;
+mod prelude;
 pub mod reach;
 pub mod template;
 pub mod yields;
 
+use env::EnvValues;
+pub use env::{Bindings, EnvPolicy, Placeholders};
+use prelude::used_defs;
 use template::Rewritten;
 
 type Filter = jaq_core::Filter<JustLut<Val>>;
-
-/// yq definitions written in jq (see the file for what each is).
-const YQ_DEFS: &str = include_str!("yq.jq");
-/// jq's semantics where jaq differs; loaded last, so they win over jaq's own.
-const JQ_DEFS: &str = include_str!("jq.jq");
 
 /// Functions of mikefarah's yq that have no jq counterpart here, so that using one gets an
 /// error that names it instead of jq's "undefined filter".
@@ -76,140 +73,6 @@ const YQ_ONLY: &[&str] = &[
     "pivot",
 ];
 
-/// Which environment variables an expression may read.
-#[derive(Debug, Clone)]
-pub enum EnvPolicy {
-    /// Everything but names that look like credentials (the `eval` command).
-    DenySecrets,
-    /// Only these names (the update run).
-    Allow(Vec<String>),
-}
-
-impl EnvPolicy {
-    pub fn allows(&self, name: &str) -> bool {
-        match self {
-            EnvPolicy::DenySecrets => {
-                let upper = name.to_ascii_uppercase();
-                !["TOKEN", "SECRET", "PASSWORD", "KEY"]
-                    .iter()
-                    .any(|w| upper.contains(w))
-            }
-            EnvPolicy::Allow(names) => names.iter().any(|n| n == name),
-        }
-    }
-
-    fn describe(&self) -> String {
-        match self {
-            EnvPolicy::DenySecrets => {
-                "names containing TOKEN, SECRET, PASSWORD or KEY are hidden from expressions".into()
-            }
-            EnvPolicy::Allow(names) => format!(
-                "expressions may read only {} (add more with --allow-env NAME)",
-                names.join(", ")
-            ),
-        }
-    }
-}
-
-/// What the program may see besides its input.
-#[derive(Debug, Clone)]
-pub struct Bindings {
-    /// `$NAME` variables, from `--arg NAME VALUE`; `VERSION` feeds the placeholders.
-    pub args: Vec<(String, String)>,
-    /// A snapshot of the process environment; the policy filters it.
-    pub env: BTreeMap<String, String>,
-    pub policy: EnvPolicy,
-    pub placeholders: Placeholders,
-}
-
-/// Which names a `{{NAME}}` placeholder may use, and how a missing one is given.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Placeholders {
-    /// `eval`: `VERSION` and each `--arg NAME`.
-    #[default]
-    Args,
-    /// `run`: the inputs a dispatch passes.
-    Run,
-}
-
-/// `run`'s placeholders, with how each is given.
-const RUN_PLACEHOLDERS: [(&str, &str); 5] = [
-    ("VERSION", "set VERSION or pass --version"),
-    ("SOURCE_REPO", "set SOURCE_REPO or pass --source-repo"),
-    ("SOURCE_COMMIT", "set SOURCE_COMMIT or pass --source-commit"),
-    ("DISPATCH_ID", "set DISPATCH_ID or pass --dispatch-id"),
-    ("GIT_TAG_PREFIX", "set GIT_TAG_PREFIX or pass --tag-prefix"),
-];
-
-impl Bindings {
-    /// The names a placeholder may use here.
-    pub(crate) fn placeholder_names(&self) -> Vec<String> {
-        match self.placeholders {
-            Placeholders::Run => RUN_PLACEHOLDERS
-                .iter()
-                .map(|(n, _)| n.to_string())
-                .collect(),
-            Placeholders::Args => std::iter::once("VERSION".to_string())
-                .chain(self.args.iter().map(|(n, _)| n.clone()))
-                .fold(Vec::new(), |mut v, n| {
-                    if !v.contains(&n) {
-                        v.push(n);
-                    }
-                    v
-                }),
-        }
-    }
-
-    /// Checks the template's placeholders: each names a known input that has a value.
-    fn check_placeholders(&self, template: &str, rw: &Rewritten) -> Result<()> {
-        let known = self.placeholder_names();
-        for p in &rw.placeholders {
-            let at = || Located::at("expression", template, p.span.start);
-            let shown = &template[p.span.clone()];
-            if p.unknown {
-                let list: Vec<String> = known.iter().map(|k| format!("{{{{{k}}}}}")).collect();
-                let more = match self.placeholders {
-                    Placeholders::Args => " (and {{NAME}} for each --arg NAME VALUE)",
-                    Placeholders::Run => "",
-                };
-                let msg = match known.iter().find(|k| k.eq_ignore_ascii_case(&p.name)) {
-                    Some(k) => format!("unknown placeholder {shown}: did you mean {{{{{k}}}}}?"),
-                    None => format!(
-                        "unknown placeholder {shown}: the placeholders are {}{more}",
-                        list.join(", ")
-                    ),
-                };
-                return Err(Error::ExprSyntax { msg, at: at() });
-            }
-            if self.args.iter().any(|(n, _)| *n == p.name) {
-                continue;
-            }
-            if p.name == "VERSION" {
-                return Err(Error::Usage(
-                    "the expression uses {{VERSION}} but no version was given: pass --arg VERSION X.Y.Z or set VERSION"
-                        .into(),
-                ));
-            }
-            let how = RUN_PLACEHOLDERS
-                .iter()
-                .find(|(n, _)| *n == p.name && self.placeholders == Placeholders::Run)
-                .map_or_else(
-                    || format!("pass --arg {} VALUE", p.name),
-                    |(_, h)| h.to_string(),
-                );
-            return Err(Error::Usage(format!(
-                "the expression uses {shown} but {} has no value: {how}",
-                p.name
-            )));
-        }
-        Ok(())
-    }
-
-    fn visible_env(&self) -> impl Iterator<Item = (&String, &String)> {
-        self.env.iter().filter(|(k, _)| self.policy.allows(k))
-    }
-}
-
 pub struct Program {
     filter: Filter,
     /// Values of the global variables, in the order they were declared; `$__di` is last.
@@ -233,6 +96,37 @@ pub const MAX_DEPTH: usize = 1000;
 /// Global variables every program declares, in this order, before the `--arg` ones.
 const FIXED_GLOBALS: [&str; 3] = ["$ENV", "$__strenv", "$__env"];
 
+/// The global variables' names and values, in the order they are declared: the fixed
+/// ones (`strenv`: `strenv(NAME)`'s values, `env`: `env(NAME)`'s), each `--arg`, `$__di`.
+fn globals(bindings: &Bindings, strenv: EnvValues, env: EnvValues) -> (Vec<String>, Vec<Val>) {
+    let env_obj: Val = Val::obj(
+        bindings
+            .visible_env()
+            .map(|(k, v)| (Val::from(k.clone()), Val::from(v.clone())))
+            .collect(),
+    );
+
+    let mut names: Vec<String> = FIXED_GLOBALS.iter().map(|s| s.to_string()).collect();
+    let mut globals = vec![
+        env_obj,
+        Val::obj(strenv.into_iter().collect()),
+        Val::obj(env.into_iter().collect()),
+    ];
+    for (name, value) in &bindings.args {
+        let var = format!("${name}");
+        if let Some(i) = names.iter().position(|n| *n == var) {
+            // A repeated --arg wins, as in jq.
+            globals[i] = Val::from(value.clone());
+        } else {
+            names.push(var);
+            globals.push(Val::from(value.clone()));
+        }
+    }
+    names.push("$__di".into());
+    globals.push(Val::from(0isize));
+    (names, globals)
+}
+
 impl Program {
     /// Compiles a template. The errors point into the template as the user wrote it.
     pub fn compile(template: &str, bindings: &Bindings) -> Result<Program> {
@@ -244,59 +138,8 @@ impl Program {
         }
         let rw = template::rewrite(template, &bindings.placeholder_names());
         bindings.check_placeholders(template, &rw)?;
-        let mut strenv = Vec::new();
-        let mut env = Vec::new();
-        for r in &rw.env_refs {
-            let at = || Located::at("expression", template, r.span.start);
-            if !bindings.policy.allows(&r.name) {
-                return Err(Error::ExprSyntax {
-                    msg: format!(
-                        "the environment variable {} cannot be read here: {}",
-                        r.name,
-                        bindings.policy.describe()
-                    ),
-                    at: at(),
-                });
-            }
-            let Some(value) = bindings.env.get(&r.name) else {
-                return Err(Error::ExprSyntax {
-                    msg: format!("the environment variable {} is not set", r.name),
-                    at: at(),
-                });
-            };
-            let key = Val::from(r.name.clone());
-            if r.typed {
-                env.push((key, crate::yaml::schema::resolve_plain(value)));
-            } else {
-                strenv.push((key, Val::from(value.clone())));
-            }
-        }
-        let env_obj: Val = Val::obj(
-            bindings
-                .visible_env()
-                .map(|(k, v)| (Val::from(k.clone()), Val::from(v.clone())))
-                .collect(),
-        );
-
-        let mut names: Vec<String> = FIXED_GLOBALS.iter().map(|s| s.to_string()).collect();
-        let mut globals = vec![
-            env_obj,
-            Val::obj(strenv.into_iter().collect()),
-            Val::obj(env.into_iter().collect()),
-        ];
-        for (name, value) in &bindings.args {
-            let var = format!("${name}");
-            if let Some(i) = names.iter().position(|n| *n == var) {
-                // A repeated --arg wins, as in jq.
-                globals[i] = Val::from(value.clone());
-            } else {
-                names.push(var);
-                globals.push(Val::from(value.clone()));
-            }
-        }
-        names.push("$__di".into());
-        globals.push(Val::from(0isize));
-
+        let (strenv, env) = bindings.read_env(template, &rw)?;
+        let (names, globals) = globals(bindings, strenv, env);
         let filter = compile_code(&rw.code, &names).map_err(|e| e.into_error(template, &rw))?;
         Ok(Program {
             reach: reach::reach(&rw.code),
@@ -469,254 +312,6 @@ fn offset_in(whole: &str, part: &str) -> usize {
     }
 }
 
-/// Every name the prelude defines, sorted: a program that calls none of them needs no
-/// prelude at all, and is spared reading it (most of a short run's time).
-/// `prelude_names_are_exact` keeps this list true.
-const PRELUDE_NAMES: &[&str] = &[
-    "@base64",
-    "@base64d",
-    "@html",
-    "@htmld",
-    "@json",
-    "@sh",
-    "@text",
-    "@uri",
-    "@urid",
-    "__yq_expand",
-    "__yq_sub",
-    "abs",
-    "add",
-    "all",
-    "all_c",
-    "any",
-    "any_c",
-    "array_to_map",
-    "arrays",
-    "booleans",
-    "capture",
-    "capture_of_match",
-    "combinations",
-    "debug",
-    "del",
-    "delpaths",
-    "di",
-    "documentIndex",
-    "drem",
-    "empty",
-    "env",
-    "envsubst",
-    "error",
-    "false",
-    "finites",
-    "first",
-    "flatten",
-    "from_entries",
-    "fromdate",
-    "gamma",
-    "getpath",
-    "gsub",
-    "halt",
-    "halt_error",
-    "in",
-    "index",
-    "infinite",
-    "inside",
-    "isarray",
-    "isboolean",
-    "isempty",
-    "isfinite",
-    "isinfinite",
-    "isnan",
-    "isnormal",
-    "isnumber",
-    "isobject",
-    "isstring",
-    "iterables",
-    "join",
-    "keys",
-    "last",
-    "logb",
-    "map",
-    "map_values",
-    "match",
-    "max",
-    "max_by",
-    "min",
-    "min_by",
-    "nan",
-    "nexttoward",
-    "normals",
-    "not",
-    "nth",
-    "null",
-    "nulls",
-    "numbers",
-    "objects",
-    "omit",
-    "paths",
-    "pick",
-    "pow10",
-    "range",
-    "recurse",
-    "repeat",
-    "rindex",
-    "scalars",
-    "scalb",
-    "scan",
-    "scan_",
-    "select",
-    "setpath",
-    "significand",
-    "split",
-    "splits",
-    "stderr",
-    "strings",
-    "sub",
-    "test",
-    "to_entries",
-    "to_string",
-    "toboolean",
-    "todate",
-    "tonumber",
-    "tostring",
-    "totype",
-    "transpose",
-    "true",
-    "type",
-    "unique",
-    "unique_by",
-    "until",
-    "values",
-    "walk",
-    "while",
-    "with",
-    "with_entries",
-];
-
-/// jaq's core, std and JSON definitions, then yq's and jq's (yq's use jaq's, `test` and
-/// `match`, so they come after them), parsed once per process.
-fn prelude() -> &'static [Def<&'static str>] {
-    static PRELUDE: std::sync::OnceLock<Vec<Def<&'static str>>> = std::sync::OnceLock::new();
-    PRELUDE.get_or_init(|| {
-        let yq_defs = load::parse(YQ_DEFS, |p| p.defs()).unwrap_or_default();
-        let jq_defs = load::parse(JQ_DEFS, |p| p.defs()).unwrap_or_default();
-        jaq_core::defs()
-            .chain(jaq_std::defs())
-            .chain(jaq_json::defs())
-            .chain(yq_defs)
-            .chain(jq_defs)
-            .collect()
-    })
-}
-
-/// The prelude's definitions that `code` can reach. Compiling the whole prelude (about 200
-/// definitions) was most of the time a short run took; an update such as
-/// `.version = "1.2"` needs none of it. A definition can only call those before it (or
-/// itself), so one pass from the last keeps everything reachable. Names are matched
-/// without arity, which keeps a few extra. Code that does not parse keeps everything: the
-/// loader then reports the error exactly as before.
-fn used_defs(code: &str) -> Vec<Def<&'static str>> {
-    let Some(term) = load::parse(code, |p| p.term()) else {
-        return prelude().to_vec();
-    };
-    let mut needed = HashSet::new();
-    calls(&term, &mut needed);
-    if !needed
-        .iter()
-        .any(|n| PRELUDE_NAMES.binary_search(n).is_ok())
-    {
-        return Vec::new();
-    }
-    let defs = prelude();
-    let mut keep = vec![false; defs.len()];
-    for (i, d) in defs.iter().enumerate().rev() {
-        if needed.contains(d.name) {
-            keep[i] = true;
-            calls(&d.body, &mut needed);
-        }
-    }
-    defs.iter()
-        .zip(keep)
-        .filter(|(_, k)| *k)
-        .map(|(d, _)| d.clone())
-        .collect()
-}
-
-/// Every filter name that `t` calls, in its local definitions too. String formats
-/// (`@base64 "..."`) and `reduce`/`foreach` are calls as far as the compiler is concerned.
-fn calls<'s>(t: &Term<&'s str>, out: &mut HashSet<&'s str>) {
-    use jaq_core::load::lex::StrPart;
-    use jaq_core::path::Part;
-    fn pattern<'s>(p: &Pattern<&'s str>, out: &mut HashSet<&'s str>) {
-        match p {
-            Pattern::Var(_) => {}
-            Pattern::Arr(ps) => ps.iter().for_each(|p| pattern(p, out)),
-            Pattern::Obj(kps) => kps.iter().for_each(|(k, p)| {
-                calls(k, out);
-                pattern(p, out);
-            }),
-        }
-    }
-    match t {
-        Term::Id | Term::Recurse | Term::Num(_) | Term::Break(_) | Term::Var(_) => {}
-        Term::Str(fmt, parts) => {
-            out.extend(fmt);
-            for part in parts {
-                if let StrPart::Term(t) = part {
-                    calls(t, out);
-                }
-            }
-        }
-        Term::Arr(t) => t.iter().for_each(|t| calls(t, out)),
-        Term::Obj(kvs) => kvs.iter().for_each(|(k, v)| {
-            calls(k, out);
-            v.iter().for_each(|v| calls(v, out));
-        }),
-        Term::Neg(t) | Term::Label(_, t) => calls(t, out),
-        Term::BinOp(l, op, r) => {
-            if let BinaryOp::Pipe(Some(p)) = op {
-                pattern(p, out);
-            }
-            calls(l, out);
-            calls(r, out);
-        }
-        Term::Fold(name, xs, p, args) => {
-            out.insert(name);
-            calls(xs, out);
-            pattern(p, out);
-            args.iter().for_each(|t| calls(t, out));
-        }
-        Term::TryCatch(t, c) => {
-            calls(t, out);
-            c.iter().for_each(|c| calls(c, out));
-        }
-        Term::IfThenElse(ifs, els) => {
-            for (i, t) in ifs {
-                calls(i, out);
-                calls(t, out);
-            }
-            els.iter().for_each(|e| calls(e, out));
-        }
-        Term::Def(defs, t) => {
-            defs.iter().for_each(|d| calls(&d.body, out));
-            calls(t, out);
-        }
-        Term::Call(name, args) => {
-            out.insert(name);
-            args.iter().for_each(|t| calls(t, out));
-        }
-        Term::Path(t, path) => {
-            calls(t, out);
-            for (part, _) in &path.0 {
-                match part {
-                    Part::Index(i) => calls(i, out),
-                    Part::Range(a, b) => a.iter().chain(b).for_each(|t| calls(t, out)),
-                }
-            }
-        }
-    }
-}
-
 fn compile_code(code: &str, globals: &[String]) -> Result<Filter, CompileError> {
     let defs = used_defs(code);
     // jaq's native `env` exposes every variable, secrets included: never register it.
@@ -727,46 +322,7 @@ fn compile_code(code: &str, globals: &[String]) -> Result<Filter, CompileError> 
     let arena = Arena::default();
     let modules = Loader::new(defs)
         .load(&arena, File { code, path: () })
-        .map_err(|errs| {
-            let first = errs.into_iter().next().map(|(_, e)| e);
-            match first {
-                Some(load::Error::Lex(es)) => es.into_iter().next().map_or(
-                    CompileError::At {
-                        offset: 0,
-                        msg: "syntax error".into(),
-                    },
-                    |(expect, found)| CompileError::At {
-                        offset: offset_in(code, found),
-                        msg: format!("expected {}", expect.as_str()),
-                    },
-                ),
-                Some(load::Error::Parse(es)) => es.into_iter().next().map_or(
-                    CompileError::At {
-                        offset: 0,
-                        msg: "syntax error".into(),
-                    },
-                    |(expect, found)| CompileError::At {
-                        offset: offset_in(code, found),
-                        msg: if found.is_empty() {
-                            format!(
-                                "expected {}, found the end of the expression",
-                                expect.as_str()
-                            )
-                        } else {
-                            format!("expected {}, found `{found}`", expect.as_str())
-                        },
-                    },
-                ),
-                Some(load::Error::Io(_)) => CompileError::At {
-                    offset: 0,
-                    msg: "modules cannot be imported here".into(),
-                },
-                None => CompileError::At {
-                    offset: 0,
-                    msg: "syntax error".into(),
-                },
-            }
-        })?;
+        .map_err(|errs| load_error(code, errs.into_iter().next().map(|(_, e)| e)))?;
     Compiler::default()
         .with_funs(funs)
         .with_global_vars(globals.iter().map(String::as_str))
@@ -788,6 +344,47 @@ fn compile_code(code: &str, globals: &[String]) -> Result<Filter, CompileError> 
                 },
             }
         })
+}
+
+/// What the loader's first error (lexing, parsing, an import) says, placed in `code`.
+fn load_error(code: &str, first: Option<load::Error<&str>>) -> CompileError {
+    match first {
+        Some(load::Error::Lex(es)) => es.into_iter().next().map_or(
+            CompileError::At {
+                offset: 0,
+                msg: "syntax error".into(),
+            },
+            |(expect, found)| CompileError::At {
+                offset: offset_in(code, found),
+                msg: format!("expected {}", expect.as_str()),
+            },
+        ),
+        Some(load::Error::Parse(es)) => es.into_iter().next().map_or(
+            CompileError::At {
+                offset: 0,
+                msg: "syntax error".into(),
+            },
+            |(expect, found)| CompileError::At {
+                offset: offset_in(code, found),
+                msg: if found.is_empty() {
+                    format!(
+                        "expected {}, found the end of the expression",
+                        expect.as_str()
+                    )
+                } else {
+                    format!("expected {}, found `{found}`", expect.as_str())
+                },
+            },
+        ),
+        Some(load::Error::Io(_)) => CompileError::At {
+            offset: 0,
+            msg: "modules cannot be imported here".into(),
+        },
+        None => CompileError::At {
+            offset: 0,
+            msg: "syntax error".into(),
+        },
+    }
 }
 
 #[cfg(test)]
@@ -844,49 +441,6 @@ mod tests {
             let rebuilt: jaq_json::Map = ours.clone().into_iter().rev().collect();
             assert_eq!(rebuilt, ours, "equality ignores order, as IndexMap's does");
         }
-    }
-
-    #[test]
-    fn the_jq_files_parse() {
-        // compile_code falls back to no definitions; a syntax error must not hide there.
-        for (name, text) in [("yq.jq", YQ_DEFS), ("jq.jq", JQ_DEFS)] {
-            let defs = load::parse(text, |p| p.defs()).unwrap_or_default();
-            assert!(defs.len() >= 2, "{name} does not parse");
-        }
-    }
-
-    fn kept(code: &str) -> Vec<&'static str> {
-        let mut names: Vec<&str> = used_defs(code).iter().map(|d| d.name).collect();
-        names.sort_unstable();
-        names.dedup();
-        names
-    }
-
-    #[test]
-    fn prelude_names_are_exact() {
-        let mut names: Vec<&str> = prelude().iter().map(|d| d.name).collect();
-        names.sort_unstable();
-        names.dedup();
-        assert_eq!(PRELUDE_NAMES, names.as_slice());
-    }
-
-    #[test]
-    fn only_the_definitions_a_program_reaches_are_compiled() {
-        assert_eq!(kept(r#".version = "1.2.3""#), Vec::<&str>::new());
-        // Through calls in definitions' bodies, string formats and local definitions.
-        let names = kept("def f: with_entries(.); f | @base64 \"\\(tostring)\"");
-        for want in [
-            "with_entries",
-            "to_entries",
-            "from_entries",
-            "map",
-            "tostring",
-        ] {
-            assert!(names.contains(&want), "{want} missing from {names:?}");
-        }
-        assert!(!names.contains(&"walk"), "{names:?}");
-        // Code that does not parse keeps them all, so the loader reports its error.
-        assert_eq!(kept(".a = ("), PRELUDE_NAMES);
     }
 
     #[test]

@@ -70,6 +70,14 @@ pub fn reach(code: &str) -> Option<PathTrie> {
     Some(a.reach)
 }
 
+/// The input's own positions, as `.` outputs them.
+fn positions(input: &[Path]) -> Out {
+    Out {
+        paths: input.to_vec(),
+        opaque: false,
+    }
+}
+
 struct Analysis {
     reach: PathTrie,
 }
@@ -110,12 +118,8 @@ impl Analysis {
         if input.is_empty() {
             return Some(Out::opaque());
         }
-        let positions = || Out {
-            paths: input.to_vec(),
-            opaque: false,
-        };
         Some(match t {
-            Term::Id => positions(),
+            Term::Id => positions(input),
             Term::Num(_) | Term::Var(_) => Out::opaque(),
             Term::Str(_, parts) => {
                 for part in parts {
@@ -131,73 +135,16 @@ impl Analysis {
                 }
                 Out::opaque()
             }
-            Term::Obj(entries) => {
-                for (k, v) in entries {
-                    match (v, literal(k)) {
-                        // `{a}` is `{a: .a}`.
-                        (None, Some(key)) => {
-                            for p in input {
-                                let mut p = p.clone();
-                                p.push(Step::Key(key.clone()));
-                                self.reach.insert(&p, true);
-                            }
-                        }
-                        (None, None) if matches!(k, Term::Var(_)) => {}
-                        (None, None) => self.whole(&positions()),
-                        (Some(v), _) => {
-                            self.read(k, input)?;
-                            self.read(v, input)?;
-                        }
-                    }
-                }
-                Out::opaque()
-            }
+            Term::Obj(entries) => self.object(entries, input)?,
             Term::Neg(t) => {
                 self.read(t, input)?;
                 Out::opaque()
             }
             Term::Recurse => {
-                self.whole(&positions());
+                self.whole(&positions(input));
                 Out::opaque()
             }
-            Term::BinOp(l, op, r) => match op {
-                BinaryOp::Pipe(None) => {
-                    let mid = self.eval(l, input)?;
-                    let mut out = self.eval(r, &mid.paths)?;
-                    if mid.opaque {
-                        out.opaque = true;
-                    }
-                    out
-                }
-                // `f as $x | g`: $x may hold a position, which the analysis does not follow.
-                BinaryOp::Pipe(Some(_)) => return None,
-                BinaryOp::Comma | BinaryOp::Alt => {
-                    let left = self.eval(l, input)?;
-                    left.union(self.eval(r, input)?)?
-                }
-                BinaryOp::Or | BinaryOp::And | BinaryOp::Math(_) | BinaryOp::Cmp(_) => {
-                    self.read(l, input)?;
-                    self.read(r, input)?;
-                    Out::opaque()
-                }
-                BinaryOp::Assign
-                | BinaryOp::Update
-                | BinaryOp::UpdateMath(_)
-                | BinaryOp::UpdateAlt => {
-                    let target = self.eval(l, input)?;
-                    if target.opaque {
-                        // Not a path expression: jq refuses it.
-                        return None;
-                    }
-                    self.whole(&target);
-                    // `|=` runs its right side on the target, which is whole; the others run
-                    // it on the input.
-                    if !matches!(op, BinaryOp::Update) {
-                        self.read(r, input)?;
-                    }
-                    positions()
-                }
-            },
+            Term::BinOp(l, op, r) => self.binop(l, op, r, input)?,
             Term::TryCatch(t, catch) => {
                 let out = self.eval(t, input)?;
                 match catch {
@@ -206,64 +153,162 @@ impl Analysis {
                 }
             }
             Term::IfThenElse(branches, otherwise) => {
-                let mut out = Out::default();
-                for (cond, then) in branches {
-                    self.read(cond, input)?;
-                    out = out.union(self.eval(then, input)?)?;
+                self.if_then_else(branches, otherwise.as_deref(), input)?
+            }
+            Term::Call(name, args) => self.call(name, args, input)?,
+            Term::Path(base, path) => self.path(base, path, input)?,
+            Term::Label(..) | Term::Break(_) | Term::Fold(..) | Term::Def(..) => return None,
+        })
+    }
+
+    /// `{...}`: its keys and values are read from the input; the object is a new value.
+    fn object(
+        &mut self,
+        entries: &[(Term<&str>, Option<Term<&str>>)],
+        input: &[Path],
+    ) -> Option<Out> {
+        for (k, v) in entries {
+            match (v, literal(k)) {
+                // `{a}` is `{a: .a}`.
+                (None, Some(key)) => {
+                    for p in input {
+                        let mut p = p.clone();
+                        p.push(Step::Key(key.clone()));
+                        self.reach.insert(&p, true);
+                    }
                 }
-                match otherwise {
-                    Some(e) => out.union(self.eval(e, input)?)?,
-                    None => out.union(positions())?,
+                (None, None) if matches!(k, Term::Var(_)) => {}
+                (None, None) => self.whole(&positions(input)),
+                (Some(v), _) => {
+                    self.read(k, input)?;
+                    self.read(v, input)?;
                 }
             }
-            Term::Call(name, args) => match (*name, args.as_slice()) {
-                ("select", [cond]) => {
-                    self.read(cond, input)?;
-                    positions()
-                }
-                ("empty", []) => Out::default(),
-                // Constants, and yq's document index and environment (bound variables).
-                ("true" | "false" | "null" | "documentIndex" | "di" | "env", []) => Out::opaque(),
-                // Any other function may look at all of its input.
-                _ => {
-                    self.whole(&positions());
-                    Out::opaque()
-                }
-            },
-            Term::Path(base, path) => {
-                let mut out = self.eval(base, input)?;
-                for (part, _) in &path.0 {
-                    // Indices are computed from the path's own input, not from the base.
-                    let step = match part {
-                        Part::Index(i) => match (literal(i), i) {
-                            (Some(key), _) => Step::Key(key),
-                            (None, Term::Num(n)) if n.parse::<usize>().is_ok() => {
-                                Step::Index(n.parse().ok()?)
-                            }
-                            (None, i) => {
-                                self.read(i, input)?;
-                                Step::Any
-                            }
-                        },
-                        Part::Range(None, None) => Step::Any,
-                        Part::Range(from, to) => {
-                            for t in from.iter().chain(to) {
-                                self.read(t, input)?;
-                            }
-                            // A slice is a new array, not a position.
-                            self.whole(&out);
-                            out = Out::opaque();
-                            continue;
-                        }
-                    };
-                    for p in &mut out.paths {
-                        p.push(step.clone());
-                    }
+        }
+        Some(Out::opaque())
+    }
+
+    /// `l op r`: a pipe follows positions, `,` and `//` join them, an update writes to its
+    /// target, and any other operator reads both sides whole.
+    fn binop(
+        &mut self,
+        l: &Term<&str>,
+        op: &BinaryOp<&str>,
+        r: &Term<&str>,
+        input: &[Path],
+    ) -> Option<Out> {
+        Some(match op {
+            BinaryOp::Pipe(None) => {
+                let mid = self.eval(l, input)?;
+                let mut out = self.eval(r, &mid.paths)?;
+                if mid.opaque {
+                    out.opaque = true;
                 }
                 out
             }
-            Term::Label(..) | Term::Break(_) | Term::Fold(..) | Term::Def(..) => return None,
+            // `f as $x | g`: $x may hold a position, which the analysis does not follow.
+            BinaryOp::Pipe(Some(_)) => return None,
+            BinaryOp::Comma | BinaryOp::Alt => {
+                let left = self.eval(l, input)?;
+                left.union(self.eval(r, input)?)?
+            }
+            BinaryOp::Or | BinaryOp::And | BinaryOp::Math(_) | BinaryOp::Cmp(_) => {
+                self.read(l, input)?;
+                self.read(r, input)?;
+                Out::opaque()
+            }
+            BinaryOp::Assign | BinaryOp::Update | BinaryOp::UpdateMath(_) | BinaryOp::UpdateAlt => {
+                let target = self.eval(l, input)?;
+                if target.opaque {
+                    // Not a path expression: jq refuses it.
+                    return None;
+                }
+                self.whole(&target);
+                // `|=` runs its right side on the target, which is whole; the others run
+                // it on the input.
+                if !matches!(op, BinaryOp::Update) {
+                    self.read(r, input)?;
+                }
+                positions(input)
+            }
         })
+    }
+
+    /// `if c then t elif ... else e end`: the conditions are read, and the branches' outputs
+    /// joined (with the input itself when there is no `else`).
+    fn if_then_else(
+        &mut self,
+        branches: &[(Term<&str>, Term<&str>)],
+        otherwise: Option<&Term<&str>>,
+        input: &[Path],
+    ) -> Option<Out> {
+        let mut out = Out::default();
+        for (cond, then) in branches {
+            self.read(cond, input)?;
+            out = out.union(self.eval(then, input)?)?;
+        }
+        Some(match otherwise {
+            Some(e) => out.union(self.eval(e, input)?)?,
+            None => out.union(positions(input))?,
+        })
+    }
+
+    /// `name(args)`: `select` keeps its input's positions; a few names are constants; any
+    /// other function may look at all of its input.
+    fn call(&mut self, name: &str, args: &[Term<&str>], input: &[Path]) -> Option<Out> {
+        Some(match (name, args) {
+            ("select", [cond]) => {
+                self.read(cond, input)?;
+                positions(input)
+            }
+            ("empty", []) => Out::default(),
+            // Constants, and yq's document index and environment (bound variables).
+            ("true" | "false" | "null" | "documentIndex" | "di" | "env", []) => Out::opaque(),
+            // Any other function may look at all of its input.
+            _ => {
+                self.whole(&positions(input));
+                Out::opaque()
+            }
+        })
+    }
+
+    /// `base.a[0][]...`: each step of the path extends the base's positions.
+    fn path(
+        &mut self,
+        base: &Term<&str>,
+        path: &jaq_core::path::Path<Term<&str>>,
+        input: &[Path],
+    ) -> Option<Out> {
+        let mut out = self.eval(base, input)?;
+        for (part, _) in &path.0 {
+            // Indices are computed from the path's own input, not from the base.
+            let step = match part {
+                Part::Index(i) => match (literal(i), i) {
+                    (Some(key), _) => Step::Key(key),
+                    (None, Term::Num(n)) if n.parse::<usize>().is_ok() => {
+                        Step::Index(n.parse().ok()?)
+                    }
+                    (None, i) => {
+                        self.read(i, input)?;
+                        Step::Any
+                    }
+                },
+                Part::Range(None, None) => Step::Any,
+                Part::Range(from, to) => {
+                    for t in from.iter().chain(to) {
+                        self.read(t, input)?;
+                    }
+                    // A slice is a new array, not a position.
+                    self.whole(&out);
+                    out = Out::opaque();
+                    continue;
+                }
+            };
+            for p in &mut out.paths {
+                p.push(step.clone());
+            }
+        }
+        Some(out)
     }
 }
 

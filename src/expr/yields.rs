@@ -34,24 +34,8 @@ pub enum Yield {
 /// reach, so a mapping that shares no key with it may still share one with the file.
 pub fn judge(program: &Program, old: &Val, new: &Val, doc: usize, partial: bool) -> Yield {
     let template = program.template().trim();
-    match program.paths_of(old.clone(), doc) {
-        Some(paths) if !paths.is_empty() && !paths.iter().any(below_root) => return Yield::Update,
-        Some(paths) => {
-            if let Some(p) = paths.iter().find(|p| below_root(p)) {
-                // Assigning a version to a mapping or sequence would replace it whole.
-                let scalar = !matches!(new, Val::Obj(_) | Val::Arr(_));
-                let fix = if scalar && outline::pipe_parts(template).is_some_and(|p| p.len() == 1) {
-                    format!("to set it, write `{template} = \"{{{{VERSION}}}}\"`")
-                } else {
-                    QUERY_FIX.to_string()
-                };
-                return Yield::Other {
-                    what: format!("{} (the value at {})", describe(new), show_path(p)),
-                    fix,
-                };
-            }
-        }
-        None => {}
+    if let Some(judged) = judge_paths(program, template, old, new, doc) {
+        return judged;
     }
     if let Some(parts) = outline::pipe_parts(template).filter(|p| p.len() > 1) {
         if let Some(other) = judge_pipe(program, &parts, old, new, doc) {
@@ -78,24 +62,9 @@ pub fn judge(program: &Program, old: &Val, new: &Val, doc: usize, partial: bool)
     // A mapping that keeps none of the document's keys, from an expression that assigns
     // nothing, replaces the document (`{}`, `{"a": 1}`, `.status // {}`), unless it says it
     // removes or renames keys.
-    let says = |words: &[&str]| words.iter().any(|w| template.contains(w));
     if let (Val::Obj(o), Val::Obj(n), false) = (old, new, outline::updates(template)) {
-        let shares = n.iter().any(|(k, _)| o.get(k).is_some());
-        if !shares && (partial || o.is_empty()) && !n.is_empty() {
-            return if partial {
-                Yield::Unsure
-            } else {
-                Yield::Update
-            };
-        }
-        let kept = shares
-            || (n.is_empty() && says(&["del", "select", "entries", "map"]))
-            || (!n.is_empty() && says(&["entries", "map"]));
-        if !kept {
-            return Yield::Other {
-                what: format!("{} that keeps none of the document's keys", describe(new)),
-                fix: "an update assigns to a path, such as `.image.tag = \"{{VERSION}}\"`".into(),
-            };
+        if let Some(judged) = judge_new_mapping(template, (o, n), new, partial) {
+            return judged;
         }
     }
     if same_shape {
@@ -109,6 +78,62 @@ pub fn judge(program: &Program, old: &Val, new: &Val, doc: usize, partial: bool)
         what: describe(new),
         fix,
     }
+}
+
+/// A path expression: `.` and `select(...)` (path `[]`) keep the document; any other path
+/// selects a part of it. `None` when the program is not a path expression.
+fn judge_paths(
+    program: &Program,
+    template: &str,
+    old: &Val,
+    new: &Val,
+    doc: usize,
+) -> Option<Yield> {
+    let paths = program.paths_of(old.clone(), doc)?;
+    if !paths.is_empty() && !paths.iter().any(below_root) {
+        return Some(Yield::Update);
+    }
+    let p = paths.iter().find(|p| below_root(p))?;
+    // Assigning a version to a mapping or sequence would replace it whole.
+    let scalar = !matches!(new, Val::Obj(_) | Val::Arr(_));
+    let fix = if scalar && outline::pipe_parts(template).is_some_and(|p| p.len() == 1) {
+        format!("to set it, write `{template} = \"{{{{VERSION}}}}\"`")
+    } else {
+        QUERY_FIX.to_string()
+    };
+    Some(Yield::Other {
+        what: format!("{} (the value at {})", describe(new), show_path(p)),
+        fix,
+    })
+}
+
+/// A mapping `n` (the result `new`) from an expression that assigns nothing, in place of
+/// the mapping `o`: `None` when it keeps some of the document's keys or says why not.
+fn judge_new_mapping(
+    template: &str,
+    (o, n): (&jaq_json::Map, &jaq_json::Map),
+    new: &Val,
+    partial: bool,
+) -> Option<Yield> {
+    let says = |words: &[&str]| words.iter().any(|w| template.contains(w));
+    let shares = n.iter().any(|(k, _)| o.get(k).is_some());
+    if !shares && (partial || o.is_empty()) && !n.is_empty() {
+        return Some(if partial {
+            Yield::Unsure
+        } else {
+            Yield::Update
+        });
+    }
+    let kept = shares
+        || (n.is_empty() && says(&["del", "select", "entries", "map"]))
+        || (!n.is_empty() && says(&["entries", "map"]));
+    if !kept {
+        return Some(Yield::Other {
+            what: format!("{} that keeps none of the document's keys", describe(new)),
+            fix: "an update assigns to a path, such as `.image.tag = \"{{VERSION}}\"`".into(),
+        });
+    }
+    None
 }
 
 /// Whether a path from `path(...)` points below the document's root (`.image`, not `.`).

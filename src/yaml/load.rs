@@ -6,7 +6,7 @@
 use std::collections::{HashMap, HashSet};
 
 use jaq_json::Val;
-use saphyr_parser::{Event, ScalarStyle};
+use saphyr_parser::{Event, ScalarStyle, Span};
 
 use super::digest::{feed, feed_label, outside_reach, Digester};
 use super::events::{Ev, Events};
@@ -181,36 +181,12 @@ impl<'a> Loader<'a> {
                 )
             }
             Event::SequenceStart(anchor, _) => {
-                let flow = is_flow(src, start, end);
-                let mut out = Vec::new();
-                loop {
-                    let ev = self.ev.next_event()?;
-                    if let Event::SequenceEnd = ev.0 {
-                        break;
-                    }
-                    if out.is_empty() && !flow && self.indentless.is_none() {
-                        if let Some(kc) = key_col {
-                            let item = self.ev.byte(ev.1.start.index());
-                            let dash = find_dash(src, item);
-                            self.indentless = Some(col(src, dash) == kc);
-                        }
-                    }
-                    out.push(self.value(ev, None)?);
-                }
-                // The document's values live until the output is verified: without the
-                // growth slack (pushing doubles the room).
-                out.shrink_to_fit();
-                (Val::Arr(out.into()), anchor)
+                (self.sequence(is_flow(src, start, end), key_col)?, anchor)
             }
             Event::MappingStart(anchor, _) => {
                 let flow = is_flow(src, start, end);
                 if !flow && self.step.is_none() {
-                    if let Some(kc) = key_col {
-                        let c = col(src, skip_props(src, start, end));
-                        if c > kc {
-                            self.step = Some(c - kc);
-                        }
-                    }
+                    self.learn_step(key_col, start, end);
                 }
                 (self.mapping(flow)?, anchor)
             }
@@ -221,6 +197,48 @@ impl<'a> Loader<'a> {
             self.anchor_sizes.insert(anchor, self.nodes - nodes_before);
         }
         Ok(v)
+    }
+
+    /// A sequence's items, after its start event.
+    fn sequence(&mut self, flow: bool, key_col: Option<usize>) -> Result<Val> {
+        let mut out = Vec::new();
+        loop {
+            let ev = self.ev.next_event()?;
+            if let Event::SequenceEnd = ev.0 {
+                break;
+            }
+            if out.is_empty() && !flow && self.indentless.is_none() {
+                self.learn_indentless(key_col, &ev.1);
+            }
+            out.push(self.value(ev, None)?);
+        }
+        // The document's values live until the output is verified: without the
+        // growth slack (pushing doubles the room).
+        out.shrink_to_fit();
+        Ok(Val::Arr(out.into()))
+    }
+
+    /// From the first item of a block sequence that is the value of the key at `key_col`:
+    /// whether the file writes sequences indentless (the dash at the key's column).
+    fn learn_indentless(&mut self, key_col: Option<usize>, item: &Span) {
+        if let Some(kc) = key_col {
+            let src = self.ev.src;
+            let item = self.ev.byte(item.start.index());
+            let dash = find_dash(src, item);
+            self.indentless = Some(col(src, dash) == kc);
+        }
+    }
+
+    /// From a block mapping (spanning `start..end`) that is the value of the key at
+    /// `key_col`: the file's indentation step.
+    fn learn_step(&mut self, key_col: Option<usize>, start: usize, end: usize) {
+        if let Some(kc) = key_col {
+            let src = self.ev.src;
+            let c = col(src, skip_props(src, start, end));
+            if c > kc {
+                self.step = Some(c - kc);
+            }
+        }
     }
 
     /// Counts an alias's expansion, and refuses a document whose aliases make it far larger
@@ -283,20 +301,30 @@ impl<'a> Loader<'a> {
             }
             let (i, before) = map.insert_full(key, v);
             if before.is_some() {
-                let key = map
-                    .get_index(i)
-                    .map(|(k, _)| key_text(k))
-                    .unwrap_or_default();
-                return Err(self.err(
-                    span.start.line(),
-                    format!(
-                        "duplicate key `{key}` (first defined at line {}); remove one of them",
-                        lines[i]
-                    ),
-                ));
+                return Err(self.duplicate_key(&map, i, lines[i], span.start.line()));
             }
             lines.push(span.start.line());
         }
+        self.merge(&mut map, merged, line)?;
+        map.shrink_to_fit();
+        Ok(Val::obj(map))
+    }
+
+    /// The error for a key written twice: the `i`th of `map`, first at line `first`.
+    fn duplicate_key(&self, map: &jaq_json::Map, i: usize, first: usize, line: usize) -> Error {
+        let key = map
+            .get_index(i)
+            .map(|(k, _)| key_text(k))
+            .unwrap_or_default();
+        self.err(
+            line,
+            format!("duplicate key `{key}` (first defined at line {first}); remove one of them"),
+        )
+    }
+
+    /// Adds what the `<<` merge keys of a mapping (`merged`, their values) bring in.
+    /// `line`: the last line read, for the message.
+    fn merge(&self, map: &mut jaq_json::Map, merged: Vec<Val>, line: usize) -> Result<()> {
         // Local keys win over merged ones, and earlier merge sources over later ones.
         for m in merged {
             let sources = match m {
@@ -317,8 +345,7 @@ impl<'a> Loader<'a> {
                 }
             }
         }
-        map.shrink_to_fit();
-        Ok(Val::obj(map))
+        Ok(())
     }
 
     /// A mapping key as jq sees it: a scalar is its text (keys are strings in jq), an alias
@@ -399,61 +426,63 @@ impl<'a> Loader<'a> {
             Event::Scalar(..) => Ok(()),
             Event::SequenceStart(..) => {
                 let (start, end) = self.ev.bytes(&span);
-                let flow = is_flow(src, start, end);
-                let mut first = true;
-                loop {
-                    let ev = self.ev.next_event()?;
-                    if let Event::SequenceEnd = ev.0 {
-                        self.feed(&ev.0);
-                        return Ok(());
-                    }
-                    if first && !flow && self.indentless.is_none() {
-                        if let Some(kc) = key_col {
-                            let item = self.ev.byte(ev.1.start.index());
-                            self.indentless = Some(col(src, find_dash(src, item)) == kc);
-                        }
-                    }
-                    first = false;
-                    self.skip(ev, None)?;
-                }
+                self.skip_sequence(is_flow(src, start, end), key_col)
             }
             Event::MappingStart(..) => {
                 let (start, end) = self.ev.bytes(&span);
                 let flow = is_flow(src, start, end);
                 if !flow && self.step.is_none() {
-                    if let Some(kc) = key_col {
-                        let c = col(src, skip_props(src, start, end));
-                        if c > kc {
-                            self.step = Some(c - kc);
-                        }
-                    }
+                    self.learn_step(key_col, start, end);
                 }
-                // Keys are checked for duplicates, which the whole load refuses.
-                let mut keys: HashSet<std::borrow::Cow<'a, str>> = HashSet::new();
-                loop {
-                    let (event, span) = self.ev.next_event()?;
-                    if let Event::MappingEnd = event {
-                        self.feed(&event);
-                        return Ok(());
-                    }
-                    let key_col = (!flow).then(|| col(src, self.ev.byte(span.start.index())));
-                    self.feed(&event);
-                    let Event::Scalar(text, style, _, tag) = event else {
-                        return Err(outside_reach());
-                    };
-                    let plain = style == ScalarStyle::Plain;
-                    if plain && text == "<<" {
-                        return Err(outside_reach());
-                    }
-                    let empty = plain && text.is_empty() && tag.is_none();
-                    if !keys.insert(text) && !empty {
-                        return Err(outside_reach());
-                    }
-                    let value = self.ev.next_event()?;
-                    self.skip(value, key_col)?;
-                }
+                self.skip_mapping(flow)
             }
             _ => Err(outside_reach()),
+        }
+    }
+
+    /// `skip` for a sequence's items, after its start event.
+    fn skip_sequence(&mut self, flow: bool, key_col: Option<usize>) -> Result<()> {
+        let mut first = true;
+        loop {
+            let ev = self.ev.next_event()?;
+            if let Event::SequenceEnd = ev.0 {
+                self.feed(&ev.0);
+                return Ok(());
+            }
+            if first && !flow && self.indentless.is_none() {
+                self.learn_indentless(key_col, &ev.1);
+            }
+            first = false;
+            self.skip(ev, None)?;
+        }
+    }
+
+    /// `skip` for a mapping's entries, after its start event.
+    fn skip_mapping(&mut self, flow: bool) -> Result<()> {
+        let src = self.ev.src;
+        // Keys are checked for duplicates, which the whole load refuses.
+        let mut keys: HashSet<std::borrow::Cow<'a, str>> = HashSet::new();
+        loop {
+            let (event, span) = self.ev.next_event()?;
+            if let Event::MappingEnd = event {
+                self.feed(&event);
+                return Ok(());
+            }
+            let key_col = (!flow).then(|| col(src, self.ev.byte(span.start.index())));
+            self.feed(&event);
+            let Event::Scalar(text, style, _, tag) = event else {
+                return Err(outside_reach());
+            };
+            let plain = style == ScalarStyle::Plain;
+            if plain && text == "<<" {
+                return Err(outside_reach());
+            }
+            let empty = plain && text.is_empty() && tag.is_none();
+            if !keys.insert(text) && !empty {
+                return Err(outside_reach());
+            }
+            let value = self.ev.next_event()?;
+            self.skip(value, key_col)?;
         }
     }
 

@@ -205,15 +205,7 @@ fn resume_point<'p>(
     if trie.whole || src.starts_with('%') || src.contains("\n%") {
         return None;
     }
-    let mut first = edits.iter().map(|e| e.start.min(e.end)).min()?;
-    for e in entries {
-        let index::Kind::Scalar { value, .. } = &e.key.kind else {
-            return None;
-        };
-        if trie.key(value).is_some() {
-            first = first.min(e.key.start);
-        }
-    }
+    let first = first_reached(entries, trie, edits)?;
     // Past the first key (or nothing is saved), at a line's start.
     let (at, snapshot) = parsed
         .along
@@ -232,17 +224,8 @@ fn resume_point<'p>(
         return None;
     };
     let before = entries.iter().take_while(|e| e.key.start < *at).count();
-    for (i, (e, (k, v))) in entries[..before].iter().zip(target.iter()).enumerate() {
-        let index::Kind::Scalar { value, .. } = &e.key.kind else {
-            return None;
-        };
-        match k {
-            Val::TStr(name) | Val::BStr(name) if name.as_ref() == value.as_bytes() => {}
-            _ => return None,
-        }
-        if !same_key(old, i, k).is_some_and(|o| same(o, v)) {
-            return None;
-        }
+    if !prefix_unchanged(&entries[..before], old, target) {
+        return None;
     }
     if target.len() < before {
         return None;
@@ -257,6 +240,43 @@ fn resume_point<'p>(
         snapshot,
         tail,
     })
+}
+
+/// The first byte of a one-document root mapping that an edit touches or whose entry the
+/// program can reach; `None` when a key is not a scalar.
+fn first_reached(
+    entries: &[index::Entry],
+    trie: &PathTrie,
+    edits: &[splice::Edit],
+) -> Option<usize> {
+    let mut first = edits.iter().map(|e| e.start.min(e.end)).min()?;
+    for e in entries {
+        let index::Kind::Scalar { value, .. } = &e.key.kind else {
+            return None;
+        };
+        if trie.key(value).is_some() {
+            first = first.min(e.key.start);
+        }
+    }
+    Some(first)
+}
+
+/// Whether the target's first entries are `prefix`'s keys, in order, with the values
+/// loaded for them (`old`).
+fn prefix_unchanged(prefix: &[index::Entry], old: &jaq_json::Map, target: &jaq_json::Map) -> bool {
+    for (i, (e, (k, v))) in prefix.iter().zip(target.iter()).enumerate() {
+        let index::Kind::Scalar { value, .. } = &e.key.kind else {
+            return false;
+        };
+        match k {
+            Val::TStr(name) | Val::BStr(name) if name.as_ref() == value.as_bytes() => {}
+            _ => return false,
+        }
+        if !same_key(old, i, k).is_some_and(|o| same(o, v)) {
+            return false;
+        }
+    }
+    true
 }
 
 /// Whether the text may hold an alias (`*name` where a node can start) or a merge key: the
@@ -357,8 +377,6 @@ pub(crate) fn added_floor(old: &Val, new: &Val) -> usize {
     }
 }
 
-/// Writes each document's new value into the text, then reads the result back and checks
-/// that every document holds its target. Any difference is an error: nothing is written.
 /// The verify step reads the result as YAML 1.2; a YAML 1.1 reader (go-yaml, libyaml) would
 /// also break lines at U+0085, U+2028 and U+2029, so new text holding one raw would read
 /// differently there: a policy that allows `.config` could be passed by a value that
@@ -379,8 +397,9 @@ fn refuse_yaml_1_1_breaks(file: &str, edits: &[splice::Edit]) -> Result<()> {
     }
 }
 
+/// Writes each document's new value into the text, then reads the result back and checks
+/// that every document holds its target. Any difference is an error: nothing is written.
 pub(crate) fn splice(src: &str, file: &str, parsed: &Parsed, targets: &[Val]) -> Result<Spliced> {
-    let layout = &parsed.layout;
     let tries: Vec<Option<PathTrie>> = parsed
         .values
         .iter()
@@ -407,47 +426,15 @@ pub(crate) fn splice(src: &str, file: &str, parsed: &Parsed, targets: &[Val]) ->
         Some(index) => index,
         None => made.insert(index::index(src, file, Keep::Paths(&tries))?),
     };
-    let mut walker = splice::Walker::new(src, file, layout, &parsed.anchors, index);
-    let mut extra = Vec::new();
-    for (((doc, old), new), trie) in index
-        .docs
-        .iter()
-        .zip(&parsed.values)
-        .zip(targets)
-        .zip(&tries)
-    {
-        let Some(trie) = trie else { continue };
-        match &doc.root {
-            Some(root) => walker.root(root, old, new, trie)?,
-            None if matches!(new, Val::Null) => {}
-            None => {
-                // A stream with no document (empty, or only comments): append one.
-                let nl = layout.newline;
-                let text = render::document(new, layout);
-                let lead = if src.is_empty() || src.ends_with('\n') {
-                    ""
-                } else {
-                    nl
-                };
-                extra.push(splice::Edit {
-                    start: src.len(),
-                    end: src.len(),
-                    text: format!("{lead}{text}"),
-                });
-            }
-        }
-    }
+    let mut walker = splice::Walker::new(src, file, &parsed.layout, &parsed.anchors, index);
+    let extra = walk_documents(&mut walker, src, parsed, index, targets, &tries)?;
     let changed: HashSet<usize> = walker.changed_anchors();
     let mut notes = std::mem::take(&mut walker.notes);
     notes.extend(walker.alias_notes());
     let mut edits = std::mem::take(&mut walker.edits);
     edits.extend(extra);
     refuse_yaml_1_1_breaks(file, &edits)?;
-    // The output budget, from the edits' sizes, before the text is built or re-parsed.
-    let added: usize = edits.iter().map(|e| e.text.len()).sum();
-    let removed: usize = edits.iter().map(|e| e.end.saturating_sub(e.start)).sum();
-    let len = (src.len() + added).saturating_sub(removed);
-    crate::budget::check_output(file, src.len(), len, false)?;
+    check_output_size(file, src, &edits)?;
     let sync = sync_point(parsed, index, &tries, &edits);
     let resume = resume_point(src, parsed, index, &tries, &edits, targets);
     // The index made here holds a node per entry of every changed mapping (all the file's
@@ -456,14 +443,6 @@ pub(crate) fn splice(src: &str, file: &str, parsed: &Parsed, targets: &[Val]) ->
     drop(walker);
     drop(made);
     let text = splice::apply(src, edits)?;
-    let fail = |why: String| {
-        Error::Refused {
-        file: file.to_string(),
-        msg: format!(
-            "the edited file would not read back as the expression's result ({why}); nothing was written. This is a gitops-update limitation: please report it with the file and expression"
-        ),
-    }
-    };
     let verified = match &parsed.along {
         Some(along) => {
             verify::verify_reach(&text, file, targets, &changed, along, sync, resume.as_ref())
@@ -472,9 +451,71 @@ pub(crate) fn splice(src: &str, file: &str, parsed: &Parsed, targets: &[Val]) ->
     };
     match verified {
         Ok(None) => Ok(Spliced { text, notes }),
-        Ok(Some(at)) => Err(fail(format!("at {at}"))),
-        Err(e) => Err(fail(format!("re-parse failed: {e}"))),
+        Ok(Some(at)) => Err(not_read_back(file, format!("at {at}"))),
+        Err(e) => Err(not_read_back(file, format!("re-parse failed: {e}"))),
     }
+}
+
+fn not_read_back(file: &str, why: String) -> Error {
+    Error::Refused {
+        file: file.to_string(),
+        msg: format!(
+            "the edited file would not read back as the expression's result ({why}); nothing was written. This is a gitops-update limitation: please report it with the file and expression"
+        ),
+    }
+}
+
+/// Walks each document whose value changed; the edits that append a document to a stream
+/// with none are returned, the walker holds the rest.
+fn walk_documents(
+    walker: &mut splice::Walker<'_>,
+    src: &str,
+    parsed: &Parsed,
+    index: &index::Index,
+    targets: &[Val],
+    tries: &[Option<PathTrie>],
+) -> Result<Vec<splice::Edit>> {
+    let mut extra = Vec::new();
+    for (((doc, old), new), trie) in index
+        .docs
+        .iter()
+        .zip(&parsed.values)
+        .zip(targets)
+        .zip(tries)
+    {
+        let Some(trie) = trie else { continue };
+        match &doc.root {
+            Some(root) => walker.root(root, old, new, trie)?,
+            None if matches!(new, Val::Null) => {}
+            // A stream with no document (empty, or only comments): append one.
+            None => extra.push(new_document(src, &parsed.layout, new)),
+        }
+    }
+    Ok(extra)
+}
+
+/// The edit that appends a document holding `new` to a stream with none.
+fn new_document(src: &str, layout: &Layout, new: &Val) -> splice::Edit {
+    let nl = layout.newline;
+    let text = render::document(new, layout);
+    let lead = if src.is_empty() || src.ends_with('\n') {
+        ""
+    } else {
+        nl
+    };
+    splice::Edit {
+        start: src.len(),
+        end: src.len(),
+        text: format!("{lead}{text}"),
+    }
+}
+
+/// The output budget, from the edits' sizes, before the text is built or re-parsed.
+fn check_output_size(file: &str, src: &str, edits: &[splice::Edit]) -> Result<()> {
+    let added: usize = edits.iter().map(|e| e.text.len()).sum();
+    let removed: usize = edits.iter().map(|e| e.end.saturating_sub(e.start)).sum();
+    let len = (src.len() + added).saturating_sub(removed);
+    crate::budget::check_output(file, src.len(), len, false)
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 //! enters nodes whose value changed, which are the nodes the sparse index keeps.
 
 use std::collections::{HashMap, HashSet};
+use std::ops::Range;
 
 use jaq_json::Val;
 use saphyr_parser::ScalarStyle;
@@ -320,39 +321,12 @@ impl<'a> Walker<'a> {
         trie: &PathTrie,
     ) -> Result<()> {
         if let Kind::Alias(id) = node.kind {
-            if self.changed.get(&id).is_some_and(|v| same(new, v)) {
-                return Ok(());
-            }
-            return Err(self.refuse(format!(
-                "line {}: {} is an alias ({}); an edit through an alias would change its anchor too: edit the anchored value instead",
-                node.line,
-                self.path_str(),
-                &self.src[node.start..node.end]
-            )));
+            return self.through_alias(node, id, new);
         }
         if node.anchor != 0 {
-            self.refuse_a_move(node, old)?;
-            self.refuse_a_broken_merge(node, new)?;
-            self.changed.insert(node.anchor as usize, new.clone());
-            self.notes.push(format!(
-                "{}: line {}: edited the value anchored as {}; its aliases follow it",
-                self.file,
-                node.line,
-                anchor_name(self.src, node)
-            ));
+            self.edit_anchored(node, old, new)?;
         }
-        if !place.flow
-            && matches!(place.at, At::Value { .. })
-            && node.body == node.end
-            && !self.src[..node.start].trim_end().ends_with(':')
-        {
-            // `? key` with no `:` line: a value needs one, on a line of its own.
-            return Err(self.refuse(format!(
-                "line {}: {} is an explicit key (`? key`) with no value; give it one by hand (`key:` or a `:` line) and run again",
-                node.line,
-                self.path_str()
-            )));
-        }
+        self.refuse_a_valueless_key(node, place)?;
         match (&node.kind, old, new) {
             (
                 Kind::Map {
@@ -379,6 +353,51 @@ impl<'a> Walker<'a> {
             }
             _ => self.replace_node(node, new, place),
         }
+    }
+
+    /// An alias whose value changed: fine when its anchor changes the same way (the alias
+    /// follows it), refused otherwise.
+    fn through_alias(&self, node: &Node, id: usize, new: &Val) -> Result<()> {
+        if self.changed.get(&id).is_some_and(|v| same(new, v)) {
+            return Ok(());
+        }
+        Err(self.refuse(format!(
+            "line {}: {} is an alias ({}); an edit through an alias would change its anchor too: edit the anchored value instead",
+            node.line,
+            self.path_str(),
+            &self.src[node.start..node.end]
+        )))
+    }
+
+    /// An anchored node edited: refused when it moves or breaks a merge, else noted, and
+    /// its aliases follow it.
+    fn edit_anchored(&mut self, node: &Node, old: &Val, new: &Val) -> Result<()> {
+        self.refuse_a_move(node, old)?;
+        self.refuse_a_broken_merge(node, new)?;
+        self.changed.insert(node.anchor as usize, new.clone());
+        self.notes.push(format!(
+            "{}: line {}: edited the value anchored as {}; its aliases follow it",
+            self.file,
+            node.line,
+            anchor_name(self.src, node)
+        ));
+        Ok(())
+    }
+
+    fn refuse_a_valueless_key(&self, node: &Node, place: Place) -> Result<()> {
+        if !place.flow
+            && matches!(place.at, At::Value { .. })
+            && node.body == node.end
+            && !self.src[..node.start].trim_end().ends_with(':')
+        {
+            // `? key` with no `:` line: a value needs one, on a line of its own.
+            return Err(self.refuse(format!(
+                "line {}: {} is an explicit key (`? key`) with no value; give it one by hand (`key:` or a `:` line) and run again",
+                node.line,
+                self.path_str()
+            )));
+        }
+        Ok(())
     }
 
     fn diff_map(
@@ -446,16 +465,7 @@ impl<'a> Walker<'a> {
                 continue;
             }
             let plain = key_string(&e.key);
-            let repeated_empty = plain == Some("")
-                && std::mem::replace(&mut empty_key, true)
-                && matches!(
-                    &e.key.kind,
-                    Kind::Scalar {
-                        style: ScalarStyle::Plain,
-                        ..
-                    }
-                )
-                && e.key.tag.is_none();
+            let repeated_empty = repeated_empty_key(e, plain, &mut empty_key);
             let loaded = if repeated_empty {
                 None
             } else {
@@ -479,19 +489,32 @@ impl<'a> Walker<'a> {
             let (Some(child_trie), Some(ov)) = (trie.key(&k), old.get(&kv)) else {
                 continue;
             };
-            let after = self.after_colon(&e.key);
-            let child = Place {
-                flow,
-                at: At::Value {
-                    key_col: col(self.src, e.key.start),
-                    after,
-                },
-            };
-            self.path.push(path_part(&k));
-            self.diff(&e.value, ov, nv, child, child_trie)?;
-            self.path.pop();
+            self.diff_value(e, &k, flow, (ov, nv), child_trie)?;
         }
         Ok(walked)
+    }
+
+    /// Recurses into the value of the entry `e`, whose key is `k`.
+    fn diff_value(
+        &mut self,
+        e: &Entry,
+        k: &str,
+        flow: bool,
+        (old, new): (&Val, &Val),
+        trie: &PathTrie,
+    ) -> Result<()> {
+        let after = self.after_colon(&e.key);
+        let child = Place {
+            flow,
+            at: At::Value {
+                key_col: col(self.src, e.key.start),
+                after,
+            },
+        };
+        self.path.push(path_part(k));
+        self.diff(&e.value, old, new, child, trie)?;
+        self.path.pop();
+        Ok(())
     }
 
     /// An entry jq cannot address (`? [a]`, `*k :`, a second `:`) stays as it is, and so
@@ -612,25 +635,34 @@ impl<'a> Walker<'a> {
         }
         if n < o {
             // Items removed from anywhere, the rest unchanged: delete exactly those.
-            let mut keep = Vec::with_capacity(o);
-            let mut j = 0;
-            for a in old {
-                if j < n && same(a, &new[j]) {
-                    keep.push(true);
-                    j += 1;
-                } else {
-                    keep.push(false);
-                }
-            }
-            if j == n {
-                for i in (0..o).filter(|&i| !keep[i]) {
+            if let Some(removed) = removed_items(old, new) {
+                for &i in &removed {
                     self.check_anchors(&items[i].node, 0)?;
                 }
-                let removed: Vec<usize> = (0..o).filter(|&i| !keep[i]).collect();
                 self.remove_all(node, flow, &spans, &removed);
                 return Ok(());
             }
         }
+        self.diff_items(flow, items, (old, new), trie)?;
+        if n > o {
+            self.append_items(node, flow, items, &new[o..]);
+        }
+        for item in &items[n.min(o)..] {
+            self.check_anchors(&item.node, 0)?;
+        }
+        let removed: Vec<usize> = (n..o).collect();
+        self.remove_all(node, flow, &spans, &removed);
+        Ok(())
+    }
+
+    /// Recurses into each item that `trie` reaches and both values have.
+    fn diff_items(
+        &mut self,
+        flow: bool,
+        items: &[Item],
+        (old, new): (&[Val], &[Val]),
+        trie: &PathTrie,
+    ) -> Result<()> {
         for (i, (item, (a, b))) in items.iter().zip(old.iter().zip(new)).enumerate() {
             let Some(child_trie) = trie.item(i) else {
                 continue;
@@ -647,14 +679,6 @@ impl<'a> Walker<'a> {
             self.diff(&item.node, a, b, place, child_trie)?;
             self.path.pop();
         }
-        if n > o {
-            self.append_items(node, flow, items, &new[o..]);
-        }
-        for item in &items[n.min(o)..] {
-            self.check_anchors(&item.node, 0)?;
-        }
-        let removed: Vec<usize> = (n..o).collect();
-        self.remove_all(node, flow, &spans, &removed);
         Ok(())
     }
 
@@ -868,47 +892,8 @@ impl<'a> Walker<'a> {
             return;
         };
         let tag = node.tag.as_deref();
-        let text = match new {
-            Val::TStr(s) | Val::BStr(s) => {
-                let s = String::from_utf8_lossy(s);
-                match style {
-                    ScalarStyle::Plain => match render::plain(&s, flow) {
-                        Plain::Ok => s.into_owned(),
-                        Plain::Resolves if matches!(tag, Some("!" | "!!str")) => s.into_owned(),
-                        _ => render::double_quoted(&s),
-                    },
-                    ScalarStyle::SingleQuoted => {
-                        render::single_quoted(&s).unwrap_or_else(|| render::double_quoted(&s))
-                    }
-                    ScalarStyle::Literal | ScalarStyle::Folded if !flow => self
-                        .block_scalar(node, &s)
-                        .unwrap_or_else(|| render::double_quoted(&s)),
-                    _ => render::double_quoted(&s),
-                }
-            }
-            other => render::inline(other, flow).unwrap_or_default(),
-        };
-        // A core-schema tag that no longer fits the value goes; an anchor stays.
-        let keeps_tag = match (tag, new) {
-            (Some("!" | "!!str"), Val::TStr(_) | Val::BStr(_)) => true,
-            (Some("!!int" | "!!float"), Val::Num(_)) => true,
-            (Some("!!bool"), Val::Bool(_)) => true,
-            (Some("!!null"), Val::Null) => true,
-            // `!` makes a string; a local tag (`!secret`) is the application's, kept.
-            (Some(t), _) => t != "!" && !t.starts_with("!!"),
-            (None, _) => true,
-        };
-        let mut start = node.body;
-        if !keeps_tag {
-            if let Some(i) = src[node.start..node.body].find('!') {
-                start = node.start + i;
-                if start == node.start {
-                    // Nothing but the tag before the value: drop the space after it too.
-                    start = node.start;
-                }
-            }
-        }
-        let mut text = text;
+        let mut text = self.scalar_text(node, *style, tag, new, flow);
+        let start = self.replaced_from(node, keeps_tag(tag, new));
         let sep = src[..start].len() - src[..start].trim_end_matches([' ', '\t']).len();
         if !flow && src[start - sep..start].contains('\t') && !text.starts_with(['"', '\'']) {
             // saphyr-parser refuses a tab between `:` and most plain scalars (`a:\tx`),
@@ -944,11 +929,70 @@ impl<'a> Walker<'a> {
         self.edit(start, end, text);
     }
 
+    /// A scalar's new text, in its old style where the value can be written in it.
+    fn scalar_text(
+        &self,
+        node: &Node,
+        style: ScalarStyle,
+        tag: Option<&str>,
+        new: &Val,
+        flow: bool,
+    ) -> String {
+        let (Val::TStr(s) | Val::BStr(s)) = new else {
+            return render::inline(new, flow).unwrap_or_default();
+        };
+        let s = String::from_utf8_lossy(s);
+        match style {
+            ScalarStyle::Plain => match render::plain(&s, flow) {
+                Plain::Ok => s.into_owned(),
+                Plain::Resolves if matches!(tag, Some("!" | "!!str")) => s.into_owned(),
+                _ => render::double_quoted(&s),
+            },
+            ScalarStyle::SingleQuoted => {
+                render::single_quoted(&s).unwrap_or_else(|| render::double_quoted(&s))
+            }
+            ScalarStyle::Literal | ScalarStyle::Folded if !flow => self
+                .block_scalar(node, &s)
+                .unwrap_or_else(|| render::double_quoted(&s)),
+            _ => render::double_quoted(&s),
+        }
+    }
+
+    /// The indentation of a block scalar's content: its indentation indicator's, else its
+    /// old lines', else one step below the parent's. `body`: the text after the header.
+    fn content_indent(&self, body: &str, explicit: Option<usize>, header_indent: usize) -> usize {
+        let min_indent = body
+            .split('\n')
+            .skip(1)
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| l.len() - l.trim_start_matches(' ').len())
+            .min();
+        match (explicit, min_indent) {
+            (Some(d), _) => header_indent + d,
+            (None, Some(m)) => m,
+            (None, None) => header_indent + self.layout.step,
+        }
+    }
+
+    /// Where a scalar's replacement starts: at its tag when the tag goes, else at its value.
+    fn replaced_from(&self, node: &Node, keeps_tag: bool) -> usize {
+        let mut start = node.body;
+        if !keeps_tag {
+            if let Some(i) = self.src[node.start..node.body].find('!') {
+                start = node.start + i;
+                if start == node.start {
+                    // Nothing but the tag before the value: drop the space after it too.
+                    start = node.start;
+                }
+            }
+        }
+        start
+    }
+
     /// A block scalar's new text, keeping its header (indicator, indentation indicator and
     /// comment) and its indentation. `None` when the value cannot be written in this style.
     fn block_scalar(&self, node: &Node, s: &str) -> Option<String> {
         let src = self.src;
-        let nl = self.layout.newline;
         let region = &src[node.body..node.end];
         let header_end = region.find('\n').unwrap_or(region.len());
         let header = region[..header_end].trim_end_matches('\r');
@@ -972,40 +1016,8 @@ impl<'a> Walker<'a> {
         if content.is_empty() || content.starts_with('\n') {
             return None;
         }
-        // An indentation indicator counts from the parent node's indentation: the key's
-        // column for a mapping value (after any `- ` of a compact mapping in a sequence),
-        // the dash's for a sequence item.
-        let header_indent = {
-            let ls = line_start(src, node.body);
-            let line = &src[ls..];
-            let mut col = line.len() - line.trim_start_matches(' ').len();
-            let mut dash = col;
-            let mut rest = &line[col..];
-            while let Some(r) = rest
-                .strip_prefix('-')
-                .filter(|r| r.starts_with([' ', '\t']))
-            {
-                dash = col;
-                let gap = r.len() - r.trim_start_matches([' ', '\t']).len();
-                col += 1 + gap;
-                rest = &r[gap..];
-            }
-            if rest.starts_with(['|', '>']) {
-                dash
-            } else {
-                col
-            }
-        };
-        let body_lines = region[header_end..].split('\n').skip(1);
-        let min_indent = body_lines
-            .filter(|l| !l.trim().is_empty())
-            .map(|l| l.len() - l.trim_start_matches(' ').len())
-            .min();
-        let indent = match (explicit, min_indent) {
-            (Some(d), _) => header_indent + d,
-            (None, Some(m)) => m,
-            (None, None) => header_indent + self.layout.step,
-        };
+        let header_indent = block_parent_indent(src, node.body);
+        let indent = self.content_indent(&region[header_end..], explicit, header_indent);
         let lines: Vec<&str> = content.split('\n').collect();
         let leading_space = lines
             .iter()
@@ -1030,27 +1042,19 @@ impl<'a> Walker<'a> {
             }
             None => String::new(),
         };
-        let pad = " ".repeat(indent);
-        let mut out = format!("{indicator}{digit}{chomp}{comment}");
-        for (i, line) in lines.iter().enumerate() {
-            // Folding turns a single line break after text into a space, so a run of k
-            // line breaks after a text line is written as k + 1.
-            if indicator == '>' && i > 0 && !lines[i - 1].is_empty() {
-                out.push_str(nl);
-            }
-            out.push_str(nl);
-            if !line.is_empty() {
-                out.push_str(&pad);
-                out.push_str(line);
-            }
-        }
-        Some(out)
+        let head = format!("{indicator}{digit}{chomp}{comment}");
+        Some(block_body(
+            head,
+            &lines,
+            indicator == '>',
+            indent,
+            self.layout.newline,
+        ))
     }
 
     /// Replaces a whole node: a type change, or a collection that must become empty.
     fn replace_node(&mut self, node: &Node, new: &Val, place: Place) -> Result<()> {
         self.check_anchors(node, node.anchor as usize)?;
-        let nl = self.layout.newline;
         let anchor = if node.anchor != 0 {
             format!("{} ", anchor_name(self.src, node))
         } else {
@@ -1077,25 +1081,7 @@ impl<'a> Walker<'a> {
             _ => None,
         };
         if let Some(text) = inline {
-            let (start, text) = match place.at {
-                At::Value { after, .. } if !place.flow => (after, format!(" {anchor}{text}")),
-                At::Item { dash } if !place.flow => (dash + 1, format!(" {anchor}{text}")),
-                At::Value { .. }
-                    if node.start == node.end
-                        && !self.src[..node.start].trim_end().ends_with(':') =>
-                {
-                    // A flow mapping's key with no `:` at all (`{a, b}`).
-                    (node.start, format!(": {anchor}{text}"))
-                }
-                At::Value { .. }
-                    if node.start == node.end && self.src[..node.start].ends_with(':') =>
-                {
-                    // `{a:, b}` or `{:}`: a flow collection right after the colon would not
-                    // parse (`:[` is no indicator).
-                    (node.start, format!(" {anchor}{text}"))
-                }
-                _ => (node.start, format!("{anchor}{text}")),
-            };
+            let (start, text) = self.inline_replacement(node, place, &anchor, &text);
             let text = match comment {
                 Some(c) => format!("{text}{}", &self.src[c.clone()]),
                 None => text,
@@ -1103,76 +1089,214 @@ impl<'a> Walker<'a> {
             self.edit(start, end, text);
             return Ok(());
         }
-        let anchor = anchor.trim_end().to_string();
+        let anchor = anchor.trim_end();
         // Spaces that ended the old value's last line would end the new lines' last one.
         let end = past_line_end_blanks(self.src, end);
-        match place.at {
+        let (start, text) = match place.at {
             At::Value { key_col, after } => {
-                let lines = render::block_lines(new, key_col, true, self.layout);
+                let start = comment.map_or(after, |c| c.end);
+                (start, self.block_value(new, key_col, anchor))
+            }
+            At::Item { dash } => self.block_item(new, dash, anchor, comment),
+            At::Root => self.block_root(node, new, anchor),
+        };
+        self.edit(start, end, text);
+        Ok(())
+    }
+
+    /// Where a node's one-line replacement `text` starts, and the text written there:
+    /// after the key's colon or the item's dash, or in the node's place.
+    fn inline_replacement(
+        &self,
+        node: &Node,
+        place: Place,
+        anchor: &str,
+        text: &str,
+    ) -> (usize, String) {
+        match place.at {
+            At::Value { after, .. } if !place.flow => (after, format!(" {anchor}{text}")),
+            At::Item { dash } if !place.flow => (dash + 1, format!(" {anchor}{text}")),
+            At::Value { .. }
+                if node.start == node.end && !self.src[..node.start].trim_end().ends_with(':') =>
+            {
+                // A flow mapping's key with no `:` at all (`{a, b}`).
+                (node.start, format!(": {anchor}{text}"))
+            }
+            At::Value { .. } if node.start == node.end && self.src[..node.start].ends_with(':') => {
+                // `{a:, b}` or `{:}`: a flow collection right after the colon would not
+                // parse (`:[` is no indicator).
+                (node.start, format!(" {anchor}{text}"))
+            }
+            _ => (node.start, format!("{anchor}{text}")),
+        }
+    }
+
+    /// A mapping value written as block lines below its key, the anchor (if any) kept after
+    /// the colon.
+    fn block_value(&self, new: &Val, key_col: usize, anchor: &str) -> String {
+        let nl = self.layout.newline;
+        let lines = render::block_lines(new, key_col, true, self.layout);
+        let lead = if anchor.is_empty() {
+            String::new()
+        } else {
+            format!(" {anchor}")
+        };
+        format!("{lead}{nl}{}", lines.join(nl))
+    }
+
+    /// A sequence item written as a compact block collection after its dash (below it when
+    /// a comment or an anchor stands there); where it starts and its text.
+    fn block_item(
+        &self,
+        new: &Val,
+        dash: usize,
+        anchor: &str,
+        comment: Option<Range<usize>>,
+    ) -> (usize, String) {
+        let nl = self.layout.newline;
+        let c = col(self.src, dash);
+        let lines = match new {
+            Val::Arr(a) => render::seq_lines(a, c + 2, self.layout),
+            Val::Obj(o) => {
+                let entries: Vec<(Val, Val)> =
+                    o.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+                render::map_lines(&entries, c + 2, self.layout)
+            }
+            _ => Vec::new(),
+        };
+        let first = lines.first().map_or("", |l| l.trim_start());
+        let rest: String = lines.iter().skip(1).map(|l| format!("{nl}{l}")).collect();
+        let lead = if anchor.is_empty() {
+            String::new()
+        } else {
+            format!(" {anchor}{nl}{}", " ".repeat(c + 2))
+        };
+        match comment {
+            Some(cm) => {
                 let lead = if anchor.is_empty() {
                     String::new()
                 } else {
                     format!(" {anchor}")
                 };
-                let start = comment.map_or(after, |c| c.end);
-                self.edit(start, end, format!("{lead}{nl}{}", lines.join(nl)));
+                let indent = " ".repeat(c + 2);
+                (cm.end, format!("{lead}{nl}{indent}{first}{rest}"))
             }
-            At::Item { dash } => {
-                let c = col(self.src, dash);
-                let lines = match new {
-                    Val::Arr(a) => render::seq_lines(a, c + 2, self.layout),
-                    Val::Obj(o) => {
-                        let entries: Vec<(Val, Val)> =
-                            o.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-                        render::map_lines(&entries, c + 2, self.layout)
-                    }
-                    _ => Vec::new(),
-                };
-                let first = lines.first().map_or("", |l| l.trim_start());
-                let rest: String = lines.iter().skip(1).map(|l| format!("{nl}{l}")).collect();
-                let lead = if anchor.is_empty() {
-                    String::new()
-                } else {
-                    format!(" {anchor}{nl}{}", " ".repeat(c + 2))
-                };
-                let (start, text) = match comment {
-                    Some(cm) => {
-                        let lead = if anchor.is_empty() {
-                            String::new()
-                        } else {
-                            format!(" {anchor}")
-                        };
-                        let indent = " ".repeat(c + 2);
-                        (cm.end, format!("{lead}{nl}{indent}{first}{rest}"))
-                    }
-                    None if lead.is_empty() => (dash + 1, format!(" {first}{rest}")),
-                    None => (dash + 1, format!("{lead}{first}{rest}")),
-                };
-                self.edit(start, end, text);
-            }
-            At::Root => {
-                let doc = render::document(new, self.layout);
-                let body = doc.strip_suffix(nl).unwrap_or(&doc);
-                // The rendered lines start at column 0: an indented root (` a: 1`) gives up
-                // its indentation, and a root after `---` on its line starts below it.
-                let ls = line_start(self.src, node.start);
-                let before = &self.src[ls..node.start];
-                let (start, lead) = if before.trim().is_empty() {
-                    (ls, String::new())
-                } else {
-                    (ls + before.trim_end().len(), format!(" {anchor}"))
-                };
-                let text = match (lead.trim().is_empty(), anchor.is_empty()) {
-                    (true, true) if start == ls => body.to_string(),
-                    (true, false) if start == ls => format!("{anchor}{nl}{body}"),
-                    (_, true) => format!("{nl}{body}"),
-                    (_, false) => format!("{lead}{nl}{body}"),
-                };
-                self.edit(start, end, text);
-            }
+            None if lead.is_empty() => (dash + 1, format!(" {first}{rest}")),
+            None => (dash + 1, format!("{lead}{first}{rest}")),
         }
-        Ok(())
     }
+
+    /// The root node written as a document; where it starts and its text.
+    fn block_root(&self, node: &Node, new: &Val, anchor: &str) -> (usize, String) {
+        let nl = self.layout.newline;
+        let doc = render::document(new, self.layout);
+        let body = doc.strip_suffix(nl).unwrap_or(&doc);
+        // The rendered lines start at column 0: an indented root (` a: 1`) gives up
+        // its indentation, and a root after `---` on its line starts below it.
+        let ls = line_start(self.src, node.start);
+        let before = &self.src[ls..node.start];
+        let (start, lead) = if before.trim().is_empty() {
+            (ls, String::new())
+        } else {
+            (ls + before.trim_end().len(), format!(" {anchor}"))
+        };
+        let text = match (lead.trim().is_empty(), anchor.is_empty()) {
+            (true, true) if start == ls => body.to_string(),
+            (true, false) if start == ls => format!("{anchor}{nl}{body}"),
+            (_, true) => format!("{nl}{body}"),
+            (_, false) => format!("{lead}{nl}{body}"),
+        };
+        (start, text)
+    }
+}
+
+/// Whether `e`'s key is an empty plain key after another empty key (`seen_empty`, which
+/// this sets on the first).
+fn repeated_empty_key(e: &Entry, plain: Option<&str>, seen_empty: &mut bool) -> bool {
+    plain == Some("")
+        && std::mem::replace(seen_empty, true)
+        && matches!(
+            &e.key.kind,
+            Kind::Scalar {
+                style: ScalarStyle::Plain,
+                ..
+            }
+        )
+        && e.key.tag.is_none()
+}
+
+/// When `new` is `old` with items removed from anywhere and the rest unchanged, in order:
+/// the positions of the removed items (ascending).
+fn removed_items(old: &[Val], new: &[Val]) -> Option<Vec<usize>> {
+    let n = new.len();
+    let mut removed = Vec::with_capacity(old.len() - n);
+    let mut j = 0;
+    for (i, a) in old.iter().enumerate() {
+        if j < n && same(a, &new[j]) {
+            j += 1;
+        } else {
+            removed.push(i);
+        }
+    }
+    (j == n).then_some(removed)
+}
+
+/// Whether a scalar's tag still fits its new value: a core-schema tag that no longer does
+/// goes; an anchor stays.
+fn keeps_tag(tag: Option<&str>, new: &Val) -> bool {
+    match (tag, new) {
+        (Some("!" | "!!str"), Val::TStr(_) | Val::BStr(_)) => true,
+        (Some("!!int" | "!!float"), Val::Num(_)) => true,
+        (Some("!!bool"), Val::Bool(_)) => true,
+        (Some("!!null"), Val::Null) => true,
+        // `!` makes a string; a local tag (`!secret`) is the application's, kept.
+        (Some(t), _) => t != "!" && !t.starts_with("!!"),
+        (None, _) => true,
+    }
+}
+
+/// An indentation indicator counts from the parent node's indentation: the key's
+/// column for a mapping value (after any `- ` of a compact mapping in a sequence),
+/// the dash's for a sequence item.
+fn block_parent_indent(src: &str, body: usize) -> usize {
+    let ls = line_start(src, body);
+    let line = &src[ls..];
+    let mut col = line.len() - line.trim_start_matches(' ').len();
+    let mut dash = col;
+    let mut rest = &line[col..];
+    while let Some(r) = rest
+        .strip_prefix('-')
+        .filter(|r| r.starts_with([' ', '\t']))
+    {
+        dash = col;
+        let gap = r.len() - r.trim_start_matches([' ', '\t']).len();
+        col += 1 + gap;
+        rest = &r[gap..];
+    }
+    if rest.starts_with(['|', '>']) {
+        dash
+    } else {
+        col
+    }
+}
+
+/// A block scalar's text: its header, then each line of content at `indent`.
+fn block_body(head: String, lines: &[&str], folded: bool, indent: usize, nl: &str) -> String {
+    let pad = " ".repeat(indent);
+    let mut out = head;
+    for (i, line) in lines.iter().enumerate() {
+        // Folding turns a single line break after text into a space, so a run of k
+        // line breaks after a text line is written as k + 1.
+        if folded && i > 0 && !lines[i - 1].is_empty() {
+            out.push_str(nl);
+        }
+        out.push_str(nl);
+        if !line.is_empty() {
+            out.push_str(&pad);
+            out.push_str(line);
+        }
+    }
+    out
 }
 
 fn path_part(k: &str) -> String {

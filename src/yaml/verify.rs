@@ -13,10 +13,6 @@ use super::schema::{key_text, same, scalar_is};
 use crate::error::{Error, Result};
 use crate::path::PathTrie;
 
-/// Where verification along a reach may begin instead of the start: a sync point of a
-/// one-document file's root before every edit and every entry the program can change. The
-/// text before it is the old text, which read as the targets' first entries when loaded;
-/// `tail` is the root's target without them, `snapshot` the digest there.
 /// The fast path's state, for values loaded along a reach: the reach, the digest of the text
 /// that the placeholders stand for, and where verification may stop.
 pub(crate) struct Along {
@@ -26,6 +22,10 @@ pub(crate) struct Along {
     pub(super) syncs: Vec<(usize, Digester)>,
 }
 
+/// Where verification along a reach may begin instead of the start: a sync point of a
+/// one-document file's root before every edit and every entry the program can change. The
+/// text before it is the old text, which read as the targets' first entries when loaded;
+/// `tail` is the root's target without them, `snapshot` the digest there.
 pub struct Resume<'p> {
     pub at: usize,
     pub snapshot: &'p Digester,
@@ -230,18 +230,7 @@ fn check_entries<'a>(
             l.feed(&ev.0);
             break;
         }
-        if let Some((at, snapshot)) = sync {
-            // The sync point past the last edit: the rest is the old text, read in
-            // the same state; it is the same document if all before read the same.
-            if l.ev.byte(ev.1.start.index()) == at {
-                let here = l.digest.clone().map(Digester::finish);
-                return if here == Some(snapshot.clone().finish()) {
-                    Err(Stop::Synced)
-                } else {
-                    Err(Stop::At(vec!["(text the expression cannot reach)".into()]))
-                };
-            }
-        }
+        stop_at_sync_point(l, &ev, sync)?;
         // Along a reach every key is a scalar, and none is `<<`.
         let Event::Scalar(key, style, ..) = &ev.0 else {
             return differs();
@@ -249,15 +238,7 @@ fn check_entries<'a>(
         if *style == ScalarStyle::Plain && key == "<<" {
             return differs();
         }
-        let found = match entries.get_index(next) {
-            Some((Val::TStr(k) | Val::BStr(k), t)) if k.as_ref() == key.as_bytes() => {
-                Some((next, t))
-            }
-            _ => entries
-                .get_full(&Val::from(key.to_string()))
-                .map(|(i, _, t)| (i, t)),
-        };
-        let Some((i, t)) = found else {
+        let Some((i, t)) = find_entry(entries, next, key) else {
             // An entry no path reaches is not in the loaded value: it must digest as it did.
             if reach.key(key).is_none() {
                 let value = l.ev.next_event()?;
@@ -283,6 +264,37 @@ fn check_entries<'a>(
         Ok(())
     } else {
         differs()
+    }
+}
+
+/// Stops at the sync point past the last edit: the rest is the old text, read in the same
+/// state; it is the same document if all before read the same.
+fn stop_at_sync_point(
+    l: &mut Loader<'_>,
+    ev: &Ev<'_>,
+    sync: Option<(usize, &Digester)>,
+) -> std::result::Result<(), Stop> {
+    let Some((at, snapshot)) = sync else {
+        return Ok(());
+    };
+    if l.ev.byte(ev.1.start.index()) != at {
+        return Ok(());
+    }
+    let here = l.digest.clone().map(Digester::finish);
+    if here == Some(snapshot.clone().finish()) {
+        Err(Stop::Synced)
+    } else {
+        Err(Stop::At(vec!["(text the expression cannot reach)".into()]))
+    }
+}
+
+/// The target's entry for `key` and its position, looked for at `next` first.
+fn find_entry<'m>(entries: &'m jaq_json::Map, next: usize, key: &str) -> Option<(usize, &'m Val)> {
+    match entries.get_index(next) {
+        Some((Val::TStr(k) | Val::BStr(k), t)) if k.as_ref() == key.as_bytes() => Some((next, t)),
+        _ => entries
+            .get_full(&Val::from(key.to_string()))
+            .map(|(i, _, t)| (i, t)),
     }
 }
 
@@ -366,90 +378,120 @@ fn check_node<'a>(
             let Val::Arr(items) = target else {
                 return differs();
             };
-            let mut i = 0;
-            loop {
-                let ev = l.ev.next_event()?;
-                if let Event::SequenceEnd = ev.0 {
-                    break;
-                }
-                let Some(t) = items.get(i) else {
-                    return differs();
-                };
-                check(l, ev, t, changed).map_err(|s| at(s, format!("[{i}]")))?;
-                i += 1;
-            }
-            if i == items.len() {
-                Ok(())
-            } else {
-                differs()
-            }
+            check_items(l, items, changed)
         }
         Event::MappingStart(..) => {
             let Val::Obj(entries) = target else {
                 return differs();
             };
-            // Which of the target's keys the text has, by their position in the target.
-            let mut seen = vec![false; entries.len()];
-            let mut merged: Vec<Val> = Vec::new();
-            let mut merge_follows = false;
-            loop {
-                let ev = l.ev.next_event()?;
-                if let Event::MappingEnd = ev.0 {
-                    break;
-                }
-                let Key { key, merge, empty } = l.key(ev)?;
-                let value = l.ev.next_event()?;
-                if merge {
-                    merge_follows |= match &value.0 {
-                        Event::Alias(id) => changed.contains(id),
-                        _ => !changed.is_empty(),
-                    };
-                    merged.push(l.value(value, None)?);
-                    continue;
-                }
-                let key_str = key_text(&key);
-                let Some((i, _, t)) = entries.get_full(&key) else {
-                    return Err(Stop::At(vec![format!(".{key_str}")]));
-                };
-                if std::mem::replace(&mut seen[i], true) {
-                    if empty {
-                        // A later empty key, which the loaded value leaves out too.
-                        l.value(value, None)?;
-                        continue;
-                    }
-                    return Err(Stop::At(vec![format!(".{key_str} (twice)")]));
-                }
-                check(l, value, t, changed).map_err(|s| at(s, format!(".{key_str}")))?;
-            }
-            if merge_follows {
-                return Ok(());
-            }
-            for m in merged {
-                let sources = match m {
-                    Val::Arr(a) => a.as_ref().clone(),
-                    other => vec![other],
-                };
-                for source in sources {
-                    if let Val::Obj(o) = source {
-                        for (k, v) in o.iter() {
-                            let Some((i, _, t)) = entries.get_full(k) else {
-                                return Err(Stop::At(vec![format!(".{}", key_text(k))]));
-                            };
-                            if !std::mem::replace(&mut seen[i], true) && !same(v, t) {
-                                return Err(Stop::At(vec![format!(".{}", key_text(k))]));
-                            }
-                        }
-                    }
-                }
-            }
-            if seen.iter().all(|&s| s) {
-                Ok(())
-            } else {
-                differs()
-            }
+            check_mapping(l, entries, changed)
         }
         _ => differs(),
     }
+}
+
+/// A sequence's items, up to and with its end, against `items`.
+fn check_items(
+    l: &mut Loader<'_>,
+    items: &[Val],
+    changed: &HashSet<usize>,
+) -> std::result::Result<(), Stop> {
+    let mut i = 0;
+    loop {
+        let ev = l.ev.next_event()?;
+        if let Event::SequenceEnd = ev.0 {
+            break;
+        }
+        let Some(t) = items.get(i) else {
+            return Err(Stop::At(Vec::new()));
+        };
+        check(l, ev, t, changed).map_err(|s| at(s, format!("[{i}]")))?;
+        i += 1;
+    }
+    if i == items.len() {
+        Ok(())
+    } else {
+        Err(Stop::At(Vec::new()))
+    }
+}
+
+/// A mapping's entries, up to and with its end, against `entries`; keys its `<<` merges
+/// bring in must hold their values too.
+fn check_mapping(
+    l: &mut Loader<'_>,
+    entries: &jaq_json::Map,
+    changed: &HashSet<usize>,
+) -> std::result::Result<(), Stop> {
+    // Which of the target's keys the text has, by their position in the target.
+    let mut seen = vec![false; entries.len()];
+    let mut merged: Vec<Val> = Vec::new();
+    let mut merge_follows = false;
+    loop {
+        let ev = l.ev.next_event()?;
+        if let Event::MappingEnd = ev.0 {
+            break;
+        }
+        let Key { key, merge, empty } = l.key(ev)?;
+        let value = l.ev.next_event()?;
+        if merge {
+            merge_follows |= match &value.0 {
+                Event::Alias(id) => changed.contains(id),
+                _ => !changed.is_empty(),
+            };
+            merged.push(l.value(value, None)?);
+            continue;
+        }
+        let key_str = key_text(&key);
+        let Some((i, _, t)) = entries.get_full(&key) else {
+            return Err(Stop::At(vec![format!(".{key_str}")]));
+        };
+        if std::mem::replace(&mut seen[i], true) {
+            if empty {
+                // A later empty key, which the loaded value leaves out too.
+                l.value(value, None)?;
+                continue;
+            }
+            return Err(Stop::At(vec![format!(".{key_str} (twice)")]));
+        }
+        check(l, value, t, changed).map_err(|s| at(s, format!(".{key_str}")))?;
+    }
+    if merge_follows {
+        return Ok(());
+    }
+    check_merged(merged, entries, &mut seen)?;
+    if seen.iter().all(|&s| s) {
+        Ok(())
+    } else {
+        Err(Stop::At(Vec::new()))
+    }
+}
+
+/// The keys that `<<` merges bring in and the mapping does not write: each must be in the
+/// target with the merged value. Marks them in `seen`.
+fn check_merged(
+    merged: Vec<Val>,
+    entries: &jaq_json::Map,
+    seen: &mut [bool],
+) -> std::result::Result<(), Stop> {
+    for m in merged {
+        let sources = match m {
+            Val::Arr(a) => a.as_ref().clone(),
+            other => vec![other],
+        };
+        for source in sources {
+            if let Val::Obj(o) = source {
+                for (k, v) in o.iter() {
+                    let Some((i, _, t)) = entries.get_full(k) else {
+                        return Err(Stop::At(vec![format!(".{}", key_text(k))]));
+                    };
+                    if !std::mem::replace(&mut seen[i], true) && !same(v, t) {
+                        return Err(Stop::At(vec![format!(".{}", key_text(k))]));
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 fn at(stop: Stop, seg: String) -> Stop {
