@@ -95,7 +95,7 @@ impl fmt::Display for Located {
             .skip(skip)
             .take(EXCERPT)
             .map(|c| {
-                if c.is_control() || crate::model::is_bidi(c) {
+                if c.is_control() || crate::chars::is_bidi(c) {
                     ' '
                 } else {
                     c

@@ -5,6 +5,7 @@
 //! file per command; only `report` writes to stdout.
 
 pub mod budget;
+mod chars;
 pub mod cleanup;
 mod cli;
 mod commands;

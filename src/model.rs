@@ -246,19 +246,16 @@ impl std::fmt::Debug for SafeUrl {
     }
 }
 
-/// Characters that reorder what a reader sees (Trojan Source): never part of a name, URL
-/// or sha, and shown escaped when they come from outside.
-pub fn is_bidi(c: char) -> bool {
-    matches!(c, '\u{61c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-}
-
 impl Target {
     pub fn parse(repo: &str, server: Option<&str>) -> Result<Target> {
         for (what, text) in [
             ("GITOPS_REPO (--repo)", Some(repo)),
             ("GITEA_API_URL (--server)", server),
         ] {
-            if text.is_some_and(|t| t.chars().any(|c| c.is_control() || is_bidi(c))) {
+            if text.is_some_and(|t| {
+                t.chars()
+                    .any(|c| c.is_control() || crate::chars::is_bidi(c))
+            }) {
                 return Err(Error::Usage(format!(
                     "{what} contains a control or bidirectional character: give the repository's address as plain text"
                 )));

@@ -142,7 +142,7 @@ pub(crate) fn one_line(name: &str, v: Option<String>) -> Result<Option<String>> 
     };
     let why = if v.chars().any(char::is_control) {
         Some("a control character or line break")
-    } else if v.chars().any(crate::model::is_bidi) {
+    } else if v.chars().any(crate::chars::is_bidi) {
         Some("a bidirectional control character")
     } else if v.len() > 256 {
         Some("more than 256 characters")

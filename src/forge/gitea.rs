@@ -826,7 +826,7 @@ fn link<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
         (u.starts_with("https://") || u.starts_with("http://"))
             && !u
                 .chars()
-                .any(|c| c.is_whitespace() || c.is_control() || crate::model::is_bidi(c))
+                .any(|c| c.is_whitespace() || c.is_control() || crate::chars::is_bidi(c))
     }))
 }
 

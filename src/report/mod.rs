@@ -52,7 +52,7 @@ pub fn error(e: &crate::Error) {
 fn terminal(text: &str) -> String {
     if !text
         .chars()
-        .any(|c| (c.is_control() && c != '\n' && c != '\t') || crate::model::is_bidi(c))
+        .any(|c| (c.is_control() && c != '\n' && c != '\t') || crate::chars::is_bidi(c))
     {
         return text.to_string();
     }
@@ -65,7 +65,7 @@ fn terminal(text: &str) -> String {
 pub(crate) fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
-        if c.is_control() || crate::model::is_bidi(c) {
+        if c.is_control() || crate::chars::is_bidi(c) {
             out.push_str(&format!("\\u{{{:x}}}", c as u32));
         } else {
             out.push(c);

@@ -12,6 +12,7 @@ mod eval;
 mod exit_codes;
 mod fuzz_replay;
 mod hostile;
+mod layout;
 mod limitations;
 mod local;
 mod mistakes;
