@@ -122,12 +122,10 @@ impl DispatchConfig {
         Some(forge::connect(&self.api_url, token, self.timeout))
     }
 
+    /// Every input validated, in the order the errors are reported. Longer than a screen only
+    /// by the struct it fills, a field a line.
     pub fn resolve(mut args: DispatchArgs, env: &Env) -> Result<DispatchConfig> {
         env_json(&mut args, env)?;
-        let need = |v: Option<String>, what: &str| {
-            v.filter(|s| !s.is_empty())
-                .ok_or_else(|| Error::Usage(format!("no {what}")))
-        };
         let repo = super::repo_slug(
             "GITOPS_REPO",
             Some(need(
@@ -146,70 +144,22 @@ impl DispatchConfig {
             args.version,
             "version: set VERSION or pass --version",
         )?)?;
-        let api_url = SafeUrl::new(need(
-            args.server,
-            "server: set GITEA_API_URL or pass --server",
-        )?);
-        if !api_url.is_http() || api_url.expose().chars().any(char::is_control) {
-            return Err(Error::Usage(format!(
-                "GITEA_API_URL {} must be an https:// or http:// URL",
-                shown(&api_url.to_string())
-            )));
-        }
-        let source_repo = super::repo_slug(
-            "GITHUB_REPOSITORY",
-            Some(need(
-                args.source_repo,
-                "source repository: set GITHUB_REPOSITORY or pass --source-repo",
-            )?),
-        )?
-        .unwrap_or_default();
-        let source_commit = super::commit_sha(
-            "GITHUB_SHA",
-            Some(need(
-                args.source_commit,
-                "source commit: set GITHUB_SHA or pass --source-commit",
-            )?),
-        )?
-        .unwrap_or_default();
-        let get = |k: &str| env.get(k).filter(|v| !v.is_empty()).cloned();
-        let gitops_token = get("GITOPS_DISPATCH_TOKEN")
-            .map(Token::new)
-            .ok_or_else(|| {
-                Error::Usage("no token for the GitOps repository: set GITOPS_DISPATCH_TOKEN".into())
-            })?;
-        let status_token = get("GITHUB_TOKEN")
-            .or_else(|| get("GITEA_TOKEN"))
-            .map(Token::new);
+        let api_url = api_url(args.server)?;
+        let (source_repo, source_commit) = source(args.source_repo, args.source_commit)?;
+        let (gitops_token, status_token) = tokens(env)?;
         let dispatch_id =
             super::dispatch_id("DISPATCH_ID", args.dispatch_id)?.unwrap_or_else(new_dispatch_id);
         let tag_prefix = super::report_field("GIT_TAG_PREFIX", args.tag_prefix)?;
-        let component = match super::report_field("--component", args.component)? {
-            Some(c) => c,
-            None => component_name(&source_repo, tag_prefix.as_deref()),
-        };
+        let component = super::report_field("--component", args.component)?
+            .unwrap_or_else(|| component_name(&source_repo, tag_prefix.as_deref()));
         if args.workflow.is_empty() || !args.workflow.chars().all(id_char) {
             return Err(Error::Usage(format!(
                 "GITOPS_WORKFLOW {} must be a workflow file name, such as gitops-service.yaml",
                 shown(&args.workflow)
             )));
         }
-        let branch = match args.branch.filter(|b| !b.is_empty()) {
-            Some(b) if git_ref_ok(&b) => Some(b),
-            Some(b) => return Err(Error::Usage(format!("invalid GITOPS_BRANCH {}", shown(&b)))),
-            None => None,
-        };
-        let deploy_name = match args.deploy_name.filter(|d| !d.is_empty()) {
-            Some(d) if crate::workflow::valid_name(&d) => Some(d),
-            Some(d) => {
-                return Err(Error::Usage(format!(
-                    "GITOPS_DEPLOY_NAME {} must be a component of the GitOps repo's .gitops-update.yaml (letters, digits, _ and -)",
-                    shown(&d)
-                )))
-            }
-            None => None,
-        };
-        let output_files = output_files(env);
+        let branch = branch(args.branch)?;
+        let deploy_name = deploy_name(args.deploy_name)?;
         Ok(DispatchConfig {
             deploy_name,
             repo,
@@ -231,8 +181,80 @@ impl DispatchConfig {
             timeout: parse_duration(&args.timeout)?,
             gitops_token,
             status_token,
-            output_files,
+            output_files: output_files(env),
         })
+    }
+}
+
+/// A required input: given and not empty, or a usage error naming how to give it.
+fn need(v: Option<String>, what: &str) -> Result<String> {
+    v.filter(|s| !s.is_empty())
+        .ok_or_else(|| Error::Usage(format!("no {what}")))
+}
+
+fn api_url(arg: Option<String>) -> Result<SafeUrl> {
+    let api_url = SafeUrl::new(need(arg, "server: set GITEA_API_URL or pass --server")?);
+    if !api_url.is_http() || api_url.expose().chars().any(char::is_control) {
+        return Err(Error::Usage(format!(
+            "GITEA_API_URL {} must be an https:// or http:// URL",
+            shown(&api_url.to_string())
+        )));
+    }
+    Ok(api_url)
+}
+
+/// The consumer's repository and commit, which the status goes on.
+fn source(repo: Option<String>, commit: Option<String>) -> Result<(String, String)> {
+    let repo = super::repo_slug(
+        "GITHUB_REPOSITORY",
+        Some(need(
+            repo,
+            "source repository: set GITHUB_REPOSITORY or pass --source-repo",
+        )?),
+    )?
+    .unwrap_or_default();
+    let commit = super::commit_sha(
+        "GITHUB_SHA",
+        Some(need(
+            commit,
+            "source commit: set GITHUB_SHA or pass --source-commit",
+        )?),
+    )?
+    .unwrap_or_default();
+    Ok((repo, commit))
+}
+
+/// The token that dispatches in the GitOps repository, and the consumer's own, which sets
+/// the status on its commit.
+fn tokens(env: &Env) -> Result<(Token, Option<Token>)> {
+    let get = |k: &str| env.get(k).filter(|v| !v.is_empty()).cloned();
+    let gitops = get("GITOPS_DISPATCH_TOKEN")
+        .map(Token::new)
+        .ok_or_else(|| {
+            Error::Usage("no token for the GitOps repository: set GITOPS_DISPATCH_TOKEN".into())
+        })?;
+    let status = get("GITHUB_TOKEN")
+        .or_else(|| get("GITEA_TOKEN"))
+        .map(Token::new);
+    Ok((gitops, status))
+}
+
+fn branch(arg: Option<String>) -> Result<Option<String>> {
+    match arg.filter(|b| !b.is_empty()) {
+        Some(b) if git_ref_ok(&b) => Ok(Some(b)),
+        Some(b) => Err(Error::Usage(format!("invalid GITOPS_BRANCH {}", shown(&b)))),
+        None => Ok(None),
+    }
+}
+
+fn deploy_name(arg: Option<String>) -> Result<Option<String>> {
+    match arg.filter(|d| !d.is_empty()) {
+        Some(d) if crate::workflow::valid_name(&d) => Ok(Some(d)),
+        Some(d) => Err(Error::Usage(format!(
+            "GITOPS_DEPLOY_NAME {} must be a component of the GitOps repo's .gitops-update.yaml (letters, digits, _ and -)",
+            shown(&d)
+        ))),
+        None => Ok(None),
     }
 }
 

@@ -25,6 +25,14 @@ pub struct Gitea {
     deadline: Option<std::time::Instant>,
 }
 
+/// What one request came to: an answer, a redirect to consider, or a failure worth another
+/// try (502/503/504, the network).
+enum Answer {
+    Done(Reply),
+    Redirect { status: u16, location: String },
+    Retry(String),
+}
+
 /// An answer below 300, with the total count of a paged list when the server gave one.
 struct Reply {
     body: String,
@@ -116,83 +124,14 @@ impl Gitea {
         // Failed attempts: a redirect followed is not one.
         let mut failed = 0;
         loop {
-            let left = match self.deadline {
-                Some(at) => match at.checked_duration_since(std::time::Instant::now()) {
-                    Some(left) if !left.is_zero() => Some(left),
-                    _ => return Err(ApiError::Deadline),
-                },
-                None => None,
-            };
-            let mut req = self
-                .agent
-                .request(method.as_str(), &url)
-                .set("Authorization", &format!("token {}", self.token.expose()))
-                .set("Accept", "application/json");
-            if let Some(left) = left {
-                req = req.timeout(left);
-            }
-            let answer = match body {
-                Some(b) => req.set("Content-Type", "application/json").send_string(b),
-                None => req.call(),
-            };
-            let why = match answer {
-                Ok(r) if (300..400).contains(&r.status()) => {
-                    let code = r.status();
-                    let location = r.header("location").unwrap_or("").to_string();
-                    // A path on this server, as Gitea redirects a renamed repository
-                    // (services/context/repo.go, `RedirectToRepo`).
-                    let next = match &self.root {
-                        Some(root) if location.starts_with('/') => root
-                            .join(&location)
-                            .map_or_else(|_| location.clone(), String::from),
-                        _ => location.clone(),
-                    };
-                    if method != Method::Get || location.is_empty() {
-                        return Err(ApiError::Moved {
-                            status: code,
-                            location: redact_url(&next),
-                        });
-                    }
-                    let same_server = self.root.as_ref().is_some_and(|root| {
-                        url::Url::parse(&next).is_ok_and(|n| n.origin() == root.origin())
-                    });
-                    if !same_server || hops >= 3 {
-                        return Err(ApiError::Refused {
-                            status: code,
-                            message: format!(
-                                "redirected to {}, which is not followed",
-                                redact_url(&next)
-                            ),
-                        });
-                    }
+            let why = match self.once(method, &url, body)? {
+                Answer::Done(reply) => return Ok(reply),
+                Answer::Redirect { status, location } => {
+                    url = self.follow(method, status, &location, hops)?;
                     hops += 1;
-                    url = next;
                     continue;
                 }
-                Ok(r) => {
-                    let code = r.status();
-                    let total = r
-                        .header("x-total-count")
-                        .and_then(|t| t.trim().parse().ok());
-                    return Ok(Reply {
-                        code,
-                        total,
-                        body: text(r),
-                    });
-                }
-                Err(ureq::Error::Status(code, r)) if code < 500 => {
-                    return Err(ApiError::Refused {
-                        status: code,
-                        message: message_of(&text(r)),
-                    })
-                }
-                Err(ureq::Error::Status(500, r)) => {
-                    return Err(ApiError::Failed {
-                        message: message_of(&text(r)),
-                    })
-                }
-                Err(ureq::Error::Status(code, r)) => format!("{code}: {}", message_of(&text(r))),
-                Err(ureq::Error::Transport(t)) => t.to_string(),
+                Answer::Retry(why) => why,
             };
             failed += 1;
             if failed >= self.tries {
@@ -206,6 +145,94 @@ impl Gitea {
                 Duration::from_secs(2),
             ));
         }
+    }
+
+    /// One request, within the deadline, and what its answer means.
+    fn once(&self, method: Method, url: &str, body: Option<&str>) -> Result<Answer, ApiError> {
+        let left = match self.deadline {
+            Some(at) => match at.checked_duration_since(std::time::Instant::now()) {
+                Some(left) if !left.is_zero() => Some(left),
+                _ => return Err(ApiError::Deadline),
+            },
+            None => None,
+        };
+        let mut req = self
+            .agent
+            .request(method.as_str(), url)
+            .set("Authorization", &format!("token {}", self.token.expose()))
+            .set("Accept", "application/json");
+        if let Some(left) = left {
+            req = req.timeout(left);
+        }
+        let answer = match body {
+            Some(b) => req.set("Content-Type", "application/json").send_string(b),
+            None => req.call(),
+        };
+        match answer {
+            Ok(r) if (300..400).contains(&r.status()) => Ok(Answer::Redirect {
+                status: r.status(),
+                location: r.header("location").unwrap_or("").to_string(),
+            }),
+            Ok(r) => {
+                let code = r.status();
+                let total = r
+                    .header("x-total-count")
+                    .and_then(|t| t.trim().parse().ok());
+                Ok(Answer::Done(Reply {
+                    code,
+                    total,
+                    body: text(r),
+                }))
+            }
+            Err(ureq::Error::Status(code, r)) if code < 500 => Err(ApiError::Refused {
+                status: code,
+                message: message_of(&text(r)),
+            }),
+            Err(ureq::Error::Status(500, r)) => Err(ApiError::Failed {
+                message: message_of(&text(r)),
+            }),
+            Err(ureq::Error::Status(code, r)) => {
+                Ok(Answer::Retry(format!("{code}: {}", message_of(&text(r)))))
+            }
+            Err(ureq::Error::Transport(t)) => Ok(Answer::Retry(t.to_string())),
+        }
+    }
+
+    /// Where a redirect leads, when it is followed: only for a read, only on this server
+    /// (the token never goes elsewhere), at most three times. A write is never re-sent to
+    /// another address on our own.
+    fn follow(
+        &self,
+        method: Method,
+        status: u16,
+        location: &str,
+        hops: u32,
+    ) -> Result<String, ApiError> {
+        // A path on this server, as Gitea redirects a renamed repository
+        // (services/context/repo.go, `RedirectToRepo`).
+        let next = match &self.root {
+            Some(root) if location.starts_with('/') => root
+                .join(location)
+                .map_or_else(|_| location.to_string(), String::from),
+            _ => location.to_string(),
+        };
+        if method != Method::Get || location.is_empty() {
+            return Err(ApiError::Moved {
+                status,
+                location: redact_url(&next),
+            });
+        }
+        let same_server = self
+            .root
+            .as_ref()
+            .is_some_and(|root| url::Url::parse(&next).is_ok_and(|n| n.origin() == root.origin()));
+        if !same_server || hops >= 3 {
+            return Err(ApiError::Refused {
+                status,
+                message: format!("redirected to {}, which is not followed", redact_url(&next)),
+            });
+        }
+        Ok(next)
     }
 
     fn post(&self, path: &str, body: &impl Serialize) -> Result<Reply, ApiError> {
