@@ -153,6 +153,49 @@ pub fn reusable_reference(r: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || "._-/".contains(c))
 }
 
+/// A component's deploy job, when its settings ask for one (`on_update.deploy`).
+fn deploy_of(name: String, settings: &Val) -> Result<Option<Deploy>> {
+    let Some(on_update) = get(settings, "on_update") else {
+        return Ok(None);
+    };
+    let at = |what: &str| format!("component `{name}`: {what}");
+    if !valid_name(&name) {
+        return Err(invalid(at(
+            "the name becomes the job id deploy_<name>, so it may use only letters, digits, _ and - (at most 64)",
+        )));
+    }
+    only_keys(on_update, &["deploy"], &at("`on_update:`"))?;
+    let Some(deploy) = get(on_update, "deploy") else {
+        return Err(invalid(at("`on_update:` needs `deploy: {workflow: ...}`")));
+    };
+    only_keys(
+        deploy,
+        &["workflow", "environment"],
+        &at("`on_update.deploy:`"),
+    )?;
+    let Some(workflow) = get(deploy, "workflow") else {
+        return Err(invalid(at(
+            "`on_update.deploy` needs `workflow:`, the reusable workflow to call",
+        )));
+    };
+    let workflow = string(workflow, &at("`on_update.deploy.workflow`"))?;
+    if !reusable_reference(&workflow) {
+        return Err(invalid(at(&format!(
+            "`on_update.deploy.workflow` {} is not a reusable workflow: use ./.gitea/workflows/<file>.yaml or <owner>/<repo>/.gitea/workflows/<file>.yaml@<ref>",
+            json_str(&workflow)
+        ))));
+    }
+    let environment = match get(deploy, "environment") {
+        None | Some(Val::Null) => None,
+        Some(e) => Some(string(e, &at("`on_update.deploy.environment`"))?),
+    };
+    Ok(Some(Deploy {
+        component: name,
+        workflow,
+        environment,
+    }))
+}
+
 impl Receiver {
     /// The receiver a config asks for. `bytes` is the config's text.
     pub fn parse(bytes: &[u8]) -> Result<Receiver> {
@@ -165,24 +208,7 @@ impl Receiver {
             Some(_) => return Err(invalid("the config must be a mapping")),
         };
         if let Some(w) = get(root, "workflow") {
-            only_keys(w, &["runs_on", "image"], "`workflow:`")?;
-            if let Some(r) = get(w, "runs_on") {
-                receiver.runs_on = string(r, "`workflow.runs_on`")?;
-                if !valid_label(&receiver.runs_on) {
-                    return Err(invalid(
-                        "`workflow.runs_on` must be a runner label: letters, digits and . _ -",
-                    ));
-                }
-            }
-            if let Some(i) = get(w, "image") {
-                let image = string(i, "`workflow.image`")?;
-                if image.is_empty() || image.contains(char::is_whitespace) {
-                    return Err(invalid(
-                        "`workflow.image` must be an image reference such as registry.local/gitops-ci:0.1.0",
-                    ));
-                }
-                receiver.image = Some(image);
-            }
+            receiver.workflow_settings(w)?;
         }
         let components = match get(root, "components") {
             None | Some(Val::Null) => return Ok(receiver),
@@ -195,47 +221,34 @@ impl Receiver {
         };
         for (name, settings) in components.iter() {
             let name = text(name).unwrap_or_else(|| name.to_string());
-            let Some(on_update) = get(settings, "on_update") else {
-                continue;
-            };
-            let at = |what: &str| format!("component `{name}`: {what}");
-            if !valid_name(&name) {
-                return Err(invalid(at(
-                    "the name becomes the job id deploy_<name>, so it may use only letters, digits, _ and - (at most 64)",
-                )));
+            if let Some(deploy) = deploy_of(name, settings)? {
+                receiver.deploys.push(deploy);
             }
-            only_keys(on_update, &["deploy"], &at("`on_update:`"))?;
-            let Some(deploy) = get(on_update, "deploy") else {
-                return Err(invalid(at("`on_update:` needs `deploy: {workflow: ...}`")));
-            };
-            only_keys(
-                deploy,
-                &["workflow", "environment"],
-                &at("`on_update.deploy:`"),
-            )?;
-            let Some(workflow) = get(deploy, "workflow") else {
-                return Err(invalid(at(
-                    "`on_update.deploy` needs `workflow:`, the reusable workflow to call",
-                )));
-            };
-            let workflow = string(workflow, &at("`on_update.deploy.workflow`"))?;
-            if !reusable_reference(&workflow) {
-                return Err(invalid(at(&format!(
-                    "`on_update.deploy.workflow` {} is not a reusable workflow: use ./.gitea/workflows/<file>.yaml or <owner>/<repo>/.gitea/workflows/<file>.yaml@<ref>",
-                    json_str(&workflow)
-                ))));
-            }
-            let environment = match get(deploy, "environment") {
-                None | Some(Val::Null) => None,
-                Some(e) => Some(string(e, &at("`on_update.deploy.environment`"))?),
-            };
-            receiver.deploys.push(Deploy {
-                component: name,
-                workflow,
-                environment,
-            });
         }
         Ok(receiver)
+    }
+
+    /// `workflow:`: the runner label and the job's image.
+    fn workflow_settings(&mut self, w: &Val) -> Result<()> {
+        only_keys(w, &["runs_on", "image"], "`workflow:`")?;
+        if let Some(r) = get(w, "runs_on") {
+            self.runs_on = string(r, "`workflow.runs_on`")?;
+            if !valid_label(&self.runs_on) {
+                return Err(invalid(
+                    "`workflow.runs_on` must be a runner label: letters, digits and . _ -",
+                ));
+            }
+        }
+        if let Some(i) = get(w, "image") {
+            let image = string(i, "`workflow.image`")?;
+            if image.is_empty() || image.contains(char::is_whitespace) {
+                return Err(invalid(
+                    "`workflow.image` must be an image reference such as registry.local/gitops-ci:0.1.0",
+                ));
+            }
+            self.image = Some(image);
+        }
+        Ok(())
     }
 
     /// The workflow's text.
