@@ -693,18 +693,29 @@ impl Forge for Gitea {
     }
 
     /// Merges, or schedules the merge for when the checks succeed.
-    fn merge_pull(&self, repo: &str, number: u64, style: &str) -> Result<Merge, ApiError> {
+    fn merge_pull(
+        &self,
+        repo: &str,
+        number: u64,
+        style: &str,
+        head: Option<&str>,
+    ) -> Result<Merge, ApiError> {
         #[derive(Serialize)]
         struct MergeBody<'a> {
             #[serde(rename = "Do")]
             style: &'a str,
             merge_when_checks_succeed: bool,
             delete_branch_after_merge: bool,
+            // A merge made now checks it (services/pull/merge_prepare.go, 409 "head out of
+            // date"); a scheduled one merges whatever head passes the checks.
+            #[serde(skip_serializing_if = "Option::is_none")]
+            head_commit_id: Option<&'a str>,
         }
         let req = MergeBody {
             style,
             merge_when_checks_succeed: true,
             delete_branch_after_merge: true,
+            head_commit_id: head,
         };
         let reply = self.post(&format!("/repos/{repo}/pulls/{number}/merge"), &req)?;
         Ok(if reply.code == 201 {

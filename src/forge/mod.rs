@@ -226,8 +226,15 @@ pub trait Forge {
     /// A commit's message (`GET /repos/{o}/{r}/commits?sha=`, its first entry).
     fn commit_message(&self, repo: &str, sha: &str) -> Result<String, ApiError>;
 
-    /// Merges, or schedules the merge for when the checks succeed.
-    fn merge_pull(&self, repo: &str, number: u64, style: &str) -> Result<Merge, ApiError>;
+    /// Merges, or schedules the merge for when the checks succeed; a merge made now only
+    /// when the head is still `head`.
+    fn merge_pull(
+        &self,
+        repo: &str,
+        number: u64,
+        style: &str,
+        head: Option<&str>,
+    ) -> Result<Merge, ApiError>;
 }
 
 /// The forge at `api_url`, built once per command. Gitea's API is the only one spoken; Forgejo

@@ -124,7 +124,11 @@ impl Landing for AgitPush<'_> {
                     "--auto-merge: the server did not name the pull request of the AGit push (PULL_REQUEST_PUSH_MESSAGE off?), so it cannot be merged".into(),
                 ));
             };
-            merged = auto_merge(api, number, style)?;
+            let head = match &done.outcome {
+                Outcome::Pushed { commit, .. } => commit.to_string(),
+                _ => String::new(),
+            };
+            merged = auto_merge(api, number, style, &head, self.cfg.timeout)?;
         }
         Ok(Some(Pulled {
             number,

@@ -68,7 +68,7 @@ impl Landing for PullRequestBranch<'_> {
         ));
         let merged = match self.mode.auto_merge {
             None => false,
-            Some(style) => auto_merge(api, pull.number, style)?,
+            Some(style) => auto_merge(api, pull.number, style, &pull.head_sha, self.cfg.timeout)?,
         };
         Ok(Some(Pulled {
             number: Some(pull.number),

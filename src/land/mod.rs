@@ -15,6 +15,8 @@ mod signing;
 
 pub use signing::announce as announce_signing;
 
+use std::time::{Duration, Instant};
+
 use crate::config::RunConfig;
 use crate::error::{Error, Result};
 use crate::forge::{self, Forge};
@@ -42,21 +44,53 @@ fn api_err(what: &str) -> impl Fn(forge::ApiError) -> Error + '_ {
     move |e| Error::Api(format!("{what}: {e}"))
 }
 
-/// `--auto-merge`: merged now (true), or scheduled for when the checks succeed. A merge an
-/// earlier run scheduled still holds for the new head: Gitea answers 409 "already scheduled"
-/// for it (routers/api/v1/repo/pull.go); any other 409, a conflict, fails the run.
-fn auto_merge(api: Api, number: u64, style: &str) -> Result<bool> {
-    let merged = match api.forge.merge_pull(api.repo, number, style) {
-        Ok(forge::Merge::Merged) => true,
-        Ok(forge::Merge::Scheduled) => false,
-        Err(forge::ApiError::Refused {
-            status: 409,
-            message,
-        }) if message.contains("already scheduled") => false,
-        Err(e) => {
-            return Err(Error::Api(format!(
-                "cannot merge pull request #{number}: {e}"
-            )))
+/// `--auto-merge`: merged now (true), or scheduled for when the checks succeed (false). A
+/// merge an earlier run scheduled still holds for the new head: Gitea answers 409 "already
+/// scheduled" for it (routers/api/v1/repo/pull.go). A refusal that may clear leaves the pull
+/// request pending, with a warning, rather than failing an update that is recorded: 405
+/// "Please try again later" while Gitea checks mergeability (services/pull/check.go
+/// `ErrNotMergeableState`, right after a push) is retried with back-off within `--timeout`;
+/// a work-in-progress title or missing approvals (405) wait for people; 409 "head out of
+/// date" means a later update's push, whose own run merges it. Any other refusal, a
+/// conflict among them, fails the run.
+fn auto_merge(api: Api, number: u64, style: &str, head: &str, within: Duration) -> Result<bool> {
+    let start = Instant::now();
+    let mut tries = 0;
+    let merged = loop {
+        let head = Some(head).filter(|h| !h.is_empty());
+        let refused = match api.forge.merge_pull(api.repo, number, style, head) {
+            Ok(forge::Merge::Merged) => break true,
+            Ok(forge::Merge::Scheduled) => break false,
+            Err(forge::ApiError::Refused { status, message }) => (status, message),
+            Err(e) => return Err(merge_failed(number, e)),
+        };
+        match merge_refusal(&refused) {
+            Refusal::Scheduled => break false,
+            Refusal::Merged => break true,
+            Refusal::Checking if start.elapsed() < within => {
+                tries += 1;
+                let pause = crate::model::backoff(
+                    Duration::from_millis(500),
+                    tries,
+                    Duration::from_secs(5),
+                );
+                std::thread::sleep(pause.min(within.saturating_sub(start.elapsed())));
+            }
+            Refusal::Checking | Refusal::Pending => {
+                report::warn(&format!(
+                    "pull request #{number} is open, but its auto-merge was not scheduled: Gitea answered {}: {}; merge it, or schedule its auto-merge, once that clears",
+                    refused.0,
+                    crate::report::escape(&refused.1)
+                ));
+                return Ok(false);
+            }
+            Refusal::Fails => {
+                let (status, message) = refused;
+                return Err(merge_failed(
+                    number,
+                    forge::ApiError::Refused { status, message },
+                ));
+            }
         }
     };
     report::progress(&format!(
@@ -68,6 +102,37 @@ fn auto_merge(api: Api, number: u64, style: &str) -> Result<bool> {
         }
     ));
     Ok(merged)
+}
+
+fn merge_failed(number: u64, e: forge::ApiError) -> Error {
+    Error::Api(format!("cannot merge pull request #{number}: {e}"))
+}
+
+/// What a refused merge request means for an update that is already recorded.
+enum Refusal {
+    /// An earlier run's auto-merge holds for this head too.
+    Scheduled,
+    /// Someone merged it meanwhile.
+    Merged,
+    /// Gitea is still checking whether it can merge: ask again shortly.
+    Checking,
+    /// It waits for people (a draft, approvals) or for a later update's run.
+    Pending,
+    Fails,
+}
+
+/// The refusals of routers/api/v1/repo/pull.go `MergePullRequest`, by status and message.
+fn merge_refusal((status, message): &(u16, String)) -> Refusal {
+    let m = message.to_ascii_lowercase();
+    match status {
+        409 if m.contains("already scheduled") => Refusal::Scheduled,
+        409 if m.contains("head out of date") => Refusal::Pending,
+        405 if m.contains("try again later") => Refusal::Checking,
+        405 if m.contains("already merged") => Refusal::Merged,
+        // ErrIsWorkInProgress, and ErrNotReadyToMerge (approvals, protected files).
+        405 if m.contains("work in progress") || m.contains("not ready") => Refusal::Pending,
+        _ => Refusal::Fails,
+    }
 }
 
 /// A pull request's title and description, from its head commit's message: the title is
@@ -126,4 +191,44 @@ fn diff_for_reading(done: &Done) -> String {
 fn landed_message(cfg: &RunConfig, done: &Done) -> String {
     cfg.record(&done.changes.iter().map(|c| &c.path).collect::<Vec<_>>())
         .message()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merge_refusals_that_may_clear_are_not_failures() {
+        let r = |status: u16, m: &str| merge_refusal(&(status, m.to_string()));
+        assert!(matches!(
+            r(405, "Please try again later"),
+            Refusal::Checking
+        ));
+        assert!(matches!(
+            r(405, "The PR is already merged"),
+            Refusal::Merged
+        ));
+        assert!(matches!(
+            r(405, "Work in progress PRs cannot be merged"),
+            Refusal::Pending
+        ));
+        assert!(matches!(r(405, "not ready to merge"), Refusal::Pending));
+        assert!(matches!(r(409, "head out of date"), Refusal::Pending));
+        assert!(matches!(
+            r(
+                409,
+                "pull request is already scheduled to auto merge when checks succeed [pull_id: 3]"
+            ),
+            Refusal::Scheduled
+        ));
+        assert!(matches!(
+            r(405, "User not allowed to merge PR"),
+            Refusal::Fails
+        ));
+        assert!(matches!(r(409, "merge conflict"), Refusal::Fails));
+        assert!(matches!(
+            r(403, "token does not have scope"),
+            Refusal::Fails
+        ));
+    }
 }

@@ -810,9 +810,7 @@ fn bench_dispatch() {
         pickup: Duration::from_secs(1),
         startup: Duration::from_secs(2),
         runners: 1,
-        checks_pending: false,
-        updater_env: Vec::new(),
-        account: Default::default(),
+        ..Options::default()
     };
     let median = |mut v: Vec<f64>| {
         v.sort_by(f64::total_cmp);

@@ -229,9 +229,15 @@ fn auto_merge_merges_now_or_when_the_checks_succeed() {
         .filter(|q| q.path.ends_with("/merge"))
         .map(|q| q.body)
         .collect();
+    // The merge made now is of the head the run pushed, which the merge commit's second
+    // parent is.
+    let head = git_out(&w.deploy.bare(), &["rev-parse", "main^2"]);
     assert_eq!(
         merges,
-        [r#"{"Do":"merge","merge_when_checks_succeed":true,"delete_branch_after_merge":true}"#]
+        [format!(
+            r#"{{"Do":"merge","merge_when_checks_succeed":true,"delete_branch_after_merge":true,"head_commit_id":"{}"}}"#,
+            head.trim()
+        )]
     );
 
     // Required checks pending: the merge is scheduled (201) and the run says pending.
@@ -649,4 +655,60 @@ fn the_progress_line_names_the_ref_the_commit_went_to() {
         "{}",
         r.stderr
     );
+}
+
+/// Right after a push Gitea is still checking whether the pull request can merge, and
+/// answers 405 "Please try again later" to the merge request (services/pull/check.go): the
+/// run asks again until the auto-merge is accepted, and the update merges.
+#[test]
+fn auto_merge_is_asked_again_while_gitea_checks_mergeability() {
+    let w = world(Options {
+        merge_checking_rounds: 2,
+        ..Options::default()
+    });
+    let r = run(w.update("1.2.3", "out").args(["run", "--auto-merge"]));
+    ok(&r);
+    assert!(w.gitea.pulls("acme/deploy")[0].merged);
+    assert_eq!(
+        w.deploy.show("main", "values.yaml"),
+        VALUES.replace("1.0.0", "1.2.3")
+    );
+    assert_eq!(w.outputs("out")["landing"], "merged");
+}
+
+/// A refusal that may clear (the check has not ended within --timeout) leaves the update
+/// recorded in its pull request: the run succeeds, says in one warning that the auto-merge
+/// was not scheduled and why, and reports the pull request as pending, not merged.
+#[test]
+fn an_auto_merge_gitea_cannot_take_yet_leaves_the_pull_request_pending() {
+    let w = world(Options {
+        merge_checking_rounds: u32::MAX,
+        ..Options::default()
+    });
+    let r = run(w
+        .update("1.2.3", "out")
+        .args(["run", "--auto-merge", "--timeout", "2s"]));
+    ok(&r);
+    let warnings: Vec<&str> = r
+        .stderr
+        .lines()
+        .filter(|l| l.contains("auto-merge was not scheduled"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{}", r.stderr);
+    assert!(
+        warnings[0].starts_with("warning: pull request #1 is open"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        warnings[0].contains("Please try again later"),
+        "{}",
+        r.stderr
+    );
+    let p = &w.gitea.pulls("acme/deploy")[0];
+    assert!(!p.merged && p.state == "open", "{p:?}");
+    assert_eq!(w.deploy.show("main", "values.yaml"), VALUES);
+    let out = w.outputs("out");
+    assert_eq!(out["landing"], "pull-request", "{out:?}");
+    assert!(out["summary"].starts_with("app|1.2.3|pending|"), "{out:?}");
 }

@@ -34,6 +34,11 @@ pub struct Options {
     pub runners: usize,
     /// The base branch requires checks that have not passed yet, so an auto-merge waits.
     pub checks_pending: bool,
+    /// How many merge requests of a pull request Gitea answers 405 "Please try again later"
+    /// after it is opened or its head moves, while it checks mergeability: the pull request
+    /// is `PullRequestStatusChecking` until the check queue reaches it (services/pull/check.go,
+    /// `CheckPullMergeable` → `ErrNotMergeableState`; routers/api/v1/repo/pull.go).
+    pub merge_checking_rounds: u32,
     /// More environment for the receiver's update step, e.g. `GITOPS_PULL_REQUEST=true` for
     /// a receiver that lands through pull requests.
     pub updater_env: Vec<(&'static str, &'static str)>,
@@ -60,6 +65,7 @@ impl Default for Options {
             startup: Duration::from_millis(100),
             runners: 1,
             checks_pending: false,
+            merge_checking_rounds: 0,
             updater_env: Vec::new(),
             account: Account::default(),
         }
@@ -172,6 +178,9 @@ pub struct PullRec {
     pub agit: bool,
     /// The merge commit, once merged (`merge_commit_sha`).
     pub merge_commit: Option<String>,
+    /// The head whose mergeability is being checked, and the merge requests still answered
+    /// 405 for it (`Options::merge_checking_rounds`).
+    pub checking: Option<(String, u32)>,
 }
 
 impl PullRec {
@@ -852,6 +861,7 @@ fn proc_receive(s: &mut State, full: &str, body: &str) -> Answer {
                     auto_merge: None,
                     agit: true,
                     merge_commit: None,
+                    checking: None,
                 });
                 number
             }
@@ -918,6 +928,7 @@ fn create_pull(s: &mut State, full: &str, body: &str) -> Answer {
         auto_merge: None,
         agit: false,
         merge_commit: None,
+        checking: None,
     };
     let body = pull_json(s, &rec);
     s.pulls.push(rec);
@@ -975,7 +986,8 @@ fn edit_pull(s: &mut State, full: &str, n: &str, body: &str) -> Answer {
     json(201, pull_json(s, &rec))
 }
 
-/// MergePullRequest. With `merge_when_checks_succeed` while required checks are pending
+/// MergePullRequest (routers/api/v1/repo/pull.go). While the pull request is being checked,
+/// 405 "Please try again later". With `merge_when_checks_succeed` while required checks are pending
 /// (`Options::checks_pending`), the merge is scheduled: 201 (services/automerge); a second
 /// schedule is 409. Otherwise it merges now: 200; the head branch is deleted when asked; a
 /// conflict is 409, a merged or closed pull request 405 or 404.
@@ -992,6 +1004,19 @@ fn merge_pull(s: &mut State, full: &str, n: &str, body: &str) -> Answer {
     };
     if s.pulls[i].merged {
         return error(405, "");
+    }
+    let bare = s.repos[full].bare.clone();
+    let head_now = rev_parse(&bare, &s.pulls[i].head_ref()).unwrap_or_default();
+    let rounds = s.opts.merge_checking_rounds;
+    let checking = s.pulls[i]
+        .checking
+        .get_or_insert((head_now.clone(), rounds));
+    if checking.0 != head_now {
+        *checking = (head_now.clone(), rounds);
+    }
+    if checking.1 > 0 {
+        checking.1 -= 1;
+        return error(405, "Please try again later");
     }
     let style = field(&req, "Do")
         .and_then(text)
@@ -1014,7 +1039,6 @@ fn merge_pull(s: &mut State, full: &str, n: &str, body: &str) -> Answer {
         s.pulls[i].auto_merge = Some(style);
         return json(201, "");
     }
-    let bare = s.repos[full].bare.clone();
     let (head, base) = (s.pulls[i].head.clone(), s.pulls[i].base.clone());
     let (Some(h), Some(b)) = (
         rev_parse(&bare, &s.pulls[i].head_ref()),
@@ -1022,6 +1046,13 @@ fn merge_pull(s: &mut State, full: &str, n: &str, body: &str) -> Answer {
     ) else {
         return error(404, "The target couldn't be found.");
     };
+    // A merge made now is of the head the caller expects, when it names one
+    // (services/pull/merge_prepare.go, ErrSHADoesNotMatch; 409 "head out of date").
+    if let Some(want) = field(&req, "head_commit_id").and_then(text) {
+        if !want.is_empty() && want != h {
+            return error(409, "head out of date");
+        }
+    }
     let tree = git(&bare)
         .args(["merge-tree", "--write-tree", &b, &h])
         .output()
