@@ -387,3 +387,132 @@ fn example_workflows_match_the_binary() {
     .into();
     assert_eq!(inputs, sent);
 }
+
+/// What a job token may do to one unit of the repository.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Access {
+    None,
+    Read,
+    Write,
+}
+
+/// The units a job token's permissions cover (models/actions/token_permissions.go).
+const UNITS: [&str; 8] = [
+    "code",
+    "releases",
+    "issues",
+    "pull_requests",
+    "actions",
+    "wiki",
+    "projects",
+    "packages",
+];
+
+/// A job token's access on Gitea 1.26+, ported from services/actions/permission_parser.go
+/// (and token_permission_design.md): no `permissions:` is the default mode, permissive here
+/// (write everywhere, Gitea's default); `read-all` / `write-all`; any other scalar, and `{}`,
+/// is none; a mapping sets every unit it does not name to none; `contents` is code and
+/// releases, and a finer `code` or `releases` wins over it; `statuses`, `checks`,
+/// `deployments`, `id-token` and GitHub's other scopes are ignored.
+fn token_access(permissions: Option<&Val>) -> BTreeMap<&'static str, Access> {
+    let all = |a| UNITS.iter().map(|u| (*u, a)).collect();
+    let level = |v: &Val| match text(v).as_str() {
+        "write" => Access::Write,
+        "read" => Access::Read,
+        _ => Access::None,
+    };
+    let Some(p) = permissions else {
+        return all(Access::Write);
+    };
+    let Val::Obj(map) = p else {
+        return match text(p).as_str() {
+            "write-all" => all(Access::Write),
+            "read-all" => all(Access::Read),
+            _ => all(Access::None),
+        };
+    };
+    let mut access: BTreeMap<&'static str, Access> = all(Access::None);
+    if let Some(c) = map.get(&Val::from("contents".to_string())) {
+        access.insert("code", level(c));
+        access.insert("releases", level(c));
+    }
+    for (key, value) in map.iter() {
+        let unit = text(key).replace('-', "_");
+        if let Some(u) = UNITS.iter().find(|u| **u == unit) {
+            access.insert(u, level(value));
+        }
+    }
+    access
+}
+
+#[test]
+fn the_job_token_rules_are_gitea_1_26s() {
+    let yaml = |s: &str| gitops_update::yaml::parse(s, "p").unwrap().values[0].clone();
+    let code = |p: Option<&Val>| token_access(p)["code"];
+    assert_eq!(
+        code(None),
+        Access::Write,
+        "no permissions: the default mode"
+    );
+    assert_eq!(code(Some(&yaml("statuses: write"))), Access::None);
+    assert_eq!(code(Some(&yaml("contents: write"))), Access::Write);
+    assert_eq!(
+        token_access(Some(&yaml("contents: write")))["issues"],
+        Access::None
+    );
+    assert_eq!(
+        code(Some(&yaml("contents: write\ncode: read"))),
+        Access::Read
+    );
+    assert_eq!(code(Some(&yaml("{}"))), Access::None);
+    assert_eq!(code(Some(&yaml("read-all"))), Access::Read);
+    assert_eq!(code(Some(&yaml("write-all"))), Access::Write);
+    assert_eq!(code(Some(&yaml("anything"))), Access::None);
+}
+
+/// Every job that runs gitops-update (or calls the reusable workflow that does) with the
+/// job's own token needs code write on Gitea: a push, and a commit status, which Gitea
+/// guards with code write (routers/api/v1/api.go `reqRepoWriter(unit.TypeCode)`;
+/// routers/private/hook_pre_receive.go). `statuses: write` alone gives none on 1.26+. Up
+/// to 1.26 a called workflow runs inside the caller's job with its token; from 1.27 with
+/// its own job's permissions (services/actions/reusable_workflow.go): both must say it.
+#[test]
+fn every_job_that_runs_the_tool_may_push_and_set_statuses_on_gitea_1_26() {
+    let mut checked = 0;
+    for name in WORKFLOWS {
+        let wf = load(name);
+        let top = get(&wf, "permissions");
+        let Some(Val::Obj(jobs)) = get(&wf, "jobs") else {
+            panic!("{name}: no jobs")
+        };
+        for (job_name, job) in jobs.iter() {
+            let commands: Vec<String> = match get(job, "steps") {
+                Some(Val::Arr(steps)) => steps
+                    .iter()
+                    .filter_map(|s| get(s, "run"))
+                    .map(text)
+                    .collect(),
+                _ => Vec::new(),
+            };
+            let calls_dispatch = get(job, "uses")
+                .is_some_and(|u| text(u).contains("/.gitea/workflows/gitops-dispatch.yml@"));
+            let runs_tool = calls_dispatch
+                || commands.iter().any(|c| {
+                    c.lines()
+                        .any(|l| l.trim_start().starts_with("gitops-update"))
+                });
+            if !runs_tool {
+                continue;
+            }
+            let access = token_access(get(job, "permissions").or(top));
+            assert_eq!(
+                access["code"],
+                Access::Write,
+                "{name}: job {}: the job token cannot push or set a commit status on Gitea 1.26+ ({access:?})",
+                text(job_name)
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 4, "only {checked} jobs run the tool");
+}
