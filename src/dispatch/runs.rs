@@ -84,10 +84,10 @@ impl<'a> Runs<'a> {
         if let Some(name) = &cfg.deploy_name {
             inputs.push(("deploy_name", name.as_str()));
         }
-        let forgejo = matches!(self.server, Server::Forgejo { .. });
+        let run_id = self.server.capabilities().run_id;
         self.run = self
             .forge
-            .dispatch(&cfg.repo, &cfg.workflow, self.branch, &inputs, forgejo)
+            .dispatch(&cfg.repo, &cfg.workflow, self.branch, &inputs, run_id)
             .map_err(|e| {
                 api(
                     &format!("cannot dispatch {} in {}", cfg.workflow, cfg.repo),
@@ -152,7 +152,9 @@ impl<'a> Runs<'a> {
         })
     }
 
-    /// Forgejo's word on the run it returned.
+    /// The server's word on the run the dispatch named (Gitea 1.26+, Forgejo): known at once
+    /// when it fails or is cancelled; a run merely queued is waited for, never dispatched
+    /// again.
     fn run_status(&self, run: u64, links: &mut Links) -> Result<Seen> {
         let (status, url) = self
             .forge
@@ -163,7 +165,10 @@ impl<'a> Runs<'a> {
         }
         Ok(match status.as_str() {
             "success" => Seen::Succeeded,
-            "failure" | "skipped" => Seen::Failed(links.run.clone().unwrap_or_default()),
+            // A run that completed with no conclusion did not succeed either.
+            "failure" | "skipped" | "completed" => {
+                Seen::Failed(links.run.clone().unwrap_or_default())
+            }
             "cancelled" => Seen::Cancelled,
             _ => Seen::Active,
         })

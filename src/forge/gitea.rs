@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
-use super::{ApiError, Commit, Forge, Listed, Merge, Pull, PullState, Repo, Status, Task};
+use super::{ApiError, Commit, Forge, Listed, Merge, Pull, PullState, Repo, RunId, Status, Task};
 use crate::model::{redact_url, SafeUrl, Token};
 
 pub struct Gitea {
@@ -391,16 +391,18 @@ impl Forge for Gitea {
         })
     }
 
-    /// Dispatches a workflow. Gitea answers 204 with no body on every release; Forgejo,
-    /// asked with `return_run_info`, answers 201 with the run (Forgejo's
-    /// routers/api/v1/repo/action.go), whose id is returned.
+    /// Dispatches a workflow. Gitea answers 204 with no body, unless 1.26+ is asked with
+    /// `?return_run_details=true`: then 200 with `workflow_run_id` (routers/api/v1/repo/
+    /// action.go `ActionsDispatchWorkflow`, modules/structs/repo_actions.go `RunDetails`).
+    /// Forgejo, asked with the body field `return_run_info`, answers 201 with the run, whose
+    /// `id` it is (Forgejo's routers/api/v1/repo/action.go).
     fn dispatch(
         &self,
         repo: &str,
         workflow: &str,
         branch: &str,
         inputs: &[(&str, &str)],
-        return_run_info: bool,
+        run_id: RunId,
     ) -> Result<Option<u64>, ApiError> {
         #[derive(Serialize)]
         struct Dispatch<'a> {
@@ -420,20 +422,30 @@ impl Forge for Gitea {
         struct Run {
             #[serde(deserialize_with = "loose")]
             id: Option<u64>,
+            #[serde(deserialize_with = "loose")]
+            workflow_run_id: Option<u64>,
         }
+        let query = if run_id == RunId::Query {
+            "?return_run_details=true"
+        } else {
+            ""
+        };
         let reply = self.post(
-            &format!("/repos/{repo}/actions/workflows/{workflow}/dispatches"),
+            &format!("/repos/{repo}/actions/workflows/{workflow}/dispatches{query}"),
             &Dispatch {
                 branch,
                 inputs,
-                return_run_info,
+                return_run_info: run_id == RunId::Body,
             },
         )?;
-        if reply.code != 201 {
-            return Ok(None);
-        }
-        let run = serde_json::from_str(&reply.body).ok();
-        Ok(run.and_then(|v| read::<Run>(v).id))
+        let run = match (run_id, reply.code) {
+            (RunId::Query, 200) | (RunId::Body, 201) => serde_json::from_str(&reply.body).ok(),
+            _ => None,
+        };
+        Ok(run.map(read::<Run>).and_then(|r| match run_id {
+            RunId::Query => r.workflow_run_id,
+            _ => r.id,
+        }))
     }
 
     /// The commits of `branch` that `not` does not reach, newest first, every page of them.
@@ -553,11 +565,19 @@ impl Forge for Gitea {
         struct RunJson {
             #[serde(deserialize_with = "loose")]
             status: Option<String>,
+            #[serde(deserialize_with = "loose")]
+            conclusion: Option<String>,
             #[serde(deserialize_with = "link")]
             html_url: Option<String>,
         }
         let v: RunJson = read(self.get(&format!("/repos/{repo}/actions/runs/{run}"))?);
-        Ok((v.status.unwrap_or_default(), v.html_url))
+        // Gitea's run is `completed` with a `conclusion` (services/convert/convert.go
+        // `ToActionsStatus`); Forgejo's `status` is the outcome itself.
+        let status = match (v.status, v.conclusion) {
+            (Some(s), Some(c)) if s == "completed" && !c.is_empty() => c,
+            (s, _) => s.unwrap_or_default(),
+        };
+        Ok((status, v.html_url))
     }
 
     fn set_status(&self, repo: &str, sha: &str, status: &Status) -> Result<(), ApiError> {

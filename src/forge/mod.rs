@@ -8,7 +8,7 @@ mod gitea;
 mod server;
 
 pub use gitea::Gitea;
-pub use server::Server;
+pub use server::{RunId, Server};
 
 use std::time::Duration;
 
@@ -165,16 +165,15 @@ pub trait Forge {
 
     fn repo(&self, repo: &str) -> Result<Repo, ApiError>;
 
-    /// Dispatches a workflow. Gitea answers 204 with no body on every release; Forgejo,
-    /// asked with `return_run_info`, answers 201 with the run (Forgejo's
-    /// routers/api/v1/repo/action.go), whose id is returned.
+    /// Dispatches a workflow; answers the id of the run it started when the server says it
+    /// (asked the way `run_id` names).
     fn dispatch(
         &self,
         repo: &str,
         workflow: &str,
         branch: &str,
         inputs: &[(&str, &str)],
-        return_run_info: bool,
+        run_id: RunId,
     ) -> Result<Option<u64>, ApiError>;
 
     /// The commits of `branch` that `not` does not reach, newest first, every page of them.

@@ -26,12 +26,28 @@ pub struct Capabilities {
     /// Every dispatch cancels the running and waiting runs of the same workflow and ref
     /// (1.24 and 1.25: services/actions/workflow.go → `CancelPreviousJobs`).
     pub cancels_on_dispatch: bool,
+    /// How a dispatch can be asked for the id of the run it started.
+    pub run_id: RunId,
+}
+
+/// How a dispatch is asked for its run's id, if at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunId {
+    /// 204 with no body: the run is found by its title or not at all (Gitea 1.24, 1.25).
+    Unasked,
+    /// `?return_run_details=true`: 200 with `workflow_run_id` (Gitea 1.26+,
+    /// routers/api/v1/repo/action.go `ActionsDispatchWorkflow`).
+    Query,
+    /// The body field `return_run_info`: 201 with the run (Forgejo's
+    /// routers/api/v1/repo/action.go).
+    Body,
 }
 
 const NONE: Capabilities = Capabilities {
     dispatch: false,
     titles_runs: false,
     cancels_on_dispatch: false,
+    run_id: RunId::Unasked,
 };
 
 /// Gitea's releases where a capability changed, oldest first: a server has the row of the
@@ -52,6 +68,7 @@ const GITEA: &[((u32, u32), Capabilities)] = &[
             dispatch: true,
             titles_runs: true,
             cancels_on_dispatch: true,
+            run_id: RunId::Unasked,
         },
     ),
     (
@@ -60,6 +77,7 @@ const GITEA: &[((u32, u32), Capabilities)] = &[
             dispatch: true,
             titles_runs: true,
             cancels_on_dispatch: false,
+            run_id: RunId::Query,
         },
     ),
 ];
@@ -68,6 +86,7 @@ const GITEA: &[((u32, u32), Capabilities)] = &[
 /// `name:`, never the dispatch's, and a dispatch cancels nothing.
 const FORGEJO: Capabilities = Capabilities {
     dispatch: true,
+    run_id: RunId::Body,
     ..NONE
 };
 
@@ -159,5 +178,10 @@ mod tests {
         assert!(v("2.0.0").can_dispatch() && v("2.0.0").titles_runs());
         assert!(v("11.0.1+gitea-1.22.0").can_dispatch());
         assert!(!v("11.0.1+gitea-1.22.0").titles_runs());
+        let run_id = |s| v(s).capabilities().run_id;
+        assert_eq!(run_id("1.25.4"), RunId::Unasked);
+        assert_eq!(run_id("1.26.0"), RunId::Query);
+        assert_eq!(run_id("1.27.0"), RunId::Query);
+        assert_eq!(run_id("11.0.1+gitea-1.22.0"), RunId::Body);
     }
 }

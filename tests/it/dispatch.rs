@@ -502,6 +502,62 @@ fn gitea_1_23_is_refused_naming_the_release_needed() {
         .contains("summary=app|1.2.3|failure||acme/deploy\n"));
 }
 
+/// Gitea 1.26+ names the run a dispatch started when asked (`?return_run_details=true`,
+/// 200): the wait reads that run, not tasks by their titles, and a run that fails is known
+/// at once, with its own page as the status link.
+#[test]
+fn on_gitea_1_26_the_dispatch_watches_the_run_it_started() {
+    let w = world(
+        Options {
+            version: "1.26.3",
+            ..Options::default()
+        },
+        VALUES,
+    );
+    let r = w.dispatch("d-1", "1.2.3", &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let reqs = w.gitea.requests();
+    let dispatch = reqs
+        .iter()
+        .find(|q| q.path.ends_with("/dispatches"))
+        .unwrap();
+    assert_eq!(
+        (dispatch.query.as_str(), dispatch.status),
+        ("return_run_details=true", 200)
+    );
+    assert!(
+        !dispatch.body.contains("return_run_info"),
+        "{}",
+        dispatch.body
+    );
+    assert!(reqs
+        .iter()
+        .any(|q| q.path == "/api/v1/repos/acme/deploy/actions/runs/1"));
+
+    let r = run(w
+        .consumer("d-2", "1.2.4", ".image.tag = \"{{VERSION}}\"")
+        .env("GITOPS_FILE", "missing.yaml"));
+    assert_eq!(r.code, 7, "{}", r.stderr);
+    let url = format!("{APP_URL}/acme/deploy/actions/runs/2");
+    assert!(
+        r.stderr.contains(&format!(
+            "the GitOps run for dispatch d-2 in acme/deploy failed; see its log: {url}"
+        )),
+        "{}",
+        r.stderr
+    );
+    let status = w.consumer_statuses().pop().unwrap();
+    assert_eq!(
+        (status.state.as_str(), status.target_url.as_str()),
+        ("failure", url.as_str())
+    );
+    assert_eq!(
+        w.gitea.dispatches(),
+        2,
+        "a failed run is not dispatched again"
+    );
+}
+
 #[test]
 fn forgejo_returns_the_run_and_it_is_watched() {
     let w = world(

@@ -628,7 +628,7 @@ fn route(
     let segments: Vec<&str> = sub.split('/').filter(|x| !x.is_empty()).collect();
     match (method, segments.as_slice()) {
         ("GET", []) => repo_json(s, &full),
-        ("POST", ["actions", "workflows", wf, "dispatches"]) => dispatch(s, &full, wf, body),
+        ("POST", ["actions", "workflows", wf, "dispatches"]) => dispatch(s, &full, wf, &p, body),
         ("GET", ["actions", "tasks"]) => tasks(s, &full, &p),
         ("GET", ["actions", "runs", id]) => run_json(s, &full, id),
         ("GET", ["commits"]) => commits(s, &full, &p),
@@ -1196,7 +1196,13 @@ fn evaluate(template: &str, inputs: &BTreeMap<String, String>) -> String {
     out
 }
 
-fn dispatch(s: &mut State, full: &str, wf: &str, body: &str) -> Answer {
+fn dispatch(
+    s: &mut State,
+    full: &str,
+    wf: &str,
+    p: &BTreeMap<String, String>,
+    body: &str,
+) -> Answer {
     // The route exists from 1.24 (routers/api/v1/api.go).
     let (forgejo, _, _) = version(s);
     if !forgejo && !gitea_at_least(s, 24) {
@@ -1281,7 +1287,21 @@ fn dispatch(s: &mut State, full: &str, wf: &str, body: &str) -> Answer {
             format!("{{\"id\":{id},\"run_number\":{index},\"jobs\":[\"update\"]}}"),
         );
     }
-    // Gitea: 204, no body, on every release (routers/api/v1/repo/action.go).
+    // Gitea 1.26+, asked with `return_run_details` (read with ctx.FormBool): 200 with the
+    // instance-wide run id and its links (routers/api/v1/repo/action.go
+    // `ActionsDispatchWorkflow`, modules/structs/repo_actions.go `RunDetails`).
+    let details = p
+        .get("return_run_details")
+        .is_some_and(|v| ["true", "1", "t", "on"].contains(&v.as_str()));
+    if !forgejo && gitea_at_least(s, 26) && details {
+        return json(
+            200,
+            format!(
+                "{{\"workflow_run_id\":{id},\"run_url\":\"{APP_URL}/api/v1/repos/{full}/actions/runs/{id}\",\"html_url\":\"{APP_URL}/{full}/actions/runs/{id}\"}}"
+            ),
+        );
+    }
+    // Gitea: 204, no body, otherwise (routers/api/v1/repo/action.go).
     json(204, "")
 }
 
@@ -1352,6 +1372,9 @@ fn run_json(s: &State, full: &str, id: &str) -> Answer {
             ),
         );
     }
+    // Run pages are by run number up to 1.25, by the instance-wide run id from 1.26
+    // (models/actions/run.go `HTMLURL`).
+    let page = if gitea_at_least(s, 26) { r.id } else { r.index };
     // services/convert/convert.go, ToActionsStatus.
     let (status, conclusion) = match r.status {
         "waiting" => ("queued", ""),
@@ -1365,7 +1388,7 @@ fn run_json(s: &State, full: &str, id: &str) -> Answer {
             r.id,
             r.index,
             json_str(&r.title),
-            r.index
+            page
         ),
     )
 }
