@@ -82,13 +82,28 @@ const GITEA: &[((u32, u32), Capabilities)] = &[
     ),
 ];
 
-/// Forgejo has dispatch on every release this supports; a run's title is the workflow's
-/// `name:`, never the dispatch's, and a dispatch cancels nothing.
-const FORGEJO: Capabilities = Capabilities {
-    dispatch: true,
-    run_id: RunId::Body,
-    ..NONE
-};
+/// Forgejo's releases, as `GITEA` (Forgejo's routers/api/v1/repo/action.go and
+/// services/actions/workflows.go, v11.0 to v13.0 branches): dispatch on every release this
+/// supports; a run's title is the workflow's `name:`, never the dispatch's, and a dispatch
+/// cancels nothing. The run a dispatch started can be read (`/actions/runs/{id}`) only from
+/// v12, so v11 is not asked for it.
+const FORGEJO: &[(u32, Capabilities)] = &[
+    (
+        0,
+        Capabilities {
+            dispatch: true,
+            ..NONE
+        },
+    ),
+    (
+        12,
+        Capabilities {
+            dispatch: true,
+            run_id: RunId::Body,
+            ..NONE
+        },
+    ),
+];
 
 impl Server {
     /// Parses a version string; `None` when it is neither Gitea's nor Forgejo's shape.
@@ -117,7 +132,11 @@ impl Server {
                 .rev()
                 .find(|(since, _)| *since <= (major, minor))
                 .map_or(NONE, |(_, c)| *c),
-            Server::Forgejo { .. } => FORGEJO,
+            Server::Forgejo { major } => FORGEJO
+                .iter()
+                .rev()
+                .find(|(since, _)| *since <= major)
+                .map_or(NONE, |(_, c)| *c),
         }
     }
 
@@ -182,6 +201,8 @@ mod tests {
         assert_eq!(run_id("1.25.4"), RunId::Unasked);
         assert_eq!(run_id("1.26.0"), RunId::Query);
         assert_eq!(run_id("1.27.0"), RunId::Query);
-        assert_eq!(run_id("11.0.1+gitea-1.22.0"), RunId::Body);
+        assert_eq!(run_id("11.0.1+gitea-1.22.0"), RunId::Unasked);
+        assert_eq!(run_id("12.0.1+gitea-1.22.0"), RunId::Body);
+        assert_eq!(run_id("13.0.0+gitea-1.22.0"), RunId::Body);
     }
 }

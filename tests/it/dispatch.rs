@@ -558,11 +558,43 @@ fn on_gitea_1_26_the_dispatch_watches_the_run_it_started() {
     );
 }
 
+/// Forgejo v11 has no `/actions/runs/{id}` (from v12): it is not asked for the run, which
+/// it could not show, and the update is proven from the repository as on Gitea 1.24.
+#[test]
+fn forgejo_11_is_not_asked_for_a_run_it_cannot_show() {
+    let w = world(
+        Options {
+            version: "11.0.1+gitea-1.22.0",
+            ..Options::default()
+        },
+        VALUES,
+    );
+    let r = w.dispatch("d-1", "1.2.3", &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let reqs = w.gitea.requests();
+    let dispatch = reqs
+        .iter()
+        .find(|q| q.path.ends_with("/dispatches"))
+        .unwrap();
+    assert!(
+        !dispatch.body.contains("return_run_info"),
+        "{}",
+        dispatch.body
+    );
+    assert_eq!(dispatch.status, 204);
+    assert!(!reqs.iter().any(|q| q.path.contains("/actions/runs/")));
+    assert!(
+        w.output("d-1").contains("summary=app|1.2.3|success|"),
+        "{}",
+        w.output("d-1")
+    );
+}
+
 #[test]
 fn forgejo_returns_the_run_and_it_is_watched() {
     let w = world(
         Options {
-            version: "11.0.1+gitea-1.22.0",
+            version: "12.0.1+gitea-1.22.0",
             ..Options::default()
         },
         VALUES,

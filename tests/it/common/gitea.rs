@@ -1352,8 +1352,10 @@ fn run_json(s: &State, full: &str, id: &str) -> Answer {
         .parse::<u64>()
         .ok()
         .and_then(|id| s.runs.iter().find(|r| r.id == id && r.repo == full));
-    // Gitea has this route from 1.25 (routers/api/v1/api.go); Forgejo has it too.
-    if !forgejo && !gitea_at_least(s, 25) {
+    // Gitea has this route from 1.25 (routers/api/v1/api.go); Forgejo from v12 (Forgejo's
+    // routers/api/v1/api.go on the v12.0 branch).
+    let (_, major, _) = version(s);
+    if (!forgejo && !gitea_at_least(s, 25)) || (forgejo && major < 12) {
         return error(404, "not found");
     }
     let Some(r) = run else {
