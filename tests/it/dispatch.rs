@@ -392,19 +392,26 @@ fn a_failing_run_ends_the_wait_at_once_with_its_link() {
         "{:?}",
         started.elapsed()
     );
-    let url = format!("{APP_URL}/acme/deploy/actions/runs/1");
+    assert_failed_at_once(&w, &r, "d-9", 1, 1);
+}
+
+/// A failed run as the consumer sees it: one line with the run's page, the summary line's
+/// failure, the failure status linking that page, and no dispatch again.
+fn assert_failed_at_once(w: &World, r: &Run, id: &str, run: u64, dispatches: usize) {
+    let url = format!("{APP_URL}/acme/deploy/actions/runs/{run}");
     assert!(
         r.stderr.contains(&format!(
-            "the GitOps run for dispatch d-9 in acme/deploy failed; see its log: {url}"
+            "the GitOps run for dispatch {id} in acme/deploy failed; see its log: {url}"
         )),
         "{}",
         r.stderr
     );
     assert!(
-        w.output("d-9")
-            .contains("summary=app|1.2.3|failure||acme/deploy\n"),
+        w.output(id)
+            .lines()
+            .any(|l| l.starts_with("summary=app|") && l.ends_with("|failure||acme/deploy")),
         "{}",
-        w.output("d-9")
+        w.output(id)
     );
     let status = w.consumer_statuses().pop().unwrap();
     assert_eq!(
@@ -413,7 +420,7 @@ fn a_failing_run_ends_the_wait_at_once_with_its_link() {
     );
     assert_eq!(
         w.gitea.dispatches(),
-        1,
+        dispatches,
         "a failed run is not dispatched again"
     );
 }
@@ -502,14 +509,11 @@ fn gitea_1_23_is_refused_naming_the_release_needed() {
         .contains("summary=app|1.2.3|failure||acme/deploy\n"));
 }
 
-/// Gitea 1.26+ names the run a dispatch started when asked (`?return_run_details=true`,
-/// 200): the wait reads that run, not tasks by their titles, and a run that fails is known
-/// at once, with its own page as the status link.
-#[test]
-fn on_gitea_1_26_the_dispatch_watches_the_run_it_started() {
+/// A world on the server `version`, and the requests it saw for one successful dispatch.
+fn dispatched_on(version: &'static str) -> (World, Run, Vec<crate::common::gitea::Req>) {
     let w = world(
         Options {
-            version: "1.26.3",
+            version,
             ..Options::default()
         },
         VALUES,
@@ -517,6 +521,15 @@ fn on_gitea_1_26_the_dispatch_watches_the_run_it_started() {
     let r = w.dispatch("d-1", "1.2.3", &[]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let reqs = w.gitea.requests();
+    (w, r, reqs)
+}
+
+/// Gitea 1.26+ names the run a dispatch started when asked (`?return_run_details=true`,
+/// 200): the wait reads that run, not tasks by their titles, and a run that fails is known
+/// at once, with its own page as the status link.
+#[test]
+fn on_gitea_1_26_the_dispatch_watches_the_run_it_started() {
+    let (w, _, reqs) = dispatched_on("1.26.3");
     let dispatch = reqs
         .iter()
         .find(|q| q.path.ends_with("/dispatches"))
@@ -538,40 +551,14 @@ fn on_gitea_1_26_the_dispatch_watches_the_run_it_started() {
         .consumer("d-2", "1.2.4", ".image.tag = \"{{VERSION}}\"")
         .env("GITOPS_FILE", "missing.yaml"));
     assert_eq!(r.code, 7, "{}", r.stderr);
-    let url = format!("{APP_URL}/acme/deploy/actions/runs/2");
-    assert!(
-        r.stderr.contains(&format!(
-            "the GitOps run for dispatch d-2 in acme/deploy failed; see its log: {url}"
-        )),
-        "{}",
-        r.stderr
-    );
-    let status = w.consumer_statuses().pop().unwrap();
-    assert_eq!(
-        (status.state.as_str(), status.target_url.as_str()),
-        ("failure", url.as_str())
-    );
-    assert_eq!(
-        w.gitea.dispatches(),
-        2,
-        "a failed run is not dispatched again"
-    );
+    assert_failed_at_once(&w, &r, "d-2", 2, 2);
 }
 
 /// Forgejo v11 has no `/actions/runs/{id}` (from v12): it is not asked for the run, which
 /// it could not show, and the update is proven from the repository as on Gitea 1.24.
 #[test]
 fn forgejo_11_is_not_asked_for_a_run_it_cannot_show() {
-    let w = world(
-        Options {
-            version: "11.0.1+gitea-1.22.0",
-            ..Options::default()
-        },
-        VALUES,
-    );
-    let r = w.dispatch("d-1", "1.2.3", &[]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    let reqs = w.gitea.requests();
+    let (w, _, reqs) = dispatched_on("11.0.1+gitea-1.22.0");
     let dispatch = reqs
         .iter()
         .find(|q| q.path.ends_with("/dispatches"))
@@ -592,16 +579,7 @@ fn forgejo_11_is_not_asked_for_a_run_it_cannot_show() {
 
 #[test]
 fn forgejo_returns_the_run_and_it_is_watched() {
-    let w = world(
-        Options {
-            version: "12.0.1+gitea-1.22.0",
-            ..Options::default()
-        },
-        VALUES,
-    );
-    let r = w.dispatch("d-1", "1.2.3", &[]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    let reqs = w.gitea.requests();
+    let (_w, r, reqs) = dispatched_on("12.0.1+gitea-1.22.0");
     let dispatch = reqs
         .iter()
         .find(|q| q.path.ends_with("/dispatches"))
