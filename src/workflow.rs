@@ -39,6 +39,16 @@ pub struct Receiver {
     pub runs_on: String,
     pub image: Option<String>,
     pub deploys: Vec<Deploy>,
+    /// The secret holding the token the update pushes with; none: the job token
+    /// (`secrets.GITEA_TOKEN`).
+    pub token_secret: Option<String>,
+    /// `--pull-request` for the update: `true` (a branch of ours) or `agit`.
+    pub pull_request: Option<String>,
+    /// `--auto-merge` for that pull request.
+    pub auto_merge: bool,
+    /// The secret holding the signing key (`GITOPS_SIGNING_KEY`), and its passphrase's.
+    pub signing_key_secret: Option<String>,
+    pub signing_passphrase_secret: Option<String>,
 }
 
 impl Default for Receiver {
@@ -47,6 +57,11 @@ impl Default for Receiver {
             runs_on: "gitops".into(),
             image: None,
             deploys: Vec::new(),
+            token_secret: None,
+            pull_request: None,
+            auto_merge: false,
+            signing_key_secret: None,
+            signing_passphrase_secret: None,
         }
     }
 }
@@ -230,7 +245,20 @@ impl Receiver {
 
     /// `workflow:`: the runner label and the job's image.
     fn workflow_settings(&mut self, w: &Val) -> Result<()> {
-        only_keys(w, &["runs_on", "image"], "`workflow:`")?;
+        only_keys(
+            w,
+            &[
+                "runs_on",
+                "image",
+                "token_secret",
+                "pull_request",
+                "auto_merge",
+                "signing_key_secret",
+                "signing_passphrase_secret",
+            ],
+            "`workflow:`",
+        )?;
+        self.landing_settings(w)?;
         if let Some(r) = get(w, "runs_on") {
             self.runs_on = string(r, "`workflow.runs_on`")?;
             if !valid_label(&self.runs_on) {
@@ -251,6 +279,71 @@ impl Receiver {
         Ok(())
     }
 
+    /// How the update lands and with which secrets: a protected branch wants a bot token
+    /// (the job token may push to it only from Gitea 1.27, and only without a push
+    /// whitelist), a pull request, or a signature; all come from the config, so the
+    /// generated file needs no hand edits and `--check` stays true.
+    fn landing_settings(&mut self, w: &Val) -> Result<()> {
+        self.token_secret = secret_name(w, "token_secret")?;
+        self.signing_key_secret = secret_name(w, "signing_key_secret")?;
+        self.signing_passphrase_secret = secret_name(w, "signing_passphrase_secret")?;
+        if self.signing_passphrase_secret.is_some() && self.signing_key_secret.is_none() {
+            return Err(invalid(
+                "`workflow.signing_passphrase_secret` goes with `workflow.signing_key_secret`",
+            ));
+        }
+        if let Some(p) = get(w, "pull_request") {
+            let mode = match p {
+                Val::Bool(true) => "true".to_string(),
+                Val::Bool(false) => String::new(),
+                other => string(other, "`workflow.pull_request`")?,
+            };
+            if !["", "true", "agit"].contains(&mode.as_str()) {
+                return Err(invalid(
+                    "`workflow.pull_request` must be true (a branch of ours), agit or false",
+                ));
+            }
+            self.pull_request = Some(mode).filter(|m| !m.is_empty());
+        }
+        match get(w, "auto_merge") {
+            None | Some(Val::Bool(false)) => {}
+            Some(Val::Bool(true)) if self.pull_request.is_some() => self.auto_merge = true,
+            Some(Val::Bool(true)) => {
+                return Err(invalid(
+                    "`workflow.auto_merge` merges the pull request `workflow.pull_request` opens: set that too",
+                ))
+            }
+            Some(_) => return Err(invalid("`workflow.auto_merge` must be true or false")),
+        }
+        Ok(())
+    }
+
+    /// The update job's environment lines these settings add.
+    fn landing_env(&self) -> String {
+        let mut env = String::new();
+        if let Some(mode) = &self.pull_request {
+            env.push_str(&format!(
+                "          GITOPS_PULL_REQUEST: {}\n",
+                json_str(mode)
+            ));
+        }
+        if self.auto_merge {
+            env.push_str("          GITOPS_AUTO_MERGE: \"true\"\n");
+        }
+        for (name, secret) in [
+            ("GITOPS_SIGNING_KEY", &self.signing_key_secret),
+            (
+                "GITOPS_SIGNING_KEY_PASSPHRASE",
+                &self.signing_passphrase_secret,
+            ),
+        ] {
+            if let Some(secret) = secret {
+                env.push_str(&format!("          {name}: ${{{{ secrets.{secret} }}}}\n"));
+            }
+        }
+        env
+    }
+
     /// The workflow's text.
     pub fn render(&self) -> String {
         let mut out = String::new();
@@ -263,12 +356,38 @@ impl Receiver {
         if let Some(image) = &self.image {
             out.push_str(&format!("    container:\n      image: {}\n", scalar(image)));
         }
-        out.push_str(UPDATE);
+        let token = self.token_secret.as_deref().unwrap_or("GITEA_TOKEN");
+        out.push_str(&UPDATE.replace(
+            "GITEA_TOKEN: ${{ secrets.GITEA_TOKEN }}",
+            &format!("GITEA_TOKEN: ${{{{ secrets.{token} }}}}"),
+        ));
+        out.push_str(&self.landing_env());
         for d in &self.deploys {
             out.push_str(&deploy_job(d));
         }
         out
     }
+}
+
+/// A secret's name as Gitea takes it: letters, digits and `_`, not starting with a digit,
+/// nor with `GITEA_` or `GITHUB_`, which are reserved (services/secrets/validation.go; the job
+/// token itself is `GITEA_TOKEN`, models/secret/secret.go).
+fn secret_name(w: &Val, key: &str) -> Result<Option<String>> {
+    let Some(v) = get(w, key) else {
+        return Ok(None);
+    };
+    let name = string(v, &format!("`workflow.{key}`"))?;
+    let upper = name.to_ascii_uppercase();
+    let ok = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !upper.starts_with("GITEA_")
+        && !upper.starts_with("GITHUB_");
+    if !ok {
+        return Err(invalid(format!(
+            "`workflow.{key}` must name a secret: letters, digits and _, not starting with a digit, GITEA_ or GITHUB_"
+        )));
+    }
+    Ok(Some(name))
 }
 
 fn valid_label(s: &str) -> bool {

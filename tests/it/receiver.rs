@@ -245,6 +245,26 @@ fn bad_configs_exit_2_naming_the_component_and_write_nothing() {
         ("workflow:\n  image: \"\"\n".into(), "`workflow.image` must be an image reference"),
         ("workflow:\n  runs_on: \"a b\"\n".into(), "`workflow.runs_on` must be a runner label"),
         ("workflow:\n  runson: gitops\n".into(), "`workflow:` has an unknown key `runson`"),
+        (
+            "workflow:\n  token_secret: GITEA_BOT\n".into(),
+            "`workflow.token_secret` must name a secret",
+        ),
+        (
+            "workflow:\n  signing_key_secret: \"KEY }} x\"\n".into(),
+            "`workflow.signing_key_secret` must name a secret",
+        ),
+        (
+            "workflow:\n  signing_passphrase_secret: PASS\n".into(),
+            "`workflow.signing_passphrase_secret` goes with `workflow.signing_key_secret`",
+        ),
+        (
+            "workflow:\n  pull_request: yes-please\n".into(),
+            "`workflow.pull_request` must be true (a branch of ours), agit or false",
+        ),
+        (
+            "workflow:\n  auto_merge: true\n".into(),
+            "`workflow.auto_merge` merges the pull request `workflow.pull_request` opens",
+        ),
         // The same file is the update's policy: what the update refuses is refused here.
         ("files:\n  a.yaml: .x\n".into(), "must map to a list of paths"),
         ("components: {web: {}\n".into(), "invalid YAML in .gitops-update.yaml"),
@@ -280,5 +300,41 @@ fn bad_configs_exit_2_naming_the_component_and_write_nothing() {
         r.stderr.contains("cannot read missing.yaml"),
         "{}",
         r.stderr
+    );
+}
+
+/// A protected branch needs a bot token, a pull request or a signature: all come from the
+/// config, so the generated receiver needs no hand edits and `--check` stays true. The text
+/// is the record-only template with only the token line changed and the lines added.
+#[test]
+fn landing_options_come_from_the_config_and_check_stays_true() {
+    let config = "workflow:\n  token_secret: GITOPS_BOT_TOKEN\n  pull_request: agit\n  auto_merge: true\n  signing_key_secret: GITOPS_SIGNING_KEY\n  signing_passphrase_secret: GITOPS_SIGNING_PASS\n";
+    let dir = tempfile::tempdir().unwrap();
+    let r = generate(dir.path(), Some(config), &["--write"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let written =
+        fs::read_to_string(dir.path().join(".gitea/workflows/gitops-service.yaml")).unwrap();
+    let expected = record_only().replace(
+        "          GITEA_TOKEN: ${{ secrets.GITEA_TOKEN }}\n",
+        "          GITEA_TOKEN: ${{ secrets.GITOPS_BOT_TOKEN }}\n          GITOPS_PULL_REQUEST: \"agit\"\n          GITOPS_AUTO_MERGE: \"true\"\n          GITOPS_SIGNING_KEY: ${{ secrets.GITOPS_SIGNING_KEY }}\n          GITOPS_SIGNING_KEY_PASSPHRASE: ${{ secrets.GITOPS_SIGNING_PASS }}\n",
+    );
+    assert_ne!(
+        expected,
+        record_only(),
+        "the token line is where the template has it"
+    );
+    same(&expected, &written, "landing options");
+    let r = generate(dir.path(), Some(config), &["--check"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // A branch of ours, without the other options: only that line is added.
+    let r = generate(dir.path(), Some("workflow:\n  pull_request: true\n"), &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    same(
+        &record_only().replace(
+            "          GITEA_TOKEN: ${{ secrets.GITEA_TOKEN }}\n",
+            "          GITEA_TOKEN: ${{ secrets.GITEA_TOKEN }}\n          GITOPS_PULL_REQUEST: \"true\"\n",
+        ),
+        &r.stdout,
+        "pull_request: true",
     );
 }
