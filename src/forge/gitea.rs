@@ -236,7 +236,7 @@ impl Gitea {
     }
 
     fn post(&self, path: &str, body: &impl Serialize) -> Result<Reply, ApiError> {
-        self.send(Method::Post, path, Some(&to_json(body)))
+        self.send(Method::Post, path, Some(&to_json(body)?))
     }
 
     fn get_paged(&self, path: &str) -> Result<(Value, Option<u64>), ApiError> {
@@ -694,7 +694,7 @@ impl Forge for Gitea {
         let reply = self.send(
             Method::Patch,
             &format!("/repos/{repo}/pulls/{number}"),
-            Some(&to_json(&Edit { title, body })),
+            Some(&to_json(&Edit { title, body })?),
         )?;
         pull_in(&reply.body)
             .ok_or_else(|| ApiError::Unavailable("no pull request in the answer".into()))
@@ -826,9 +826,11 @@ fn pull_in(body: &str) -> Option<Pull> {
         .and_then(|v| read::<PullJson>(v).pull())
 }
 
-/// A request body. Structs of strings, numbers and flags always serialise.
-fn to_json(body: &impl Serialize) -> String {
-    serde_json::to_string(body).expect("a request body of strings and flags serialises")
+/// A request body. Ours are structs of strings, numbers and flags, which serde_json always
+/// writes; should one ever fail, the request is not sent and the caller hears why.
+fn to_json(body: &impl Serialize) -> Result<String, ApiError> {
+    serde_json::to_string(body)
+        .map_err(|e| ApiError::Unavailable(format!("cannot write the request body: {e}")))
 }
 
 /// An answer, or one entry of it, as `T`: what is not an object has none of its fields.
