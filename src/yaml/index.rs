@@ -381,24 +381,21 @@ impl<'a> Builder<'a> {
             }
             i += 1;
         };
+        without_slack(&mut items);
         let body = if flow {
             props_end
         } else {
             first_dash.unwrap_or(props_end)
         };
-        if items.capacity() - items.len() > 1024 {
-            items.shrink_to_fit();
-        }
-        Ok(Node {
-            line: line_of(src, body, at.line, at.start) as u32,
-            kind: Kind::Seq { flow, items },
-            start: at.start.min(body),
-            body,
-            end,
-            anchor: anchor as u32,
-            tag: tag.map(String::into_boxed_str),
+        let kind = Kind::Seq { flow, items };
+        Ok(collection(
+            src,
+            at,
+            (anchor, tag),
+            kind,
+            body..end,
             keeps_blank,
-        })
+        ))
     }
 
     /// A mapping's entries, after its start event.
@@ -435,30 +432,25 @@ impl<'a> Builder<'a> {
                 unkept += 1;
             }
         };
+        without_slack(&mut entries);
         let body = if flow {
             props_end
         } else {
             first_key.unwrap_or(props_end)
         };
-        if entries.capacity() - entries.len() > 1024 {
-            // A mapping of thousands of keys lives while the edits are made, next
-            // to the document's values: without the growth slack.
-            entries.shrink_to_fit();
-        }
-        Ok(Node {
-            line: line_of(src, body, at.line, at.start) as u32,
-            kind: Kind::Map {
-                flow,
-                entries,
-                skipped: unkept,
-            },
-            start: at.start.min(body),
-            body,
-            end,
-            anchor: anchor as u32,
-            tag: tag.map(String::into_boxed_str),
+        let kind = Kind::Map {
+            flow,
+            entries,
+            skipped: unkept,
+        };
+        Ok(collection(
+            src,
+            at,
+            (anchor, tag),
+            kind,
+            body..end,
             keeps_blank,
-        })
+        ))
     }
 
     /// One entry of a mapping, from its key's event; and whether its value's children are
@@ -781,6 +773,35 @@ pub(super) fn index_reach(src: &str, file: &str, trie: &PathTrie) -> Result<Prun
         // Only a stream of one document: the rest of the stream is then that root's.
         syncs: if docs_len == 1 { p.syncs } else { Vec::new() },
     })
+}
+
+/// A collection node: its body starts at its bracket, or at its first dash or key.
+fn collection(
+    src: &str,
+    at: &Placed,
+    (anchor, tag): (usize, Option<String>),
+    kind: Kind,
+    span: std::ops::Range<usize>,
+    keeps_blank: bool,
+) -> Node {
+    Node {
+        line: line_of(src, span.start, at.line, at.start) as u32,
+        kind,
+        start: at.start.min(span.start),
+        body: span.start,
+        end: span.end,
+        anchor: anchor as u32,
+        tag: tag.map(String::into_boxed_str),
+        keeps_blank,
+    }
+}
+
+/// A collection of thousands of children lives while the edits are made, next to the
+/// document's values: without the growth slack.
+fn without_slack<T>(children: &mut Vec<T>) {
+    if children.capacity() - children.len() > 1024 {
+        children.shrink_to_fit();
+    }
 }
 
 #[cfg(test)]
