@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::common::git::{git_out, Remote};
-use crate::common::gitea::{Gitea, Options, RunView, APP_URL};
+use crate::common::gitea::{Gitea, Options, Req, RunView, APP_URL};
 use crate::common::{bin, run, Run};
 
 const GITOPS_TOKEN: &str = "d1spatch-t0ken";
@@ -509,8 +509,9 @@ fn gitea_1_23_is_refused_naming_the_release_needed() {
         .contains("summary=app|1.2.3|failure||acme/deploy\n"));
 }
 
-/// A world on the server `version`, and the requests it saw for one successful dispatch.
-fn dispatched_on(version: &'static str) -> (World, Run, Vec<crate::common::gitea::Req>) {
+/// A world on the server `version`, and the requests it saw for one successful dispatch:
+/// the dispatch itself, and all of them.
+fn dispatched_on(version: &'static str) -> (World, Run, Req, Vec<Req>) {
     let w = world(
         Options {
             version,
@@ -521,7 +522,12 @@ fn dispatched_on(version: &'static str) -> (World, Run, Vec<crate::common::gitea
     let r = w.dispatch("d-1", "1.2.3", &[]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let reqs = w.gitea.requests();
-    (w, r, reqs)
+    let dispatch = reqs
+        .iter()
+        .find(|q| q.path.ends_with("/dispatches"))
+        .unwrap()
+        .clone();
+    (w, r, dispatch, reqs)
 }
 
 /// Gitea 1.26+ names the run a dispatch started when asked (`?return_run_details=true`,
@@ -529,11 +535,7 @@ fn dispatched_on(version: &'static str) -> (World, Run, Vec<crate::common::gitea
 /// at once, with its own page as the status link.
 #[test]
 fn on_gitea_1_26_the_dispatch_watches_the_run_it_started() {
-    let (w, _, reqs) = dispatched_on("1.26.3");
-    let dispatch = reqs
-        .iter()
-        .find(|q| q.path.ends_with("/dispatches"))
-        .unwrap();
+    let (w, _, dispatch, reqs) = dispatched_on("1.26.3");
     assert_eq!(
         (dispatch.query.as_str(), dispatch.status),
         ("return_run_details=true", 200)
@@ -558,11 +560,7 @@ fn on_gitea_1_26_the_dispatch_watches_the_run_it_started() {
 /// it could not show, and the update is proven from the repository as on Gitea 1.24.
 #[test]
 fn forgejo_11_is_not_asked_for_a_run_it_cannot_show() {
-    let (w, _, reqs) = dispatched_on("11.0.1+gitea-1.22.0");
-    let dispatch = reqs
-        .iter()
-        .find(|q| q.path.ends_with("/dispatches"))
-        .unwrap();
+    let (w, _, dispatch, reqs) = dispatched_on("11.0.1+gitea-1.22.0");
     assert!(
         !dispatch.body.contains("return_run_info"),
         "{}",
@@ -579,11 +577,7 @@ fn forgejo_11_is_not_asked_for_a_run_it_cannot_show() {
 
 #[test]
 fn forgejo_returns_the_run_and_it_is_watched() {
-    let (_w, r, reqs) = dispatched_on("12.0.1+gitea-1.22.0");
-    let dispatch = reqs
-        .iter()
-        .find(|q| q.path.ends_with("/dispatches"))
-        .unwrap();
+    let (_w, r, dispatch, reqs) = dispatched_on("12.0.1+gitea-1.22.0");
     assert!(
         dispatch.body.contains("\"return_run_info\":true"),
         "{}",
