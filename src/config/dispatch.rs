@@ -248,14 +248,12 @@ fn branch(arg: Option<String>) -> Result<Option<String>> {
 }
 
 fn deploy_name(arg: Option<String>) -> Result<Option<String>> {
-    match arg.filter(|d| !d.is_empty()) {
-        Some(d) if crate::workflow::valid_name(&d) => Ok(Some(d)),
-        Some(d) => Err(Error::Usage(format!(
-            "GITOPS_DEPLOY_NAME {} must be a component of the GitOps repo's .gitops-update.yaml (letters, digits, _ and -)",
-            shown(&d)
-        ))),
-        None => Ok(None),
-    }
+    super::matching(
+        "GITOPS_DEPLOY_NAME",
+        arg,
+        crate::workflow::valid_name,
+        "a component of the GitOps repo's .gitops-update.yaml (letters, digits, _ and -)",
+    )
 }
 
 #[cfg(test)]

@@ -170,42 +170,40 @@ pub(crate) fn report_field(name: &str, v: Option<String>) -> Result<Option<Strin
     }
 }
 
-/// `owner/name`, as `run` and `dispatch` both take a source repository.
-pub(crate) fn repo_slug(name: &str, v: Option<String>) -> Result<Option<String>> {
+/// An input that must follow a rule: none when empty, else `{name} {value} must be {rule}`.
+pub(crate) fn matching(
+    name: &str,
+    v: Option<String>,
+    ok: impl Fn(&str) -> bool,
+    rule: &str,
+) -> Result<Option<String>> {
     match v.filter(|v| !v.is_empty()) {
-        Some(v) if crate::model::is_slug(&v) => Ok(Some(v)),
-        Some(v) => Err(Error::Usage(format!(
-            "{name} {} must be owner/name (letters, digits and . _ -)",
-            shown(&v)
-        ))),
+        Some(v) if ok(&v) => Ok(Some(v)),
+        Some(v) => Err(Error::Usage(format!("{name} {} must be {rule}", shown(&v)))),
         None => Ok(None),
     }
+}
+
+/// `owner/name`, as `run` and `dispatch` both take a source repository.
+pub(crate) fn repo_slug(name: &str, v: Option<String>) -> Result<Option<String>> {
+    matching(
+        name,
+        v,
+        crate::model::is_slug,
+        "owner/name (letters, digits and . _ -)",
+    )
 }
 
 /// A full commit sha: 40 (SHA-1) or 64 (SHA-256) hex digits.
 pub(crate) fn commit_sha(name: &str, v: Option<String>) -> Result<Option<String>> {
-    match v.filter(|v| !v.is_empty()) {
-        Some(v) if matches!(v.len(), 40 | 64) && v.chars().all(|c| c.is_ascii_hexdigit()) => {
-            Ok(Some(v))
-        }
-        Some(v) => Err(Error::Usage(format!(
-            "{name} {} must be a full commit sha (40 or 64 hex digits)",
-            shown(&v)
-        ))),
-        None => Ok(None),
-    }
+    let sha = |v: &str| matches!(v.len(), 40 | 64) && v.chars().all(|c| c.is_ascii_hexdigit());
+    matching(name, v, sha, "a full commit sha (40 or 64 hex digits)")
 }
 
 /// A dispatch id: letters, digits and `- _ .`, at most 100.
 pub(crate) fn dispatch_id(name: &str, v: Option<String>) -> Result<Option<String>> {
-    match v.filter(|v| !v.is_empty()) {
-        Some(v) if v.len() <= 100 && v.chars().all(crate::model::id_char) => Ok(Some(v)),
-        Some(v) => Err(Error::Usage(format!(
-            "{name} {} must be letters, digits and - _ . (at most 100)",
-            shown(&v)
-        ))),
-        None => Ok(None),
-    }
+    let id = |v: &str| v.len() <= 100 && v.chars().all(crate::model::id_char);
+    matching(name, v, id, "letters, digits and - _ . (at most 100)")
 }
 
 #[cfg(test)]
