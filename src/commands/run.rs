@@ -17,7 +17,8 @@ pub fn execute(cfg: &RunConfig) -> Result<u8> {
     if !cfg.dry_run {
         report_budget_exceeded(cfg, &repo);
     }
-    let forge = cfg.forge()?;
+    // A dry run sends nothing to the server: no client is built for it.
+    let forge = if cfg.dry_run { None } else { cfg.forge()? };
     let landed = land_update(cfg, forge.as_deref());
     let report = report::RunReport {
         outcome: landed.result.as_ref().ok().map(|d| &d.outcome),
