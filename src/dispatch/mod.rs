@@ -108,15 +108,25 @@ impl<'a> Dispatch<'a> {
         // Nothing that this tip reaches can be the answer.
         let mut search = proof::Search::new(forge, cfg, &branch)?;
         let mut runs = runs::Runs::new(forge, cfg, server, &branch);
-        runs.dispatch()?;
-        report::progress(&format!(
-            "dispatched {} in {} on {branch} ({server}; dispatch {}{})",
-            cfg.workflow,
-            cfg.repo,
-            cfg.dispatch_id,
-            runs.run().map(|r| format!(", run {r}")).unwrap_or_default()
-        ));
-        let mut watch = watch::Watch::new(cfg, &branch, self.links.repo.clone(), Instant::now());
+        let html = self.links.repo.clone();
+        let mut watch = if server.cancels_on_dispatch() && !runs.idle() {
+            // Dispatching now would cancel that run, pushed or not, deploying or not.
+            report::progress(&format!(
+                "a run of {} in {} is active; dispatching once it has ended, since on {server} a dispatch cancels the runs before it",
+                cfg.workflow, cfg.repo
+            ));
+            watch::Watch::gated(cfg, &branch, html, Instant::now())
+        } else {
+            runs.dispatch()?;
+            report::progress(&format!(
+                "dispatched {} in {} on {branch} ({server}; dispatch {}{})",
+                cfg.workflow,
+                cfg.repo,
+                cfg.dispatch_id,
+                runs.run().map(|r| format!(", run {r}")).unwrap_or_default()
+            ));
+            watch::Watch::new(cfg, &branch, html, Instant::now())
+        };
         match watch::drive(&mut watch, &mut runs, &mut search, &mut self.links)? {
             watch::Ended::Proven(landed) => Ok(landed),
             watch::Ended::InPullRequest(landed) => {

@@ -29,6 +29,8 @@ pub struct Look {
     pub ours: Seen,
     pub idle: bool,
     pub overtaken: bool,
+    /// The server lists the workflow's runs to us, so `idle` is known, not assumed.
+    pub shows_runs: bool,
 }
 
 /// The workflow's runs as the server shows them, and the dispatch that starts one.
@@ -64,6 +66,12 @@ impl<'a> Runs<'a> {
 
     pub fn run(&self) -> Option<u64> {
         self.run
+    }
+
+    /// No run of the workflow is active, as far as the server shows (a run not yet taken by
+    /// a runner has no task, so it is not seen).
+    pub fn idle(&mut self) -> bool {
+        !self.tasks().iter().any(Task::is_active)
     }
 
     /// Sends the dispatch, having noted where the task list stands.
@@ -121,12 +129,14 @@ impl<'a> Runs<'a> {
     pub fn look(&mut self, links: &mut Links) -> Result<Look> {
         let tasks = self.tasks();
         let idle = !tasks.iter().any(Task::is_active);
+        let shows_runs = self.tasks_visible;
         if let Some(run) = self.run {
             let ours = self.run_status(run, links)?;
             return Ok(Look {
                 ours,
                 idle,
                 overtaken: false,
+                shows_runs,
             });
         }
         let titled = self.server.titles_runs();
@@ -139,16 +149,11 @@ impl<'a> Runs<'a> {
         if let Some(t) = ours.first() {
             links.run = Some(t.url.clone()).filter(|u| !u.is_empty());
         }
-        // A run picked up after our dispatch was not cancelled by it, so it was dispatched
-        // after ours, and its dispatch cancelled ours (1.24/1.25: at most one run of a
-        // workflow and ref is alive). Only a server that titles runs tells ours apart.
-        let overtaken = titled
-            && self.server.cancels_on_dispatch()
-            && others.iter().any(|t| t.status != "cancelled");
         Ok(Look {
             ours: seen(&ours),
             idle,
-            overtaken,
+            overtaken: self.server.cancels_on_dispatch() && overtaken(titled, &others),
+            shows_runs,
         })
     }
 
@@ -173,6 +178,18 @@ impl<'a> Runs<'a> {
             _ => Seen::Active,
         })
     }
+}
+
+/// Whether, on a server where every dispatch cancels the runs before it (at most one run of
+/// a workflow and ref is alive), the tasks picked up since our dispatch prove ours gone. Such
+/// a task was not cancelled by our dispatch, so it is ours or a later one's. Where runs are
+/// titled, one that is not ours and was not cancelled proves it at once. Where they are not
+/// (1.24), one that ended without being cancelled does: had it been ours, the proof that the
+/// search reads after this look would have been found.
+fn overtaken(titled: bool, picked_up: &[&Task]) -> bool {
+    picked_up
+        .iter()
+        .any(|t| t.status != "cancelled" && (titled || !t.is_active()))
 }
 
 /// How our run is doing, from its tasks.
@@ -217,5 +234,32 @@ mod tests {
         );
         assert_eq!(seen(&[&cancelled, &ok]), Seen::Succeeded);
         assert_eq!(seen(&[&cancelled]), Seen::Cancelled);
+    }
+
+    #[test]
+    fn a_task_since_our_dispatch_proves_ours_cancelled_only_when_it_can() {
+        let task = |status: &str| Task {
+            id: 2,
+            display_title: "update values".into(),
+            status: status.into(),
+            workflow_id: "gitops-service.yaml".into(),
+            url: String::new(),
+        };
+        let (running, ok, failed, cancelled) = (
+            task("running"),
+            task("success"),
+            task("failure"),
+            task("cancelled"),
+        );
+        // Titled (1.25): another dispatch's run, alive, is news at once.
+        assert!(overtaken(true, &[&running]));
+        assert!(!overtaken(true, &[&cancelled]));
+        // Untitled (1.24): a running one may be ours; one that ended without our proof is not.
+        assert!(!overtaken(false, &[&running]));
+        assert!(overtaken(false, &[&ok]));
+        assert!(overtaken(false, &[&failed]));
+        // Cancelled: maybe the run our own dispatch cancelled as it was picked up.
+        assert!(!overtaken(false, &[&cancelled]));
+        assert!(!overtaken(false, &[]));
     }
 }

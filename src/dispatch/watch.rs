@@ -44,6 +44,8 @@ pub enum Action {
     Look,
     /// Nothing proven yet: wait one poll interval, saying every 30 s what is awaited.
     Pause { waited: Duration, awaited: String },
+    /// Due to dispatch again once this has passed: wait that long, then look.
+    Wait(Duration),
     /// Send the dispatch again now, then tell `Observation::Dispatched`.
     Dispatch,
     /// Ours succeeded twice with nothing to show: read the closed pull requests, then tell
@@ -66,6 +68,9 @@ pub enum Action {
 /// not phases: they are `Action`s, after which the loop stops asking.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Phase {
+    /// Not dispatched yet: a run of the workflow is active, and on this server a dispatch
+    /// would cancel it (Gitea 1.24/1.25), losing its update and the runner time it took.
+    Gated,
     /// Dispatched: waiting for a proof or news of the run.
     Waiting,
     /// Our run is gone (cancelled, overtaken by a later dispatch, no trace): dispatch again
@@ -97,13 +102,20 @@ pub struct Watch<'a> {
     said: Vec<String>,
     /// The wait before dispatching again: jittered, the one input that is not observed, so
     /// that a test can fix it.
-    delay: fn(u32) -> Duration,
+    delay: fn(u32, bool) -> Duration,
 }
 
-/// A jittered wait before dispatching again, growing with each lost run, so that the
-/// consumers whose runs one dispatch cancelled do not all dispatch again at once.
-fn redispatch_delay(lost: u32) -> Duration {
-    crate::model::backoff(Duration::from_secs(2), lost.min(4), Duration::from_secs(30))
+/// The wait before dispatching again. Where the server shows the workflow's runs, the
+/// dispatch waits for the workflow to be idle anyway, so consumers that come back at once
+/// cost nothing but runs cancelled before a runner took them, and one of them always runs:
+/// a short jitter only spreads their requests. Where it does not, nothing but time keeps
+/// them apart: a back-off that grows with each lost run (1 to 2 s, doubling to 30 s).
+fn redispatch_delay(lost: u32, shows_runs: bool) -> Duration {
+    if shows_runs {
+        crate::model::backoff(Duration::from_millis(500), 0, Duration::from_millis(500))
+    } else {
+        crate::model::backoff(Duration::from_secs(2), lost.min(4), Duration::from_secs(30))
+    }
 }
 
 impl<'a> Watch<'a> {
@@ -126,6 +138,20 @@ impl<'a> Watch<'a> {
             before_dispatch: HashSet::new(),
             said: Vec::new(),
             delay: redispatch_delay,
+        }
+    }
+
+    /// The watch of a dispatch not sent yet: it is sent once the workflow is idle.
+    pub fn gated(
+        cfg: &'a DispatchConfig,
+        branch: &str,
+        repo_html: Option<String>,
+        now: Instant,
+    ) -> Watch<'a> {
+        Watch {
+            phase: Phase::Gated,
+            dispatches: 0,
+            ..Watch::new(cfg, branch, repo_html, now)
         }
     }
 
@@ -172,6 +198,13 @@ impl<'a> Watch<'a> {
     }
 
     fn run(&mut self, now: Instant, new: &[Commit], look: &Look) -> Action {
+        if self.phase == Phase::Gated {
+            if !look.idle {
+                return self.deadline(now);
+            }
+            self.before_dispatch = new.iter().map(|c| c.sha.clone()).collect();
+            return Action::Dispatch;
+        }
         match &look.ours {
             Seen::Failed(url) => return Action::Fail(self.failed(url)),
             Seen::Succeeded if self.succeeded_once => return Action::CheckClosedPulls,
@@ -195,7 +228,7 @@ impl<'a> Watch<'a> {
                 return Action::Dispatch;
             }
             (Phase::Waiting, Some(why)) => {
-                let delay = (self.delay)(self.dispatches);
+                let delay = (self.delay)(self.dispatches, look.shows_runs);
                 self.said.push(format!(
                     "the run for dispatch {} {why}; dispatching it again once the workflow is idle (in {} ms at the earliest)",
                     self.cfg.dispatch_id,
@@ -206,10 +239,12 @@ impl<'a> Watch<'a> {
             _ => {}
         }
         match self.phase {
-            Phase::Lost { at } if now >= at && look.idle => {
+            Phase::Lost { at } if look.idle && now >= at => {
                 self.phase = Phase::Redispatching;
                 Action::Look
             }
+            // Idle already: a full poll interval would only leave the runner idle.
+            Phase::Lost { at } if look.idle => Action::Wait(at - now),
             _ => self.deadline(now),
         }
     }
@@ -234,10 +269,17 @@ impl<'a> Watch<'a> {
         self.dispatched_at = now;
         self.phase = Phase::Waiting;
         self.succeeded_once = false;
-        self.said.push(format!(
-            "dispatched {} again (dispatch {}, {} dispatches)",
-            self.cfg.workflow, self.cfg.dispatch_id, self.dispatches
-        ));
+        self.said.push(if self.dispatches == 1 {
+            format!(
+                "the workflow is idle: dispatched {} (dispatch {})",
+                self.cfg.workflow, self.cfg.dispatch_id
+            )
+        } else {
+            format!(
+                "dispatched {} again (dispatch {}, {} dispatches)",
+                self.cfg.workflow, self.cfg.dispatch_id, self.dispatches
+            )
+        });
         self.deadline(now)
     }
 
@@ -267,6 +309,12 @@ impl<'a> Watch<'a> {
         }
         let cfg = self.cfg;
         Action::Fail(match &self.phase {
+            Phase::Gated => format!(
+                "a run of {} in {} was still active after {}s; nothing was dispatched, since on this server a dispatch cancels the runs before it",
+                cfg.workflow,
+                cfg.repo,
+                cfg.wait_timeout.as_secs()
+            ),
             Phase::Merging { pull, .. } => format!(
                 "pull request #{} of {} ({}) was not merged within {}s",
                 pull.number,
@@ -400,6 +448,10 @@ pub fn drive(
                 pause(cfg, waited, &mut last_report, &awaited);
                 Action::Look
             }
+            Action::Wait(d) => {
+                std::thread::sleep(d);
+                Action::Look
+            }
             Action::Dispatch => {
                 runs.dispatch()?;
                 watch.next(Observation::Dispatched {
@@ -440,11 +492,13 @@ fn observe(
             pull,
         });
     }
+    // The run first: one that has ended by now left its commit or record where the search
+    // that follows finds it, so a run seen ended without a proof is truly lost.
+    let look = runs.look(links)?;
     let new = search.commits()?;
     if let Some(landed) = search.find(&new, links)? {
         return Ok(Observation::Found(landed));
     }
-    let look = runs.look(links)?;
     Ok(Observation::Run {
         now: Instant::now(),
         new,
@@ -511,7 +565,7 @@ mod tests {
             Some("http://gitea.example.test/acme/deploy".into()),
             t0,
         );
-        w.delay = |_| Duration::from_secs(1);
+        w.delay = |_, _| Duration::from_secs(1);
         w
     }
 
@@ -524,6 +578,7 @@ mod tests {
             ours,
             idle,
             overtaken,
+            shows_runs: true,
         }
     }
 
@@ -558,7 +613,13 @@ mod tests {
 
     /// Loses the run with `why` at t0+10 s, then dispatches again once idle at t0+12 s.
     fn lose_and_dispatch_again(w: &mut Watch, t0: Instant, lost: Look, why: &str) {
-        assert_eq!(w.next(run(secs(t0, 10), vec![], lost)), pause(10));
+        // Idle already, the dispatch is due once the delay has passed, not a poll later.
+        let due = if lost.idle {
+            Action::Wait(Duration::from_secs(1))
+        } else {
+            pause(10)
+        };
+        assert_eq!(w.next(run(secs(t0, 10), vec![], lost)), due);
         assert_eq!(
             w.said(),
             [format!("the run for dispatch d-1 {why}; dispatching it again once the workflow is idle (in 1000 ms at the earliest)")]
@@ -580,6 +641,32 @@ mod tests {
             ["dispatched gitops-service.yaml again (dispatch d-1, 2 dispatches)"]
         );
         assert_eq!(w.phase(), &Phase::Waiting);
+    }
+
+    #[test]
+    fn a_gated_dispatch_is_sent_once_the_workflow_is_idle_and_not_before() {
+        let (cfg, t0) = (cfg(false), Instant::now());
+        let mut w = Watch::gated(&cfg, "main", None, t0);
+        let busy = look(Seen::Nothing, false, true);
+        assert_eq!(w.next(run(secs(t0, 2), vec![], busy.clone())), pause(2));
+        assert_eq!(w.phase(), &Phase::Gated);
+        let idle = look(Seen::Nothing, true, true);
+        assert_eq!(w.next(run(secs(t0, 4), vec![], idle)), Action::Dispatch);
+        assert_eq!(
+            w.next(Observation::Dispatched { now: secs(t0, 4) }),
+            pause(4)
+        );
+        assert_eq!(
+            w.said(),
+            ["the workflow is idle: dispatched gitops-service.yaml (dispatch d-1)"]
+        );
+        // The runs before ours are no news of ours.
+        assert_eq!(w.phase(), &Phase::Waiting);
+        let mut w = Watch::gated(&cfg, "main", None, t0);
+        assert_eq!(
+            w.next(run(secs(t0, 600), vec![], busy)),
+            Action::Fail("a run of gitops-service.yaml in acme/deploy was still active after 600s; nothing was dispatched, since on this server a dispatch cancels the runs before it".into())
+        );
     }
 
     #[test]
@@ -645,7 +732,8 @@ mod tests {
         let (cfg, t0) = (cfg(false), Instant::now());
         let mut w = watch(&cfg, t0);
         let cancelled = look(Seen::Cancelled, true, false);
-        assert_eq!(w.next(run(secs(t0, 1), vec![], cancelled)), pause(1));
+        let due = Action::Wait(Duration::from_secs(1));
+        assert_eq!(w.next(run(secs(t0, 1), vec![], cancelled)), due);
         let idle = look(Seen::Nothing, true, false);
         assert_eq!(w.next(run(secs(t0, 3), vec![], idle.clone())), Action::Look);
         let stopped = w.next(run(secs(t0, 4), vec![newer_build()], idle));
@@ -662,7 +750,8 @@ mod tests {
             look(Seen::Cancelled, true, false),
             look(Seen::Nothing, true, false),
         );
-        assert_eq!(w.next(run(secs(t0, 1), vec![], cancelled)), pause(1));
+        let due = Action::Wait(Duration::from_secs(1));
+        assert_eq!(w.next(run(secs(t0, 1), vec![], cancelled)), due);
         assert_eq!(w.next(run(secs(t0, 3), vec![], idle.clone())), Action::Look);
         // The same build dispatched for another file or tag: never a newer version.
         let same_build = commit(
@@ -898,9 +987,12 @@ mod tests {
     #[test]
     fn redispatch_delays_are_jittered_and_capped() {
         for lost in 1..10 {
-            let d = redispatch_delay(lost).as_millis() as u64;
+            let d = redispatch_delay(lost, false).as_millis() as u64;
             let cap = (2_000u64 << lost.min(4)).min(30_000);
             assert!(d >= cap / 2 && d <= cap, "{lost}: {d}");
+            // Where the runs are seen, the dispatch waits for an idle workflow anyway.
+            let d = redispatch_delay(lost, true).as_millis() as u64;
+            assert!((250..=500).contains(&d), "{lost}: {d}");
         }
     }
 }

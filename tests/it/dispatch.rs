@@ -327,10 +327,64 @@ fn five_consumers_at_once_all_land_on_1_25() {
 }
 
 #[test]
-fn three_consumers_at_once_all_land_on_1_24_without_titled_runs() {
-    // 1.24 titles runs by the head commit, so a run cancelled before a runner took it is
-    // noticed only when it left no trace for --lost-after while the workflow was idle.
-    consumers_at_once("1.24.7", 3, &["--lost-after", "2s"]);
+fn five_consumers_at_once_all_land_on_1_24_without_titled_runs() {
+    // 1.24 titles runs by the head commit, so ours cannot be told apart; a run taken after
+    // our dispatch that ended without our proof tells that ours was cancelled. Waiting for
+    // --lost-after (60 s) instead would outlast the consumers' --wait-timeout (90 s).
+    let w = consumers_at_once("1.24.7", 5, &[]);
+    assert!(w.gitea.dispatches() >= 5);
+}
+
+/// On 1.24 and 1.25 a dispatch cancels the workflow's running run, pushed or not, deploying
+/// or not: a consumer that finds one active waits for it to end, and neither is lost.
+fn waits_for_an_active_run(version: &'static str) {
+    let opts = Options {
+        version,
+        startup: Duration::from_secs(2),
+        ..Options::default()
+    };
+    let values = "svc0:\n  tag: \"0\"\nsvc1:\n  tag: \"0\"\n";
+    let w = world(opts, values);
+    let consumer = |i: usize| {
+        let mut cmd = w.consumer(
+            &format!("c-{i}"),
+            &format!("1.0.{i}"),
+            &format!(".svc{i}.tag = \"{{{{VERSION}}}}\""),
+        );
+        cmd.env("GIT_TAG_PREFIX", format!("svc{i}/"));
+        run(&mut cmd)
+    };
+    let (first, second) = std::thread::scope(|scope| {
+        let first = scope.spawn(|| consumer(0));
+        // The second consumer starts once the first one's run is running.
+        while !w.gitea.runs().iter().any(|r| r.status == "running") {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let second = consumer(1);
+        (first.join().unwrap(), second)
+    });
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    assert_eq!(second.code, 0, "{}", second.stderr);
+    assert!(
+        second.stderr.contains(
+            "a run of gitops-service.yaml in acme/deploy is active; dispatching once it has ended"
+        ),
+        "{}",
+        second.stderr
+    );
+    let statuses: Vec<&str> = w.gitea.runs().iter().map(|r| r.status).collect();
+    assert_eq!(statuses, ["success", "success"], "nothing cancelled");
+    assert_eq!(update_commits(&w.deploy).len(), 2);
+}
+
+#[test]
+fn a_dispatch_waits_for_an_active_run_instead_of_cancelling_it_on_1_25() {
+    waits_for_an_active_run("1.25.4");
+}
+
+#[test]
+fn a_dispatch_waits_for_an_active_run_instead_of_cancelling_it_on_1_24() {
+    waits_for_an_active_run("1.24.7");
 }
 
 /// Two merges a minute apart: two builds of one component. The newer build's dispatch
@@ -865,85 +919,128 @@ fn bench_dispatch() {
         .ok()
         .and_then(|r| r.parse().ok())
         .unwrap_or(3);
-    let opts = |version| Options {
+    println!("| server | confirm a recorded version | report a failing run | 5 consumers one after another | 5 consumers at once | ratio | dispatches at once |");
+    println!("| --- | --- | --- | --- | --- | --- | --- |");
+    // SERVERS=1.25,Forgejo measures only the servers whose names contain one of those.
+    let only = std::env::var("SERVERS").unwrap_or_default();
+    let wanted = |name: &str| only.is_empty() || only.split(',').any(|o| name.contains(o));
+    for (name, version) in BENCH_SERVERS.into_iter().filter(|(n, _)| wanted(n)) {
+        let mut rows: [Vec<f64>; 5] = Default::default();
+        for _ in 0..rounds {
+            rows[0].push(bench_confirm(version));
+            rows[1].push(bench_failing(version));
+            rows[2].push(bench_consumers(version, false).0);
+            let (t, dispatches) = bench_consumers(version, true);
+            rows[3].push(t);
+            rows[4].push(dispatches as f64);
+        }
+        let [confirm, failing, serial, at_once, dispatches] = rows.map(median);
+        println!(
+            "| {name} | {} | {} | {} | {} | {:.2}× | {} |",
+            seconds(confirm),
+            seconds(failing),
+            seconds(serial),
+            seconds(at_once),
+            at_once.0 / serial.0,
+            dispatches.0
+        );
+    }
+}
+
+/// The servers of the matrix, as `GET /version` names them.
+const BENCH_SERVERS: [(&str, &str); 7] = [
+    ("Gitea 1.24", "1.24.7"),
+    ("Gitea 1.25", "1.25.4"),
+    ("Gitea 1.26", "1.26.3"),
+    ("Gitea 1.27", "1.27.0"),
+    ("Forgejo 11", "11.0.1+gitea-1.22.0"),
+    ("Forgejo 12", "12.0.1+gitea-1.22.0"),
+    ("Forgejo 13", "13.0.0+gitea-1.22.0"),
+];
+
+/// One runner that takes a run 1 s after it is queued (act_runner polls every 2 s) and a
+/// job that starts 2 s after that.
+fn bench_world(version: &'static str, values: &str) -> World {
+    let opts = Options {
         version,
         pickup: Duration::from_secs(1),
         startup: Duration::from_secs(2),
         runners: 1,
         ..Options::default()
     };
-    let median = |mut v: Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        (v[v.len() / 2], v[0], v[v.len() - 1])
-    };
-    println!("| scenario | server | poll | median | min | max | dispatches |");
-    println!("| --- | --- | --- | --- | --- | --- | --- |");
-    for version in ["1.25.4", "1.24.7"] {
-        for poll in ["5s", "1s"] {
-            let mut times = Vec::new();
-            for _ in 0..rounds {
-                let w = world(opts(version), VALUES);
-                let first = run(&mut w.consumer_polling(
-                    "d-1",
-                    "1.2.3",
-                    ".image.tag = \"{{VERSION}}\"",
-                    poll,
-                ));
-                assert_eq!(first.code, 0, "{}", first.stderr);
-                w.gitea.settle(Duration::from_secs(60));
-                let started = Instant::now();
-                let again = run(&mut w.consumer_polling(
-                    "d-2",
-                    "1.2.3",
-                    ".image.tag = \"{{VERSION}}\"",
-                    poll,
-                ));
-                assert_eq!(again.code, 0, "{}", again.stderr);
-                times.push(started.elapsed().as_secs_f64());
-            }
-            let (m, lo, hi) = median(times);
-            println!(
-                "| confirm a recorded version | {version} | {poll} | {m:.1} s | {lo:.1} s | {hi:.1} s | 1 |"
-            );
-        }
+    world(opts, values)
+}
+
+/// The median and the range.
+fn median(mut v: Vec<f64>) -> (f64, f64, f64) {
+    v.sort_by(f64::total_cmp);
+    (v[v.len() / 2], v[0], v[v.len() - 1])
+}
+
+fn seconds((m, lo, hi): (f64, f64, f64)) -> String {
+    if hi - lo < 0.05 {
+        format!("{m:.1} s")
+    } else {
+        format!("{m:.1} s ({lo:.1}–{hi:.1})")
     }
-    for (version, n, lost_after) in [("1.25.4", 5, "60s"), ("1.24.7", 5, "10s")] {
-        let mut times = Vec::new();
-        let mut counts = Vec::new();
-        for _ in 0..rounds {
-            let values: String = (0..n).map(|i| format!("svc{i}:\n  tag: \"0\"\n")).collect();
-            let w = world(opts(version), &values);
-            let started = Instant::now();
-            let codes: Vec<i32> = std::thread::scope(|scope| {
-                let handles: Vec<_> = (0..n)
-                    .map(|i| {
-                        let w = &w;
-                        scope.spawn(move || {
-                            let mut cmd = w.consumer_polling(
-                                &format!("c-{i}"),
-                                &format!("1.0.{i}"),
-                                &format!(".svc{i}.tag = \"{{{{VERSION}}}}\""),
-                                "5s",
-                            );
-                            cmd.env("GIT_TAG_PREFIX", format!("svc{i}/"));
-                            run(cmd.args(["--lost-after", lost_after, "--wait-timeout", "10m"]))
-                                .code
-                        })
-                    })
-                    .collect();
-                handles.into_iter().map(|h| h.join().unwrap()).collect()
-            });
-            assert!(codes.iter().all(|&c| c == 0), "{codes:?}");
-            assert_eq!(update_commits(&w.deploy).len(), n);
-            times.push(started.elapsed().as_secs_f64());
-            counts.push(w.gitea.dispatches() as f64);
-        }
-        let (m, lo, hi) = median(times);
-        let (dm, dlo, dhi) = median(counts);
-        println!(
-            "| {n} consumers at once, all landed (--lost-after {lost_after}) | {version} | 5s | {m:.1} s | {lo:.1} s | {hi:.1} s | {dm} (from {dlo} to {dhi}) |"
+}
+
+/// A dispatch of a version the GitOps repo already records, at the default poll interval.
+fn bench_confirm(version: &'static str) -> f64 {
+    let w = bench_world(version, VALUES);
+    let expr = ".image.tag = \"{{VERSION}}\"";
+    let first = run(&mut w.consumer_polling("d-1", "1.2.3", expr, "5s"));
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    w.gitea.settle(Duration::from_secs(60));
+    let started = Instant::now();
+    let again = run(&mut w.consumer_polling("d-2", "1.2.3", expr, "5s"));
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    started.elapsed().as_secs_f64()
+}
+
+/// A dispatch whose run fails (the file is not in the GitOps repo), until exit 7; where the
+/// server cannot tell ours apart, that is `--wait-timeout` (30 s here).
+fn bench_failing(version: &'static str) -> f64 {
+    let w = bench_world(version, VALUES);
+    let expr = ".image.tag = \"{{VERSION}}\"";
+    let mut cmd = w.consumer_polling("d-1", "1.2.3", expr, "5s");
+    cmd.env("GITOPS_FILE", "missing.yaml")
+        .args(["--wait-timeout", "30s"]);
+    let started = Instant::now();
+    let r = run(&mut cmd);
+    assert_eq!(r.code, 7, "{}", r.stderr);
+    started.elapsed().as_secs_f64()
+}
+
+/// Five consumers of one GitOps repo, each its own key and tag prefix, at the default poll
+/// interval: all at once, or each after the one before has landed. The time until all have
+/// landed, and the dispatches it took.
+fn bench_consumers(version: &'static str, at_once: bool) -> (f64, usize) {
+    const N: usize = 5;
+    let values: String = (0..N).map(|i| format!("svc{i}:\n  tag: \"0\"\n")).collect();
+    let w = bench_world(version, &values);
+    let consumer = |i: usize| {
+        let mut cmd = w.consumer_polling(
+            &format!("c-{i}"),
+            &format!("1.0.{i}"),
+            &format!(".svc{i}.tag = \"{{{{VERSION}}}}\""),
+            "5s",
         );
-    }
+        cmd.env("GIT_TAG_PREFIX", format!("svc{i}/"));
+        run(&mut cmd).code
+    };
+    let started = Instant::now();
+    let codes: Vec<i32> = if at_once {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..N).map(|i| scope.spawn(move || consumer(i))).collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        })
+    } else {
+        (0..N).map(consumer).collect()
+    };
+    assert!(codes.iter().all(|&c| c == 0), "{version}: {codes:?}");
+    assert_eq!(update_commits(&w.deploy).len(), N);
+    (started.elapsed().as_secs_f64(), w.gitea.dispatches())
 }
 
 #[test]
