@@ -413,6 +413,11 @@ impl Forge for Gitea {
             inputs: &'a [(&'a str, &'a str)],
             #[serde(skip_serializing_if = "std::ops::Not::not")]
             return_run_info: bool,
+            /// GitHub's spelling, beside Gitea's query parameter: Gitea binds the body with
+            /// go-chi/binding (modules/web/router.go `Bind`), which ignores a field it does
+            /// not know, and a server that reads the body form is asked the same way.
+            #[serde(skip_serializing_if = "std::ops::Not::not")]
+            return_run_details: bool,
         }
         fn pairs<S: Serializer>(p: &&[(&str, &str)], s: S) -> Result<S::Ok, S::Error> {
             s.collect_map(p.iter().copied())
@@ -436,6 +441,7 @@ impl Forge for Gitea {
                 branch,
                 inputs,
                 return_run_info: run_id == RunId::Body,
+                return_run_details: run_id == RunId::Query,
             },
         )?;
         let run = match (run_id, reply.code) {
