@@ -23,5 +23,6 @@ mod run;
 mod run_bad_input;
 mod run_faults;
 mod run_status;
+mod server_matrix;
 mod signing;
 mod workflows;

@@ -10,6 +10,7 @@ use std::path::Path;
 use jaq_json::Val;
 
 use crate::common::git::Remote;
+use crate::common::permissions::{token_access, Access};
 use crate::common::{bin, run};
 
 /// Every workflow file the project ships, shows or generates (the generator's goldens).
@@ -386,63 +387,6 @@ fn example_workflows_match_the_binary() {
     .map(String::from)
     .into();
     assert_eq!(inputs, sent);
-}
-
-/// What a job token may do to one unit of the repository.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Access {
-    None,
-    Read,
-    Write,
-}
-
-/// The units a job token's permissions cover (models/actions/token_permissions.go).
-const UNITS: [&str; 8] = [
-    "code",
-    "releases",
-    "issues",
-    "pull_requests",
-    "actions",
-    "wiki",
-    "projects",
-    "packages",
-];
-
-/// A job token's access on Gitea 1.26+, ported from services/actions/permission_parser.go
-/// (and token_permission_design.md): no `permissions:` is the default mode, permissive here
-/// (write everywhere, Gitea's default); `read-all` / `write-all`; any other scalar, and `{}`,
-/// is none; a mapping sets every unit it does not name to none; `contents` is code and
-/// releases, and a finer `code` or `releases` wins over it; `statuses`, `checks`,
-/// `deployments`, `id-token` and GitHub's other scopes are ignored.
-fn token_access(permissions: Option<&Val>) -> BTreeMap<&'static str, Access> {
-    let all = |a| UNITS.iter().map(|u| (*u, a)).collect();
-    let level = |v: &Val| match text(v).as_str() {
-        "write" => Access::Write,
-        "read" => Access::Read,
-        _ => Access::None,
-    };
-    let Some(p) = permissions else {
-        return all(Access::Write);
-    };
-    let Val::Obj(map) = p else {
-        return match text(p).as_str() {
-            "write-all" => all(Access::Write),
-            "read-all" => all(Access::Read),
-            _ => all(Access::None),
-        };
-    };
-    let mut access: BTreeMap<&'static str, Access> = all(Access::None);
-    if let Some(c) = map.get(&Val::from("contents".to_string())) {
-        access.insert("code", level(c));
-        access.insert("releases", level(c));
-    }
-    for (key, value) in map.iter() {
-        let unit = text(key).replace('-', "_");
-        if let Some(u) = UNITS.iter().find(|u| **u == unit) {
-            access.insert(u, level(value));
-        }
-    }
-    access
 }
 
 #[test]

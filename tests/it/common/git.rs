@@ -187,8 +187,22 @@ pub struct HttpServer {
     pub port: u16,
     pub log: Arc<Mutex<Vec<Request>>>,
     faults: Arc<Mutex<Faults>>,
+    auth: Arc<Mutex<Option<Authorize>>>,
     stop: Arc<AtomicBool>,
 }
+
+/// What a git request asks for, as the server's owner judges it.
+#[derive(Debug)]
+pub struct GitAccess<'a> {
+    /// The password of the basic authorization: the token.
+    pub token: Option<&'a str>,
+    /// The repository's path under the root, e.g. `acme/deploy.git`.
+    pub repo: &'a str,
+}
+
+/// Judges a git request: `Ok` with more environment for `git http-backend` (and so for the
+/// repository's hooks), or `Err` with the HTTP status to answer (401, 404).
+pub type Authorize = Arc<dyn Fn(&GitAccess) -> Result<Vec<(String, String)>, u16> + Send + Sync>;
 
 /// Failures to inject: each count applies to that many of the next matching requests.
 #[derive(Debug, Default)]
@@ -229,11 +243,13 @@ impl HttpServer {
         let log = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
         let faults = Arc::new(Mutex::new(Faults::default()));
-        let (root, log2, stop2, faults2) = (
+        let auth: Arc<Mutex<Option<Authorize>>> = Arc::new(Mutex::new(None));
+        let (root, log2, stop2, faults2, auth2) = (
             root.to_path_buf(),
             log.clone(),
             stop.clone(),
             faults.clone(),
+            auth.clone(),
         );
         std::thread::spawn(move || {
             for conn in listener.incoming() {
@@ -242,8 +258,9 @@ impl HttpServer {
                 }
                 let Ok(conn) = conn else { continue };
                 let (root, log, faults) = (root.clone(), log2.clone(), faults2.clone());
+                let auth = auth2.lock().unwrap().clone();
                 std::thread::spawn(move || {
-                    let _ = serve(conn, &root, &log, &faults);
+                    let _ = serve(conn, &root, &log, &faults, auth.as_ref());
                 });
             }
         });
@@ -251,12 +268,18 @@ impl HttpServer {
             port,
             log,
             faults,
+            auth,
             stop,
         }
     }
 
     pub fn inject(&self, faults: Faults) {
         *self.faults.lock().unwrap() = faults;
+    }
+
+    /// From now on, `judge` decides who may fetch and push, instead of "[`TOKEN`] only".
+    pub fn authorize(&self, judge: Authorize) {
+        *self.auth.lock().unwrap() = Some(judge);
     }
 
     pub fn url(&self, name: &str) -> String {
@@ -333,6 +356,7 @@ fn serve(
     root: &Path,
     log: &Mutex<Vec<Request>>,
     faults: &Mutex<Faults>,
+    auth: Option<&Authorize>,
 ) -> std::io::Result<()> {
     conn.set_read_timeout(Some(Duration::from_secs(30)))?;
     let mut reader = BufReader::new(conn.try_clone()?);
@@ -368,8 +392,21 @@ fn serve(
         let authorization = header("authorization");
         let (path, query) = target.split_once('?').unwrap_or((&target, ""));
         // Like Gitea: any user name, the token as the password.
-        let authorized = authorization.as_deref().and_then(password).as_deref() == Some(TOKEN);
+        let token = authorization.as_deref().and_then(password);
         let is_push = method == "POST" && path.ends_with("git-receive-pack");
+        let verdict = match auth {
+            Some(judge) => {
+                let repo = path.trim_start_matches('/');
+                let repo = repo.find(".git").map_or(repo, |i| &repo[..i + 4]);
+                judge(&GitAccess {
+                    token: token.as_deref(),
+                    repo,
+                })
+            }
+            None if token.as_deref() == Some(TOKEN) => Ok(Vec::new()),
+            None => Err(401),
+        };
+        let authorized = verdict.is_ok();
         let is_fetch = method == "POST" && path.ends_with("git-upload-pack");
         let redirect = faults.lock().unwrap().redirect_to.clone();
         if let Some(base) = redirect {
@@ -424,7 +461,8 @@ fn serve(
             continue;
         }
         if cut {
-            let (_, response) = cgi(root, &method, path, query, &headers, &body)?;
+            let env = verdict.clone().unwrap_or_default();
+            let (_, response) = cgi(root, &method, path, query, &headers, &body, &env)?;
             let head = response
                 .windows(4)
                 .position(|w| w == b"\r\n\r\n")
@@ -442,7 +480,8 @@ fn serve(
         }
         if before || after {
             if after {
-                cgi(root, &method, path, query, &headers, &body)?;
+                let env = verdict.clone().unwrap_or_default();
+                cgi(root, &method, path, query, &headers, &body, &env)?;
             }
             log.lock().unwrap().push(Request {
                 method: method.clone(),
@@ -453,13 +492,19 @@ fn serve(
             // The server dies mid-push: no answer, the connection closes.
             return Ok(());
         }
-        let (status, response) = if !authorized && !public {
-            (
+        let (status, response) = match verdict {
+            Ok(env) => cgi(root, &method, path, query, &headers, &body, &env)?,
+            Err(_) if public => cgi(root, &method, path, query, &headers, &body, &[])?,
+            // routers/web/repo/githttp.go (httpBase): a token without access to the
+            // repository's code is told the repository does not exist.
+            Err(404) => (
+                404,
+                b"HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: 20\r\n\r\nRepository not found".to_vec(),
+            ),
+            Err(_) => (
                 401,
                 b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"git\"\r\nContent-Length: 0\r\n\r\n".to_vec(),
-            )
-        } else {
-            cgi(root, &method, path, query, &headers, &body)?
+            ),
         };
         log.lock().unwrap().push(Request {
             method: method.clone(),
@@ -481,6 +526,7 @@ fn cgi(
     query: &str,
     headers: &[(String, String)],
     body: &[u8],
+    env: &[(String, String)],
 ) -> std::io::Result<(u16, Vec<u8>)> {
     let header = |k: &str| {
         headers
@@ -507,6 +553,7 @@ fn cgi(
         .env("CONTENT_LENGTH", body.len().to_string())
         .env("HTTP_CONTENT_ENCODING", header("content-encoding"))
         .env("GIT_PROTOCOL", header("git-protocol"))
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

@@ -15,7 +15,8 @@ use std::time::{Duration, Instant, SystemTime};
 use gitops_update::json::json_str;
 use jaq_json::Val;
 
-use super::git::{git, git_out, HttpServer, Remote, TOKEN};
+use super::git::{git, git_out, GitAccess, HttpServer, Remote, TOKEN};
+use super::permissions::{self, Access};
 
 /// The server's public ROOT_URL. It is not where the API listens, and nothing listens
 /// there: a link built from it works for people, and a client that follows it breaks.
@@ -44,6 +45,22 @@ pub struct Options {
     pub updater_env: Vec<(&'static str, &'static str)>,
     /// The token's account: its emails, SSH and GPG keys.
     pub account: Account,
+    /// Branch protection rules, on every repository.
+    pub protected: Vec<Protection>,
+    /// A test's hand on the runner: a taken job stays `running` and starts its step only
+    /// once [`Gitea::release`] lets it, so a test can act while a run runs, without timing.
+    pub hold_jobs: bool,
+}
+
+/// A branch protection rule (models/git/protected_branch.go `ProtectedBranch`): pushes are
+/// enabled (`CanPush`), for everyone with code write, or only for the whitelisted users
+/// (`EnableWhitelist`, `WhitelistUserIDs`).
+#[derive(Clone, Debug)]
+pub struct Protection {
+    pub branch: &'static str,
+    /// `None`: anyone with code write may push; `Some(users)`: only these users (by name;
+    /// [`PUSHER`] is the user of [`TOKEN`]).
+    pub push_whitelist: Option<Vec<&'static str>>,
 }
 
 /// What `/user/emails`, `/user/keys` and `/user/gpg_keys` list for the token's user.
@@ -68,6 +85,8 @@ impl Default for Options {
             merge_checking_rounds: 0,
             updater_env: Vec::new(),
             account: Account::default(),
+            protected: Vec::new(),
+            hold_jobs: false,
         }
     }
 }
@@ -86,6 +105,9 @@ pub struct Req {
 /// A workflow run, as the tests may inspect it.
 #[derive(Debug, Clone)]
 pub struct RunView {
+    /// The instance-wide run id.
+    pub id: u64,
+    /// waiting, blocked, running, success, failure, cancelled (models/actions/status.go).
     pub status: &'static str,
     pub title: String,
     /// The updater's exit code and stderr, once it ran to its end.
@@ -94,6 +116,10 @@ pub struct RunView {
     pub outputs: String,
     /// The inputs the run got: those its workflow declares, defaults filled.
     pub inputs: BTreeMap<String, String>,
+    /// The run's job token (`secrets.GITEA_TOKEN`), which the updater gets.
+    pub token: String,
+    /// The evaluated workflow-level concurrency group and cancel-in-progress (1.26+).
+    pub concurrency: Option<(String, bool)>,
 }
 
 #[derive(Debug, Clone)]
@@ -125,6 +151,17 @@ struct Run {
     kill: Arc<AtomicBool>,
     result: Option<(i32, String)>,
     outputs: String,
+    /// The workflow-level `concurrency:`, evaluated: group and cancel-in-progress
+    /// (models/actions/run.go `ConcurrencyGroup`, `ConcurrencyCancel`; 1.26+).
+    concurrency: Option<(String, bool)>,
+    /// The job token (models/actions/task.go `Token`): one per run here, as the emulated
+    /// workflow has one job.
+    token: String,
+    /// What the job token may do on 1.26+, from the job's `permissions:`, else the
+    /// workflow's (services/actions/permission_parser.go).
+    access: BTreeMap<&'static str, Access>,
+    /// Whether the step may start (`Options::hold_jobs`).
+    go: Arc<AtomicBool>,
 }
 
 struct TaskRec {
@@ -232,6 +269,7 @@ impl Gitea {
         let port = listener.local_addr().unwrap().port();
         for (name, remote) in repos {
             agit_hook(name, remote, port);
+            pre_receive_hook(name, remote, port);
         }
         let state = Arc::new(Mutex::new(State {
             opts: opts.clone(),
@@ -246,6 +284,10 @@ impl Gitea {
             next_status: 1,
             pulls: Vec::new(),
         }));
+        {
+            let state = state.clone();
+            git.authorize(Arc::new(move |a: &GitAccess| git_access(&state, a)));
+        }
         let stop = Arc::new(AtomicBool::new(false));
         {
             let (state, stop) = (state.clone(), stop.clone());
@@ -328,11 +370,14 @@ impl Gitea {
         s.runs
             .iter()
             .map(|r| RunView {
+                id: r.id,
                 status: r.status,
                 title: r.title.clone(),
                 result: r.result.clone(),
                 outputs: r.outputs.clone(),
                 inputs: r.inputs.clone(),
+                token: r.token.clone(),
+                concurrency: r.concurrency.clone(),
             })
             .collect()
     }
@@ -357,7 +402,34 @@ impl Gitea {
             .collect()
     }
 
-    /// Waits until no run is waiting or running, so that a test's last updater is done.
+    /// Lets held run `id` (`Options::hold_jobs`) start its step.
+    pub fn release(&self, id: u64) {
+        if let Some(r) = self.state.lock().unwrap().runs.iter().find(|r| r.id == id) {
+            r.go.store(true, Ordering::SeqCst);
+        }
+    }
+
+    /// Waits until run `id` has this status, and returns the run.
+    #[track_caller]
+    pub fn wait_for(&self, id: u64, status: &str, limit: Duration) -> RunView {
+        let start = Instant::now();
+        loop {
+            if let Some(r) = self.runs().into_iter().find(|r| r.id == id) {
+                if r.status == status {
+                    return r;
+                }
+            }
+            assert!(
+                start.elapsed() < limit,
+                "run {id} not {status} after {limit:?}: {:#?}",
+                self.runs()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Waits until no run is waiting, blocked or running, so that a test's last updater is
+    /// done.
     pub fn settle(&self, limit: Duration) {
         let start = Instant::now();
         while start.elapsed() < limit {
@@ -367,7 +439,7 @@ impl Gitea {
                 .unwrap()
                 .runs
                 .iter()
-                .any(|r| matches!(r.status, "waiting" | "running"));
+                .any(|r| matches!(r.status, "waiting" | "blocked" | "running"));
             if !busy {
                 return;
             }
@@ -560,6 +632,190 @@ fn paging(p: &BTreeMap<String, String>) -> (usize, usize) {
     (page, limit)
 }
 
+/// Who a token is: a user of the instance (any token that is not a job token, as the
+/// emulator has one user), or the Actions user with a run's job token.
+enum Who {
+    User,
+    /// The run, by its index in `State::runs`.
+    Job(usize),
+    /// The job token of a run that is not running: Gitea finds a job token only while its
+    /// task runs (models/actions/task.go `GetRunningTaskByToken`), so it authenticates no one.
+    Expired,
+}
+
+fn who(s: &State, token: &str) -> Who {
+    match s.runs.iter().position(|r| r.token == token) {
+        Some(i) if s.runs[i].status == "running" => Who::Job(i),
+        Some(_) => Who::Expired,
+        None => Who::User,
+    }
+}
+
+/// What a run's job token may do in repository `full`. Its own repository: on Gitea 1.26+
+/// what its `permissions:` grant (models/perm/access/repo_permission.go
+/// `GetActionsUserRepoPermission`, services/actions/permission_parser.go); before 1.26, and
+/// on Forgejo (whose job token has no `permissions:`, Forgejo routers/api/v1/api.go), write.
+/// Another repository: nothing, as ours are private (on 1.26+ at most read, and only when
+/// public or listed by its owner).
+fn job_access(s: &State, run: &Run, full: &str) -> BTreeMap<&'static str, Access> {
+    if run.repo != full {
+        permissions::all(Access::None)
+    } else if gitea_at_least(s, 26) {
+        run.access.clone()
+    } else {
+        permissions::all(Access::Write)
+    }
+}
+
+/// The git HTTP server asks: may this token fetch from (or start a push to) this
+/// repository? routers/web/repo/githttp.go (httpBase): a token is required; with
+/// proc-receive (git 2.29+) even a push needs only code read here, its write access is
+/// checked by the pre-receive hook; without code read, 404 "Repository not found". A push
+/// carries its pusher to the hooks (modules/repository/env.go `DoerPushingEnvironment`:
+/// GITEA_PUSHER_ID, GITEA_PUSHER_NAME, and for the Actions user GITEA_ACTIONS_TASK_ID).
+fn git_access(state: &Mutex<State>, a: &GitAccess) -> Result<Vec<(String, String)>, u16> {
+    let Ok(s) = state.lock() else {
+        return Err(500);
+    };
+    let Some(token) = a.token.filter(|t| !t.is_empty()) else {
+        return Err(401);
+    };
+    let full = a.repo.trim_end_matches(".git");
+    let env = |pairs: &[(&str, String)]| {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect::<Vec<_>>()
+    };
+    match who(&s, token) {
+        Who::User if token == TOKEN => Ok(env(&[
+            ("GITEA_PUSHER_ID", "1".into()),
+            ("GITEA_PUSHER_NAME", PUSHER.into()),
+        ])),
+        Who::User | Who::Expired => Err(401),
+        Who::Job(i) => {
+            let run = &s.runs[i];
+            if job_access(&s, run, full)["code"] < Access::Read {
+                return Err(404);
+            }
+            Ok(env(&[
+                // models/user/user_system.go: ActionsUserID = -2, "gitea-actions".
+                ("GITEA_PUSHER_ID", "-2".into()),
+                ("GITEA_PUSHER_NAME", "gitea-actions".into()),
+                ("GITEA_ACTIONS_TASK_ID", run.task.unwrap_or(0).to_string()),
+            ]))
+        }
+    }
+}
+
+/// Gitea's pre-receive hook (cmd/hook.go `runHookPreReceive`) sends the pushed refs and the
+/// pusher to its internal API (routers/private/hook_pre_receive.go) and, when that refuses,
+/// fails with its message (cmd/serv.go `fail`: `error:` lines on stderr, which git sends to
+/// the client as sideband text; the ref's status is "pre-receive hook declined"). Here a
+/// bash hook does the same over /dev/tcp. A push that did not come through the HTTP server
+/// (a test's own writer, over file://) has no pusher and passes, as Gitea's internal pushes do.
+fn pre_receive_hook(name: &str, remote: &Remote, port: u16) {
+    remote.hook(
+        "pre-receive",
+        &format!(
+            r#"#!/bin/bash
+[ -z "$GITEA_PUSHER_ID" ] && exit 0
+body="pusher $GITEA_PUSHER_ID"$'\n'"task ${{GITEA_ACTIONS_TASK_ID:-0}}"$'\n'
+while read -r old new ref; do body+="ref $old $new $ref"$'\n'; done
+len=$(printf '%s' "$body" | wc -c)
+exec 3<>/dev/tcp/127.0.0.1/{port}
+printf 'POST /api/internal/hook/pre-receive/{name} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s' "$len" "$body" >&3
+resp=$(cat <&3)
+case "$resp" in "HTTP/1.1 200"*) exit 0 ;; esac
+echo ""
+printf 'error:\nerror: %s\nerror:\n' "${{resp#*$'\r\n\r\n'}}" >&2
+exit 1
+"#
+        ),
+    );
+}
+
+/// routers/private/hook_pre_receive.go, HookPreReceive, for the pusher the hook names: the
+/// message a refusal shows (its `UserMsg`; a 500 with only `Err` shows as cmd/hook.go
+/// prints it, "Internal Server Error (no message for end users)", from
+/// modules/private/request.go).
+fn pre_receive(s: &State, full: &str, body: &str) -> Answer {
+    let mut pusher = "";
+    let mut task = 0u64;
+    let mut refs = Vec::new();
+    for line in body.lines() {
+        if let Some(p) = line.strip_prefix("pusher ") {
+            pusher = p;
+        } else if let Some(t) = line.strip_prefix("task ") {
+            task = t.parse().unwrap_or(0);
+        } else if let Some(r) = line.strip_prefix("ref ") {
+            if let Some(name) = r.split(' ').nth(2) {
+                refs.push(name.to_string());
+            }
+        }
+    }
+    let refuse = |status: u16, msg: &str| Answer {
+        status,
+        body: msg.to_string(),
+        headers: Vec::new(),
+    };
+    let job = (pusher == "-2").then(|| s.runs.iter().find(|r| r.task == Some(task)));
+    let access = match job {
+        // loadPusherAndPermission: the Actions user with its task's permission
+        // (GetActionsUserRepoPermission); a task that is not found is a 500.
+        Some(None) => return refuse(500, "Internal Server Error (no message for end users)"),
+        Some(Some(run)) => job_access(s, run, full),
+        None => permissions::all(Access::Write),
+    };
+    for name in refs {
+        if name.starts_with("refs/for/") {
+            // preReceiveFor: CanCreatePullRequest, pull requests read.
+            if access["pull_requests"] < Access::Read {
+                return refuse(403, "User permission denied for creating pull-request.");
+            }
+            continue;
+        }
+        // preReceiveBranch and preReceiveTag start with assertCanWriteRef: code write.
+        if access["code"] < Access::Write {
+            return refuse(403, "User permission denied for writing.");
+        }
+        let Some(branch) = name.strip_prefix("refs/heads/") else {
+            continue;
+        };
+        let Some(rule) = s.opts.protected.iter().find(|p| p.branch == branch) else {
+            continue;
+        };
+        let not_allowed = format!("Not allowed to push to protected branch {branch}");
+        if job.is_some() {
+            // Up to 1.26 (and 1.27.0-rc0) step 5 looks the pusher up with GetUserByID, which
+            // has no row for the Actions user (ID -2): a 500 with only `Err`. From 1.27.0
+            // (go-gitea/gitea#38284, backport #38293 to release/v1.27) the Actions user is
+            // judged by its token's permission: CanUserPush, so it may push when the rule has
+            // no whitelist (code write was asserted above), and never with one, as it cannot
+            // be whitelisted.
+            if !protected_push_fixed(s) {
+                return refuse(500, "Internal Server Error (no message for end users)");
+            }
+            if rule.push_whitelist.is_some() {
+                return refuse(403, &not_allowed);
+            }
+        } else if let Some(users) = &rule.push_whitelist {
+            // models/git/protected_branch.go CanUserPush: a whitelisted user.
+            if !users.contains(&PUSHER) {
+                return refuse(403, &not_allowed);
+            }
+        }
+    }
+    json(200, "")
+}
+
+/// Whether a job token may push to a protected branch without a whitelist: Gitea 1.27.0 and
+/// later (not 1.27.0-rc0, which predates go-gitea/gitea#38284). Forgejo: not known to us; it
+/// keeps the pre-1.27 lookup here.
+fn protected_push_fixed(s: &State) -> bool {
+    gitea_at_least(s, 27) && !s.opts.version.contains("-rc")
+}
+
 fn route(
     s: &mut State,
     method: &str,
@@ -573,6 +829,11 @@ fn route(
             return proc_receive(s, full, body);
         }
     }
+    if let Some(full) = path.strip_prefix("/api/internal/hook/pre-receive/") {
+        if s.repos.contains_key(full) {
+            return pre_receive(s, full, body);
+        }
+    }
     let Some(rest) = path.strip_prefix("/api/v1") else {
         return error(404, "not found");
     };
@@ -583,9 +844,15 @@ fn route(
             .or_else(|| a.strip_prefix("Bearer "))
             .map(str::to_string)
     });
-    if token.as_deref().is_none_or(str::is_empty) {
+    let Some(token) = token.filter(|t| !t.is_empty()) else {
         return error(401, "token is required");
-    }
+    };
+    let job = match who(s, &token) {
+        Who::User => None,
+        Who::Job(i) => Some(i),
+        // services/auth: a token that matches nothing is refused.
+        Who::Expired => return error(401, "invalid username, password or token"),
+    };
     let p = params(query);
     if rest == "/version" && method == "GET" {
         // routers/api/v1/misc/version.go
@@ -626,6 +893,11 @@ fn route(
         return error(404, "The target couldn't be found.");
     }
     let segments: Vec<&str> = sub.split('/').filter(|x| !x.is_empty()).collect();
+    if let Some(i) = job {
+        if let Some(refused) = job_refusal(s, &s.runs[i], &full, method, &segments) {
+            return refused;
+        }
+    }
     match (method, segments.as_slice()) {
         ("GET", []) => repo_json(s, &full),
         ("POST", ["actions", "workflows", wf, "dispatches"]) => dispatch(s, &full, wf, &p, body),
@@ -653,6 +925,47 @@ fn route(
         ("POST", ["pulls", n, "merge"]) => merge_pull(s, &full, n, body),
         _ => error(404, "not found"),
     }
+}
+
+/// What a job token is refused in repository `full` (routers/api/v1/api.go): repoAssignment
+/// answers 404 without any unit's access (`HasAnyUnitAccessOrPublicAccess`);
+/// `reqRepoReader(unit)` 403 "user should have specific read permission ...";
+/// `reqRepoWriter(unit)` 403 "user should have a permission to write to a repo". The
+/// dispatch route is in a group that reads Actions and itself writes them; runs and tasks
+/// read Actions; commits, statuses and pulls read code, a new status writes it.
+fn job_refusal(
+    s: &State,
+    run: &Run,
+    full: &str,
+    method: &str,
+    segments: &[&str],
+) -> Option<Answer> {
+    let access = job_access(s, run, full);
+    if access.values().all(|a| *a == Access::None) {
+        return Some(error(404, "The target couldn't be found."));
+    }
+    let needs: &[(&str, Access)] = match (method, segments) {
+        ("POST", ["actions", "workflows", _, "dispatches"]) => {
+            &[("actions", Access::Read), ("actions", Access::Write)]
+        }
+        (_, ["actions", ..]) => &[("actions", Access::Read)],
+        ("POST", ["statuses", _]) => &[("code", Access::Read), ("code", Access::Write)],
+        (_, ["statuses", ..] | ["commits", ..] | ["pulls", ..]) => &[("code", Access::Read)],
+        _ => &[],
+    };
+    needs
+        .iter()
+        .find(|(unit, level)| access[unit] < *level)
+        .map(|(_, level)| {
+            if *level == Access::Write {
+                error(403, "user should have a permission to write to a repo")
+            } else {
+                error(
+                    403,
+                    "user should have specific read permission or be a repo admin or a site admin",
+                )
+            }
+        })
 }
 
 /// The token's user: routers/api/v1/user/email.go (ListEmails: modules/structs/user_email.go),
@@ -1196,6 +1509,41 @@ fn evaluate(template: &str, inputs: &BTreeMap<String, String>) -> String {
     out
 }
 
+/// A workflow-level `concurrency:` as act's jobparser `EvaluateConcurrency` reads it: a
+/// string is the group, with cancel-in-progress false; a mapping has `group` and
+/// `cancel-in-progress` (a boolean, or a string that evaluates to "true"). Expressions are
+/// evaluated only as far as [`evaluate`] goes: `inputs.X`, `||`, quoted literals; any other
+/// context (`github.workflow`, `github.ref`) evaluates to "" here. An empty group is none.
+fn run_concurrency(c: &Val, inputs: &BTreeMap<String, String>) -> Option<(String, bool)> {
+    let (group, cancel) = match c {
+        Val::Obj(_) => {
+            let cancel = match field(c, "cancel-in-progress") {
+                Some(Val::Bool(b)) => *b,
+                Some(v) => text(v).is_some_and(|t| evaluate(&t, inputs) == "true"),
+                None => false,
+            };
+            (field(c, "group").and_then(text).unwrap_or_default(), cancel)
+        }
+        other => (text(other)?, false),
+    };
+    let group = evaluate(&group, inputs);
+    (!group.is_empty()).then_some((group, cancel))
+}
+
+/// The receiver's job token access on 1.26+: the `update` job's (else the first job's)
+/// `permissions:`, else the workflow's (services/actions/permission_parser.go).
+fn receiver_permissions(workflow: &Val) -> BTreeMap<&'static str, Access> {
+    let jobs = field(workflow, "jobs");
+    let job = match jobs {
+        Some(Val::Obj(o)) => jobs
+            .and_then(|j| field(j, "update"))
+            .or_else(|| o.iter().next().map(|(_, v)| v)),
+        _ => None,
+    };
+    let job_level = job.and_then(|j| field(j, "permissions"));
+    permissions::token_access(job_level.or_else(|| field(workflow, "permissions")))
+}
+
 fn dispatch(
     s: &mut State,
     full: &str,
@@ -1264,6 +1612,43 @@ fn dispatch(
     };
     let id = s.runs.len() as u64 + 1;
     let index = s.runs.iter().filter(|r| r.repo == full).count() as u64 + 1;
+    // 1.26+: the workflow-level `concurrency:` (services/actions/concurrency.go
+    // `EvaluateRunConcurrencyFillModel`), then services/actions/clear_tasks.go
+    // `PrepareToStartRunWithConcurrency` as services/actions/run.go `InsertRun` calls it.
+    // Gitea 1.24/1.25 ignore the key; Forgejo v13 honours cancel-in-progress only for push
+    // and pull-request runs (Forgejo services/actions/notifier_helper.go
+    // `ConfigureActionRunConcurrency`), so not for a dispatch, and v11/v12 not at all.
+    let concurrency = if gitea_at_least(s, 26) {
+        field(&workflow, "concurrency").and_then(|c| run_concurrency(c, &inputs))
+    } else {
+        None
+    };
+    let mut status = "waiting";
+    if let Some((group, cancel)) = &concurrency {
+        // shouldBlockRunByConcurrency: without cancel-in-progress, blocked while a run of
+        // the group (in this repository) is running.
+        let running = s.runs.iter().any(|r| {
+            r.repo == full
+                && r.status == "running"
+                && r.concurrency.as_ref().is_some_and(|(g, _)| g == group)
+        });
+        if running && !cancel {
+            status = "blocked";
+        }
+        // models/actions/run.go CancelPreviousJobsByRunConcurrency: the group's waiting and
+        // blocked runs, and with cancel-in-progress its running ones too, are cancelled,
+        // even when the new run is itself blocked.
+        for r in s.runs.iter_mut() {
+            let same = r.repo == full && r.concurrency.as_ref().is_some_and(|(g, _)| g == group);
+            let cancels =
+                matches!(r.status, "waiting" | "blocked") || (*cancel && r.status == "running");
+            if same && cancels {
+                r.status = "cancelled";
+                r.kill.store(true, Ordering::SeqCst);
+            }
+        }
+    }
+    let access = receiver_permissions(&workflow);
     s.runs.push(Run {
         id,
         index,
@@ -1272,12 +1657,16 @@ fn dispatch(
         git_ref,
         inputs,
         title,
-        status: "waiting",
+        status,
         created: Instant::now(),
         task: None,
         kill: Arc::new(AtomicBool::new(false)),
         result: None,
         outputs: String::new(),
+        concurrency,
+        token: format!("{:040x}", 0x6a6f_6200_0000_u64 + id),
+        access,
+        go: Arc::new(AtomicBool::new(!s.opts.hold_jobs)),
     });
     let wants_info = matches!(field(&req, "return_run_info"), Some(Val::Bool(true)));
     if forgejo && wants_info {
@@ -1377,16 +1766,19 @@ fn run_json(s: &State, full: &str, id: &str) -> Answer {
     // Run pages are by run number up to 1.25, by the instance-wide run id from 1.26
     // (models/actions/run.go `HTMLURL`).
     let page = if gitea_at_least(s, 26) { r.id } else { r.index };
-    // services/convert/convert.go, ToActionsStatus.
+    // services/convert/convert.go, ToActionsStatus: a blocked run is `waiting`; the
+    // conclusion is omitted until the run completes (modules/structs/repo_actions.go
+    // `ActionWorkflowRun`, `conclusion,omitempty`).
     let (status, conclusion) = match r.status {
-        "waiting" => ("queued", ""),
-        "running" => ("in_progress", ""),
-        other => ("completed", other),
+        "waiting" => ("queued", String::new()),
+        "blocked" => ("waiting", String::new()),
+        "running" => ("in_progress", String::new()),
+        other => ("completed", format!(",\"conclusion\":\"{other}\"")),
     };
     json(
         200,
         format!(
-            "{{\"id\":{},\"run_number\":{},\"status\":\"{status}\",\"conclusion\":\"{conclusion}\",\"display_title\":{},\"html_url\":\"{APP_URL}/{full}/actions/runs/{}\"}}",
+            "{{\"id\":{},\"run_number\":{},\"status\":\"{status}\"{conclusion},\"display_title\":{},\"html_url\":\"{APP_URL}/{full}/actions/runs/{}\"}}",
             r.id,
             r.index,
             json_str(&r.title),
@@ -1556,6 +1948,8 @@ fn runner(state: &Mutex<State>, stop: &AtomicBool) {
                 let (api_url, startup) = (s.api_url.clone(), s.opts.startup);
                 let extra = s.opts.updater_env.clone();
                 let git_url = s.repos[&s.runs[i].repo].git_url.clone();
+                let token = s.runs[i].token.clone();
+                let go = s.runs[i].go.clone();
                 let r = &mut s.runs[i];
                 r.status = "running";
                 r.task = Some(task);
@@ -1567,17 +1961,24 @@ fn runner(state: &Mutex<State>, stop: &AtomicBool) {
                     startup,
                     git_url,
                     extra,
+                    (token, go),
                 )
             })
         };
-        let Some((id, inputs, kill, api_url, startup, git_url, extra)) = job else {
+        let Some((id, inputs, kill, api_url, startup, git_url, extra, (token, go))) = job else {
             continue;
         };
+        while !go.load(Ordering::SeqCst) && !kill.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
         let started = Instant::now();
         while started.elapsed() < startup && !kill.load(Ordering::SeqCst) {
             std::thread::sleep(Duration::from_millis(5));
         }
         if kill.load(Ordering::SeqCst) {
+            if let Ok(mut s) = state.lock() {
+                release_group(&mut s, id);
+            }
             continue;
         }
         let work = tempfile::tempdir().unwrap();
@@ -1595,7 +1996,8 @@ fn runner(state: &Mutex<State>, stop: &AtomicBool) {
             .env("GIT_TAG_PREFIX", input("git_tag_prefix"))
             .env("GITOPS_REPO", &git_url)
             .env("GITEA_API_URL", &api_url)
-            .env("GITEA_TOKEN", TOKEN)
+            // The job token, `secrets.GITEA_TOKEN` (the shipped receiver passes it).
+            .env("GITEA_TOKEN", &token)
             .env("GITHUB_OUTPUT", &out_file)
             .envs(extra)
             .stdin(std::process::Stdio::null())
@@ -1630,5 +2032,31 @@ fn runner(state: &Mutex<State>, stop: &AtomicBool) {
                 r.status = if code == 0 { "success" } else { "failure" };
             }
         }
+        release_group(&mut s, id);
+    }
+}
+
+/// Run `id` has ended: the blocked run of its concurrency group, if any, may start
+/// (services/actions/job_emitter.go `checkRunConcurrency`, `findBlockedRunByConcurrency`:
+/// at most one is blocked), unless another run of the group still runs.
+fn release_group(s: &mut State, id: u64) {
+    let Some(ended) = s.runs.iter().find(|r| r.id == id) else {
+        return;
+    };
+    let (repo, Some((group, _))) = (ended.repo.clone(), ended.concurrency.clone()) else {
+        return;
+    };
+    let in_group =
+        |r: &Run| r.repo == repo && r.concurrency.as_ref().is_some_and(|(g, _)| *g == group);
+    if s.runs.iter().any(|r| in_group(r) && r.status == "running") {
+        return;
+    }
+    if let Some(r) = s
+        .runs
+        .iter_mut()
+        .find(|r| in_group(r) && r.status == "blocked")
+    {
+        r.status = "waiting";
+        r.created = Instant::now();
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod git;
 pub mod gitea;
+pub mod permissions;
 pub mod run;
 pub mod tls;
 
