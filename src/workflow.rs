@@ -357,7 +357,20 @@ impl Receiver {
             out.push_str(&format!("    container:\n      image: {}\n", scalar(image)));
         }
         let token = self.token_secret.as_deref().unwrap_or("GITEA_TOKEN");
-        out.push_str(&UPDATE.replace(
+        // From Gitea 1.26 the job token gets only what `permissions:` names: opening a pull
+        // request needs the pull-request unit (routers/api/v1/api.go `mustAllowPulls`), an
+        // AGit push too (routers/private/hook_pre_receive.go `preReceiveFor`), and updating
+        // its description, write (routers/api/v1/repo/pull.go `EditPullRequest`).
+        // A bot token does all of that itself.
+        let update = if self.pull_request.is_some() && self.token_secret.is_none() {
+            UPDATE.replace(
+                "      statuses: write\n",
+                "      statuses: write\n      pull-requests: write\n",
+            )
+        } else {
+            UPDATE.to_string()
+        };
+        out.push_str(&update.replace(
             "GITEA_TOKEN: ${{ secrets.GITEA_TOKEN }}",
             &format!("GITEA_TOKEN: ${{{{ secrets.{token} }}}}"),
         ));

@@ -1536,3 +1536,33 @@ fn a_pull_request_closed_before_it_was_seen_is_not_a_success() {
         r.stderr
     );
 }
+
+/// From Gitea 1.26 the job token gets only what the receiver's `permissions:` names, and an
+/// AGit push needs the pull-request unit (routers/private/hook_pre_receive.go
+/// `preReceiveFor`): the receiver generated for `pull_request: agit` asks for it, and the
+/// record-only one, which does not, cannot land that way.
+#[test]
+fn a_generated_agit_receiver_lands_with_the_job_token_on_1_26() {
+    let opts = || Options {
+        version: "1.26.3",
+        updater_env: vec![("GITOPS_PULL_REQUEST", "agit")],
+        ..Options::default()
+    };
+    let generated = generated_receiver("workflow:\n  pull_request: agit\n");
+    let w = world_with(opts(), VALUES, &generated);
+    let r = w.dispatch("p-1", "1.2.3", &[]);
+    assert_eq!(r.code, 0, "{}\n{:#?}", r.stderr, w.gitea.runs());
+    assert!(r.stdout.starts_with("app|1.2.3|pending|"), "{}", r.stdout);
+    assert_eq!(w.gitea.pulls("acme/deploy").len(), 1);
+
+    let w = world_with(opts(), VALUES, &receiver());
+    let r = w.dispatch("p-2", "1.2.3", &[]);
+    assert_eq!(r.code, 7, "{}", r.stderr);
+    let runs = w.gitea.runs();
+    let log = &runs[0].result.as_ref().unwrap().1;
+    assert!(
+        log.contains("permission denied for creating pull-request"),
+        "{log}"
+    );
+    assert!(w.gitea.pulls("acme/deploy").is_empty());
+}

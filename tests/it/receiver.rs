@@ -329,11 +329,17 @@ fn landing_options_come_from_the_config_and_check_stays_true() {
     // A branch of ours, without the other options: only that line is added.
     let r = generate(dir.path(), Some("workflow:\n  pull_request: true\n"), &[]);
     assert_eq!(r.code, 0, "{}", r.stderr);
+    // With the job token, which from Gitea 1.26 needs the pull-request unit for it.
     same(
-        &record_only().replace(
-            "          GITEA_TOKEN: ${{ secrets.GITEA_TOKEN }}\n",
-            "          GITEA_TOKEN: ${{ secrets.GITEA_TOKEN }}\n          GITOPS_PULL_REQUEST: \"true\"\n",
-        ),
+        &record_only()
+            .replace(
+                "          GITEA_TOKEN: ${{ secrets.GITEA_TOKEN }}\n",
+                "          GITEA_TOKEN: ${{ secrets.GITEA_TOKEN }}\n          GITOPS_PULL_REQUEST: \"true\"\n",
+            )
+            .replace(
+                "      statuses: write\n",
+                "      statuses: write\n      pull-requests: write\n",
+            ),
         &r.stdout,
         "pull_request: true",
     );
