@@ -185,6 +185,13 @@ fn transport(what: &str, url: &SafeUrl, e: &git2::Error) -> Error {
             "{what} {url}: {msg}; check that GITEA_TOKEN is set, valid, and may write to the repository"
         ));
     }
+    // Gitea answers 404 for a private repository the token may not read
+    // (routers/web/repo/githttp.go): not the network, and no retry will help.
+    if lower.contains("status code: 404") {
+        return Error::Auth(format!(
+            "{what} {url}: {msg}; the repository does not exist or the token may not read it (a job token reaches only its own repository, and from Gitea 1.26 only what the workflow's `permissions:` grant: the update needs `contents: write`)"
+        ));
+    }
     let hint = match e.class() {
         _ if lower.contains("status code: 5") => {
             "; the server failed on its side: retry later, or see the server's log"

@@ -1566,3 +1566,31 @@ fn a_generated_agit_receiver_lands_with_the_job_token_on_1_26() {
     );
     assert!(w.gitea.pulls("acme/deploy").is_empty());
 }
+
+/// Forgejo enforces `required` inputs (Gitea does not): a receiver that requires one the
+/// dispatch does not send is refused with 400, and the consumer says which, in one line,
+/// having dispatched nothing.
+#[test]
+fn forgejo_refusing_a_required_input_is_said_in_one_line() {
+    let wf = receiver().replace(
+        "      git_tag_prefix:\n",
+        "      environment:\n        description: Environment to deploy\n        required: true\n      git_tag_prefix:\n",
+    );
+    assert_ne!(wf, receiver());
+    let opts = Options {
+        version: "12.0.1+gitea-1.22.0",
+        ..Options::default()
+    };
+    let w = world_with(opts, VALUES, &wf);
+    let r = w.dispatch("d-1", "1.2.3", &[]);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    let last = r.stderr.lines().last().unwrap();
+    assert!(
+        last.contains("cannot dispatch gitops-service.yaml in acme/deploy")
+            && last.contains("400")
+            && last.contains("input required for 'Environment to deploy'"),
+        "{}",
+        r.stderr
+    );
+    assert!(w.gitea.runs().is_empty());
+}

@@ -344,6 +344,13 @@ fn a_statuses_write_token_can_neither_push_nor_set_a_status_on_1_26() {
     let (code, stderr) = w.finish(a);
     assert_ne!(code, 0, "{stderr}");
     assert!(stderr.contains("status code: 404"), "{stderr}");
+    // Said as what it is: the token's permissions, not the network.
+    assert!(
+        stderr.contains("the token may not read it")
+            && stderr.contains("the update needs `contents: write`")
+            && !stderr.contains("check the URL and the network"),
+        "{stderr}"
+    );
     assert_eq!(w.run(a).status, "failure");
     assert_eq!(w.deploy.tip("main"), tip, "nothing pushed");
     assert!(w.gitea.statuses("acme/deploy").is_empty());

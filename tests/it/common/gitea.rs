@@ -1580,6 +1580,16 @@ fn dispatch(
                 .and_then(|i| field(i, &k))
                 .and_then(text);
             let default = field(spec, "default").and_then(text);
+            // Forgejo enforces `required` (400) and drops an input left empty without a
+            // default (Forgejo services/actions/workflows.go); Gitea does neither.
+            let required = matches!(field(spec, "required"), Some(Val::Bool(true)));
+            if forgejo && given.as_deref().unwrap_or("").is_empty() && default.is_none() {
+                if required {
+                    let named = field(spec, "description").and_then(text).unwrap_or(k);
+                    return error(400, &format!("input required for '{named}'"));
+                }
+                continue;
+            }
             if let Some(v) = given.or(default) {
                 inputs.insert(k, v);
             }
@@ -1603,9 +1613,14 @@ fn dispatch(
     }
     // From 1.25 the title is the evaluated run-name (services/actions/workflow.go); before,
     // and without one, the head commit's subject.
+    // Forgejo has no run-name: a dispatched run's title is the workflow's `name:`, else its
+    // path (Forgejo services/actions/workflows.go).
     let run_name = field(&workflow, "run-name").and_then(text);
     let title = match run_name {
-        Some(t) if forgejo || gitea_at_least(s, 25) => evaluate(&t, &inputs),
+        _ if forgejo => field(&workflow, "name")
+            .and_then(text)
+            .unwrap_or_else(|| format!(".gitea/workflows/{wf}")),
+        Some(t) if gitea_at_least(s, 25) => evaluate(&t, &inputs),
         _ => git_out(&bare, &["log", "-1", "--format=%s", &head])
             .trim()
             .to_string(),
