@@ -259,13 +259,37 @@ fn a_recorded_version_is_confirmed_without_a_run_id_on_1_24() {
 /// Consumers dispatching at once into one GitOps repo, each its own key: on 1.24 and 1.25
 /// every dispatch cancels the runs before it; elsewhere the runs queue.
 fn consumers_at_once(version: &'static str, n: usize, extra: &'static [&'static str]) -> World {
+    let w = consumers_into(version, n, extra, &receiver());
+    let cancelled = w.gitea.runs().iter().any(|r| r.status == "cancelled");
+    if ["1.24.", "1.25."].iter().any(|v| version.starts_with(v)) {
+        assert!(
+            cancelled,
+            "the race was real: some run was cancelled by a later dispatch"
+        );
+    } else {
+        // No cancel on dispatch: every run is waited for, none dispatched twice.
+        assert!(!cancelled, "{:#?}", w.gitea.runs());
+        assert_eq!(w.gitea.dispatches(), n, "one dispatch each");
+    }
+    w
+}
+
+/// The consumers of `consumers_at_once`, into a GitOps repo whose receiver is `workflow`:
+/// all land, each proves its own commit, and no update is committed twice.
+fn consumers_into(
+    version: &'static str,
+    n: usize,
+    extra: &'static [&'static str],
+    workflow: &str,
+) -> World {
     let values: String = (0..n).map(|i| format!("svc{i}:\n  tag: \"0\"\n")).collect();
-    let w = world(
+    let w = world_with(
         Options {
             version,
             ..Options::default()
         },
         &values,
+        workflow,
     );
     let results: Vec<(String, Run)> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..n)
@@ -313,17 +337,6 @@ fn consumers_at_once(version: &'static str, n: usize, extra: &'static [&'static 
         );
     }
     w.deploy.fsck();
-    let cancelled = w.gitea.runs().iter().any(|r| r.status == "cancelled");
-    if ["1.24.", "1.25."].iter().any(|v| version.starts_with(v)) {
-        assert!(
-            cancelled,
-            "the race was real: some run was cancelled by a later dispatch"
-        );
-    } else {
-        // No cancel on dispatch: every run is waited for, none dispatched twice.
-        assert!(!cancelled, "{:#?}", w.gitea.runs());
-        assert_eq!(w.gitea.dispatches(), n, "one dispatch each");
-    }
     w
 }
 
@@ -332,6 +345,24 @@ fn five_consumers_at_once_all_land_with_one_dispatch_each_on_1_26_and_1_27() {
     for version in ["1.26.3", "1.27.0"] {
         consumers_at_once(version, 5, &[]);
     }
+}
+
+/// A receiver with a `concurrency:` group on 1.26+: each new run cancels the group's
+/// waiting one (services/actions/clear_tasks.go), so consumers lose runs as on 1.25, see it
+/// at once by the run's id, and dispatch again until all have landed.
+#[test]
+fn five_consumers_at_once_all_land_through_a_concurrency_group_on_1_26() {
+    let wf = receiver().replace(
+        "\npermissions:",
+        "\nconcurrency:\n  group: gitops\n\npermissions:",
+    );
+    assert_ne!(wf, receiver());
+    let w = consumers_into("1.26.3", 5, &[], &wf);
+    assert!(
+        w.gitea.runs().iter().any(|r| r.status == "cancelled"),
+        "the group cancelled waiting runs"
+    );
+    assert!(w.gitea.dispatches() > 5);
 }
 
 #[test]
