@@ -25,3 +25,4 @@ mod run_faults;
 mod run_status;
 mod signing;
 mod workflows;
+mod yq_syntax;
