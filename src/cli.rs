@@ -141,7 +141,7 @@ pub struct EvalArgs {
 
 const RUN_HELP: &str = "\
 Every input is a flag or the environment variable the GitOps workflow already sets:
-INPUT_FILE, YQ_TPL, VERSION, SOURCE_REPO, SOURCE_COMMIT, DISPATCH_ID, GIT_TAG_PREFIX,
+INPUT_FILE, YQ_TPL, VERSION, DIGEST, SOURCE_REPO, SOURCE_COMMIT, DISPATCH_ID, GIT_TAG_PREFIX,
 GITOPS_REPO, GITOPS_BRANCH, GITEA_API_URL, and GITEA_TOKEN (the token is read from the
 environment only, never from a flag). GITOPS_SIGNING_KEY, an OpenSSH private key's text
 (with GITOPS_SIGNING_KEY_PASSPHRASE when it has one), signs every commit.
@@ -208,6 +208,11 @@ pub struct RunArgs {
         value_name = "VERSION"
     )]
     pub version: Option<String>,
+
+    /// The image digest {{DIGEST}} stands for, sha256:<64 hex> or sha512:<128 hex>
+    /// [default: the one the version carries after its @]
+    #[arg(long, env = "DIGEST")]
+    pub digest: Option<String>,
 
     /// The GitOps repository: owner/name on the server, or a git URL or path
     #[arg(long, env = "GITOPS_REPO")]

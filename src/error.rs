@@ -127,8 +127,8 @@ pub enum Error {
     #[error("{0}")]
     Repo(String),
 
-    #[error("invalid version {shown}: {why}; a version may use letters, digits and . _ + - (at most 128 characters)")]
-    Version { shown: String, why: &'static str },
+    #[error("invalid version {shown}: {why}; a version may use letters, digits and . _ + - (at most 128 characters), then @sha256:<64 hex digits> or @sha512:<128 hex digits>, or be such a digest alone")]
+    Version { shown: String, why: String },
 
     #[error("expression error at line {}, column {}: {msg}\n{at}", at.line, at.column)]
     ExprSyntax { msg: String, at: Located },

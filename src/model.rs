@@ -7,40 +7,103 @@ use std::time::Duration;
 
 use crate::error::{Error, Result};
 
-/// A version as consumers publish it: `1.4.2`, `v2.0.0-rc.1+build.7`.
+/// A version as consumers publish it: `1.4.2`, `v2.0.0-rc.1+build.7`; pinned to an image
+/// digest, `1.4.2@sha256:<64 hex>`; or a bare digest, `sha256:<64 hex>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Version(String);
 
+/// The digest algorithms a version may carry, with the hex digits each takes.
+const DIGESTS: [(&str, usize); 2] = [("sha256", 64), ("sha512", 128)];
+
 impl Version {
+    /// The longest version, not counting a digest.
     pub const MAX_LEN: usize = 128;
 
     pub fn parse(s: &str) -> Result<Version> {
-        let why = if s.is_empty() {
-            Some("it is empty")
-        } else if s.chars().count() > Self::MAX_LEN {
-            Some("it is longer than 128 characters")
-        } else if s.chars().any(|c| c.is_whitespace()) {
-            Some("it contains white space")
-        } else if !s
+        let bad = |why: String| Error::Version {
+            shown: shown(s),
+            why,
+        };
+        if s.is_empty() {
+            return Err(bad("it is empty".into()));
+        }
+        if s.chars().any(|c| c.is_whitespace()) {
+            return Err(bad("it contains white space".into()));
+        }
+        let (tag, digest) = match s.split_once('@') {
+            Some((tag, digest)) => {
+                if tag.is_empty() {
+                    return Err(bad("nothing stands before the `@`".into()));
+                }
+                let why = digest_problem(digest).map(|why| format!("after the `@`, {why}"));
+                (tag, why)
+            }
+            // A `:` makes it a bare digest, or nothing.
+            None if s.contains(':') => {
+                return digest_problem(s).map_or(Ok(Version(s.into())), |why| Err(bad(why)))
+            }
+            None => (s, None),
+        };
+        if let Some(why) = digest {
+            return Err(bad(why));
+        }
+        if tag.chars().count() > Self::MAX_LEN {
+            return Err(bad("it is longer than 128 characters".into()));
+        }
+        if !tag
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "._+-".contains(c))
         {
-            Some("it contains a character other than letters, digits and . _ + -")
-        } else {
-            None
-        };
-        match why {
-            Some(why) => Err(Error::Version {
-                shown: shown(s),
-                why,
-            }),
-            None => Ok(Version(s.to_string())),
+            return Err(bad(
+                "it contains a character other than letters, digits and . _ + - (and one @ before a digest)".into(),
+            ));
         }
+        Ok(Version(s.to_string()))
     }
 
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The digest it carries or is (`sha256:<hex>`), if any.
+    pub fn digest(&self) -> Option<&str> {
+        match self.0.split_once('@') {
+            Some((_, digest)) => Some(digest),
+            None => self.0.contains(':').then_some(self.0.as_str()),
+        }
+    }
+}
+
+/// What is wrong with `s` as a digest, `sha256:<64 lowercase hex>` or
+/// `sha512:<128 lowercase hex>`; `None` when nothing is.
+pub fn digest_problem(s: &str) -> Option<String> {
+    let Some((alg, hex)) = s.split_once(':') else {
+        return Some(format!(
+            "{} is not a digest: expected sha256:<64 hex digits> or sha512:<128 hex digits>",
+            shown(s)
+        ));
+    };
+    let Some(&(_, len)) = DIGESTS.iter().find(|(a, _)| *a == alg) else {
+        return Some(format!(
+            "the digest algorithm {} is not sha256 or sha512",
+            shown(alg)
+        ));
+    };
+    if let Some(c) = hex
+        .chars()
+        .find(|c| !(c.is_ascii_digit() || ('a'..='f').contains(c)))
+    {
+        let what = if c.is_ascii_hexdigit() {
+            "an upper-case hex digit".to_string()
+        } else {
+            format!("{}, not a hex digit", shown(&c.to_string()))
+        };
+        return Some(format!(
+            "the {alg} digest holds {what}; it takes {len} lowercase hex digits"
+        ));
+    }
+    let found = hex.len();
+    (found != len).then(|| format!("a {alg} digest has {len} hex digits, not {found}"))
 }
 
 impl fmt::Display for Version {

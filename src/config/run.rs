@@ -112,6 +112,7 @@ impl RunConfig {
     pub fn resolve(args: crate::cli::RunArgs, env: &Env) -> Result<RunConfig> {
         let get = |k: &str| env.get(k).filter(|v| !v.is_empty()).cloned();
         let version = version(args.version)?;
+        let digest = digest(args.digest, &version)?;
         let edits = edits(args.file, args.expression, &args.set)?;
         let server = args.server.filter(|s| !s.is_empty());
         let workdir = args.workdir.unwrap_or_else(|| PathBuf::from("."));
@@ -140,6 +141,7 @@ impl RunConfig {
             env,
             &version,
             [
+                ("DIGEST", &digest),
                 ("SOURCE_REPO", &source_repo),
                 ("SOURCE_COMMIT", &source_commit),
                 ("DISPATCH_ID", &dispatch_id),
@@ -201,6 +203,28 @@ fn version(arg: Option<String>) -> Result<Version> {
         None => Err(Error::Usage(
             "no version: set VERSION or pass --version X.Y.Z".into(),
         )),
+    }
+}
+
+/// The digest `{{DIGEST}}` stands for: `--digest`, or the one the version carries. Only
+/// `run` takes it; `dispatch` and the workflows pass a version, which may carry one.
+fn digest(arg: Option<String>, version: &Version) -> Result<Option<String>> {
+    let Some(given) = arg.filter(|d| !d.is_empty()) else {
+        return Ok(version.digest().map(str::to_string));
+    };
+    if let Some(why) = crate::model::digest_problem(&given) {
+        return Err(Error::Usage(format!(
+            "invalid digest {}: {why}",
+            shown(&given)
+        )));
+    }
+    match version.digest() {
+        Some(carried) if carried != given => Err(Error::Usage(format!(
+            "--digest {} differs from the digest the version {} carries",
+            shown(&given),
+            shown(version.as_str())
+        ))),
+        _ => Ok(Some(given)),
     }
 }
 
@@ -317,7 +341,7 @@ fn allowed_env(extra: Vec<String>) -> Result<Vec<String>> {
 fn inputs_for_expressions(
     env: &Env,
     version: &Version,
-    inputs: [(&str, &Option<String>); 4],
+    inputs: [(&str, &Option<String>); 5],
 ) -> (Env, Vec<(String, String)>) {
     let mut expr_env = env.clone();
     expr_env.insert("VERSION".into(), version.to_string());

@@ -68,8 +68,12 @@ pub enum Placeholders {
 }
 
 /// `run`'s placeholders, with how each is given.
-const RUN_PLACEHOLDERS: [(&str, &str); 5] = [
+const RUN_PLACEHOLDERS: [(&str, &str); 6] = [
     ("VERSION", "set VERSION or pass --version"),
+    (
+        "DIGEST",
+        "set DIGEST or pass --digest, or give a version with @sha256:<digest>",
+    ),
     ("SOURCE_REPO", "set SOURCE_REPO or pass --source-repo"),
     ("SOURCE_COMMIT", "set SOURCE_COMMIT or pass --source-commit"),
     ("DISPATCH_ID", "set DISPATCH_ID or pass --dispatch-id"),

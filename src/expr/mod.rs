@@ -289,17 +289,61 @@ impl CompileError {
                     "strenv takes a bare variable name, as in yq: strenv(VERSION)".to_string()
                 } else if let Some(var) = name.strip_prefix('$') {
                     format!("undefined variable ${var}; bind it with --arg {var} VALUE")
+                } else if let Some(key) = dashed_key(template, rw.original_offset(offset)) {
+                    let fix = template::jq_string(&key);
+                    format!("undefined {what} `{name}`: the `-` before it is read as a subtraction; for the key {key} write .{fix} (or .{key} unquoted, as yq reads it)")
                 } else {
                     format!("undefined {what} `{name}`")
                 };
                 (offset, msg)
             }
         };
+        let at = rw.original_offset(offset);
+        let msg = match numeric_key(template, at) {
+            Some(key) => {
+                let item = if key.bytes().all(|c| c.is_ascii_digit()) {
+                    format!(", or .[{key}] for an item of a list")
+                } else {
+                    String::new()
+                };
+                let fix = template::jq_string(key);
+                format!("{msg}; yq reads .{key} as the key {fix}: write .{fix} for that key{item}")
+            }
+            None => msg,
+        };
         Error::ExprSyntax {
             msg,
-            at: Located::at("expression", template, rw.original_offset(offset)),
+            at: Located::at("expression", template, at),
         }
     }
+}
+
+/// The key `ingress-nginx` when the undefined name at byte `at` of the template follows a
+/// `-` that follows a path element, with nothing between (`."ingress"-nginx`): the user
+/// meant one key with a dash in it, which yq's spelling `.ingress-nginx` gives.
+fn dashed_key(template: &str, at: usize) -> Option<String> {
+    let before = template.get(..at)?.strip_suffix('-')?;
+    let name = &template[at..];
+    let name = &name[..name
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .unwrap_or(name.len())];
+    let start = before.rfind(|c: char| c == '.' || template::ends_yq_key(c))?;
+    if before.as_bytes()[start] != b'.' {
+        return None;
+    }
+    let left = before[start + 1..].trim_matches('"');
+    (!left.is_empty() && !name.is_empty()).then(|| format!("{left}-{name}"))
+}
+
+/// The key yq would read in `.0` (or the `0x` of `.a.0x`) when a syntax error stands at
+/// byte `at` of the template, on a digit after a `.`: jq reads no key there.
+fn numeric_key(template: &str, at: usize) -> Option<&str> {
+    let rest = template.get(at..)?;
+    if !template.get(..at)?.ends_with('.') || !rest.starts_with(|c: char| c.is_ascii_digit()) {
+        return None;
+    }
+    let len = rest.find(template::ends_yq_key).unwrap_or(rest.len());
+    Some(rest[..len].strip_suffix('?').unwrap_or(&rest[..len]))
 }
 
 /// Offset of `part` inside `whole`, for jaq's errors, which carry slices of the code.

@@ -46,6 +46,7 @@ fn scan_all(t: &str) -> Vec<(Op, usize, usize, usize)> {
         strings: Vec::new(),
         in_str: false,
         ops: Vec::new(),
+        key_end: 0,
     };
     while s.i < t.len() {
         if s.in_str {
@@ -66,6 +67,8 @@ struct Scanner<'t> {
     strings: Vec<usize>,
     in_str: bool,
     ops: Vec<(Op, usize, usize, usize)>,
+    /// Where the last yq path element ended.
+    key_end: usize,
 }
 
 impl Scanner<'_> {
@@ -98,6 +101,14 @@ impl Scanner<'_> {
         let (t, i) = (self.t, self.i);
         match t.as_bytes()[i] {
             b'"' => self.in_str = true,
+            b'.' => {
+                // A yq path element is a key, whatever it holds (`.a-if`, `.a#b`).
+                if let Some(k) = super::template::yq_key_at(t, i) {
+                    self.i += k.len;
+                    self.key_end = self.i;
+                    return;
+                }
+            }
             b'#' => {
                 self.i = t[i..].find('\n').map_or(t.len(), |n| i + n);
                 return;
@@ -116,6 +127,8 @@ impl Scanner<'_> {
             b'|' => return self.op(Op::Pipe, 1),
             b',' => return self.op(Op::Comma, 1),
             b'=' if self.at(i + 1) == Some(b'=') => return self.op(Op::Equals, 2),
+            // `.a-=1` is yq's key `a-` assigned, not `.a -= 1`.
+            b'=' if self.key_end == i => self.ops.push((Op::Assign, i, i + 1, self.depth)),
             b'=' => {
                 if let Some(start) = assignment_start(t.as_bytes(), i) {
                     self.ops.push((Op::Assign, start, i + 1, self.depth));
@@ -294,6 +307,20 @@ mod tests {
         assert!(updates("[.[] | .a |= 1]"));
         assert!(!updates(r#"{"a": "x = y"} | .b == 1"#));
         assert!(!updates("{}"));
+    }
+
+    #[test]
+    fn yq_path_elements_are_keys() {
+        assert_eq!(
+            assignment(".ingress-nginx.controller.image.tag = \"1\""),
+            Some((".ingress-nginx.controller.image.tag", "=", "\"1\""))
+        );
+        assert_eq!(assignment(".a-if = 1"), Some((".a-if", "=", "1")));
+        assert_eq!(assignment(".a#b = 1"), Some((".a#b", "=", "1")));
+        assert_eq!(assignment(".a-=1"), Some((".a-", "=", "1")));
+        assert_eq!(assignment(".a/=1"), Some((".a/", "=", "1")));
+        assert_eq!(assignment(".a -= 1"), Some((".a", "-=", "1")));
+        assert_eq!(too_deep(".a\"b | (1)", 0), Some(7));
     }
 
     #[test]

@@ -7,6 +7,13 @@
 //! call to an undefined filter, so they are rewritten to look the name up in bound objects.
 //! The scanner tracks string literals and interpolations, so text inside strings is never
 //! mistaken for code and vice versa.
+//!
+//! yq's path elements are read as yq reads them: after a `.`, a run of characters other than
+//! white space and `;{}:[],|.()=!` is the key with that exact name (`.ingress-nginx`,
+//! `.a/b`), so it becomes jq's `."ingress-nginx"`. Where jq reads the same text as a path
+//! (`.a.b`, `.a?`) it is left as it is; `..`, `."key"`, `.[`, numbers (`.5`, `1.5`), strings,
+//! comments and variables are never touched. Where jq would read the text otherwise
+//! (`.a-1` is a subtraction to jq), yq's reading wins: `(.a) - 1` or `.a - 1` subtracts.
 
 use std::ops::Range;
 
@@ -126,6 +133,86 @@ fn is_ident_char(c: u8) -> bool {
     c.is_ascii_alphanumeric() || c == b'_'
 }
 
+/// A yq path element that jq would read otherwise, at the `.` at byte `i` of `t`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct YqKey<'t> {
+    /// Bytes from the `.` to the end of the element, its `?` included.
+    pub len: usize,
+    /// The key, as yq names it.
+    pub key: &'t str,
+    /// It ends in `?`: yq's (and jq's) optional traversal.
+    pub optional: bool,
+}
+
+impl YqKey<'_> {
+    /// The element in jq's spelling: `."ingress-nginx"`, `."a-b"?`.
+    pub(crate) fn jq(&self) -> String {
+        format!(
+            ".{}{}",
+            jq_string(self.key),
+            if self.optional { "?" } else { "" }
+        )
+    }
+}
+
+/// Whether `c` ends a yq path element. yq's lexer (`PathElement` in mikefarah/yq's
+/// `lexer_participle.go`) stops at a space, a newline or one of `;{}:[],|.()=!`; a tab or a
+/// carriage return ends one here too, where yq would make it part of the key.
+pub(crate) fn ends_yq_key(c: char) -> bool {
+    c.is_whitespace() || ";{}:[],|.()=!".contains(c)
+}
+
+/// The yq path element starting at the `.` at byte `i` of `t`, when jq would read that text
+/// as something else: `None` for `..`, `."key"`, `.[`, a lone `.`, a number (`.5`, or the
+/// `.5` of `1.5`), and an element that is a jq identifier (`.a`, `.a?`), which jq reads as
+/// yq does.
+pub(crate) fn yq_key_at(t: &str, i: usize) -> Option<YqKey<'_>> {
+    let b = t.as_bytes();
+    if b.get(i) != Some(&b'.') || (i > 0 && b[i - 1] == b'.') {
+        return None;
+    }
+    let rest = &t[i + 1..];
+    let first = rest.chars().next()?;
+    if ends_yq_key(first) || first == '"' || first.is_ascii_digit() {
+        return None;
+    }
+    let run_len = rest.find(ends_yq_key).unwrap_or(rest.len());
+    let run = &rest[..run_len];
+    let (key, optional) = match run.strip_suffix('?') {
+        Some(k) => (k, true),
+        None => (run, false),
+    };
+    let ident = key
+        .bytes()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == b'_')
+        && key.bytes().all(is_ident_char);
+    if key.is_empty() || ident {
+        return None;
+    }
+    Some(YqKey {
+        len: 1 + run_len,
+        key,
+        optional,
+    })
+}
+
+/// `s` as a jq string literal.
+pub(crate) fn jq_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
 /// Rewrites a template whose placeholders may name `known`; never fails: what is not
 /// understood is left for jaq to report, and unknown placeholders for the caller.
 pub(crate) fn rewrite(template: &str, known: &[String]) -> Rewritten {
@@ -238,6 +325,13 @@ impl Rewriter<'_> {
         };
         match rest.as_bytes()[0] {
             b'"' => self.stack.push(Frame::Str),
+            b'.' => {
+                if let Some(k) = yq_key_at(self.template, self.i) {
+                    let jq = k.jq();
+                    self.replace(k.len, &jq);
+                    return true;
+                }
+            }
             b'#' => {
                 self.copy(rest.find('\n').unwrap_or(rest.len()));
                 return true;
@@ -337,6 +431,12 @@ fn yq_comma_call(t: &str, at: usize, len: usize) -> Option<(&'static str, Vec<us
             match c {
                 b'"' => in_str = true,
                 b'#' => return None,
+                b'.' => {
+                    if let Some(k) = yq_key_at(t, i) {
+                        i += k.len;
+                        continue;
+                    }
+                }
                 b'(' | b'[' | b'{' => depth += 1,
                 b')' if depth > 0 && strings.last() == Some(&(depth - 1)) => {
                     depth -= 1;
@@ -542,5 +642,72 @@ mod tests {
         let r = rewrite(".a = 1 # strenv(X)\n| .b = 2");
         assert_eq!(r.code, ".a = 1 # strenv(X)\n| .b = 2");
         assert!(r.env_refs.is_empty());
+    }
+
+    #[test]
+    fn yq_path_elements_become_quoted_keys() {
+        for (yq, jq) in [
+            (
+                r#".ingress-nginx.controller.image.tag = "{{VERSION}}""#,
+                r#"."ingress-nginx".controller.image.tag = "\($VERSION)""#,
+            ),
+            (
+                ".kube-prometheus-stack.grafana.enabled",
+                r#"."kube-prometheus-stack".grafana.enabled"#,
+            ),
+            (".a/b.c-d[0]", r#"."a/b"."c-d"[0]"#),
+            (".a-1", r#"."a-1""#),
+            (".a-b?.c", r#"."a-b"?.c"#),
+            (".a??", r#"."a?"?"#),
+            (".a-=1", r#"."a-"=1"#),
+            (".a#b", r#"."a#b""#),
+            (r#".a"b\c"#, r#"."a\"b\\c""#),
+            ("$x.a-b", r#"$x."a-b""#),
+            (".é-ü", r#"."é-ü""#),
+            ("[.a-b, .c+d]", r#"[."a-b", ."c+d"]"#),
+            // Code inside an interpolation is code; the string around it is not.
+            (
+                r#".my-key = "see .a-b, \".c-d\" and \(.x-y)""#,
+                r#"."my-key" = "see .a-b, \".c-d\" and \(."x-y")""#,
+            ),
+        ] {
+            assert_eq!(rewrite(yq).code, jq, "{yq}");
+        }
+    }
+
+    #[test]
+    fn jq_reading_stays_where_jq_reads_a_path() {
+        for code in [
+            ".a.b",
+            ".a?.b?",
+            ".a - 1",
+            "(.a) - 1",
+            ".[0] | .[\"a-b\"]",
+            r#"."a-b".c"#,
+            ".. | ..a",
+            "...",
+            "1.5 + 2.0e-3",
+            ".5",
+            ".a.0",
+            "$__loc__",
+            ". as $x | .",
+            ".a # .b-c\n| .d",
+            r#""x .a-b""#,
+            "@base64d",
+            ".a|.b;.c,.d:.e",
+            ".a == 1 and .b != 2",
+        ] {
+            assert_eq!(rewrite(code).code, code, "{code}");
+        }
+    }
+
+    #[test]
+    fn offsets_map_back_across_yq_keys() {
+        let t = ".ingress-nginx.a = 1 | )";
+        let r = rewrite(t);
+        let err_at = r.code.rfind(')').unwrap();
+        assert_eq!(r.original_offset(err_at), t.rfind(')').unwrap());
+        let key_at = r.code.find("\"ingress").unwrap();
+        assert_eq!(r.original_offset(key_at), 0);
     }
 }

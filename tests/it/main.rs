@@ -26,3 +26,4 @@ mod run_status;
 mod server_matrix;
 mod signing;
 mod workflows;
+mod yq_syntax;

@@ -104,7 +104,7 @@ fn rows() -> Vec<Row> {
         row("{{SOURCE_COMMIT}}", v, ".image.tag = \"{{SOURCE_COMMIT}}\" | .version = \"{{VERSION}}\"", 0)
             .after(format!("{}version: 1.2.3\n", values_with_tag(SOURCE_COMMIT))),
         row("an unknown placeholder", v, ".image.tag = \"{{TAG}}\"", 2)
-            .says("unknown placeholder {{TAG}}: the placeholders are {{VERSION}}, {{SOURCE_REPO}}, {{SOURCE_COMMIT}}, {{DISPATCH_ID}}, {{GIT_TAG_PREFIX}}"),
+            .says("unknown placeholder {{TAG}}: the placeholders are {{VERSION}}, {{DIGEST}}, {{SOURCE_REPO}}, {{SOURCE_COMMIT}}, {{DISPATCH_ID}}, {{GIT_TAG_PREFIX}}"),
         row("an unknown placeholder with spaces", v, ".image.tag = \"{{ IMAGE_TAG }}\"", 2)
             .says("unknown placeholder {{ IMAGE_TAG }}"),
         row("a placeholder in lower case", v, ".image.tag = \"{{version}}\"", 2)
