@@ -1625,3 +1625,31 @@ fn forgejo_refusing_a_required_input_is_said_in_one_line() {
     );
     assert!(w.gitea.runs().is_empty());
 }
+
+/// A version pinned by digest travels through the dispatch's `version` input: the receiver
+/// writes it whole for `{{VERSION}}` and its digest for `{{DIGEST}}`, and the consumer's
+/// summary line and status name it whole.
+#[test]
+fn a_version_with_a_digest_is_dispatched_and_recorded_whole() {
+    let digest = format!("sha256:{}", "ab".repeat(32));
+    let version = format!("1.2.3@{digest}");
+    let w = world(
+        Options::default(),
+        "image:\n  tag: \"1.0.0\"\n  digest: \"\"\n",
+    );
+    let r = run(&mut w.consumer(
+        "g-1",
+        &version,
+        ".image.tag = \"{{VERSION}}\" | .image.digest = \"{{DIGEST}}\"",
+    ));
+    assert_eq!(r.code, 0, "{}\n{:#?}", r.stderr, w.gitea.runs());
+    assert_eq!(
+        w.deploy.show("main", "values.yaml"),
+        format!("image:\n  tag: \"{version}\"\n  digest: \"{digest}\"\n")
+    );
+    assert!(
+        r.stdout.starts_with(&format!("app|{version}|success|")),
+        "{}",
+        r.stdout
+    );
+}
