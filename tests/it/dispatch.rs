@@ -392,15 +392,19 @@ fn five_consumers_at_once_all_land_on_1_24_without_titled_runs() {
 }
 
 /// On 1.24 and 1.25 a dispatch cancels the workflow's running run, pushed or not, deploying
-/// or not: a consumer that finds one active waits for it to end, and neither is lost.
+/// or not: a consumer that finds one active waits for it to end, and neither is lost. The
+/// runs are held (`hold_jobs`) until the second consumer has said it waits, so what it saw
+/// does not depend on how fast it started.
 fn waits_for_an_active_run(version: &'static str) {
+    use std::io::{BufRead, BufReader, Read};
     let opts = Options {
         version,
-        startup: Duration::from_secs(2),
+        hold_jobs: true,
         ..Options::default()
     };
     let values = "svc0:\n  tag: \"0\"\nsvc1:\n  tag: \"0\"\n";
     let w = world(opts, values);
+    let limit = Duration::from_secs(60);
     let consumer = |i: usize| {
         let mut cmd = w.consumer(
             &format!("c-{i}"),
@@ -408,25 +412,39 @@ fn waits_for_an_active_run(version: &'static str) {
             &format!(".svc{i}.tag = \"{{{{VERSION}}}}\""),
         );
         cmd.env("GIT_TAG_PREFIX", format!("svc{i}/"));
-        run(&mut cmd)
+        cmd
     };
-    let (first, second) = std::thread::scope(|scope| {
-        let first = scope.spawn(|| consumer(0));
-        // The second consumer starts once the first one's run is running.
-        while !w.gitea.runs().iter().any(|r| r.status == "running") {
-            std::thread::sleep(Duration::from_millis(10));
+    let (first, second_code, second_err) = std::thread::scope(|scope| {
+        let first = scope.spawn(|| run(&mut consumer(0)));
+        w.gitea.wait_for(1, "running", limit);
+        let mut child = consumer(1)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stderr = BufReader::new(child.stderr.take().unwrap());
+        let mut said = String::new();
+        while !said.contains("is active; dispatching once it has ended") {
+            let mut line = String::new();
+            assert_ne!(stderr.read_line(&mut line).unwrap(), 0, "{said}");
+            said.push_str(&line);
         }
-        let second = consumer(1);
-        (first.join().unwrap(), second)
+        assert_eq!(w.gitea.dispatches(), 1, "nothing sent while run 1 runs");
+        w.gitea.release(1);
+        w.gitea.wait_for(2, "running", limit);
+        w.gitea.release(2);
+        stderr.read_to_string(&mut said).unwrap();
+        let code = child.wait().unwrap().code();
+        (first.join().unwrap(), code, said)
     });
     assert_eq!(first.code, 0, "{}", first.stderr);
-    assert_eq!(second.code, 0, "{}", second.stderr);
+    assert_eq!(second_code, Some(0), "{second_err}");
     assert!(
-        second.stderr.contains(
+        second_err.contains(
             "a run of gitops-service.yaml in acme/deploy is active; dispatching once it has ended"
         ),
-        "{}",
-        second.stderr
+        "{second_err}"
     );
     let statuses: Vec<&str> = w.gitea.runs().iter().map(|r| r.status).collect();
     assert_eq!(statuses, ["success", "success"], "nothing cancelled");
