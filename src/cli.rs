@@ -88,6 +88,12 @@ Examples:
   VERSION=1.4.2 gitops-update eval -i '.version = \"{{VERSION}}\"' Chart.yaml
   gitops-update eval '(.dependencies[] | select(.name == \"redis\") | .version) = \"19.0.1\"' Chart.yaml
   gitops-update eval '.appVersion' Chart.yaml
+  gitops-update eval -i '.image.tag = \"1.4.2\"' staging/values.yaml prod/values.yaml
+  cat values.yaml | gitops-update eval -o json '.image' -
+  gitops-update eval -n '.a = 1'
+
+Several FILEs are evaluated in turn; with -i every one is checked before any is written.
+yq flags this command does not take (--from-file, -s, -p, --front-matter, ...) are refused.
 
 {{VERSION}} and <<VERSION>> in the expression stand for the version, which is bound as data
 (never pasted into the expression): from --arg VERSION X, else from the VERSION variable.

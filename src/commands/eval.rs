@@ -280,7 +280,12 @@ fn evaluate(
     if cfg.format == EvalFormat::Json || cfg.pretty {
         let parsed = yaml::parse(src, &name)?;
         let targets = edit::evaluate(&parsed, program, &name)?;
-        let text = values_text(cfg, &targets, &parsed.layout)?;
+        // yq's -P style: indented by 2, sequences too; the file's line ends.
+        let pretty = Layout {
+            newline: parsed.layout.newline,
+            ..Layout::default()
+        };
+        let text = values_text(cfg, &targets, &pretty)?;
         crate::budget::check_output(&name, src.len(), text.len(), false)?;
         return Ok(done(text, Vec::new(), targets.iter().any(is_truthy)));
     }
