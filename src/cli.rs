@@ -88,6 +88,12 @@ Examples:
   VERSION=1.4.2 gitops-update eval -i '.version = \"{{VERSION}}\"' Chart.yaml
   gitops-update eval '(.dependencies[] | select(.name == \"redis\") | .version) = \"19.0.1\"' Chart.yaml
   gitops-update eval '.appVersion' Chart.yaml
+  gitops-update eval -i '.image.tag = \"1.4.2\"' staging/values.yaml prod/values.yaml
+  cat values.yaml | gitops-update eval -o json '.image' -
+  gitops-update eval -n '.a = 1'
+
+Several FILEs are evaluated in turn; with -i every one is checked before any is written.
+yq flags this command does not take (--from-file, -s, -p, --front-matter, ...) are refused.
 
 {{VERSION}} and <<VERSION>> in the expression stand for the version, which is bound as data
 (never pasted into the expression): from --arg VERSION X, else from the VERSION variable.
@@ -119,11 +125,14 @@ pub struct EvalArgs {
     #[command(flatten)]
     pub budget: BudgetArgs,
 
-    /// The YAML file; standard input when absent
-    pub file: Option<PathBuf>,
+    /// The YAML files, evaluated in turn; `-` is standard input, which is also read when no
+    /// FILE is given and standard input is not a terminal
+    #[arg(value_name = "FILE")]
+    pub files: Vec<PathBuf>,
 
-    /// Write the result back to FILE (atomically, keeping its permissions)
-    #[arg(short = 'i', long, requires = "file", conflicts_with = "diff")]
+    /// Write each result back to its FILE (atomically, keeping its permissions); every FILE
+    /// is checked before any is written
+    #[arg(short = 'i', long, conflicts_with = "diff")]
     pub in_place: bool,
 
     /// Print a unified diff against the input instead of the result
@@ -137,6 +146,44 @@ pub struct EvalArgs {
     /// The version for {{VERSION}} when no --arg VERSION is given
     #[arg(long = "version-from-env", hide = true, env = "VERSION")]
     pub version_env: Option<String>,
+
+    /// yaml (y, yml) or json (j): json prints each result as JSON, as yq -o json does
+    #[arg(
+        short = 'o',
+        long = "output-format",
+        value_name = "FORMAT",
+        default_value = "yaml"
+    )]
+    pub output_format: String,
+
+    /// Print each result as a value in block style (yq's -P), not the file's own text
+    #[arg(short = 'P', long = "prettyPrint")]
+    pub pretty_print: bool,
+
+    /// Evaluate the expression against null, reading no file (yq's -n)
+    #[arg(short = 'n', long = "null-input")]
+    pub null_input: bool,
+
+    /// Exit 1 when no result is printed or every result is null or false (yq's -e)
+    #[arg(short = 'e', long = "exit-status")]
+    pub exit_status: bool,
+
+    /// Print scalars without quotes (yq's -r): YAML output always does; with -o json, a
+    /// string prints bare
+    #[arg(
+        short = 'r',
+        long = "unwrapScalar",
+        value_name = "BOOL",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true"
+    )]
+    pub unwrap_scalar: Option<bool>,
+
+    /// Indentation of printed values (yq's -I): JSON's (0 is one line), and YAML's for
+    /// selected values and -P (2 to 9); an updated file keeps its own [default: 2]
+    #[arg(short = 'I', long = "indent", value_name = "N")]
+    pub indent: Option<u8>,
 }
 
 const RUN_HELP: &str = "\

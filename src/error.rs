@@ -24,11 +24,13 @@ pub mod exit {
     pub const NOT_LANDED: u8 = 7;
     /// `workflow --check`: the committed receiver is not what the config gives.
     pub const STALE: u8 = 1;
+    /// `eval -e` (yq's `--exit-status`): no result, or every result null or false.
+    pub const NO_MATCH: u8 = 1;
 
     /// Each code, what it means, and the commands that can end with it.
     pub const TABLE: &[(u8, &str, &[&str])] = &[
         (OK, "done: pushed, already up to date, a dry run, printed or written, or the dispatched update landed (or was already there)", &["eval", "run", "dispatch", "workflow"]),
-        (UNEXPECTED, "unexpected: a bug, or an I/O failure such as a full disk; for workflow --check, the committed workflow is not what the config gives (the diff is on stdout)", &["eval", "run", "dispatch", "workflow"]),
+        (UNEXPECTED, "unexpected: a bug, or an I/O failure such as a full disk; for workflow --check, the committed workflow is not what the config gives (the diff is on stdout); for eval -e, no result, or every result null or false", &["eval", "run", "dispatch", "workflow"]),
         (INPUT, "invalid input: flags, environment, version, path, file, expression, YAML, a refused edit, a missing file or branch, uncommitted changes", &["eval", "run", "dispatch", "workflow"]),
         (TRANSPORT, "git transport, authentication or timeout failure; the Gitea API refused a request or could not be reached; a Gitea older than 1.24 (dispatch)", &["run", "dispatch"]),
         (REJECTED, "the server rejected the push for good (a hook, a protected branch, a permission)", &["run"]),

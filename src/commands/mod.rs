@@ -111,6 +111,13 @@ pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> Result<u8> {
                 );
                 refused(&env, &given, &why, wants_json(&args));
             }
+            if args.get(1).is_some_and(|a| a == "eval") {
+                if let Some(flag) = eval::yq_flag(&e) {
+                    return Err(crate::Error::Usage(format!(
+                        "{flag} is a yq flag that gitops-update eval does not support"
+                    )));
+                }
+            }
             e.exit()
         }
     };

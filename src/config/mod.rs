@@ -8,7 +8,7 @@ mod run;
 mod workflow;
 
 pub use dispatch::DispatchConfig;
-pub use eval::{EvalConfig, Output};
+pub use eval::{EvalConfig, Format as EvalFormat, Input, Output};
 pub use run::{PullRequestMode, RunConfig};
 pub use workflow::{Mode as WorkflowMode, WorkflowConfig};
 

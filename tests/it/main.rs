@@ -9,6 +9,7 @@ mod dispatch;
 mod edit_golden;
 mod edit_sweep;
 mod eval;
+mod eval_cli;
 mod exit_codes;
 mod fuzz_replay;
 mod hostile;
