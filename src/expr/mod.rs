@@ -12,6 +12,7 @@ use jaq_json::Val;
 
 use crate::error::{Error, Located, Result};
 mod env;
+mod natives;
 pub(crate) mod outline;
 mod prelude;
 pub mod reach;
@@ -362,6 +363,7 @@ fn compile_code(code: &str, globals: &[String]) -> Result<Filter, CompileError> 
     let funs = jaq_core::funs()
         .chain(jaq_std::funs())
         .chain(jaq_json::funs())
+        .chain(natives::funs())
         .filter(|(name, _, _)| *name != "env");
     let arena = Arena::default();
     let modules = Loader::new(defs)

@@ -35,7 +35,8 @@ def pick(f):
       else error("pick needs a mapping or a sequence, not \(type)") end
   end;
 def omit($keys):
-  if type == "object" then reduce $keys[] as $k (.; del(.[$k]))
+  # `del` here would be jaq's (`f |= empty`, which `|=` now keeps): remove natively.
+  if type == "object" then reduce $keys[] as $k (.; __delkey($k))
   elif type == "array" then [to_entries[] | select(.key as $i | any($keys[]; . == $i) | not) | .value]
   else error("omit needs a mapping or a sequence, not \(type)") end;
 def to_string: tostring;

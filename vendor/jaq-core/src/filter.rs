@@ -515,9 +515,15 @@ impl Id {
                 })
             }
 
+            // gitops-update patch: yq's `|=` (pkg/yqlib/operator_assign.go) takes the first
+            // value the right side yields, and keeps the value when it yields none; jq 1.7
+            // (and upstream jaq) delete it then, so `.items[] |= select(...)` dropped items.
             Ast::Update(path, f) => path.update(
                 (cv.0.clone(), cv.1),
-                Box::new(move |v| f.run((cv.0.clone(), v))),
+                Box::new(move |v| match f.run((cv.0.clone(), v.clone())).next() {
+                    Some(y) => box_once(y),
+                    None => box_once(Ok(v)),
+                }),
             ),
             Ast::UpdateMath(path, op, f) => pipe(f, cv, move |cv, y| {
                 let u = move |x: D::V<'a>| box_once(op.run(x, y.clone()).map_err(Exn::from));
@@ -538,9 +544,16 @@ impl Id {
                 }
             }),
             Ast::Math(l, op, r) => Box::new(cartesian(l, r, cv).map(|(x, y)| Ok(op.run(x?, y?)?))),
-            Ast::Cmp(l, op, r) => {
-                Box::new(cartesian(l, r, cv).map(|(x, y)| Ok(D::V::from(op.run(&x?, &y?)))))
-            }
+            // gitops-update patch: `==` and `!=` go through `ValT::yq_eq`, where a string
+            // pattern with `*` or `?` is a glob, as yq's are (pkg/yqlib/operator_equals.go).
+            Ast::Cmp(l, op, r) => Box::new(cartesian(l, r, cv).map(|(x, y)| {
+                let (x, y) = (x?, y?);
+                Ok(D::V::from(match op {
+                    crate::ops::Cmp::Eq => x.yq_eq(&y),
+                    crate::ops::Cmp::Ne => !x.yq_eq(&y),
+                    _ => op.run(&x, &y),
+                }))
+            })),
 
             Ast::Fold(xs, pat, init, update, fold_type) => {
                 let xs = rc_lazy_list::List::from_iter(run_and_bind(xs, cv.clone(), pat));

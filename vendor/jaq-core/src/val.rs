@@ -69,6 +69,13 @@ pub trait ValT:
     + Rem<Output = ValR<Self>>
     + Neg<Output = ValR<Self>>
 {
+    /// `self == pattern` for `==` and `!=` (gitops-update patch: yq's equality, where a
+    /// pattern may be a glob; see `vendor/jaq-core/PATCHES.md`). Plain equality unless a
+    /// value type says otherwise.
+    fn yq_eq(&self, pattern: &Self) -> bool {
+        self == pattern
+    }
+
     /// Create a number from a string.
     ///
     /// The number should adhere to the format accepted by [`f64::from_str`].
