@@ -173,7 +173,10 @@ impl Bindings {
             };
             let key = Val::from(r.name.clone());
             if r.typed {
-                env.push((key, typed_env(&r.name, value).map_err(|msg| Error::ExprSyntax { msg, at: at() })?));
+                env.push((
+                    key,
+                    typed_env(&r.name, value).map_err(|msg| Error::ExprSyntax { msg, at: at() })?,
+                ));
             } else {
                 strenv.push((key, Val::from(value.clone())));
             }

@@ -5,8 +5,8 @@
 use jaq_core::data::JustLut;
 use jaq_core::native::{run, unary, v, Filter, Fun};
 use jaq_core::RunPtr;
-use jaq_std::ValT as _;
 use jaq_json::{Error, Rc, Val, ValR};
+use jaq_std::ValT as _;
 
 type D = JustLut<Val>;
 
@@ -26,7 +26,11 @@ pub(super) fn funs() -> impl Iterator<Item = Fun<D>> {
 /// An index into a sequence of `len` items, counted from the end when negative.
 fn item(i: &Val, len: usize) -> Option<usize> {
     let i = i.as_isize()?;
-    let i = if i < 0 { i.checked_add_unsigned(len)? } else { i };
+    let i = if i < 0 {
+        i.checked_add_unsigned(len)?
+    } else {
+        i
+    };
     usize::try_from(i).ok().filter(|i| *i < len)
 }
 
