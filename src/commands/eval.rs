@@ -69,7 +69,16 @@ fn outcome(
     name: &str,
     parsed: &yaml::Parsed,
 ) -> Result<Outcome> {
-    let targets = edit::evaluate(parsed, program, name)?;
+    // A print shows every value, as yq does: several from one document, or none.
+    let targets = if cfg.output == Output::Print {
+        let results = edit::evaluate_each(parsed, program, name)?;
+        if results.iter().any(|outs| outs.len() != 1) {
+            return Ok(Outcome::Selected(edit::print_results(parsed, &results)));
+        }
+        results.into_iter().flatten().collect()
+    } else {
+        edit::evaluate(parsed, program, name)?
+    };
     // -i and --diff write, or show what would be written: the writers' one rule refuses
     // anything but the updated document. A print shows whatever the expression yields.
     let updates = if cfg.output == Output::Print {

@@ -26,4 +26,5 @@ mod run_status;
 mod server_matrix;
 mod signing;
 mod workflows;
+mod yq_semantics;
 mod yq_syntax;
