@@ -62,6 +62,48 @@ pub fn evaluate(parsed: &yaml::Parsed, program: &Program, file: &str) -> Result<
         .collect()
 }
 
+/// Every value the program yields for each document, for printing (`eval` without -i or
+/// --diff): yq prints each of them, and nothing for a document that yields none. The
+/// output budget counts every value.
+pub fn evaluate_each(
+    parsed: &yaml::Parsed,
+    program: &Program,
+    file: &str,
+) -> Result<Vec<Vec<Val>>> {
+    let mut added = 0usize;
+    parsed
+        .values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let mut keep = |out: &Val| {
+                added = added.saturating_add(yaml::text_floor(out));
+                crate::budget::check_output(file, parsed.src_len, added, true)
+            };
+            let outs = program.run_all(v.clone(), i, &mut keep)?;
+            Ok(outs.into_iter().map(string_keys).collect())
+        })
+        .collect()
+}
+
+/// Values printed as yq prints them (pkg/yqlib/printer.go, `PrintResults`): one after
+/// another, with `---` only where the next value comes from another document; a document
+/// that yields nothing prints nothing.
+pub(crate) fn print_results(parsed: &yaml::Parsed, results: &[Vec<Val>]) -> String {
+    let mut out = String::new();
+    let mut printed = false;
+    for outs in results.iter().filter(|outs| !outs.is_empty()) {
+        if printed {
+            out.push_str("---\n");
+        }
+        for v in outs {
+            out.push_str(&yaml::render::document(v, &parsed.layout));
+        }
+        printed = true;
+    }
+    out
+}
+
 /// The update to write instead of an expression that yields no value or several: a select
 /// or a list of paths before an assignment belongs inside its left side.
 fn one_fix(template: &str, rule: &str) -> String {

@@ -319,7 +319,18 @@ fn outcome(
     name: &str,
     parsed: &yaml::Parsed,
 ) -> Result<(Outcome, bool)> {
-    let targets = edit::evaluate(parsed, program, name)?;
+    // A print shows every value, as yq does: several from one document, or none.
+    let targets = if cfg.output == Output::Print {
+        let results = edit::evaluate_each(parsed, program, name)?;
+        if results.iter().any(|outs| outs.len() != 1) {
+            let truthy = results.iter().flatten().any(is_truthy);
+            let text = edit::print_results(parsed, &results);
+            return Ok((Outcome::Selected(text), truthy));
+        }
+        results.into_iter().flatten().collect()
+    } else {
+        edit::evaluate(parsed, program, name)?
+    };
     let truthy = targets.iter().any(is_truthy);
     // -i and --diff write, or show what would be written: the writers' one rule refuses
     // anything but the updated document. A print shows whatever the expression yields.

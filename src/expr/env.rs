@@ -173,7 +173,10 @@ impl Bindings {
             };
             let key = Val::from(r.name.clone());
             if r.typed {
-                env.push((key, crate::yaml::schema::resolve_plain(value)));
+                env.push((
+                    key,
+                    typed_env(&r.name, value).map_err(|msg| Error::ExprSyntax { msg, at: at() })?,
+                ));
             } else {
                 strenv.push((key, Val::from(value.clone())));
             }
@@ -183,5 +186,25 @@ impl Bindings {
 
     pub(super) fn visible_env(&self) -> impl Iterator<Item = (&String, &String)> {
         self.env.iter().filter(|(k, _)| self.policy.allows(k))
+    }
+}
+
+/// `env(NAME)`'s value: the variable's text read as YAML, so a list or a mapping is one,
+/// as yq's `env` decodes it (pkg/yqlib/operator_env.go; `strenv` does not). yq refuses an
+/// empty variable, and so does this; a variable that holds several documents gives the
+/// first, as yq's decoder does.
+fn typed_env(name: &str, value: &str) -> std::result::Result<Val, String> {
+    if value.is_empty() {
+        return Err(format!(
+            "the environment variable {name} is empty; env() reads its value as YAML (use strenv({name}) for a string)"
+        ));
+    }
+    let file = format!("the environment variable {name}");
+    match crate::yaml::parse(value, &file) {
+        Ok(parsed) => Ok(parsed.values.into_iter().next().unwrap_or(Val::Null)),
+        Err(e) => Err(format!(
+            "env({name}) reads its value as YAML, which it is not ({}); use strenv({name}) for a string",
+            e.to_string().lines().next().unwrap_or_default()
+        )),
     }
 }

@@ -12,6 +12,7 @@ use jaq_json::Val;
 
 use crate::error::{Error, Located, Result};
 mod env;
+mod natives;
 pub(crate) mod outline;
 mod prelude;
 pub mod reach;
@@ -161,7 +162,30 @@ impl Program {
     /// Runs the program on one document. Exactly one output is expected; the caller says
     /// what to do with zero or several, so all of them (up to 2) are returned.
     pub fn run(&self, input: Val, doc_index: usize) -> Result<Vec<Val>> {
-        run_filter(&self.filter, &self.globals, input, doc_index, true)
+        run_filter(&self.filter, &self.globals, input, doc_index, true, 2)
+    }
+
+    /// Runs the program on one document and keeps every output, for printing as yq does;
+    /// `keep` is called on each and stops the run with its error (an output budget).
+    pub fn run_all(
+        &self,
+        input: Val,
+        doc_index: usize,
+        keep: &mut dyn FnMut(&Val) -> Result<()>,
+    ) -> Result<Vec<Val>> {
+        let _budget = crate::budget::evaluating();
+        let mut vars = self.globals.to_vec();
+        if let Some(last) = vars.last_mut() {
+            *last = Val::from(doc_index as isize);
+        }
+        let ctx = Ctx::<JustLut<Val>>::new(&self.filter.lut, Vars::new(vars));
+        let mut outs = Vec::new();
+        for out in self.filter.id.run((ctx, input)) {
+            let v = out.map_err(run_error)?;
+            keep(&v)?;
+            outs.push(v);
+        }
+        Ok(outs)
     }
 
     /// The path the program selects, when it is a path expression such as `.image` or
@@ -179,7 +203,7 @@ impl Program {
             .path_filter
             .get_or_init(|| compile_code(&format!("path({})", self.code), &self.names).ok())
             .as_ref()?;
-        run_filter(filter, &self.globals, input, doc_index, false).ok()
+        run_filter(filter, &self.globals, input, doc_index, false, 2).ok()
     }
 
     /// The template as the user wrote it.
@@ -193,7 +217,7 @@ impl Program {
     }
 }
 
-/// Runs a filter and keeps up to two outputs. jaq's errors carry whole values; they are
+/// Runs a filter and keeps up to `limit` outputs. jaq's errors carry whole values; they are
 /// only formatted (and then only their first few hundred bytes) when `describe` asks.
 fn run_filter(
     filter: &Filter,
@@ -201,6 +225,7 @@ fn run_filter(
     input: Val,
     doc_index: usize,
     describe: bool,
+    limit: usize,
 ) -> Result<Vec<Val>> {
     let _budget = crate::budget::evaluating();
     let mut vars = globals.to_vec();
@@ -213,21 +238,24 @@ fn run_filter(
         match out {
             Ok(v) => outs.push(v),
             Err(_) if !describe => return Err(Error::Expr(String::new())),
-            Err(exn) => {
-                return Err(match exn.get_err() {
-                    Ok(e) => Error::Expr(runtime_message(&e)),
-                    Err(exn) => match exn.get_halt() {
-                        Ok(code) => Error::Expr(format!("the expression called halt({code})")),
-                        Err(_) => Error::Internal("unexpected control flow in jaq".into()),
-                    },
-                });
-            }
+            Err(exn) => return Err(run_error(exn)),
         }
-        if outs.len() > 1 {
+        if outs.len() >= limit {
             break;
         }
     }
     Ok(outs)
+}
+
+/// What a run-time exception says, as an error.
+fn run_error(exn: jaq_core::Exn<'_, Val>) -> Error {
+    match exn.get_err() {
+        Ok(e) => Error::Expr(runtime_message(&e)),
+        Err(exn) => match exn.get_halt() {
+            Ok(code) => Error::Expr(format!("the expression called halt({code})")),
+            Err(_) => Error::Internal("unexpected control flow in jaq".into()),
+        },
+    }
 }
 
 /// A `fmt::Write` that keeps the first `limit` bytes and then stops the formatting.
@@ -362,6 +390,7 @@ fn compile_code(code: &str, globals: &[String]) -> Result<Filter, CompileError> 
     let funs = jaq_core::funs()
         .chain(jaq_std::funs())
         .chain(jaq_json::funs())
+        .chain(natives::funs())
         .filter(|(name, _, _)| *name != "env");
     let arena = Arena::default();
     let modules = Loader::new(defs)

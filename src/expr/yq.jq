@@ -35,7 +35,8 @@ def pick(f):
       else error("pick needs a mapping or a sequence, not \(type)") end
   end;
 def omit($keys):
-  if type == "object" then reduce $keys[] as $k (.; del(.[$k]))
+  # `del` here would be jaq's (`f |= empty`, which `|=` now keeps): remove natively.
+  if type == "object" then reduce $keys[] as $k (.; __delkey($k))
   elif type == "array" then [to_entries[] | select(.key as $i | any($keys[]; . == $i) | not) | .value]
   else error("omit needs a mapping or a sequence, not \(type)") end;
 def to_string: tostring;
@@ -57,3 +58,12 @@ def envsubst($flags):
       elif $v == "" and ($flags | contains("ne")) then error("envsubst: the variable \($name) is empty")
       else $v end);
 def envsubst: envsubst("");
+# yq's `unique_by(f)` and `unique` keep the first item of each key where it stood
+# (pkg/yqlib/operator_unique.go, an ordered map); jq's sort by the key. The key is f's first
+# value, null when it yields none, as yq's `getUniqueKeyValue`.
+def unique_by(f):
+  reduce .[] as $x ([[], []];
+    ([limit(1; $x | f)] | if . == [] then [null] else . end) as $k
+    | if any(.[0][]; . == $k) then . else [.[0] + [$k], .[1] + [$x]] end)
+  | .[1];
+def unique: unique_by(.);

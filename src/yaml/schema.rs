@@ -6,6 +6,7 @@ use jaq_json::{Num, Val};
 use saphyr_parser::ScalarStyle;
 
 /// Types a plain scalar by the YAML 1.2 core schema.
+#[cfg(test)]
 pub(crate) fn resolve_plain(s: &str) -> Val {
     scalar(s, ScalarStyle::Plain, None)
 }

@@ -28,4 +28,5 @@ mod server_matrix;
 mod signing;
 mod workflows;
 mod yq_scenarios;
+mod yq_semantics;
 mod yq_syntax;

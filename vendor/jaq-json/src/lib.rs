@@ -135,6 +135,18 @@ fn rc_unwrap_or_clone<T: Clone>(a: Rc<T>) -> T {
 }
 
 impl jaq_core::ValT for Val {
+    /// gitops-update patch: yq's `==` (pkg/yqlib/operator_equals.go, `matchKey` in
+    /// pkg/yqlib/matchKeyString.go): a string compared with a string that holds `*` or `?`
+    /// matches it as a glob, `*` any run of bytes and `?` one byte.
+    fn yq_eq(&self, pattern: &Self) -> bool {
+        match (self, pattern) {
+            (Val::TStr(s), Val::TStr(p)) if p.iter().any(|c| *c == b'*' || *c == b'?') => {
+                glob_match(s, p)
+            }
+            _ => self == pattern,
+        }
+    }
+
     fn from_num(n: &str) -> ValR {
         Ok(Self::Num(Num::from_str(n)))
     }
@@ -830,4 +842,45 @@ impl fmt::Display for Val {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
         write::format(f, &write::Pp::default(), 0, self)
     }
+}
+
+/// gitops-update patch: yq's `deepMatch` (pkg/yqlib/matchKeyString.go, after
+/// <https://research.swtch.com/glob>), in linear time: `*` matches any run of bytes, `?`
+/// one byte, anything else itself.
+fn glob_match(name: &[u8], pattern: &[u8]) -> bool {
+    if pattern == b"*" {
+        return true;
+    }
+    let (mut px, mut nx, mut next_px, mut next_nx) = (0, 0, 0, 0);
+    while px < pattern.len() || nx < name.len() {
+        if let Some(&c) = pattern.get(px) {
+            match c {
+                b'?' if nx < name.len() => {
+                    px += 1;
+                    nx += 1;
+                    continue;
+                }
+                b'*' => {
+                    next_px = px;
+                    next_nx = nx + 1;
+                    px += 1;
+                    continue;
+                }
+                b'?' => {}
+                c if name.get(nx) == Some(&c) => {
+                    px += 1;
+                    nx += 1;
+                    continue;
+                }
+                _ => {}
+            }
+        }
+        if 0 < next_nx && next_nx <= name.len() {
+            px = next_px;
+            nx = next_nx;
+            continue;
+        }
+        return false;
+    }
+    true
 }
