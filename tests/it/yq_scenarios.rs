@@ -20,7 +20,7 @@ use crate::common::{bin, testdata};
 /// The agreement measured when the replay was written, rounded down to a whole percent: a
 /// regression guard. The target is 95% (the issue "yq's own scenarios as the yardstick");
 /// raise this as the semantics improve.
-const THRESHOLD: f64 = 52.0;
+const THRESHOLD: f64 = 53.0;
 
 /// Sorts maps' keys and prints JSON: two YAML texts hold the same data when this agrees.
 const NORMALISE: &str = "walk(if type == \"object\" then to_entries | sort_by(.key | tostring) | from_entries else . end) | tojson";
@@ -316,8 +316,8 @@ fn yq_scenario_update_a_multiline_encoded_yaml_string() {
     );
 }
 
+/// `==` against a pattern with `*` matches as yq's wildcards do.
 #[test]
-#[ignore = "known limitation: == does not match yq's wildcards (\"*andy\")"]
 fn yq_scenario_update_array_values_by_wildcard() {
     assert_agrees(
         "operator_assign",
