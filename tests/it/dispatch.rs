@@ -553,49 +553,49 @@ fn assert_failed_at_once(w: &World, r: &Run, id: &str, run: u64, dispatches: usi
     );
 }
 
+/// Sixty commits land on top of the update before the consumer's next look: it pages
+/// through them to find its own. The run is held, and the consumer's looks at the commits
+/// wait, until all sixty are there, so the order does not depend on timing.
 #[test]
 fn sixty_commits_landing_during_the_wait_are_paged_through() {
     let w = world(
         Options {
-            startup: Duration::from_millis(700),
+            hold_jobs: true,
             ..Options::default()
         },
         VALUES,
     );
-    let bare = w.deploy.bare();
-    let before = w.deploy.tip("main");
-    // As soon as the update lands, 60 other commits land on top of it, before the
-    // consumer's next look (its poll interval is 3 s).
-    let pusher = std::thread::spawn(move || {
-        let started = Instant::now();
-        while started.elapsed() < Duration::from_secs(60) {
-            let tip = crate::common::git::git_out(&bare, &["rev-parse", "main"]);
-            if tip.trim() != before {
-                let mut parent = tip.trim().to_string();
-                let tree = crate::common::git::git_out(&bare, &["rev-parse", "main^{tree}"]);
-                for i in 0..60 {
-                    parent = crate::common::git::git_out(
-                        &bare,
-                        &[
-                            "commit-tree",
-                            tree.trim(),
-                            "-p",
-                            &parent,
-                            "-m",
-                            &format!("other {i}"),
-                        ],
-                    )
-                    .trim()
-                    .to_string();
-                }
-                crate::common::git::git_out(&bare, &["update-ref", "refs/heads/main", &parent]);
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(5));
+    let limit = Duration::from_secs(60);
+    let r = std::thread::scope(|scope| {
+        let consumer = scope.spawn(|| {
+            run(&mut w.consumer_polling("d-60", "1.2.3", ".image.tag = \"{{VERSION}}\"", "100ms"))
+        });
+        w.gitea.wait_for(1, "running", limit);
+        w.gitea.hold_commit_lists(true);
+        w.gitea.release(1);
+        w.gitea.wait_for(1, "success", limit);
+        let bare = w.deploy.bare();
+        let mut parent = w.deploy.tip("main");
+        let tree = crate::common::git::git_out(&bare, &["rev-parse", "main^{tree}"]);
+        for i in 0..60 {
+            parent = crate::common::git::git_out(
+                &bare,
+                &[
+                    "commit-tree",
+                    tree.trim(),
+                    "-p",
+                    &parent,
+                    "-m",
+                    &format!("other {i}"),
+                ],
+            )
+            .trim()
+            .to_string();
         }
+        crate::common::git::git_out(&bare, &["update-ref", "refs/heads/main", &parent]);
+        w.gitea.hold_commit_lists(false);
+        consumer.join().unwrap()
     });
-    let r = run(&mut w.consumer_polling("d-60", "1.2.3", ".image.tag = \"{{VERSION}}\"", "3s"));
-    pusher.join().unwrap();
     assert_eq!(r.code, 0, "{}", r.stderr);
     let ours = w.deploy.log("main")[60]
         .split(' ')

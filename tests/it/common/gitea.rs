@@ -193,6 +193,8 @@ struct State {
     log: Vec<Req>,
     next_task: u64,
     next_status: u64,
+    /// `Gitea::hold_commit_lists`.
+    hold_commits: bool,
     pulls: Vec<PullRec>,
 }
 
@@ -282,6 +284,7 @@ impl Gitea {
             log: Vec::new(),
             next_task: 100,
             next_status: 1,
+            hold_commits: false,
             pulls: Vec::new(),
         }));
         {
@@ -400,6 +403,12 @@ impl Gitea {
                 target_url: st.target_url.clone(),
             })
             .collect()
+    }
+
+    /// While on, a request listing a branch's commits is answered only once it is off again:
+    /// what a consumer sees on its next look is then decided by the test, not by timing.
+    pub fn hold_commit_lists(&self, on: bool) {
+        self.state.lock().unwrap().hold_commits = on;
     }
 
     /// Lets held run `id` (`Options::hold_jobs`) start its step.
@@ -561,6 +570,10 @@ fn serve(conn: TcpStream, state: &Mutex<State>) -> std::io::Result<()> {
     let body = String::from_utf8_lossy(&body).into_owned();
     let (path, query) = target.split_once('?').unwrap_or((&target, ""));
     let authorization = header("authorization");
+    // `Gitea::hold_commit_lists`: a look at the commits waits until the test lets it go.
+    while method == "GET" && path.ends_with("/commits") && state.lock().unwrap().hold_commits {
+        std::thread::sleep(Duration::from_millis(5));
+    }
     let answer = {
         let mut s = state.lock().unwrap();
         let a = route(
