@@ -43,10 +43,8 @@ const YQ_ONLY: &[&str] = &[
     "from_props",
     "from_tsv",
     "from_xml",
-    "from_yaml",
     "head_comment",
     "key",
-    "kind",
     "line_comment",
     "load",
     "load_props",
@@ -55,17 +53,13 @@ const YQ_ONLY: &[&str] = &[
     "parent",
     "parents",
     "shuffle",
-    "sort_keys",
     "split_doc",
     "strload",
     "style",
-    "tag",
     "to_csv",
     "to_props",
     "to_tsv",
     "to_xml",
-    "to_yaml",
-    "to_json",
     "with_dtf",
     "format_datetime",
     "tz",
@@ -633,10 +627,10 @@ mod tests {
 
     #[test]
     fn yq_only_function_is_named() {
-        let err = eval(".a | to_yaml", "{}", &bindings(&[], &[]))
+        let err = eval(".a | to_props", "{}", &bindings(&[], &[]))
             .unwrap_err()
             .to_string();
-        assert!(err.contains("`to_yaml` is a yq function"), "{err}");
+        assert!(err.contains("`to_props` is a yq function"), "{err}");
     }
 
     #[test]

@@ -1,9 +1,13 @@
 //! Native functions that the prelude's jq definitions call: removing one key or item, and
 //! whether a path exists. `del` needs both since `|=` keeps a value whose right side yields
 //! nothing (yq's meaning, vendor/jaq-core/PATCHES.md), so `|= empty` no longer deletes.
+//! Also yq's functions that need more than jq: a mapping's keys sorted, and a value written
+//! to or read from YAML or indented JSON text.
+
+use std::cell::Cell;
 
 use jaq_core::data::JustLut;
-use jaq_core::native::{run, unary, v, Filter, Fun};
+use jaq_core::native::{bome, run, unary, v, Filter, Fun};
 use jaq_core::RunPtr;
 use jaq_json::{Error, Rc, Val, ValR};
 use jaq_std::ValT as _;
@@ -13,12 +17,18 @@ type D = JustLut<Val>;
 /// `__delkey($k)`: the input without the key, index or slice `$k`; the input as it was
 /// when it has no such key or index (and for `null`).
 /// `__haspath($p)`: whether every step of the path `$p` exists in the input.
+/// `__sortkeys`: a mapping with its keys in order, anything else as it is (`sort_keys`).
+/// `__to_yaml($indent)`, `__from_yaml`, `__to_json($indent)`: see each function.
 pub(super) fn funs() -> impl Iterator<Item = Fun<D>> {
-    let natives: [Filter<RunPtr<D>>; 2] = [
+    let natives: [Filter<RunPtr<D>>; 6] = [
         ("__delkey", v(1), |cv| unary(cv, del_key)),
         ("__haspath", v(1), |cv| {
             unary(cv, |v, p| Ok(Val::from(has_path(&v, &p))))
         }),
+        ("__sortkeys", v(0), |cv| bome(Ok(sort_keys(cv.1)))),
+        ("__to_yaml", v(1), |cv| unary(cv, to_yaml)),
+        ("__from_yaml", v(0), |cv| bome(from_yaml(cv.1))),
+        ("__to_json", v(1), |cv| unary(cv, to_json)),
     ];
     natives.into_iter().map(run::<D>)
 }
@@ -93,6 +103,112 @@ fn has_path(v: &Val, path: &Val) -> bool {
         };
     }
     true
+}
+
+/// A mapping's entries sorted by their keys' text, as yq's `sortKeys` sorts them with Go's
+/// `sort.Strings` (byte order); the values are left as they are.
+/// yq: pkg/yqlib/operator_sort_keys.go
+fn sort_keys(v: Val) -> Val {
+    let Val::Obj(o) = v else {
+        return v;
+    };
+    let text = |k: &Val| match k {
+        Val::TStr(b) | Val::BStr(b) => b.to_vec(),
+        k => k.to_string().into_bytes(),
+    };
+    let mut entries: Vec<(Val, Val)> = o.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    entries.sort_by_key(|(k, _)| text(k));
+    Val::obj(entries.into_iter().collect())
+}
+
+thread_local! {
+    /// Whether the string `from_yaml` last read ended without a line break: `to_yaml` then
+    /// drops the one it ends with, so `.a |= (from_yaml | .x = 1 | to_yaml)` keeps a `|-` or
+    /// one-line string as it was. yq keeps the decoded string in its context for the same
+    /// end (`"decoded: " + key`, pkg/yqlib/operator_encoder_decoder.go).
+    static DECODED_WITHOUT_NEWLINE: Cell<bool> = const { Cell::new(false) };
+}
+
+/// An indent argument: a whole number of columns, 0 to 32.
+fn indent(n: &Val, what: &str) -> Result<usize, Error> {
+    n.as_isize()
+        .and_then(|i| usize::try_from(i).ok())
+        .filter(|i| *i <= 32)
+        .ok_or_else(|| {
+            Error::str(format!(
+                "{what}: the indent must be a whole number from 0 to 32, not {n}"
+            ))
+        })
+}
+
+/// `to_yaml($indent)`: the value as YAML text in block style, `$indent` columns a level, a
+/// line break at the end, as yq's encoder prints it (a one-line result of what `from_yaml`
+/// read from a string without one drops it). yq: pkg/yqlib/operator_encoder_decoder.go
+fn to_yaml(v: Val, n: Val) -> ValR {
+    let step = indent(&n, "to_yaml")?.max(1);
+    let layout = crate::yaml::render::Layout {
+        newline: "\n",
+        step,
+        indentless: false,
+    };
+    let text = match &v {
+        Val::Obj(o) if !o.is_empty() => crate::yaml::render::document(&v, &layout),
+        Val::Arr(a) if !a.is_empty() => crate::yaml::render::document(&v, &layout),
+        scalar => {
+            let mut line = crate::yaml::render::inline(scalar, false).unwrap_or_default();
+            line.push('\n');
+            line
+        }
+    };
+    let chomp = DECODED_WITHOUT_NEWLINE.with(|d| d.replace(false));
+    let one_line_end = text.ends_with('\n') && !text.ends_with("\n\n") && text.len() > 1;
+    let text = if chomp && one_line_end {
+        text.trim_end_matches('\n').to_string()
+    } else {
+        text
+    };
+    Ok(Val::from(text))
+}
+
+/// `from_yaml`: the first document of the YAML text in a string (null when it has none).
+/// yq: pkg/yqlib/operator_encoder_decoder.go (`decodeOperator`)
+fn from_yaml(v: Val) -> ValR {
+    let text = match &v {
+        Val::TStr(b) | Val::BStr(b) => String::from_utf8_lossy(b).into_owned(),
+        other => {
+            return Err(Error::str(format!(
+                "from_yaml needs a string holding YAML, not {other}"
+            )))
+        }
+    };
+    let parsed = crate::yaml::parse(&text, "the string").map_err(|e| {
+        let msg = e.to_string();
+        Error::str(format!(
+            "from_yaml: cannot read {}",
+            msg.lines().next().unwrap_or_default()
+        ))
+    })?;
+    DECODED_WITHOUT_NEWLINE.with(|d| d.set(!text.ends_with('\n')));
+    Ok(parsed.values.into_iter().next().unwrap_or(Val::Null))
+}
+
+/// `to_json($indent)`: the value as JSON text, `$indent` spaces a level (one line for 0),
+/// with a line break at the end when indented, as yq's `to_json` prints it.
+/// yq: pkg/yqlib/operator_encoder_decoder.go, lexer_participle.go (`to_json` indents 2)
+fn to_json(v: Val, n: Val) -> ValR {
+    let step = indent(&n, "to_json")?;
+    let pp = jaq_json::write::Pp {
+        indent: (step > 0).then(|| " ".repeat(step)),
+        sep_space: step > 0,
+        ..Default::default()
+    };
+    let mut out = Vec::new();
+    jaq_json::write::write(&mut out, &pp, 0, &v)
+        .map_err(|e| Error::str(format!("to_json: {e}")))?;
+    if step > 0 {
+        out.push(b'\n');
+    }
+    Ok(Val::from(String::from_utf8_lossy(&out).into_owned()))
 }
 
 #[cfg(test)]

@@ -67,3 +67,39 @@ def unique_by(f):
     | if any(.[0][]; . == $k) then . else [.[0] + [$k], .[1] + [$x]] end)
   | .[1];
 def unique: unique_by(.);
+# yq's `sort_keys(f)`: each mapping f selects gets its keys in (byte) order, recursively
+# with `..`; the input is the result (pkg/yqlib/operator_sort_keys.go). Paths are taken
+# before any sorting, which moves no value to another path.
+def sort_keys(f):
+  reduce path(f) as $p (.;
+    if getpath($p) | type == "object" then setpath($p; getpath($p) | __sortkeys) else . end);
+# yq's encoders and decoders (pkg/yqlib/operator_encoder_decoder.go, lexer_participle.go):
+# YAML in block style, 2 columns a level unless told; JSON indented 2 (`to_json`) or on one
+# line (`@json`, `to_json(0)`); decoding reads the first document.
+def to_yaml($indent): __to_yaml($indent);
+def to_yaml: __to_yaml(2);
+def toyaml($indent): __to_yaml($indent);
+def toyaml: __to_yaml(2);
+def @yaml: __to_yaml(2);
+def from_yaml: __from_yaml;
+def fromyaml: __from_yaml;
+def @yamld: __from_yaml;
+def to_json($indent): __to_json($indent);
+def to_json: __to_json(2);
+def from_json: __from_yaml;
+def @jsond: __from_yaml;
+# yq's names for jq's ascii_upcase and ascii_downcase (pkg/yqlib/operator_strings.go).
+def upcase: ascii_upcase;
+def downcase: ascii_downcase;
+# yq's `kind` and `tag` read from the value's type, since a value here carries no tag:
+# `!!map`, `!!seq`, `!!str`, `!!int`, `!!float`, `!!bool`, `!!null`
+# (pkg/yqlib/operator_kind.go, operator_tag.go). A custom tag reads as its type's.
+def kind: if type == "object" then "map" elif type == "array" then "seq" else "scalar" end;
+def tag:
+  if type == "object" then "!!map"
+  elif type == "array" then "!!seq"
+  elif type == "string" then "!!str"
+  elif type == "boolean" then "!!bool"
+  elif type == "null" then "!!null"
+  elif type == "number" then (if . == floor and (tostring | test("^-?[0-9]+$")) then "!!int" else "!!float" end)
+  else "!!\(type)" end;

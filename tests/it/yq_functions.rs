@@ -1,0 +1,142 @@
+//! yq's functions that jq lacks, written in jq or natively (`src/expr/yq.jq`,
+//! `src/expr/natives.rs`): what `eval` prints for each, and the one error line bad input
+//! gets. Each names the yq source its expectation comes from; the golden cases
+//! `testdata/edits/yq-fn-*` pin the edits' bytes.
+
+use std::fs;
+
+use crate::common::{bin, run};
+
+fn eval(expr: &str, text: &str) -> (i32, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("in.yaml");
+    fs::write(&path, text).unwrap();
+    let r = run(bin().args(["eval", expr]).arg(&path));
+    (r.code, r.stdout, r.stderr)
+}
+
+fn ok(expr: &str, text: &str) -> String {
+    let (code, out, err) = eval(expr, text);
+    assert_eq!(code, 0, "{expr}: {err}");
+    out
+}
+
+fn fails(expr: &str, text: &str) -> String {
+    let (code, out, err) = eval(expr, text);
+    assert_ne!(code, 0, "{expr} printed {out}");
+    assert_eq!(err.lines().count(), 1, "one error line: {err}");
+    err
+}
+
+/// pkg/yqlib/operator_sort_keys.go: each mapping the argument selects is sorted by key
+/// (byte order), recursively with `..`; sequences keep their order.
+#[test]
+fn sort_keys_sorts_the_mappings_it_selects() {
+    let doc = "{b: {d: 1, c: 2}, a: [3, 1], c: {z: 1, y: 2}}\n";
+    assert_eq!(
+        ok("sort_keys(..) | tojson", doc),
+        "{\"a\":[3,1],\"b\":{\"c\":2,\"d\":1},\"c\":{\"y\":2,\"z\":1}}\n"
+    );
+    assert_eq!(
+        ok("sort_keys(.b) | keys_unsorted | tojson", doc),
+        "[\"b\",\"a\",\"c\"]\n"
+    );
+    assert_eq!(
+        ok("sort_keys(.) | .b | keys_unsorted | tojson", doc),
+        "[\"d\",\"c\"]\n"
+    );
+    // Nothing there, or not a mapping: the input as it was.
+    assert_eq!(
+        ok("sort_keys(.x, .a) | tojson", "{a: [2, 1]}\n"),
+        "{\"a\":[2,1]}\n"
+    );
+}
+
+/// pkg/yqlib/operator_encoder_decoder.go: `to_yaml` writes block style, 2 columns a level
+/// (or as told), ending in a line break; `@yaml` is `to_yaml`.
+#[test]
+fn to_yaml_writes_block_yaml() {
+    let doc = "a:\n  cool:\n    bob: dylan\n  list: [1, two]\n";
+    let want = "cool:\n  bob: dylan\nlist:\n  - 1\n  - two\n";
+    assert_eq!(ok(".a | to_yaml", doc), format!("{want}\n"));
+    assert_eq!(ok(".a | @yaml", doc), format!("{want}\n"));
+    assert_eq!(
+        ok(".a | to_yaml(4)", doc),
+        "cool:\n    bob: dylan\nlist:\n    - 1\n    - two\n\n"
+    );
+    // A scalar is quoted when YAML would read it as something else (go-yaml quotes so too).
+    assert_eq!(
+        ok("\"yes\" | to_yaml | tojson", "{}\n"),
+        "\"\\\"yes\\\"\\n\"\n"
+    );
+    assert_eq!(ok("{} | to_yaml | tojson", "{}\n"), "\"{}\\n\"\n");
+}
+
+/// pkg/yqlib/operator_encoder_decoder.go: `from_yaml` (`@yamld`) reads the first document of
+/// a string; `.a |= (from_yaml | ... | to_yaml)` keeps a string without a final line break so.
+#[test]
+fn from_yaml_reads_a_string_and_round_trips() {
+    assert_eq!(ok(".a | from_yaml | .foo", "a: \"foo: bar\"\n"), "bar\n");
+    assert_eq!(ok(".a | @yamld | .x[1]", "a: 'x: [1, 2]'\n"), "2\n");
+    assert_eq!(
+        ok(
+            ".a |= (from_yaml | .foo = \"cat\" | to_yaml)",
+            "a: |-\n  foo: bar\n  baz: dog\n"
+        ),
+        "a: |-\n  foo: cat\n  baz: dog\n"
+    );
+    assert_eq!(
+        ok(
+            ".a |= (from_yaml | .foo = \"cat\" | to_yaml)",
+            "a: |\n  foo: bar\n"
+        ),
+        "a: |\n  foo: cat\n"
+    );
+    assert_eq!(
+        ok(
+            ".a |= (from_yaml | .foo = \"cat\" | to_yaml)",
+            "a: 'foo: bar'\n"
+        ),
+        "a: 'foo: cat'\n"
+    );
+}
+
+#[test]
+fn encoders_refuse_bad_input_in_one_line() {
+    let err = fails(".a | from_yaml", "a: 'x: ['\n");
+    assert!(err.contains("from_yaml: cannot read"), "{err}");
+    let err = fails(".a | from_yaml", "a: 3\n");
+    assert!(err.contains("from_yaml needs a string"), "{err}");
+    let err = fails(".a | to_yaml(-2)", "a: 3\n");
+    assert!(err.contains("the indent must be"), "{err}");
+}
+
+/// pkg/yqlib/lexer_participle.go: `to_json` indents 2, `to_json(0)` and `@json` print one
+/// line; `from_json` (`@jsond`) reads JSON (YAML's flow style).
+#[test]
+fn json_encoders() {
+    let doc = "a: {x: [1, \"two\"]}\n";
+    assert_eq!(
+        ok(".a | to_json", doc),
+        "{\n  \"x\": [\n    1,\n    \"two\"\n  ]\n}\n\n"
+    );
+    assert_eq!(ok(".a | to_json(0)", doc), "{\"x\":[1,\"two\"]}\n");
+    assert_eq!(ok(".a | @json", doc), "{\"x\":[1,\"two\"]}\n");
+    assert_eq!(ok(".a | @json | from_json | .x[0]", doc), "1\n");
+}
+
+/// pkg/yqlib/lexer_participle.go (`upcase`, `downcase`), operator_kind.go, operator_tag.go.
+#[test]
+fn upcase_downcase_kind_and_tag() {
+    assert_eq!(ok(".a | upcase", "a: cAt\n"), "CAT\n");
+    assert_eq!(ok(".a | downcase", "a: cAt\n"), "cat\n");
+    let doc = "{m: {k: v}, s: [1], str: x, i: 5, f: 3.2, b: true, n: null}\n";
+    assert_eq!(
+        ok("[.[] | kind] | join(\",\")", doc),
+        "map,seq,scalar,scalar,scalar,scalar,scalar\n"
+    );
+    assert_eq!(
+        ok("[.[] | tag] | join(\",\")", doc),
+        "!!map,!!seq,!!str,!!int,!!float,!!bool,!!null\n"
+    );
+}
