@@ -140,3 +140,67 @@ fn upcase_downcase_kind_and_tag() {
         "!!map,!!seq,!!str,!!int,!!float,!!bool,!!null\n"
     );
 }
+
+/// pkg/yqlib/operator_add.go (`addDateTimes`), operator_subtract.go (`subtractDateTime`),
+/// operator_datetime.go (`parseDateTime`): a Go duration moves an RFC 3339 timestamp (or a
+/// date alone, read as midnight UTC); the result is RFC 3339 in whole seconds, in the
+/// timestamp's offset. Anything else adds as before (strings concatenate).
+#[test]
+fn durations_move_timestamps() {
+    let cases = [
+        (
+            "\"2021-01-01T00:00:00Z\" + \"3h10m\"",
+            "2021-01-01T03:10:00Z",
+        ),
+        ("\"2021-01-01\" + \"24h\"", "2021-01-02T00:00:00Z"),
+        ("\"2021-01-01\" - \"24h\"", "2020-12-31T00:00:00Z"),
+        ("\"2021-01-01T03:10:00Z\" - \"-5m\"", "2021-01-01T03:15:00Z"),
+        (
+            "\"2021-03-01T00:30:00+02:00\" + \"-1h\"",
+            "2021-02-28T23:30:00+02:00",
+        ),
+        (
+            "\"2020-02-28T23:59:59.5Z\" + \"1.5s\"",
+            "2020-02-29T00:00:01Z",
+        ),
+        (
+            "\"2021-01-01T00:00:00Z\" + \"300ms\"",
+            "2021-01-01T00:00:00Z",
+        ),
+        (
+            "\"2021-01-01T00:00:00Z\" + \"1.5h\"",
+            "2021-01-01T01:30:00Z",
+        ),
+        (
+            "\"2021-01-01T00:00:00+00:00\" + \"0\"",
+            "2021-01-01T00:00:00Z",
+        ),
+        // Not a timestamp and a duration: jq's string concatenation.
+        (
+            "\"2021-01-01T00:00:00Z\" + \"3 hours\"",
+            "2021-01-01T00:00:00Z3 hours",
+        ),
+        ("\"2021-02-30\" + \"1h\"", "2021-02-301h"),
+        (
+            "\"2021-01-01T24:00:00Z\" + \"1h\"",
+            "2021-01-01T24:00:00Z1h",
+        ),
+        ("\"2021-01-01T00:00:00\" + \"1h\"", "2021-01-01T00:00:001h"),
+        ("\"v1.2.3\" + \"5\"", "v1.2.35"),
+        (
+            "\"2021-01-01T00:00:00Z\" + \"9999999999h\"",
+            "2021-01-01T00:00:00Z9999999999h",
+        ),
+    ];
+    for (expr, want) in cases {
+        assert_eq!(ok(expr, "{}\n"), format!("{want}\n"), "{expr}");
+    }
+    // The splice quotes a string that YAML 1.1 would read as a timestamp (yq writes it
+    // plain, keeping its `!!timestamp` tag): the same value.
+    assert_eq!(
+        ok(".a += \"3h10m\"", "a: 2021-01-01T00:00:00Z # when\n"),
+        "a: \"2021-01-01T03:10:00Z\" # when\n"
+    );
+    let err = fails(".a -= \"soon\"", "a: 2021-01-01T00:00:00Z\n");
+    assert!(err.contains("cannot calculate"), "{err}");
+}

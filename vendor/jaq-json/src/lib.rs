@@ -11,6 +11,7 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+mod datetime;
 mod funs;
 pub mod map;
 mod num;
@@ -612,7 +613,11 @@ impl core::ops::Add for Val {
             (Null, x) | (x, Null) => Ok(x),
             (Num(x), Num(y)) => Ok(Num(x + y)),
             (BStr(l), BStr(r)) => Ok(Val::byte_str(concat_bytes(rc_unwrap_or_clone(l), r))),
-            (TStr(l), TStr(r)) => Ok(Val::utf8_str(concat_bytes(rc_unwrap_or_clone(l), r))),
+            // gitops-update patch: yq adds a duration to a timestamp (`src/datetime.rs`).
+            (TStr(l), TStr(r)) => match datetime::shift(&l, &r, 1) {
+                Some(t) => Ok(Val::utf8_str(t)),
+                None => Ok(Val::utf8_str(concat_bytes(rc_unwrap_or_clone(l), r))),
+            },
             (Arr(mut l), Arr(r)) => {
                 //std::dbg!(Rc::strong_count(&l));
                 Rc::make_mut(&mut l).extend(r.iter().cloned());
@@ -638,6 +643,12 @@ impl core::ops::Sub for Val {
     fn sub(self, rhs: Self) -> Self::Output {
         match (self, rhs) {
             (Self::Num(x), Self::Num(y)) => Ok(Self::Num(x - y)),
+            // gitops-update patch: yq subtracts a duration from a timestamp
+            // (`src/datetime.rs`).
+            (Self::TStr(l), Self::TStr(r)) => match datetime::shift(&l, &r, -1) {
+                Some(t) => Ok(Self::utf8_str(t)),
+                None => Err(Error::math(Self::TStr(l), ops::Math::Sub, Self::TStr(r))),
+            },
             (Self::Arr(mut l), Self::Arr(r)) => {
                 let r = r.iter().collect::<alloc::collections::BTreeSet<_>>();
                 Rc::make_mut(&mut l).retain(|x| !r.contains(x));
