@@ -204,3 +204,23 @@ fn durations_move_timestamps() {
     let err = fails(".a -= \"soon\"", "a: 2021-01-01T00:00:00Z\n");
     assert!(err.contains("cannot calculate"), "{err}");
 }
+
+/// pkg/yqlib/operator_multiply.go (`multiply`): a null right side keeps the left, a sequence
+/// replaces a sequence (`*+` would append; it does not parse here), a mapping or sequence
+/// merged into null is itself; mappings merge deeply as in jq.
+#[test]
+fn star_merges_as_yq_does() {
+    let doc = "a: {x: 1, l: [1, 2]}\nb: {y: 2, l: [3]}\n";
+    assert_eq!(ok(".a * .b | tojson", doc), "{\"x\":1,\"l\":[3],\"y\":2}\n");
+    assert_eq!(ok(".a * null | tojson", doc), "{\"x\":1,\"l\":[1,2]}\n");
+    assert_eq!(ok("null * .b | tojson", doc), "{\"y\":2,\"l\":[3]}\n");
+    assert_eq!(ok(".a.l * .b.l | tojson", doc), "[3]\n");
+    assert_eq!(
+        ok(".a.l = .a.l * [5, 6]", "a: {l: [1]} # keep\n"),
+        "a: {l: [5, 6]} # keep\n"
+    );
+    // Numbers multiply and strings repeat, as in jq; a mapping times a number fails.
+    assert_eq!(ok("3 * 4, \"ab\" * 2", "{}\n"), "12\nabab\n");
+    let err = fails(".a * 2", doc);
+    assert!(err.contains("cannot calculate"), "{err}");
+}

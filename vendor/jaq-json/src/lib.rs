@@ -695,6 +695,11 @@ impl core::ops::Mul for Val {
                 obj_merge(&mut l, r);
                 Ok(Obj(l))
             }
+            // gitops-update patch: yq's merge (pkg/yqlib/operator_multiply.go, `multiply`):
+            // a null right side keeps the left, a sequence replaces a sequence, and a
+            // mapping or sequence merged into null is itself. jq fails on each of these.
+            (l, Null) => Ok(l),
+            (Arr(_), r @ Arr(_)) | (Null, r @ (Arr(_) | Obj(_))) => Ok(r),
             (l, r) => Err(Error::math(l, ops::Math::Mul, r)),
         }
     }
