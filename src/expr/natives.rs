@@ -20,7 +20,7 @@ type D = JustLut<Val>;
 /// `__sortkeys`: a mapping with its keys in order, anything else as it is (`sort_keys`).
 /// `__to_yaml($indent)`, `__from_yaml`, `__to_json($indent)`: see each function.
 pub(super) fn funs() -> impl Iterator<Item = Fun<D>> {
-    let natives: [Filter<RunPtr<D>>; 6] = [
+    let natives: [Filter<RunPtr<D>>; 7] = [
         ("__delkey", v(1), |cv| unary(cv, del_key)),
         ("__haspath", v(1), |cv| {
             unary(cv, |v, p| Ok(Val::from(has_path(&v, &p))))
@@ -29,6 +29,7 @@ pub(super) fn funs() -> impl Iterator<Item = Fun<D>> {
         ("__to_yaml", v(1), |cv| unary(cv, to_yaml)),
         ("__from_yaml", v(0), |cv| bome(from_yaml(cv.1))),
         ("__to_json", v(1), |cv| unary(cv, to_json)),
+        ("__csvd", v(1), |cv| unary(cv, csv_decode)),
     ];
     natives.into_iter().map(run::<D>)
 }
@@ -209,6 +210,90 @@ fn to_json(v: Val, n: Val) -> ValR {
         out.push(b'\n');
     }
     Ok(Val::from(String::from_utf8_lossy(&out).into_owned()))
+}
+
+/// `@csvd`, `@tsvd`: a table whose first row names the columns, as a sequence of mappings,
+/// one a row; each cell is read as a YAML scalar (`5` a number, `true` a boolean), as yq's
+/// `csvObjectDecoder` does, and fields may be double-quoted (`""` for a quote), as Go's
+/// `encoding/csv` reads them. yq: pkg/yqlib/decoder_csv_object.go
+fn csv_decode(v: Val, sep: Val) -> ValR {
+    let (Val::TStr(text), Val::TStr(sep)) = (&v, &sep) else {
+        return Err(Error::str(format!(
+            "@csvd and @tsvd need a string holding a table, not {v}"
+        )));
+    };
+    let text = String::from_utf8_lossy(text);
+    let sep = sep.first().copied().map_or(',', char::from);
+    let rows = csv_rows(&text, sep)?;
+    let mut rows = rows.into_iter();
+    let header = rows.next().unwrap_or_default();
+    let cell = |c: String| -> Val {
+        let snippet = crate::yaml::parse(&c, "a cell")
+            .ok()
+            .and_then(|p| p.values.into_iter().next());
+        match snippet {
+            Some(v @ (Val::Null | Val::Bool(_) | Val::Num(_))) if !c.trim().is_empty() => v,
+            _ => Val::from(c),
+        }
+    };
+    let items = rows
+        .filter(|r| !r.is_empty())
+        .map(|row| {
+            let entries = header
+                .iter()
+                .zip(row.into_iter().chain(std::iter::repeat(String::new())))
+                .map(|(k, c)| (Val::from(k.clone()), cell(c)));
+            Val::obj(entries.collect())
+        })
+        .collect();
+    Ok(Val::Arr(Rc::new(items)))
+}
+
+/// The rows of a CSV text, quoted fields read as Go's `encoding/csv` reads them.
+fn csv_rows(text: &str, sep: char) -> Result<Vec<Vec<String>>, Error> {
+    let mut rows = Vec::new();
+    let mut row = Vec::new();
+    let mut field = String::new();
+    let mut chars = text.chars().peekable();
+    let mut quoted = false;
+    let mut line = 1;
+    while let Some(c) = chars.next() {
+        if quoted {
+            match c {
+                '"' if chars.peek() == Some(&'"') => {
+                    chars.next();
+                    field.push('"');
+                }
+                '"' => quoted = false,
+                c => {
+                    line += usize::from(c == '\n');
+                    field.push(c);
+                }
+            }
+            continue;
+        }
+        match c {
+            '"' if field.is_empty() => quoted = true,
+            c if c == sep => row.push(std::mem::take(&mut field)),
+            '\r' if chars.peek() == Some(&'\n') => {}
+            '\n' => {
+                line += 1;
+                row.push(std::mem::take(&mut field));
+                rows.push(std::mem::take(&mut row));
+            }
+            c => field.push(c),
+        }
+    }
+    if quoted {
+        return Err(Error::str(format!(
+            "@csvd: a quoted field that starts before line {line} does not end"
+        )));
+    }
+    if !field.is_empty() || !row.is_empty() {
+        row.push(field);
+        rows.push(row);
+    }
+    Ok(rows)
 }
 
 #[cfg(test)]

@@ -103,3 +103,21 @@ def tag:
   elif type == "null" then "!!null"
   elif type == "number" then (if . == floor and (tostring | test("^-?[0-9]+$")) then "!!int" else "!!float" end)
   else "!!\(type)" end;
+# yq's CSV and TSV decoders: the first row names the columns (pkg/yqlib/decoder_csv_object.go).
+def @csvd: __csvd(",");
+def @tsvd: __csvd("\t");
+def from_csv: __csvd(",");
+def from_tsv: __csvd("\t");
+# yq's properties encoder and decoder (pkg/yqlib/encoder_properties.go,
+# decoder_properties.go): one `path = value` line a scalar, the path's keys and indices
+# joined with `.`; decoding makes each value a string, a number in the path an index.
+def to_props:
+  [path(.. | select(type != "object" and type != "array")) as $p
+   | "\($p | map(tostring) | join(".")) = \(getpath($p) | if type == "string" then . else tojson end)\n"]
+  | add // "";
+def @props: to_props;
+def from_props:
+  reduce (split("\n")[] | sub("^\\s+"; "") | select(. != "" and (startswith("#") or startswith("!") | not))
+          | capture("^(?<k>[^=:]*?)\\s*[=:]\\s*(?<v>.*)$") // {k: ., v: ""}) as $e
+    (null; setpath($e.k | split(".") | map(if test("^[0-9]+$") then tonumber else . end); $e.v));
+def @propsd: from_props;

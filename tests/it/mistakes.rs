@@ -126,8 +126,8 @@ fn rows() -> Vec<Row> {
         row("a missing parenthesis", k, "(.images[] | select(.name == \"app\") | .newTag = \"{{VERSION}}\"", 2)
             .says("expression error at line 1"),
         row("a typo of =", v, ".image.tag := \"{{VERSION}}\"", 2).says("expression error at line 1"),
-        row("a yq-only function", v, ".image.tag = \"{{VERSION}}\" | to_props", 2)
-            .says("`to_props` is a yq function that gitops-update does not support"),
+        row("a yq-only function", v, ".image.tag = \"{{VERSION}}\" | to_xml", 2)
+            .says("`to_xml` is a yq function that gitops-update does not support"),
         row("a missing file", "charts/app/value.yaml", ".image.tag = \"{{VERSION}}\"", 2)
             .says("charts/app/value.yaml does not exist on branch main"),
     ]

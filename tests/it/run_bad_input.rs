@@ -251,8 +251,7 @@ fn every_bad_input_fails_cleanly_and_changes_nothing() {
             .arg("--max-eval-time")
             .arg("soon"),
         row("no output", 2, "yields no value").env("YQ_TPL", "empty"),
-        row("yq-only function", 2, "`to_props` is a yq function")
-            .env("YQ_TPL", ".image | to_props"),
+        row("yq-only function", 2, "`to_xml` is a yq function").env("YQ_TPL", ".image | to_xml"),
         row("reading the token", 2, "GITEA_TOKEN cannot be read here")
             .env("YQ_TPL", ".image.tag = strenv(GITEA_TOKEN)"),
         row("an unset variable", 2, "the environment variable NOPE")

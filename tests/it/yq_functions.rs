@@ -224,3 +224,43 @@ fn star_merges_as_yq_does() {
     let err = fails(".a * 2", doc);
     assert!(err.contains("cannot calculate"), "{err}");
 }
+
+/// pkg/yqlib/decoder_csv_object.go: the first row names the columns; cells read as YAML
+/// scalars; Go's `encoding/csv` quoting.
+#[test]
+fn csv_and_tsv_decode_to_a_list_of_mappings() {
+    assert_eq!(
+        ok(
+            ".a | @csvd | tojson",
+            "a: \"name,port,note\\napp,8080,\\\"a, b \\\"\\\"c\\\"\\\"\\\"\\nweb,true,\\n\"\n"
+        ),
+        "[{\"name\":\"app\",\"port\":8080,\"note\":\"a, b \\\"c\\\"\"},{\"name\":\"web\",\"port\":true,\"note\":\"\"}]\n"
+    );
+    assert_eq!(
+        ok(".a | @tsvd | tojson", "a: \"k\\tv\\nx\\ty z\"\n"),
+        "[{\"k\":\"x\",\"v\":\"y z\"}]\n"
+    );
+    let err = fails(".a | @csvd", "a: \"k\\n\\\"open\"\n");
+    assert!(err.contains("does not end"), "{err}");
+    let err = fails(".a | @csvd", "a: [1]\n");
+    assert!(err.contains("need a string"), "{err}");
+}
+
+/// pkg/yqlib/encoder_properties.go, decoder_properties.go: `path = value` lines; decoded
+/// values are strings, numbers in a path are indices.
+#[test]
+fn properties_encode_and_decode() {
+    let doc = "a: {cool: thing, list: [1, x], n: null}\n";
+    assert_eq!(
+        ok(".a | to_props", doc),
+        "cool = thing\nlist.0 = 1\nlist.1 = x\nn = null\n\n"
+    );
+    assert_eq!(ok(".a | @props | @propsd | .list[1]", doc), "x\n");
+    assert_eq!(
+        ok(
+            ".a | @propsd | tojson",
+            "a: \"# c\\ncats=great\\ndogs: cool as well\\n  x.y = 5\\n\"\n"
+        ),
+        "{\"cats\":\"great\",\"dogs\":\"cool as well\",\"x\":{\"y\":\"5\"}}\n"
+    );
+}
