@@ -326,4 +326,19 @@ mod tests {
         assert!(!has(r#"{"a":[1]}"#, r#"["a",1]"#));
         assert!(has("{}", "[]"));
     }
+
+    #[test]
+    fn sort_keys_orders_by_bytes_and_leaves_the_rest() {
+        let sorted = sort_keys(val(r#"{"b":1,"B":2,"a":{"z":1,"y":2}}"#)).to_string();
+        assert_eq!(sorted, r#"{"B":2,"a":{"z":1,"y":2},"b":1}"#);
+        assert_eq!(sort_keys(val("[2,1]")).to_string(), "[2,1]");
+    }
+
+    #[test]
+    fn csv_rows_read_quotes_and_line_ends_as_go_does() {
+        let rows = csv_rows("a,\"b,\"\"c\"\"\"\r\n\"x\ny\",\n", ',').unwrap();
+        assert_eq!(rows, [vec!["a", "b,\"c\""], vec!["x\ny", ""]]);
+        assert!(csv_rows("a,\"b", ',').is_err());
+        assert!(csv_rows("", ',').unwrap().is_empty());
+    }
 }
