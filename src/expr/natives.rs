@@ -18,9 +18,10 @@ type D = JustLut<Val>;
 /// when it has no such key or index (and for `null`).
 /// `__haspath($p)`: whether every step of the path `$p` exists in the input.
 /// `__sortkeys`: a mapping with its keys in order, anything else as it is (`sort_keys`).
-/// `__to_yaml($indent)`, `__from_yaml`, `__to_json($indent)`: see each function.
+/// `__to_yaml($indent)`, `__from_yaml`, `__to_json($indent)`, `__csvd($sep)`: see each
+/// function. `__flow_yaml`: the value as one line of flow-style YAML (`to_string`).
 pub(super) fn funs() -> impl Iterator<Item = Fun<D>> {
-    let natives: [Filter<RunPtr<D>>; 7] = [
+    let natives: [Filter<RunPtr<D>>; 8] = [
         ("__delkey", v(1), |cv| unary(cv, del_key)),
         ("__haspath", v(1), |cv| {
             unary(cv, |v, p| Ok(Val::from(has_path(&v, &p))))
@@ -30,6 +31,9 @@ pub(super) fn funs() -> impl Iterator<Item = Fun<D>> {
         ("__from_yaml", v(0), |cv| bome(from_yaml(cv.1))),
         ("__to_json", v(1), |cv| unary(cv, to_json)),
         ("__csvd", v(1), |cv| unary(cv, csv_decode)),
+        ("__flow_yaml", v(0), |cv| {
+            bome(Ok(Val::from(crate::yaml::render::flow_text(&cv.1))))
+        }),
     ];
     natives.into_iter().map(run::<D>)
 }

@@ -39,7 +39,9 @@ def omit($keys):
   if type == "object" then reduce $keys[] as $k (.; __delkey($k))
   elif type == "array" then [to_entries[] | select(.key as $i | any($keys[]; . == $i) | not) | .value]
   else error("omit needs a mapping or a sequence, not \(type)") end;
-def to_string: tostring;
+# yq's `to_string` writes a mapping or sequence as flow-style YAML (`{an: object}`), a
+# scalar as its text (pkg/yqlib/operator_strings.go, `toStringOperator`).
+def to_string: if type == "object" or type == "array" then __flow_yaml else tostring end;
 # yq skips null items; the indices become (string) keys.
 def array_to_map: reduce (to_entries[] | select(.value != null)) as $e ({}; .[$e.key | tostring] = $e.value);
 def any_c(f): any(.[]; f);

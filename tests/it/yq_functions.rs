@@ -264,3 +264,15 @@ fn properties_encode_and_decode() {
         "{\"cats\":\"great\",\"dogs\":\"cool as well\",\"x\":{\"y\":\"5\"}}\n"
     );
 }
+
+/// pkg/yqlib/operator_strings.go (`toStringOperator`): collections become flow YAML.
+#[test]
+fn to_string_writes_collections_as_flow_yaml() {
+    assert_eq!(
+        ok(
+            "[.[] | to_string] | join(\"|\")",
+            "[1, true, null, cat, {an: object, m: [1, \"yes\"]}, [array, 2]]\n"
+        ),
+        "1|true|null|cat|{an: object, m: [1, \"yes\"]}|[array, 2]\n"
+    );
+}
