@@ -348,7 +348,13 @@ fn outcome(
         return Ok((Outcome::Selected(text), truthy));
     }
     Ok((
-        Outcome::Spliced(yaml::splice(src, name, parsed, &targets)?),
+        Outcome::Spliced(yaml::splice(
+            src,
+            name,
+            parsed,
+            &targets,
+            &program.restyles(),
+        )?),
         truthy,
     ))
 }

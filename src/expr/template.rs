@@ -93,6 +93,9 @@ pub(crate) struct Rewritten {
     /// Every placeholder, known or not, in the order written.
     pub placeholders: Vec<Placeholder>,
     pub env_refs: Vec<EnvRef>,
+    /// A yq attribute assignment that cannot be rewritten (one nested in brackets), with
+    /// its offset in the template and why.
+    pub unsupported: Option<(usize, String)>,
     /// (offset in `code`, offset in the template, length in `code`, length in the template)
     segments: Vec<(usize, usize, usize, usize)>,
 }
@@ -226,12 +229,15 @@ pub(crate) fn rewrite(template: &str, known: &[String]) -> Rewritten {
             code: String::with_capacity(template.len() + 16),
             placeholders: Vec::new(),
             env_refs: Vec::new(),
+            unsupported: None,
             segments: Vec::new(),
         },
+        levels: vec![Level::default()],
     };
     while r.i < template.len() {
         r.step();
     }
+    r.close_attr();
     r.out
 }
 
@@ -245,7 +251,23 @@ struct Rewriter<'t> {
     /// Top-level commas of yq-spelled calls (`sub("a", "b")`), written as jq's `;`.
     semis: Vec<usize>,
     out: Rewritten,
+    /// The brackets open in the outermost code, for yq's attribute assignments: where the
+    /// current expression began in each (see `attr_assign`).
+    levels: Vec<Level>,
 }
+
+/// An open bracket of the outermost code (or the code itself, first).
+#[derive(Default)]
+struct Level {
+    /// Offset in the code where the current operand of `|`, `,` or `;` began.
+    seg_start: usize,
+    /// An attribute assignment's right side is being copied: its closing text goes before
+    /// whatever ends it at this level.
+    pending: bool,
+}
+
+/// What closes a rewritten attribute assignment (see `Rewriter::attr_assign`).
+const ATTR_CLOSE: &str = "][0])))";
 
 impl Rewriter<'_> {
     /// Writes `new` for the `old_len` bytes at the position, remembering where, for carets.
@@ -320,6 +342,9 @@ impl Rewriter<'_> {
     fn in_code(&mut self) -> bool {
         let rest = &self.template[self.i..];
         let nested = self.stack.len() > 1;
+        if !nested && self.track_levels(rest) {
+            return true;
+        }
         let Some(Frame::Code(parens)) = self.stack.last_mut() else {
             return false;
         };
@@ -375,6 +400,28 @@ impl Rewriter<'_> {
             }
         }
         let len = rest.bytes().take_while(|&c| is_ident_char(c)).count();
+        if standalone && self.stack.len() == 1 {
+            let word = &rest[..len];
+            if let Some(assign) = attr_assign_at(&rest[len..]) {
+                if ATTRIBUTES.contains(&word) {
+                    return self.attr_assign(word, len + assign.len, assign.update);
+                }
+            }
+            match word {
+                "then" | "else" | "elif" | "end" | "catch" | "and" | "or" => {
+                    self.close_attr();
+                    self.copy(len);
+                    self.start_segment();
+                    return;
+                }
+                "if" | "try" => {
+                    self.copy(len);
+                    self.start_segment();
+                    return;
+                }
+                _ => {}
+            }
+        }
         if standalone {
             if let Some((name, commas)) = yq_comma_call(template, i, len) {
                 self.semis.extend(commas);
@@ -382,6 +429,160 @@ impl Rewriter<'_> {
             }
         }
         self.copy(len);
+    }
+}
+
+/// yq's node attributes that take an assignment (`.a style = "double"`).
+const ATTRIBUTES: &[&str] = &["style"];
+
+/// The `=` or `|=` (white space before it allowed) at the start of `s` that makes the word
+/// before it an attribute assignment; not `==`.
+struct AttrAssign {
+    /// Bytes up to and including the `=`.
+    len: usize,
+    update: bool,
+}
+
+fn attr_assign_at(s: &str) -> Option<AttrAssign> {
+    let lead = s.len() - s.trim_start_matches([' ', '\t', '\n', '\r']).len();
+    let rest = &s[lead..];
+    let (op, update) = if rest.starts_with("|=") {
+        (2, true)
+    } else if rest.starts_with('=') && !rest.starts_with("==") {
+        (1, false)
+    } else {
+        return None;
+    };
+    Some(AttrAssign {
+        len: lead + op,
+        update,
+    })
+}
+
+impl Rewriter<'_> {
+    /// Follows the brackets and separators of the outermost code, where an attribute
+    /// assignment's left side begins and its right side ends. True when the bytes were
+    /// consumed.
+    fn track_levels(&mut self, rest: &str) -> bool {
+        let b = rest.as_bytes();
+        match b[0] {
+            b'(' | b'[' | b'{' => {
+                self.copy(1);
+                self.levels.push(Level {
+                    seg_start: self.out.code.len(),
+                    pending: false,
+                });
+                // `(` is counted by the code frame too.
+                if b[0] == b'(' {
+                    if let Some(Frame::Code(parens)) = self.stack.last_mut() {
+                        *parens += 1;
+                    }
+                }
+                true
+            }
+            b')' | b']' | b'}' => {
+                self.close_attr();
+                if self.levels.len() > 1 {
+                    self.levels.pop();
+                }
+                if b[0] == b')' {
+                    if let Some(Frame::Code(parens)) = self.stack.last_mut() {
+                        *parens = parens.saturating_sub(1);
+                    }
+                }
+                self.copy(1);
+                true
+            }
+            b'|' if b.get(1) != Some(&b'=') => {
+                self.close_attr();
+                self.copy(1);
+                self.start_segment();
+                true
+            }
+            b'/' if b.get(1) == Some(&b'/') => {
+                self.close_attr();
+                self.copy(2);
+                self.start_segment();
+                true
+            }
+            b',' | b';' if !self.semis.contains(&self.i) => {
+                self.close_attr();
+                self.copy(1);
+                self.start_segment();
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn start_segment(&mut self) {
+        let at = self.out.code.len();
+        if let Some(level) = self.levels.last_mut() {
+            level.seg_start = at;
+        }
+    }
+
+    /// Ends the right side of an attribute assignment at this level, if one is open.
+    fn close_attr(&mut self) {
+        let Some(level) = self.levels.last_mut() else {
+            return;
+        };
+        if std::mem::take(&mut level.pending) {
+            self.insert(self.out.code.len(), ATTR_CLOSE);
+        }
+    }
+
+    /// Inserts `text` at `at` in the code written so far, for nothing in the template.
+    fn insert(&mut self, at: usize, text: &str) {
+        let old_at = self.out.original_offset(at);
+        let out = &mut self.out;
+        out.code.insert_str(at, text);
+        let pos = out.segments.partition_point(|s| s.0 < at);
+        for s in &mut out.segments[pos..] {
+            s.0 += text.len();
+        }
+        out.segments.insert(pos, (at, old_at, text.len(), 0));
+    }
+
+    /// yq's `LHS style = RHS` (`|=` evaluates the right side on each node): for each path
+    /// the left side selects, `__style` records the style (`expr::attrs`). The left side
+    /// is the operand that began at this level; the right side ends where the operand does.
+    /// `word_len`: the bytes of the attribute's name and its `=`.
+    fn attr_assign(&mut self, name: &str, word_len: usize, update: bool) {
+        if self.levels.len() > 1 {
+            if self.out.unsupported.is_none() {
+                self.out.unsupported = Some((
+                    self.i,
+                    format!("`{name}` can be set only at the top of the expression, as in `.a.b {name}=\"double\"` (not inside brackets or a function's arguments)"),
+                ));
+            }
+            return self.copy(word_len);
+        }
+        let level = self.levels.last().map_or(0, |l| l.seg_start);
+        let seg_start = if self.levels.last().is_some_and(|l| l.pending) {
+            // A second assignment in one operand (`.a style="x" style="y"`): the first
+            // ends here.
+            self.close_attr();
+            level
+        } else {
+            level
+        };
+        let (open, mid) = if update {
+            (
+                "(reduce path(",
+                format!(") as $__p (.; __{name}($__p; [getpath($__p) | "),
+            )
+        } else {
+            (
+                "(. as $__d | reduce path(",
+                format!(") as $__p (.; __{name}($__p; [$__d | "),
+            )
+        };
+        self.insert(seg_start, open);
+        self.replace(word_len, &mid);
+        if let Some(level) = self.levels.last_mut() {
+            level.pending = true;
+        }
     }
 }
 

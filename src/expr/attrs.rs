@@ -1,0 +1,113 @@
+//! yq's node attributes (`style`), which jq values do not carry. `.a style="double"` is
+//! rewritten (`template`) to call `__style($path; $name)` on each path the left side
+//! selects: the call records the request in a side table that `Program::run` hands to the
+//! splice, which re-renders exactly those nodes, and makes the value at the path the string
+//! that a quoted scalar reads as (`5` in double quotes is the string "5", as in yq).
+
+use std::cell::RefCell;
+
+use jaq_core::data::JustLut;
+use jaq_core::native::{bome, run, v, Filter, Fun};
+use jaq_core::RunPtr;
+use jaq_json::{Error, Rc, Val, ValR};
+use jaq_std::ValT as _;
+
+use crate::yaml::style::{self, Restyle, Style};
+
+type D = JustLut<Val>;
+
+thread_local! {
+    /// The styles asked for by the program running on this thread, in order.
+    static REQUESTS: RefCell<Vec<Restyle>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Forgets what an earlier run asked for.
+pub(crate) fn clear() {
+    REQUESTS.with(|r| r.borrow_mut().clear());
+}
+
+/// What the run since the last `clear` asked for; a later request for a path wins.
+pub(crate) fn take() -> Vec<Restyle> {
+    let mut all = REQUESTS.with(|r| std::mem::take(&mut *r.borrow_mut()));
+    let mut kept: Vec<Restyle> = Vec::with_capacity(all.len());
+    for r in all.drain(..).rev() {
+        if !kept.iter().any(|k| k.path == r.path) {
+            kept.push(r);
+        }
+    }
+    kept.reverse();
+    kept
+}
+
+/// `__style($path; $name)`: records the style `$name` for the node at `$path` of the input
+/// and yields the input, with a number, boolean or null there made a string when the style
+/// quotes it.
+pub(super) fn funs() -> impl Iterator<Item = Fun<D>> {
+    let natives: [Filter<RunPtr<D>>; 1] = [("__style", v(2), |mut cv| {
+        let name = cv.0.pop_var();
+        let path = cv.0.pop_var();
+        bome(style(cv.1, &path, &name))
+    })];
+    natives.into_iter().map(run::<D>)
+}
+
+fn style(input: Val, path: &Val, name: &Val) -> ValR {
+    let name = match name {
+        Val::TStr(s) | Val::BStr(s) => String::from_utf8_lossy(s).into_owned(),
+        // yq reads a null (an empty right side) as no style.
+        Val::Null => String::new(),
+        other => other.to_string(),
+    };
+    let Some(style) = Style::from_name(&name) else {
+        return Err(Error::typ(Val::from(name), style::UNKNOWN));
+    };
+    let Val::Arr(steps) = path else {
+        return Err(Error::str("style: not a path"));
+    };
+    REQUESTS.with(|r| {
+        r.borrow_mut().push(Restyle {
+            path: steps.to_vec(),
+            style,
+        })
+    });
+    if !style.reads_as_string() {
+        return Ok(input);
+    }
+    Ok(stringify_at(input, steps))
+}
+
+/// The value with the scalar at `path` (when there is one) made a string.
+fn stringify_at(v: Val, path: &[Val]) -> Val {
+    let Some((step, rest)) = path.split_first() else {
+        return match v {
+            Val::Null => Val::from("null".to_string()),
+            Val::Bool(b) => Val::from(b.to_string()),
+            Val::Num(n) => Val::from(Val::Num(n).to_string()),
+            v => v,
+        };
+    };
+    match (v, step) {
+        (Val::Obj(mut o), k) if o.contains_key(k) => {
+            if let Some(child) = Rc::make_mut(&mut o).get_mut(k) {
+                *child = stringify_at(core::mem::replace(child, Val::Null), rest);
+            }
+            Val::Obj(o)
+        }
+        (Val::Arr(mut a), Val::Num(_)) => {
+            let len = a.len();
+            if let Some(i) = step.as_isize().and_then(|i| {
+                let i = if i < 0 {
+                    i.checked_add_unsigned(len)?
+                } else {
+                    i
+                };
+                usize::try_from(i).ok().filter(|i| *i < len)
+            }) {
+                let m = Rc::make_mut(&mut a);
+                m[i] = stringify_at(core::mem::replace(&mut m[i], Val::Null), rest);
+            }
+            Val::Arr(a)
+        }
+        (v, _) => v,
+    }
+}

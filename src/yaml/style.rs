@@ -1,0 +1,93 @@
+//! Styles that an expression asks for (yq's `.a style="double"`): the evaluator records
+//! them beside the values, which carry no style, and the splice re-renders exactly those
+//! nodes in the style asked for, even where their value did not change.
+
+use jaq_json::Val;
+
+use crate::path::Step;
+
+/// A node style, as yq names it (`pkg/yqlib/operator_style.go`, `parseStyle`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    /// `""`: plain where the value reads back the same that way; a collection in block
+    /// style.
+    Plain,
+    Double,
+    Single,
+    /// `|`
+    Literal,
+    /// `>`
+    Folded,
+    /// A collection in flow style (`{a: 1}`, `[1, 2]`).
+    Flow,
+}
+
+/// What to say of a style name that is not one of these.
+pub const UNKNOWN: &str =
+    "a style; the styles are double, single, literal, folded, flow and \"\" (plain)";
+
+impl Style {
+    /// The style yq calls `name`; `None` for any other name, and for yq's `tagged`, which
+    /// writes every tag out (gitops-update writes only the tags a file has).
+    pub fn from_name(name: &str) -> Option<Style> {
+        Some(match name {
+            "" => Style::Plain,
+            "double" => Style::Double,
+            "single" => Style::Single,
+            "literal" => Style::Literal,
+            "folded" => Style::Folded,
+            "flow" => Style::Flow,
+            _ => return None,
+        })
+    }
+
+    /// Whether a scalar in this style is quoted or a block scalar: it reads as a string.
+    pub fn reads_as_string(self) -> bool {
+        matches!(
+            self,
+            Style::Double | Style::Single | Style::Literal | Style::Folded
+        )
+    }
+}
+
+/// One node's requested style: the node at `path` (jq's path: keys and indices) of a
+/// document.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Restyle {
+    pub path: Vec<Val>,
+    pub style: Style,
+}
+
+/// The requests whose node the new value has, each path as steps from the root (a negative
+/// index counted from the end, as jq does): the splice walks to each.
+pub(crate) fn resolve(restyles: &[Restyle], new: &Val) -> Vec<(Vec<Step>, Style)> {
+    restyles
+        .iter()
+        .filter_map(|r| Some((steps(&r.path, new)?, r.style)))
+        .collect()
+}
+
+fn steps(path: &[Val], mut at: &Val) -> Option<Vec<Step>> {
+    let mut out = Vec::with_capacity(path.len());
+    for step in path {
+        at = match (at, step) {
+            (Val::Obj(o), Val::TStr(k) | Val::BStr(k)) => {
+                out.push(Step::Key(String::from_utf8_lossy(k).into_owned()));
+                o.get(step)?
+            }
+            (Val::Arr(a), Val::Num(n)) => {
+                let i = n.as_isize()?;
+                let i = if i < 0 {
+                    i.checked_add_unsigned(a.len())?
+                } else {
+                    i
+                };
+                let i = usize::try_from(i).ok().filter(|i| *i < a.len())?;
+                out.push(Step::Index(i));
+                &a[i]
+            }
+            _ => return None,
+        };
+    }
+    Some(out)
+}
