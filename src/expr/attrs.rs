@@ -39,19 +39,20 @@ pub(crate) fn take() -> Vec<Restyle> {
     kept
 }
 
-/// `__style($path; $name)`: records the style `$name` for the node at `$path` of the input
-/// and yields the input, with a number, boolean or null there made a string when the style
+/// `__style($base; $path; $name)`: records the style `$name` for the node at `$base + $path`
+/// of the document (`$base`: where the input stands in it) and yields the input, with a number, boolean or null there made a string when the style
 /// quotes it.
 pub(super) fn funs() -> impl Iterator<Item = Fun<D>> {
-    let natives: [Filter<RunPtr<D>>; 1] = [("__style", v(2), |mut cv| {
+    let natives: [Filter<RunPtr<D>>; 1] = [("__style", v(3), |mut cv| {
         let name = cv.0.pop_var();
         let path = cv.0.pop_var();
-        bome(style(cv.1, &path, &name))
+        let base = cv.0.pop_var();
+        bome(style(cv.1, (&base, &path), &name))
     })];
     natives.into_iter().map(run::<D>)
 }
 
-fn style(input: Val, path: &Val, name: &Val) -> ValR {
+fn style(input: Val, (base, path): (&Val, &Val), name: &Val) -> ValR {
     let name = match name {
         Val::TStr(s) | Val::BStr(s) => String::from_utf8_lossy(s).into_owned(),
         // yq reads a null (an empty right side) as no style.
@@ -61,12 +62,12 @@ fn style(input: Val, path: &Val, name: &Val) -> ValR {
     let Some(style) = Style::from_name(&name) else {
         return Err(Error::typ(Val::from(name), style::UNKNOWN));
     };
-    let Val::Arr(steps) = path else {
+    let (Val::Arr(base), Val::Arr(steps)) = (base, path) else {
         return Err(Error::str("style: not a path"));
     };
     REQUESTS.with(|r| {
         r.borrow_mut().push(Restyle {
-            path: steps.to_vec(),
+            path: base.iter().chain(steps.iter()).cloned().collect(),
             style,
         })
     });

@@ -264,8 +264,28 @@ struct Level {
     /// An attribute assignment's right side is being copied: its closing text goes before
     /// whatever ends it at this level.
     pending: bool,
+    kind: LevelKind,
 }
 
+/// What a bracket holds, which says whether `.` inside it is a known path of the document.
+#[derive(Default, Clone, Copy, PartialEq, Eq)]
+enum LevelKind {
+    /// The expression itself, or parentheses that only group: `.` is the one outside.
+    #[default]
+    Group,
+    /// `with(` up to its `;`, from the code offset of `with` and of the path's start.
+    WithPath { word: usize, path: usize },
+    /// `with(P; ` onwards: `.` is the value at `P`; `semi` is the code offset of the `;`,
+    /// `styled` whether an attribute assignment stands inside.
+    WithBody {
+        word: usize,
+        path: usize,
+        semi: usize,
+        styled: bool,
+    },
+    /// Anything else (a function's arguments, an array, an object).
+    Other,
+}
 /// What closes a rewritten attribute assignment (see `Rewriter::attr_assign`).
 const ATTR_CLOSE: &str = "][0])))";
 
@@ -467,10 +487,16 @@ impl Rewriter<'_> {
         let b = rest.as_bytes();
         match b[0] {
             b'(' | b'[' | b'{' => {
+                let kind = if b[0] == b'(' {
+                    self.paren_kind()
+                } else {
+                    LevelKind::Other
+                };
                 self.copy(1);
                 self.levels.push(Level {
                     seg_start: self.out.code.len(),
                     pending: false,
+                    kind,
                 });
                 // `(` is counted by the code frame too.
                 if b[0] == b'(' {
@@ -483,7 +509,9 @@ impl Rewriter<'_> {
             b')' | b']' | b'}' => {
                 self.close_attr();
                 if self.levels.len() > 1 {
-                    self.levels.pop();
+                    if let Some(level) = self.levels.pop() {
+                        self.close_with(level.kind);
+                    }
                 }
                 if b[0] == b')' {
                     if let Some(Frame::Code(parens)) = self.stack.last_mut() {
@@ -507,12 +535,75 @@ impl Rewriter<'_> {
             }
             b',' | b';' if !self.semis.contains(&self.i) => {
                 self.close_attr();
+                if b[0] == b';' {
+                    if let Some(level) = self.levels.last_mut() {
+                        if let LevelKind::WithPath { word, path } = level.kind {
+                            level.kind = LevelKind::WithBody {
+                                word,
+                                path,
+                                semi: self.out.code.len(),
+                                styled: false,
+                            };
+                        }
+                    }
+                }
                 self.copy(1);
                 self.start_segment();
                 true
             }
             _ => false,
         }
+    }
+
+    /// What the `(` at the position opens: a group, `with(`, or another call's arguments.
+    fn paren_kind(&self) -> LevelKind {
+        let before = &self.template[..self.i];
+        let word_end = before.trim_end_matches([' ', '\t', '\n', '\r']);
+        let word_len = word_end
+            .bytes()
+            .rev()
+            .take_while(|&c| is_ident_char(c))
+            .count();
+        let word = &word_end[word_end.len() - word_len..];
+        let starts_word = word_end.len() == word_len
+            || !matches!(
+                word_end.as_bytes()[word_end.len() - word_len - 1],
+                b'.' | b'$'
+            );
+        match word {
+            "" => LevelKind::Group,
+            "with" if starts_word => LevelKind::WithPath {
+                // `with` and the blanks after it were copied as they are.
+                word: self.out.code.len() - (before.len() - (word_end.len() - word_len)),
+                path: self.out.code.len() + 1,
+            },
+            // `if (`, `then (`, ...: a group after a keyword.
+            "if" | "then" | "else" | "elif" | "and" | "or" | "not" => LevelKind::Group,
+            _ => LevelKind::Other,
+        }
+    }
+
+    /// `with(P; B)` holding an attribute assignment becomes a reduce over `path(P)` that
+    /// binds each path, so that the assignment inside records paths from the document's
+    /// root: `$__wN` is the path of `.` inside B (N: the depth of the `with`).
+    fn close_with(&mut self, kind: LevelKind) {
+        let LevelKind::WithBody {
+            word,
+            path,
+            semi,
+            styled: true,
+        } = kind
+        else {
+            return;
+        };
+        let var = format!("$__w{}", self.levels.len());
+        self.insert(self.out.code.len(), &format!(")), {var})))"));
+        self.replace_code(
+            semi,
+            1,
+            &format!(") as {var} (.; setpath({var}; first((getpath({var}) | ("),
+        );
+        self.replace_code(word, path - word, "(reduce path(");
     }
 
     fn start_segment(&mut self) {
@@ -534,14 +625,20 @@ impl Rewriter<'_> {
 
     /// Inserts `text` at `at` in the code written so far, for nothing in the template.
     fn insert(&mut self, at: usize, text: &str) {
+        self.replace_code(at, 0, text);
+    }
+
+    /// Writes `text` for the `len` bytes at `at` in the code written so far, which were
+    /// copied from the template as they are.
+    fn replace_code(&mut self, at: usize, len: usize, text: &str) {
         let old_at = self.out.original_offset(at);
         let out = &mut self.out;
-        out.code.insert_str(at, text);
+        out.code.replace_range(at..at + len, text);
         let pos = out.segments.partition_point(|s| s.0 < at);
         for s in &mut out.segments[pos..] {
-            s.0 += text.len();
+            s.0 = s.0 + text.len() - len;
         }
-        out.segments.insert(pos, (at, old_at, text.len(), 0));
+        out.segments.insert(pos, (at, old_at, text.len(), len));
     }
 
     /// yq's `LHS style = RHS` (`|=` evaluates the right side on each node): for each path
@@ -549,33 +646,44 @@ impl Rewriter<'_> {
     /// is the operand that began at this level; the right side ends where the operand does.
     /// `word_len`: the bytes of the attribute's name and its `=`.
     fn attr_assign(&mut self, name: &str, word_len: usize, update: bool) {
-        if self.levels.len() > 1 {
+        // `.` must be a known path of the document: at the top, in groups, in `with`'s
+        // body, whose path is added in front.
+        let mut base = String::from("[]");
+        let mut known = true;
+        for (depth, level) in self.levels.iter_mut().enumerate() {
+            match &mut level.kind {
+                LevelKind::Group => {}
+                LevelKind::WithBody { styled, .. } => {
+                    *styled = true;
+                    base.push_str(&format!(" + $__w{depth}"));
+                }
+                LevelKind::WithPath { .. } | LevelKind::Other => known = false,
+            }
+        }
+        if !known {
             if self.out.unsupported.is_none() {
                 self.out.unsupported = Some((
                     self.i,
-                    format!("`{name}` can be set only at the top of the expression, as in `.a.b {name}=\"double\"` (not inside brackets or a function's arguments)"),
+                    format!("`{name}` can be set here only at the top of the expression, in parentheses or in with(...)'s second part, as in `.a.b {name}=\"double\"` (not inside a function's arguments, an array or an object)"),
                 ));
             }
             return self.copy(word_len);
         }
-        let level = self.levels.last().map_or(0, |l| l.seg_start);
-        let seg_start = if self.levels.last().is_some_and(|l| l.pending) {
+        if self.levels.last().is_some_and(|l| l.pending) {
             // A second assignment in one operand (`.a style="x" style="y"`): the first
             // ends here.
             self.close_attr();
-            level
-        } else {
-            level
-        };
+        }
+        let seg_start = self.levels.last().map_or(0, |l| l.seg_start);
         let (open, mid) = if update {
             (
                 "(reduce path(",
-                format!(") as $__p (.; __{name}($__p; [getpath($__p) | "),
+                format!(") as $__p (.; __{name}({base}; $__p; [getpath($__p) | "),
             )
         } else {
             (
                 "(. as $__d | reduce path(",
-                format!(") as $__p (.; __{name}($__p; [$__d | "),
+                format!(") as $__p (.; __{name}({base}; $__p; [$__d | "),
             )
         };
         self.insert(seg_start, open);

@@ -22,7 +22,7 @@ use std::collections::{HashMap, HashSet};
 use jaq_json::Val;
 
 use crate::error::{Error, Result};
-use crate::path::{PathTrie, Step};
+use crate::path::PathTrie;
 use index::Keep;
 use render::Layout;
 use schema::same;
@@ -409,7 +409,7 @@ pub(crate) fn splice(
     targets: &[Val],
     restyles: &[Vec<style::Restyle>],
 ) -> Result<Spliced> {
-    let styles: Vec<Vec<(Vec<Step>, style::Style)>> = targets
+    let styles: Vec<style::Resolved> = targets
         .iter()
         .enumerate()
         .map(|(i, new)| style::resolve(restyles.get(i).map_or(&[], Vec::as_slice), new))
@@ -495,7 +495,7 @@ fn walk_documents(
     parsed: &Parsed,
     index: &index::Index,
     targets: &[Val],
-    (tries, styles): (&[Option<PathTrie>], &[Vec<(Vec<Step>, style::Style)>]),
+    (tries, styles): (&[Option<PathTrie>], &[style::Resolved]),
 ) -> Result<Vec<splice::Edit>> {
     let mut extra = Vec::new();
     for (i, (((doc, old), new), trie)) in index

@@ -58,9 +58,12 @@ pub struct Restyle {
     pub style: Style,
 }
 
+/// Requested styles resolved against a document: each path as steps from its root.
+pub(crate) type Resolved = Vec<(Vec<Step>, Style)>;
+
 /// The requests whose node the new value has, each path as steps from the root (a negative
 /// index counted from the end, as jq does): the splice walks to each.
-pub(crate) fn resolve(restyles: &[Restyle], new: &Val) -> Vec<(Vec<Step>, Style)> {
+pub(crate) fn resolve(restyles: &[Restyle], new: &Val) -> Resolved {
     restyles
         .iter()
         .filter_map(|r| Some((steps(&r.path, new)?, r.style)))
