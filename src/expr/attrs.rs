@@ -12,6 +12,7 @@ use jaq_core::RunPtr;
 use jaq_json::{Error, Rc, Val, ValR};
 use jaq_std::ValT as _;
 
+use crate::yaml::index::{Index, Keep};
 use crate::yaml::style::{self, Restyle, Style};
 
 type D = JustLut<Val>;
@@ -19,7 +20,34 @@ type D = JustLut<Val>;
 thread_local! {
     /// The styles asked for by the program running on this thread, in order.
     static REQUESTS: RefCell<Vec<Restyle>> = const { RefCell::new(Vec::new()) };
+    /// The text of the file being evaluated, for reading styles, and its index once made.
+    static SOURCE: RefCell<Option<Source>> = const { RefCell::new(None) };
 }
+
+struct Source {
+    text: String,
+    index: Option<Rc<Index>>,
+}
+
+/// Runs `f` (an evaluation of `program`) with the file's text at hand for `style` to read,
+/// when the program reads styles.
+pub(crate) fn reading<R>(program: &super::Program, src: &str, f: impl FnOnce() -> R) -> R {
+    if !program.reads_styles() {
+        return f();
+    }
+    SOURCE.with(|s| {
+        *s.borrow_mut() = Some(Source {
+            text: src.to_string(),
+            index: None,
+        })
+    });
+    let out = f();
+    SOURCE.with(|s| s.borrow_mut().take());
+    out
+}
+
+/// The native that reads a style, as the rewritten code calls it.
+pub(crate) const READ: &str = "__style_of";
 
 /// Forgets what an earlier run asked for.
 pub(crate) fn clear() {
@@ -43,12 +71,20 @@ pub(crate) fn take() -> Vec<Restyle> {
 /// of the document (`$base`: where the input stands in it) and yields the input, with a number, boolean or null there made a string when the style
 /// quotes it.
 pub(super) fn funs() -> impl Iterator<Item = Fun<D>> {
-    let natives: [Filter<RunPtr<D>>; 1] = [("__style", v(3), |mut cv| {
-        let name = cv.0.pop_var();
-        let path = cv.0.pop_var();
-        let base = cv.0.pop_var();
-        bome(style(cv.1, (&base, &path), &name))
-    })];
+    let natives: [Filter<RunPtr<D>>; 2] = [
+        ("__style", v(3), |mut cv| {
+            let name = cv.0.pop_var();
+            let path = cv.0.pop_var();
+            let base = cv.0.pop_var();
+            bome(style(cv.1, (&base, &path), &name))
+        }),
+        ("__style_of", v(3), |mut cv| {
+            let path = cv.0.pop_var();
+            let base = cv.0.pop_var();
+            let doc = cv.0.pop_var();
+            bome(style_of(&doc, (&base, &path)))
+        }),
+    ];
     natives.into_iter().map(run::<D>)
 }
 
@@ -75,6 +111,48 @@ fn style(input: Val, (base, path): (&Val, &Val), name: &Val) -> ValR {
         return Ok(input);
     }
     Ok(stringify_at(input, steps))
+}
+
+/// `__style_of($doc; $base; $path)`: the style of the node at `$base + $path` of document
+/// `$doc`: the one this run asked for, else the file's.
+fn style_of(doc: &Val, (base, path): (&Val, &Val)) -> ValR {
+    let (Val::Arr(base), Val::Arr(steps)) = (base, path) else {
+        return Err(Error::str("style: not a path"));
+    };
+    let path: Vec<Val> = base.iter().chain(steps.iter()).cloned().collect();
+    let asked = REQUESTS.with(|r| {
+        r.borrow()
+            .iter()
+            .rev()
+            .find(|r| r.path == path)
+            .map(|r| r.style)
+    });
+    if let Some(style) = asked {
+        return Ok(Val::from(style.name().to_string()));
+    }
+    let doc = doc
+        .as_isize()
+        .and_then(|d| usize::try_from(d).ok())
+        .unwrap_or(0);
+    let name = SOURCE.with(|s| {
+        let mut s = s.borrow_mut();
+        let Some(source) = s.as_mut() else {
+            return Ok("");
+        };
+        let index = match &source.index {
+            Some(index) => index.clone(),
+            None => {
+                let made = Rc::new(
+                    crate::yaml::index::index(&source.text, "", Keep::All)
+                        .map_err(|e| Error::str(e.to_string()))?,
+                );
+                source.index = Some(made.clone());
+                made
+            }
+        };
+        Ok(style::name_at(&index, doc, &path))
+    })?;
+    Ok(Val::from(name.to_string()))
 }
 
 /// The value with the scalar at `path` (when there is one) made a string.

@@ -11,7 +11,7 @@ use jaq_core::{Compiler, Ctx, Vars};
 use jaq_json::Val;
 
 use crate::error::{Error, Located, Result};
-mod attrs;
+pub(crate) mod attrs;
 mod env;
 mod natives;
 pub(crate) mod outline;
@@ -191,6 +191,17 @@ impl Program {
             all.resize_with(doc_index + 1, Vec::new);
         }
         all[doc_index] = asked;
+    }
+
+    /// Whether the program reads a node's style (`.a | style`), which needs the file's text.
+    pub(crate) fn reads_styles(&self) -> bool {
+        self.code.contains(attrs::READ)
+    }
+
+    /// Runs `f`, an evaluation of this program on `src`, with the text at hand for reading
+    /// styles.
+    pub fn reading<R>(&self, src: &str, f: impl FnOnce() -> R) -> R {
+        attrs::reading(self, src, f)
     }
 
     /// The styles the last run on each document asked for, by the document's index.

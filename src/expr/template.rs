@@ -261,6 +261,12 @@ struct Rewriter<'t> {
 struct Level {
     /// Offset in the code where the current operand of `|`, `,` or `;` began.
     seg_start: usize,
+    /// Offset in the code where the current pipeline (operand of `,` or `;`) began, or the
+    /// operand after an update's `|`, whose input is the document again.
+    pipe_start: usize,
+    /// The current operand holds an assignment (`=`, `|=`, `+=`, ...): it yields the
+    /// document, so the operand after its `|` reads from the document again.
+    assigned: bool,
     /// An attribute assignment's right side is being copied: its closing text goes before
     /// whatever ends it at this level.
     pending: bool,
@@ -426,6 +432,8 @@ impl Rewriter<'_> {
                 if ATTRIBUTES.contains(&word) {
                     return self.attr_assign(word, len + assign.len, assign.update);
                 }
+            } else if word == "style" && self.attr_read(len) {
+                return;
             }
             match word {
                 "then" | "else" | "elif" | "end" | "catch" | "and" | "or" => {
@@ -495,6 +503,8 @@ impl Rewriter<'_> {
                 self.copy(1);
                 self.levels.push(Level {
                     seg_start: self.out.code.len(),
+                    pipe_start: self.out.code.len(),
+                    assigned: false,
                     pending: false,
                     kind,
                 });
@@ -524,8 +534,17 @@ impl Rewriter<'_> {
             b'|' if b.get(1) != Some(&b'=') => {
                 self.close_attr();
                 self.copy(1);
-                self.start_segment();
+                let after_update = self.levels.last().is_some_and(|l| l.assigned);
+                self.start_operand(!after_update);
                 true
+            }
+            b'=' if b.get(1) != Some(&b'=')
+                && !self.template[..self.i].ends_with(['=', '!', '<', '>']) =>
+            {
+                if let Some(level) = self.levels.last_mut() {
+                    level.assigned = true;
+                }
+                false
             }
             b'/' if b.get(1) == Some(&b'/') => {
                 self.close_attr();
@@ -597,7 +616,7 @@ impl Rewriter<'_> {
             return;
         };
         let var = format!("$__w{}", self.levels.len());
-        self.insert(self.out.code.len(), &format!(")), {var})))"));
+        self.insert(self.out.code.len(), &format!(")), getpath({var}))))"));
         self.replace_code(
             semi,
             1,
@@ -606,11 +625,69 @@ impl Rewriter<'_> {
         self.replace_code(word, path - word, "(reduce path(");
     }
 
-    fn start_segment(&mut self) {
+    /// An operand starts here: of `|` (`pipe`), or of anything else, which starts a
+    /// pipeline too.
+    fn start_operand(&mut self, pipe: bool) {
         let at = self.out.code.len();
         if let Some(level) = self.levels.last_mut() {
             level.seg_start = at;
+            level.assigned = false;
+            if !pipe {
+                level.pipe_start = at;
+            }
         }
+    }
+
+    fn start_segment(&mut self) {
+        self.start_operand(false);
+    }
+
+    /// yq's `X | style` (and `style` alone, for `.`): the style of each node at `path(X)`,
+    /// read by `__style_of` from the file (`expr::attrs`). `false` where `.` is not a known
+    /// path of the document: the word is left as it is.
+    fn attr_read(&mut self, len: usize) -> bool {
+        let Some(base) = self.base_path() else {
+            return false;
+        };
+        let Some(level) = self.levels.last() else {
+            return false;
+        };
+        let code = &self.out.code;
+        let start = level.pipe_start;
+        let before = code[start..].trim_end();
+        let read = format!("{}($__di; {base}; $__q))", crate::expr::attrs::READ);
+        let Some(lhs) = before.strip_suffix('|') else {
+            // `style` alone, or after an operator (`. = style`): the style of `.`.
+            self.replace(len, &format!("([] as $__q | {read}"));
+            return true;
+        };
+        let bar = start + lhs.len();
+        let tail = code.len() - bar;
+        self.replace_code(bar, tail, &format!(") as $__q | {read}"));
+        self.insert(start, "(path(");
+        self.replace(len, "");
+        true
+    }
+
+    /// The path of `.` where the code stands, as jq code: `[]` at the top and in groups,
+    /// with `with`'s paths in front in its body; `None` elsewhere.
+    /// Each `with` on the way is marked to bind its path.
+    fn base_path(&mut self) -> Option<String> {
+        if self
+            .levels
+            .iter()
+            .any(|l| matches!(l.kind, LevelKind::WithPath { .. } | LevelKind::Other))
+        {
+            return None;
+        }
+        let mut base = String::from("[]");
+        for (depth, level) in self.levels.iter_mut().enumerate() {
+            if let LevelKind::WithBody { styled, .. } = &mut level.kind {
+                *styled = true;
+                base.push_str(&format!(" + $__w{depth}"));
+            }
+        }
+        Some(base)
     }
 
     /// Ends the right side of an attribute assignment at this level, if one is open.
@@ -648,18 +725,9 @@ impl Rewriter<'_> {
     fn attr_assign(&mut self, name: &str, word_len: usize, update: bool) {
         // `.` must be a known path of the document: at the top, in groups, in `with`'s
         // body, whose path is added in front.
-        let mut base = String::from("[]");
-        let mut known = true;
-        for (depth, level) in self.levels.iter_mut().enumerate() {
-            match &mut level.kind {
-                LevelKind::Group => {}
-                LevelKind::WithBody { styled, .. } => {
-                    *styled = true;
-                    base.push_str(&format!(" + $__w{depth}"));
-                }
-                LevelKind::WithPath { .. } | LevelKind::Other => known = false,
-            }
-        }
+        let base = self.base_path();
+        let known = base.is_some();
+        let base = base.unwrap_or_default();
         if !known {
             if self.out.unsupported.is_none() {
                 self.out.unsupported = Some((
@@ -690,6 +758,7 @@ impl Rewriter<'_> {
         self.replace(word_len, &mid);
         if let Some(level) = self.levels.last_mut() {
             level.pending = true;
+            level.assigned = true;
         }
     }
 }
@@ -1018,5 +1087,48 @@ mod tests {
         assert_eq!(r.original_offset(err_at), t.rfind(')').unwrap());
         let key_at = r.code.find("\"ingress").unwrap();
         assert_eq!(r.original_offset(key_at), 0);
+    }
+}
+
+#[cfg(test)]
+mod attr_tests {
+    fn code(t: &str) -> String {
+        super::rewrite(t, &[]).code
+    }
+
+    #[test]
+    fn style_assignments_become_a_reduce_over_the_left_sides_paths() {
+        assert_eq!(
+            code(r#".a.b style="double""#),
+            r#"(. as $__d | reduce path(.a.b ) as $__p (.; __style([]; $__p; [$__d | "double"][0])))"#
+        );
+        assert_eq!(
+            code(".[] style |= . | .x"),
+            "(reduce path(.[] ) as $__p (.; __style([]; $__p; [getpath($__p) |  . ][0])))| .x"
+        );
+        assert_eq!(
+            code(r#"with(.a; . style="single")"#),
+            r#"(reduce path(.a) as $__w1 (.; setpath($__w1; first((getpath($__w1) | ((. as $__d | reduce path( . ) as $__p (.; __style([] + $__w1; $__p; [$__d | "single"][0]))))), getpath($__w1)))))"#
+        );
+        let rw = super::rewrite(r#"[.a style="x"]"#, &[]);
+        assert_eq!(rw.unsupported.map(|(at, _)| at), Some(4));
+        // Comparisons and keys named style are left alone.
+        assert_eq!(
+            code(r#".style = 1 | .a == "style""#),
+            r#".style = 1 | .a == "style""#
+        );
+    }
+
+    #[test]
+    fn reading_style_takes_the_path_of_the_pipeline_before_it() {
+        assert_eq!(
+            code(".a | style"),
+            "(path(.a ) as $__q | __style_of($__di; []; $__q))"
+        );
+        assert_eq!(
+            code(".a = 1 | .a | style"),
+            ".a = 1 |(path( .a ) as $__q | __style_of($__di; []; $__q))"
+        );
+        assert_eq!(code("style"), "([] as $__q | __style_of($__di; []; $__q))");
     }
 }

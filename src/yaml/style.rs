@@ -94,3 +94,60 @@ fn steps(path: &[Val], mut at: &Val) -> Option<Vec<Step>> {
     }
     Some(out)
 }
+
+/// The style yq names for the node at `path` of document `doc` (yq's `style` operator):
+/// `""` for plain scalars, block collections and what the file does not hold.
+pub(crate) fn name_at(index: &super::index::Index, doc: usize, path: &[Val]) -> &'static str {
+    use super::index::{key_string, Kind};
+    use saphyr_parser::ScalarStyle;
+    let Some(mut node) = index.docs.get(doc).and_then(|d| d.root.as_ref()) else {
+        return "";
+    };
+    for step in path {
+        let next = match (&node.kind, step) {
+            (Kind::Map { entries, .. }, Val::TStr(k) | Val::BStr(k)) => entries
+                .iter()
+                .rev()
+                .find(|e| key_string(&e.key).is_some_and(|s| s.as_bytes() == k.as_ref()))
+                .map(|e| &e.value),
+            (Kind::Seq { items, .. }, Val::Num(n)) => n.as_isize().and_then(|i| {
+                let i = if i < 0 {
+                    i.checked_add_unsigned(items.len())?
+                } else {
+                    i
+                };
+                items.get(usize::try_from(i).ok()?).map(|it| &it.node)
+            }),
+            _ => None,
+        };
+        match next {
+            Some(n) => node = n,
+            None => return "",
+        }
+    }
+    match &node.kind {
+        Kind::Scalar { style, .. } => match style {
+            ScalarStyle::SingleQuoted => "single",
+            ScalarStyle::DoubleQuoted => "double",
+            ScalarStyle::Literal => "literal",
+            ScalarStyle::Folded => "folded",
+            _ => "",
+        },
+        Kind::Map { flow: true, .. } | Kind::Seq { flow: true, .. } => "flow",
+        _ => "",
+    }
+}
+
+impl Style {
+    /// The name yq gives this style.
+    pub fn name(self) -> &'static str {
+        match self {
+            Style::Plain => "",
+            Style::Double => "double",
+            Style::Single => "single",
+            Style::Literal => "literal",
+            Style::Folded => "folded",
+            Style::Flow => "flow",
+        }
+    }
+}

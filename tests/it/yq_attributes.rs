@@ -111,3 +111,17 @@ fn run_commits_a_style_change() {
             .replace("ghcr.io/acme/app", "\"ghcr.io/acme/app\"")
     );
 }
+
+/// yq's `style` read (`getStyleOperator`): the name of each node's style as the file
+/// writes it, or as the expression set it before; `""` for plain and block style.
+#[test]
+fn reading_style_names_each_nodes_style() {
+    let text = "a: \"x\"\nb: 'y'\nc: |\n  z\nd: [1]\ne: plain\n";
+    let (code, out, err, _) = eval(&[".[] | style"], text);
+    assert_eq!((code, err.as_str()), (0, ""));
+    assert_eq!(out, "double\nsingle\nliteral\nflow\n\n");
+    let (_, out, _, _) = eval(&[".a style=\"single\" | .a | style"], text);
+    assert_eq!(out, "single\n");
+    let (_, out, _, _) = eval(&["with(.c; . = style)"], text);
+    assert_eq!(out, text.replace("c: |\n  z\n", "c: |-\n  literal\n"));
+}
