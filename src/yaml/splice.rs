@@ -353,6 +353,9 @@ impl<'a> Walker<'a> {
             self.edit_anchored(node, old, new)?;
         }
         self.refuse_a_valueless_key(node, place)?;
+        if self.restyle_collection(node, new, place) {
+            return Ok(());
+        }
         match (&node.kind, old, new) {
             (
                 Kind::Map {
@@ -378,6 +381,44 @@ impl<'a> Walker<'a> {
                 Ok(())
             }
             _ => self.replace_node(node, new, place),
+        }
+    }
+
+    /// A collection the expression asked to write in flow style (`style="flow"`) or in
+    /// block style (`style=""`), when it is written otherwise: rewritten whole, from its
+    /// new value. True when done. Not for anchored collections, nor in flow context,
+    /// where a collection can only be flow.
+    fn restyle_collection(&mut self, node: &Node, new: &Val, place: Place) -> bool {
+        let Some(&asked) = self.styles.get(&self.path_str()) else {
+            return false;
+        };
+        let flow_node = match (&node.kind, new) {
+            (Kind::Map { flow, .. }, Val::Obj(o)) if !o.is_empty() => *flow,
+            (Kind::Seq { flow, .. }, Val::Arr(a)) if !a.is_empty() => *flow,
+            _ => return false,
+        };
+        if node.anchor != 0 || place.flow {
+            return false;
+        }
+        match (asked, flow_node) {
+            (Style::Flow, false) => {
+                let text = render::flow_text(new);
+                let (start, text) = self.inline_replacement(node, place, "", &text);
+                self.edit(start, node.end, text);
+                true
+            }
+            (Style::Plain, true) if bracketed(self.src, node) => {
+                let end = flow_close(self.src, node.start, node.end).unwrap_or(node.end);
+                let end = past_line_end_blanks(self.src, end);
+                let (start, text) = match place.at {
+                    At::Value { key_col, after } => (after, self.block_value(new, key_col, "")),
+                    At::Item { dash } => self.block_item(new, dash, "", None),
+                    At::Root => self.block_root(node, new, ""),
+                };
+                self.edit(start, end, text);
+                true
+            }
+            _ => false,
         }
     }
 
