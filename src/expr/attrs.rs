@@ -13,7 +13,7 @@ use jaq_json::{Error, Rc, Val, ValR};
 use jaq_std::ValT as _;
 
 use crate::yaml::index::{Index, Keep};
-use crate::yaml::style::{self, Restyle, Style};
+use crate::yaml::style::{self, Attr, Restyle, Style};
 
 type D = JustLut<Val>;
 
@@ -59,7 +59,7 @@ pub(crate) fn take() -> Vec<Restyle> {
     let mut all = REQUESTS.with(|r| std::mem::take(&mut *r.borrow_mut()));
     let mut kept: Vec<Restyle> = Vec::with_capacity(all.len());
     for r in all.drain(..).rev() {
-        if !kept.iter().any(|k| k.path == r.path) {
+        if !kept.iter().any(|k| k.replaces(&r)) {
             kept.push(r);
         }
     }
@@ -71,7 +71,13 @@ pub(crate) fn take() -> Vec<Restyle> {
 /// of the document (`$base`: where the input stands in it) and yields the input, with a number, boolean or null there made a string when the style
 /// quotes it.
 pub(super) fn funs() -> impl Iterator<Item = Fun<D>> {
-    let natives: [Filter<RunPtr<D>>; 2] = [
+    let natives: [Filter<RunPtr<D>>; 3] = [
+        ("__line_comment", v(3), |mut cv| {
+            let text = cv.0.pop_var();
+            let path = cv.0.pop_var();
+            let base = cv.0.pop_var();
+            bome(line_comment(cv.1, (&base, &path), &text))
+        }),
         ("__style", v(3), |mut cv| {
             let name = cv.0.pop_var();
             let path = cv.0.pop_var();
@@ -104,13 +110,39 @@ fn style(input: Val, (base, path): (&Val, &Val), name: &Val) -> ValR {
     REQUESTS.with(|r| {
         r.borrow_mut().push(Restyle {
             path: base.iter().chain(steps.iter()).cloned().collect(),
-            style,
+            attr: Attr::Style(style),
         })
     });
     if !style.reads_as_string() {
         return Ok(input);
     }
     Ok(stringify_at(input, steps))
+}
+
+/// `__line_comment($base; $path; $text)`: records the line comment `$text` for the node at
+/// `$base + $path` of the document and yields the input as it is.
+fn line_comment(input: Val, (base, path): (&Val, &Val), text: &Val) -> ValR {
+    let text = match text {
+        Val::TStr(s) | Val::BStr(s) => String::from_utf8_lossy(s).into_owned(),
+        Val::Null => String::new(),
+        other => other.to_string(),
+    };
+    if text.contains(['\n', '\r', '\u{85}', '\u{2028}', '\u{2029}']) {
+        return Err(Error::typ(
+            Val::from(text),
+            "a line comment: it would hold a line break",
+        ));
+    }
+    let (Val::Arr(base), Val::Arr(steps)) = (base, path) else {
+        return Err(Error::str("line_comment: not a path"));
+    };
+    REQUESTS.with(|r| {
+        r.borrow_mut().push(Restyle {
+            path: base.iter().chain(steps.iter()).cloned().collect(),
+            attr: Attr::LineComment(text),
+        })
+    });
+    Ok(input)
 }
 
 /// `__style_of($doc; $base; $path)`: the style of the node at `$base + $path` of document
@@ -121,11 +153,10 @@ fn style_of(doc: &Val, (base, path): (&Val, &Val)) -> ValR {
     };
     let path: Vec<Val> = base.iter().chain(steps.iter()).cloned().collect();
     let asked = REQUESTS.with(|r| {
-        r.borrow()
-            .iter()
-            .rev()
-            .find(|r| r.path == path)
-            .map(|r| r.style)
+        r.borrow().iter().rev().find_map(|r| match &r.attr {
+            Attr::Style(s) if r.path == path => Some(*s),
+            _ => None,
+        })
     });
     if let Some(style) = asked {
         return Ok(Val::from(style.name().to_string()));

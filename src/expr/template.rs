@@ -461,7 +461,7 @@ impl Rewriter<'_> {
 }
 
 /// yq's node attributes that take an assignment (`.a style = "double"`).
-const ATTRIBUTES: &[&str] = &["style"];
+const ATTRIBUTES: &[&str] = &["style", "line_comment", "lineComment"];
 
 /// The `=` or `|=` (white space before it allowed) at the start of `s` that makes the word
 /// before it an attribute assignment; not `==`.
@@ -723,6 +723,10 @@ impl Rewriter<'_> {
     /// is the operand that began at this level; the right side ends where the operand does.
     /// `word_len`: the bytes of the attribute's name and its `=`.
     fn attr_assign(&mut self, name: &str, word_len: usize, update: bool) {
+        let native = match name {
+            "lineComment" => "line_comment",
+            other => other,
+        };
         // `.` must be a known path of the document: at the top, in groups, in `with`'s
         // body, whose path is added in front.
         let base = self.base_path();
@@ -746,12 +750,12 @@ impl Rewriter<'_> {
         let (open, mid) = if update {
             (
                 "(reduce path(",
-                format!(") as $__p (.; __{name}({base}; $__p; [getpath($__p) | "),
+                format!(") as $__p (.; __{native}({base}; $__p; [getpath($__p) | "),
             )
         } else {
             (
                 "(. as $__d | reduce path(",
-                format!(") as $__p (.; __{name}({base}; $__p; [$__d | "),
+                format!(") as $__p (.; __{native}({base}; $__p; [$__d | "),
             )
         };
         self.insert(seg_start, open);

@@ -12,7 +12,7 @@ use saphyr_parser::ScalarStyle;
 use super::index::{is_merge_key, key_string, Entry, Index, Item, Kind, Node};
 use super::render::{self, Layout, Plain};
 use super::schema::same;
-use super::style::Style;
+use super::style::{Attr, Style};
 use super::text::{
     after_line, col, entry_start, flow_close, key_col, line_start, past_line_end_blanks,
     trailing_comment,
@@ -77,6 +77,8 @@ pub struct Walker<'a> {
     /// The styles the expression asked for in the document being walked, by the path as
     /// `path_str` spells it (`Walker::restyle`).
     styles: HashMap<String, Style>,
+    /// The line comments asked for, likewise.
+    comments: HashMap<String, String>,
 }
 
 /// Whether a flow collection is written with its brackets (not the single pair `a: b` that
@@ -156,6 +158,7 @@ impl<'a> Walker<'a> {
             path: Vec::new(),
             doc: None,
             styles: HashMap::new(),
+            comments: HashMap::new(),
         }
     }
 
@@ -185,23 +188,29 @@ impl<'a> Walker<'a> {
 
     /// The styles asked for in the next document to walk: each path (keys and indices of
     /// the document's new value) is re-rendered in its style, changed or not.
-    pub fn restyle(&mut self, styles: &[(Vec<crate::path::Step>, Style)]) {
+    pub fn restyle(&mut self, asked: &[(Vec<crate::path::Step>, Attr)]) {
         use crate::path::Step;
-        self.styles = styles
-            .iter()
-            .map(|(path, style)| {
-                let shown: String = path
-                    .iter()
-                    .map(|step| match step {
-                        Step::Key(k) => path_part(k),
-                        Step::Index(i) => format!("[{i}]"),
-                        Step::Any => String::new(),
-                    })
-                    .collect();
-                let shown = if shown.is_empty() { ".".into() } else { shown };
-                (shown, *style)
-            })
-            .collect();
+        self.styles.clear();
+        self.comments.clear();
+        for (path, attr) in asked {
+            let shown: String = path
+                .iter()
+                .map(|step| match step {
+                    Step::Key(k) => path_part(k),
+                    Step::Index(i) => format!("[{i}]"),
+                    Step::Any => String::new(),
+                })
+                .collect();
+            let shown = if shown.is_empty() { ".".into() } else { shown };
+            match attr {
+                Attr::Style(style) => {
+                    self.styles.insert(shown, *style);
+                }
+                Attr::LineComment(text) => {
+                    self.comments.insert(shown, text.clone());
+                }
+            }
+        }
     }
 
     /// Walks a document whose value changed along `trie` (the paths where old and new
@@ -356,6 +365,7 @@ impl<'a> Walker<'a> {
         if self.restyle_collection(node, new, place) {
             return Ok(());
         }
+        self.line_comment(node, place);
         match (&node.kind, old, new) {
             (
                 Kind::Map {
@@ -420,6 +430,59 @@ impl<'a> Walker<'a> {
             }
             _ => false,
         }
+    }
+
+    /// The line comment asked for after a scalar in block context (yq's `line_comment`):
+    /// written after it on its line (`# ` in front unless it starts with `#`), in place of
+    /// the comment there; `""` removes that comment. Not after a block scalar, whose
+    /// comment stands on its header line, nor after an empty value.
+    fn line_comment(&mut self, node: &Node, place: Place) {
+        let Some(text) = self.comments.get(&self.path_str()) else {
+            return;
+        };
+        let Kind::Scalar { style, .. } = &node.kind else {
+            return;
+        };
+        let block = matches!(style, ScalarStyle::Literal | ScalarStyle::Folded)
+            || matches!(
+                self.styles.get(&self.path_str()),
+                Some(Style::Literal | Style::Folded)
+            );
+        if place.flow || block || node.end <= node.body {
+            return;
+        }
+        let src = self.src;
+        let line_end = src[node.end..]
+            .find(['\r', '\n'])
+            .map_or(src.len(), |n| node.end + n);
+        let rest = &src[node.end..line_end];
+        let gap = rest.len() - rest.trim_start_matches([' ', '\t']).len();
+        let (start, lead) = if rest[gap..].starts_with('#') {
+            if text.is_empty() {
+                (node.end, "")
+            } else {
+                (node.end + gap, "")
+            }
+        } else if rest[gap..].is_empty() {
+            (node.end, " ")
+        } else {
+            // Something else follows on the line: no comment can go there.
+            return;
+        };
+        let comment = if text.is_empty() {
+            String::new()
+        } else if text.starts_with('#') {
+            format!("{lead}{text}")
+        } else {
+            format!("{lead}# {text}")
+        };
+        let end = if text.is_empty() || !rest[gap..].is_empty() {
+            line_end
+        } else {
+            node.end + gap
+        };
+        let text = comment;
+        self.edit(start, end, text);
     }
 
     /// An alias whose value changed: fine when its anchor changes the same way (the alias

@@ -50,23 +50,44 @@ impl Style {
     }
 }
 
-/// One node's requested style: the node at `path` (jq's path: keys and indices) of a
+/// What an expression set on a node besides its value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Attr {
+    Style(Style),
+    /// yq's `line_comment`: the comment after the node on its line, `""` for none.
+    LineComment(String),
+}
+
+impl Attr {
+    fn same_kind(&self, other: &Attr) -> bool {
+        std::mem::discriminant(self) == std::mem::discriminant(other)
+    }
+}
+
+/// One node's requested attribute: the node at `path` (jq's path: keys and indices) of a
 /// document.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Restyle {
     pub path: Vec<Val>,
-    pub style: Style,
+    pub attr: Attr,
+}
+
+impl Restyle {
+    /// Whether `other` sets the same attribute of the same node (the later one wins).
+    pub fn replaces(&self, other: &Restyle) -> bool {
+        self.path == other.path && self.attr.same_kind(&other.attr)
+    }
 }
 
 /// Requested styles resolved against a document: each path as steps from its root.
-pub(crate) type Resolved = Vec<(Vec<Step>, Style)>;
+pub(crate) type Resolved = Vec<(Vec<Step>, Attr)>;
 
 /// The requests whose node the new value has, each path as steps from the root (a negative
 /// index counted from the end, as jq does): the splice walks to each.
 pub(crate) fn resolve(restyles: &[Restyle], new: &Val) -> Resolved {
     restyles
         .iter()
-        .filter_map(|r| Some((steps(&r.path, new)?, r.style)))
+        .filter_map(|r| Some((steps(&r.path, new)?, r.attr.clone())))
         .collect()
 }
 

@@ -125,3 +125,21 @@ fn reading_style_names_each_nodes_style() {
     let (_, out, _, _) = eval(&["with(.c; . = style)"], text);
     assert_eq!(out, text.replace("c: |\n  z\n", "c: |-\n  literal\n"));
 }
+
+/// yq's `line_comment` (`operator_comments.go`): set, replaced where it stood, removed;
+/// only the comment's bytes change.
+#[test]
+fn line_comments_are_set_replaced_and_removed() {
+    let (code, out, _, _) = eval(&[".name line_comment=\"the chart\""], CHART);
+    assert_eq!(code, 0);
+    assert_eq!(out, CHART.replace("# its name", "# the chart"));
+    let (_, out, _, _) = eval(&[".version line_comment=\"semver\""], CHART);
+    assert_eq!(
+        out,
+        CHART.replace("version: 1.0.0\n", "version: 1.0.0 # semver\n")
+    );
+    let (_, out, _, _) = eval(&[".name line_comment=\"\""], CHART);
+    assert_eq!(out, CHART.replace("name: app   # its name", "name: app"));
+    let (code, _, err, _) = eval(&[".name line_comment=\"a\\nb\""], CHART);
+    assert_eq!((code, err.lines().count()), (2, 1), "{err}");
+}
