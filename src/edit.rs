@@ -251,9 +251,9 @@ pub fn edit_whole(bytes: &[u8], file: &str, program: &Program) -> Result<Edited>
 }
 
 fn edit_parsed(src: &str, file: &str, program: &Program, parsed: &yaml::Parsed) -> Result<Edited> {
-    let targets = evaluate(parsed, program, file)?;
+    let targets = program.reading(src, || evaluate(parsed, program, file))?;
     check_update(parsed, program, &targets, file)?;
-    let spliced = yaml::splice(src, file, parsed, &targets)?;
+    let spliced = yaml::splice(src, file, parsed, &targets, &program.restyles())?;
     Ok(Edited {
         changed: spliced.text != src,
         text: spliced.text,

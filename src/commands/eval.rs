@@ -279,7 +279,7 @@ fn evaluate(
     // -o json and -P print every result as a value, from the whole document.
     if cfg.format == EvalFormat::Json || cfg.pretty {
         let parsed = yaml::parse(src, &name)?;
-        let targets = edit::evaluate(&parsed, program, &name)?;
+        let targets = program.reading(src, || edit::evaluate(&parsed, program, &name))?;
         // yq's -P style: indented by 2, sequences too; the file's line ends.
         let pretty = Layout {
             newline: parsed.layout.newline,
@@ -321,7 +321,7 @@ fn outcome(
 ) -> Result<(Outcome, bool)> {
     // A print shows every value, as yq does: several from one document, or none.
     let targets = if cfg.output == Output::Print {
-        let results = edit::evaluate_each(parsed, program, name)?;
+        let results = program.reading(src, || edit::evaluate_each(parsed, program, name))?;
         if results.iter().any(|outs| outs.len() != 1) {
             let truthy = results.iter().flatten().any(is_truthy);
             let text = edit::print_results(parsed, &results);
@@ -329,7 +329,7 @@ fn outcome(
         }
         results.into_iter().flatten().collect()
     } else {
-        edit::evaluate(parsed, program, name)?
+        program.reading(src, || edit::evaluate(parsed, program, name))?
     };
     let truthy = targets.iter().any(is_truthy);
     // -i and --diff write, or show what would be written: the writers' one rule refuses
@@ -348,7 +348,13 @@ fn outcome(
         return Ok((Outcome::Selected(text), truthy));
     }
     Ok((
-        Outcome::Spliced(yaml::splice(src, name, parsed, &targets)?),
+        Outcome::Spliced(yaml::splice(
+            src,
+            name,
+            parsed,
+            &targets,
+            &program.restyles(),
+        )?),
         truthy,
     ))
 }

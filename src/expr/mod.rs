@@ -11,6 +11,7 @@ use jaq_core::{Compiler, Ctx, Vars};
 use jaq_json::Val;
 
 use crate::error::{Error, Located, Result};
+pub(crate) mod attrs;
 mod env;
 mod natives;
 pub(crate) mod outline;
@@ -19,6 +20,7 @@ pub mod reach;
 pub mod template;
 pub mod yields;
 
+use crate::yaml::style::Restyle;
 use env::EnvValues;
 pub use env::{Bindings, EnvPolicy, Placeholders};
 use prelude::used_defs;
@@ -78,6 +80,9 @@ pub struct Program {
     bindings: Bindings,
     /// The part of a document the program can read or write, when that is known.
     reach: Option<crate::path::PathTrie>,
+    /// The styles the last run on each document asked for (`.a style="double"`), by the
+    /// document's index: the values carry none, so the splice takes them from here.
+    restyles: std::cell::RefCell<Vec<Vec<Restyle>>>,
 }
 
 /// How deep an expression may nest (brackets, `if`, interpolations), as a file may
@@ -128,6 +133,12 @@ impl Program {
             });
         }
         let rw = template::rewrite(template, &bindings.placeholder_names());
+        if let Some((at, msg)) = &rw.unsupported {
+            return Err(Error::ExprSyntax {
+                msg: msg.clone(),
+                at: Located::at("expression", template, *at),
+            });
+        }
         bindings.check_placeholders(template, &rw)?;
         let (strenv, env) = bindings.read_env(template, &rw)?;
         let (names, globals) = globals(bindings, strenv, env);
@@ -141,6 +152,7 @@ impl Program {
             path_filter: std::cell::OnceCell::new(),
             template: template.to_string(),
             bindings: bindings.clone(),
+            restyles: Default::default(),
         })
     }
 
@@ -152,7 +164,39 @@ impl Program {
     /// Runs the program on one document. Exactly one output is expected; the caller says
     /// what to do with zero or several, so all of them (up to 2) are returned.
     pub fn run(&self, input: Val, doc_index: usize) -> Result<Vec<Val>> {
-        run_filter(&self.filter, &self.globals, input, doc_index, true, 2)
+        attrs::clear();
+        let outs = run_filter(&self.filter, &self.globals, input, doc_index, true, 2);
+        self.keep_restyles(doc_index);
+        outs
+    }
+
+    /// Keeps what the run on document `doc_index` asked for, in place of an earlier run's.
+    fn keep_restyles(&self, doc_index: usize) {
+        let asked = attrs::take();
+        let mut all = self.restyles.borrow_mut();
+        if all.len() <= doc_index {
+            if asked.is_empty() {
+                return;
+            }
+            all.resize_with(doc_index + 1, Vec::new);
+        }
+        all[doc_index] = asked;
+    }
+
+    /// Whether the program reads a node's style (`.a | style`), which needs the file's text.
+    pub(crate) fn reads_styles(&self) -> bool {
+        self.code.contains(attrs::READ)
+    }
+
+    /// Runs `f`, an evaluation of this program on `src`, with the text at hand for reading
+    /// styles.
+    pub fn reading<R>(&self, src: &str, f: impl FnOnce() -> R) -> R {
+        attrs::reading(self, src, f)
+    }
+
+    /// The styles the last run on each document asked for, by the document's index.
+    pub(crate) fn restyles(&self) -> Vec<Vec<Restyle>> {
+        self.restyles.borrow().clone()
     }
 
     /// Runs the program on one document and keeps every output, for printing as yq does;
@@ -170,12 +214,15 @@ impl Program {
         }
         let ctx = Ctx::<JustLut<Val>>::new(&self.filter.lut, Vars::new(vars));
         let mut outs = Vec::new();
-        for out in self.filter.id.run((ctx, input)) {
+        attrs::clear();
+        let ran = self.filter.id.run((ctx, input)).try_for_each(|out| {
             let v = out.map_err(run_error)?;
             keep(&v)?;
             outs.push(v);
-        }
-        Ok(outs)
+            Ok(())
+        });
+        self.keep_restyles(doc_index);
+        ran.map(|()| outs)
     }
 
     /// The path the program selects, when it is a path expression such as `.image` or
@@ -381,6 +428,7 @@ fn compile_code(code: &str, globals: &[String]) -> Result<Filter, CompileError> 
         .chain(jaq_std::funs())
         .chain(jaq_json::funs())
         .chain(natives::funs())
+        .chain(attrs::funs())
         .filter(|(name, _, _)| *name != "env");
     let arena = Arena::default();
     let modules = Loader::new(defs)

@@ -93,6 +93,9 @@ pub(crate) struct Rewritten {
     /// Every placeholder, known or not, in the order written.
     pub placeholders: Vec<Placeholder>,
     pub env_refs: Vec<EnvRef>,
+    /// A yq attribute assignment that cannot be rewritten (one nested in brackets), with
+    /// its offset in the template and why.
+    pub unsupported: Option<(usize, String)>,
     /// (offset in `code`, offset in the template, length in `code`, length in the template)
     segments: Vec<(usize, usize, usize, usize)>,
 }
@@ -226,12 +229,15 @@ pub(crate) fn rewrite(template: &str, known: &[String]) -> Rewritten {
             code: String::with_capacity(template.len() + 16),
             placeholders: Vec::new(),
             env_refs: Vec::new(),
+            unsupported: None,
             segments: Vec::new(),
         },
+        levels: vec![Level::default()],
     };
     while r.i < template.len() {
         r.step();
     }
+    r.close_attr();
     r.out
 }
 
@@ -245,7 +251,49 @@ struct Rewriter<'t> {
     /// Top-level commas of yq-spelled calls (`sub("a", "b")`), written as jq's `;`.
     semis: Vec<usize>,
     out: Rewritten,
+    /// The brackets open in the outermost code, for yq's attribute assignments: where the
+    /// current expression began in each (see `attr_assign`).
+    levels: Vec<Level>,
 }
+
+/// An open bracket of the outermost code (or the code itself, first).
+#[derive(Default)]
+struct Level {
+    /// Offset in the code where the current operand of `|`, `,` or `;` began.
+    seg_start: usize,
+    /// Offset in the code where the current pipeline (operand of `,` or `;`) began, or the
+    /// operand after an update's `|`, whose input is the document again.
+    pipe_start: usize,
+    /// The current operand holds an assignment (`=`, `|=`, `+=`, ...): it yields the
+    /// document, so the operand after its `|` reads from the document again.
+    assigned: bool,
+    /// An attribute assignment's right side is being copied: its closing text goes before
+    /// whatever ends it at this level.
+    pending: bool,
+    kind: LevelKind,
+}
+
+/// What a bracket holds, which says whether `.` inside it is a known path of the document.
+#[derive(Default, Clone, Copy, PartialEq, Eq)]
+enum LevelKind {
+    /// The expression itself, or parentheses that only group: `.` is the one outside.
+    #[default]
+    Group,
+    /// `with(` up to its `;`, from the code offset of `with` and of the path's start.
+    WithPath { word: usize, path: usize },
+    /// `with(P; ` onwards: `.` is the value at `P`; `semi` is the code offset of the `;`,
+    /// `styled` whether an attribute assignment stands inside.
+    WithBody {
+        word: usize,
+        path: usize,
+        semi: usize,
+        styled: bool,
+    },
+    /// Anything else (a function's arguments, an array, an object).
+    Other,
+}
+/// What closes a rewritten attribute assignment (see `Rewriter::attr_assign`).
+const ATTR_CLOSE: &str = "][0])))";
 
 impl Rewriter<'_> {
     /// Writes `new` for the `old_len` bytes at the position, remembering where, for carets.
@@ -320,6 +368,9 @@ impl Rewriter<'_> {
     fn in_code(&mut self) -> bool {
         let rest = &self.template[self.i..];
         let nested = self.stack.len() > 1;
+        if !nested && self.track_levels(rest) {
+            return true;
+        }
         let Some(Frame::Code(parens)) = self.stack.last_mut() else {
             return false;
         };
@@ -375,6 +426,30 @@ impl Rewriter<'_> {
             }
         }
         let len = rest.bytes().take_while(|&c| is_ident_char(c)).count();
+        if standalone && self.stack.len() == 1 {
+            let word = &rest[..len];
+            if let Some(assign) = attr_assign_at(&rest[len..]) {
+                if ATTRIBUTES.contains(&word) {
+                    return self.attr_assign(word, len + assign.len, assign.update);
+                }
+            } else if word == "style" && self.attr_read(len) {
+                return;
+            }
+            match word {
+                "then" | "else" | "elif" | "end" | "catch" | "and" | "or" => {
+                    self.close_attr();
+                    self.copy(len);
+                    self.start_segment();
+                    return;
+                }
+                "if" | "try" => {
+                    self.copy(len);
+                    self.start_segment();
+                    return;
+                }
+                _ => {}
+            }
+        }
         if standalone {
             if let Some((name, commas)) = yq_comma_call(template, i, len) {
                 self.semis.extend(commas);
@@ -382,6 +457,313 @@ impl Rewriter<'_> {
             }
         }
         self.copy(len);
+    }
+}
+
+/// yq's node attributes that take an assignment (`.a style = "double"`).
+const ATTRIBUTES: &[&str] = &["style", "line_comment", "lineComment"];
+
+/// The `=` or `|=` (white space before it allowed) at the start of `s` that makes the word
+/// before it an attribute assignment; not `==`.
+struct AttrAssign {
+    /// Bytes up to and including the `=`.
+    len: usize,
+    update: bool,
+}
+
+fn attr_assign_at(s: &str) -> Option<AttrAssign> {
+    let lead = s.len() - s.trim_start_matches([' ', '\t', '\n', '\r']).len();
+    let rest = &s[lead..];
+    let (op, update) = if rest.starts_with("|=") {
+        (2, true)
+    } else if rest.starts_with('=') && !rest.starts_with("==") {
+        (1, false)
+    } else {
+        return None;
+    };
+    Some(AttrAssign {
+        len: lead + op,
+        update,
+    })
+}
+
+impl Rewriter<'_> {
+    /// Follows the brackets and separators of the outermost code, where an attribute
+    /// assignment's left side begins and its right side ends. True when the bytes were
+    /// consumed.
+    fn track_levels(&mut self, rest: &str) -> bool {
+        let b = rest.as_bytes();
+        match b[0] {
+            b'(' | b'[' | b'{' => {
+                let kind = if b[0] == b'(' {
+                    self.paren_kind()
+                } else {
+                    LevelKind::Other
+                };
+                self.copy(1);
+                self.levels.push(Level {
+                    seg_start: self.out.code.len(),
+                    pipe_start: self.out.code.len(),
+                    assigned: false,
+                    pending: false,
+                    kind,
+                });
+                // `(` is counted by the code frame too.
+                if b[0] == b'(' {
+                    if let Some(Frame::Code(parens)) = self.stack.last_mut() {
+                        *parens += 1;
+                    }
+                }
+                true
+            }
+            b')' | b']' | b'}' => {
+                self.close_attr();
+                if self.levels.len() > 1 {
+                    if let Some(level) = self.levels.pop() {
+                        self.close_with(level.kind);
+                    }
+                }
+                if b[0] == b')' {
+                    if let Some(Frame::Code(parens)) = self.stack.last_mut() {
+                        *parens = parens.saturating_sub(1);
+                    }
+                }
+                self.copy(1);
+                true
+            }
+            b'|' if b.get(1) != Some(&b'=') => {
+                self.close_attr();
+                self.copy(1);
+                let after_update = self.levels.last().is_some_and(|l| l.assigned);
+                self.start_operand(!after_update);
+                true
+            }
+            b'=' if b.get(1) != Some(&b'=')
+                && !self.template[..self.i].ends_with(['=', '!', '<', '>']) =>
+            {
+                if let Some(level) = self.levels.last_mut() {
+                    level.assigned = true;
+                }
+                false
+            }
+            b'/' if b.get(1) == Some(&b'/') => {
+                self.close_attr();
+                self.copy(2);
+                self.start_segment();
+                true
+            }
+            b',' | b';' if !self.semis.contains(&self.i) => {
+                self.close_attr();
+                if b[0] == b';' {
+                    if let Some(level) = self.levels.last_mut() {
+                        if let LevelKind::WithPath { word, path } = level.kind {
+                            level.kind = LevelKind::WithBody {
+                                word,
+                                path,
+                                semi: self.out.code.len(),
+                                styled: false,
+                            };
+                        }
+                    }
+                }
+                self.copy(1);
+                self.start_segment();
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// What the `(` at the position opens: a group, `with(`, or another call's arguments.
+    fn paren_kind(&self) -> LevelKind {
+        let before = &self.template[..self.i];
+        let word_end = before.trim_end_matches([' ', '\t', '\n', '\r']);
+        let word_len = word_end
+            .bytes()
+            .rev()
+            .take_while(|&c| is_ident_char(c))
+            .count();
+        let word = &word_end[word_end.len() - word_len..];
+        let starts_word = word_end.len() == word_len
+            || !matches!(
+                word_end.as_bytes()[word_end.len() - word_len - 1],
+                b'.' | b'$'
+            );
+        match word {
+            "" => LevelKind::Group,
+            "with" if starts_word => LevelKind::WithPath {
+                // `with` and the blanks after it were copied as they are.
+                word: self.out.code.len() - (before.len() - (word_end.len() - word_len)),
+                path: self.out.code.len() + 1,
+            },
+            // `if (`, `then (`, ...: a group after a keyword.
+            "if" | "then" | "else" | "elif" | "and" | "or" | "not" => LevelKind::Group,
+            _ => LevelKind::Other,
+        }
+    }
+
+    /// `with(P; B)` holding an attribute assignment becomes a reduce over `path(P)` that
+    /// binds each path, so that the assignment inside records paths from the document's
+    /// root: `$__wN` is the path of `.` inside B (N: the depth of the `with`).
+    fn close_with(&mut self, kind: LevelKind) {
+        let LevelKind::WithBody {
+            word,
+            path,
+            semi,
+            styled: true,
+        } = kind
+        else {
+            return;
+        };
+        let var = format!("$__w{}", self.levels.len());
+        self.insert(self.out.code.len(), &format!(")), getpath({var}))))"));
+        self.replace_code(
+            semi,
+            1,
+            &format!(") as {var} (.; setpath({var}; first((getpath({var}) | ("),
+        );
+        self.replace_code(word, path - word, "(reduce path(");
+    }
+
+    /// An operand starts here: of `|` (`pipe`), or of anything else, which starts a
+    /// pipeline too.
+    fn start_operand(&mut self, pipe: bool) {
+        let at = self.out.code.len();
+        if let Some(level) = self.levels.last_mut() {
+            level.seg_start = at;
+            level.assigned = false;
+            if !pipe {
+                level.pipe_start = at;
+            }
+        }
+    }
+
+    fn start_segment(&mut self) {
+        self.start_operand(false);
+    }
+
+    /// yq's `X | style` (and `style` alone, for `.`): the style of each node at `path(X)`,
+    /// read by `__style_of` from the file (`expr::attrs`). `false` where `.` is not a known
+    /// path of the document: the word is left as it is.
+    fn attr_read(&mut self, len: usize) -> bool {
+        let Some(base) = self.base_path() else {
+            return false;
+        };
+        let Some(level) = self.levels.last() else {
+            return false;
+        };
+        let code = &self.out.code;
+        let start = level.pipe_start;
+        let before = code[start..].trim_end();
+        let read = format!("{}($__di; {base}; $__q))", crate::expr::attrs::READ);
+        let Some(lhs) = before.strip_suffix('|') else {
+            // `style` alone, or after an operator (`. = style`): the style of `.`.
+            self.replace(len, &format!("([] as $__q | {read}"));
+            return true;
+        };
+        let bar = start + lhs.len();
+        let tail = code.len() - bar;
+        self.replace_code(bar, tail, &format!(") as $__q | {read}"));
+        self.insert(start, "(path(");
+        self.replace(len, "");
+        true
+    }
+
+    /// The path of `.` where the code stands, as jq code: `[]` at the top and in groups,
+    /// with `with`'s paths in front in its body; `None` elsewhere.
+    /// Each `with` on the way is marked to bind its path.
+    fn base_path(&mut self) -> Option<String> {
+        if self
+            .levels
+            .iter()
+            .any(|l| matches!(l.kind, LevelKind::WithPath { .. } | LevelKind::Other))
+        {
+            return None;
+        }
+        let mut base = String::from("[]");
+        for (depth, level) in self.levels.iter_mut().enumerate() {
+            if let LevelKind::WithBody { styled, .. } = &mut level.kind {
+                *styled = true;
+                base.push_str(&format!(" + $__w{depth}"));
+            }
+        }
+        Some(base)
+    }
+
+    /// Ends the right side of an attribute assignment at this level, if one is open.
+    fn close_attr(&mut self) {
+        let Some(level) = self.levels.last_mut() else {
+            return;
+        };
+        if std::mem::take(&mut level.pending) {
+            self.insert(self.out.code.len(), ATTR_CLOSE);
+        }
+    }
+
+    /// Inserts `text` at `at` in the code written so far, for nothing in the template.
+    fn insert(&mut self, at: usize, text: &str) {
+        self.replace_code(at, 0, text);
+    }
+
+    /// Writes `text` for the `len` bytes at `at` in the code written so far, which were
+    /// copied from the template as they are.
+    fn replace_code(&mut self, at: usize, len: usize, text: &str) {
+        let old_at = self.out.original_offset(at);
+        let out = &mut self.out;
+        out.code.replace_range(at..at + len, text);
+        let pos = out.segments.partition_point(|s| s.0 < at);
+        for s in &mut out.segments[pos..] {
+            s.0 = s.0 + text.len() - len;
+        }
+        out.segments.insert(pos, (at, old_at, text.len(), len));
+    }
+
+    /// yq's `LHS style = RHS` (`|=` evaluates the right side on each node): for each path
+    /// the left side selects, `__style` records the style (`expr::attrs`). The left side
+    /// is the operand that began at this level; the right side ends where the operand does.
+    /// `word_len`: the bytes of the attribute's name and its `=`.
+    fn attr_assign(&mut self, name: &str, word_len: usize, update: bool) {
+        let native = match name {
+            "lineComment" => "line_comment",
+            other => other,
+        };
+        // `.` must be a known path of the document: at the top, in groups, in `with`'s
+        // body, whose path is added in front.
+        let base = self.base_path();
+        let known = base.is_some();
+        let base = base.unwrap_or_default();
+        if !known {
+            if self.out.unsupported.is_none() {
+                self.out.unsupported = Some((
+                    self.i,
+                    format!("`{name}` can be set here only at the top of the expression, in parentheses or in with(...)'s second part, as in `.a.b {name}=\"double\"` (not inside a function's arguments, an array or an object)"),
+                ));
+            }
+            return self.copy(word_len);
+        }
+        if self.levels.last().is_some_and(|l| l.pending) {
+            // A second assignment in one operand (`.a style="x" style="y"`): the first
+            // ends here.
+            self.close_attr();
+        }
+        let seg_start = self.levels.last().map_or(0, |l| l.seg_start);
+        let (open, mid) = if update {
+            (
+                "(reduce path(",
+                format!(") as $__p (.; __{native}({base}; $__p; [getpath($__p) | "),
+            )
+        } else {
+            (
+                "(. as $__d | reduce path(",
+                format!(") as $__p (.; __{native}({base}; $__p; [$__d | "),
+            )
+        };
+        self.insert(seg_start, open);
+        self.replace(word_len, &mid);
+        if let Some(level) = self.levels.last_mut() {
+            level.pending = true;
+            level.assigned = true;
+        }
     }
 }
 
@@ -709,5 +1091,48 @@ mod tests {
         assert_eq!(r.original_offset(err_at), t.rfind(')').unwrap());
         let key_at = r.code.find("\"ingress").unwrap();
         assert_eq!(r.original_offset(key_at), 0);
+    }
+}
+
+#[cfg(test)]
+mod attr_tests {
+    fn code(t: &str) -> String {
+        super::rewrite(t, &[]).code
+    }
+
+    #[test]
+    fn style_assignments_become_a_reduce_over_the_left_sides_paths() {
+        assert_eq!(
+            code(r#".a.b style="double""#),
+            r#"(. as $__d | reduce path(.a.b ) as $__p (.; __style([]; $__p; [$__d | "double"][0])))"#
+        );
+        assert_eq!(
+            code(".[] style |= . | .x"),
+            "(reduce path(.[] ) as $__p (.; __style([]; $__p; [getpath($__p) |  . ][0])))| .x"
+        );
+        assert_eq!(
+            code(r#"with(.a; . style="single")"#),
+            r#"(reduce path(.a) as $__w1 (.; setpath($__w1; first((getpath($__w1) | ((. as $__d | reduce path( . ) as $__p (.; __style([] + $__w1; $__p; [$__d | "single"][0]))))), getpath($__w1)))))"#
+        );
+        let rw = super::rewrite(r#"[.a style="x"]"#, &[]);
+        assert_eq!(rw.unsupported.map(|(at, _)| at), Some(4));
+        // Comparisons and keys named style are left alone.
+        assert_eq!(
+            code(r#".style = 1 | .a == "style""#),
+            r#".style = 1 | .a == "style""#
+        );
+    }
+
+    #[test]
+    fn reading_style_takes_the_path_of_the_pipeline_before_it() {
+        assert_eq!(
+            code(".a | style"),
+            "(path(.a ) as $__q | __style_of($__di; []; $__q))"
+        );
+        assert_eq!(
+            code(".a = 1 | .a | style"),
+            ".a = 1 |(path( .a ) as $__q | __style_of($__di; []; $__q))"
+        );
+        assert_eq!(code("style"), "([] as $__q | __style_of($__di; []; $__q))");
     }
 }

@@ -13,6 +13,7 @@ mod load;
 pub(crate) mod render;
 pub mod schema;
 mod splice;
+pub mod style;
 mod text;
 mod verify;
 
@@ -399,12 +400,33 @@ fn refuse_yaml_1_1_breaks(file: &str, edits: &[splice::Edit]) -> Result<()> {
 
 /// Writes each document's new value into the text, then reads the result back and checks
 /// that every document holds its target. Any difference is an error: nothing is written.
-pub(crate) fn splice(src: &str, file: &str, parsed: &Parsed, targets: &[Val]) -> Result<Spliced> {
+/// `restyles`: the styles the expression asked for, by document (`style::Restyle`); those
+/// nodes are written again in that style, changed or not.
+pub(crate) fn splice(
+    src: &str,
+    file: &str,
+    parsed: &Parsed,
+    targets: &[Val],
+    restyles: &[Vec<style::Restyle>],
+) -> Result<Spliced> {
+    let styles: Vec<style::Resolved> = targets
+        .iter()
+        .enumerate()
+        .map(|(i, new)| style::resolve(restyles.get(i).map_or(&[], Vec::as_slice), new))
+        .collect();
     let tries: Vec<Option<PathTrie>> = parsed
         .values
         .iter()
         .zip(targets)
-        .map(|(old, new)| changed_paths(old, new))
+        .zip(&styles)
+        .map(|((old, new), styles)| {
+            let mut trie = changed_paths(old, new);
+            for (path, _) in styles {
+                trie.get_or_insert_with(PathTrie::default)
+                    .insert(path, false);
+            }
+            trie
+        })
         .collect();
     if tries.iter().all(Option::is_none) {
         return Ok(Spliced {
@@ -427,7 +449,7 @@ pub(crate) fn splice(src: &str, file: &str, parsed: &Parsed, targets: &[Val]) ->
         None => made.insert(index::index(src, file, Keep::Paths(&tries))?),
     };
     let mut walker = splice::Walker::new(src, file, &parsed.layout, &parsed.anchors, index);
-    let extra = walk_documents(&mut walker, src, parsed, index, targets, &tries)?;
+    let extra = walk_documents(&mut walker, src, parsed, index, targets, (&tries, &styles))?;
     let changed: HashSet<usize> = walker.changed_anchors();
     let mut notes = std::mem::take(&mut walker.notes);
     notes.extend(walker.alias_notes());
@@ -473,17 +495,19 @@ fn walk_documents(
     parsed: &Parsed,
     index: &index::Index,
     targets: &[Val],
-    tries: &[Option<PathTrie>],
+    (tries, styles): (&[Option<PathTrie>], &[style::Resolved]),
 ) -> Result<Vec<splice::Edit>> {
     let mut extra = Vec::new();
-    for (((doc, old), new), trie) in index
+    for (i, (((doc, old), new), trie)) in index
         .docs
         .iter()
         .zip(&parsed.values)
         .zip(targets)
         .zip(tries)
+        .enumerate()
     {
         let Some(trie) = trie else { continue };
+        walker.restyle(styles.get(i).map_or(&[], Vec::as_slice));
         match &doc.root {
             Some(root) => walker.root(root, old, new, trie)?,
             None if matches!(new, Val::Null) => {}
@@ -591,7 +615,7 @@ mod tests {
             panic!()
         };
         std::rc::Rc::make_mut(image).insert(key("tag"), key("2"));
-        let out = splice(&src, "f", &parsed, &target).unwrap().text;
+        let out = splice(&src, "f", &parsed, &target, &[]).unwrap().text;
         assert_eq!(out, src.replace("tag: \"1\"", "tag: \"2\""));
         let index = parsed.index.as_ref().unwrap();
         let tries: Vec<_> = parsed

@@ -12,6 +12,7 @@ use saphyr_parser::ScalarStyle;
 use super::index::{is_merge_key, key_string, Entry, Index, Item, Kind, Node};
 use super::render::{self, Layout, Plain};
 use super::schema::same;
+use super::style::{Attr, Style};
 use super::text::{
     after_line, col, entry_start, flow_close, key_col, line_start, past_line_end_blanks,
     trailing_comment,
@@ -73,6 +74,11 @@ pub struct Walker<'a> {
     path: Vec<String>,
     /// The document before and after, to tell an edited anchor from a moved one.
     doc: Option<(Val, Val)>,
+    /// The styles the expression asked for in the document being walked, by the path as
+    /// `path_str` spells it (`Walker::restyle`).
+    styles: HashMap<String, Style>,
+    /// The line comments asked for, likewise.
+    comments: HashMap<String, String>,
 }
 
 /// Whether a flow collection is written with its brackets (not the single pair `a: b` that
@@ -151,6 +157,8 @@ impl<'a> Walker<'a> {
             changed: HashMap::new(),
             path: Vec::new(),
             doc: None,
+            styles: HashMap::new(),
+            comments: HashMap::new(),
         }
     }
 
@@ -176,6 +184,33 @@ impl<'a> Walker<'a> {
 
     fn edit(&mut self, start: usize, end: usize, text: String) {
         self.edits.push(Edit { start, end, text });
+    }
+
+    /// The styles asked for in the next document to walk: each path (keys and indices of
+    /// the document's new value) is re-rendered in its style, changed or not.
+    pub fn restyle(&mut self, asked: &[(Vec<crate::path::Step>, Attr)]) {
+        use crate::path::Step;
+        self.styles.clear();
+        self.comments.clear();
+        for (path, attr) in asked {
+            let shown: String = path
+                .iter()
+                .map(|step| match step {
+                    Step::Key(k) => path_part(k),
+                    Step::Index(i) => format!("[{i}]"),
+                    Step::Any => String::new(),
+                })
+                .collect();
+            let shown = if shown.is_empty() { ".".into() } else { shown };
+            match attr {
+                Attr::Style(style) => {
+                    self.styles.insert(shown, *style);
+                }
+                Attr::LineComment(text) => {
+                    self.comments.insert(shown, text.clone());
+                }
+            }
+        }
     }
 
     /// Walks a document whose value changed along `trie` (the paths where old and new
@@ -327,6 +362,10 @@ impl<'a> Walker<'a> {
             self.edit_anchored(node, old, new)?;
         }
         self.refuse_a_valueless_key(node, place)?;
+        if self.restyle_collection(node, new, place) {
+            return Ok(());
+        }
+        self.line_comment(node, place);
         match (&node.kind, old, new) {
             (
                 Kind::Map {
@@ -353,6 +392,97 @@ impl<'a> Walker<'a> {
             }
             _ => self.replace_node(node, new, place),
         }
+    }
+
+    /// A collection the expression asked to write in flow style (`style="flow"`) or in
+    /// block style (`style=""`), when it is written otherwise: rewritten whole, from its
+    /// new value. True when done. Not for anchored collections, nor in flow context,
+    /// where a collection can only be flow.
+    fn restyle_collection(&mut self, node: &Node, new: &Val, place: Place) -> bool {
+        let Some(&asked) = self.styles.get(&self.path_str()) else {
+            return false;
+        };
+        let flow_node = match (&node.kind, new) {
+            (Kind::Map { flow, .. }, Val::Obj(o)) if !o.is_empty() => *flow,
+            (Kind::Seq { flow, .. }, Val::Arr(a)) if !a.is_empty() => *flow,
+            _ => return false,
+        };
+        if node.anchor != 0 || place.flow {
+            return false;
+        }
+        match (asked, flow_node) {
+            (Style::Flow, false) => {
+                let text = render::flow_text(new);
+                let (start, text) = self.inline_replacement(node, place, "", &text);
+                self.edit(start, node.end, text);
+                true
+            }
+            (Style::Plain, true) if bracketed(self.src, node) => {
+                let end = flow_close(self.src, node.start, node.end).unwrap_or(node.end);
+                let end = past_line_end_blanks(self.src, end);
+                let (start, text) = match place.at {
+                    At::Value { key_col, after } => (after, self.block_value(new, key_col, "")),
+                    At::Item { dash } => self.block_item(new, dash, "", None),
+                    At::Root => self.block_root(node, new, ""),
+                };
+                self.edit(start, end, text);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The line comment asked for after a scalar in block context (yq's `line_comment`):
+    /// written after it on its line (`# ` in front unless it starts with `#`), in place of
+    /// the comment there; `""` removes that comment. Not after a block scalar, whose
+    /// comment stands on its header line, nor after an empty value.
+    fn line_comment(&mut self, node: &Node, place: Place) {
+        let Some(text) = self.comments.get(&self.path_str()) else {
+            return;
+        };
+        let Kind::Scalar { style, .. } = &node.kind else {
+            return;
+        };
+        let block = matches!(style, ScalarStyle::Literal | ScalarStyle::Folded)
+            || matches!(
+                self.styles.get(&self.path_str()),
+                Some(Style::Literal | Style::Folded)
+            );
+        if place.flow || block || node.end <= node.body {
+            return;
+        }
+        let src = self.src;
+        let line_end = src[node.end..]
+            .find(['\r', '\n'])
+            .map_or(src.len(), |n| node.end + n);
+        let rest = &src[node.end..line_end];
+        let gap = rest.len() - rest.trim_start_matches([' ', '\t']).len();
+        let (start, lead) = if rest[gap..].starts_with('#') {
+            if text.is_empty() {
+                (node.end, "")
+            } else {
+                (node.end + gap, "")
+            }
+        } else if rest[gap..].is_empty() {
+            (node.end, " ")
+        } else {
+            // Something else follows on the line: no comment can go there.
+            return;
+        };
+        let comment = if text.is_empty() {
+            String::new()
+        } else if text.starts_with('#') {
+            format!("{lead}{text}")
+        } else {
+            format!("{lead}# {text}")
+        };
+        let end = if text.is_empty() || !rest[gap..].is_empty() {
+            line_end
+        } else {
+            node.end + gap
+        };
+        let text = comment;
+        self.edit(start, end, text);
     }
 
     /// An alias whose value changed: fine when its anchor changes the same way (the alias
@@ -894,6 +1024,19 @@ impl<'a> Walker<'a> {
         let tag = node.tag.as_deref();
         let mut text = self.scalar_text(node, *style, tag, new, flow);
         let start = self.replaced_from(node, keeps_tag(tag, new));
+        let mut end = node.end;
+        let was_block = matches!(style, ScalarStyle::Literal | ScalarStyle::Folded);
+        if !flow && !was_block && text.starts_with(['|', '>']) {
+            // A scalar made a block scalar (`style="literal"`): a comment after it on its
+            // line would be read as content; it goes after the header.
+            let line_end = src[end..].find(['\r', '\n']).map_or(src.len(), |n| end + n);
+            let tail = src[end..line_end].trim();
+            if tail.starts_with('#') {
+                let cut = text.find(['\r', '\n']).unwrap_or(text.len());
+                text = format!("{} {tail}{}", &text[..cut], &text[cut..]);
+                end = line_end;
+            }
+        }
         let sep = src[..start].len() - src[..start].trim_end_matches([' ', '\t']).len();
         if !flow && src[start - sep..start].contains('\t') && !text.starts_with(['"', '\'']) {
             // saphyr-parser refuses a tab between `:` and most plain scalars (`a:\tx`),
@@ -920,7 +1063,6 @@ impl<'a> Walker<'a> {
             // value after the comment, where a value would be comment too.
             text = format!("{}{}", self.layout.newline, text.trim_start_matches(' '));
         }
-        let mut end = node.end;
         if start == node.end && !flow {
             // `key: ` with no value: the blanks that ended the line would end it after the
             // value.
@@ -942,6 +1084,11 @@ impl<'a> Walker<'a> {
             return render::inline(new, flow).unwrap_or_default();
         };
         let s = String::from_utf8_lossy(s);
+        if let Some(asked) = self.styles.get(&self.path_str()) {
+            if let Some(text) = self.asked_text(node, style, tag, &s, *asked, flow) {
+                return text;
+            }
+        }
         match style {
             ScalarStyle::Plain => match render::plain(&s, flow) {
                 Plain::Ok => s.into_owned(),
@@ -956,6 +1103,86 @@ impl<'a> Walker<'a> {
                 .unwrap_or_else(|| render::double_quoted(&s)),
             _ => render::double_quoted(&s),
         }
+    }
+
+    /// A string scalar's text in the style the expression asked for (`style="double"`);
+    /// `None` where the node keeps its own (a collection's style, a block scalar in flow
+    /// context). Where the value cannot be written in the style asked for, it is written
+    /// as yq writes it then: double-quoted.
+    fn asked_text(
+        &self,
+        node: &Node,
+        old: ScalarStyle,
+        tag: Option<&str>,
+        s: &str,
+        asked: Style,
+        flow: bool,
+    ) -> Option<String> {
+        Some(match asked {
+            Style::Double => render::double_quoted(s),
+            Style::Single => render::single_quoted(s).unwrap_or_else(|| render::double_quoted(s)),
+            Style::Plain => match render::plain(s, flow) {
+                Plain::Ok => s.to_string(),
+                Plain::Resolves if matches!(tag, Some("!" | "!!str")) => s.to_string(),
+                _ => render::double_quoted(s),
+            },
+            Style::Literal | Style::Folded if flow => render::double_quoted(s),
+            Style::Literal | Style::Folded => {
+                let indicator = if asked == Style::Literal { '|' } else { '>' };
+                let same = matches!(
+                    (old, asked),
+                    (ScalarStyle::Literal, Style::Literal) | (ScalarStyle::Folded, Style::Folded)
+                );
+                let kept = if same {
+                    self.block_scalar(node, s)
+                } else {
+                    self.new_block_scalar(node, s, indicator)
+                };
+                kept.unwrap_or_else(|| render::double_quoted(s))
+            }
+            Style::Flow => return None,
+        })
+    }
+
+    /// A block scalar for a node that was not one: the header `|` or `>` with the chomping
+    /// the value needs, the content one step in from the parent. `None` when the value
+    /// cannot be written so (yq then writes it double-quoted).
+    fn new_block_scalar(&self, node: &Node, s: &str, indicator: char) -> Option<String> {
+        let raw_ok =
+            |c: char| (!c.is_control() || c == '\n' || c == '\t') && render::is_printable(c);
+        if !s.chars().all(raw_ok) {
+            return None;
+        }
+        let (content, chomp) = match s.strip_suffix('\n') {
+            Some(rest) if rest.ends_with('\n') => return None,
+            Some(rest) => (rest, ""),
+            None => (s, "-"),
+        };
+        if content.is_empty() || content.starts_with('\n') {
+            return None;
+        }
+        let lines: Vec<&str> = content.split('\n').collect();
+        // Leading white space would need an indentation indicator, and trailing white space
+        // on a folded line changes when folded: such values are written double-quoted.
+        if lines.iter().any(|l| l.starts_with([' ', '\t']))
+            || (indicator == '>' && lines.iter().any(|l| l.ends_with([' ', '\t'])))
+        {
+            return None;
+        }
+        // One step in from the key, or from the dash of a sequence item (`- |-`).
+        let before = &self.src[line_start(self.src, node.body)..node.body];
+        let parent = match before.trim_end().strip_suffix('-') {
+            Some(dash) => dash.len(),
+            None => block_parent_indent(self.src, node.body),
+        };
+        let indent = parent + self.layout.step;
+        Some(block_body(
+            format!("{indicator}{chomp}"),
+            &lines,
+            indicator == '>',
+            indent,
+            self.layout.newline,
+        ))
     }
 
     /// The indentation of a block scalar's content: its indentation indicator's, else its

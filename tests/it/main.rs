@@ -27,6 +27,7 @@ mod run_status;
 mod server_matrix;
 mod signing;
 mod workflows;
+mod yq_attributes;
 mod yq_functions;
 mod yq_scenarios;
 mod yq_semantics;

@@ -20,7 +20,7 @@ use crate::common::{bin, testdata};
 /// The agreement measured when the replay was written, rounded down to a whole percent: a
 /// regression guard. The target is 95% (the issue "yq's own scenarios as the yardstick");
 /// raise this as the semantics improve.
-const THRESHOLD: f64 = 65.0;
+const THRESHOLD: f64 = 73.0;
 
 /// Sorts maps' keys and prints JSON: two YAML texts hold the same data when this agrees.
 const NORMALISE: &str = "walk(if type == \"object\" then to_entries | sort_by(.key | tostring) | from_entries else . end) | tojson";
@@ -270,8 +270,8 @@ fn assert_agrees(file: &str, description: &str, expression: &str) {
     assert!(v.agrees(), "{v:?}: {why}");
 }
 
+/// `style="double"` re-quotes the node, and only its bytes change.
 #[test]
-#[ignore = "known limitation: yq's node-attribute assignments (style, tag, anchor, alias, comments) do not parse"]
 fn yq_scenario_set_double_quote_style() {
     assert_agrees(
         "operator_style",
@@ -280,8 +280,8 @@ fn yq_scenario_set_double_quote_style() {
     );
 }
 
+/// `line_comment=` writes the comment after the scalar, as yq spells it.
 #[test]
-#[ignore = "known limitation: yq's node-attribute assignments (style, tag, anchor, alias, comments) do not parse"]
 fn yq_scenario_set_line_comment() {
     assert_agrees(
         "operator_comments",

@@ -1,0 +1,223 @@
+//! yq's node attributes (`style`), which jq values do not carry. `.a style="double"` is
+//! rewritten (`template`) to call `__style($path; $name)` on each path the left side
+//! selects: the call records the request in a side table that `Program::run` hands to the
+//! splice, which re-renders exactly those nodes, and makes the value at the path the string
+//! that a quoted scalar reads as (`5` in double quotes is the string "5", as in yq).
+
+use std::cell::RefCell;
+
+use jaq_core::data::JustLut;
+use jaq_core::native::{bome, run, v, Filter, Fun};
+use jaq_core::RunPtr;
+use jaq_json::{Error, Rc, Val, ValR};
+use jaq_std::ValT as _;
+
+use crate::yaml::index::{Index, Keep};
+use crate::yaml::style::{self, Attr, Restyle, Style};
+
+type D = JustLut<Val>;
+
+thread_local! {
+    /// The styles asked for by the program running on this thread, in order.
+    static REQUESTS: RefCell<Vec<Restyle>> = const { RefCell::new(Vec::new()) };
+    /// The text of the file being evaluated, for reading styles, and its index once made.
+    static SOURCE: RefCell<Option<Source>> = const { RefCell::new(None) };
+}
+
+struct Source {
+    text: String,
+    index: Option<Rc<Index>>,
+}
+
+/// Runs `f` (an evaluation of `program`) with the file's text at hand for `style` to read,
+/// when the program reads styles.
+pub(crate) fn reading<R>(program: &super::Program, src: &str, f: impl FnOnce() -> R) -> R {
+    if !program.reads_styles() {
+        return f();
+    }
+    SOURCE.with(|s| {
+        *s.borrow_mut() = Some(Source {
+            text: src.to_string(),
+            index: None,
+        })
+    });
+    let out = f();
+    SOURCE.with(|s| s.borrow_mut().take());
+    out
+}
+
+/// The native that reads a style, as the rewritten code calls it.
+pub(crate) const READ: &str = "__style_of";
+
+/// Forgets what an earlier run asked for.
+pub(crate) fn clear() {
+    REQUESTS.with(|r| r.borrow_mut().clear());
+}
+
+/// What the run since the last `clear` asked for; a later request for a path wins.
+pub(crate) fn take() -> Vec<Restyle> {
+    let mut all = REQUESTS.with(|r| std::mem::take(&mut *r.borrow_mut()));
+    let mut kept: Vec<Restyle> = Vec::with_capacity(all.len());
+    for r in all.drain(..).rev() {
+        if !kept.iter().any(|k| k.replaces(&r)) {
+            kept.push(r);
+        }
+    }
+    kept.reverse();
+    kept
+}
+
+/// `__style($base; $path; $name)`: records the style `$name` for the node at `$base + $path`
+/// of the document (`$base`: where the input stands in it) and yields the input, with a number, boolean or null there made a string when the style
+/// quotes it.
+pub(super) fn funs() -> impl Iterator<Item = Fun<D>> {
+    let natives: [Filter<RunPtr<D>>; 3] = [
+        ("__line_comment", v(3), |mut cv| {
+            let text = cv.0.pop_var();
+            let path = cv.0.pop_var();
+            let base = cv.0.pop_var();
+            bome(line_comment(cv.1, (&base, &path), &text))
+        }),
+        ("__style", v(3), |mut cv| {
+            let name = cv.0.pop_var();
+            let path = cv.0.pop_var();
+            let base = cv.0.pop_var();
+            bome(style(cv.1, (&base, &path), &name))
+        }),
+        ("__style_of", v(3), |mut cv| {
+            let path = cv.0.pop_var();
+            let base = cv.0.pop_var();
+            let doc = cv.0.pop_var();
+            bome(style_of(&doc, (&base, &path)))
+        }),
+    ];
+    natives.into_iter().map(run::<D>)
+}
+
+fn style(input: Val, (base, path): (&Val, &Val), name: &Val) -> ValR {
+    let name = match name {
+        Val::TStr(s) | Val::BStr(s) => String::from_utf8_lossy(s).into_owned(),
+        // yq reads a null (an empty right side) as no style.
+        Val::Null => String::new(),
+        other => other.to_string(),
+    };
+    let Some(style) = Style::from_name(&name) else {
+        return Err(Error::typ(Val::from(name), style::UNKNOWN));
+    };
+    let (Val::Arr(base), Val::Arr(steps)) = (base, path) else {
+        return Err(Error::str("style: not a path"));
+    };
+    REQUESTS.with(|r| {
+        r.borrow_mut().push(Restyle {
+            path: base.iter().chain(steps.iter()).cloned().collect(),
+            attr: Attr::Style(style),
+        })
+    });
+    if !style.reads_as_string() {
+        return Ok(input);
+    }
+    Ok(stringify_at(input, steps))
+}
+
+/// `__line_comment($base; $path; $text)`: records the line comment `$text` for the node at
+/// `$base + $path` of the document and yields the input as it is.
+fn line_comment(input: Val, (base, path): (&Val, &Val), text: &Val) -> ValR {
+    let text = match text {
+        Val::TStr(s) | Val::BStr(s) => String::from_utf8_lossy(s).into_owned(),
+        Val::Null => String::new(),
+        other => other.to_string(),
+    };
+    if text.contains(['\n', '\r', '\u{85}', '\u{2028}', '\u{2029}']) {
+        return Err(Error::typ(
+            Val::from(text),
+            "a line comment: it would hold a line break",
+        ));
+    }
+    let (Val::Arr(base), Val::Arr(steps)) = (base, path) else {
+        return Err(Error::str("line_comment: not a path"));
+    };
+    REQUESTS.with(|r| {
+        r.borrow_mut().push(Restyle {
+            path: base.iter().chain(steps.iter()).cloned().collect(),
+            attr: Attr::LineComment(text),
+        })
+    });
+    Ok(input)
+}
+
+/// `__style_of($doc; $base; $path)`: the style of the node at `$base + $path` of document
+/// `$doc`: the one this run asked for, else the file's.
+fn style_of(doc: &Val, (base, path): (&Val, &Val)) -> ValR {
+    let (Val::Arr(base), Val::Arr(steps)) = (base, path) else {
+        return Err(Error::str("style: not a path"));
+    };
+    let path: Vec<Val> = base.iter().chain(steps.iter()).cloned().collect();
+    let asked = REQUESTS.with(|r| {
+        r.borrow().iter().rev().find_map(|r| match &r.attr {
+            Attr::Style(s) if r.path == path => Some(*s),
+            _ => None,
+        })
+    });
+    if let Some(style) = asked {
+        return Ok(Val::from(style.name().to_string()));
+    }
+    let doc = doc
+        .as_isize()
+        .and_then(|d| usize::try_from(d).ok())
+        .unwrap_or(0);
+    let name = SOURCE.with(|s| {
+        let mut s = s.borrow_mut();
+        let Some(source) = s.as_mut() else {
+            return Ok("");
+        };
+        let index = match &source.index {
+            Some(index) => index.clone(),
+            None => {
+                let made = Rc::new(
+                    crate::yaml::index::index(&source.text, "", Keep::All)
+                        .map_err(|e| Error::str(e.to_string()))?,
+                );
+                source.index = Some(made.clone());
+                made
+            }
+        };
+        Ok(style::name_at(&index, doc, &path))
+    })?;
+    Ok(Val::from(name.to_string()))
+}
+
+/// The value with the scalar at `path` (when there is one) made a string.
+fn stringify_at(v: Val, path: &[Val]) -> Val {
+    let Some((step, rest)) = path.split_first() else {
+        return match v {
+            Val::Null => Val::from("null".to_string()),
+            Val::Bool(b) => Val::from(b.to_string()),
+            Val::Num(n) => Val::from(Val::Num(n).to_string()),
+            v => v,
+        };
+    };
+    match (v, step) {
+        (Val::Obj(mut o), k) if o.contains_key(k) => {
+            if let Some(child) = Rc::make_mut(&mut o).get_mut(k) {
+                *child = stringify_at(core::mem::replace(child, Val::Null), rest);
+            }
+            Val::Obj(o)
+        }
+        (Val::Arr(mut a), Val::Num(_)) => {
+            let len = a.len();
+            if let Some(i) = step.as_isize().and_then(|i| {
+                let i = if i < 0 {
+                    i.checked_add_unsigned(len)?
+                } else {
+                    i
+                };
+                usize::try_from(i).ok().filter(|i| *i < len)
+            }) {
+                let m = Rc::make_mut(&mut a);
+                m[i] = stringify_at(core::mem::replace(&mut m[i], Val::Null), rest);
+            }
+            Val::Arr(a)
+        }
+        (v, _) => v,
+    }
+}
