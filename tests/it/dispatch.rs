@@ -51,6 +51,11 @@ fn world_with(opts: Options, values: &str, workflow: &str) -> World {
     }
 }
 
+/// The values of `n` components, each at tag "0", for `svc_consumer`.
+fn svc_values(n: usize) -> String {
+    (0..n).map(|i| format!("svc{i}:\n  tag: \"0\"\n")).collect()
+}
+
 const VALUES: &str = "image:\n  tag: \"1.0.0\"  # keep me\n";
 
 impl World {
@@ -80,6 +85,26 @@ impl World {
             .env("GITHUB_SHA", &self.source_sha)
             .env("GITHUB_OUTPUT", self.output_file(id))
             .args(["dispatch", "--dispatch-id", id, "--poll-interval", poll]);
+        cmd
+    }
+
+    /// Consumer `i` of one monorepo into a GitOps repo of `svc_values`: dispatch `c-{i}`
+    /// of version `1.0.{i}` to its own key, its tag prefix naming the component.
+    fn svc_consumer_polling(&self, i: usize, poll: &str) -> std::process::Command {
+        let mut cmd = self.consumer_polling(
+            &format!("c-{i}"),
+            &format!("1.0.{i}"),
+            &format!(".svc{i}.tag = \"{{{{VERSION}}}}\""),
+            poll,
+        );
+        cmd.env("GIT_TAG_PREFIX", format!("svc{i}/"));
+        cmd
+    }
+
+    /// `svc_consumer_polling` with the test defaults of `consumer`.
+    fn svc_consumer(&self, i: usize) -> std::process::Command {
+        let mut cmd = self.svc_consumer_polling(i, "100ms");
+        cmd.args(["--wait-timeout", "90s"]);
         cmd
     }
 
@@ -282,7 +307,7 @@ fn consumers_into(
     extra: &'static [&'static str],
     workflow: &str,
 ) -> World {
-    let values: String = (0..n).map(|i| format!("svc{i}:\n  tag: \"0\"\n")).collect();
+    let values = svc_values(n);
     let w = world_with(
         Options {
             version,
@@ -296,15 +321,8 @@ fn consumers_into(
             .map(|i| {
                 let w = &w;
                 scope.spawn(move || {
-                    let id = format!("c-{i}");
-                    let mut cmd = w.consumer(
-                        &id,
-                        &format!("1.0.{i}"),
-                        &format!(".svc{i}.tag = \"{{{{VERSION}}}}\""),
-                    );
                     // One monorepo's components: the tag prefix names each.
-                    cmd.env("GIT_TAG_PREFIX", format!("svc{i}/"));
-                    (id, run(cmd.args(extra)))
+                    (format!("c-{i}"), run(w.svc_consumer(i).args(extra)))
                 })
             })
             .collect();
@@ -402,18 +420,9 @@ fn waits_for_an_active_run(version: &'static str) {
         hold_jobs: true,
         ..Options::default()
     };
-    let values = "svc0:\n  tag: \"0\"\nsvc1:\n  tag: \"0\"\n";
-    let w = world(opts, values);
+    let w = world(opts, &svc_values(2));
     let limit = Duration::from_secs(60);
-    let consumer = |i: usize| {
-        let mut cmd = w.consumer(
-            &format!("c-{i}"),
-            &format!("1.0.{i}"),
-            &format!(".svc{i}.tag = \"{{{{VERSION}}}}\""),
-        );
-        cmd.env("GIT_TAG_PREFIX", format!("svc{i}/"));
-        cmd
-    };
+    let consumer = |i: usize| w.svc_consumer(i);
     let (first, second_code, second_err) = std::thread::scope(|scope| {
         let first = scope.spawn(|| run(&mut consumer(0)));
         w.gitea.wait_for(1, "running", limit);
@@ -1100,18 +1109,9 @@ fn bench_failing(version: &'static str) -> f64 {
 /// landed, and the dispatches it took.
 fn bench_consumers(version: &'static str, at_once: bool) -> (f64, usize) {
     const N: usize = 5;
-    let values: String = (0..N).map(|i| format!("svc{i}:\n  tag: \"0\"\n")).collect();
+    let values = svc_values(N);
     let w = bench_world(version, &values);
-    let consumer = |i: usize| {
-        let mut cmd = w.consumer_polling(
-            &format!("c-{i}"),
-            &format!("1.0.{i}"),
-            &format!(".svc{i}.tag = \"{{{{VERSION}}}}\""),
-            "5s",
-        );
-        cmd.env("GIT_TAG_PREFIX", format!("svc{i}/"));
-        run(&mut cmd).code
-    };
+    let consumer = |i: usize| run(&mut w.svc_consumer_polling(i, "5s")).code;
     let started = Instant::now();
     let codes: Vec<i32> = if at_once {
         std::thread::scope(|scope| {
