@@ -6,7 +6,7 @@
 //! before anything is written or pushed.
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -132,6 +132,7 @@ static STATE: Mutex<State> = Mutex::new(State {
 type Hook = Box<dyn Fn(&str) + Send + Sync>;
 static HOOK: OnceLock<Hook> = OnceLock::new();
 static WATCHDOG: OnceLock<()> = OnceLock::new();
+static WATCHED: AtomicBool = AtomicBool::new(false);
 
 /// Sets the limits for the evaluations of this process. Without a call, nothing is budgeted
 /// (the library's tests and the fuzz targets decide for themselves).
@@ -190,9 +191,14 @@ pub fn evaluating() -> Guard {
     };
     s.armed = Some((Instant::now(), base));
     drop(s);
-    WATCHDOG.get_or_init(|| {
-        std::thread::spawn(watch);
-    });
+    if !WATCHED.load(Relaxed) {
+        WATCHDOG.get_or_init(|| {
+            std::thread::spawn(|| loop {
+                std::thread::sleep(TICK);
+                check();
+            });
+        });
+    }
     Guard(true)
 }
 
@@ -209,34 +215,41 @@ impl Drop for Guard {
     }
 }
 
-fn watch() {
-    loop {
-        std::thread::sleep(Duration::from_millis(10));
-        let crossed = {
-            let Ok(s) = STATE.lock() else { return };
-            let spent = s.session.map_or(Duration::ZERO, |(spent, _)| spent);
-            match (s.limits, s.armed) {
-                (Some(l), Some((start, base))) => {
-                    if spent + start.elapsed() > l.time {
-                        Some(format!(
-                            "the expression ran past its {} budget (raise it with --max-eval-time)",
-                            show_time(l.time)
-                        ))
-                    } else if LIVE.load(Relaxed).saturating_sub(base) > l.memory {
-                        Some(format!(
-                            "the expression used more than its {} MiB memory budget (raise it with --max-eval-memory)",
-                            l.memory / (1024 * 1024)
-                        ))
-                    } else {
-                        None
-                    }
+/// How often the budgets are checked while an evaluation runs.
+pub const TICK: Duration = Duration::from_millis(10);
+
+/// Says that a thread which already exists (`stack`'s) calls [`check`] every [`TICK`], so
+/// an evaluation need not start one: a thread's start was a visible part of a short run.
+pub fn watched_elsewhere() {
+    WATCHED.store(true, Relaxed);
+}
+
+/// Ends the run if the evaluation under way has crossed its time or memory budget.
+pub fn check() {
+    let crossed = {
+        let Ok(s) = STATE.lock() else { return };
+        let spent = s.session.map_or(Duration::ZERO, |(spent, _)| spent);
+        match (s.limits, s.armed) {
+            (Some(l), Some((start, base))) => {
+                if spent + start.elapsed() > l.time {
+                    Some(format!(
+                        "the expression ran past its {} budget (raise it with --max-eval-time)",
+                        show_time(l.time)
+                    ))
+                } else if LIVE.load(Relaxed).saturating_sub(base) > l.memory {
+                    Some(format!(
+                        "the expression used more than its {} MiB memory budget (raise it with --max-eval-memory)",
+                        l.memory / (1024 * 1024)
+                    ))
+                } else {
+                    None
                 }
-                _ => None,
             }
-        };
-        if let Some(msg) = crossed {
-            end_early(&msg);
+            _ => None,
         }
+    };
+    if let Some(msg) = crossed {
+        end_early(&msg);
     }
 }
 

@@ -55,24 +55,44 @@ pub fn install() {
         let (read, write) = (fds[0], fds[1]);
         let waiting = std::thread::Builder::new()
             .name("overflow".into())
-            .spawn(move || {
-                let mut byte = 0u8;
-                if libc::read(read, (&mut byte as *mut u8).cast(), 1) == 1 {
-                    crate::budget::end_early(&format!(
-                        "the expression or the file nests deeper than the {} MiB stack allows (a recursion that never ends, or deeply nested data)",
-                        SIZE >> 20
-                    ));
-                }
-            });
+            .spawn(move || wait_for_overflow(read));
         if waiting.is_err() {
             return;
         }
+        crate::budget::watched_elsewhere();
         PIPE.store(write as usize, SeqCst);
         let mut act: libc::sigaction = std::mem::zeroed();
         act.sa_sigaction = on_segv as *const () as usize;
         act.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK;
         libc::sigemptyset(&mut act.sa_mask);
         libc::sigaction(libc::SIGSEGV, &act, std::ptr::null_mut());
+    }
+}
+
+/// The waiting thread: ends the run on an overflow, and checks the evaluation budgets
+/// between (one thread for both, since starting one cost a short run a visible share).
+fn wait_for_overflow(read: libc::c_int) {
+    let tick = crate::budget::TICK.as_millis() as libc::c_int;
+    loop {
+        let mut fd = libc::pollfd {
+            fd: read,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: poll and read on the pipe's read end, which this thread alone owns.
+        let ready = unsafe { libc::poll(&mut fd, 1, tick) };
+        if ready == 1 {
+            let mut byte = 0u8;
+            if unsafe { libc::read(read, (&mut byte as *mut u8).cast(), 1) } == 1 {
+                crate::budget::end_early(&format!(
+                    "the expression or the file nests deeper than the {} MiB stack allows (a recursion that never ends, or deeply nested data)",
+                    SIZE >> 20
+                ));
+            }
+            // Ready without a byte (the pipe closed): never spin on it.
+            std::thread::sleep(crate::budget::TICK);
+        }
+        crate::budget::check();
     }
 }
 

@@ -94,13 +94,24 @@ const FIXED_GLOBALS: [&str; 3] = ["$ENV", "$__strenv", "$__env"];
 
 /// The global variables' names and values, in the order they are declared: the fixed
 /// ones (`strenv`: `strenv(NAME)`'s values, `env`: `env(NAME)`'s), each `--arg`, `$__di`.
-fn globals(bindings: &Bindings, strenv: EnvValues, env: EnvValues) -> (Vec<String>, Vec<Val>) {
-    let env_obj: Val = Val::obj(
+fn globals(
+    code: &str,
+    bindings: &Bindings,
+    strenv: EnvValues,
+    env: EnvValues,
+) -> (Vec<String>, Vec<Val>) {
+    // `$ENV` (and `env`, `envsubst`, which read it) is named in the code or its prelude
+    // names; a CI job's environment has hundreds of variables, and an update like
+    // `.version = "1.2.3"` reads none of them.
+    let names_env = code.contains("ENV") || code.contains("env");
+    let env_obj: Val = Val::obj(if names_env {
         bindings
             .visible_env()
             .map(|(k, v)| (Val::from(k.clone()), Val::from(v.clone())))
-            .collect(),
-    );
+            .collect()
+    } else {
+        Default::default()
+    });
 
     let mut names: Vec<String> = FIXED_GLOBALS.iter().map(|s| s.to_string()).collect();
     let mut globals = vec![
@@ -141,7 +152,7 @@ impl Program {
         }
         bindings.check_placeholders(template, &rw)?;
         let (strenv, env) = bindings.read_env(template, &rw)?;
-        let (names, globals) = globals(bindings, strenv, env);
+        let (names, globals) = globals(&rw.code, bindings, strenv, env);
         let filter = compile_code(&rw.code, &names).map_err(|e| e.into_error(template, &rw))?;
         Ok(Program {
             reach: reach::reach(&rw.code),

@@ -63,9 +63,23 @@ fn bounds(range: &jaq_json::Map, len: usize) -> (usize, usize) {
     (start, end.max(start))
 }
 
+/// A key of digits as the index it is on a sequence, as yq reads `.containers.0`
+/// (vendor/jaq-json's `digit_index` does the same for reads and updates).
+fn digit_key(k: &Val) -> Option<Val> {
+    let Val::TStr(b) = k else { return None };
+    let text = std::str::from_utf8(b).ok()?;
+    if text.is_empty() || text.len() > 18 || !text.bytes().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    text.parse::<isize>().ok().map(Val::from)
+}
+
 fn del_key(v: Val, k: Val) -> ValR {
     match (v, &k) {
         (Val::Null, _) => Ok(Val::Null),
+        (Val::Arr(a), Val::TStr(_)) if digit_key(&k).is_some() => {
+            del_key(Val::Arr(a), digit_key(&k).unwrap_or(k))
+        }
         (Val::Obj(mut o), _) => {
             if o.contains_key(&k) {
                 Rc::make_mut(&mut o).shift_remove(&k);
@@ -99,6 +113,10 @@ fn has_path(v: &Val, path: &Val) -> bool {
                 None => return false,
             },
             (Val::Arr(a), Val::Num(_)) => match item(step, a.len()) {
+                Some(i) => &a[i],
+                None => return false,
+            },
+            (Val::Arr(a), Val::TStr(_)) => match digit_key(step).and_then(|i| item(&i, a.len())) {
                 Some(i) => &a[i],
                 None => return false,
             },

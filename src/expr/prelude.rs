@@ -32,7 +32,12 @@ const PRELUDE_NAMES: &[&str] = &[
     "@urid",
     "@yaml",
     "@yamld",
+    "__jq_has",
     "__yq_expand",
+    "__yq_merge",
+    "__yq_merge_node",
+    "__yq_merge_set",
+    "__yq_merge_update",
     "__yq_sub",
     "abs",
     "add",
@@ -74,6 +79,7 @@ const PRELUDE_NAMES: &[&str] = &[
     "gsub",
     "halt",
     "halt_error",
+    "has",
     "in",
     "index",
     "infinite",
@@ -230,8 +236,12 @@ fn calls<'s>(t: &Term<&'s str>, out: &mut HashSet<&'s str>) {
         }),
         Term::Neg(t) | Term::Label(_, t) => calls(t, out),
         Term::BinOp(l, op, r) => {
-            if let BinaryOp::Pipe(Some(p)) = op {
-                pattern_calls(p, out);
+            match op {
+                BinaryOp::Pipe(Some(p)) => pattern_calls(p, out),
+                // yq's merges with flags compile to calls of these (vendor/jaq-core).
+                BinaryOp::Merge(_) => _ = out.insert("__yq_merge"),
+                BinaryOp::MergeUpdate(_) => _ = out.insert("__yq_merge_update"),
+                _ => {}
             }
             calls(l, out);
             calls(r, out);

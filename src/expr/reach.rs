@@ -212,12 +212,20 @@ impl Analysis {
                 let left = self.eval(l, input)?;
                 left.union(self.eval(r, input)?)?
             }
-            BinaryOp::Or | BinaryOp::And | BinaryOp::Math(_) | BinaryOp::Cmp(_) => {
+            BinaryOp::Or
+            | BinaryOp::And
+            | BinaryOp::Math(_)
+            | BinaryOp::Merge(_)
+            | BinaryOp::Cmp(_) => {
                 self.read(l, input)?;
                 self.read(r, input)?;
                 Out::opaque()
             }
-            BinaryOp::Assign | BinaryOp::Update | BinaryOp::UpdateMath(_) | BinaryOp::UpdateAlt => {
+            BinaryOp::Assign
+            | BinaryOp::Update
+            | BinaryOp::UpdateMath(_)
+            | BinaryOp::MergeUpdate(_)
+            | BinaryOp::UpdateAlt => {
                 let target = self.eval(l, input)?;
                 if target.opaque {
                     // Not a path expression: jq refuses it.

@@ -176,7 +176,7 @@ pub(crate) fn yq_key_at(t: &str, i: usize) -> Option<YqKey<'_>> {
     }
     let rest = &t[i + 1..];
     let first = rest.chars().next()?;
-    if ends_yq_key(first) || first == '"' || first.is_ascii_digit() {
+    if ends_yq_key(first) || first == '"' || (first.is_ascii_digit() && !follows_path(t, i)) {
         return None;
     }
     let run_len = rest.find(ends_yq_key).unwrap_or(rest.len());
@@ -198,6 +198,21 @@ pub(crate) fn yq_key_at(t: &str, i: usize) -> Option<YqKey<'_>> {
         key,
         optional,
     })
+}
+
+/// Whether the `.` at `i` goes on a path (`.containers.0`, `.a[1].0`, `."b".0`), where a
+/// digit after it is yq's key or index, rather than being a number's point (`1.5`, `.5`).
+fn follows_path(t: &str, i: usize) -> bool {
+    let before = &t[..i];
+    match before.chars().next_back() {
+        Some(']' | ')' | '"' | '?') => true,
+        Some(c) if c.is_alphanumeric() || c == '_' || c == '-' => {
+            let word = before.trim_end_matches(|c: char| !ends_yq_key(c));
+            let start = &before[word.len()..];
+            word.ends_with('.') && !start.starts_with(|c: char| c.is_ascii_digit())
+        }
+        _ => false,
+    }
 }
 
 /// `s` as a jq string literal.
@@ -1070,7 +1085,7 @@ mod tests {
             "...",
             "1.5 + 2.0e-3",
             ".5",
-            ".a.0",
+            "x[1.5]",
             "$__loc__",
             ". as $x | .",
             ".a # .b-c\n| .d",
@@ -1080,6 +1095,19 @@ mod tests {
             ".a == 1 and .b != 2",
         ] {
             assert_eq!(rewrite(code).code, code, "{code}");
+        }
+    }
+
+    #[test]
+    fn a_number_after_a_path_is_yq_s_key_or_index() {
+        for (yq, jq) in [
+            (".a.0", r#".a."0""#),
+            (".spec.containers.0.image", r#".spec.containers."0".image"#),
+            (r#".a[1].2"#, r#".a[1]."2""#),
+            (r#"."b".10 = 1"#, r#"."b"."10" = 1"#),
+            ("1.5 + .a.1", r#"1.5 + .a."1""#),
+        ] {
+            assert_eq!(rewrite(yq).code, jq, "{yq}");
         }
     }
 

@@ -69,6 +69,41 @@ def unique_by(f):
     | if any(.[0][]; . == $k) then . else [.[0] + [$k], .[1] + [$x]] end)
   | .[1];
 def unique: unique_by(.);
+# yq's merges with flags (pkg/yqlib/operator_multiply.go, `mergeObjects`, `applyAssignment`):
+# `l *+ r` appends sequences, `*d` merges sequences item by item, `*?` writes only keys that
+# exist, `*n` writes only where the value is null or missing; the flags combine. Mappings
+# merge key by key; any other value is assigned. Two scalars multiply, as `*` does. The
+# plain `*` is jaq-json's (vendor/jaq-json, the same rules without flags).
+def __yq_merge_set($r; $f): if ($f | contains("n")) and . != null then . else $r end;
+def __yq_merge_node($r; $f):
+  ($r | type) as $t
+  | if $t == "object" then
+      reduce ($r | keys_unsorted[]) as $k (if type == "object" then . else {} end;
+        if ($f | contains("?")) and (has($k) | not) then .
+        else .[$k] |= __yq_merge_node($r[$k]; $f) end)
+    elif $t == "array" and ($f | contains("+")) then
+      if type == "array" then . + $r else __yq_merge_set($r; $f) end
+    elif $t == "array" and ($f | contains("d")) and type == "array" then
+      reduce range($r | length) as $i (.;
+        if ($f | contains("?")) and $i >= length then .
+        else .[$i] |= __yq_merge_node($r[$i]; $f) end)
+    else __yq_merge_set($r; $f) end;
+def __yq_merge(l; r; $f):
+  r as $r | l as $l
+  | if $r == null then $l
+    elif ($r | type) as $t | ($t == "object" or $t == "array") and ($l == null or ($l | type) == $t)
+    then $l | __yq_merge_node($r; $f)
+    else $l * $r end;
+def __yq_merge_update(p; r; $f): r as $x | p |= __yq_merge(.; $x; $f);
+# yq's `has` (pkg/yqlib/operator_has.go): a mapping has a key when one reads as the same
+# text (`has(1)` finds `"1"`), a sequence an index when it is a whole number in range, and
+# anything else has nothing, where jq fails on a scalar: `.. | select(has("name"))` walks
+# past the strings.
+def __jq_has($k): has($k);
+def has($k):
+  if type == "object" then __jq_has($k | if type == "string" then . else tojson end)
+  elif type == "array" then ($k | type) == "number" and $k == ($k | floor) and $k >= 0 and $k < length
+  else false end;
 # yq's `sort_keys(f)`: each mapping f selects gets its keys in (byte) order, recursively
 # with `..`; the input is the result (pkg/yqlib/operator_sort_keys.go). Paths are taken
 # before any sorting, which moves no value to another path.

@@ -170,6 +170,9 @@ pub fn number(n: &Num) -> String {
     let text = match n {
         Num::Float(f) if f.is_nan() => return ".nan".into(),
         Num::Float(f) if f.is_infinite() => return if *f > 0.0 { ".inf" } else { "-.inf" }.into(),
+        // A computed whole number (`2 * 3.5`) is written as yq and jq print it, `7`; a
+        // literal `7.0` is a `Num::Dec` and keeps its text.
+        Num::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => return format!("{}", *f as i64),
         Num::Float(f) => format!("{f:?}"),
         Num::Dec(d) => d.to_string(),
         other => return Val::Num(other.clone()).to_string(),
@@ -408,6 +411,11 @@ mod tests {
         assert_eq!(n("1.50"), "1.50");
         assert_eq!(number(&Num::Float(f64::INFINITY)), ".inf");
         assert_eq!(number(&Num::Int(7)), "7");
+        // Computed whole numbers as yq and jq print them; others keep their `.`.
+        assert_eq!(number(&Num::Float(7.0)), "7");
+        assert_eq!(number(&Num::Float(-2.0)), "-2");
+        assert_eq!(number(&Num::Float(8.75)), "8.75");
+        assert_eq!(number(&Num::Float(1e20)), "1.0e+20");
     }
 
     #[test]

@@ -628,8 +628,30 @@ impl<'s, F> Compiler<&'s str, F> {
     /// - `def x: f; G`
     ///
     /// All other filters do not return outputs of sub-filters as-is.
+    /// gitops-update patch: `l <op> r` as the call `name(l; r; "<op>")`.
+    fn merge(
+        &mut self,
+        name: &'s str,
+        l: parse::Term<&'s str>,
+        op: &'s str,
+        r: parse::Term<&'s str>,
+        tr: &Tr,
+    ) -> (Term, Tr) {
+        let flags = parse::Term::Str(None, Vec::from([lex::StrPart::Str(op)]));
+        self.term(parse::Term::Call(name, Vec::from([l, r, flags])), tr)
+    }
+
     fn term(&mut self, t: parse::Term<&'s str>, tr: &Tr) -> (Term, Tr) {
         use parse::Term::*;
+        // gitops-update patch: yq's merges with flags (`l *+ r`, `l *=d r`) are calls of
+        // the prelude's `__yq_merge(l; r; $flags)` and `__yq_merge_update(l; r; $flags)`.
+        let t = match t {
+            BinOp(l, parse::BinaryOp::Merge(op), r) => return self.merge("__yq_merge", *l, op, *r, tr),
+            BinOp(l, parse::BinaryOp::MergeUpdate(op), r) => {
+                return self.merge("__yq_merge_update", *l, op, *r, tr)
+            }
+            t => t,
+        };
         let t = match t {
             Id => Term::Id,
             Recurse => Term::Recurse,
@@ -724,6 +746,9 @@ impl<'s, F> Compiler<&'s str, F> {
                     And => Term::Logic(l, false, r),
                     Alt => Term::Alt(l, r),
                     UpdateAlt => Term::UpdateAlt(l, r),
+                    // Made calls at the top of `term`; never reached.
+                    Merge(_) => Term::Math(l, ops::Math::Mul, r),
+                    MergeUpdate(_) => Term::UpdateMath(l, ops::Math::Mul, r),
                 };
                 return (t, tr_);
             }

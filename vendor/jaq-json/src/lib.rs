@@ -222,6 +222,9 @@ impl jaq_core::ValT for Val {
             let range = o.get(&Val::utf8_str("start"))..o.get(&Val::utf8_str("end"));
             return self.map_range(range, opt, f);
         };
+        if let (Val::Arr(_), Some(i)) = (&self, digit_index(index)) {
+            return self.map_index(&i, opt, f);
+        }
         // gitops-update patch: jq creates missing containers on update
         // (`null | .a.b = 1` is `{"a":{"b":1}}`, `null | .[1] = 1` is `[null,1]`),
         // upstream jaq reports a type error instead.
@@ -520,6 +523,9 @@ impl Val {
     }
 
     fn index_opt(self, index: &Self) -> Result<Option<Val>, Error> {
+        if let (Val::Arr(_), Some(i)) = (&self, digit_index(index)) {
+            return self.index_opt(&i);
+        }
         Ok(match (self, index) {
             (Val::Null, _) => None,
             (Val::BStr(a), Val::Num(i @ (Num::Int(_) | Num::BigInt(_)))) => i
@@ -547,6 +553,18 @@ impl Val {
             (s, _) => return Err(Error::index(s, index.clone())),
         })
     }
+}
+
+/// gitops-update patch: a string of digits indexes an array as its number, as yq reads
+/// `.containers.0.image` (pkg/yqlib/operator_traverse_path.go, `traverseArrayIndices`
+/// parses the key); jq fails on it.
+fn digit_index(index: &Val) -> Option<Val> {
+    let Val::TStr(s) = index else { return None };
+    let digits = core::str::from_utf8(s).ok()?;
+    if digits.is_empty() || digits.len() > 18 || !digits.bytes().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse::<isize>().ok().map(|i| Val::Num(Num::Int(i)))
 }
 
 impl From<bool> for Val {

@@ -306,6 +306,10 @@ impl<'a> Lexer<&'a str> {
             '$' => (self.consumed(1, Self::ident1), Tok::Var),
             '@' => (self.consumed(1, Self::ident1), Tok::Fmt),
             '0'..='9' => (self.consumed(1, Self::num), Tok::Num),
+            // gitops-update patch: yq's merge flags (`*+`, `*d`, `*?`, `*n`, `*=+`...,
+            // pkg/yqlib/lexer_participle.go `Multiply`) belong to the operator; a letter only
+            // when no word goes on after it (`2*n` stays `2 * n`).
+            '*' => (self.consumed(1, Self::merge_flags), Tok::Sym),
             c if hd_op(c) => (self.consumed(1, |lex| lex.trim(tl_op)), Tok::Sym),
             '.' => match chars.next() {
                 Some('.') => (self.take(2), Tok::Sym),
@@ -318,6 +322,26 @@ impl<'a> Lexer<&'a str> {
             _ => return None,
         };
         Some(Token(s, tok))
+    }
+
+    /// After a `*`: the rest of the operator, then yq's merge flags.
+    fn merge_flags(&mut self) {
+        let tl_op = |c| "|=!<>+*/%".contains(c);
+        self.trim(tl_op);
+        let rest = self.i;
+        let flags = rest.len() - rest.trim_start_matches(['+', '?', 'c', 'd', 'n']).len();
+        let (run, after) = rest.split_at(flags);
+        let letters = run.contains(['c', 'd', 'n']);
+        let word_goes_on = after
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
+        // With no operand after it, `2*n` is a product with the filter `n`.
+        let no_operand = after.trim_start().is_empty()
+            || after.trim_start().starts_with([')', ']', '}', '|', ';', ',']);
+        if flags > 0 && !(letters && (word_goes_on || no_operand)) {
+            self.take(flags);
+        }
     }
 
     fn tokens(&mut self) -> Vec<Token<&'a str>> {

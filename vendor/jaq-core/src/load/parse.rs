@@ -163,6 +163,11 @@ pub enum BinaryOp<S> {
     UpdateMath(ops::Math),
     /// `l //= r`
     UpdateAlt,
+    /// gitops-update patch: yq's merge with flags, `l *+ r`, `l *d r`, `l *?n r`...
+    /// (pkg/yqlib/operator_multiply.go); the string is the operator as written.
+    Merge(S),
+    /// gitops-update patch: yq's `l *=+ r` (and the other flags): `r as $x | l |= . *+ $x`.
+    MergeUpdate(S),
 }
 
 impl<S> Term<S> {
@@ -385,6 +390,10 @@ impl<'s, 't> Parser<'s, 't> {
                 "//=" => BinaryOp::UpdateAlt,
                 "or" => BinaryOp::Or,
                 "and" => BinaryOp::And,
+                s if s.starts_with("*=") && s.len() > 2 => BinaryOp::MergeUpdate(s),
+                s if s.starts_with('*') && s.len() > 1 && !s.starts_with("*=") => {
+                    BinaryOp::Merge(s)
+                }
                 _ => return Ok(None),
             })),
             None => Ok(None),
@@ -858,14 +867,20 @@ impl<S> prec_climb::Op for BinaryOp<S> {
             Self::Pipe(None) => 0,
             Self::Comma => 1,
             Self::Pipe(Some(_)) => 2,
-            Self::Assign | Self::Update | Self::UpdateMath(_) | Self::UpdateAlt => 3,
+            Self::Assign
+            | Self::Update
+            | Self::UpdateMath(_)
+            | Self::UpdateAlt
+            | Self::MergeUpdate(_) => 3,
             Self::Alt => 4,
             Self::Or => Self::Alt.precedence() + 1,
             Self::And => Self::Or.precedence() + 1,
             Self::Cmp(Cmp::Eq | Cmp::Ne) => Self::And.precedence() + 1,
             Self::Cmp(Cmp::Lt | Cmp::Gt | Cmp::Le | Cmp::Ge) => Self::And.precedence() + 2,
             Self::Math(Math::Add | Math::Sub) => Self::And.precedence() + 3,
-            Self::Math(Math::Mul | Math::Div) => Self::Math(Math::Add).precedence() + 1,
+            Self::Math(Math::Mul | Math::Div) | Self::Merge(_) => {
+                Self::Math(Math::Add).precedence() + 1
+            }
             Self::Math(Math::Rem) => Self::Math(Math::Mul).precedence() + 1,
         }
     }
@@ -873,9 +888,12 @@ impl<S> prec_climb::Op for BinaryOp<S> {
     fn associativity(&self) -> prec_climb::Associativity {
         use prec_climb::Associativity;
         match self {
-            Self::Pipe(_) | Self::Assign | Self::Update | Self::UpdateMath(_) | Self::UpdateAlt => {
-                Associativity::Right
-            }
+            Self::Pipe(_)
+            | Self::Assign
+            | Self::Update
+            | Self::UpdateMath(_)
+            | Self::UpdateAlt
+            | Self::MergeUpdate(_) => Associativity::Right,
             _ => Associativity::Left,
         }
     }
