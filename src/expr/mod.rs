@@ -510,6 +510,9 @@ fn load_error(code: &str, first: Option<load::Error<&str>>) -> CompileError {
 }
 
 #[cfg(test)]
+mod agree_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

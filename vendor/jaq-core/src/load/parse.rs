@@ -467,11 +467,33 @@ impl<'s, 't> Parser<'s, 't> {
     /// then this would be parsed like `{k1: (v1, k2): v2}`, which is invalid.
     fn term_with_comma(&mut self, with_comma: bool) -> Result<'s, 't, Term<&'s str>> {
         let head = self.atom()?;
+        let head = self.ireduce(head)?;
         let mut tail = Vec::new();
         while let Some(op) = self.op(with_comma)? {
-            tail.push((op, self.atom()?))
+            let atom = self.atom()?;
+            tail.push((op, self.ireduce(atom)?))
         }
         Ok(head.climb(&mut tail.into_iter()))
+    }
+
+    /// gitops-update patch: yq's `xs as $x ireduce (init; update)` (pkg/yqlib/
+    /// lexer_participle.go, `ireduce`) is jq's `reduce xs as $x (init; update)`; `xs` is
+    /// the atom before it, as in jq's own form.
+    fn ireduce(&mut self, xs: Term<&'s str>) -> Result<'s, 't, Term<&'s str>> {
+        let found = self.try_maybe(|p| {
+            if !matches!(p.i.next(), Some(Token("as", _))) {
+                return Ok(None);
+            }
+            let Ok(x) = p.pattern() else { return Ok(None) };
+            if !matches!(p.i.next(), Some(Token("ireduce", _))) {
+                return Ok(None);
+            }
+            Ok(Some((x, p.args(Self::term))))
+        })?;
+        Ok(match found {
+            Some((x, args)) => Term::Fold("reduce", Box::new(xs), x, args),
+            None => xs,
+        })
     }
 
     /// Parse an atomic term.
