@@ -90,7 +90,9 @@ def __yq_merge_node($r; $f):
     else __yq_merge_set($r; $f) end;
 def __yq_merge(l; r; $f):
   r as $r | l as $l
-  | if $r == null then $l
+  | if $f | contains("c") then
+      error("the c flag of \($f) (clobber custom tags) is not supported: a value here carries no tag; drop the c")
+    elif $r == null then $l
     elif ($r | type) as $t | ($t == "object" or $t == "array") and ($l == null or ($l | type) == $t)
     then $l | __yq_merge_node($r; $f)
     else $l * $r end;
