@@ -240,3 +240,29 @@ fn digest_placeholder_without_a_digest_says_how_to_give_one() {
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("--digest"), "{}", r.stderr);
 }
+
+/// yq's `{.name: .age}` takes the key from a path (jq's `{(.name): .age}`), and `~` is null
+/// (pkg/yqlib/operator_collect_object.go, lexer_participle.go); jq parses neither.
+#[test]
+fn yq_object_keys_from_paths_and_the_null_tilde() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v.yaml");
+    fs::write(&path, "name: app\nage: 3\nx: 1  # kept\n").unwrap();
+    let r = run(bin()
+        .args(["eval", "-o", "json", "-I", "0", "{.name: .age}"])
+        .arg(&path));
+    assert_eq!(
+        (r.code, r.stdout.as_str()),
+        (0, "{\"app\":3}\n"),
+        "{}",
+        r.stderr
+    );
+    let r = run(bin()
+        .args(["eval", "-i", "select(.x != ~) | .x = ~"])
+        .arg(&path));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        fs::read_to_string(&path).unwrap(),
+        "name: app\nage: 3\nx: null  # kept\n"
+    );
+}

@@ -316,7 +316,7 @@ impl<'a> Lexer<&'a str> {
                 Some('a'..='z' | 'A'..='Z' | '_') => (self.consumed(2, Self::ident0), Tok::Sym),
                 _ => (self.take(1), Tok::Sym),
             },
-            ':' | ';' | ',' | '?' => (self.take(1), Tok::Sym),
+            ':' | ';' | ',' | '?' | '~' => (self.take(1), Tok::Sym),
             '"' => self.with_consumed(Self::str),
             '(' | '[' | '{' => self.with_consumed(Self::block),
             _ => return None,

@@ -504,6 +504,8 @@ impl<'s, 't> Parser<'s, 't> {
     fn atom(&mut self) -> Result<'s, 't, Term<&'s str>> {
         let tm = match self.i.next() {
             Some(Token("-", _)) => Term::Neg(Box::new(self.atom()?)),
+            // gitops-update patch: yq's `~` is null (pkg/yqlib/lexer_participle.go).
+            Some(Token("~", _)) => Term::Call("null", Vec::new()),
             Some(Token("def", _)) => {
                 let head = self.def_tail()?;
                 let tail = self.defs()?;
@@ -655,6 +657,14 @@ impl<'s, 't> Parser<'s, 't> {
             }
             Some(Token(id, Tok::Var)) => Term::Var(*id),
             Some(Token(id, Tok::Word)) if !id.contains("::") => Term::from_str(*id),
+            // gitops-update patch: yq's `{.name: .age}` takes the key from a path, as
+            // jq's `{(.name): .age}` (pkg/yqlib/operator_collect_object.go).
+            Some(Token(dot, Tok::Sym)) if dot.starts_with('.') => {
+                self.i = i;
+                let k = self.atom()?;
+                self.just(":")?;
+                return Ok((k, Some(self.term_with_comma(false)?)));
+            }
             _ => {
                 self.i = i;
                 self.str_key()?
