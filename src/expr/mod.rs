@@ -325,10 +325,23 @@ fn runtime_message(e: &jaq_core::Error<Val>) -> String {
         out: String::new(),
         limit: 300,
     };
-    match write!(w, "{e}") {
+    let quoted = match write!(w, "{e}") {
         Ok(()) => w.out,
         Err(_) => w.out + "…",
+    };
+    // A string raised as the error (`error("…")`, a date that does not read) is its text,
+    // as jq writes it: JSON quoting would double every quote in it. Only a raised value
+    // is written starting with a quote; jaq's own messages start with words.
+    if quoted.starts_with('"') {
+        if let Val::TStr(text) = e.clone().into_val() {
+            let text = String::from_utf8_lossy(&text);
+            return match text.char_indices().nth(300) {
+                Some((end, _)) => format!("{}…", &text[..end]),
+                None => text.into_owned(),
+            };
+        }
     }
+    quoted
 }
 
 enum CompileError {
