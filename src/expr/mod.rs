@@ -12,6 +12,7 @@ use jaq_json::Val;
 
 use crate::error::{Error, Located, Result};
 pub(crate) mod attrs;
+mod dates;
 mod env;
 mod natives;
 pub(crate) mod outline;
@@ -58,9 +59,6 @@ const YQ_ONLY: &[&str] = &[
     "to_csv",
     "to_tsv",
     "to_xml",
-    "with_dtf",
-    "format_datetime",
-    "tz",
     "line",
     "column",
     "pivot",
@@ -441,6 +439,7 @@ fn compile_code(code: &str, globals: &[String]) -> Result<Filter, CompileError> 
         .chain(jaq_std::funs())
         .chain(jaq_json::funs())
         .chain(natives::funs())
+        .chain(dates::funs())
         .chain(attrs::funs())
         .filter(|(name, _, _)| *name != "env");
     let arena = Arena::default();

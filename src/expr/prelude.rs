@@ -155,6 +155,7 @@ const PRELUDE_NAMES: &[&str] = &[
     "walk",
     "while",
     "with",
+    "with_dtf",
     "with_entries",
 ];
 
