@@ -76,7 +76,8 @@ fn format_datetime(v: Val, layout: Val) -> ValR {
 }
 
 /// yq's `tz`: the date shown in an IANA zone, written in the current layout. The zone
-/// database is the system's, else the one compiled in (jiff's `tzdb-bundle-always`).
+/// is loaded before the date is read, as yq's `tzOp` does. The zone database is the
+/// system's, else the one compiled in (jiff's `tzdb-bundle-always`).
 fn tz(v: Val, zone: Val) -> ValR {
     let Val::TStr(name) = &zone else {
         return Err(Error::str(format!(
@@ -84,35 +85,37 @@ fn tz(v: Val, zone: Val) -> ValR {
         )));
     };
     let name = String::from_utf8_lossy(name);
+    let zone = load_zone(&name).map_err(Error::str)?;
     let t = date_of(&v, "tz")?;
-    let (offset, abbrev) = zone_at(&name, &t).map_err(Error::str)?;
+    let at = jiff::Timestamp::new(t.unix, 0).map_err(|_| {
+        Error::str(format!(
+            "tz: the date is past the years {name} has offsets for"
+        ))
+    })?;
+    let info = zone.to_offset_info(at);
     let shown = Time {
-        offset,
-        zone: abbrev,
+        offset: info.offset().seconds(),
+        zone: info.abbreviation().to_string(),
         ..t
     };
     Ok(Val::from(format_current(&shown)))
 }
 
-/// The offset and abbreviation of the zone `name` at the instant `t`. Go's
-/// `time.LoadLocation` reads `""` and `UTC` as UTC; `Local` (the machine's zone) is
-/// refused, since the same template must give the same bytes on every machine.
-fn zone_at(name: &str, t: &Time) -> Result<(i32, String), String> {
+/// The zone `name`. Go's `time.LoadLocation` reads `""` and `UTC` as UTC; `Local` (the
+/// machine's zone) is refused, since the same template must give the same bytes on every
+/// machine.
+fn load_zone(name: &str) -> Result<jiff::tz::TimeZone, String> {
     if name.is_empty() || name == "UTC" {
-        return Ok((0, String::from("UTC")));
+        return Ok(jiff::tz::TimeZone::UTC);
     }
     if name.eq_ignore_ascii_case("local") {
         return Err(format!(
             "tz(\"{name}\"): the machine's own zone differs from one machine to the next; name the zone, as in tz(\"Europe/Paris\") or tz(\"UTC\")"
         ));
     }
-    let zone = jiff::tz::TimeZone::get(name).map_err(|_| {
+    jiff::tz::TimeZone::get(name).map_err(|_| {
         format!("tz: could not load the time zone {name:?}: it is not in the IANA time zone database (zones are named like Australia/Sydney or UTC)")
-    })?;
-    let at = jiff::Timestamp::new(t.unix, 0)
-        .map_err(|_| format!("tz: the date is past the years {name} has offsets for"))?;
-    let info = zone.to_offset_info(at);
-    Ok((info.offset().seconds(), info.abbreviation().to_string()))
+    })
 }
 
 /// yq's `to_unix`: whole seconds since 1970 (Go's `Time.Unix`, which rounds down).
