@@ -278,6 +278,12 @@ mod tests {
     }
 
     #[test]
+    fn text_around_the_fields_may_be_any_characters() {
+        let t = parse("2006年01月02日 15時", "2001年12月15日 02時").unwrap();
+        assert_eq!(format("2006年01月02日 15時 → Jan", &t), "2001年12月15日 02時 → Dec");
+    }
+
+    #[test]
     fn a_layout_without_fields_is_refused() {
         assert!(check_layout("2006-01-02").is_ok());
         let err = check_layout("YYYY-MM-DD").unwrap_err();

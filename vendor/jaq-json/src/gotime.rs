@@ -121,7 +121,8 @@ fn chunks(layout: &str) -> Vec<(Std, &str)> {
                 i += len;
                 lit = i;
             }
-            None => i += 1,
+            // Past one character: a layout may hold any text (`2006年01月02日`).
+            None => i += layout[i..].chars().next().map_or(1, char::len_utf8),
         }
     }
     if lit < b.len() {
@@ -214,7 +215,7 @@ pub fn check_layout(layout: &str) -> Result<(), String> {
 /// The local date and time of `t`: (year, month, day, hour, minute, second, weekday with
 /// Sunday 0, day of the year from 1).
 fn civil(t: &Time) -> (i64, i64, i64, i64, i64, i64, usize, i64) {
-    let local = t.unix + i64::from(t.offset);
+    let local = t.unix.saturating_add(i64::from(t.offset));
     let (days, secs) = (local.div_euclid(86_400), local.rem_euclid(86_400));
     let (y, m, d) = civil_from_days(days);
     // 1970-01-01 was a Thursday.
