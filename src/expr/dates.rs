@@ -26,6 +26,12 @@ pub(super) fn funs() -> impl Iterator<Item = Fun<D>> {
     natives.into_iter().map(run::<D>)
 }
 
+/// Back to RFC 3339 before a run: `with_dtf` restores the layout it replaced, but a run
+/// stopped from outside (a budget) may not get that far, and the next must not inherit it.
+pub(super) fn reset() {
+    set_layout(None);
+}
+
 fn dtf_set(layout: Val) -> ValR {
     let layout = match layout {
         Val::Null => None,

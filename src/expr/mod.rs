@@ -163,6 +163,7 @@ impl Program {
     /// what to do with zero or several, so all of them (up to 2) are returned.
     pub fn run(&self, input: Val, doc_index: usize) -> Result<Vec<Val>> {
         attrs::clear();
+        dates::reset();
         let outs = run_filter(&self.filter, &self.globals, input, doc_index, true, 2);
         self.keep_restyles(doc_index);
         outs
@@ -213,6 +214,7 @@ impl Program {
         let ctx = Ctx::<JustLut<Val>>::new(&self.filter.lut, Vars::new(vars));
         let mut outs = Vec::new();
         attrs::clear();
+        dates::reset();
         let ran = self.filter.id.run((ctx, input)).try_for_each(|out| {
             let v = out.map_err(run_error)?;
             keep(&v)?;
