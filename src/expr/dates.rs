@@ -286,7 +286,10 @@ mod tests {
     #[test]
     fn text_around_the_fields_may_be_any_characters() {
         let t = parse("2006年01月02日 15時", "2001年12月15日 02時").unwrap();
-        assert_eq!(format("2006年01月02日 15時 → Jan", &t), "2001年12月15日 02時 → Dec");
+        assert_eq!(
+            format("2006年01月02日 15時 → Jan", &t),
+            "2001年12月15日 02時 → Dec"
+        );
     }
 
     #[test]
