@@ -12,6 +12,7 @@ use jaq_json::Val;
 
 use crate::error::{Error, Located, Result};
 pub(crate) mod attrs;
+mod dates;
 mod env;
 mod natives;
 pub(crate) mod outline;
@@ -58,9 +59,6 @@ const YQ_ONLY: &[&str] = &[
     "to_csv",
     "to_tsv",
     "to_xml",
-    "with_dtf",
-    "format_datetime",
-    "tz",
     "line",
     "column",
     "pivot",
@@ -176,6 +174,7 @@ impl Program {
     /// what to do with zero or several, so all of them (up to 2) are returned.
     pub fn run(&self, input: Val, doc_index: usize) -> Result<Vec<Val>> {
         attrs::clear();
+        dates::reset();
         let outs = run_filter(&self.filter, &self.globals, input, doc_index, true, 2);
         self.keep_restyles(doc_index);
         outs
@@ -226,6 +225,7 @@ impl Program {
         let ctx = Ctx::<JustLut<Val>>::new(&self.filter.lut, Vars::new(vars));
         let mut outs = Vec::new();
         attrs::clear();
+        dates::reset();
         let ran = self.filter.id.run((ctx, input)).try_for_each(|out| {
             let v = out.map_err(run_error)?;
             keep(&v)?;
@@ -336,10 +336,23 @@ fn runtime_message(e: &jaq_core::Error<Val>) -> String {
         out: String::new(),
         limit: 300,
     };
-    match write!(w, "{e}") {
+    let quoted = match write!(w, "{e}") {
         Ok(()) => w.out,
         Err(_) => w.out + "…",
+    };
+    // A string raised as the error (`error("…")`, a date that does not read) is its text,
+    // as jq writes it: JSON quoting would double every quote in it. Only a raised value
+    // is written starting with a quote; jaq's own messages start with words.
+    if quoted.starts_with('"') {
+        if let Val::TStr(text) = e.clone().into_val() {
+            let text = String::from_utf8_lossy(&text);
+            return match text.char_indices().nth(300) {
+                Some((end, _)) => format!("{}…", &text[..end]),
+                None => text.into_owned(),
+            };
+        }
     }
+    quoted
 }
 
 enum CompileError {
@@ -439,6 +452,7 @@ fn compile_code(code: &str, globals: &[String]) -> Result<Filter, CompileError> 
         .chain(jaq_std::funs())
         .chain(jaq_json::funs())
         .chain(natives::funs())
+        .chain(dates::funs())
         .chain(attrs::funs())
         .filter(|(name, _, _)| *name != "env");
     let arena = Arena::default();

@@ -161,6 +161,7 @@ const PRELUDE_NAMES: &[&str] = &[
     "walk",
     "while",
     "with",
+    "with_dtf",
     "with_entries",
 ];
 

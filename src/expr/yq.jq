@@ -160,3 +160,14 @@ def from_props:
           | capture("^(?<k>[^=:]*?)\\s*[=:]\\s*(?<v>.*)$") // {k: ., v: ""}) as $e
     (null; setpath($e.k | split(".") | map(if test("^[0-9]+$") then tonumber else . end); $e.v));
 def @propsd: from_props;
+# yq's `with_dtf(layout; f)`: f runs with Go's date layout `layout` for reading and writing
+# dates (`+`, `-`, `format_datetime`, `tz`, `to_unix`), then the layout before it is back,
+# also when f fails (pkg/yqlib/operator_datetime.go, `withDateTimeFormat`). f's values are
+# collected first, so that none runs with the outer layout. yq also takes a comma,
+# `with_dtf("layout", f)`: one argument whose first value is the layout.
+def with_dtf($layout; f):
+  __dtf_set($layout) as $outer
+  | (try [f] catch (. as $e | __dtf_set($outer) | error($e))) as $out
+  | __dtf_set($outer)
+  | $out[];
+def with_dtf(args): first(args) as $layout | with_dtf($layout; [args][1:][]);

@@ -120,14 +120,16 @@ pub fn resolves_as_non_string(s: &str) -> bool {
     {
         return true;
     }
-    // Timestamps: 2001-12-14, 2001-12-14t21:59:43.10-05:00
-    let b = unsigned.as_bytes();
+    is_timestamp(unsigned)
+}
+
+/// Whether a YAML 1.1 reader may type the plain scalar `s` as a timestamp (`2001-12-14`,
+/// `2001-12-14t21:59:43.10-05:00`): four digits, a dash, a digit.
+pub fn is_timestamp(s: &str) -> bool {
+    let b = s.as_bytes();
     let digits =
         |r: std::ops::Range<usize>| b.get(r).is_some_and(|x| x.iter().all(u8::is_ascii_digit));
-    if digits(0..4) && b.get(4) == Some(&b'-') && digits(5..6) {
-        return true;
-    }
-    false
+    digits(0..4) && b.get(4) == Some(&b'-') && digits(5..6)
 }
 
 pub fn double_quoted(s: &str) -> String {

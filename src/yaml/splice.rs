@@ -1089,10 +1089,16 @@ impl<'a> Walker<'a> {
                 return text;
             }
         }
+        // A plain timestamp moved to another (`.a += "3h"`) stays plain: a reader typed
+        // it as a timestamp before and does again, as yq writes a `!!timestamp`
+        // (pkg/yqlib/operator_add.go, `addDateTimes`, keeps the node's style).
+        let old = &self.src[node.body.max(node.start)..node.end];
+        let timestamp = render::is_timestamp(old) && render::is_timestamp(&s);
         match style {
             ScalarStyle::Plain => match render::plain(&s, flow) {
                 Plain::Ok => s.into_owned(),
                 Plain::Resolves if matches!(tag, Some("!" | "!!str")) => s.into_owned(),
+                Plain::Resolves if timestamp && tag.is_none() => s.into_owned(),
                 _ => render::double_quoted(&s),
             },
             ScalarStyle::SingleQuoted => {

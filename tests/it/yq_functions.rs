@@ -195,11 +195,10 @@ fn durations_move_timestamps() {
     for (expr, want) in cases {
         assert_eq!(ok(expr, "{}\n"), format!("{want}\n"), "{expr}");
     }
-    // The splice quotes a string that YAML 1.1 would read as a timestamp (yq writes it
-    // plain, keeping its `!!timestamp` tag): the same value.
+    // A plain timestamp stays plain, as yq writes it (keeping its `!!timestamp` tag).
     assert_eq!(
         ok(".a += \"3h10m\"", "a: 2021-01-01T00:00:00Z # when\n"),
-        "a: \"2021-01-01T03:10:00Z\" # when\n"
+        "a: 2021-01-01T03:10:00Z # when\n"
     );
     let err = fails(".a -= \"soon\"", "a: 2021-01-01T00:00:00Z\n");
     assert!(err.contains("cannot calculate"), "{err}");
@@ -275,4 +274,163 @@ fn to_string_writes_collections_as_flow_yaml() {
         ),
         "1|true|null|cat|{an: object, m: [1, \"yes\"]}|[array, 2]\n"
     );
+}
+
+/// pkg/yqlib/operator_datetime.go (`withDateTimeFormat`, `formatDateTime`, `tzOp`): the
+/// scenarios of yq's docs, with Go's layouts, and both of yq's argument separators.
+#[test]
+fn with_dtf_reads_and_writes_dates_in_go_layouts() {
+    let doc = "a: Saturday, 15-Dec-01 at 2:59AM GMT\n";
+    let dtf = "with_dtf(\"Monday, 02-Jan-06 at 3:04PM MST\"";
+    let cases = [
+        (
+            format!(".a | {dtf}; tz(\"Australia/Sydney\"))"),
+            "Saturday, 15-Dec-01 at 1:59PM AEDT",
+        ),
+        (
+            format!(".a | {dtf}, tz(\"Australia/Sydney\"))"),
+            "Saturday, 15-Dec-01 at 1:59PM AEDT",
+        ),
+        (
+            format!("{dtf}; .a + \"3h1m\")"),
+            "Saturday, 15-Dec-01 at 6:00AM GMT",
+        ),
+        (
+            format!("{dtf}; .a - \"-3h1m\")"),
+            "Saturday, 15-Dec-01 at 6:00AM GMT",
+        ),
+        (
+            format!("{dtf}; .a + \"3h1m\" | tz(\"Australia/Perth\"))"),
+            "Saturday, 15-Dec-01 at 2:00PM AWST",
+        ),
+        (
+            format!(".a | {dtf}; format_datetime(\"2006-01-02T15:04:05Z07:00\"))"),
+            "2001-12-15T02:59:00Z",
+        ),
+        (format!(".a | {dtf}; to_unix)"), "1008385140"),
+        // Outside with_dtf the layout is RFC 3339 again.
+        (
+            format!("{dtf}; .a) as $x | \"2021-01-01T00:00:00Z\" + \"1h\""),
+            "2021-01-01T01:00:00Z",
+        ),
+    ];
+    for (expr, want) in cases {
+        assert_eq!(ok(&expr, doc), format!("{want}\n"), "{expr}");
+    }
+}
+
+/// pkg/yqlib/operator_datetime.go: `format_datetime` reads RFC 3339 (or a date alone) by
+/// default; a result that reads as a number is one (`parseSnippet`); `from_unix` and `tz`
+/// give RFC 3339, in the zone's offset.
+#[test]
+fn format_datetime_tz_and_unix_times() {
+    let doc = "a: 2001-12-15T02:59:43.1Z\nd: 2001-12-15\n";
+    let cases = [
+        (
+            ".a | format_datetime(\"Monday, 02-Jan-06 at 3:04PM\")",
+            "Saturday, 15-Dec-01 at 2:59AM",
+        ),
+        (".d | format_datetime(\"Monday\")", "Saturday"),
+        (".a | format_datetime(\"2006\") | type", "number"),
+        (
+            ".a | format_datetime(\"15:04:05.000 Jan _2\")",
+            "02:59:43.100 Dec 15",
+        ),
+        (".a | tz(\"Asia/Kolkata\")", "2001-12-15T08:29:43+05:30"),
+        (".a | tz(\"UTC\")", "2001-12-15T02:59:43Z"),
+        ("1675301929 | from_unix", "2023-02-02T01:38:49Z"),
+        (
+            "1675301929 | from_unix | tz(\"America/New_York\")",
+            "2023-02-01T20:38:49-05:00",
+        ),
+        (".a | to_unix", "1008385183"),
+    ];
+    for (expr, want) in cases {
+        assert_eq!(ok(expr, doc), format!("{want}\n"), "{expr}");
+    }
+}
+
+/// An unknown zone, a layout without a field, a date that does not read in the layout and a
+/// bad duration each give one error line and exit code 2, and `eval -i` writes nothing.
+#[test]
+fn date_errors_are_one_line_and_write_nothing() {
+    let doc = "a: Saturday, 15-Dec-01 at 2:59AM GMT # kept\n";
+    let cases = [
+        (
+            ".a |= tz(\"Mars/Olympus_Mons\")",
+            "could not load the time zone \"Mars/Olympus_Mons\"",
+        ),
+        (".a |= tz(\"Local\")", "name the zone"),
+        (
+            ".a |= with_dtf(\"YYYY-MM-DD\"; tz(\"UTC\"))",
+            "has no field of Go's reference time",
+        ),
+        (
+            ".a |= format_datetime(\"2006\")",
+            "cannot parse \"Saturday, 15-Dec-01 at 2:59AM GMT\" as \"2006\"",
+        ),
+        (
+            "with_dtf(\"Monday, 02-Jan-06 at 3:04PM MST\"; .a += \"3 hours\")",
+            "unable to parse duration \"3 hours\"",
+        ),
+        (
+            ".a |= (1 | from_unix | format_datetime(\"Monday\")) | .a |= (\"x\" | from_unix)",
+            "from_unix only works on numbers",
+        ),
+    ];
+    for (expr, want) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in.yaml");
+        fs::write(&path, doc).unwrap();
+        let r = run(bin().args(["eval", "-i", expr]).arg(&path));
+        assert_eq!(r.code, 2, "{expr}: {}", r.stderr);
+        assert_eq!(r.stderr.lines().count(), 1, "{expr}: {}", r.stderr);
+        assert!(r.stderr.contains(want), "{expr}: {}", r.stderr);
+        assert!(
+            !r.stderr.contains("\\\""),
+            "{expr}: quotes doubled: {}",
+            r.stderr
+        );
+        assert_eq!(
+            fs::read_to_string(&path).unwrap(),
+            doc,
+            "{expr} wrote the file"
+        );
+    }
+}
+
+/// Known limitation: yq's `now` is an RFC 3339 timestamp; here `now` keeps jq's meaning
+/// (seconds since 1970, a number), which jq programs rely on. `now | todate` gives yq's
+/// text.
+#[test]
+#[ignore = "known limitation: `now` is jq's number of seconds; write `now | todate` for yq's timestamp"]
+fn now_is_an_rfc3339_timestamp_as_in_yq() {
+    assert_eq!(ok("now | type", "a: 1\n"), "string\n");
+}
+
+/// Known limitation: yq's `format_datetime("2006-01-02")` gives a `!!timestamp`, written
+/// plain; a value here has no tag, so a string a reader would type as a timestamp is
+/// quoted, unless it replaces a plain timestamp (`testdata/edits/yq-fn-date-with-dtf-format`).
+#[test]
+#[ignore = "known limitation: values carry no tag, so a formatted date that replaces a string is quoted"]
+fn formatted_date_is_written_plain_as_in_yq() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("in.yaml");
+    fs::write(&path, "a: Saturday, 15-Dec-01 at 2:59AM\n").unwrap();
+    let expr = ".a |= with_dtf(\"Monday, 02-Jan-06 at 3:04PM\"; format_datetime(\"2006-01-02\"))";
+    let r = run(bin().args(["eval", "-i", expr]).arg(&path));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(fs::read_to_string(&path).unwrap(), "a: 2001-12-15\n");
+}
+
+/// Known limitation: Go's `time.Parse` gives a zone abbreviation the machine's own zone
+/// knows that zone's offset (`AEDT` is +11:00 on a machine in Sydney); here the machine's
+/// zone is taken to be UTC, so an abbreviation other than UTC reads as offset 0, as Go
+/// reads it on a UTC machine, and the same input gives the same bytes everywhere.
+#[test]
+#[ignore = "known limitation: zone abbreviations read as on a UTC machine, not the local zone"]
+fn abbreviation_of_the_local_zone_reads_with_its_offset() {
+    let expr = ".a | with_dtf(\"Jan 2 2006 15:04 MST\"; to_unix)";
+    // 1:59 PM AEDT is 02:59 UTC on a machine in Sydney.
+    assert_eq!(ok(expr, "a: Dec 15 2001 13:59 AEDT\n"), "1008385140\n");
 }

@@ -6,15 +6,84 @@
 //! `parseDateTime`), and the result is written with `time.RFC3339`, whole seconds, in the
 //! timestamp's own offset. A value here carries no tag, so a string that reads as such a
 //! timestamp counts as one when the other side reads as a duration.
+//!
+//! Inside yq's `with_dtf(layout; f)` the layout is the one it sets (`set_layout`), and a
+//! value that reads in it is the date, read and written by `crate::gotime`.
 
 use alloc::format;
 use alloc::string::String;
 
-/// `ts` moved by the duration `dur` (negated when `sign` is negative), written as RFC 3339;
-/// `None` unless `ts` is a timestamp and `dur` a Go duration.
-pub(crate) fn shift(ts: &[u8], dur: &[u8], sign: i128) -> Option<String> {
+use crate::gotime;
+
+#[cfg(feature = "std")]
+std::thread_local! {
+    /// The layout `with_dtf` set (yq's `Context.SetDateTimeLayout`, pkg/yqlib/context.go);
+    /// `None` for yq's default, RFC 3339. `+` and `-` have no other way to learn it.
+    static LAYOUT: core::cell::RefCell<Option<String>> = const { core::cell::RefCell::new(None) };
+}
+
+/// Sets the date layout that `+`, `-` and the date functions use, `None` for RFC 3339;
+/// returns the one it replaces. Go's RFC 3339 layout itself counts as `None`, as yq
+/// compares the layout with `time.RFC3339` to tell a custom one.
+pub fn set_layout(layout: Option<String>) -> Option<String> {
+    let layout = layout.filter(|l| l != gotime::RFC3339);
+    #[cfg(feature = "std")]
+    return LAYOUT.with(|l| l.replace(layout));
+    #[cfg(not(feature = "std"))]
+    return layout.and(None);
+}
+
+/// The layout `set_layout` set last; `None` for RFC 3339.
+pub fn layout() -> Option<String> {
+    #[cfg(feature = "std")]
+    return LAYOUT.with(|l| l.borrow().clone());
+    #[cfg(not(feature = "std"))]
+    return None;
+}
+
+/// yq's `parseDateTime` (pkg/yqlib/operator_datetime.go): `s` read in the current layout;
+/// with RFC 3339, a date alone is read too (midnight UTC).
+pub fn parse_current(s: &str) -> Result<gotime::Time, String> {
+    match layout() {
+        Some(layout) => gotime::parse(&layout, s),
+        None => gotime::parse(gotime::RFC3339, s)
+            .or_else(|e| gotime::parse("2006-01-02", s).map_err(|_| e)),
+    }
+}
+
+/// `t` written in the current layout.
+pub fn format_current(t: &gotime::Time) -> String {
+    gotime::format(layout().as_deref().unwrap_or(gotime::RFC3339), t)
+}
+
+/// `ts` moved by the duration `dur` (negated when `sign` is negative): `None` unless `ts`
+/// is a timestamp and, with RFC 3339, `dur` a Go duration. With a custom layout a value
+/// that reads in it is a date, as yq's `addScalars` and `subtractScalars` tell
+/// (pkg/yqlib/operator_add.go, operator_subtract.go), and a bad duration is an error.
+pub(crate) fn shift(ts: &[u8], dur: &[u8], sign: i128) -> Option<Result<String, String>> {
     let ts = core::str::from_utf8(ts).ok()?;
     let dur = core::str::from_utf8(dur).ok()?;
+    let Some(layout) = layout() else {
+        return shift_rfc3339(ts, dur, sign).map(Ok);
+    };
+    let t = gotime::parse(&layout, ts).ok()?;
+    let moved = match parse_duration(dur).and_then(|d| d.checked_mul(sign)) {
+        Some(d) => t.add_nanos(d),
+        None => {
+            return Some(Err(format!(
+                "unable to parse duration {dur:?}: a Go duration is like 3h1m, 90s or -1.5h"
+            )))
+        }
+    };
+    Some(
+        moved
+            .map(|t| gotime::format(&layout, &t))
+            .ok_or_else(|| format!("{ts:?} moved by {dur:?} is past the years a date can have")),
+    )
+}
+
+/// `shift` in RFC 3339, whole seconds, in the timestamp's own offset.
+fn shift_rfc3339(ts: &str, dur: &str, sign: i128) -> Option<String> {
     let (secs, nanos, offset) = parse_timestamp(ts)?;
     let d = parse_duration(dur)?.checked_mul(sign)?;
     let total = (i128::from(secs) * 1_000_000_000 + i128::from(nanos)).checked_add(d)?;
@@ -23,7 +92,7 @@ pub(crate) fn shift(ts: &[u8], dur: &[u8], sign: i128) -> Option<String> {
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+pub(crate) fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
     let era = y.div_euclid(400);
     let yoe = y - era * 400;
@@ -33,7 +102,7 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
+pub(crate) fn civil_from_days(z: i64) -> (i64, i64, i64) {
     let z = z + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;
@@ -45,7 +114,7 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
     (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
-fn days_in_month(y: i64, m: i64) -> i64 {
+pub(crate) fn days_in_month(y: i64, m: i64) -> i64 {
     match m {
         2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
         2 => 28,

@@ -11,7 +11,9 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
-mod datetime;
+// gitops-update patch: public, for yq's date functions in the caller (`src/gotime.rs`).
+pub mod datetime;
+pub mod gotime;
 mod funs;
 pub mod map;
 mod num;
@@ -633,7 +635,8 @@ impl core::ops::Add for Val {
             (BStr(l), BStr(r)) => Ok(Val::byte_str(concat_bytes(rc_unwrap_or_clone(l), r))),
             // gitops-update patch: yq adds a duration to a timestamp (`src/datetime.rs`).
             (TStr(l), TStr(r)) => match datetime::shift(&l, &r, 1) {
-                Some(t) => Ok(Val::utf8_str(t)),
+                Some(Ok(t)) => Ok(Val::utf8_str(t)),
+                Some(Err(msg)) => Err(Error::str(msg)),
                 None => Ok(Val::utf8_str(concat_bytes(rc_unwrap_or_clone(l), r))),
             },
             (Arr(mut l), Arr(r)) => {
@@ -664,7 +667,8 @@ impl core::ops::Sub for Val {
             // gitops-update patch: yq subtracts a duration from a timestamp
             // (`src/datetime.rs`).
             (Self::TStr(l), Self::TStr(r)) => match datetime::shift(&l, &r, -1) {
-                Some(t) => Ok(Self::utf8_str(t)),
+                Some(Ok(t)) => Ok(Self::utf8_str(t)),
+                Some(Err(msg)) => Err(Error::str(msg)),
                 None => Err(Error::math(Self::TStr(l), ops::Math::Sub, Self::TStr(r))),
             },
             (Self::Arr(mut l), Self::Arr(r)) => {
