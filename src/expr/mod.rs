@@ -345,10 +345,11 @@ fn runtime_message(e: &jaq_core::Error<Val>) -> String {
     // is written starting with a quote; jaq's own messages start with words.
     if quoted.starts_with('"') {
         if let Val::TStr(text) = e.clone().into_val() {
-            let text = String::from_utf8_lossy(&text);
+            // One line, whatever the raised text holds (the caller escapes the rest).
+            let text = String::from_utf8_lossy(&text).replace('\n', "\\n");
             return match text.char_indices().nth(300) {
                 Some((end, _)) => format!("{}…", &text[..end]),
-                None => text.into_owned(),
+                None => text,
             };
         }
     }
