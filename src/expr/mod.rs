@@ -165,6 +165,7 @@ impl Program {
     /// what to do with zero or several, so all of them (up to 2) are returned.
     pub fn run(&self, input: Val, doc_index: usize) -> Result<Vec<Val>> {
         attrs::clear();
+        attrs::set_doc(doc_index);
         let outs = run_filter(&self.filter, &self.globals, input, doc_index, true, 2);
         self.keep_restyles(doc_index);
         outs
@@ -183,9 +184,10 @@ impl Program {
         all[doc_index] = asked;
     }
 
-    /// Whether the program reads a node's style (`.a | style`), which needs the file's text.
+    /// Whether the program reads a node's style (`.a | style`) or makes a node an alias
+    /// (`.a alias = "x"`), which need the file's text.
     pub(crate) fn reads_styles(&self) -> bool {
-        self.code.contains(attrs::READ)
+        self.code.contains(attrs::READ) || self.code.contains("__alias(")
     }
 
     /// Runs `f`, an evaluation of this program on `src`, with the text at hand for reading
@@ -215,6 +217,7 @@ impl Program {
         let ctx = Ctx::<JustLut<Val>>::new(&self.filter.lut, Vars::new(vars));
         let mut outs = Vec::new();
         attrs::clear();
+        attrs::set_doc(doc_index);
         let ran = self.filter.id.run((ctx, input)).try_for_each(|out| {
             let v = out.map_err(run_error)?;
             keep(&v)?;

@@ -20,6 +20,8 @@ use super::text::{
 use crate::error::{Error, Result};
 use crate::path::PathTrie;
 
+mod props;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Edit {
     pub start: usize,
@@ -79,6 +81,10 @@ pub struct Walker<'a> {
     styles: HashMap<String, Style>,
     /// The line comments asked for, likewise.
     comments: HashMap<String, String>,
+    /// The other attributes asked for (`props`), likewise.
+    attrs: HashMap<String, Vec<Attr>>,
+    /// The comment lines rewritten so far (`props`), so that no two edits take them.
+    commented: Vec<Range<usize>>,
 }
 
 /// Whether a flow collection is written with its brackets (not the single pair `a: b` that
@@ -159,6 +165,8 @@ impl<'a> Walker<'a> {
             doc: None,
             styles: HashMap::new(),
             comments: HashMap::new(),
+            attrs: HashMap::new(),
+            commented: Vec::new(),
         }
     }
 
@@ -192,6 +200,8 @@ impl<'a> Walker<'a> {
         use crate::path::Step;
         self.styles.clear();
         self.comments.clear();
+        self.attrs.clear();
+        self.commented.clear();
         for (path, attr) in asked {
             let shown: String = path
                 .iter()
@@ -209,6 +219,7 @@ impl<'a> Walker<'a> {
                 Attr::LineComment(text) => {
                     self.comments.insert(shown, text.clone());
                 }
+                other => self.attrs.entry(shown).or_default().push(other.clone()),
             }
         }
     }
@@ -362,6 +373,9 @@ impl<'a> Walker<'a> {
             self.edit_anchored(node, old, new)?;
         }
         self.refuse_a_valueless_key(node, place)?;
+        if self.node_attrs(node, new, place)? {
+            return Ok(());
+        }
         if self.restyle_collection(node, new, place) {
             return Ok(());
         }
@@ -386,6 +400,9 @@ impl<'a> Walker<'a> {
             (Kind::Seq { flow, items }, Val::Arr(o), Val::Arr(n)) => {
                 self.diff_seq(node, *flow || place.flow, items, (o, n), place, trie)
             }
+            // An empty value that an attribute alone visits (`b: # note`) stays empty, not
+            // `null`.
+            (Kind::Scalar { .. }, Val::Null, Val::Null) if node.body == node.end => Ok(()),
             (Kind::Scalar { .. }, _, new) if render::inline(new, false).is_some() => {
                 self.replace_scalar(node, new, place.flow);
                 Ok(())
@@ -448,8 +465,13 @@ impl<'a> Walker<'a> {
                 self.styles.get(&self.path_str()),
                 Some(Style::Literal | Style::Folded)
             );
-        if place.flow || block || node.end <= node.body {
+        if place.flow || block {
             return;
+        }
+        if node.end <= node.body {
+            // An empty value (`b: # note`): the comment stands after the key's `:`.
+            let text = text.clone();
+            return self.after_colon_comment(place, &text);
         }
         let src = self.src;
         let line_end = src[node.end..]

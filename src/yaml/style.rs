@@ -56,6 +56,20 @@ pub enum Attr {
     Style(Style),
     /// yq's `line_comment`: the comment after the node on its line, `""` for none.
     LineComment(String),
+    /// yq's `head_comment`: the comment lines above the node (above its entry for a
+    /// mapping's value), `""` for none (`operator_comments.go`).
+    HeadComment(String),
+    /// yq's `foot_comment`: the comment lines after the document, `""` for none.
+    FootComment(String),
+    /// yq's `anchor`: the node's anchor name, `""` for none (`operator_anchors_aliases.go`).
+    Anchor(String),
+    /// yq's `alias`: the node written as an alias of the node anchored so.
+    Alias(String),
+    /// yq's `tag` (`operator_tag.go`): the node's tag, written where its value does not
+    /// imply it.
+    Tag(String),
+    /// The attribute of the key of the entry at the path, not of its value (`(.a | key)`).
+    Key(Box<Attr>),
 }
 
 impl Attr {
@@ -87,7 +101,13 @@ pub(crate) type Resolved = Vec<(Vec<Step>, Attr)>;
 pub(crate) fn resolve(restyles: &[Restyle], new: &Val) -> Resolved {
     restyles
         .iter()
-        .filter_map(|r| Some((steps(&r.path, new)?, r.attr.clone())))
+        .filter_map(|r| match r.path.split_last() {
+            // A null step after the path: the rewritten `(X | key)`.
+            Some((Val::Null, path)) => {
+                Some((steps(path, new)?, Attr::Key(Box::new(r.attr.clone()))))
+            }
+            _ => Some((steps(&r.path, new)?, r.attr.clone())),
+        })
         .collect()
 }
 
@@ -156,6 +176,63 @@ pub(crate) fn name_at(index: &super::index::Index, doc: usize, path: &[Val]) -> 
         },
         Kind::Map { flow: true, .. } | Kind::Seq { flow: true, .. } => "flow",
         _ => "",
+    }
+}
+
+/// The path of the last node of document `doc` anchored as `name`, where an alias of that
+/// name written after it points.
+pub(crate) fn anchored_path(
+    src: &str,
+    index: &super::index::Index,
+    doc: usize,
+    name: &str,
+) -> Option<Vec<Val>> {
+    let root = index.docs.get(doc).and_then(|d| d.root.as_ref())?;
+    let mut found = None;
+    find_anchor(src, root, name, &mut Vec::new(), &mut found);
+    found
+}
+
+/// The name of the node's anchor (`&name` among its properties).
+pub(crate) fn anchor_of<'s>(src: &'s str, node: &super::index::Node) -> Option<&'s str> {
+    if node.anchor == 0 {
+        return None;
+    }
+    src.get(node.start..node.body.max(node.start))?
+        .split_whitespace()
+        .find_map(|t| t.strip_prefix('&'))
+}
+
+fn find_anchor(
+    src: &str,
+    node: &super::index::Node,
+    name: &str,
+    at: &mut Vec<Val>,
+    found: &mut Option<Vec<Val>>,
+) {
+    use super::index::{key_string, Kind};
+    if anchor_of(src, node) == Some(name) {
+        *found = Some(at.clone());
+    }
+    match &node.kind {
+        Kind::Map { entries, .. } => {
+            for e in entries {
+                let Some(k) = key_string(&e.key) else {
+                    continue;
+                };
+                at.push(Val::from(k.to_string()));
+                find_anchor(src, &e.value, name, at, found);
+                at.pop();
+            }
+        }
+        Kind::Seq { items, .. } => {
+            for (i, it) in items.iter().enumerate() {
+                at.push(Val::from(i as isize));
+                find_anchor(src, &it.node, name, at, found);
+                at.pop();
+            }
+        }
+        _ => {}
     }
 }
 
