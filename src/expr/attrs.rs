@@ -50,6 +50,8 @@ pub(crate) fn reading<R>(program: &super::Program, src: &str, f: impl FnOnce() -
 
 /// The native that reads a style, as the rewritten code calls it.
 pub(crate) const READ: &str = "__style_of";
+/// The native that reads the other attributes: `__attr_of($doc; $base; $path; $name)`.
+pub(crate) const READ_ATTR: &str = "__attr_of";
 
 /// Forgets what an earlier run asked for.
 pub(crate) fn clear() {
@@ -74,7 +76,7 @@ pub(crate) fn take() -> Vec<Restyle> {
 /// number, boolean or null there made a string when the style quotes it. The other
 /// attributes' natives take the same arguments.
 pub(super) fn funs() -> impl Iterator<Item = Fun<D>> {
-    let natives: [Filter<RunPtr<D>>; 9] = [
+    let natives: [Filter<RunPtr<D>>; 10] = [
         ("__line_comment", v(3), |mut cv| {
             let text = cv.0.pop_var();
             let path = cv.0.pop_var();
@@ -110,6 +112,16 @@ pub(super) fn funs() -> impl Iterator<Item = Fun<D>> {
             let path = cv.0.pop_var();
             let base = cv.0.pop_var();
             bome(style(cv.1, (&base, &path), &name))
+        }),
+        ("__attr_of", v(4), |mut cv| {
+            let name = as_text(&cv.0.pop_var());
+            let path = cv.0.pop_var();
+            let base = cv.0.pop_var();
+            let at = match (base, path) {
+                (Val::Arr(b), Val::Arr(p)) => Some(b.iter().chain(p.iter()).cloned().collect()),
+                _ => None,
+            };
+            bome(attr_of(at, &name))
         }),
         ("__style_of", v(3), |mut cv| {
             let path = cv.0.pop_var();
@@ -295,6 +307,35 @@ fn tag(input: Val, at: Option<Vec<Val>>, tag: &Val) -> ValR {
         return Ok(map_at(input, &path, &stringify_scalar));
     }
     Ok(input)
+}
+
+/// `__attr_of($doc; $base; $path; $name)`: yq's reading of a comment, anchor or alias of
+/// the node at `$base + $path`: what this run set, else what the file holds
+/// (`yaml::comments::read`).
+fn attr_of(at: Option<Vec<Val>>, name: &str) -> ValR {
+    let Some(path) = at else {
+        return Err(Error::str("comment: not a path"));
+    };
+    let asked = REQUESTS.with(|r| {
+        r.borrow().iter().rev().find_map(|r| match (&r.attr, name) {
+            (Attr::HeadComment(t), "head_comment")
+            | (Attr::LineComment(t), "line_comment")
+            | (Attr::FootComment(t), "foot_comment")
+            | (Attr::Anchor(t), "anchor")
+            | (Attr::Alias(t), "alias")
+                if r.path == path =>
+            {
+                Some(t.clone())
+            }
+            _ => None,
+        })
+    });
+    if let Some(text) = asked {
+        return Ok(Val::from(text));
+    }
+    let read =
+        with_index(|src, index, doc| crate::yaml::comments::read(src, index, doc, &path, name))?;
+    Ok(Val::from(read))
 }
 
 /// Runs `f` with the index of the file being evaluated and the document's number.

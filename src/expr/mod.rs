@@ -187,7 +187,9 @@ impl Program {
     /// Whether the program reads a node's style (`.a | style`) or makes a node an alias
     /// (`.a alias = "x"`), which need the file's text.
     pub(crate) fn reads_styles(&self) -> bool {
-        self.code.contains(attrs::READ) || self.code.contains("__alias(")
+        [attrs::READ, attrs::READ_ATTR, "__alias("]
+            .iter()
+            .any(|n| self.code.contains(n))
     }
 
     /// Runs `f`, an evaluation of this program on `src`, with the text at hand for reading

@@ -438,7 +438,7 @@ impl Rewriter<'_> {
                 if ATTRIBUTES.contains(&word) {
                     return self.attr_assign(word, len + assign.len, assign.update);
                 }
-            } else if word == "style" && self.attr_read(len) {
+            } else if READABLE.contains(&word) && self.attr_read(len, attr_native(word)) {
                 return;
             }
             match word {
@@ -481,6 +481,19 @@ const ATTRIBUTES: &[&str] = &[
     "alias",
     "tag",
     "type",
+];
+
+/// yq's node attributes that read as a value (`.a | head_comment`); `tag` is yq.jq's.
+const READABLE: &[&str] = &[
+    "style",
+    "line_comment",
+    "lineComment",
+    "head_comment",
+    "headComment",
+    "foot_comment",
+    "footComment",
+    "anchor",
+    "alias",
 ];
 
 /// The native (`__` + this) that records an attribute, by any of yq's names for it.
@@ -676,7 +689,7 @@ impl Rewriter<'_> {
     /// yq's `X | style` (and `style` alone, for `.`): the style of each node at `path(X)`,
     /// read by `__style_of` from the file (`expr::attrs`). `false` where `.` is not a known
     /// path of the document: the word is left as it is.
-    fn attr_read(&mut self, len: usize) -> bool {
+    fn attr_read(&mut self, len: usize, name: &str) -> bool {
         let Some(base) = self.base_path() else {
             return false;
         };
@@ -686,7 +699,13 @@ impl Rewriter<'_> {
         let code = &self.out.code;
         let start = level.pipe_start;
         let before = code[start..].trim_end();
-        let read = format!("{}($__di; {base}; $__q))", crate::expr::attrs::READ);
+        let read = match name {
+            "style" => format!("{}($__di; {base}; $__q))", crate::expr::attrs::READ),
+            _ => format!(
+                "{}($__di; {base}; $__q; \"{name}\"))",
+                crate::expr::attrs::READ_ATTR
+            ),
+        };
         let Some(lhs) = before.strip_suffix('|') else {
             // `style` alone, or after an operator (`. = style`): the style of `.`.
             self.replace(len, &format!("([] as $__q | {read}"));
@@ -1232,6 +1251,21 @@ mod attr_tests {
         );
         assert_eq!(code("[...]"), "[..]");
         assert_eq!(code(r#""...""#), r#""...""#);
+    }
+
+    #[test]
+    fn reading_comments_anchors_and_aliases_calls_attr_of() {
+        assert_eq!(
+            code(".a | headComment"),
+            r#"(path(.a ) as $__q | __attr_of($__di; []; $__q; "head_comment"))"#
+        );
+        assert_eq!(
+            code("anchor"),
+            r#"([] as $__q | __attr_of($__di; []; $__q; "anchor"))"#
+        );
+        // A key of that name, and a call inside an array, are left alone.
+        assert_eq!(code(".alias | .x"), ".alias | .x");
+        assert_eq!(code("[.a | alias]"), "[.a | alias]");
     }
 
     #[test]

@@ -136,36 +136,47 @@ fn steps(path: &[Val], mut at: &Val) -> Option<Vec<Step>> {
     Some(out)
 }
 
-/// The style yq names for the node at `path` of document `doc` (yq's `style` operator):
-/// `""` for plain scalars, block collections and what the file does not hold.
-pub(crate) fn name_at(index: &super::index::Index, doc: usize, path: &[Val]) -> &'static str {
+/// The node at `path` of document `doc`, with where its line starts for a head comment:
+/// its entry's key, its item's `-`, or the node itself for the root.
+pub(crate) fn node_at<'i>(
+    index: &'i super::index::Index,
+    doc: usize,
+    path: &[Val],
+) -> Option<(&'i super::index::Node, usize)> {
     use super::index::{key_string, Kind};
-    use saphyr_parser::ScalarStyle;
-    let Some(mut node) = index.docs.get(doc).and_then(|d| d.root.as_ref()) else {
-        return "";
-    };
+    let mut node = index.docs.get(doc).and_then(|d| d.root.as_ref())?;
+    let mut lead = node.start;
     for step in path {
-        let next = match (&node.kind, step) {
+        (node, lead) = match (&node.kind, step) {
             (Kind::Map { entries, .. }, Val::TStr(k) | Val::BStr(k)) => entries
                 .iter()
                 .rev()
                 .find(|e| key_string(&e.key).is_some_and(|s| s.as_bytes() == k.as_ref()))
-                .map(|e| &e.value),
+                .map(|e| (&e.value, e.key.start)),
             (Kind::Seq { items, .. }, Val::Num(n)) => n.as_isize().and_then(|i| {
                 let i = if i < 0 {
                     i.checked_add_unsigned(items.len())?
                 } else {
                     i
                 };
-                items.get(usize::try_from(i).ok()?).map(|it| &it.node)
+                items
+                    .get(usize::try_from(i).ok()?)
+                    .map(|it| (&it.node, it.dash))
             }),
             _ => None,
-        };
-        match next {
-            Some(n) => node = n,
-            None => return "",
-        }
+        }?;
     }
+    Some((node, lead))
+}
+
+/// The style yq names for the node at `path` of document `doc` (yq's `style` operator):
+/// `""` for plain scalars, block collections and what the file does not hold.
+pub(crate) fn name_at(index: &super::index::Index, doc: usize, path: &[Val]) -> &'static str {
+    use super::index::Kind;
+    use saphyr_parser::ScalarStyle;
+    let Some((node, _)) = node_at(index, doc, path) else {
+        return "";
+    };
     match &node.kind {
         Kind::Scalar { style, .. } => match style {
             ScalarStyle::SingleQuoted => "single",

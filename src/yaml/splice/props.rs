@@ -6,6 +6,7 @@
 
 use jaq_json::Val;
 
+use super::super::comments::{comment_block_start, foot_block_end};
 use super::super::index::{Kind, Node};
 use super::super::style::Attr;
 use super::super::text::{after_line, line_start};
@@ -28,7 +29,7 @@ impl Walker<'_> {
         }
         for attr in &asked {
             match attr {
-                Attr::Anchor(name) => self.set_anchor(node, place, name),
+                Attr::Anchor(name) => self.set_anchor(node, place, name)?,
                 Attr::Tag(tag) => self.set_tag(node, new, place, tag),
                 Attr::HeadComment(text) => self.head_comment(node, place, text),
                 Attr::FootComment(text) => self.foot_comment(node, place, text),
@@ -93,15 +94,22 @@ impl Walker<'_> {
         None
     }
 
-    /// yq's `anchor = name`: replaces or adds the node's anchor; `""` removes it (the check
-    /// that reads the result back refuses the edit if an alias used it).
-    fn set_anchor(&mut self, node: &Node, place: Place, name: &str) {
+    /// yq's `anchor = name`: replaces or adds the node's anchor; `""` removes it. Renaming
+    /// or removing one that an alias uses is refused: the alias would point at nothing.
+    fn set_anchor(&mut self, node: &Node, place: Place, name: &str) -> Result<()> {
         match self.property(node, '&') {
-            Some((start, _, past)) if name.is_empty() => self.edit(start, past, String::new()),
-            Some((start, end, _)) => self.edit(start, end, format!("&{name}")),
+            Some((start, _, past)) if name.is_empty() => {
+                self.check_anchors(node, 0)?;
+                self.edit(start, past, String::new())
+            }
+            Some((start, end, _)) => {
+                self.check_anchors(node, 0)?;
+                self.edit(start, end, format!("&{name}"))
+            }
             None if name.is_empty() => {}
             None => self.add_property(node, place, &format!("&{name}"), "the anchor"),
         }
+        Ok(())
     }
 
     /// yq's `tag = t`: written where the value does not already read as that tag (`!!str`
@@ -180,15 +188,7 @@ impl Walker<'_> {
         }
         let src = self.src;
         let start = after_line(src, node.end);
-        let mut end = start;
-        while end < src.len() {
-            let next = after_line(src, end);
-            let l = src[end..next].trim();
-            if !(l.is_empty() || l.starts_with('#')) {
-                break;
-            }
-            end = next;
-        }
+        let end = foot_block_end(src, start);
         let nl = self.layout.newline;
         let mut text = comment_lines(text, "", nl);
         if start == src.len() && !src.ends_with('\n') && !text.is_empty() {
@@ -238,20 +238,6 @@ impl Walker<'_> {
         self.commented.push(start..end);
         self.edit(start, end, text);
     }
-}
-
-/// Where the run of comment and blank lines just above the line at `line` starts.
-fn comment_block_start(src: &str, line: usize) -> usize {
-    let mut start = line;
-    while start > 0 {
-        let prev = line_start(src, start - 1);
-        let l = src[prev..start].trim();
-        if !(l.is_empty() || l.starts_with('#')) {
-            break;
-        }
-        start = prev;
-    }
-    start
 }
 
 /// `text` as comment lines, each indented by `indent` and `# ` in front unless it starts
