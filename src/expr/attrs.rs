@@ -76,7 +76,7 @@ pub(crate) fn take() -> Vec<Restyle> {
 /// number, boolean or null there made a string when the style quotes it. The other
 /// attributes' natives take the same arguments.
 pub(super) fn funs() -> impl Iterator<Item = Fun<D>> {
-    let natives: [Filter<RunPtr<D>>; 10] = [
+    let natives: [Filter<RunPtr<D>>; 11] = [
         ("__line_comment", v(3), |mut cv| {
             let text = cv.0.pop_var();
             let path = cv.0.pop_var();
@@ -94,6 +94,10 @@ pub(super) fn funs() -> impl Iterator<Item = Fun<D>> {
         ("__comments", v(3), |mut cv| {
             let (text, at) = args(&mut cv.0);
             bome(comments(cv.1, at, &text))
+        }),
+        ("__key", v(3), |mut cv| {
+            let (name, at) = args(&mut cv.0);
+            bome(rename_key(cv.1, at, &name))
         }),
         ("__anchor", v(3), |mut cv| {
             let (name, at) = args(&mut cv.0);
@@ -260,6 +264,47 @@ fn line_comment(input: Val, (base, path): (&Val, &Val), text: &Val) -> ValR {
         })
     });
     Ok(input)
+}
+
+/// yq's `(X | key) = name` (`operator_keys.go`, the key node assigned): the key of X's
+/// entry renamed where it stands; `at` ends with the null step that marks a key.
+fn rename_key(input: Val, at: Option<Vec<Val>>, name: &Val) -> ValR {
+    let (to, path) = match (name, at.as_deref()) {
+        (
+            Val::TStr(s) | Val::BStr(s),
+            Some([parent @ .., from @ (Val::TStr(_) | Val::BStr(_)), Val::Null]),
+        ) => (
+            Val::from(String::from_utf8_lossy(s).into_owned()),
+            (parent.to_vec(), from.clone()),
+        ),
+        (Val::TStr(_) | Val::BStr(_), _) => {
+            return Err(Error::str("key: only a mapping's key can be set"))
+        }
+        (other, _) => return Err(Error::typ(other.clone(), "a key: a key is a string")),
+    };
+    let (parent, from) = path;
+    let taken = matches!(get_at(&input, &parent), Val::Obj(o) if o.contains_key(&to) && to != from);
+    if taken {
+        return Err(Error::typ(
+            to,
+            "a new key: the mapping has that key already",
+        ));
+    }
+    push(
+        parent.clone(),
+        Attr::RenameKey {
+            from: as_text(&from),
+            to: as_text(&to),
+        },
+    );
+    Ok(map_at(input, &parent, &|v| match v {
+        Val::Obj(o) => Val::obj(
+            o.iter()
+                .map(|(k, v)| (if *k == from { to.clone() } else { k.clone() }, v.clone()))
+                .collect(),
+        ),
+        v => v,
+    }))
 }
 
 /// yq's `alias = name` (`operator_anchors_aliases.go`, `assignAliasOperator`): the node

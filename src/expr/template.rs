@@ -582,6 +582,7 @@ impl Rewriter<'_> {
                 self.start_operand(!after_update);
                 true
             }
+            b'=' | b'|' if self.key_assign(b) => true,
             b'=' if b.get(1) != Some(&b'=')
                 && !self.template[..self.i].ends_with(['=', '!', '<', '>']) =>
             {
@@ -616,6 +617,26 @@ impl Rewriter<'_> {
             }
             _ => false,
         }
+    }
+
+    /// yq's `(X | key) = "y"` (or `|=`): the key of X's entry renamed, an attribute
+    /// assignment of `key` (`__key`). True when the bytes were consumed.
+    fn key_assign(&mut self, b: &[u8]) -> bool {
+        let (len, update) = match b {
+            [b'=', next, ..] if *next == b'=' => return false,
+            [b'=', ..] => (1, false),
+            [b'|', b'=', ..] => (2, true),
+            _ => return false,
+        };
+        if self.template[..self.i].ends_with(['=', '!', '<', '>', '|']) {
+            return false;
+        }
+        let seg_start = self.levels.last().map_or(0, |l| l.seg_start);
+        if key_of(&self.out.code[seg_start..]).is_none() {
+            return false;
+        }
+        self.attr_assign("key", len, update);
+        true
     }
 
     /// What the `(` at the position opens: a group, `with(`, or another call's arguments.
@@ -795,17 +816,18 @@ impl Rewriter<'_> {
         }
         let seg_start = self.levels.last().map_or(0, |l| l.seg_start);
         // `(X | key) attr = ...`: the node is X's key, marked by a null step after X's path.
-        let p = match key_of(&self.out.code[seg_start..]) {
+        // `|=` evaluates the right side on the node: a key's is its name.
+        let (p, node) = match key_of(&self.out.code[seg_start..]) {
             Some(cut) => {
                 self.replace_code(seg_start + cut.start, cut.len(), "");
-                "$__p + [null]"
+                ("$__p + [null]", "$__p[-1]")
             }
-            None => "$__p",
+            None => ("$__p", "getpath($__p)"),
         };
         let (open, mid) = if update {
             (
                 "(reduce path(",
-                format!(") as $__p (.; __{native}({base}; {p}; [getpath($__p) | "),
+                format!(") as $__p (.; __{native}({base}; {p}; [{node} | "),
             )
         } else {
             (
@@ -1240,6 +1262,22 @@ mod attr_tests {
             r#"(.a | monkey) line_comment="x""#,
         ] {
             assert!(code(t).contains("; $__p; "), "{t}");
+        }
+    }
+
+    #[test]
+    fn assigning_a_key_calls_key_with_the_key_as_input_of_an_update() {
+        assert_eq!(
+            code(r#"(.a.x | key) = "meow""#),
+            r#"(. as $__d | reduce path((.a.x ) ) as $__p (.; __key([]; $__p + [null]; [$__d |  "meow"][0])))"#
+        );
+        assert_eq!(
+            code(r#"(.a.x | key) |= "n_" + ."#),
+            r#"(reduce path((.a.x ) ) as $__p (.; __key([]; $__p + [null]; [$__p[-1] |  "n_" + .][0])))"#
+        );
+        // Comparisons, and an update of something else, are left alone.
+        for t in [r#"(.a | key) == "x""#, r#"(.a | keys) = 1"#, ".a |= 1"] {
+            assert_eq!(code(t), t, "{t}");
         }
     }
 

@@ -565,13 +565,14 @@ impl<'a> Walker<'a> {
         let walked = self.diff_entries(entries, flow, (old, new), !merges.is_empty(), trie)?;
         // The entries no path reaches stay, unseen.
         let kept = skipped + walked.kept;
-        let removed = walked.removed;
-        self.check_merges(node, entries, &merges, &walked.local, &removed, (old, new))?;
-        let added: Vec<(Val, Val)> = new
+        let mut removed = walked.removed;
+        let mut added: Vec<(Val, Val)> = new
             .iter()
             .filter(|(k, _)| !old.contains_key(*k))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
+        let kept = kept + self.rename_keys(entries, (&mut removed, &mut added), old);
+        self.check_merges(node, entries, &merges, &walked.local, &removed, (old, new))?;
         for &i in &removed {
             self.path
                 .push(path_part(key_string(&entries[i].key).unwrap_or_default()));

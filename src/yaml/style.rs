@@ -70,11 +70,23 @@ pub enum Attr {
     Tag(String),
     /// The attribute of the key of the entry at the path, not of its value (`(.a | key)`).
     Key(Box<Attr>),
+    /// yq's `(.a.x | key) = "y"` (`operator_keys.go`): the mapping at the path has its key
+    /// `from` written as `to` where it stands.
+    RenameKey {
+        from: String,
+        to: String,
+    },
 }
 
 impl Attr {
     fn same_kind(&self, other: &Attr) -> bool {
-        std::mem::discriminant(self) == std::mem::discriminant(other)
+        match (self, other) {
+            // A key's comments are two attributes, as a value's are.
+            (Attr::Key(a), Attr::Key(b)) => a.same_kind(b),
+            // Renames of two keys of one mapping are two requests.
+            (Attr::RenameKey { from: a, .. }, Attr::RenameKey { from: b, .. }) => a == b,
+            _ => std::mem::discriminant(self) == std::mem::discriminant(other),
+        }
     }
 }
 

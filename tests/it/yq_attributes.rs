@@ -225,12 +225,16 @@ fn tagged_style_writes_every_tag() {
 }
 
 /// yq's `(.a.x | key) = "meow"` renames a key where it stands (`operator_keys_test.go`
-/// "Update map key"); here `key` is only read as an attribute's target.
+/// "Update map key"): only the key's bytes change. A key the mapping has already is
+/// refused, as the rename would merge two entries.
 #[test]
-#[ignore = "known limitation: assigning to `key` (renaming a key in place) is not supported"]
-fn assigning_a_key_renames_it() {
-    let (_, out, _, _) = eval(&["(.a.x | key) = \"meow\""], "a:\n  x: 3\n  y: 4\n");
-    assert_eq!(out, "a:\n  meow: 3\n  y: 4\n");
+fn assigning_a_key_renames_it_where_it_stands() {
+    let text = "a:\n  x: 3 # three\n  y: 4\n";
+    let (code, out, _, _) = eval(&["(.a.x | key) = \"meow\""], text);
+    assert_eq!((code, out.as_str()), (0, "a:\n  meow: 3 # three\n  y: 4\n"));
+    let (code, _, err, after) = eval(&["-i", "(.a.x | key) = \"y\""], text);
+    assert_eq!((code, err.lines().count()), (2, 1), "{err}");
+    assert_eq!(after, text);
 }
 
 /// yq sets attributes anywhere in an expression, inside a function's arguments too

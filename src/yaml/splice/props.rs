@@ -7,7 +7,11 @@
 use jaq_json::Val;
 
 use super::super::comments::{comment_block_start, foot_block_end};
-use super::super::index::{Kind, Node};
+use saphyr_parser::ScalarStyle;
+
+use super::super::index::{key_string, Entry, Kind, Node};
+use super::super::render::{self, Plain};
+use super::super::schema::same;
 use super::super::style::Attr;
 use super::super::text::{after_line, line_start};
 use super::{At, Place, Walker};
@@ -220,6 +224,59 @@ impl Walker<'_> {
             t => format!(" # {t}"),
         };
         self.edit(after, line_end, comment);
+    }
+
+    /// yq's `(.a.x | key) = "y"` in this mapping: an entry whose key the expression renamed,
+    /// and whose value stayed, has its key written anew where it stands rather than being
+    /// removed and added at the end. Takes those entries off `removed` and `added`; how many.
+    pub(super) fn rename_keys(
+        &mut self,
+        entries: &[Entry],
+        (removed, added): (&mut Vec<usize>, &mut Vec<(Val, Val)>),
+        old: &jaq_json::Map,
+    ) -> usize {
+        let Some(asked) = self.attrs.get(&self.path_str()).cloned() else {
+            return 0;
+        };
+        let mut renamed = 0;
+        for attr in asked {
+            let Attr::RenameKey { from, to } = attr else {
+                continue;
+            };
+            let Some(r) = removed
+                .iter()
+                .position(|&i| key_string(&entries[i].key) == Some(from.as_str()))
+            else {
+                continue;
+            };
+            let to_key = Val::from(to.clone());
+            let Some(a) = added.iter().position(|(k, _)| *k == to_key) else {
+                continue;
+            };
+            let stayed = old
+                .get(&Val::from(from.clone()))
+                .is_some_and(|v| same(v, &added[a].1));
+            let key = &entries[removed[r]].key;
+            let Kind::Scalar { style, .. } = &key.kind else {
+                continue;
+            };
+            if !stayed || key.tag.is_some() || key.anchor != 0 {
+                continue;
+            }
+            let flow = self.src[..key.start].trim_end().ends_with(['{', ',']);
+            let text = match (style, render::plain(&to, flow)) {
+                (ScalarStyle::Plain, Plain::Ok) => to,
+                (ScalarStyle::SingleQuoted, _) => {
+                    render::single_quoted(&to).unwrap_or_else(|| render::double_quoted(&to))
+                }
+                _ => render::double_quoted(&to),
+            };
+            self.edit(key.start, key.end, text);
+            removed.remove(r);
+            added.remove(a);
+            renamed += 1;
+        }
+        renamed
     }
 
     /// A comment edit, unless one was made over the same lines (the document's head and
