@@ -53,7 +53,9 @@ pub(crate) fn read(src: &str, index: &Index, doc: usize, path: &[Val], name: &st
         "line_comment" => line_comment(src, node, lead),
         "anchor" => super::style::anchor_of(src, node).unwrap_or("").to_string(),
         "alias" => match node.kind {
-            Kind::Alias(_) => src[node.start..node.end]
+            Kind::Alias(_) => src
+                .get(node.start..node.end)
+                .unwrap_or("")
                 .trim_start_matches('*')
                 .to_string(),
             _ => String::new(),
