@@ -20,6 +20,8 @@ use super::text::{
 use crate::error::{Error, Result};
 use crate::path::PathTrie;
 
+// A file beside this one, not below it: the engine's files stay one flat layer.
+#[path = "splice_props.rs"]
 mod props;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
