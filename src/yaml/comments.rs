@@ -8,13 +8,18 @@ use super::index::{Index, Kind, Node};
 use super::style::node_at;
 use super::text::{after_line, line_start};
 
-/// Where the run of comment and blank lines just above the line at `line` starts.
+/// Where the run of comment and blank lines just above the line at `line` starts. A line
+/// indented past that line's is not taken: it may be a block scalar's text that reads like
+/// a comment, or a comment that goes with the deeper node above.
 pub(super) fn comment_block_start(src: &str, line: usize) -> usize {
+    let indent = |l: &str| l.len() - l.trim_start_matches([' ', '\t']).len();
+    let own = indent(&src[line..]);
     let mut start = line;
     while start > 0 {
         let prev = line_start(src, start - 1);
-        let l = src[prev..start].trim();
-        if !(l.is_empty() || l.starts_with('#')) {
+        let text = &src[prev..start];
+        let l = text.trim();
+        if !(l.is_empty() || (l.starts_with('#') && indent(text) <= own)) {
             break;
         }
         start = prev;

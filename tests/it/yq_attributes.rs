@@ -266,3 +266,13 @@ fn alias_update_with_a_missing_field_does_nothing() {
     let (code, out, _, _) = eval(&[".a alias |= .c"], text);
     assert_eq!((code, out.as_str()), (0, text));
 }
+
+/// A block scalar's text that reads like a comment is the scalar's, not the next entry's
+/// head comment: a head comment set on that entry leaves it where it is.
+#[test]
+fn a_head_comment_leaves_a_block_scalars_text_alone() {
+    let text = "script: |\n  make\n  # not a comment\nnext: 2\n";
+    let (code, out, err, _) = eval(&[".next head_comment=\"the next\""], text);
+    assert_eq!((code, err.as_str()), (0, ""));
+    assert_eq!(out, text.replace("next: 2", "# the next\nnext: 2"));
+}
