@@ -1,8 +1,12 @@
-//! yq's node attributes (`style`), which jq values do not carry. `.a style="double"` is
+//! yq's node attributes (`style` and the others), which jq values do not carry. `.a style="double"` is
 //! rewritten (`template`) to call `__style($path; $name)` on each path the left side
 //! selects: the call records the request in a side table that `Program::run` hands to the
 //! splice, which re-renders exactly those nodes, and makes the value at the path the string
 //! that a quoted scalar reads as (`5` in double quotes is the string "5", as in yq).
+//! Comments, anchors, aliases, tags and a key's name (`__head_comment`, `__anchor`,
+//! `__alias`, `__tag`, `__key`, ...) go the same way; where yq's value changes with the
+//! attribute (an alias takes its anchor's value, `!!str` makes a string, a key is renamed),
+//! the native changes it too, so that the file read back holds the result.
 
 use std::cell::RefCell;
 
