@@ -175,6 +175,7 @@ impl Program {
     pub fn run(&self, input: Val, doc_index: usize) -> Result<Vec<Val>> {
         attrs::clear();
         dates::reset();
+        attrs::set_doc(doc_index);
         let outs = run_filter(&self.filter, &self.globals, input, doc_index, true, 2);
         self.keep_restyles(doc_index);
         outs
@@ -193,9 +194,12 @@ impl Program {
         all[doc_index] = asked;
     }
 
-    /// Whether the program reads a node's style (`.a | style`), which needs the file's text.
+    /// Whether the program reads a node's style (`.a | style`) or makes a node an alias
+    /// (`.a alias = "x"`), which need the file's text.
     pub(crate) fn reads_styles(&self) -> bool {
-        self.code.contains(attrs::READ)
+        [attrs::READ, attrs::READ_ATTR, "__alias("]
+            .iter()
+            .any(|n| self.code.contains(n))
     }
 
     /// Runs `f`, an evaluation of this program on `src`, with the text at hand for reading
@@ -226,6 +230,7 @@ impl Program {
         let mut outs = Vec::new();
         attrs::clear();
         dates::reset();
+        attrs::set_doc(doc_index);
         let ran = self.filter.id.run((ctx, input)).try_for_each(|out| {
             let v = out.map_err(run_error)?;
             keep(&v)?;

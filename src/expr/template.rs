@@ -391,6 +391,12 @@ impl Rewriter<'_> {
         };
         match rest.as_bytes()[0] {
             b'"' => self.stack.push(Frame::Str),
+            b'.' if rest.starts_with("...") && !rest[3..].starts_with('.') => {
+                // yq's `...` is `..` with mapping keys too; keys are not nodes of a jq
+                // value, so it recurses into the values only (`operator_recursive_descent.go`).
+                self.replace(3, "..");
+                return true;
+            }
             b'.' => {
                 if let Some(k) = yq_key_at(self.template, self.i) {
                     let jq = k.jq();
@@ -447,7 +453,7 @@ impl Rewriter<'_> {
                 if ATTRIBUTES.contains(&word) {
                     return self.attr_assign(word, len + assign.len, assign.update);
                 }
-            } else if word == "style" && self.attr_read(len) {
+            } else if READABLE.contains(&word) && self.attr_read(len, attr_native(word)) {
                 return;
             }
             match word {
@@ -475,8 +481,46 @@ impl Rewriter<'_> {
     }
 }
 
-/// yq's node attributes that take an assignment (`.a style = "double"`).
-const ATTRIBUTES: &[&str] = &["style", "line_comment", "lineComment"];
+/// yq's node attributes that take an assignment (`.a style = "double"`), in yq's
+/// spellings (`lexer_participle.go`).
+const ATTRIBUTES: &[&str] = &[
+    "style",
+    "line_comment",
+    "lineComment",
+    "head_comment",
+    "headComment",
+    "foot_comment",
+    "footComment",
+    "comments",
+    "anchor",
+    "alias",
+    "tag",
+    "type",
+];
+
+/// yq's node attributes that read as a value (`.a | head_comment`); `tag` is yq.jq's.
+const READABLE: &[&str] = &[
+    "style",
+    "line_comment",
+    "lineComment",
+    "head_comment",
+    "headComment",
+    "foot_comment",
+    "footComment",
+    "anchor",
+    "alias",
+];
+
+/// The native (`__` + this) that records an attribute, by any of yq's names for it.
+fn attr_native(name: &str) -> &str {
+    match name {
+        "lineComment" => "line_comment",
+        "headComment" => "head_comment",
+        "footComment" => "foot_comment",
+        "type" => "tag",
+        other => other,
+    }
+}
 
 /// The `=` or `|=` (white space before it allowed) at the start of `s` that makes the word
 /// before it an attribute assignment; not `==`.
@@ -553,6 +597,7 @@ impl Rewriter<'_> {
                 self.start_operand(!after_update);
                 true
             }
+            b'=' | b'|' if self.key_assign(b) => true,
             b'=' if b.get(1) != Some(&b'=')
                 && !self.template[..self.i].ends_with(['=', '!', '<', '>']) =>
             {
@@ -587,6 +632,26 @@ impl Rewriter<'_> {
             }
             _ => false,
         }
+    }
+
+    /// yq's `(X | key) = "y"` (or `|=`): the key of X's entry renamed, an attribute
+    /// assignment of `key` (`__key`). True when the bytes were consumed.
+    fn key_assign(&mut self, b: &[u8]) -> bool {
+        let (len, update) = match b {
+            [b'=', next, ..] if *next == b'=' => return false,
+            [b'=', ..] => (1, false),
+            [b'|', b'=', ..] => (2, true),
+            _ => return false,
+        };
+        if self.template[..self.i].ends_with(['=', '!', '<', '>', '|']) {
+            return false;
+        }
+        let seg_start = self.levels.last().map_or(0, |l| l.seg_start);
+        if key_of(&self.out.code[seg_start..]).is_none() {
+            return false;
+        }
+        self.attr_assign("key", len, update);
+        true
     }
 
     /// What the `(` at the position opens: a group, `with(`, or another call's arguments.
@@ -660,7 +725,7 @@ impl Rewriter<'_> {
     /// yq's `X | style` (and `style` alone, for `.`): the style of each node at `path(X)`,
     /// read by `__style_of` from the file (`expr::attrs`). `false` where `.` is not a known
     /// path of the document: the word is left as it is.
-    fn attr_read(&mut self, len: usize) -> bool {
+    fn attr_read(&mut self, len: usize, name: &str) -> bool {
         let Some(base) = self.base_path() else {
             return false;
         };
@@ -670,7 +735,13 @@ impl Rewriter<'_> {
         let code = &self.out.code;
         let start = level.pipe_start;
         let before = code[start..].trim_end();
-        let read = format!("{}($__di; {base}; $__q))", crate::expr::attrs::READ);
+        let read = match name {
+            "style" => format!("{}($__di; {base}; $__q))", crate::expr::attrs::READ),
+            _ => format!(
+                "{}($__di; {base}; $__q; \"{name}\"))",
+                crate::expr::attrs::READ_ATTR
+            ),
+        };
         let Some(lhs) = before.strip_suffix('|') else {
             // `style` alone, or after an operator (`. = style`): the style of `.`.
             self.replace(len, &format!("([] as $__q | {read}"));
@@ -738,10 +809,7 @@ impl Rewriter<'_> {
     /// is the operand that began at this level; the right side ends where the operand does.
     /// `word_len`: the bytes of the attribute's name and its `=`.
     fn attr_assign(&mut self, name: &str, word_len: usize, update: bool) {
-        let native = match name {
-            "lineComment" => "line_comment",
-            other => other,
-        };
+        let native = attr_native(name);
         // `.` must be a known path of the document: at the top, in groups, in `with`'s
         // body, whose path is added in front.
         let base = self.base_path();
@@ -762,15 +830,24 @@ impl Rewriter<'_> {
             self.close_attr();
         }
         let seg_start = self.levels.last().map_or(0, |l| l.seg_start);
+        // `(X | key) attr = ...`: the node is X's key, marked by a null step after X's path.
+        // `|=` evaluates the right side on the node: a key's is its name.
+        let (p, node) = match key_of(&self.out.code[seg_start..]) {
+            Some(cut) => {
+                self.replace_code(seg_start + cut.start, cut.len(), "");
+                ("$__p + [null]", "$__p[-1]")
+            }
+            None => ("$__p", "getpath($__p)"),
+        };
         let (open, mid) = if update {
             (
                 "(reduce path(",
-                format!(") as $__p (.; __{native}({base}; $__p; [getpath($__p) | "),
+                format!(") as $__p (.; __{native}({base}; {p}; [{node} | "),
             )
         } else {
             (
                 "(. as $__d | reduce path(",
-                format!(") as $__p (.; __{native}({base}; $__p; [$__d | "),
+                format!(") as $__p (.; __{native}({base}; {p}; [$__d | "),
             )
         };
         self.insert(seg_start, open);
@@ -780,6 +857,25 @@ impl Rewriter<'_> {
             level.assigned = true;
         }
     }
+}
+
+/// yq's `key` at the end of a parenthesised left side, `(X | key)`: the bytes of `| key`
+/// in `lhs` (`operator_keys.go`: the key node of X's entry).
+fn key_of(lhs: &str) -> Option<Range<usize>> {
+    let inner = lhs.trim_end().strip_suffix(')')?.trim_end();
+    let before = inner.strip_suffix("key")?;
+    if before
+        .bytes()
+        .last()
+        .is_some_and(|c| is_ident_char(c) || c == b'$' || c == b'.')
+    {
+        return None;
+    }
+    let bar = before.trim_end().strip_suffix('|')?;
+    if bar.trim().is_empty() {
+        return None;
+    }
+    Some(bar.len()..inner.len())
 }
 
 /// yq separates the arguments of its regular-expression functions with a comma, where jq
@@ -1082,7 +1178,6 @@ mod tests {
             ".[0] | .[\"a-b\"]",
             r#"."a-b".c"#,
             ".. | ..a",
-            "...",
             "1.5 + 2.0e-3",
             ".5",
             "x[1.5]",
@@ -1149,6 +1244,94 @@ mod attr_tests {
             code(r#".style = 1 | .a == "style""#),
             r#".style = 1 | .a == "style""#
         );
+    }
+
+    #[test]
+    fn comment_anchor_alias_and_tag_assignments_call_their_natives() {
+        // yq's other spellings name the same native.
+        for (yq, native) in [
+            ("head_comment", "__head_comment"),
+            ("headComment", "__head_comment"),
+            ("foot_comment", "__foot_comment"),
+            ("footComment", "__foot_comment"),
+            ("comments", "__comments"),
+            ("anchor", "__anchor"),
+            ("alias", "__alias"),
+            ("tag", "__tag"),
+            ("type", "__tag"),
+        ] {
+            assert_eq!(
+                code(&format!(".a {yq}=\"x\"")),
+                format!("(. as $__d | reduce path(.a ) as $__p (.; {native}([]; $__p; [$__d | \"x\"][0])))"),
+                "{yq}"
+            );
+        }
+        assert_eq!(
+            code(". foot_comment|=.b.d"),
+            "(reduce path(. ) as $__p (.; __foot_comment([]; $__p; [getpath($__p) | .b.d][0])))"
+        );
+        // Reading a tag or comparing with one is left alone.
+        assert_eq!(
+            code(r#"(.. | select(tag == "!!int")) tag= "!!str""#),
+            r#"(. as $__d | reduce path((.. | select(tag == "!!int")) ) as $__p (.; __tag([]; $__p; [$__d |  "!!str"][0])))"#
+        );
+    }
+
+    #[test]
+    fn a_key_on_the_left_marks_the_path_with_a_null_step() {
+        assert_eq!(
+            code(r#"(.a | key) line_comment="single""#),
+            r#"(. as $__d | reduce path((.a ) ) as $__p (.; __line_comment([]; $__p + [null]; [$__d | "single"][0])))"#
+        );
+        // Not a key: a variable, a field, a longer name.
+        for t in [
+            r#"(.a | $key) line_comment="x""#,
+            r#"(.a | .key) line_comment="x""#,
+            r#"(.a | monkey) line_comment="x""#,
+        ] {
+            assert!(code(t).contains("; $__p; "), "{t}");
+        }
+    }
+
+    #[test]
+    fn assigning_a_key_calls_key_with_the_key_as_input_of_an_update() {
+        assert_eq!(
+            code(r#"(.a.x | key) = "meow""#),
+            r#"(. as $__d | reduce path((.a.x ) ) as $__p (.; __key([]; $__p + [null]; [$__d |  "meow"][0])))"#
+        );
+        assert_eq!(
+            code(r#"(.a.x | key) |= "n_" + ."#),
+            r#"(reduce path((.a.x ) ) as $__p (.; __key([]; $__p + [null]; [$__p[-1] |  "n_" + .][0])))"#
+        );
+        // Comparisons, and an update of something else, are left alone.
+        for t in [r#"(.a | key) == "x""#, r#"(.a | keys) = 1"#, ".a |= 1"] {
+            assert_eq!(code(t), t, "{t}");
+        }
+    }
+
+    #[test]
+    fn three_dots_recurse_as_two() {
+        assert_eq!(
+            code(r#"... style="""#),
+            r#"(. as $__d | reduce path(.. ) as $__p (.; __style([]; $__p; [$__d | ""][0])))"#
+        );
+        assert_eq!(code("[...]"), "[..]");
+        assert_eq!(code(r#""...""#), r#""...""#);
+    }
+
+    #[test]
+    fn reading_comments_anchors_and_aliases_calls_attr_of() {
+        assert_eq!(
+            code(".a | headComment"),
+            r#"(path(.a ) as $__q | __attr_of($__di; []; $__q; "head_comment"))"#
+        );
+        assert_eq!(
+            code("anchor"),
+            r#"([] as $__q | __attr_of($__di; []; $__q; "anchor"))"#
+        );
+        // A key of that name, and a call inside an array, are left alone.
+        assert_eq!(code(".alias | .x"), ".alias | .x");
+        assert_eq!(code("[.a | alias]"), "[.a | alias]");
     }
 
     #[test]

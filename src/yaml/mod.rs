@@ -6,6 +6,7 @@
 //! to check it against the expression's result. Memory and work follow the size of the
 //! change, apart from the values themselves.
 
+pub(crate) mod comments;
 mod digest;
 mod events;
 pub mod index;

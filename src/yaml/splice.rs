@@ -20,6 +20,10 @@ use super::text::{
 use crate::error::{Error, Result};
 use crate::path::PathTrie;
 
+// A file beside this one, not below it: the engine's files stay one flat layer.
+#[path = "splice_props.rs"]
+mod props;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Edit {
     pub start: usize,
@@ -79,6 +83,10 @@ pub struct Walker<'a> {
     styles: HashMap<String, Style>,
     /// The line comments asked for, likewise.
     comments: HashMap<String, String>,
+    /// The other attributes asked for (`props`), likewise.
+    attrs: HashMap<String, Vec<Attr>>,
+    /// The comment lines rewritten so far (`props`), so that no two edits take them.
+    commented: Vec<Range<usize>>,
 }
 
 /// Whether a flow collection is written with its brackets (not the single pair `a: b` that
@@ -159,6 +167,8 @@ impl<'a> Walker<'a> {
             doc: None,
             styles: HashMap::new(),
             comments: HashMap::new(),
+            attrs: HashMap::new(),
+            commented: Vec::new(),
         }
     }
 
@@ -192,6 +202,8 @@ impl<'a> Walker<'a> {
         use crate::path::Step;
         self.styles.clear();
         self.comments.clear();
+        self.attrs.clear();
+        self.commented.clear();
         for (path, attr) in asked {
             let shown: String = path
                 .iter()
@@ -209,6 +221,7 @@ impl<'a> Walker<'a> {
                 Attr::LineComment(text) => {
                     self.comments.insert(shown, text.clone());
                 }
+                other => self.attrs.entry(shown).or_default().push(other.clone()),
             }
         }
     }
@@ -362,6 +375,9 @@ impl<'a> Walker<'a> {
             self.edit_anchored(node, old, new)?;
         }
         self.refuse_a_valueless_key(node, place)?;
+        if self.node_attrs(node, new, place)? {
+            return Ok(());
+        }
         if self.restyle_collection(node, new, place) {
             return Ok(());
         }
@@ -386,6 +402,9 @@ impl<'a> Walker<'a> {
             (Kind::Seq { flow, items }, Val::Arr(o), Val::Arr(n)) => {
                 self.diff_seq(node, *flow || place.flow, items, (o, n), place, trie)
             }
+            // An empty value that an attribute alone visits (`b: # note`) stays empty, not
+            // `null`.
+            (Kind::Scalar { .. }, Val::Null, Val::Null) if node.body == node.end => Ok(()),
             (Kind::Scalar { .. }, _, new) if render::inline(new, false).is_some() => {
                 self.replace_scalar(node, new, place.flow);
                 Ok(())
@@ -448,8 +467,13 @@ impl<'a> Walker<'a> {
                 self.styles.get(&self.path_str()),
                 Some(Style::Literal | Style::Folded)
             );
-        if place.flow || block || node.end <= node.body {
+        if place.flow || block {
             return;
+        }
+        if node.end <= node.body {
+            // An empty value (`b: # note`): the comment stands after the key's `:`.
+            let text = text.clone();
+            return self.after_colon_comment(place, &text);
         }
         let src = self.src;
         let line_end = src[node.end..]
@@ -543,13 +567,14 @@ impl<'a> Walker<'a> {
         let walked = self.diff_entries(entries, flow, (old, new), !merges.is_empty(), trie)?;
         // The entries no path reaches stay, unseen.
         let kept = skipped + walked.kept;
-        let removed = walked.removed;
-        self.check_merges(node, entries, &merges, &walked.local, &removed, (old, new))?;
-        let added: Vec<(Val, Val)> = new
+        let mut removed = walked.removed;
+        let mut added: Vec<(Val, Val)> = new
             .iter()
             .filter(|(k, _)| !old.contains_key(*k))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
+        let kept = kept + self.rename_keys(entries, (&mut removed, &mut added), old);
+        self.check_merges(node, entries, &merges, &walked.local, &removed, (old, new))?;
         for &i in &removed {
             self.path
                 .push(path_part(key_string(&entries[i].key).unwrap_or_default()));
