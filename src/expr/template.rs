@@ -215,6 +215,14 @@ fn follows_path(t: &str, i: usize) -> bool {
     }
 }
 
+/// After yq's `ref`: the spaces and `$name` it binds, as (bytes, name).
+fn ref_var(s: &str) -> Option<(usize, &str)> {
+    let lead = s.len() - s.trim_start_matches([' ', '\t', '\n']).len();
+    let rest = s[lead..].strip_prefix('$')?;
+    let name_len = rest.bytes().take_while(|&c| is_ident_char(c)).count();
+    (lead > 0 && name_len > 0).then(|| (lead + 1 + name_len, &rest[..name_len]))
+}
+
 /// `s` as a jq string literal.
 pub(crate) fn jq_string(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
@@ -248,6 +256,7 @@ pub(crate) fn rewrite(template: &str, known: &[String]) -> Rewritten {
             segments: Vec::new(),
         },
         levels: vec![Level::default()],
+        refs: Vec::new(),
     };
     while r.i < template.len() {
         r.step();
@@ -269,6 +278,8 @@ struct Rewriter<'t> {
     /// The brackets open in the outermost code, for yq's attribute assignments: where the
     /// current expression began in each (see `attr_assign`).
     levels: Vec<Level>,
+    /// Variables bound by yq's `P ref $x` so far: each later `$x` is the path's value.
+    refs: Vec<String>,
 }
 
 /// An open bracket of the outermost code (or the code itself, first).
@@ -412,6 +423,14 @@ impl Rewriter<'_> {
                 self.replace(1, ";");
                 return true;
             }
+            b'$' if !self.refs.is_empty() => {
+                let name_len = rest[1..].bytes().take_while(|&c| is_ident_char(c)).count();
+                let name = &rest[1..1 + name_len];
+                if self.refs.iter().any(|r| r == name) {
+                    self.replace(1 + name_len, &format!("getpath($__ref_{name})"));
+                    return true;
+                }
+            }
             b'(' => *parens += 1,
             b')' if *parens == 0 && nested => {
                 // End of a string interpolation: back into the string.
@@ -467,6 +486,11 @@ impl Rewriter<'_> {
                     self.copy(len);
                     self.start_segment();
                     return;
+                }
+                "ref" => {
+                    if let Some((skip, name)) = ref_var(&rest[len..]) {
+                        return self.bind_ref(len + skip, name);
+                    }
                 }
                 _ => {}
             }
@@ -787,6 +811,17 @@ impl Rewriter<'_> {
     }
 
     /// Inserts `text` at `at` in the code written so far, for nothing in the template.
+    /// yq's `P ref $x | ...` (pkg/yqlib/operator_variables.go, a variable that refers to
+    /// the nodes of P): written `path(P) as $__ref_x | ...`, and every later `$x` becomes
+    /// `getpath($__ref_x)`, which reads the value there and can be assigned to.
+    fn bind_ref(&mut self, len: usize, name: &str) {
+        let seg_start = self.levels.last().map_or(0, |l| l.seg_start);
+        self.insert(seg_start, "path(");
+        let var = format!(") as $__ref_{name}");
+        self.replace(len, &var);
+        self.refs.push(name.to_string());
+    }
+
     fn insert(&mut self, at: usize, text: &str) {
         self.replace_code(at, 0, text);
     }
