@@ -296,6 +296,9 @@ struct Level {
     /// An attribute assignment's right side is being copied: its closing text goes before
     /// whatever ends it at this level.
     pending: bool,
+    /// The pending assignment is an update (`|=`): its right side is closed with
+    /// `UPDATE_CLOSE`.
+    update: bool,
     kind: LevelKind,
 }
 
@@ -320,6 +323,10 @@ enum LevelKind {
 }
 /// What closes a rewritten attribute assignment (see `Rewriter::attr_assign`).
 const ATTR_CLOSE: &str = "][0])))";
+/// What closes an attribute update (`|=`): its right side runs on the node, and where it
+/// fails on a scalar (`.c` of `cat`) the value is null, as yq's traversal gives
+/// (pkg/yqlib/operator_traverse_path.go); no jq program has this form.
+const UPDATE_CLOSE: &str = ") catch null][0])))";
 
 impl Rewriter<'_> {
     /// Writes `new` for the `old_len` bytes at the position, remembering where, for carets.
@@ -589,6 +596,7 @@ impl Rewriter<'_> {
                     pipe_start: self.out.code.len(),
                     assigned: false,
                     pending: false,
+                    update: false,
                     kind,
                 });
                 // `(` is counted by the code frame too.
@@ -806,11 +814,11 @@ impl Rewriter<'_> {
             return;
         };
         if std::mem::take(&mut level.pending) {
-            self.insert(self.out.code.len(), ATTR_CLOSE);
+            let close = if level.update { UPDATE_CLOSE } else { ATTR_CLOSE };
+            self.insert(self.out.code.len(), close);
         }
     }
 
-    /// Inserts `text` at `at` in the code written so far, for nothing in the template.
     /// yq's `P ref $x | ...` (pkg/yqlib/operator_variables.go, a variable that refers to
     /// the nodes of P): written `path(P) as $__ref_x | ...`, and every later `$x` becomes
     /// `getpath($__ref_x)`, which reads the value there and can be assigned to.
@@ -822,6 +830,7 @@ impl Rewriter<'_> {
         self.refs.push(name.to_string());
     }
 
+    /// Inserts `text` at `at` in the code written so far, for nothing in the template.
     fn insert(&mut self, at: usize, text: &str) {
         self.replace_code(at, 0, text);
     }
@@ -877,7 +886,7 @@ impl Rewriter<'_> {
         let (open, mid) = if update {
             (
                 "(reduce path(",
-                format!(") as $__p (.; __{native}({base}; {p}; [{node} | "),
+                format!(") as $__p (.; __{native}({base}; {p}; [{node} | try ("),
             )
         } else {
             (
@@ -889,6 +898,7 @@ impl Rewriter<'_> {
         self.replace(word_len, &mid);
         if let Some(level) = self.levels.last_mut() {
             level.pending = true;
+            level.update = update;
             level.assigned = true;
         }
     }
@@ -1266,7 +1276,7 @@ mod attr_tests {
         );
         assert_eq!(
             code(".[] style |= . | .x"),
-            "(reduce path(.[] ) as $__p (.; __style([]; $__p; [getpath($__p) |  . ][0])))| .x"
+            "(reduce path(.[] ) as $__p (.; __style([]; $__p; [getpath($__p) | try ( . ) catch null][0])))| .x"
         );
         assert_eq!(
             code(r#"with(.a; . style="single")"#),
@@ -1303,7 +1313,7 @@ mod attr_tests {
         }
         assert_eq!(
             code(". foot_comment|=.b.d"),
-            "(reduce path(. ) as $__p (.; __foot_comment([]; $__p; [getpath($__p) | .b.d][0])))"
+            "(reduce path(. ) as $__p (.; __foot_comment([]; $__p; [getpath($__p) | try (.b.d) catch null][0])))"
         );
         // Reading a tag or comparing with one is left alone.
         assert_eq!(
@@ -1336,7 +1346,7 @@ mod attr_tests {
         );
         assert_eq!(
             code(r#"(.a.x | key) |= "n_" + ."#),
-            r#"(reduce path((.a.x ) ) as $__p (.; __key([]; $__p + [null]; [$__p[-1] |  "n_" + .][0])))"#
+            r#"(reduce path((.a.x ) ) as $__p (.; __key([]; $__p + [null]; [$__p[-1] | try ( "n_" + .) catch null][0])))"#
         );
         // Comparisons, and an update of something else, are left alone.
         for t in [r#"(.a | key) == "x""#, r#"(.a | keys) = 1"#, ".a |= 1"] {
