@@ -372,6 +372,7 @@ fn attr_of(at: Option<Vec<Val>>, name: &str) -> ValR {
             | (Attr::FootComment(t), "foot_comment")
             | (Attr::Anchor(t), "anchor")
             | (Attr::Alias(t), "alias")
+            | (Attr::Tag(t), "tag")
                 if r.path == path =>
             {
                 Some(t.clone())

@@ -15,3 +15,7 @@ def delpaths($paths): reduce ($paths | sort | unique | reverse[]) as $path (.;
   elif __haspath($path[:-1]) then getpath($path[:-1]) |= __delkey($path[-1])
   else . end);
 def del(f): delpaths([path(f)]);
+# A string interpolation writes a mapping or sequence as flow YAML, as yq does
+# (vendor/jaq-json, `INTERPOLATE`); jq's `tostring` and `@text` stay JSON.
+def tostring: if type == "object" or type == "array" then tojson else "\(.)" end;
+def @text: tostring;

@@ -452,6 +452,8 @@ fn offset_in(whole: &str, part: &str) -> usize {
 }
 
 fn compile_code(code: &str, globals: &[String]) -> Result<Filter, CompileError> {
+    // yq writes a mapping or sequence in a string interpolation as flow YAML.
+    let _ = jaq_json::INTERPOLATE.set(crate::yaml::render::flow_text);
     let defs = used_defs(code);
     // jaq's native `env` exposes every variable, secrets included: never register it.
     let funs = jaq_core::funs()

@@ -299,7 +299,17 @@ struct Level {
     /// The pending assignment is an update (`|=`): its right side is closed with
     /// `UPDATE_CLOSE`.
     update: bool,
+    /// An open `X =c Y` (or `X *=c Y`) in the current operand, whose tag copy follows its
+    /// right side.
+    clobber: Option<Clobber>,
     kind: LevelKind,
+}
+
+/// yq's `X =c Y`: X's path text, the base path of `.`, and where Y begins in the code.
+struct Clobber {
+    lhs: String,
+    base: String,
+    rhs_start: usize,
 }
 
 /// What a bracket holds, which says whether `.` inside it is a known path of the document.
@@ -597,6 +607,7 @@ impl Rewriter<'_> {
                     assigned: false,
                     pending: false,
                     update: false,
+                    clobber: None,
                     kind,
                 });
                 // `(` is counted by the code frame too.
@@ -630,6 +641,13 @@ impl Rewriter<'_> {
                 true
             }
             b'=' | b'|' if self.key_assign(b) => true,
+            b'=' if b.get(1) == Some(&b'c')
+                && !b.get(2).is_some_and(|&c| is_ident_char(c))
+                && !self.template[..self.i].ends_with(['=', '!', '<', '>']) =>
+            {
+                self.clobber_assign();
+                true
+            }
             b'=' if b.get(1) != Some(&b'=')
                 && !self.template[..self.i].ends_with(['=', '!', '<', '>']) =>
             {
@@ -808,13 +826,54 @@ impl Rewriter<'_> {
         Some(base)
     }
 
+    /// yq's `X =c Y` and `X *=c Y` (pkg/yqlib/lexer_participle.go, `ClobberCustomTags`):
+    /// the assignment without the `c`, then X's node takes the tag Y's node has in the file
+    /// (`__attr_of`, `__tag`), written when the operand ends (`close_attr`).
+    fn clobber_assign(&mut self) {
+        let Some(base) = self.base_path() else {
+            if self.out.unsupported.is_none() {
+                self.out.unsupported = Some((self.i, "`=c` can be used only at the top of the expression, in parentheses or in with(...)'s second part".into()));
+            }
+            return self.copy(2);
+        };
+        let seg_start = self.levels.last().map_or(0, |l| l.seg_start);
+        let lhs = self.out.code[seg_start..].trim_end();
+        let lhs = lhs.strip_suffix('*').unwrap_or(lhs).to_string();
+        self.insert(seg_start, "(");
+        self.replace(2, "=");
+        let rhs_start = self.out.code.len();
+        if let Some(level) = self.levels.last_mut() {
+            level.assigned = true;
+            level.clobber = Some(Clobber {
+                lhs,
+                base,
+                rhs_start,
+            });
+        }
+    }
+
     /// Ends the right side of an attribute assignment at this level, if one is open.
     fn close_attr(&mut self) {
         let Some(level) = self.levels.last_mut() else {
             return;
         };
+        if let Some(c) = level.clobber.take() {
+            let rhs = self.out.code[c.rhs_start..].to_string();
+            let Clobber { lhs, base, .. } = c;
+            let copy = format!(
+                " | (. as $__d | ($__d | [try path({rhs}) catch empty] as $__rp | if ($__rp | length) == 1 then __attr_of(.; {base}; $__rp[0]; \"tag\") else \"\" end) as $__t | reduce path({lhs}) as $__p (.; __tag({base}; $__p; $__t))))"
+            );
+            self.insert(self.out.code.len(), &copy);
+        }
+        let Some(level) = self.levels.last_mut() else {
+            return;
+        };
         if std::mem::take(&mut level.pending) {
-            let close = if level.update { UPDATE_CLOSE } else { ATTR_CLOSE };
+            let close = if level.update {
+                UPDATE_CLOSE
+            } else {
+                ATTR_CLOSE
+            };
             self.insert(self.out.code.len(), close);
         }
     }
@@ -1335,6 +1394,35 @@ mod attr_tests {
             r#"(.a | monkey) line_comment="x""#,
         ] {
             assert!(code(t).contains("; $__p; "), "{t}");
+        }
+    }
+
+    #[test]
+    fn ref_binds_a_path_that_later_uses_read_and_assign() {
+        assert_eq!(
+            code(r#".a.b ref $x | $x = "new" | $y"#),
+            r#"path(.a.b ) as $__ref_x | getpath($__ref_x) = "new" | $y"#
+        );
+        // `.ref`, and `ref` not followed by a variable, are left alone.
+        assert_eq!(code(".ref | ref"), ".ref | ref");
+    }
+
+    #[test]
+    fn clobbering_assignment_copies_the_right_sides_tag() {
+        let c = code(".a =c .b");
+        assert!(c.starts_with("(.a = .b | (. as $__d | "), "{c}");
+        assert!(
+            c.contains(r#"__attr_of(.; []; $__rp[0]; "tag")"#) && c.contains("reduce path(.a)"),
+            "{c}"
+        );
+        assert!(
+            code(".a *=c .b").starts_with("(.a *= .b | "),
+            "{}",
+            code(".a *=c .b")
+        );
+        // `==c…`, `=count` and `= c` are not yq's `=c`.
+        for jq in [".a == c", ".a =count", ".a = c"] {
+            assert_eq!(code(jq), jq);
         }
     }
 

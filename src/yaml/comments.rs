@@ -57,6 +57,8 @@ pub(crate) fn read(src: &str, index: &Index, doc: usize, path: &[Val], name: &st
         }
         "line_comment" => line_comment(src, node, lead),
         "anchor" => super::style::anchor_of(src, node).unwrap_or("").to_string(),
+        // Only a tag written in the file: `=c` copies it (operator_assign.go).
+        "tag" => super::style::tag_of(src, node).unwrap_or("").to_string(),
         "alias" => match node.kind {
             Kind::Alias(_) => src
                 .get(node.start..node.end)

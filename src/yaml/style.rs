@@ -226,6 +226,13 @@ pub(crate) fn anchor_of<'s>(src: &'s str, node: &super::index::Node) -> Option<&
         .find_map(|t| t.strip_prefix('&'))
 }
 
+/// The tag written on `node` (`!goat`, `!!str`), without what follows it.
+pub(crate) fn tag_of<'s>(src: &'s str, node: &super::index::Node) -> Option<&'s str> {
+    src.get(node.start..node.body.max(node.start))?
+        .split_whitespace()
+        .find(|t| t.starts_with('!'))
+}
+
 fn find_anchor(
     src: &str,
     node: &super::index::Node,

@@ -335,6 +335,11 @@ impl jaq_core::ValT for Val {
     fn into_string(self) -> Self {
         match self {
             Self::BStr(b) | Self::TStr(b) => Self::TStr(b),
+            #[cfg(feature = "std")]
+            Self::Arr(_) | Self::Obj(_) if INTERPOLATE.get().is_some() => {
+                let text = INTERPOLATE.get().map(|f| f(&self)).unwrap_or_default();
+                Self::utf8_str(text)
+            }
             _ => Self::utf8_str(self.to_json()),
         }
     }
@@ -556,6 +561,14 @@ impl Val {
         })
     }
 }
+
+/// gitops-update patch: how a mapping or sequence is written by a string interpolation
+/// (`"I like \(.value)"`): yq writes flow YAML (`{an: apple}`, pkg/yqlib/
+/// operator_strings.go), jq JSON. The embedding program sets it once; unset, it is JSON as
+/// upstream. `tostring` keeps jq's JSON (the prelude defines it with `tojson`).
+#[cfg(feature = "std")]
+pub static INTERPOLATE: std::sync::OnceLock<fn(&Val) -> alloc::string::String> =
+    std::sync::OnceLock::new();
 
 /// gitops-update patch: a string of digits indexes an array as its number, as yq reads
 /// `.containers.0.image` (pkg/yqlib/operator_traverse_path.go, `traverseArrayIndices`
