@@ -106,6 +106,14 @@ def has($k):
   if type == "object" then __jq_has($k | if type == "string" then . else tojson end)
   elif type == "array" then ($k | type) == "number" and $k == ($k | floor) and $k >= 0 and $k < length
   else false end;
+# yq's `now` is the current time as an RFC 3339 timestamp in UTC, whole seconds
+# (pkg/yqlib/operator_datetime.go, `nowOp`), where jq's is a number of seconds: `.updated =
+# now` writes a date, as the yq template meant. A timestamp passes `todate` as it is, so
+# jq's `now | todate` gives the same text.
+def __jq_now: now;
+def now: __jq_now | floor | from_unix;
+def __jq_todate: todate;
+def todate: if type == "string" then . else __jq_todate end;
 # yq's `sort_keys(f)`: each mapping f selects gets its keys in (byte) order, recursively
 # with `..`; the input is the result (pkg/yqlib/operator_sort_keys.go). Paths are taken
 # before any sorting, which moves no value to another path.

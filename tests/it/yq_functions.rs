@@ -399,13 +399,20 @@ fn date_errors_are_one_line_and_write_nothing() {
     }
 }
 
-/// Known limitation: yq's `now` is an RFC 3339 timestamp; here `now` keeps jq's meaning
-/// (seconds since 1970, a number), which jq programs rely on. `now | todate` gives yq's
-/// text.
+/// yq's `now` is an RFC 3339 timestamp (`.updated = now` writes a date), and jq's
+/// `now | todate` still gives that text.
 #[test]
-#[ignore = "known limitation: `now` is jq's number of seconds; write `now | todate` for yq's timestamp"]
 fn now_is_an_rfc3339_timestamp_as_in_yq() {
     assert_eq!(ok("now | type", "a: 1\n"), "string\n");
+    let stamp = ok("now | todate", "a: 1\n");
+    let shape = ok(
+        &format!(
+            "{:?} | test(\"^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}T[0-9]{{2}}:[0-9]{{2}}:[0-9]{{2}}Z$\")",
+            stamp.trim()
+        ),
+        "a: 1\n",
+    );
+    assert_eq!(shape, "true\n", "{stamp}");
 }
 
 /// Known limitation: yq's `format_datetime("2006-01-02")` gives a `!!timestamp`, written
