@@ -276,3 +276,25 @@ fn a_head_comment_leaves_a_block_scalars_text_alone() {
     assert_eq!((code, err.as_str()), (0, ""));
     assert_eq!(out, text.replace("next: 2", "# the next\nnext: 2"));
 }
+
+/// An attribute read where `.` is no path of the document (inside a function's arguments)
+/// is one line that says where it works, and the file is left as it was; `key` says how
+/// it is used.
+#[test]
+fn a_misplaced_attribute_says_where_it_works() {
+    for (expr, says) in [
+        (
+            "[.a | head_comment]",
+            "needs a path of the document before it",
+        ),
+        ("map(key)", "`(.a.x | key) = \"y\"`"),
+    ] {
+        let (code, out, err, after) = eval(&["-i", expr], CHART);
+        assert_eq!((code, out.as_str()), (2, ""), "{expr}: {err}");
+        assert!(
+            err.lines().next().unwrap_or("").contains(says),
+            "{expr}: {err}"
+        );
+        assert_eq!(after, CHART, "{expr} wrote the file");
+    }
+}
