@@ -19,6 +19,7 @@ mod git;
 pub mod json;
 mod land;
 mod model;
+mod order;
 mod path;
 mod policy;
 mod record;

@@ -174,10 +174,11 @@ impl Policy {
         };
         let old = yaml::parse(before, file.as_str())?.values;
         let new = yaml::parse(after, file.as_str())?.values;
-        let mut changed = Vec::new();
-        for (o, n) in old.iter().zip(&new) {
-            changes(o, n, &mut Vec::new(), &mut changed);
-        }
+        let changed = old
+            .iter()
+            .zip(&new)
+            .flat_map(|(o, n)| yaml::schema::differences(o, n))
+            .map(|d| d.path);
         for path in changed {
             let allowed = rule.paths.iter().any(|(_, p)| path.starts_with(p));
             if !allowed {
@@ -220,41 +221,6 @@ fn show(path: &[Step]) -> String {
             Step::Any => "[]".into(),
         })
         .collect()
-}
-
-/// Every path where `old` and `new` differ, as deep as both are collections of one kind.
-fn changes(old: &Val, new: &Val, at: &mut Vec<Step>, out: &mut Vec<Vec<Step>>) {
-    if yaml::schema::same(old, new) {
-        return;
-    }
-    match (old, new) {
-        (Val::Obj(o), Val::Obj(n)) => {
-            for (k, ov) in o.iter() {
-                at.push(Step::Key(text(k)));
-                match n.get(k) {
-                    Some(nv) => changes(ov, nv, at, out),
-                    None => out.push(at.clone()),
-                }
-                at.pop();
-            }
-            for k in n.keys().filter(|k| !o.contains_key(*k)) {
-                at.push(Step::Key(text(k)));
-                out.push(at.clone());
-                at.pop();
-            }
-        }
-        (Val::Arr(o), Val::Arr(n)) => {
-            for i in 0..o.len().max(n.len()) {
-                at.push(Step::Index(i));
-                match (o.get(i), n.get(i)) {
-                    (Some(a), Some(b)) => changes(a, b, at, out),
-                    _ => out.push(at.clone()),
-                }
-                at.pop();
-            }
-        }
-        _ => out.push(at.clone()),
-    }
 }
 
 #[cfg(test)]

@@ -5,6 +5,8 @@ use jaq_core::ValT;
 use jaq_json::{Num, Val};
 use saphyr_parser::ScalarStyle;
 
+use crate::path::Step;
+
 /// Types a plain scalar by the YAML 1.2 core schema.
 #[cfg(test)]
 pub(crate) fn resolve_plain(s: &str) -> Val {
@@ -126,7 +128,7 @@ pub(super) fn scalar_is(value: &str, style: ScalarStyle, target: &Val) -> bool {
 }
 
 /// A key as text, for messages and paths.
-pub(super) fn key_text(k: &Val) -> String {
+pub(crate) fn key_text(k: &Val) -> String {
     match k {
         Val::TStr(b) | Val::BStr(b) => String::from_utf8_lossy(b).into_owned(),
         other => other.to_string(),
@@ -153,6 +155,74 @@ pub fn same(a: &Val, b: &Val) -> bool {
         (Val::TStr(x) | Val::BStr(x), Val::TStr(y) | Val::BStr(y)) => x == y,
         (Val::Num(_), _) | (_, Val::Num(_)) => false,
         _ => a == b,
+    }
+}
+
+/// One place where two documents differ: its path, and the value on each side (`None` where
+/// that side has none).
+pub struct Difference<'v> {
+    pub path: Vec<Step>,
+    pub old: Option<&'v Val>,
+    pub new: Option<&'v Val>,
+}
+
+/// Every place where `old` and `new` differ, as deep as both are collections of one kind.
+pub fn differences<'v>(old: &'v Val, new: &'v Val) -> Vec<Difference<'v>> {
+    let mut out = Vec::new();
+    differ(old, new, &mut Vec::new(), &mut out);
+    out
+}
+
+fn differ<'v>(old: &'v Val, new: &'v Val, at: &mut Vec<Step>, out: &mut Vec<Difference<'v>>) {
+    if same(old, new) {
+        return;
+    }
+    let mut one = |at: &[Step], old: Option<&'v Val>, new: Option<&'v Val>| {
+        out.push(Difference {
+            path: at.to_vec(),
+            old,
+            new,
+        })
+    };
+    match (old, new) {
+        (Val::Obj(o), Val::Obj(n)) => {
+            for (k, ov) in o.iter() {
+                at.push(Step::Key(key_text(k)));
+                match n.get(k) {
+                    Some(nv) => differ(ov, nv, at, out),
+                    None => out.push(Difference {
+                        path: at.clone(),
+                        old: Some(ov),
+                        new: None,
+                    }),
+                }
+                at.pop();
+            }
+            for (k, nv) in n.iter().filter(|(k, _)| !o.contains_key(*k)) {
+                at.push(Step::Key(key_text(k)));
+                out.push(Difference {
+                    path: at.clone(),
+                    old: None,
+                    new: Some(nv),
+                });
+                at.pop();
+            }
+        }
+        (Val::Arr(o), Val::Arr(n)) => {
+            for i in 0..o.len().max(n.len()) {
+                at.push(Step::Index(i));
+                match (o.get(i), n.get(i)) {
+                    (Some(a), Some(b)) => differ(a, b, at, out),
+                    (a, b) => out.push(Difference {
+                        path: at.clone(),
+                        old: a,
+                        new: b,
+                    }),
+                }
+                at.pop();
+            }
+        }
+        _ => one(at, Some(old), Some(new)),
     }
 }
 
