@@ -350,6 +350,11 @@ pub struct RunArgs {
     #[arg(long)]
     pub require_status: bool,
 
+    /// Write an older version than the file holds (a deliberate rollback); without it such a
+    /// run writes nothing and ends superseded (exit 8)
+    #[arg(long)]
+    pub allow_downgrade: bool,
+
     /// How to report on stdout
     #[arg(long, value_enum, default_value = "text")]
     pub output: Format,

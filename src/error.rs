@@ -22,6 +22,9 @@ pub mod exit {
     pub const STATUS: u8 = 6;
     /// `dispatch`: the update did not land (its run failed, or the wait timed out).
     pub const NOT_LANDED: u8 = 7;
+    /// `run`: a newer version than the one asked for is already in the file, so nothing
+    /// was written (not a failure: an older build finished last).
+    pub const SUPERSEDED: u8 = 8;
     /// `workflow --check`: the committed receiver is not what the config gives.
     pub const STALE: u8 = 1;
     /// `eval -e` (yq's `--exit-status`): no result, or every result null or false.
@@ -37,6 +40,7 @@ pub mod exit {
         (GAVE_UP, "gave up after --max-attempts pushes that lost the race to other writers", &["run"]),
         (STATUS, "the commit status could not be set (only with --require-status)", &["run"]),
         (NOT_LANDED, "dispatch: the update did not land (its run failed, a later build superseded it, or nothing proved it before --wait-timeout)", &["dispatch"]),
+        (SUPERSEDED, "superseded: the file already holds a newer version than the one asked for (an older build finished last); nothing was written. Not a failure; --allow-downgrade rolls back on purpose", &["run"]),
     ];
 
     /// The table for `--help`: every code, or those `command` can end with.

@@ -408,6 +408,15 @@ pub enum Outcome {
     DryRun {
         tip: git2::Oid,
     },
+    /// A newer version than the one asked for is already in the file: nothing was written
+    /// (issue 30, out-of-order pipelines). Not a failure.
+    Superseded {
+        tip: git2::Oid,
+        /// The file, the value's path in it, and the newer version it holds.
+        file: String,
+        path: String,
+        recorded: String,
+    },
 }
 
 /// A pull request the run opened or updated.

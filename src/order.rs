@@ -58,10 +58,7 @@ impl<'a> Parsed<'a> {
             Some(_) => return None,
             None => (s, Vec::new()),
         };
-        let numbers = core
-            .split('.')
-            .map(number)
-            .collect::<Option<Vec<u64>>>()?;
+        let numbers = core.split('.').map(number).collect::<Option<Vec<u64>>>()?;
         // A pre-release belongs to SemVer's three numbers only: `1.2-rc1` is not a version
         // this can order (nor `2024-01-15`, a date).
         if !pre.is_empty() && numbers.len() != 3 {
@@ -130,10 +127,82 @@ pub fn replaced<'a>(old: &'a str, new: &str, version: &str) -> Option<&'a str> {
         .filter(|v| !v.is_empty())
 }
 
+/// A value the update would move backwards: where, and the newer version it holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Downgrade {
+    pub path: String,
+    pub recorded: String,
+}
+
+/// The first value of `file` that writing `after` over `before` would move to an older
+/// version than it holds, where both read as versions (`compare`). A value that holds
+/// `version` is compared by the part `version` stands in (`repo:1.2.3` against
+/// `repo:1.3.0`); values that cannot be ordered are left to the caller.
+pub fn downgrade(
+    file: &str,
+    before: &str,
+    after: &str,
+    version: &str,
+) -> crate::error::Result<Option<Downgrade>> {
+    let old = crate::yaml::parse(before, file)?.values;
+    let new = crate::yaml::parse(after, file)?.values;
+    for (o, n) in old.iter().zip(&new) {
+        for d in crate::yaml::schema::differences(o, n) {
+            let (Some(o), Some(n)) = (d.old.and_then(scalar_text), d.new.and_then(scalar_text))
+            else {
+                continue;
+            };
+            let Some(recorded) = replaced(&o, &n, version) else {
+                continue;
+            };
+            if compare(recorded, version) == Some(Ordering::Less) {
+                return Ok(Some(Downgrade {
+                    path: crate::path::show(&d.path),
+                    recorded: recorded.to_string(),
+                }));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// A string or number as its text; `None` for anything else.
+fn scalar_text(v: &jaq_json::Val) -> Option<String> {
+    match v {
+        jaq_json::Val::TStr(b) | jaq_json::Val::BStr(b) => {
+            Some(String::from_utf8_lossy(b).into_owned())
+        }
+        jaq_json::Val::Num(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use Ordering::*;
+
+    #[test]
+    fn a_downgrade_is_found_by_the_part_the_version_stands_in() {
+        let down = |before: &str, after: &str, version: &str| {
+            downgrade("f.yaml", before, after, version)
+                .unwrap()
+                .map(|d| (d.path, d.recorded))
+        };
+        assert_eq!(
+            down("image: repo:1.3.0\n", "image: repo:1.2.0\n", "1.2.0"),
+            Some((".image".into(), "1.3.0".into()))
+        );
+        // A number the file holds (`version: 1.10` reads as a float) keeps its text.
+        assert_eq!(
+            down("a: {version: 1.10}\n", "a: {version: 1.9}\n", "1.9"),
+            Some((".a.version".into(), "1.10".into()))
+        );
+        assert_eq!(down("v: 1.2.0\n", "v: 1.3.0\n", "1.3.0"), None);
+        // A value that does not hold the version, or cannot be ordered, is not judged.
+        assert_eq!(down("replicas: 5\n", "replicas: 2\n", "1.0.0"), None);
+        assert_eq!(down("d: sha256:ff\n", "d: sha256:00\n", "sha256:00"), None);
+    }
 
     #[test]
     fn semver_precedence_as_the_spec_lists_it() {
@@ -182,9 +251,18 @@ mod tests {
             format!("sha256:{}", "a".repeat(64)),
             format!("sha256:{}", "b".repeat(64)),
         );
-        assert_eq!(compare(&format!("1.2.3@{a}"), &format!("1.2.4@{b}")), Some(Greater));
-        assert_eq!(compare(&format!("1.2.3@{a}"), &format!("1.2.2@{a}")), Some(Less));
-        assert_eq!(compare(&format!("1.2.3@{a}"), &format!("1.2.3@{a}")), Some(Equal));
+        assert_eq!(
+            compare(&format!("1.2.3@{a}"), &format!("1.2.4@{b}")),
+            Some(Greater)
+        );
+        assert_eq!(
+            compare(&format!("1.2.3@{a}"), &format!("1.2.2@{a}")),
+            Some(Less)
+        );
+        assert_eq!(
+            compare(&format!("1.2.3@{a}"), &format!("1.2.3@{a}")),
+            Some(Equal)
+        );
         assert_eq!(compare(&format!("1.2.3@{a}"), &format!("1.2.3@{b}")), None);
         assert_eq!(compare(&a, &b), None);
     }
@@ -211,7 +289,10 @@ mod tests {
     fn the_replaced_version_is_read_from_around_the_new_one() {
         assert_eq!(replaced("1.2.0", "1.2.3", "1.2.3"), Some("1.2.0"));
         assert_eq!(replaced("repo:1.2.0", "repo:1.2.3", "1.2.3"), Some("1.2.0"));
-        assert_eq!(replaced("repo:v9-slim", "repo:v1.2.3-slim", "1.2.3"), Some("9"));
+        assert_eq!(
+            replaced("repo:v9-slim", "repo:v1.2.3-slim", "1.2.3"),
+            Some("9")
+        );
         assert_eq!(replaced("other:1.2.0", "repo:1.2.3", "1.2.3"), None);
         assert_eq!(replaced("repo:", "repo:1.2.3", "1.2.3"), None);
         assert_eq!(replaced("3", "2", "1.2.3"), None);

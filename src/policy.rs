@@ -30,6 +30,8 @@ struct Rule {
 pub struct Policy {
     /// None: the config has no `files:`, only the receiver's settings.
     rules: Option<Vec<Rule>>,
+    /// `allow_downgrade: true`: an update may move a value to an older version.
+    pub allow_downgrade: bool,
 }
 
 fn invalid(msg: impl std::fmt::Display) -> Error {
@@ -116,11 +118,20 @@ impl Policy {
             return Err(invalid("it is not a mapping"));
         };
         let has = |k: &str| root.contains_key(&Val::from(k.to_string()));
+        let allow_downgrade = match root.get(&Val::from("allow_downgrade".to_string())) {
+            None | Some(Val::Bool(false)) => false,
+            Some(Val::Bool(true)) => true,
+            Some(_) => return Err(invalid("`allow_downgrade` must be true or false")),
+        };
         let files = match root.get(&Val::from("files".to_string())) {
             Some(Val::Obj(files)) => files,
-            // A config that only declares the receiver (src/workflow.rs) restricts no file.
-            None if has("components") || has("workflow") => {
-                return Ok(Policy { rules: None });
+            // A config that only declares the receiver (src/workflow.rs), or only allows
+            // downgrades, restricts no file.
+            None if has("components") || has("workflow") || has("allow_downgrade") => {
+                return Ok(Policy {
+                    rules: None,
+                    allow_downgrade,
+                });
             }
             _ => return Err(invalid("it has no `files:` mapping")),
         };
@@ -142,7 +153,10 @@ impl Policy {
                 paths: parsed_paths,
             });
         }
-        Ok(Policy { rules: Some(rules) })
+        Ok(Policy {
+            rules: Some(rules),
+            allow_downgrade,
+        })
     }
 
     /// The rule for a file: the first glob that matches it.
@@ -193,34 +207,13 @@ impl Policy {
                         } else {
                             allowed.join(", ")
                         },
-                        show(&path)
+                        crate::path::show(&path)
                     ),
                 });
             }
         }
         Ok(())
     }
-}
-
-fn show(path: &[Step]) -> String {
-    if path.is_empty() {
-        return ".".into();
-    }
-    path.iter()
-        .map(|s| match s {
-            Step::Key(k)
-                if !k.is_empty()
-                    && k.chars()
-                        .all(|c| c.is_alphanumeric() || c == '_' || c == '-') =>
-            {
-                format!(".{k}")
-            }
-            Step::Key(k) => format!(".[{}]", crate::json::json_str(k)),
-            Step::Index(i) => format!("[{i}]"),
-            // A policy's paths and an edit's changes name keys and positions only.
-            Step::Any => "[]".into(),
-        })
-        .collect()
 }
 
 #[cfg(test)]

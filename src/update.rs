@@ -78,7 +78,7 @@ struct Tally {
 
 /// Applies every edit to the files at `tip`. Several edits of one file apply in order. The
 /// repository's policy, read from the same tip, is checked before and after.
-fn apply(git: &Git, tip: Oid, programs: &[(RepoPath, Program)]) -> Result<Vec<Change>> {
+fn apply(git: &Git, tip: Oid, programs: &[(RepoPath, Program)]) -> Result<Applied> {
     let policy_path = RepoPath::parse(policy::FILE)?;
     let policy = match git.read(tip, &policy_path)? {
         Some((bytes, _)) => Some(Policy::parse(&bytes)?),
@@ -131,7 +131,29 @@ fn apply(git: &Git, tip: Oid, programs: &[(RepoPath, Program)]) -> Result<Vec<Ch
             p.check_edit(&c.path, &c.before, &c.after)?;
         }
     }
-    Ok(changes)
+    Ok(Applied {
+        changes,
+        allow_downgrade: policy.is_some_and(|p| p.allow_downgrade),
+    })
+}
+
+/// The changes an attempt would make, and whether the repository's policy lets them move a
+/// value to an older version.
+struct Applied {
+    changes: Vec<Change>,
+    allow_downgrade: bool,
+}
+
+/// The first change that would move a value to an older version than the file holds: the
+/// file, the value's path and the version it holds (`order::downgrade`).
+fn superseded(changes: &[Change], version: &str) -> Result<Option<(String, String, String)>> {
+    for c in changes {
+        let found = crate::order::downgrade(c.path.as_str(), &c.before, &c.after, version)?;
+        if let Some(d) = found {
+            return Ok(Some((c.path.to_string(), d.path, d.recorded)));
+        }
+    }
+    Ok(None)
 }
 
 /// A jittered, capped exponential back-off: 100 ms, 200 ms, … up to 5 s, each between half
@@ -298,10 +320,29 @@ impl<'a> Run<'a> {
     /// Edits the files at `tip`; commits and lands the change, if there is one.
     fn attempt(&mut self, tip: Oid) -> Result<Step> {
         // One evaluation budget for every file and document of this attempt.
-        let changes = {
+        let Applied {
+            changes,
+            allow_downgrade,
+        } = {
             let _budget = crate::budget::session();
             apply(&self.git, tip, &self.programs)?
         };
+        // An older build that finished last must not move the file backwards (issue 30).
+        if !(self.cfg.allow_downgrade || allow_downgrade) {
+            let version = self.cfg.version.as_str();
+            if let Some((file, path, recorded)) = superseded(&changes, version)? {
+                report::progress(&format!(
+                    "{file} {path} already holds {recorded}, newer than {version}: nothing to write"
+                ));
+                let outcome = Outcome::Superseded {
+                    tip,
+                    file,
+                    path,
+                    recorded,
+                };
+                return Ok(Step::Done(self.done(outcome, Vec::new(), String::new())));
+            }
+        }
         if changes.is_empty() {
             // A push whose answer was lost may have landed: then this is that push.
             let outcome = match self.pushed {

@@ -51,7 +51,8 @@ pub fn execute(cfg: &RunConfig) -> Result<u8> {
     let status = match &done.outcome {
         Outcome::Pushed { commit, .. } => Some(commit.to_string()),
         Outcome::UpToDate { tip } => Some(tip.to_string()),
-        Outcome::DryRun { .. } => None,
+        // Superseded: the tip's status is the newer run's, which this one must not replace.
+        Outcome::DryRun { .. } | Outcome::Superseded { .. } => None,
     };
     // A dry run writes nothing, a commit status included, even when nothing would change.
     if let (Some(sha), false) = (status, cfg.dry_run) {
@@ -70,7 +71,10 @@ pub fn execute(cfg: &RunConfig) -> Result<u8> {
     } else {
         report::print(&report.text())?;
     }
-    Ok(error::exit::OK)
+    Ok(match done.outcome {
+        Outcome::Superseded { .. } => error::exit::SUPERSEDED,
+        _ => error::exit::OK,
+    })
 }
 
 /// A budget crossed ends the process mid-evaluation: the pipeline still gets its failure

@@ -28,6 +28,8 @@ pub struct RunConfig {
     pub timeout: std::time::Duration,
     pub dry_run: bool,
     pub require_status: bool,
+    /// `--allow-downgrade`: a value may move to an older version (issue 30).
+    pub allow_downgrade: bool,
     /// `GITEA_API_URL`, for the commit status.
     pub api_url: Option<SafeUrl>,
     pub json: bool,
@@ -185,6 +187,7 @@ impl RunConfig {
             timeout,
             dry_run: args.dry_run,
             require_status: args.require_status,
+            allow_downgrade: args.allow_downgrade,
             api_url: server.clone().map(SafeUrl::new),
             json: args.output == crate::cli::Format::Json,
             workdir,

@@ -89,6 +89,7 @@ impl RunReport<'_> {
             Some(Outcome::Pushed { .. }) => "pushed",
             Some(Outcome::UpToDate { .. }) => "up_to_date",
             Some(Outcome::DryRun { .. }) => "dry_run",
+            Some(Outcome::Superseded { .. }) => "superseded",
             None => "failed",
         }
     }
@@ -96,6 +97,8 @@ impl RunReport<'_> {
     fn status(&self) -> &'static str {
         match (self.outcome, self.pull) {
             (None, _) => "failure",
+            // Not a failure: a newer build's version is already there.
+            (Some(Outcome::Superseded { .. }), _) => "superseded",
             (Some(_), Some(p)) if !p.merged => "pending",
             (Some(_), _) => "success",
         }
@@ -117,10 +120,21 @@ impl RunReport<'_> {
             Some(Outcome::Pushed { commit, previous }) => {
                 (commit.to_string(), previous.to_string())
             }
-            Some(Outcome::UpToDate { tip } | Outcome::DryRun { tip }) => {
-                (tip.to_string(), tip.to_string())
-            }
+            Some(
+                Outcome::UpToDate { tip }
+                | Outcome::DryRun { tip }
+                | Outcome::Superseded { tip, .. },
+            ) => (tip.to_string(), tip.to_string()),
             None => (String::new(), String::new()),
+        }
+    }
+
+    /// The code the run ends with: a failure's, 8 when superseded, else 0.
+    fn exit_code(&self) -> u8 {
+        match (self.failure.as_ref(), self.outcome) {
+            (Some(f), _) => f.exit_code,
+            (None, Some(Outcome::Superseded { .. })) => crate::error::exit::SUPERSEDED,
+            (None, _) => crate::error::exit::OK,
         }
     }
 
@@ -206,7 +220,7 @@ impl RunReport<'_> {
             self.failure
                 .as_ref()
                 .map_or("null".to_string(), |f| json_str(&f.message)),
-            self.failure.as_ref().map_or(0, |f| f.exit_code),
+            self.exit_code(),
             json_str(self.name()),
             self.changed(),
             json_str(&commit),
@@ -258,6 +272,18 @@ impl RunReport<'_> {
             ),
             Some(Outcome::UpToDate { .. }) => format!(
                 "already up to date: {} of {} at {}\n",
+                self.branch,
+                self.repo,
+                short(&commit)
+            ),
+            Some(Outcome::Superseded {
+                file,
+                path,
+                recorded,
+                ..
+            }) => format!(
+                "superseded: {file} {path} already holds {recorded}, newer than {}; nothing was written ({} of {} at {})\n",
+                self.version,
                 self.branch,
                 self.repo,
                 short(&commit)

@@ -6,6 +6,7 @@ mod budgets;
 mod checkout;
 mod common;
 mod dispatch;
+mod downgrade;
 mod edit_golden;
 mod edit_sweep;
 mod eval;

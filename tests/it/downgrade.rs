@@ -1,0 +1,154 @@
+//! Issue 30: an older build never overwrites a newer one. `run` compares the value it
+//! replaces with the version it writes (SemVer 2.0 with an optional `v`, dotted numbers);
+//! an older one is not written, and the run ends superseded (exit 8), which is not a
+//! failure. `--allow-downgrade` and the policy's `allow_downgrade: true` roll back on
+//! purpose. Real repositories, checked with the `git` CLI.
+
+use std::fs;
+
+use crate::common::git::TOKEN;
+use crate::common::run;
+use crate::common::run::{http_remote, ok, remote, workflow, VALUES};
+
+const FILE: &str = "charts/app/values.yaml";
+
+/// The values file with the image tag at `version`, committed by someone else.
+fn tag_at(remote: &crate::common::git::Remote, version: &str) {
+    remote.commit_elsewhere(
+        FILE,
+        &VALUES.replace("\"1.0.0\"", &format!("\"{version}\"")),
+        "newer build",
+    );
+}
+
+#[test]
+fn an_older_build_finishing_last_is_superseded_and_writes_nothing() {
+    let remote = remote();
+    tag_at(&remote, "1.4.0");
+    let tip = remote.tip("main");
+    let cwd = tempfile::tempdir().unwrap();
+    let outputs = cwd.path().join("out");
+    let r = run(workflow(cwd.path(), &remote.file_url())
+        .env("VERSION", "1.3.9")
+        .env("GITHUB_OUTPUT", &outputs));
+    assert_eq!(r.code, 8, "{}", r.stderr);
+    assert_eq!(remote.tip("main"), tip, "nothing pushed");
+    assert!(remote.show("main", FILE).contains("tag: \"1.4.0\""));
+    assert_eq!(
+        r.stdout,
+        format!(
+            "superseded: {FILE} .image.tag already holds 1.4.0, newer than 1.3.9; nothing was written (main of {} at {})\n",
+            remote.file_url(),
+            &tip[..7]
+        )
+    );
+    let out = fs::read_to_string(&outputs).unwrap();
+    assert!(out.starts_with("changed=false\n"), "{out}");
+    let r = run(workflow(cwd.path(), &remote.file_url())
+        .env("VERSION", "1.3.9")
+        .args(["run", "--output", "json"]));
+    assert_eq!(r.code, 8, "{}", r.stderr);
+    assert!(
+        r.stdout.starts_with(
+            "{\"status\":\"superseded\",\"error\":null,\"exit_code\":8,\"outcome\":\"superseded\",\"changed\":false"
+        ),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        out.contains(&format!("summary=app|1.3.9|superseded|{tip}|")),
+        "{out}"
+    );
+}
+
+#[test]
+fn versions_order_as_semver_and_dotted_numbers() {
+    // (in the file, asked for, superseded?)
+    for (held, asked, superseded) in [
+        ("1.4.0", "1.4.0-rc.1", true),
+        ("1.4.0-rc.2", "1.4.0-rc.10", false),
+        ("v2.0.0", "v1.9.9", true),
+        ("1.10.0", "1.9.0", true),
+        ("2024.01.15", "2024.1.9", true),
+        ("1.4.0", "1.4.1", false),
+        // Digests and shas cannot be ordered by their text: written.
+        ("sha-0a1b2c3", "sha-9f8e7d6", false),
+    ] {
+        let remote = remote();
+        tag_at(&remote, held);
+        let tip = remote.tip("main");
+        let cwd = tempfile::tempdir().unwrap();
+        let r = run(workflow(cwd.path(), &remote.file_url()).env("VERSION", asked));
+        let moved = remote.tip("main") != tip;
+        assert_eq!(
+            (r.code == 8, moved),
+            (superseded, !superseded),
+            "{held} then {asked}: {}",
+            r.stderr
+        );
+    }
+}
+
+#[test]
+fn a_deliberate_rollback_is_written_with_the_flag_or_the_policy() {
+    let remote = remote();
+    tag_at(&remote, "1.4.0");
+    let cwd = tempfile::tempdir().unwrap();
+    ok(&run(workflow(cwd.path(), &remote.file_url())
+        .env("VERSION", "1.3.0")
+        .args(["run", "--allow-downgrade"])));
+    assert!(remote.show("main", FILE).contains("tag: \"1.3.0\""));
+
+    let with_policy = |policy: &str| {
+        crate::common::git::Remote::new(&[
+            (FILE, &VALUES.replace("\"1.0.0\"", "\"1.4.0\"")),
+            (".gitops-update.yaml", policy),
+        ])
+    };
+    let remote = with_policy("allow_downgrade: true\n");
+    ok(&run(
+        workflow(cwd.path(), &remote.file_url()).env("VERSION", "1.3.0")
+    ));
+    assert!(remote.show("main", FILE).contains("tag: \"1.3.0\""));
+
+    let remote = with_policy("allow_downgrade: yes please\n");
+    let r = run(&mut workflow(cwd.path(), &remote.file_url()));
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("`allow_downgrade` must be true or false"),
+        "{}",
+        r.stderr
+    );
+}
+
+/// The race the issue names: a newer build lands between this run's fetch and its push.
+/// The push loses, the edit is re-applied on the new tip, and the older version is not
+/// written over the newer one.
+#[test]
+fn a_newer_build_landing_during_the_run_supersedes_it() {
+    let (remote, server, _root) = http_remote();
+    remote.hook(
+        "pre-receive",
+        "#!/bin/sh\nunset GIT_QUARANTINE_PATH GIT_OBJECT_DIRECTORY GIT_ALTERNATE_OBJECT_DIRECTORIES\n\
+         [ -e raced ] && exit 0\ntouch raced\n\
+         export GIT_AUTHOR_NAME=o GIT_AUTHOR_EMAIL=o@x GIT_COMMITTER_NAME=o GIT_COMMITTER_EMAIL=o@x\n\
+         export GIT_INDEX_FILE=$(mktemp)\ngit read-tree refs/heads/main\n\
+         b=$(git show refs/heads/main:charts/app/values.yaml | sed 's/\"1.0.0\"/\"1.9.0\"/' | git hash-object -w --stdin)\n\
+         git update-index --cacheinfo 100644,$b,charts/app/values.yaml\n\
+         c=$(git commit-tree $(git write-tree) -p refs/heads/main -m newer)\n\
+         git update-ref refs/heads/main \"$c\"\nexit 0\n",
+    );
+    let cwd = tempfile::tempdir().unwrap();
+    let r = run(workflow(cwd.path(), &server.url("acme/deploy.git"))
+        .env("GITEA_TOKEN", TOKEN)
+        .env("VERSION", "1.2.3"));
+    assert_eq!(r.code, 8, "{}", r.stderr);
+    let content = remote.show("main", FILE);
+    assert!(content.contains("tag: \"1.9.0\""), "{content}");
+    assert_eq!(
+        remote.message("main").trim(),
+        "newer",
+        "no commit after the newer build's"
+    );
+    remote.fsck();
+}
