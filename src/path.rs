@@ -142,6 +142,28 @@ impl PathTrie {
     }
 }
 
+/// A path as jq writes it (`.image.tag`, `.["a.b"]`, `.list[0]`), for messages.
+pub fn show(path: &[Step]) -> String {
+    if path.is_empty() {
+        return ".".into();
+    }
+    path.iter()
+        .map(|s| match s {
+            Step::Key(k)
+                if !k.is_empty()
+                    && k.chars()
+                        .all(|c| c.is_alphanumeric() || c == '_' || c == '-') =>
+            {
+                format!(".{k}")
+            }
+            Step::Key(k) => format!(".[{}]", crate::json::json_str(k)),
+            Step::Index(i) => format!("[{i}]"),
+            // A policy's paths and an edit's changes name keys and positions only.
+            Step::Any => "[]".into(),
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -179,26 +201,4 @@ mod tests {
             }
         );
     }
-}
-
-/// A path as jq writes it (`.image.tag`, `.["a.b"]`, `.list[0]`), for messages.
-pub fn show(path: &[Step]) -> String {
-    if path.is_empty() {
-        return ".".into();
-    }
-    path.iter()
-        .map(|s| match s {
-            Step::Key(k)
-                if !k.is_empty()
-                    && k.chars()
-                        .all(|c| c.is_alphanumeric() || c == '_' || c == '-') =>
-            {
-                format!(".{k}")
-            }
-            Step::Key(k) => format!(".[{}]", crate::json::json_str(k)),
-            Step::Index(i) => format!("[{i}]"),
-            // A policy's paths and an edit's changes name keys and positions only.
-            Step::Any => "[]".into(),
-        })
-        .collect()
 }
