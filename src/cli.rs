@@ -352,7 +352,7 @@ pub struct RunArgs {
 
     /// Write an older version than the file holds (a deliberate rollback); without it such a
     /// run writes nothing and ends superseded (exit 8)
-    #[arg(long)]
+    #[arg(long, env = "GITOPS_ALLOW_DOWNGRADE")]
     pub allow_downgrade: bool,
 
     /// How to report on stdout

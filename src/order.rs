@@ -22,7 +22,18 @@ use std::cmp::Ordering;
 pub fn compare(old: &str, new: &str) -> Option<Ordering> {
     let (old_v, old_digest) = split_digest(old);
     let (new_v, new_digest) = split_digest(new);
-    let order = Parsed::read(new_v)?.cmp_to(&Parsed::read(old_v)?);
+    let (old_p, new_p) = (Parsed::read(old_v)?, Parsed::read(new_v)?);
+    if old_p.calendar() != new_p.calendar() {
+        // `2024.01.15` and `1.0.0` are two schemes, not an order.
+        return None;
+    }
+    let numbers = new_p.cmp_numbers(&old_p);
+    if numbers == Ordering::Equal && (old_p.opaque_pre() || new_p.opaque_pre()) {
+        // A sha or `git describe` after the dash (`1.2.3-abc1234`, `1.2.3-5-gabc1234`),
+        // or `beta9` against `beta10`: SemVer orders them as text, builds do not.
+        return None;
+    }
+    let order = new_p.cmp_to(&old_p);
     if order == Ordering::Equal && old_digest != new_digest {
         return None;
     }
@@ -67,14 +78,35 @@ impl<'a> Parsed<'a> {
         Some(Parsed { numbers, pre })
     }
 
-    /// How `self` stands to `other`.
-    fn cmp_to(&self, other: &Parsed) -> Ordering {
+    /// A calendar version: two or more numbers, the first a year (`2024.01.15`).
+    fn calendar(&self) -> bool {
+        self.numbers.len() >= 2 && (1900..=9999).contains(&self.numbers[0])
+    }
+
+    /// A pre-release identifier that mixes letters and digits (`abc1234`, `beta9`,
+    /// `5-gabc1234`): text order, which says nothing about which build is newer.
+    fn opaque_pre(&self) -> bool {
+        self.pre.iter().any(|id| {
+            let letters = id.bytes().any(|b| b.is_ascii_alphabetic());
+            let digits = id.bytes().any(|b| b.is_ascii_digit());
+            (letters && digits) || id.contains('-')
+        })
+    }
+
+    /// How `self`'s numbers stand to `other`'s, a missing one counting as 0.
+    fn cmp_numbers(&self, other: &Parsed) -> Ordering {
         let len = self.numbers.len().max(other.numbers.len());
         let at = |v: &[u64], i: usize| v.get(i).copied().unwrap_or(0);
         (0..len)
             .map(|i| at(&self.numbers, i).cmp(&at(&other.numbers, i)))
             .find(|o| o.is_ne())
-            .unwrap_or_else(|| pre_release(&self.pre, &other.pre))
+            .unwrap_or(Ordering::Equal)
+    }
+
+    /// How `self` stands to `other`.
+    fn cmp_to(&self, other: &Parsed) -> Ordering {
+        self.cmp_numbers(other)
+            .then_with(|| pre_release(&self.pre, &other.pre))
     }
 }
 
@@ -115,16 +147,65 @@ fn pre_release(a: &[&str], b: &[&str]) -> Ordering {
     a.len().cmp(&b.len())
 }
 
-/// The version `old` held where `new` holds `version`: the text of `old` between the prefix
-/// and suffix that surround `version` in `new` (`repo:1.2.0` for `repo:1.2.3` gives
-/// `1.2.0`). `None` when `new` does not hold `version`, or `old` does not share what
-/// surrounds it.
-pub fn replaced<'a>(old: &'a str, new: &str, version: &str) -> Option<&'a str> {
-    let at = new.find(version)?;
-    let (prefix, suffix) = (&new[..at], &new[at + version.len()..]);
-    old.strip_prefix(prefix)?
-        .strip_suffix(suffix)
-        .filter(|v| !v.is_empty())
+/// The versions `old` held where `new` holds `version`: both values cut into their
+/// version-like tokens (a run of digits and dots, with an optional `v` before it and a
+/// pre-release or build after it, that no letter or digit touches), and where the two cut
+/// alike, each old token at a place where the new one is `version` (or its core, without
+/// a `v` or a digest: `v{{VERSION}}`, or `1.2.3` written from `1.2.3@sha256:…`).
+/// `repo-1.3.0:1.3.0` against `repo-1.2.0:1.2.0` gives both `1.3.0`s; `app3:5` against
+/// `app3:3` gives `5`.
+pub fn replaced<'a>(old: &'a str, new: &str, version: &str) -> Vec<&'a str> {
+    let (old_tokens, new_tokens) = (tokens(old), tokens(new));
+    if old_tokens.len() != new_tokens.len() {
+        return Vec::new();
+    }
+    old_tokens
+        .into_iter()
+        .zip(new_tokens)
+        .filter(|(_, n)| stands_for(n, version))
+        .map(|(o, _)| o)
+        .collect()
+}
+
+/// Whether the token `n` was written from `version`: the version itself, its core (no
+/// `v`, no digest), or the core with a suffix the template adds (`1.2.3-alpine`).
+fn stands_for(n: &str, version: &str) -> bool {
+    let core = core_of(split_digest(version).0);
+    n == version || core_of(n) == core && !core.is_empty()
+}
+
+/// A version's numbers: without a `v`, a pre-release or build suffix, or a digest.
+fn core_of(s: &str) -> &str {
+    let s = split_digest(s).0;
+    let s = s.strip_prefix(['v', 'V']).unwrap_or(s);
+    s.split(['-', '+']).next().unwrap_or(s)
+}
+
+/// The version-like tokens of `s`, in order (see `replaced`).
+fn tokens(s: &str) -> Vec<&str> {
+    let b = s.as_bytes();
+    let word = |i: usize| b.get(i).is_some_and(|c| c.is_ascii_alphanumeric());
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        let v = usize::from(matches!(b[i], b'v' | b'V'));
+        let starts = b.get(i + v).is_some_and(u8::is_ascii_digit) && (i == 0 || !word(i - 1));
+        if !starts {
+            i += 1;
+            continue;
+        }
+        let mut end = i + v;
+        while end < b.len() && (b[end].is_ascii_alphanumeric() || b".-+".contains(&b[end])) {
+            end += 1;
+        }
+        // A version does not end on a separator (`1.2.3.` at a sentence's end).
+        while end > i && b".-+".contains(&b[end - 1]) {
+            end -= 1;
+        }
+        out.push(&s[i..end]);
+        i = end.max(i + 1);
+    }
+    out
 }
 
 /// A value the update would move backwards: where, and the newer version it holds.
@@ -146,24 +227,78 @@ pub fn downgrade(
 ) -> crate::error::Result<Option<Downgrade>> {
     let old = crate::yaml::parse(before, file)?.values;
     let new = crate::yaml::parse(after, file)?.values;
-    for (o, n) in old.iter().zip(&new) {
-        for d in crate::yaml::schema::differences(o, n) {
+    for (o_doc, n_doc) in old.iter().zip(&new) {
+        for d in crate::yaml::schema::differences(o_doc, n_doc) {
             let (Some(o), Some(n)) = (d.old.and_then(scalar_text), d.new.and_then(scalar_text))
             else {
                 continue;
             };
-            let Some(recorded) = replaced(&o, &n, version) else {
+            if !aligned(o_doc, n_doc, &d.path) {
                 continue;
-            };
-            if compare(recorded, version) == Some(Ordering::Less) {
-                return Ok(Some(Downgrade {
-                    path: crate::path::show(&d.path),
-                    recorded: recorded.to_string(),
-                }));
+            }
+            let pairs = replaced(&o, &n, version)
+                .into_iter()
+                .zip(written(&n, version));
+            for (recorded, written) in pairs {
+                if older(recorded, written, version) {
+                    return Ok(Some(Downgrade {
+                        path: crate::path::show(&d.path),
+                        recorded: recorded.to_string(),
+                    }));
+                }
             }
         }
     }
     Ok(None)
+}
+
+/// The tokens of `new` that stand for `version`, in the order `replaced` gives the old
+/// ones (each is compared with its own, `v` and digest as written).
+fn written<'a>(new: &'a str, version: &str) -> Vec<&'a str> {
+    tokens(new)
+        .into_iter()
+        .filter(|n| stands_for(n, version))
+        .collect()
+}
+
+/// Whether writing `new` over `recorded` moves a version backwards. A token that is the
+/// version as given is compared whole; one the template dressed (`1.2.3-alpine` from
+/// `1.2.3`) by its numbers only, since its suffix is a variant, not a pre-release.
+fn older(recorded: &str, new: &str, version: &str) -> bool {
+    let whole = new == version || core_of(new) == new.trim_start_matches(['v', 'V']);
+    let (a, b) = if whole {
+        (recorded, new)
+    } else {
+        (core_of(recorded), core_of(new))
+    };
+    compare(a, b) == Some(Ordering::Less)
+}
+
+/// Whether the items of every sequence along `path` still stand where they stood: an
+/// entry added or removed (`[new] + .images`) moves the others, and items compared by
+/// position would then be different entries.
+fn aligned(old: &jaq_json::Val, new: &jaq_json::Val, path: &[crate::path::Step]) -> bool {
+    use crate::path::Step;
+    use jaq_json::Val;
+    let (mut o, mut n) = (old, new);
+    for step in path {
+        let next = match (o, n, step) {
+            (Val::Arr(a), Val::Arr(b), Step::Index(i)) if a.len() == b.len() => {
+                a.get(*i).zip(b.get(*i))
+            }
+            (Val::Arr(_), Val::Arr(_), _) => return false,
+            (Val::Obj(a), Val::Obj(b), Step::Key(k)) => {
+                let k = jaq_json::Val::from(k.clone());
+                a.get(&k).zip(b.get(&k))
+            }
+            _ => return true,
+        };
+        match next {
+            Some((a, b)) => (o, n) = (a, b),
+            None => return true,
+        }
+    }
+    true
 }
 
 /// A string or number as its text; `None` for anything else.
@@ -286,15 +421,53 @@ mod tests {
     }
 
     #[test]
-    fn the_replaced_version_is_read_from_around_the_new_one() {
-        assert_eq!(replaced("1.2.0", "1.2.3", "1.2.3"), Some("1.2.0"));
-        assert_eq!(replaced("repo:1.2.0", "repo:1.2.3", "1.2.3"), Some("1.2.0"));
+    fn the_replaced_versions_are_the_old_tokens_where_the_new_ones_stand() {
+        assert_eq!(replaced("1.2.0", "1.2.3", "1.2.3"), ["1.2.0"]);
+        assert_eq!(replaced("repo:1.2.0", "repo:1.2.3", "1.2.3"), ["1.2.0"]);
         assert_eq!(
             replaced("repo:v9-slim", "repo:v1.2.3-slim", "1.2.3"),
-            Some("9")
+            ["v9-slim"]
         );
-        assert_eq!(replaced("other:1.2.0", "repo:1.2.3", "1.2.3"), None);
-        assert_eq!(replaced("repo:", "repo:1.2.3", "1.2.3"), None);
-        assert_eq!(replaced("3", "2", "1.2.3"), None);
+        // Every place the version stands, and a token no letter or digit touches.
+        assert_eq!(
+            replaced("repo-1.3.0:1.3.0", "repo-1.2.0:1.2.0", "1.2.0"),
+            ["1.3.0", "1.3.0"]
+        );
+        assert_eq!(replaced("app3:5", "app3:3", "3"), ["5"]);
+        // From the version's core: a `v` the template adds, a digest split off.
+        assert_eq!(replaced("v1.3.0", "v1.2.0", "1.2.0"), ["v1.3.0"]);
+        assert_eq!(
+            replaced(
+                "1.3.0",
+                "1.2.0",
+                &format!("1.2.0@sha256:{}", "a".repeat(64))
+            ),
+            ["1.3.0"]
+        );
+        // Values that do not cut alike, or do not hold the version, give nothing.
+        assert!(replaced("repo:", "repo:1.2.3", "1.2.3").is_empty());
+        assert!(replaced("3", "2", "1.2.3").is_empty());
+    }
+
+    #[test]
+    fn what_builds_do_not_order_is_left_alone() {
+        for (old, new) in [
+            ("1.2.3-abc1234", "1.2.3-0f1e2d3"),
+            ("1.2.3", "1.2.3-5-gabc1234"),
+            ("1.2.3-beta9", "1.2.3-beta10"),
+            ("2024.01.15", "1.0.0"),
+        ] {
+            assert_eq!(compare(old, new), None, "{old} -> {new}");
+        }
+        // The numbers still decide where they differ.
+        assert_eq!(compare("1.2.3-abc1234", "1.3.0"), Some(Greater));
+        assert_eq!(compare("2024.01.15", "2024.02.01"), Some(Greater));
+    }
+
+    #[test]
+    fn a_variant_suffix_is_compared_by_its_numbers_only() {
+        assert!(older("1.3.0-alpine", "1.2.3-alpine", "1.2.3"));
+        assert!(!older("1.2.3-slim", "1.2.3-alpine", "1.2.3"));
+        assert!(older("1.2.3", "1.2.3-rc.1", "1.2.3-rc.1"));
     }
 }

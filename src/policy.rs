@@ -119,9 +119,14 @@ impl Policy {
         };
         let has = |k: &str| root.contains_key(&Val::from(k.to_string()));
         let allow_downgrade = match root.get(&Val::from("allow_downgrade".to_string())) {
-            None | Some(Val::Bool(false)) => false,
+            None | Some(Val::Null | Val::Bool(false)) => false,
             Some(Val::Bool(true)) => true,
-            Some(_) => return Err(invalid("`allow_downgrade` must be true or false")),
+            Some(_) => {
+                return Err(Error::Refused {
+                    file: FILE.to_string(),
+                    msg: "`allow_downgrade` must be true or false".into(),
+                })
+            }
         };
         let files = match root.get(&Val::from("files".to_string())) {
             Some(Val::Obj(files)) => files,

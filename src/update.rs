@@ -317,31 +317,43 @@ impl<'a> Run<'a> {
         }
     }
 
+    /// The run ends without writing: `tip` already holds a newer version (issue 30).
+    fn superseded(
+        &mut self,
+        tip: Oid,
+        (file, path, recorded): (String, String, String),
+    ) -> Result<Step> {
+        let version = self.cfg.version.as_str();
+        report::progress(&format!(
+            "{file} {path} already holds {recorded}, newer than {version}: nothing to write"
+        ));
+        if !self.cfg.dry_run {
+            self.git.follow_in_checkout(tip)?;
+        }
+        let outcome = Outcome::Superseded {
+            tip,
+            file,
+            path,
+            recorded,
+        };
+        Ok(Step::Done(self.done(outcome, Vec::new(), String::new())))
+    }
+
     /// Edits the files at `tip`; commits and lands the change, if there is one.
     fn attempt(&mut self, tip: Oid) -> Result<Step> {
         // One evaluation budget for every file and document of this attempt.
-        let Applied {
-            changes,
-            allow_downgrade,
-        } = {
+        let (changes, newer) = {
             let _budget = crate::budget::session();
-            apply(&self.git, tip, &self.programs)?
+            let applied = apply(&self.git, tip, &self.programs)?;
+            // An older build that finished last must not move the file backwards (issue 30).
+            let newer = match self.cfg.allow_downgrade || applied.allow_downgrade {
+                true => None,
+                false => superseded(&applied.changes, self.cfg.version.as_str())?,
+            };
+            (applied.changes, newer)
         };
-        // An older build that finished last must not move the file backwards (issue 30).
-        if !(self.cfg.allow_downgrade || allow_downgrade) {
-            let version = self.cfg.version.as_str();
-            if let Some((file, path, recorded)) = superseded(&changes, version)? {
-                report::progress(&format!(
-                    "{file} {path} already holds {recorded}, newer than {version}: nothing to write"
-                ));
-                let outcome = Outcome::Superseded {
-                    tip,
-                    file,
-                    path,
-                    recorded,
-                };
-                return Ok(Step::Done(self.done(outcome, Vec::new(), String::new())));
-            }
+        if let Some(newer) = newer {
+            return self.superseded(tip, newer);
         }
         if changes.is_empty() {
             // A push whose answer was lost may have landed: then this is that push.
