@@ -31,6 +31,14 @@ pub trait Landing {
         branch.to_string()
     }
 
+    /// The branch an earlier update waits on (the tool's pull-request branch), fetched with
+    /// its tip, so that an older build does not replace a newer one still under review
+    /// (issue 30). The landing remembers the tip as the push's lease. None for landings
+    /// that push to the branch itself.
+    fn pending(&self, _git: &Git) -> Result<Option<(String, Oid)>> {
+        Ok(None)
+    }
+
     /// After the update pushed: open or update the pull request, describe it, merge it. A
     /// push to the branch itself has nothing left to do.
     fn follow_up(&self, _done: &Done) -> Result<Option<Pulled>> {
@@ -317,6 +325,27 @@ impl<'a> Run<'a> {
         }
     }
 
+    /// A newer version than ours in the update still waiting on the landing's own branch
+    /// (`Landing::pending`): the file, the value's path and the version it holds.
+    fn pending_newer(&self, changes: &[Change]) -> Result<Option<(String, String, String)>> {
+        let Some((branch, head)) = self.landing.pending(&self.git)? else {
+            return Ok(None);
+        };
+        let version = self.cfg.version.as_str();
+        for c in changes {
+            let Some((bytes, _)) = self.git.read(head, &c.path)? else {
+                continue;
+            };
+            let held = String::from_utf8_lossy(&bytes);
+            let path = c.path.as_str();
+            if let Some(d) = crate::order::downgrade(path, &held, &c.after, version)? {
+                let file = format!("{path} (in the pending {branch})");
+                return Ok(Some((file, d.path, d.recorded)));
+            }
+        }
+        Ok(None)
+    }
+
     /// The run ends without writing: `tip` already holds a newer version (issue 30).
     fn superseded(
         &mut self,
@@ -354,6 +383,11 @@ impl<'a> Run<'a> {
         };
         if let Some(newer) = newer {
             return self.superseded(tip, newer);
+        }
+        if !changes.is_empty() && !self.cfg.allow_downgrade {
+            if let Some(newer) = self.pending_newer(&changes)? {
+                return self.superseded(tip, newer);
+            }
         }
         if changes.is_empty() {
             // A push whose answer was lost may have landed: then this is that push.

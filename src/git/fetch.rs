@@ -4,7 +4,7 @@ use std::path::Path;
 
 use git2::{Direction, ErrorCode, FetchOptions, FileMode, ObjectType, Oid, Tree};
 
-use super::{transport, Git, TIP_REF};
+use super::{transport, Git, PENDING_REF, TIP_REF};
 use crate::error::{Error, Result};
 use crate::model::RepoPath;
 
@@ -101,6 +101,38 @@ impl Git {
                 Error::Internal(format!("cannot record the fetched tip: {}", e.message()))
             })?;
         Ok(tip)
+    }
+
+    /// Fetches another branch's tip (depth 1 where the transport allows), such as the
+    /// tool's own pull-request branch; `None` when the remote has no such branch.
+    pub fn fetch_branch(&self, branch: &str) -> Result<Option<Oid>> {
+        let url = self.url.clone();
+        let mut fo = FetchOptions::new();
+        fo.remote_callbacks(self.callbacks());
+        if !self.local_transport && self.shallow_fetch {
+            fo.depth(1);
+        }
+        let headers: Vec<&str> = self.extra_header.iter().map(String::as_str).collect();
+        fo.custom_headers(&headers);
+        let mut remote = self
+            .repo
+            .remote_anonymous(url.expose())
+            .map_err(|e| transport("cannot open", &url, &e))?;
+        let refspec = format!("+refs/heads/{branch}:{PENDING_REF}");
+        remote
+            .download(&[&refspec], Some(&mut fo))
+            .map_err(|e| transport("cannot fetch from", &url, &e))?;
+        let head = advertised(&remote, branch);
+        let _ = remote.disconnect();
+        if let Some(head) = head {
+            // Keeps the fetched objects reachable while the attempt reads them.
+            self.repo
+                .reference(PENDING_REF, head, true, "gitops-update: fetch")
+                .map_err(|e| {
+                    Error::Internal(format!("cannot record a fetched tip: {}", e.message()))
+                })?;
+        }
+        Ok(head)
     }
 
     /// The bytes and mode of `path` in the commit `tip`; `None` when there is no such file.

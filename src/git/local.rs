@@ -154,10 +154,11 @@ impl Git {
         let (from, to) = (self.repo.odb().map_err(fail)?, remote.odb().map_err(fail)?);
         copy_missing(&self.repo, &from, &to, commit).map_err(fail)?;
         let log = "gitops-update: push";
+        // `expect` is a lease, forced or not: the ref moves only from that value.
         let moved = match (force, expect) {
-            (false, Some(old)) => remote.reference_matching(target, commit, true, old, log),
+            (_, Some(old)) => remote.reference_matching(target, commit, true, old, log),
             (false, None) => remote.reference(target, commit, false, log),
-            (true, _) => remote.reference(target, commit, true, log),
+            (true, None) => remote.reference(target, commit, true, log),
         };
         match moved {
             Ok(_) => Ok(Push::Accepted),

@@ -69,6 +69,8 @@ fn set_search_paths(scope: ConfigScope) -> Result<()> {
 
 /// Where the fetched tip is kept, so that nothing the user owns is touched.
 const TIP_REF: &str = "refs/gitops-update/tip";
+/// Where `fetch_branch` keeps the tip of another branch it fetched.
+const PENDING_REF: &str = "refs/gitops-update/pending";
 /// The commit to push: libgit2 pushes references, not bare object ids.
 const PUSH_REF: &str = "refs/gitops-update/push";
 
@@ -227,7 +229,7 @@ impl Drop for Git {
             crate::cleanup::unregister(tmp.path());
             return;
         }
-        for name in [TIP_REF, PUSH_REF] {
+        for name in [TIP_REF, PUSH_REF, PENDING_REF] {
             if let Ok(mut r) = self.repo.find_reference(name) {
                 let _ = r.delete();
             }

@@ -92,7 +92,7 @@ impl Git {
             .remote_anonymous(self.url.expose())
             .map_err(|e| transport("cannot open", &self.url, &e))?;
         let mut po = PushOptions::new();
-        po.remote_callbacks(self.push_callbacks(&heard, force, expect));
+        po.remote_callbacks(self.push_callbacks(&heard, expect));
         let headers: Vec<&str> = self.extra_header.iter().map(String::as_str).collect();
         po.custom_headers(&headers);
         let options: Vec<&str> = options.iter().map(String::as_str).collect();
@@ -113,7 +113,6 @@ impl Git {
     fn push_callbacks<'h>(
         &self,
         heard: &'h Heard,
-        force: bool,
         expect: Option<Oid>,
     ) -> git2::RemoteCallbacks<'h> {
         let mut cb = self.callbacks();
@@ -125,8 +124,9 @@ impl Git {
             true
         });
         // The advertised value is what receive-pack compares the ref with when it moves it
-        // (the command's old id): checked here, the push is a compare-and-swap.
-        if let (false, Some(want)) = (force, expect) {
+        // (the command's old id): checked here, the push is a compare-and-swap; forced too
+        // (a lease: a pull-request branch is replaced only from the tip its run saw).
+        if let Some(want) = expect {
             cb.push_negotiation(
                 move |updates| match updates.iter().find(|u| u.src() != want) {
                     Some(u) => {

@@ -19,13 +19,37 @@ pub struct PullRequestBranch<'a> {
     pub cfg: &'a RunConfig,
     pub api: Option<Api<'a>>,
     pub mode: &'a PullRequestMode,
+    /// The branch's tip when this attempt looked (`pending`): the push replaces that tip
+    /// only, so a newer update pushed meanwhile is seen on the next attempt, not lost.
+    pub seen: std::cell::Cell<Option<Oid>>,
 }
 
 impl Landing for PullRequestBranch<'_> {
     fn land(&self, git: &Git, commit: Oid) -> Result<Landed> {
         let target = format!("refs/heads/{}", self.target(&git.branch));
-        let (push, said) = git.push_ref(commit, &target, true, None, &[])?;
+        let (push, said) = git.push_ref(commit, &target, true, self.seen.get(), &[])?;
         Ok(Landed { push, said })
+    }
+
+    fn pending(&self, git: &Git) -> Result<Option<(String, Oid)>> {
+        let branch = self.target(&git.branch);
+        // Over stateless HTTP a fetch fails when the branch moves between the server's list
+        // and the pack (another updater's push): look again, a few times.
+        let mut tries = 0;
+        let head = loop {
+            tries += 1;
+            match git.fetch_branch(&branch) {
+                Ok(head) => break head,
+                Err(_) if tries < 5 => std::thread::sleep(crate::model::backoff(
+                    std::time::Duration::from_millis(50),
+                    tries,
+                    std::time::Duration::from_secs(1),
+                )),
+                Err(e) => return Err(e),
+            }
+        };
+        self.seen.set(head);
+        Ok(head.map(|h| (branch, h)))
     }
 
     fn moves_branch(&self) -> bool {

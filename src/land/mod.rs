@@ -36,7 +36,12 @@ pub fn for_run<'a>(cfg: &'a RunConfig, api: Option<Api<'a>>) -> Box<dyn Landing 
     match &cfg.pull_request {
         None => Box::new(direct::DirectPush),
         Some(mode) if mode.agit => Box::new(agit::AgitPush::new(cfg, api, mode)),
-        Some(mode) => Box::new(branch::PullRequestBranch { cfg, api, mode }),
+        Some(mode) => Box::new(branch::PullRequestBranch {
+            cfg,
+            api,
+            mode,
+            seen: std::cell::Cell::new(None),
+        }),
     }
 }
 

@@ -223,11 +223,12 @@ fn dressed_repeated_and_listed_versions_are_judged_as_written() {
         .env("VERSION", "1.2.0")));
 }
 
-/// Known limitation: a pull-request landing compares with the base branch only, and its
-/// own branch (or AGit ref) is pushed again from the base, so an older build replaces a
-/// newer update still waiting for review.
+/// Known limitation: an AGit landing compares with the base branch only (the pending
+/// pull request's head is Gitea's, not a branch of the repository), so an older build
+/// replaces a newer update still waiting for review. The branch landing compares with its
+/// pull request (`pull_request::an_older_build_does_not_replace_the_pending_pull_request`).
 #[test]
-#[ignore = "known limitation: --pull-request compares with the base branch, not the pending pull request"]
+#[ignore = "known limitation: --pull-request=agit compares with the base branch, not the pending pull request"]
 fn an_older_build_does_not_replace_a_pending_pull_request() {
     let remote = crate::common::run::remote();
     let cwd = tempfile::tempdir().unwrap();

@@ -300,17 +300,25 @@ fn eight_concurrent_updaters_end_with_one_consistent_pull_request() {
             .stderr(std::process::Stdio::piped());
         children.push(cmd.spawn().unwrap());
     }
-    for c in children {
+    // An updater older than the version already waiting in the pull request ends
+    // superseded (exit 8, issue 30); the newest always lands.
+    let mut landed = Vec::new();
+    for (i, c) in (1..=8).zip(children) {
         let out = c.wait_with_output().unwrap();
         assert!(
-            out.status.success(),
+            out.status.success() || out.status.code() == Some(8),
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
+        if out.status.success() {
+            landed.push(i);
+        }
     }
+    assert!(landed.contains(&8), "the newest lands: {landed:?}");
     std::thread::sleep(Duration::from_millis(50));
     let pulls = w.gitea.pulls("acme/deploy");
     assert_eq!(pulls.len(), 1, "{pulls:?}");
+    assert_eq!(pulls[0].title, "[skip ci] gitops: update version to 1.0.8");
     let head = w.deploy.tip(BRANCH);
     let main = w.deploy.tip("main");
     assert_eq!(
@@ -711,4 +719,33 @@ fn an_auto_merge_gitea_cannot_take_yet_leaves_the_pull_request_pending() {
     let out = w.outputs("out");
     assert_eq!(out["landing"], "pull-request", "{out:?}");
     assert!(out["summary"].starts_with("app|1.2.3|pending|"), "{out:?}");
+}
+
+/// Issue 30: an older build does not replace a newer update still waiting in the pull
+/// request; the run ends superseded (exit 8) and the branch keeps the newer version.
+#[test]
+fn an_older_build_does_not_replace_the_pending_pull_request() {
+    let w = world(Options::default());
+    ok(&run(&mut w.update("1.3.0", "out1")));
+    let head = w.deploy.tip(BRANCH);
+    let r = run(&mut w.update("1.2.0", "out2"));
+    assert_eq!(r.code, 8, "{}", r.stderr);
+    assert!(
+        r.stdout.starts_with(&format!(
+            "superseded: values.yaml (in the pending {BRANCH}) .image.tag already holds 1.3.0, newer than 1.2.0"
+        )),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(
+        w.deploy.tip(BRANCH),
+        head,
+        "the pull request's branch is kept"
+    );
+    assert_eq!(w.outputs("out2")["changed"], "false");
+    ok(&run(&mut w.update("1.3.1", "out3")));
+    assert!(w
+        .deploy
+        .show(BRANCH, "values.yaml")
+        .contains("tag: \"1.3.1\""));
 }
