@@ -42,13 +42,7 @@ impl Git {
             let _ = r.delete();
         }
         let url = self.url.clone();
-        let mut fo = FetchOptions::new();
-        fo.remote_callbacks(self.callbacks());
-        if !self.local_transport && self.shallow_fetch {
-            fo.depth(1);
-        }
-        let headers: Vec<&str> = self.extra_header.iter().map(String::as_str).collect();
-        fo.custom_headers(&headers);
+        let mut fo = self.fetch_options();
         let mut remote = self
             .repo
             .remote_anonymous(url.expose())
@@ -103,10 +97,9 @@ impl Git {
         Ok(tip)
     }
 
-    /// Fetches another branch's tip (depth 1 where the transport allows), such as the
-    /// tool's own pull-request branch; `None` when the remote has no such branch.
-    pub fn fetch_branch(&self, branch: &str) -> Result<Option<Oid>> {
-        let url = self.url.clone();
+    /// How every fetch goes: the credentials and extra header, depth 1 where the transport
+    /// allows.
+    fn fetch_options(&self) -> FetchOptions<'_> {
         let mut fo = FetchOptions::new();
         fo.remote_callbacks(self.callbacks());
         if !self.local_transport && self.shallow_fetch {
@@ -114,6 +107,14 @@ impl Git {
         }
         let headers: Vec<&str> = self.extra_header.iter().map(String::as_str).collect();
         fo.custom_headers(&headers);
+        fo
+    }
+
+    /// Fetches another branch's tip (depth 1 where the transport allows), such as the
+    /// tool's own pull-request branch; `None` when the remote has no such branch.
+    pub fn fetch_branch(&self, branch: &str) -> Result<Option<Oid>> {
+        let url = self.url.clone();
+        let mut fo = self.fetch_options();
         let mut remote = self
             .repo
             .remote_anonymous(url.expose())
