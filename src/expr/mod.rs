@@ -29,17 +29,6 @@ use template::Rewritten;
 
 type Filter = jaq_core::Filter<JustLut<Val>>;
 
-/// yq's node attributes (`expr::attrs`): supported where `.` is a known path of the
-/// document, so an error elsewhere says where they work.
-const NODE_ATTRIBUTES: &[&str] = &[
-    "alias",
-    "anchor",
-    "foot_comment",
-    "head_comment",
-    "line_comment",
-    "style",
-];
-
 /// Functions of mikefarah's yq that have no jq counterpart here, so that using one gets an
 /// error that names it instead of jq's "undefined filter".
 const YQ_ONLY: &[&str] = &[
@@ -391,7 +380,7 @@ impl CompileError {
             CompileError::Undefined { offset, name, what } => {
                 let msg = if name == "key" {
                     "`key` is supported as the node of a renaming or an attribute, `(.a.x | key) = \"y\"`, `(.a | key) head_comment=\"x\"`; to read keys use keys, to_entries or path(...)".to_string()
-                } else if NODE_ATTRIBUTES.contains(&name.as_str()) {
+                } else if template::ATTRIBUTES.contains(&name.as_str()) {
                     format!("`{name}` reads or sets a node of the file, so it needs a path of the document before it (`.a | {name}`, `.a {name}=...`), at the top of the expression, in parentheses or in with(...)'s second part; not inside a function's arguments, an array or an object")
                 } else if YQ_ONLY.contains(&name.as_str()) {
                     format!("`{name}` is a yq function that gitops-update does not support; use a jq equivalent")

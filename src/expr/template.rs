@@ -524,7 +524,7 @@ impl Rewriter<'_> {
 
 /// yq's node attributes that take an assignment (`.a style = "double"`), in yq's
 /// spellings (`lexer_participle.go`).
-const ATTRIBUTES: &[&str] = &[
+pub(super) const ATTRIBUTES: &[&str] = &[
     "style",
     "line_comment",
     "lineComment",
