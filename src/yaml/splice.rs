@@ -1179,19 +1179,7 @@ impl<'a> Walker<'a> {
     /// the value needs, the content one step in from the parent. `None` when the value
     /// cannot be written so (yq then writes it double-quoted).
     fn new_block_scalar(&self, node: &Node, s: &str, indicator: char) -> Option<String> {
-        let raw_ok =
-            |c: char| (!c.is_control() || c == '\n' || c == '\t') && render::is_printable(c);
-        if !s.chars().all(raw_ok) {
-            return None;
-        }
-        let (content, chomp) = match s.strip_suffix('\n') {
-            Some(rest) if rest.ends_with('\n') => return None,
-            Some(rest) => (rest, ""),
-            None => (s, "-"),
-        };
-        if content.is_empty() || content.starts_with('\n') {
-            return None;
-        }
+        let (content, chomp) = block_content(s)?;
         let lines: Vec<&str> = content.split('\n').collect();
         // Leading white space would need an indentation indicator, and trailing white space
         // on a folded line changes when folded: such values are written double-quoted.
@@ -1260,20 +1248,11 @@ impl<'a> Walker<'a> {
         // A block scalar cannot escape: a character a reader cannot take raw, or one that
         // YAML 1.1 and 1.2 read differently (U+2028 is a line break to go-yaml), sends the
         // value to the double-quoted style.
-        let raw_ok =
-            |c: char| (!c.is_control() || c == '\n' || c == '\t') && render::is_printable(c);
-        if tok.contains('+') || !s.chars().all(raw_ok) {
+        if tok.contains('+') {
             return None;
         }
         let explicit = tok.chars().find_map(|c| c.to_digit(10)).map(|d| d as usize);
-        let (content, chomp) = match s.strip_suffix('\n') {
-            Some(rest) if rest.ends_with('\n') => return None,
-            Some(rest) => (rest, ""),
-            None => (s, "-"),
-        };
-        if content.is_empty() || content.starts_with('\n') {
-            return None;
-        }
+        let (content, chomp) = block_content(s)?;
         let header_indent = block_parent_indent(src, node.body);
         let indent = self.content_indent(&region[header_end..], explicit, header_indent);
         let lines: Vec<&str> = content.split('\n').collect();
@@ -1592,4 +1571,23 @@ pub fn apply(src: &str, edits: Vec<Edit>) -> Result<String> {
     }
     out.push_str(&src[at..]);
     Ok(out)
+}
+
+/// The text a block scalar would hold for `s`, and its chomping indicator (`-` without a
+/// final line break, none with one); `None` when a block scalar cannot hold `s`: a control
+/// character, several final line breaks, or nothing but line breaks before the text.
+fn block_content(s: &str) -> Option<(&str, &'static str)> {
+    let raw_ok = |c: char| (!c.is_control() || c == '\n' || c == '\t') && render::is_printable(c);
+    if !s.chars().all(raw_ok) {
+        return None;
+    }
+    let (content, chomp) = match s.strip_suffix('\n') {
+        Some(rest) if rest.ends_with('\n') => return None,
+        Some(rest) => (rest, ""),
+        None => (s, "-"),
+    };
+    if content.is_empty() || content.starts_with('\n') {
+        return None;
+    }
+    Some((content, chomp))
 }
