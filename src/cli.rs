@@ -48,10 +48,50 @@ pub enum Command {
     #[command(after_help = format!("{EVAL_HELP}\n\n{}", crate::error::exit::help(Some("eval"))))]
     Eval(EvalArgs),
 
+    /// In a clone of the GitOps repo: check the provenance notes of update commits and print
+    /// the chain source repo@commit → version → GitOps commit → files
+    #[command(after_help = format!("{VERIFY_HELP}\n\n{}", crate::error::exit::help(Some("verify"))))]
+    Verify(VerifyArgs),
+
     /// In the GitOps repo: generate its receiver workflow from .gitops-update.yaml, with a
     /// deploy job per component that declares `on_update.deploy`
     #[command(after_help = format!("{WORKFLOW_HELP}\n\n{}", crate::error::exit::help(Some("workflow"))))]
     Workflow(WorkflowArgs),
+}
+
+const VERIFY_HELP: &str = "\
+The notes travel apart from the branches; fetch them first:
+  git fetch origin refs/notes/gitops-update:refs/notes/gitops-update
+
+Examples:
+  gitops-update verify                                   # HEAD
+  gitops-update verify --allowed-signers .allowed_signers origin/main~20..origin/main
+  gitops-update verify --gpg-keyring release-bot.asc --output json HEAD~5..HEAD
+
+Commits that are not updates (no `gitops: update version to` title) are listed and skipped.
+Without keys, the notes are checked against the commits and the signatures are not.";
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The commit, or a range A..B [default: HEAD]
+    #[arg(value_name = "COMMIT|RANGE")]
+    pub rev: Option<String>,
+
+    /// OpenSSH allowed-signers file (as git's gpg.ssh.allowedSignersFile) whose keys may sign
+    #[arg(long, value_name = "FILE")]
+    pub allowed_signers: Option<PathBuf>,
+
+    /// OpenPGP public keys (armored or binary, as gpg --export writes them) that may sign
+    #[arg(long, value_name = "FILE")]
+    pub gpg_keyring: Option<PathBuf>,
+
+    /// The clone to check [default: the current directory]
+    #[arg(short = 'C', long = "workdir", value_name = "DIR")]
+    pub workdir: Option<PathBuf>,
+
+    /// text, or json: one object per commit
+    #[arg(long, value_enum, default_value = "text")]
+    pub output: Format,
 }
 
 const WORKFLOW_HELP: &str = "\
@@ -354,6 +394,11 @@ pub struct RunArgs {
     /// run writes nothing and ends superseded (exit 8)
     #[arg(long, env = "GITOPS_ALLOW_DOWNGRADE")]
     pub allow_downgrade: bool,
+
+    /// Write no provenance note (refs/notes/gitops-update) on the update commit: for a server
+    /// whose hooks refuse notes refs
+    #[arg(long, env = "GITOPS_NO_PROVENANCE")]
+    pub no_provenance: bool,
 
     /// How to report on stdout
     #[arg(long, value_enum, default_value = "text")]

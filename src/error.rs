@@ -25,6 +25,9 @@ pub mod exit {
     /// `run`: a newer version than the one asked for is already in the file, so nothing
     /// was written (not a failure: an older build finished last).
     pub const SUPERSEDED: u8 = 8;
+    /// `verify`: an update commit has no provenance note, its note does not match it, or its
+    /// signature does not verify with the keys given.
+    pub const UNPROVEN: u8 = 9;
     /// `workflow --check`: the committed receiver is not what the config gives.
     pub const STALE: u8 = 1;
     /// `eval -e` (yq's `--exit-status`): no result, or every result null or false.
@@ -32,15 +35,16 @@ pub mod exit {
 
     /// Each code, what it means, and the commands that can end with it.
     pub const TABLE: &[(u8, &str, &[&str])] = &[
-        (OK, "done: pushed, already up to date, a dry run, printed or written, or the dispatched update landed (or was already there)", &["eval", "run", "dispatch", "workflow"]),
-        (UNEXPECTED, "unexpected: a bug, or an I/O failure such as a full disk; for workflow --check, the committed workflow is not what the config gives (the diff is on stdout); for eval -e, no result, or every result null or false", &["eval", "run", "dispatch", "workflow"]),
-        (INPUT, "invalid input: flags, environment, version, path, file, expression, YAML, a refused edit, a missing file or branch, uncommitted changes", &["eval", "run", "dispatch", "workflow"]),
+        (OK, "done: pushed, already up to date, a dry run, printed or written, the dispatched update landed (or was already there), or every update commit verified", &["eval", "run", "dispatch", "workflow", "verify"]),
+        (UNEXPECTED, "unexpected: a bug, or an I/O failure such as a full disk; for workflow --check, the committed workflow is not what the config gives (the diff is on stdout); for eval -e, no result, or every result null or false", &["eval", "run", "dispatch", "workflow", "verify"]),
+        (INPUT, "invalid input: flags, environment, version, path, file, expression, YAML, a refused edit, a missing file or branch, uncommitted changes", &["eval", "run", "dispatch", "workflow", "verify"]),
         (TRANSPORT, "git transport, authentication or timeout failure; the Gitea API refused a request or could not be reached; a Gitea older than 1.24 (dispatch)", &["run", "dispatch"]),
         (REJECTED, "the server rejected the push for good (a hook, a protected branch, a permission)", &["run"]),
         (GAVE_UP, "gave up after --max-attempts pushes that lost the race to other writers", &["run"]),
         (STATUS, "the commit status could not be set (only with --require-status)", &["run"]),
         (NOT_LANDED, "dispatch: the update did not land (its run failed, a later build superseded it, or nothing proved it before --wait-timeout)", &["dispatch"]),
         (SUPERSEDED, "superseded: the file already holds a newer version than the one asked for (an older build finished last); nothing was written. Not a failure; --allow-downgrade rolls back on purpose", &["run"]),
+        (UNPROVEN, "verify: an update commit has no provenance note, its note does not match the commit, or its signature does not verify with the keys given", &["verify"]),
     ];
 
     /// The table for `--help`: every code, or those `command` can end with.

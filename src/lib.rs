@@ -22,6 +22,7 @@ mod model;
 mod order;
 mod path;
 mod policy;
+mod provenance;
 mod record;
 pub mod report;
 pub mod sign;

@@ -491,6 +491,40 @@ pub fn backoff(base: Duration, doublings: u32, cap: Duration) -> Duration {
     Duration::from_millis(cap_ms / 2 + r % (cap_ms / 2 + 1))
 }
 
+/// What `verify` found of one commit's provenance (src/provenance/verify.rs).
+pub enum Verdict {
+    /// A commit the tool did not make (no update title): nothing to check.
+    NotAnUpdate,
+    Verified(Chain),
+    Failed {
+        chain: Option<Chain>,
+        why: String,
+    },
+}
+
+/// `source repo@commit → version → GitOps commit → files`, and who signed it.
+#[derive(Debug, Clone)]
+pub struct Chain {
+    pub source_repo: Option<String>,
+    pub source_commit: Option<String>,
+    pub version: String,
+    pub component: String,
+    pub dispatch_id: Option<String>,
+    pub run: Option<String>,
+    pub files: Vec<String>,
+    pub signature: Signed,
+}
+
+#[derive(Debug, Clone)]
+pub enum Signed {
+    /// The envelope carries no signature, as the statement says.
+    Unsigned,
+    /// Signed by this key id; not checked, since no keys were given.
+    Unchecked(String),
+    /// Verified with this key, allowed for these principals (or the OpenPGP user IDs).
+    Verified { key: String, by: String },
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -39,6 +39,12 @@ pub trait Landing {
         Ok(None)
     }
 
+    /// Whether the run may lack the right to write refs other than its push (an AGit push
+    /// needs only read access): then a refused provenance note is a warning, not a failure.
+    fn writes_only_for_review(&self) -> bool {
+        false
+    }
+
     /// After the update pushed: open or update the pull request, describe it, merge it. A
     /// push to the branch itself has nothing left to do.
     fn follow_up(&self, _done: &Done) -> Result<Option<Pulled>> {
@@ -239,6 +245,9 @@ struct Run<'a> {
     pushed: Option<Oid>,
     /// The last push that failed without an answer: its tip and its message.
     failed: Option<(Oid, String)>,
+    /// Commits of ours whose push the server refused as stale: their notes, if they were
+    /// stored, are removed with the next note.
+    unlanded: Vec<Oid>,
 }
 
 impl<'a> Run<'a> {
@@ -249,7 +258,7 @@ impl<'a> Run<'a> {
             .iter()
             .map(|(p, e)| Ok((p.clone(), Program::compile(e, &cfg.bindings)?)))
             .collect::<Result<Vec<_>>>()?;
-        let git = Git::open(&git::Options {
+        let mut git = Git::open(&git::Options {
             target: &cfg.target,
             token: cfg.token.as_ref(),
             branch: cfg.branch.as_deref(),
@@ -258,6 +267,7 @@ impl<'a> Run<'a> {
             config: cfg.git_config,
             dry_run: cfg.dry_run,
         })?;
+        git.with_notes = cfg.provenance && !cfg.dry_run;
         warn_unused_version(cfg);
         let files: Vec<RepoPath> = programs.iter().map(|(p, _)| p.clone()).collect();
         if !cfg.dry_run {
@@ -273,6 +283,7 @@ impl<'a> Run<'a> {
             attempt: 0,
             pushed: None,
             failed: None,
+            unlanded: Vec::new(),
         })
     }
 
@@ -421,7 +432,67 @@ impl<'a> Run<'a> {
             &cfg.committer,
             cfg.signer.as_ref(),
         )?;
+        if let Some(step) = self.note(tip, commit, &changes)? {
+            return Ok(step);
+        }
         self.land(tip, commit, changes)
+    }
+
+    /// Stores the commit's provenance note on the server before the commit itself, so that
+    /// no update commit is ever there without its note (libgit2 has no atomic push). A
+    /// notes ref that moved meanwhile is fetched again and the note added on top; a note
+    /// whose push lost its answer makes the attempt start again, as a lost commit push does.
+    fn note(&mut self, tip: Oid, commit: Oid, changes: &[Change]) -> Result<Option<Step>> {
+        let cfg = self.cfg;
+        if !cfg.provenance {
+            return Ok(None);
+        }
+        let text = provenance_note(cfg, &self.git, tip, commit, changes)?;
+        let mut round = 0;
+        loop {
+            round += 1;
+            let notes = self
+                .git
+                .add_note(commit, &text, &cfg.committer, &self.unlanded)?;
+            let refused = match self.git.push_notes(notes) {
+                Ok(Push::Accepted) => return Ok(None),
+                Ok(Push::Stale(_)) if round < cfg.max_attempts => {
+                    std::thread::sleep(backoff(round));
+                    self.git.fetch_notes()?;
+                    continue;
+                }
+                Ok(Push::Stale(why)) => why,
+                Ok(Push::Rejected(msg)) => msg,
+                Err(e @ Error::Auth(_)) => return Err(e),
+                // The answer was lost, not necessarily the push: the notes tip tells.
+                Err(_) if self.git.fetch_notes().ok().flatten() == Some(notes) => return Ok(None),
+                Err(e) => {
+                    return self
+                        .unanswered(tip, e, "the provenance note's push failed")
+                        .map(Some)
+                }
+            };
+            return self.note_refused(refused).map(|()| None);
+        }
+    }
+
+    /// The server refused the note for good: a failure, unless the landing may lack the
+    /// right to write it (AGit), where the update lands without its note and says so.
+    fn note_refused(&self, msg: String) -> Result<()> {
+        let target = format!("{} of {}", crate::provenance::NOTES_REF, self.git.url());
+        if self.landing.writes_only_for_review() {
+            report::warn(&format!(
+                "the provenance note was not stored ({target} refused it: {msg}); the update goes for review without it"
+            ));
+            return Ok(());
+        }
+        Err(Error::Rejected {
+            target,
+            message: format!(
+                "{msg}; the provenance note cannot be stored: allow pushes to {}, or pass --no-provenance",
+                crate::provenance::NOTES_REF
+            ),
+        })
     }
 
     /// Lands `commit`, built on `tip`, and says what comes next.
@@ -470,24 +541,82 @@ impl<'a> Run<'a> {
                 ..
             }) => {
                 retry(&format!("another writer pushed first ({why})"));
+                self.unlanded.push(commit);
                 Ok(Step::Retry(None))
             }
             Err(e @ Error::Auth(_)) => Err(e),
             Err(e) => {
-                // The same failure from the same tip twice is no lost answer but a refusal
-                // that will not change: say it now, not after a minute of retries.
-                let again = (tip, e.to_string());
-                if self.failed.as_ref() == Some(&again) {
-                    return Err(e);
-                }
-                self.failed = Some(again);
                 // The answer was lost, not necessarily the push: the next fetch tells.
                 self.pushed = Some(commit);
-                retry(&e.to_string());
-                Ok(Step::Retry(Some(e)))
+                self.unanswered(tip, e, "")
             }
         }
     }
+
+    /// A push that failed without an answer: another attempt, from a new fetch. The same
+    /// failure from the same tip twice is no lost answer but a refusal that will not
+    /// change: said now, not after a minute of retries.
+    fn unanswered(&mut self, tip: Oid, e: Error, what: &str) -> Result<Step> {
+        let again = (tip, e.to_string());
+        if self.failed.as_ref() == Some(&again) {
+            return Err(e);
+        }
+        self.failed = Some(again);
+        let why = if what.is_empty() {
+            e.to_string()
+        } else {
+            format!("{what} ({e})")
+        };
+        report::progress(&format!(
+            "attempt {}: {why}; fetching the new tip to re-apply the edit",
+            self.attempt
+        ));
+        Ok(Step::Retry(Some(e)))
+    }
+}
+
+/// The note of `commit`, built on `tip`: its statement in a DSSE envelope, signed with the
+/// commit's key when there is one.
+fn provenance_note(
+    cfg: &RunConfig,
+    git: &Git,
+    tip: Oid,
+    commit: Oid,
+    changes: &[Change],
+) -> Result<String> {
+    use crate::provenance::{dsse::Envelope, Asked, Made, Written};
+    let files: Vec<Written> = changes
+        .iter()
+        .map(|c| Written {
+            path: c.path.as_str(),
+            before: c.before.as_bytes(),
+            after: c.after.as_bytes(),
+        })
+        .collect();
+    let url = git.url();
+    let made = Made {
+        repository: &url,
+        branch: &git.branch,
+        parent: tip,
+        commit,
+    };
+    let asked = Asked {
+        component: &cfg.component,
+        version: cfg.version.as_str(),
+        digest: cfg.digest.as_deref(),
+        source_repo: cfg.source_repo.as_deref(),
+        source_commit: cfg.source_commit.as_deref(),
+        dispatch_id: cfg.dispatch_id.as_deref(),
+        run: cfg.run_origin.as_ref(),
+        edits: cfg
+            .edits
+            .iter()
+            .map(|(p, e)| (p.as_str(), e.as_str()))
+            .collect(),
+        signer: cfg.signer.as_ref(),
+    };
+    let statement = crate::provenance::statement(&asked, &made, &files);
+    Envelope::seal(&statement, cfg.signer.as_ref())?.to_note()
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ mod completions;
 pub mod dispatch;
 pub mod eval;
 mod run;
+mod verify;
 mod workflow;
 
 use std::ffi::OsString;
@@ -12,7 +13,7 @@ use std::ffi::OsString;
 use clap::Parser;
 
 use crate::cli::{Cli, Command};
-use crate::config::{self, DispatchConfig, EvalConfig, RunConfig, WorkflowConfig};
+use crate::config::{self, DispatchConfig, EvalConfig, RunConfig, VerifyConfig, WorkflowConfig};
 use crate::error::Result;
 
 /// Without a subcommand, the flags are `run`'s: bare `gitops-update` in a workflow step,
@@ -141,5 +142,6 @@ pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> Result<u8> {
         Command::Dispatch(args) => dispatch::execute(&DispatchConfig::resolve(*args, &env)?),
         Command::Completions { shell } => completions::execute(shell),
         Command::Workflow(args) => workflow::execute(&WorkflowConfig::resolve(args)?),
+        Command::Verify(args) => verify::execute(&VerifyConfig::resolve(args)?),
     }
 }

@@ -5,11 +5,13 @@
 mod dispatch;
 mod eval;
 mod run;
+mod verify;
 mod workflow;
 
 pub use dispatch::DispatchConfig;
 pub use eval::{EvalConfig, Format as EvalFormat, Input, Output};
 pub use run::{PullRequestMode, RunConfig};
+pub use verify::VerifyConfig;
 pub use workflow::{Mode as WorkflowMode, WorkflowConfig};
 
 use std::collections::BTreeMap;

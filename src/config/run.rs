@@ -30,6 +30,12 @@ pub struct RunConfig {
     pub require_status: bool,
     /// `--allow-downgrade`: a value may move to an older version (issue 30).
     pub allow_downgrade: bool,
+    /// Write a provenance note on the update commit (src/provenance).
+    pub provenance: bool,
+    /// The digest the version is built as (`{{DIGEST}}`), for the provenance.
+    pub digest: Option<String>,
+    /// The CI run this is, from the runner's variables, for the provenance.
+    pub run_origin: Option<crate::provenance::RunOrigin>,
     /// `GITEA_API_URL`, for the commit status.
     pub api_url: Option<SafeUrl>,
     pub json: bool,
@@ -188,6 +194,9 @@ impl RunConfig {
             dry_run: args.dry_run,
             require_status: args.require_status,
             allow_downgrade: args.allow_downgrade,
+            provenance: !args.no_provenance,
+            digest,
+            run_origin: crate::provenance::run_origin(|k| env.get(k).cloned()),
             api_url: server.clone().map(SafeUrl::new),
             json: args.output == crate::cli::Format::Json,
             workdir,

@@ -4,13 +4,18 @@ use std::path::Path;
 
 use git2::{Direction, ErrorCode, FetchOptions, FileMode, ObjectType, Oid, Tree};
 
-use super::{transport, Git, PENDING_REF, TIP_REF};
+use super::{transport, Git, NOTES_LOCAL, PENDING_REF, TIP_REF};
 use crate::error::{Error, Result};
 use crate::model::RepoPath;
+use crate::provenance::NOTES_REF;
 
 /// What the remote said `refs/heads/<branch>` is, on the connection just used.
 fn advertised(remote: &git2::Remote, branch: &str) -> Option<Oid> {
-    let name = format!("refs/heads/{branch}");
+    advertised_ref(remote, &format!("refs/heads/{branch}"))
+}
+
+/// What the remote said the ref `name` is, on the connection just used.
+pub(super) fn advertised_ref(remote: &git2::Remote, name: &str) -> Option<Oid> {
     let heads = remote.list().ok()?;
     heads.iter().find(|h| h.name() == name).map(|h| h.oid())
 }
@@ -48,6 +53,7 @@ impl Git {
             .remote_anonymous(url.expose())
             .map_err(|e| transport("cannot open", &url, &e))?;
         let fetch_err = |e: git2::Error| transport("cannot fetch from", &url, &e);
+        let notes;
         // Download only, and set the tip from the remote's own list: libgit2's update_tips
         // truncates FETCH_HEAD whatever it is told (remote.c, git_remote_update_tips), and in
         // a checkout FETCH_HEAD is the user's.
@@ -63,25 +69,30 @@ impl Git {
             })?;
             let head = head.as_str().unwrap_or_default();
             let branch = head.strip_prefix("refs/heads/").unwrap_or(head).to_string();
-            let refspec = format!("+refs/heads/{branch}:{TIP_REF}");
+            let refspecs = self.tip_refspecs(&branch);
             let remote = conn.remote();
             remote
-                .download(&[&refspec], Some(&mut fo))
+                .download(&refspecs, Some(&mut fo))
                 .map_err(fetch_err)?;
             let tip = advertised(remote, &branch);
+            notes = advertised_ref(remote, NOTES_REF);
             (branch, tip)
         } else {
-            let refspec = format!("+refs/heads/{}:{TIP_REF}", self.branch);
+            let refspecs = self.tip_refspecs(&self.branch);
             remote
-                .download(&[&refspec], Some(&mut fo))
+                .download(&refspecs, Some(&mut fo))
                 .map_err(fetch_err)?;
             let tip = advertised(&remote, &self.branch);
+            notes = advertised_ref(&remote, NOTES_REF);
             let _ = remote.disconnect();
             (self.branch.clone(), tip)
         };
         drop(remote);
         drop(fo);
         self.branch = branch;
+        if self.with_notes {
+            self.keep_notes(notes)?;
+        }
         let tip = tip.ok_or_else(|| {
             Error::Repo(format!(
                 "the branch {} does not exist in {}; give an existing branch with --branch or GITOPS_BRANCH",
@@ -97,9 +108,19 @@ impl Git {
         Ok(tip)
     }
 
+    /// The branch's tip, and the provenance notes in the same fetch when the run writes
+    /// them: one round trip for both.
+    fn tip_refspecs(&self, branch: &str) -> Vec<String> {
+        let mut specs = vec![format!("+refs/heads/{branch}:{TIP_REF}")];
+        if self.with_notes {
+            specs.push(format!("+{NOTES_REF}:{NOTES_LOCAL}"));
+        }
+        specs
+    }
+
     /// How every fetch goes: the credentials and extra header, depth 1 where the transport
     /// allows.
-    fn fetch_options(&self) -> FetchOptions<'_> {
+    pub(super) fn fetch_options(&self) -> FetchOptions<'_> {
         let mut fo = FetchOptions::new();
         fo.remote_callbacks(self.callbacks());
         if !self.local_transport && self.shallow_fetch {

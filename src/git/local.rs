@@ -156,6 +156,8 @@ impl Git {
         let log = "gitops-update: push";
         // `expect` is a lease, forced or not: the ref moves only from that value.
         let moved = match (force, expect) {
+            // A zero lease: the ref may only be created.
+            (_, Some(old)) if old.is_zero() => remote.reference(target, commit, false, log),
             (_, Some(old)) => remote.reference_matching(target, commit, true, old, log),
             (false, None) => remote.reference(target, commit, false, log),
             (true, None) => remote.reference(target, commit, true, log),

@@ -15,6 +15,7 @@ mod checkout;
 mod commit;
 mod fetch;
 mod local;
+mod notes;
 mod push;
 mod stream;
 
@@ -71,6 +72,8 @@ fn set_search_paths(scope: ConfigScope) -> Result<()> {
 const TIP_REF: &str = "refs/gitops-update/tip";
 /// Where `fetch_branch` keeps the tip of another branch it fetched.
 const PENDING_REF: &str = "refs/gitops-update/pending";
+/// Where the provenance notes fetched from the server are kept, and our note is added.
+const NOTES_LOCAL: &str = "refs/gitops-update/notes";
 /// The commit to push: libgit2 pushes references, not bare object ids.
 const PUSH_REF: &str = "refs/gitops-update/push";
 
@@ -87,6 +90,10 @@ pub struct Git {
     /// is shallow already; never one that would become shallow.
     shallow_fetch: bool,
     pub branch: String,
+    /// Whether a fetch of the tip also fetches the provenance notes.
+    pub with_notes: bool,
+    /// The notes tip the server advertised on the last fetch.
+    notes_tip: Option<git2::Oid>,
     /// The work tree, when running in a checkout of the target.
     pub checkout: Option<PathBuf>,
     /// The checkout's repository, when fetches go to a repository of their own (`repo`).
@@ -229,7 +236,7 @@ impl Drop for Git {
             crate::cleanup::unregister(tmp.path());
             return;
         }
-        for name in [TIP_REF, PUSH_REF, PENDING_REF] {
+        for name in [TIP_REF, PUSH_REF, PENDING_REF, NOTES_LOCAL] {
             if let Ok(mut r) = self.repo.find_reference(name) {
                 let _ = r.delete();
             }
@@ -287,6 +294,8 @@ impl Git {
             local_transport,
             shallow_fetch,
             branch: String::new(),
+            with_notes: false,
+            notes_tip: None,
             checkout,
             user_repo: None,
             _tmp: tmp,

@@ -48,7 +48,9 @@ impl Landing for PullRequestBranch<'_> {
                 Err(e) => return Err(e),
             }
         };
-        self.seen.set(head);
+        // No branch yet: the push may only create it (a zero lease), so that an update whose
+        // branch another updater created meanwhile is looked at again, not pushed over.
+        self.seen.set(Some(head.unwrap_or(Oid::ZERO_SHA1)));
         Ok(head.map(|h| (branch, h)))
     }
 

@@ -4,10 +4,12 @@
 mod ci;
 mod diff;
 mod dispatch;
+mod verify;
 
 pub(crate) use ci::{append_outputs, Failure, RunReport};
 pub(crate) use diff::{color_stdout, unified_diff};
 pub(crate) use dispatch::{DispatchReport, Proven};
+pub(crate) use verify::VerifyReport;
 
 use std::io::{self, Write};
 

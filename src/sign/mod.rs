@@ -87,6 +87,13 @@ impl Signer {
 
     /// The armored signature of `payload` (a commit's text), for its `gpgsig` header.
     pub fn sign(&self, payload: &[u8]) -> Result<String> {
+        self.sign_in("git", payload)
+    }
+
+    /// The armored signature of `payload` in an sshsig `namespace` (git's is `git`), so that
+    /// a signature made for one purpose never verifies for another. OpenPGP has no
+    /// namespaces: its signatures are the same whatever they sign.
+    pub fn sign_in(&self, namespace: &str, payload: &[u8]) -> Result<String> {
         let key = match self {
             Signer::Ssh(key) => key,
             Signer::OpenPgp(key) => {
@@ -100,8 +107,10 @@ impl Signer {
         };
         let failed = |e: ssh_key::Error| Error::Internal(format!("signing failed: {e}"));
         let sig = match key.key_data().rsa() {
-            Some(rsa) => rsa_sshsig(rsa, key.public_key(), payload).map_err(failed)?,
-            None => key.sign("git", HashAlg::Sha512, payload).map_err(failed)?,
+            Some(rsa) => rsa_sshsig(rsa, key.public_key(), namespace, payload).map_err(failed)?,
+            None => key
+                .sign(namespace, HashAlg::Sha512, payload)
+                .map_err(failed)?,
         };
         sig.to_pem(LineEnding::LF)
             .map_err(|e| Error::Internal(format!("signing failed: {e}")))
@@ -115,6 +124,15 @@ impl Signer {
             Signer::OpenPgp(key) => {
                 format!("the OpenPGP {} key {}", key.algorithm(), key.fingerprint())
             }
+        }
+    }
+
+    /// The key as a DSSE signature names it: an SSH key's SHA-256 fingerprint as
+    /// `ssh-keygen -l` prints it, an OpenPGP key's fingerprint in hex.
+    pub fn key_id(&self) -> String {
+        match self {
+            Signer::Ssh(key) => key.fingerprint(HashAlg::Sha256).to_string(),
+            Signer::OpenPgp(key) => key.fingerprint(),
         }
     }
 
@@ -199,6 +217,7 @@ fn algorithm_of(text: &str) -> Option<String> {
 fn rsa_sshsig(
     keypair: &ssh_key::private::RsaKeypair,
     public: &ssh_key::PublicKey,
+    namespace: &str,
     payload: &[u8],
 ) -> ssh_key::Result<ssh_key::SshSig> {
     use rsa::signature::{SignatureEncoding, Signer as _};
@@ -214,7 +233,7 @@ fn rsa_sshsig(
         vec![int(&keypair.private.p)?, int(&keypair.private.q)?],
     )
     .map_err(|_| ssh_key::Error::Crypto)?;
-    let signed = ssh_key::SshSig::signed_data("git", HashAlg::Sha512, payload)?;
+    let signed = ssh_key::SshSig::signed_data(namespace, HashAlg::Sha512, payload)?;
     let data = rsa::pkcs1v15::SigningKey::<sha2::Sha512>::new(key)
         .try_sign(&signed)
         .map_err(|_| ssh_key::Error::Crypto)?
@@ -225,7 +244,12 @@ fn rsa_sshsig(
         },
         data,
     )?;
-    ssh_key::SshSig::new(public.key_data().clone(), "git", HashAlg::Sha512, signature)
+    ssh_key::SshSig::new(
+        public.key_data().clone(),
+        namespace,
+        HashAlg::Sha512,
+        signature,
+    )
 }
 
 impl fmt::Debug for Signer {

@@ -19,6 +19,7 @@ mod limitations;
 mod local;
 mod mistakes;
 mod policy;
+mod provenance;
 mod pull_request;
 mod receiver;
 mod run;

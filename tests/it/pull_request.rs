@@ -276,7 +276,10 @@ fn without_the_api_it_is_refused_and_a_protected_branch_names_the_option() {
     // A direct push refused for a protected branch says that --pull-request exists.
     w.deploy.hook(
         "pre-receive",
-        "#!/bin/sh\necho 'Not allowed to push to protected branch main' >&2\nexit 1\n",
+        // Gitea refuses the protected branch alone: the provenance note needs only the
+        // right to write code (routers/private/hook_pre_receive.go, preReceiveBranch and
+        // the default case).
+        "#!/bin/sh\nwhile read o n ref; do [ \"$ref\" = refs/heads/main ] && { echo 'Not allowed to push to protected branch main' >&2; exit 1; }; done\nexit 0\n",
     );
     let r = run(w.update("1.2.3", "out").env_remove("GITOPS_PULL_REQUEST"));
     assert_eq!(r.code, 4, "{}", r.stderr);

@@ -11,12 +11,12 @@ use crate::common::git::{git_out, Remote, TOKEN};
 use crate::common::run::{http_remote, remote, workflow};
 use crate::common::{bin, run, Run};
 
-const EMAIL: &str = "deploy-bot@example.com";
+pub(crate) const EMAIL: &str = "deploy-bot@example.com";
 
 /// Whether `tool` (the key maker and checker these tests drive) is installed. Missing, the
 /// test says so and passes on a workstation, so `cargo test` needs only git; under CI
 /// (`CI=true`, where `.ci/run` installs it) a missing tool fails the test.
-fn tool(name: &str) -> bool {
+pub(crate) fn tool(name: &str) -> bool {
     let found = Command::new(name)
         .arg("--version")
         .stdout(std::process::Stdio::null())
@@ -33,13 +33,13 @@ fn tool(name: &str) -> bool {
     found
 }
 
-struct Key {
-    private: String,
-    public: String,
+pub(crate) struct Key {
+    pub(crate) private: String,
+    pub(crate) public: String,
     _dir: tempfile::TempDir,
 }
 
-fn keygen(kind: &[&str], passphrase: &str) -> Key {
+pub(crate) fn keygen(kind: &[&str], passphrase: &str) -> Key {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("key");
     let out = Command::new("ssh-keygen")
@@ -95,7 +95,7 @@ fn verify(remote: &Remote, rev: &str, key: &Key) -> (bool, String) {
     (out.status.success(), text)
 }
 
-fn signed_run(cwd: &Path, repo: &str, key: &Key) -> Command {
+pub(crate) fn signed_run(cwd: &Path, repo: &str, key: &Key) -> Command {
     let mut cmd = workflow(cwd, repo);
     cmd.env("GITOPS_SIGNING_KEY", &key.private)
         .env("GIT_COMMITTER_EMAIL", EMAIL)
@@ -103,7 +103,7 @@ fn signed_run(cwd: &Path, repo: &str, key: &Key) -> Command {
     cmd
 }
 
-fn no_secret(r: &Run, key: &Key, remote: &Remote) {
+pub(crate) fn no_secret(r: &Run, key: &Key, remote: &Remote) {
     let objects = remote.all_objects_text();
     let config = fs::read_to_string(remote.bare().join("config")).unwrap_or_default();
     for line in secret_lines(key) {
@@ -370,18 +370,18 @@ fn the_default_committer_email_is_warned_about_and_a_dry_run_signs_nothing() {
 }
 
 /// A temporary `GNUPGHOME` with the keys `gpg` made in it; its agent is stopped with it.
-struct Gpg {
-    home: tempfile::TempDir,
+pub(crate) struct Gpg {
+    pub(crate) home: tempfile::TempDir,
 }
 
 impl Gpg {
-    fn new() -> Gpg {
+    pub(crate) fn new() -> Gpg {
         Gpg {
             home: tempfile::tempdir().unwrap(),
         }
     }
 
-    fn run(&self, passphrase: &str, args: &[&str]) -> String {
+    pub(crate) fn run(&self, passphrase: &str, args: &[&str]) -> String {
         let out = Command::new("gpg")
             .env("GNUPGHOME", self.home.path())
             .args([
@@ -403,18 +403,18 @@ impl Gpg {
     }
 
     /// A new key for `uid` (`gpg --quick-gen-key uid algo usage`), its armored secret export.
-    fn key(&self, uid: &str, algo: &str, usage: &str, passphrase: &str) -> String {
+    pub(crate) fn key(&self, uid: &str, algo: &str, usage: &str, passphrase: &str) -> String {
         self.run(passphrase, &["--quick-gen-key", uid, algo, usage, "never"]);
         self.export(uid, passphrase)
     }
 
-    fn export(&self, uid: &str, passphrase: &str) -> String {
+    pub(crate) fn export(&self, uid: &str, passphrase: &str) -> String {
         self.run(passphrase, &["--armor", "--export-secret-keys", uid])
     }
 
     /// The fingerprint of the key gpg itself signs with for `uid`: the newest key (primary
     /// or subkey) that may sign.
-    fn signing_fingerprint(&self, uid: &str) -> String {
+    pub(crate) fn signing_fingerprint(&self, uid: &str) -> String {
         let list = self.run("", &["--with-colons", "--list-secret-keys", uid]);
         let mut last = None;
         let mut signs = false;
@@ -476,7 +476,7 @@ fn armored_secret_lines(text: &str) -> Vec<String> {
         .collect()
 }
 
-fn no_armored_secret(r: &Run, text: &str, remote: &Remote) {
+pub(crate) fn no_armored_secret(r: &Run, text: &str, remote: &Remote) {
     let objects = remote.all_objects_text();
     let config = fs::read_to_string(remote.bare().join("config")).unwrap_or_default();
     for line in armored_secret_lines(text) {

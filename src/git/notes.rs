@@ -1,0 +1,127 @@
+//! The provenance notes (`src/provenance`): the notes ref fetched beside the tip, one note
+//! added on top of it, and pushed as a compare-and-swap over the tip that was fetched.
+
+use git2::{Oid, Signature};
+
+use super::{transport, Git, Push, NOTES_LOCAL};
+use crate::error::{Error, Result};
+use crate::model::Person;
+use crate::provenance::NOTES_REF;
+
+impl Git {
+    /// Fetches the notes ref alone (depth 1 where the transport allows): after another
+    /// writer's note moved it. `None` when the server has none yet.
+    pub fn fetch_notes(&mut self) -> Result<Option<Oid>> {
+        let url = self.url.clone();
+        let mut fo = self.fetch_options();
+        let mut remote = self
+            .repo
+            .remote_anonymous(url.expose())
+            .map_err(|e| transport("cannot open", &url, &e))?;
+        let refspec = format!("+{NOTES_REF}:{NOTES_LOCAL}");
+        remote
+            .download(&[&refspec], Some(&mut fo))
+            .map_err(|e| transport("cannot fetch from", &url, &e))?;
+        let tip = super::fetch::advertised_ref(&remote, NOTES_REF);
+        let _ = remote.disconnect();
+        drop(remote);
+        drop(fo);
+        self.keep_notes(tip)?;
+        Ok(tip)
+    }
+
+    /// Records the notes tip the server advertised on the last fetch (or none).
+    pub(super) fn keep_notes(&mut self, tip: Option<Oid>) -> Result<()> {
+        self.notes_tip = tip;
+        match tip {
+            Some(tip) => self
+                .repo
+                .reference(NOTES_LOCAL, tip, true, "gitops-update: fetch notes")
+                .map(|_| ())
+                .map_err(|e| Error::Internal(format!("cannot record the notes: {}", e.message()))),
+            None => {
+                if let Ok(mut r) = self.repo.find_reference(NOTES_LOCAL) {
+                    let _ = r.delete();
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// A notes commit on the fetched notes tip that adds `text` as the note of `commit`
+    /// (replacing a note it had: the tool's own, from an earlier attempt whose answer was
+    /// lost), and removes the notes of `unlanded` commits, which the server never took.
+    pub fn add_note(&self, commit: Oid, text: &str, who: &Person, unlanded: &[Oid]) -> Result<Oid> {
+        let internal =
+            |e: git2::Error| Error::Internal(format!("cannot write the note: {}", e.message()));
+        let repo = &self.repo;
+        let base = self
+            .notes_tip
+            .map(|t| repo.find_commit(t))
+            .transpose()
+            .map_err(internal)?;
+        let mut root = match &base {
+            Some(c) => Some(c.tree_id()),
+            None => None,
+        };
+        for gone in unlanded.iter().filter(|c| **c != commit) {
+            root = Some(self.set_note(root, *gone, None).map_err(internal)?);
+        }
+        let blob = repo.blob(text.as_bytes()).map_err(internal)?;
+        let root = self.set_note(root, commit, Some(blob)).map_err(internal)?;
+        let tree = repo.find_tree(root).map_err(internal)?;
+        let sig = Signature::now(&who.name, &who.email).map_err(internal)?;
+        let parents: Vec<&git2::Commit> = base.iter().collect();
+        let message = format!("gitops-update: provenance of {commit}\n");
+        repo.commit(None, &sig, &sig, &message, &tree, &parents)
+            .map_err(internal)
+    }
+
+    /// The notes tree `root` with the note of `commit` set to `blob`, or removed. Notes go
+    /// under a two-digit fan-out directory (`ab/cdef…`), as git lays out a large notes tree,
+    /// so that each update writes a tree of 1/256th of the notes, not one of all of them;
+    /// git and libgit2 find a note at any fan-out. A note at the root, as a small tree
+    /// written by git has it, is moved.
+    fn set_note(
+        &self,
+        root: Option<Oid>,
+        commit: Oid,
+        blob: Option<Oid>,
+    ) -> std::result::Result<Oid, git2::Error> {
+        let repo = &self.repo;
+        let root = root.map(|t| repo.find_tree(t)).transpose()?;
+        let hex = commit.to_string();
+        let (dir, rest) = hex.split_at(2);
+        let mut top = repo.treebuilder(root.as_ref())?;
+        if top.get(&hex)?.is_some() {
+            top.remove(&hex)?;
+        }
+        let sub = match top.get(dir)? {
+            Some(e) if e.kind() == Some(git2::ObjectType::Tree) => Some(repo.find_tree(e.id())?),
+            _ => None,
+        };
+        let mut inner = repo.treebuilder(sub.as_ref())?;
+        match blob {
+            Some(b) => inner
+                .insert(rest, b, i32::from(git2::FileMode::Blob))
+                .map(|_| ())?,
+            None if inner.get(rest)?.is_some() => inner.remove(rest)?,
+            None => {}
+        }
+        if inner.is_empty() {
+            if top.get(dir)?.is_some() {
+                top.remove(dir)?;
+            }
+        } else {
+            top.insert(dir, inner.write()?, i32::from(git2::FileMode::Tree))?;
+        }
+        top.write()
+    }
+
+    /// Pushes a notes commit over the notes tip that was fetched, never forced: a note
+    /// another writer added meanwhile is kept, by fetching and adding ours again.
+    pub fn push_notes(&self, notes: Oid) -> Result<Push> {
+        self.push_ref(notes, NOTES_REF, false, self.notes_tip, &[])
+            .map(|(push, _)| push)
+    }
+}

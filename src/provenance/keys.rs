@@ -1,0 +1,188 @@
+//! The keys `verify` accepts: an OpenSSH allowed-signers file (ssh-keygen(1), "ALLOWED
+//! SIGNERS", the same file git's `gpg.ssh.allowedSignersFile` names), and OpenPGP public
+//! keys.
+
+use ssh_key::{HashAlg, PublicKey, SshSig};
+
+use super::verify::Signed;
+
+/// One line of an allowed-signers file.
+pub struct AllowedSigner {
+    pub principals: String,
+    /// `namespaces="…"`: the signature's namespace must be one of them.
+    pub namespaces: Option<Vec<String>>,
+    pub key: PublicKey,
+}
+
+/// The file's lines. A line with options this tool does not check (`cert-authority`,
+/// `valid-after`, `valid-before`) is left out, and said: a key is never trusted beyond what
+/// its line allows. Err names the line that cannot be read.
+pub fn parse_allowed_signers(text: &str) -> Result<(Vec<AllowedSigner>, Vec<usize>), String> {
+    let mut signers = Vec::new();
+    let mut skipped = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let words = split_words(line);
+        let key_at = words
+            .iter()
+            .position(|w| is_key_type(w))
+            .filter(|&i| (1..=2).contains(&i))
+            .ok_or_else(|| format!("line {}: expected `principals [options] key`", n + 1))?;
+        let options = if key_at == 2 { words[1].as_str() } else { "" };
+        let mut namespaces = None;
+        let mut unsupported = false;
+        for option in split_options(options) {
+            match option.split_once('=') {
+                Some((k, v)) if k.eq_ignore_ascii_case("namespaces") => {
+                    let v = v.trim_matches('"');
+                    namespaces = Some(v.split(',').map(str::to_string).collect());
+                }
+                _ => unsupported = true,
+            }
+        }
+        let key_text = words[key_at..]
+            .iter()
+            .take(2)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(" ");
+        let key = PublicKey::from_openssh(&key_text)
+            .map_err(|_| format!("line {}: the public key cannot be read", n + 1))?;
+        if unsupported {
+            skipped.push(n + 1);
+            continue;
+        }
+        signers.push(AllowedSigner {
+            principals: words[0].trim_matches('"').to_string(),
+            namespaces,
+            key,
+        });
+    }
+    Ok((signers, skipped))
+}
+
+fn is_key_type(word: &str) -> bool {
+    ["ssh-", "ecdsa-sha2-", "sk-", "rsa-sha2-"]
+        .iter()
+        .any(|p| word.starts_with(p))
+}
+
+/// Words split at blanks, a double-quoted stretch kept whole.
+fn split_words(line: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let (mut word, mut quoted) = (String::new(), false);
+    for c in line.chars() {
+        match c {
+            '"' => {
+                quoted = !quoted;
+                word.push(c);
+            }
+            c if c.is_whitespace() && !quoted => {
+                if !word.is_empty() {
+                    words.push(std::mem::take(&mut word));
+                }
+            }
+            c => word.push(c),
+        }
+    }
+    if !word.is_empty() {
+        words.push(word);
+    }
+    words
+}
+
+/// Options split at commas outside double quotes.
+fn split_options(options: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let (mut cur, mut quoted) = (String::new(), false);
+    for c in options.chars() {
+        match c {
+            '"' => {
+                quoted = !quoted;
+                cur.push(c);
+            }
+            ',' if !quoted => out.push(std::mem::take(&mut cur)),
+            c => cur.push(c),
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+/// An sshsig over `data` in `namespace`, made by a key of `allowed` that allows it.
+pub fn verify_ssh(
+    allowed: &[AllowedSigner],
+    namespace: &str,
+    data: &[u8],
+    armored: &[u8],
+) -> Result<Signed, String> {
+    let sig =
+        SshSig::from_pem(armored).map_err(|_| "the SSH signature cannot be read".to_string())?;
+    if sig.namespace() != namespace {
+        return Err(format!(
+            "the SSH signature is for `{}`, not for provenance",
+            crate::report::escape(sig.namespace())
+        ));
+    }
+    let key = PublicKey::from(sig.public_key().clone());
+    let fingerprint = key.fingerprint(HashAlg::Sha256).to_string();
+    let signer = allowed
+        .iter()
+        .filter(|a| a.key.key_data() == sig.public_key())
+        .find(|a| {
+            a.namespaces
+                .as_ref()
+                .is_none_or(|ns| ns.iter().any(|n| n == namespace))
+        })
+        .ok_or_else(|| format!("{fingerprint} is not in the allowed signers"))?;
+    signer
+        .key
+        .verify(namespace, data, &sig)
+        .map_err(|_| format!("the signature by {fingerprint} does not match the statement"))?;
+    Ok(Signed::Verified {
+        key: format!("{} {fingerprint}", key.algorithm()),
+        by: signer.principals.clone(),
+    })
+}
+
+/// An OpenPGP detached signature over `data` by a key of `keyring`.
+pub fn verify_openpgp(keyring: &[u8], data: &[u8], armored: &[u8]) -> Result<Signed, String> {
+    let _ = (keyring, data, armored);
+    Err("OpenPGP verification: not yet".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str =
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOZjgWlBUq2oyaVd7ewfbNLPkNbKTvWK9P4gDq7oRzTk";
+
+    #[test]
+    fn allowed_signers_lines() {
+        let text = format!(
+            "# who may sign\n\nci@acme.example {KEY} ci key\n\"a@x,b@y\" namespaces=\"git,gitops-update-provenance\" {KEY}\nold@acme valid-before=20200101 {KEY}\n"
+        );
+        let (signers, skipped) = parse_allowed_signers(&text).unwrap();
+        assert_eq!(signers.len(), 2);
+        assert_eq!(signers[0].principals, "ci@acme.example");
+        assert!(signers[0].namespaces.is_none());
+        assert_eq!(signers[1].principals, "a@x,b@y");
+        assert_eq!(
+            signers[1].namespaces.as_deref(),
+            Some(&["git".to_string(), "gitops-update-provenance".to_string()][..])
+        );
+        assert_eq!(skipped, vec![5]);
+        let err = parse_allowed_signers("just-a-principal\n").err().unwrap();
+        assert!(err.starts_with("line 1:"), "{err}");
+        let err = parse_allowed_signers("a@b ssh-ed25519 AAAAnotakey\n")
+            .err()
+            .unwrap();
+        assert!(err.contains("cannot be read"), "{err}");
+    }
+}

@@ -1,0 +1,474 @@
+//! Issue 30: every update commit carries its provenance, an in-toto statement in a DSSE
+//! envelope stored as a git note under refs/notes/gitops-update, signed with the commit's
+//! key when there is one; `gitops-update verify` checks it in a clone, and so do
+//! `ssh-keygen -Y verify` and `gpg --verify` over the PAE bytes, read independently here.
+
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use base64ct::{Base64, Encoding};
+use serde_json::Value;
+
+use crate::common::git::{git, git_out, Remote, TOKEN};
+use crate::common::run::{http_remote, ok, remote, workflow};
+use crate::common::{bin, run, Run};
+use crate::signing::{keygen, tool, EMAIL};
+
+const NOTES: &str = "refs/notes/gitops-update";
+const FILE: &str = "charts/app/values.yaml";
+
+/// The note of `rev` in the remote: the envelope, and its statement decoded.
+fn note(remote: &Remote, rev: &str) -> (Value, Value) {
+    let text = git_out(&remote.bare(), &["notes", "--ref", NOTES, "show", rev]);
+    let envelope: Value = serde_json::from_str(&text).expect("the note is JSON");
+    let payload = Base64::decode_vec(envelope["payload"].as_str().unwrap()).unwrap();
+    (envelope, serde_json::from_slice(&payload).unwrap())
+}
+
+/// A clone of the remote with its notes fetched, as an auditor makes one.
+fn audit_clone(remote: &Remote) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let out = git(dir.path())
+        .args(["clone", "-q", "--branch", "main"])
+        .arg(remote.bare())
+        .arg("c")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let c = dir.path().join("c");
+    git_out(&c, &["fetch", "-q", "origin", &format!("{NOTES}:{NOTES}")]);
+    dir
+}
+
+fn verify(dir: &Path, args: &[&str]) -> Run {
+    run(bin().current_dir(dir.join("c")).arg("verify").args(args))
+}
+
+#[test]
+fn every_update_commit_carries_a_statement_that_verify_accepts() {
+    let (remote, server, _root) = http_remote();
+    let cwd = tempfile::tempdir().unwrap();
+    ok(&run(workflow(cwd.path(), &server.url("acme/deploy.git"))
+        .env("GITEA_TOKEN", TOKEN)
+        .env("GITHUB_SERVER_URL", "https://gitea.example.test")
+        .env("GITHUB_REPOSITORY", "acme/deploy")
+        .env("GITHUB_RUN_ID", "912")
+        .env("GITHUB_RUN_NUMBER", "57")));
+    let head = remote.tip("main");
+    let (envelope, s) = note(&remote, "main");
+    assert_eq!(envelope["payloadType"], "application/vnd.in-toto+json");
+    assert_eq!(
+        envelope["signatures"],
+        Value::Array(vec![]),
+        "unsigned, and it says so"
+    );
+    assert_eq!(s["_type"], "https://in-toto.io/Statement/v1");
+    assert_eq!(s["subject"][0]["digest"]["gitCommit"], head.as_str());
+    let blob = |rev: &str| git_out(&remote.bare(), &["rev-parse", &format!("{rev}:{FILE}")]);
+    assert_eq!(s["subject"][1]["name"], FILE);
+    assert_eq!(s["subject"][1]["digest"]["gitBlob"], blob("main").trim());
+    let p = &s["predicate"];
+    assert_eq!(p["version"], "1.2.3");
+    assert_eq!(p["source"]["repository"], "acme/app");
+    assert_eq!(
+        p["source"]["commit"],
+        "0123456789abcdef0123456789abcdef01234567"
+    );
+    assert_eq!(p["dispatchId"], "d-42");
+    assert_eq!(p["run"]["server"], "https://gitea.example.test");
+    assert_eq!(p["run"]["runId"], "912");
+    assert_eq!(p["files"][0]["before"]["gitBlob"], blob("main~1").trim());
+    assert_eq!(
+        p["files"][0]["expressions"][0],
+        ".image.tag = \"{{VERSION}}\""
+    );
+    assert_eq!(p["gitops"]["parent"], remote.tip("main~1").as_str());
+    assert_eq!(p["signedBy"], Value::Null);
+    assert_eq!(p["tool"]["version"], env!("CARGO_PKG_VERSION"));
+    let text = serde_json::to_string(&s).unwrap();
+    assert!(!text.contains(TOKEN), "no token in the statement");
+
+    let audit = audit_clone(&remote);
+    let r = verify(audit.path(), &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        r.stdout,
+        format!(
+            "verified  {}  acme/app@0123456 → app 1.2.3 → {} → {FILE}  [unsigned]\n",
+            &head[..7],
+            &head[..7]
+        )
+    );
+    // The seed commit is no update: listed and skipped.
+    let r = verify(audit.path(), &["--output", "json", "main~1..main"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let rows: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(rows[0]["state"], "verified");
+    assert_eq!(
+        rows[0]["provenance"]["run"],
+        "https://gitea.example.test/acme/deploy/actions/runs/57"
+    );
+    let r = verify(audit.path(), &["main~1"]);
+    assert_eq!(
+        (r.code, r.stdout.starts_with("skipped")),
+        (0, true),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn verify_says_how_to_fetch_the_notes_and_refuses_bad_revisions() {
+    let remote = remote();
+    let cwd = tempfile::tempdir().unwrap();
+    ok(&run(&mut workflow(cwd.path(), &remote.file_url())));
+    let dir = tempfile::tempdir().unwrap();
+    git(dir.path())
+        .args(["clone", "-q", "--branch", "main"])
+        .arg(remote.bare())
+        .arg("c")
+        .status()
+        .unwrap();
+    let r = verify(dir.path(), &[]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert_eq!(
+        r.stderr,
+        format!("error: this clone has no {NOTES}: fetch the notes with git fetch origin {NOTES}:{NOTES}\n")
+    );
+    git_out(
+        &dir.path().join("c"),
+        &["fetch", "-q", "origin", &format!("{NOTES}:{NOTES}")],
+    );
+    let r = verify(dir.path(), &["no-such-rev"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .starts_with("error: no-such-rev: not a commit or range"),
+        "{}",
+        r.stderr
+    );
+}
+
+/// A commit by a person that copies an update's message, an update commit amended, a note
+/// edited: each fails with its reason and exit 9.
+#[test]
+fn tampering_with_the_commit_or_the_note_is_detected() {
+    let remote = remote();
+    let cwd = tempfile::tempdir().unwrap();
+    ok(&run(&mut workflow(cwd.path(), &remote.file_url())));
+    let audit = audit_clone(&remote);
+    let c = audit.path().join("c");
+    let id = |c: &Path| git_out(c, &["rev-parse", "HEAD"]).trim().to_string();
+    let landed = id(&c);
+
+    // The file changed again under the same message: a new commit, with no note.
+    fs::write(c.join(FILE), "image:\n  tag: \"6.6.6\"\n").unwrap();
+    git_out(
+        &c,
+        &[
+            "-c",
+            "user.name=m",
+            "-c",
+            "user.email=m@x",
+            "commit",
+            "-qa",
+            "--amend",
+            "--no-edit",
+        ],
+    );
+    let r = verify(audit.path(), &[]);
+    assert_eq!(r.code, 9, "{}", r.stderr);
+    assert!(
+        r.stdout
+            .contains("no provenance note in refs/notes/gitops-update"),
+        "{}",
+        r.stdout
+    );
+
+    // The note copied onto it: about another commit.
+    git_out(&c, &["notes", "--ref", NOTES, "copy", &landed, "HEAD"]);
+    let r = verify(audit.path(), &[]);
+    assert_eq!(r.code, 9);
+    assert!(
+        r.stdout.contains(&format!(
+            "the note's statement is about commit {landed}, not this one"
+        )),
+        "{}",
+        r.stdout
+    );
+
+    // The note edited to name another blob for the file.
+    git_out(&c, &["reset", "-q", "--hard", &landed]);
+    let text = git_out(&c, &["notes", "--ref", NOTES, "show", "HEAD"]);
+    let mut envelope: Value = serde_json::from_str(&text).unwrap();
+    let mut s: Value =
+        serde_json::from_slice(&Base64::decode_vec(envelope["payload"].as_str().unwrap()).unwrap())
+            .unwrap();
+    s["predicate"]["version"] = "9.9.9".into();
+    envelope["payload"] = Base64::encode_string(&serde_json::to_vec(&s).unwrap()).into();
+    let edited = serde_json::to_string(&envelope).unwrap();
+    git_out(
+        &c,
+        &["notes", "--ref", NOTES, "add", "-f", "-m", &edited, "HEAD"],
+    );
+    let r = verify(audit.path(), &[]);
+    assert_eq!(r.code, 9);
+    assert!(
+        r.stdout
+            .contains("the commit message and its provenance disagree on the version"),
+        "{}",
+        r.stdout
+    );
+    s["predicate"]["version"] = "1.2.3".into();
+    s["subject"][1]["digest"]["gitBlob"] = "0000000000000000000000000000000000000000".into();
+    s["predicate"]["files"][0]["after"]["gitBlob"] =
+        "0000000000000000000000000000000000000000".into();
+    envelope["payload"] = Base64::encode_string(&serde_json::to_vec(&s).unwrap()).into();
+    let edited = serde_json::to_string(&envelope).unwrap();
+    git_out(
+        &c,
+        &["notes", "--ref", NOTES, "add", "-f", "-m", &edited, "HEAD"],
+    );
+    let r = verify(audit.path(), &[]);
+    assert_eq!(r.code, 9);
+    assert!(
+        r.stdout.contains(&format!(
+            "{FILE} in the commit is not the blob its provenance names"
+        )),
+        "{}",
+        r.stdout
+    );
+    git_out(
+        &c,
+        &[
+            "notes", "--ref", NOTES, "add", "-f", "-m", "not json", "HEAD",
+        ],
+    );
+    let r = verify(audit.path(), &[]);
+    assert_eq!(r.code, 9);
+    assert!(
+        r.stdout.contains("the note is not a DSSE envelope"),
+        "{}",
+        r.stdout
+    );
+}
+
+/// A push that loses its race is re-made on the new tip with a new note; the lost commit's
+/// note is removed again, so the notes hold exactly the commits that landed.
+#[test]
+fn the_note_is_remade_after_a_lost_race() {
+    let (remote, server, root) = http_remote();
+    let marker = root.path().join("raced");
+    remote.hook(
+        "pre-receive",
+        &format!(
+            "#!/bin/sh\n[ -e {m} ] && exit 0\ntouch {m}\n\
+             unset GIT_QUARANTINE_PATH GIT_OBJECT_DIRECTORY GIT_ALTERNATE_OBJECT_DIRECTORIES\n\
+             export GIT_AUTHOR_NAME=o GIT_AUTHOR_EMAIL=o@x GIT_COMMITTER_NAME=o GIT_COMMITTER_EMAIL=o@x\n\
+             c=$(git commit-tree 'refs/heads/main^{{tree}}' -p refs/heads/main -m other)\n\
+             git update-ref refs/heads/main \"$c\"\nexit 0\n",
+            m = marker.display()
+        ),
+    );
+    let cwd = tempfile::tempdir().unwrap();
+    let r = run(workflow(cwd.path(), &server.url("acme/deploy.git")).env("GITEA_TOKEN", TOKEN));
+    ok(&r);
+    assert!(
+        r.stderr.contains("attempt 1:"),
+        "it lost the first race: {}",
+        r.stderr
+    );
+    assert_eq!(remote.message("main~1").trim(), "other");
+    let listed = git_out(&remote.bare(), &["notes", "--ref", NOTES, "list"]);
+    let annotated: Vec<&str> = listed.lines().filter_map(|l| l.split(' ').nth(1)).collect();
+    assert_eq!(annotated, vec![remote.tip("main").as_str()], "{listed}");
+    let audit = audit_clone(&remote);
+    let r = verify(audit.path(), &["main~2..main"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("skipped") && r.stdout.contains("verified"),
+        "{}",
+        r.stdout
+    );
+}
+
+/// A server whose hook refuses notes refs: the run fails with one line naming the way out,
+/// pushes nothing to the branch, and `--no-provenance` lands without a note.
+#[test]
+fn a_server_that_refuses_notes_fails_the_run_before_the_commit_lands() {
+    let remote = remote();
+    remote.hook(
+        "pre-receive",
+        "#!/bin/sh\nwhile read o n ref; do case $ref in refs/notes/*) echo \"notes are not allowed here\"; exit 1;; esac; done\nexit 0\n",
+    );
+    let (_server, url) = {
+        let root = tempfile::tempdir().unwrap();
+        fs::create_dir_all(root.path().join("acme")).unwrap();
+        std::os::unix::fs::symlink(remote.bare(), root.path().join("acme/deploy.git")).unwrap();
+        let server = crate::common::git::HttpServer::start(root.path());
+        let url = server.url("acme/deploy.git");
+        ((server, root), url)
+    };
+    let before = remote.tip("main");
+    let cwd = tempfile::tempdir().unwrap();
+    let r = run(workflow(cwd.path(), &url).env("GITEA_TOKEN", TOKEN));
+    assert_eq!(r.code, 4, "{}", r.stderr);
+    assert_eq!(
+        remote.tip("main"),
+        before,
+        "no update commit without its note"
+    );
+    let last = r.stderr.lines().last().unwrap_or_default();
+    assert!(
+        last.contains("--no-provenance") && last.contains("notes are not allowed here"),
+        "{}",
+        r.stderr
+    );
+    let r = run(workflow(cwd.path(), &url)
+        .env("GITEA_TOKEN", TOKEN)
+        .arg("--no-provenance"));
+    ok(&r);
+    assert_ne!(remote.tip("main"), before);
+}
+
+/// The DSSE signature over the PAE bytes, checked by `ssh-keygen -Y verify` itself.
+fn ssh_keygen_verifies(envelope: &Value, public: &str) -> bool {
+    let dir = tempfile::tempdir().unwrap();
+    let payload = Base64::decode_vec(envelope["payload"].as_str().unwrap()).unwrap();
+    let kind = "application/vnd.in-toto+json";
+    let mut pae = format!("DSSEv1 {} {kind} {} ", kind.len(), payload.len()).into_bytes();
+    pae.extend_from_slice(&payload);
+    let sig = Base64::decode_vec(envelope["signatures"][0]["sig"].as_str().unwrap()).unwrap();
+    fs::write(dir.path().join("sig"), sig).unwrap();
+    let key: String = public
+        .split_whitespace()
+        .take(2)
+        .collect::<Vec<_>>()
+        .join(" ");
+    fs::write(dir.path().join("allowed"), format!("{EMAIL} {key}\n")).unwrap();
+    let mut child = Command::new("ssh-keygen")
+        .args(["-Y", "verify", "-f"])
+        .arg(dir.path().join("allowed"))
+        .args(["-I", EMAIL, "-n", "gitops-update-provenance", "-s"])
+        .arg(dir.path().join("sig"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(&pae).unwrap();
+    child.wait().unwrap().success()
+}
+
+#[test]
+fn ssh_signed_provenance_verifies_here_and_with_ssh_keygen() {
+    if !tool("ssh-keygen") {
+        return;
+    }
+    for kind in [
+        &["-t", "ed25519"][..],
+        &["-t", "ecdsa", "-b", "256"],
+        &["-t", "rsa", "-b", "2048"],
+    ] {
+        let key = keygen(kind, "");
+        let other = keygen(&["-t", "ed25519"], "");
+        let remote = remote();
+        let cwd = tempfile::tempdir().unwrap();
+        let r = run(workflow(cwd.path(), &remote.file_url())
+            .env("GITOPS_SIGNING_KEY", &key.private)
+            .env("GIT_COMMITTER_EMAIL", EMAIL));
+        assert_eq!(r.code, 0, "{kind:?}: {}", r.stderr);
+        let (envelope, s) = note(&remote, "main");
+        assert!(ssh_keygen_verifies(&envelope, &key.public), "{kind:?}");
+        assert!(!ssh_keygen_verifies(&envelope, &other.public), "{kind:?}");
+        let keyid = envelope["signatures"][0]["keyid"].as_str().unwrap();
+        assert!(keyid.starts_with("SHA256:"), "{keyid}");
+        assert_eq!(s["predicate"]["signedBy"], keyid);
+
+        let audit = audit_clone(&remote);
+        let allowed = audit.path().join("allowed_signers");
+        let public: String = key
+            .public
+            .split_whitespace()
+            .take(2)
+            .collect::<Vec<_>>()
+            .join(" ");
+        fs::write(&allowed, format!("{EMAIL} {public}\n")).unwrap();
+        let a = allowed.to_str().unwrap();
+        let r = verify(audit.path(), &["--allowed-signers", a]);
+        assert_eq!(r.code, 0, "{kind:?}: {}{}", r.stdout, r.stderr);
+        assert!(
+            r.stdout.contains("signed by ") && r.stdout.contains(keyid),
+            "{}",
+            r.stdout
+        );
+        assert!(r.stdout.contains(&format!("({EMAIL})]")), "{}", r.stdout);
+        // Without keys: signed, not checked, and it says so.
+        let r = verify(audit.path(), &[]);
+        assert_eq!(r.code, 0);
+        assert!(
+            r.stdout.contains("not checked (no keys given)"),
+            "{}",
+            r.stdout
+        );
+        // Another key: refused.
+        let public: String = other
+            .public
+            .split_whitespace()
+            .take(2)
+            .collect::<Vec<_>>()
+            .join(" ");
+        fs::write(&allowed, format!("{EMAIL} {public}\n")).unwrap();
+        let r = verify(audit.path(), &["--allowed-signers", a]);
+        assert_eq!(r.code, 9, "{kind:?}");
+        assert!(
+            r.stdout.contains("is not in the allowed signers"),
+            "{}",
+            r.stdout
+        );
+        // Allowed only for git's namespace: not for provenance.
+        let public: String = key
+            .public
+            .split_whitespace()
+            .take(2)
+            .collect::<Vec<_>>()
+            .join(" ");
+        fs::write(&allowed, format!("{EMAIL} namespaces=\"git\" {public}\n")).unwrap();
+        let r = verify(audit.path(), &["--allowed-signers", a]);
+        assert_eq!(r.code, 9, "{kind:?}");
+        // The statement changed under a valid envelope signature: refused.
+        let c = audit.path().join("c");
+        let mut edited = envelope.clone();
+        let mut s2 = s.clone();
+        s2["predicate"]["created"] = "2020-01-01T00:00:00Z".into();
+        edited["payload"] = Base64::encode_string(&serde_json::to_vec(&s2).unwrap()).into();
+        git_out(
+            &c,
+            &[
+                "notes",
+                "--ref",
+                NOTES,
+                "add",
+                "-f",
+                "-m",
+                &serde_json::to_string(&edited).unwrap(),
+                "HEAD",
+            ],
+        );
+        fs::write(&allowed, format!("{EMAIL} {public}\n")).unwrap();
+        let r = verify(audit.path(), &["--allowed-signers", a]);
+        assert_eq!(r.code, 9, "{kind:?}");
+        assert!(
+            r.stdout.contains("does not match the statement"),
+            "{}",
+            r.stdout
+        );
+        assert!(!r.stdout.contains(&key.private[40..80]));
+    }
+}
