@@ -60,10 +60,7 @@ impl Git {
             .map(|t| repo.find_commit(t))
             .transpose()
             .map_err(internal)?;
-        let mut root = match &base {
-            Some(c) => Some(c.tree_id()),
-            None => None,
-        };
+        let mut root = base.as_ref().map(|c| c.tree_id());
         for gone in unlanded.iter().filter(|c| **c != commit) {
             root = Some(self.set_note(root, *gone, None).map_err(internal)?);
         }
