@@ -207,23 +207,9 @@ fn warn_unused_version(cfg: &RunConfig) {
 
 fn attempts(cfg: &RunConfig, landing: &dyn Landing, tally: &mut Tally) -> Result<Done> {
     let mut run = Run::start(cfg, landing)?;
-    loop {
-        run.attempt += 1;
-        tally.attempts = run.attempt;
-        let tip = run.tip();
-        tally.branch = run.git.branch.clone();
-        let lost = match run.attempt(tip?)? {
-            Step::Done(done) => return Ok(done),
-            Step::Retry(lost) => lost,
-        };
-        if run.attempt >= cfg.max_attempts {
-            return Err(lost.unwrap_or_else(|| Error::GaveUp {
-                attempts: run.attempt,
-                target: run.target(),
-            }));
-        }
-        std::thread::sleep(backoff(run.attempt));
-    }
+    let result = run.until_done(tally);
+    run.forget_unlanded();
+    result
 }
 
 /// What an attempt came to: the run is done, or another attempt starts from a new tip
@@ -289,6 +275,49 @@ impl<'a> Run<'a> {
 
     fn target(&self) -> String {
         format!("{} of {}", self.git.branch, self.git.url())
+    }
+
+    fn until_done(&mut self, tally: &mut Tally) -> Result<Done> {
+        loop {
+            self.attempt += 1;
+            tally.attempts = self.attempt;
+            let tip = self.tip();
+            tally.branch = self.git.branch.clone();
+            let lost = match self.attempt(tip?)? {
+                Step::Done(done) => return Ok(done),
+                Step::Retry(lost) => lost,
+            };
+            if self.attempt >= self.cfg.max_attempts {
+                return Err(lost.unwrap_or_else(|| Error::GaveUp {
+                    attempts: self.attempt,
+                    target: self.target(),
+                }));
+            }
+            std::thread::sleep(backoff(self.attempt));
+        }
+    }
+
+    /// Notes of ours whose commits never landed, and which no later note of ours removed
+    /// (the run ended superseded, up to date, or failed): removed now, so that the notes
+    /// hold the commits that landed. Best effort: such a note names a commit no branch
+    /// has, which `verify` never reaches and `git notes prune` removes.
+    fn forget_unlanded(&mut self) {
+        for round in 1..=self.cfg.max_attempts {
+            if self.unlanded.is_empty() || self.git.fetch_notes().is_err() {
+                return;
+            }
+            if round > 1 {
+                std::thread::sleep(backoff(round));
+            }
+            let Ok(notes) = self.git.drop_notes(&self.unlanded, &self.cfg.committer) else {
+                return;
+            };
+            match self.git.push_notes(notes) {
+                Ok(Push::Accepted) => self.unlanded.clear(),
+                Ok(Push::Stale(_)) => continue,
+                _ => return,
+            }
+        }
     }
 
     /// The tip this attempt edits: the remote branch's. A developer's dry run offline, or
@@ -455,7 +484,10 @@ impl<'a> Run<'a> {
                 .git
                 .add_note(commit, &text, &cfg.committer, &self.unlanded)?;
             let refused = match self.git.push_notes(notes) {
-                Ok(Push::Accepted) => return Ok(None),
+                Ok(Push::Accepted) => {
+                    self.unlanded.clear();
+                    return Ok(None);
+                }
                 Ok(Push::Stale(_)) if round < cfg.max_attempts => {
                     std::thread::sleep(backoff(round));
                     self.git.fetch_notes()?;
@@ -465,7 +497,10 @@ impl<'a> Run<'a> {
                 Ok(Push::Rejected(msg)) => msg,
                 Err(e @ Error::Auth(_)) => return Err(e),
                 // The answer was lost, not necessarily the push: the notes tip tells.
-                Err(_) if self.git.fetch_notes().ok().flatten() == Some(notes) => return Ok(None),
+                Err(_) if self.git.fetch_notes().ok().flatten() == Some(notes) => {
+                    self.unlanded.clear();
+                    return Ok(None);
+                }
                 Err(e) => {
                     return self
                         .unanswered(tip, e, "the provenance note's push failed")

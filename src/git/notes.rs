@@ -74,6 +74,26 @@ impl Git {
             .map_err(internal)
     }
 
+    /// A notes commit on the fetched notes tip without the notes of `commits`.
+    pub fn drop_notes(&self, commits: &[Oid], who: &Person) -> Result<Oid> {
+        let internal =
+            |e: git2::Error| Error::Internal(format!("cannot write the notes: {}", e.message()));
+        let Some(base) = self.notes_tip else {
+            return Err(Error::Internal("no notes to remove a note from".into()));
+        };
+        let base = self.repo.find_commit(base).map_err(internal)?;
+        let mut root = base.tree_id();
+        for c in commits {
+            root = self.set_note(Some(root), *c, None).map_err(internal)?;
+        }
+        let tree = self.repo.find_tree(root).map_err(internal)?;
+        let sig = Signature::now(&who.name, &who.email).map_err(internal)?;
+        let message = "gitops-update: provenance of commits that never landed, removed\n";
+        self.repo
+            .commit(None, &sig, &sig, message, &tree, &[&base])
+            .map_err(internal)
+    }
+
     /// The notes tree `root` with the note of `commit` set to `blob`, or removed. Notes go
     /// under a two-digit fan-out directory (`ab/cdef…`), as git lays out a large notes tree,
     /// so that each update writes a tree of 1/256th of the notes, not one of all of them;

@@ -340,6 +340,46 @@ fn eight_concurrent_updaters_end_with_one_consistent_pull_request() {
         "{}",
         pulls[0].body
     );
+    // The pull request's head keeps its provenance note (issue 30).
+    let r = crate::common::run(
+        crate::common::bin()
+            .args(["verify", "-C"])
+            .arg(w.deploy.bare())
+            .arg(&head),
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.starts_with("verified"), "{}", r.stdout);
+}
+
+/// AGit is how a reader proposes a change: a server that refuses it the notes ref (Gitea
+/// asks for code write there, routers/private/hook_pre_receive.go) gets the update for
+/// review without its note, and a warning that says so.
+#[test]
+fn agit_without_the_right_to_write_notes_goes_for_review_with_a_warning() {
+    let (remote, server, root) = agit_server(None);
+    remote.hook(
+        "pre-receive",
+        &format!(
+            "#!/bin/sh\nwhile read old new ref; do case $ref in refs/notes/*) echo 'You do not have permission to write code'; exit 1;; esac; echo \"ref $ref $new\" >> {j}; done\nexit 0\n",
+            j = root.path().join("agit.log").display()
+        ),
+    );
+    let cwd = tempfile::tempdir().unwrap();
+    let r = run(crate::common::run::workflow(cwd.path(), &server.url("acme/deploy.git"))
+        .env("GITEA_TOKEN", TOKEN)
+        .args(["run", "--pull-request=agit"]));
+    ok(&r);
+    assert!(
+        r.stderr.contains("warning: the provenance note was not stored")
+            && r.stderr.contains("the update goes for review without it"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        journal(&root).iter().any(|l| l.starts_with("ref refs/for/main ")),
+        "{:?}",
+        journal(&root)
+    );
 }
 
 /// A server that takes AGit pushes as Gitea does, as far as git can see: it advertises push
@@ -407,6 +447,12 @@ fn agit_pushes_for_review_with_the_topic_title_and_description() {
         git_out(&remote.bare(), &["rev-parse", &format!("{pushed}^")]).trim(),
         main
     );
+    // The commit pushed for review carries its provenance note (issue 30).
+    let note = git_out(
+        &remote.bare(),
+        &["notes", "--ref", "refs/notes/gitops-update", "show", &pushed],
+    );
+    assert!(note.contains("\"payloadType\":\"application/vnd.in-toto+json\""), "{note}");
     let options: Vec<&str> = log
         .iter()
         .filter_map(|l| l.strip_prefix("option "))

@@ -384,6 +384,26 @@ fn parallel_writers(remote: &Remote, url: &str) {
             "w{i} lost:\n{content}"
         );
     }
+    // Every landed commit keeps its provenance note (issue 30), and only those have one:
+    // the notes of commits that lost their race were removed again.
+    let r = crate::common::run(
+        crate::common::bin()
+            .args(["verify", "-C"])
+            .arg(remote.bare())
+            .arg(format!("main~{}..main", landed.len())),
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert_eq!(
+        r.stdout.lines().filter(|l| l.starts_with("verified")).count(),
+        landed.len(),
+        "{}",
+        r.stdout
+    );
+    let notes = git_out(
+        &remote.bare(),
+        &["notes", "--ref", "refs/notes/gitops-update", "list"],
+    );
+    assert_eq!(notes.lines().count(), landed.len(), "{notes}");
     // image.tag holds the newest version, whatever order the writers finished in, and the
     // original bytes around it are kept.
     assert!(
