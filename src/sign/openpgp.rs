@@ -516,6 +516,7 @@ impl SigInfo {
 pub(super) struct Subpacket<'a> {
     /// The type, without the critical bit.
     pub(super) kind: u8,
+    pub(super) critical: bool,
     pub(super) data: &'a [u8],
 }
 
@@ -528,6 +529,7 @@ pub(super) fn subpackets(mut area: &[u8]) -> Option<Vec<Subpacket<'_>>> {
         let (&kind, data) = rest.get(..n)?.split_first()?;
         out.push(Subpacket {
             kind: kind & !SUBPACKET_CRITICAL,
+            critical: kind & SUBPACKET_CRITICAL != 0,
             data,
         });
         area = &rest[n..];
