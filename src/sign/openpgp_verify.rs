@@ -55,10 +55,11 @@ const SUBPACKET_EMBEDDED: u8 = 32; // §5.2.3.26
 /// The subpacket types whose meaning is honoured here, or is a preference, a hint or a note
 /// that changes nothing about validity: creation and expiration times, exportable, revocable,
 /// preferred algorithms and keyserver, issuers, primary user ID, policy URI, key flags,
-/// signer's user ID, revocation reason, features, embedded signature, preferred AEAD (RFC
-/// 9580 §5.2.3.15). A critical subpacket of any other type voids its signature (§5.2.3.1).
-const UNDERSTOOD: [u8; 20] = [
-    2, 3, 4, 7, 9, 11, 16, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 32, 33, 39,
+/// signer's user ID, revocation reason, features, embedded signature, preferred AEAD (34 as
+/// gpg 2.4 writes it, 39 as RFC 9580 §5.2.3.15 does). A critical subpacket of any other type
+/// voids its signature (§5.2.3.1).
+const UNDERSTOOD: [u8; 21] = [
+    2, 3, 4, 7, 9, 11, 16, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 32, 33, 34, 39,
 ];
 
 // Hash algorithm numbers (§9.4) refused by name.
@@ -76,6 +77,11 @@ const MAX_SIGNATURES: usize = 16;
 const RSA_MIN_BITS: usize = 2048;
 
 const MISMATCH: &str = "the signature does not match the data";
+/// gpg signs text with its line endings made CRLF; the bytes of an envelope are not text.
+const TEXT_MODE: &str = concat!(
+    "the signature is a text-mode one (type 0x01), not of a binary document: ",
+    "sign without --textmode"
+);
 
 /// Verifies `signature` (an ASCII-armored, or binary, OpenPGP detached signature, type 0x00
 /// binary document) over `data` with the keys in `keyring` (one or more ASCII-armored public
@@ -155,8 +161,12 @@ fn verify_one(certs: &[Cert], data: &[u8], body: &[u8], now: u64) -> Result<PgpV
     let sig = Sig::read(body)?;
     match sig.kind {
         SIG_BINARY => {}
-        SIG_TEXT => return Err("the signature is a text-mode one (type 0x01), not of a binary document: sign without --textmode or --clearsign".into()),
-        kind => return Err(format!("the signature is not of a document but of type 0x{kind:02X}")),
+        SIG_TEXT => return Err(TEXT_MODE.into()),
+        kind => {
+            return Err(format!(
+                "the signature is not of a document but of type 0x{kind:02X}"
+            ))
+        }
     }
     sig.in_force(now)?;
     let mut refusal = None;
@@ -376,7 +386,7 @@ impl<'a> Cert<'a> {
         let newest = newest_of(on_key(SIG_DIRECT_KEY).into_iter().chain(certifications))
             .ok_or_else(|| {
                 format!(
-                    "the key {} has no valid self-signature (over a user ID, by SHA-256 or stronger)",
+                    "the key {} has no valid self-signature (by SHA-256 or stronger)",
                     primary.name()
                 )
             })?;
@@ -427,7 +437,9 @@ impl<'a> Cert<'a> {
         }
         let binds = |k: u8| k == SIG_SUBKEY_BINDING;
         let binding = newest_of(by_primary(&self.primary, &subkey.sigs, binds, &over, now))
-            .ok_or_else(|| format!("the subkey {name} is not bound to its primary key by a valid binding signature"))?;
+            .ok_or_else(|| {
+                format!("the subkey {name} is not bound to its primary key (no valid binding)")
+            })?;
         if binding.key_flags().is_none_or(|f| f & KEY_FLAG_SIGN == 0) {
             return Err(format!("the subkey {name} may not sign (its key flags)"));
         }
@@ -1019,6 +1031,296 @@ mod tests {
             assert!(
                 verify_openpgp(&ring, b"other", sig.as_bytes()).is_err(),
                 "{algo}"
+            );
+        }
+    }
+
+    /// A packet with a new-format header and a five-octet length (§4.2.2.3).
+    fn frame(tag: u8, body: &[u8]) -> Vec<u8> {
+        let len = (body.len() as u32).to_be_bytes();
+        [&[0xC0 | tag, 0xFF][..], &len, body].concat()
+    }
+
+    /// `body`, a signature packet's, without the subkey's back-signature gpg puts in its
+    /// unhashed area.
+    fn without_back_signature(body: &[u8]) -> Vec<u8> {
+        let sig = Sig::read(body).unwrap();
+        let mut unhashed = Vec::new();
+        for sub in sig.unhashed.iter().filter(|s| s.kind != SUBPACKET_EMBEDDED) {
+            unhashed.extend([sub.data.len() as u8 + 1, sub.kind]);
+            unhashed.extend(sub.data);
+        }
+        let len = (unhashed.len() as u16).to_be_bytes();
+        [sig.hashed_part, &len, &unhashed, sig.left16, sig.mpis].concat()
+    }
+
+    fn refused(ring: &[u8], sig: &[u8], says: &str) {
+        let err = verify_openpgp(ring, DATA, sig).unwrap_err();
+        assert!(err.contains(says), "{says}: {err}");
+    }
+
+    #[test]
+    fn expired_and_revoked_keys_are_refused() {
+        let Some(gpg) = Gpg::new() else { return };
+        // Made and used in 2020, for a year.
+        let old = "Old <old@example.com>";
+        let then = ["--faked-system-time", "20200101T000000"];
+        gpg.run(
+            &[
+                &then[..],
+                &["--quick-gen-key", old, "ed25519", "sign", "1y"],
+            ]
+            .concat(),
+            b"",
+        );
+        let key = gpg.fingerprints(old).remove(0);
+        let sig = gpg.sign(&key, true, &["--faked-system-time", "20200102T000000"]);
+        refused(
+            &gpg.export(&key, true),
+            &sig,
+            &format!("the key {key} has expired"),
+        );
+        // Revoked by the certificate gpg stores, its first line defused by a colon.
+        let key = gpg.key("Gone <gone@example.com>", "ed25519", "sign");
+        let sig = gpg.sign(&key, true, &[]);
+        assert!(verify_openpgp(&gpg.export(&key, true), DATA, &sig).is_ok());
+        let rev = gpg.home.path().join(format!("openpgp-revocs.d/{key}.rev"));
+        let rev = std::fs::read_to_string(rev)
+            .unwrap()
+            .replace(":-----BEGIN", "-----BEGIN");
+        gpg.run(&["--import"], rev.as_bytes());
+        refused(
+            &gpg.export(&key, true),
+            &sig,
+            &format!("the key {key} has been revoked"),
+        );
+    }
+
+    #[test]
+    fn a_signing_subkey_needs_its_binding_and_back_signature() {
+        let Some(gpg) = Gpg::new() else { return };
+        let keys = make_keys(&gpg, &[("Sub2 <sub2@example.com>", "ed25519", "cert")]);
+        let (primary, signer) = &keys[0];
+        let sig = gpg.sign(primary, false, &[]);
+        let ring = gpg.export(primary, false);
+        let packets = packets(&ring).unwrap();
+        let subkey = packets
+            .iter()
+            .position(|p| p.tag == TAG_PUBLIC_SUBKEY && hex(&fingerprint(p.body)) == *signer)
+            .unwrap();
+        let binding = subkey + 1;
+        let with = |i: usize, body: Option<Vec<u8>>| -> Vec<u8> {
+            let mut out = Vec::new();
+            for (at, p) in packets.iter().enumerate() {
+                match (&body, at == i) {
+                    (None, true) => {}
+                    (Some(b), true) => out.extend(frame(p.tag, b)),
+                    _ => out.extend(frame(p.tag, p.body)),
+                }
+            }
+            out
+        };
+        let as_is = with(binding, Some(packets[binding].body.to_vec()));
+        assert_eq!(
+            verify_openpgp(&as_is, DATA, &sig).unwrap().signing_key,
+            *signer
+        );
+        refused(
+            &with(binding, None),
+            &sig,
+            "is not bound to its primary key",
+        );
+        let mut broken = packets[binding].body.to_vec();
+        *broken.last_mut().unwrap() ^= 1;
+        refused(
+            &with(binding, Some(broken)),
+            &sig,
+            "is not bound to its primary key",
+        );
+        let unbacked = without_back_signature(packets[binding].body);
+        refused(
+            &with(binding, Some(unbacked)),
+            &sig,
+            "no valid back-signature",
+        );
+        // Another key claims the subkey, its binding copied along.
+        let thief = gpg.key("Thief <thief@example.com>", "ed25519", "sign");
+        let mut theirs = gpg.export(&thief, false);
+        for p in &packets[subkey..=binding] {
+            theirs.extend(frame(p.tag, p.body));
+        }
+        refused(&theirs, &sig, "is not bound to its primary key");
+    }
+
+    /// Every variant of a good signature and keyring returns, Ok or Err; none verifies
+    /// with its signature's hashed part or MPIs changed.
+    #[test]
+    fn altered_signatures_and_keyrings_never_panic() {
+        let Some(gpg) = Gpg::new() else { return };
+        let keys = make_keys(&gpg, &[("Fuzz <fuzz@example.com>", "ed25519", "cert")]);
+        let primary = &keys[0].0;
+        let sig = gpg.sign(primary, false, &[]);
+        let ring = gpg.export(primary, false);
+        let armored = gpg.export(primary, true);
+        assert!(verify_openpgp(&ring, DATA, &sig).is_ok());
+        let mut variants = 0;
+        let mut try_one = |ring: &[u8], sig: &[u8]| {
+            variants += 1;
+            verify_openpgp(ring, DATA, sig).is_ok()
+        };
+        // Where the hashed part, the hash's left 16 bits and the MPIs' octets are in `sig`.
+        // Not an MPI's bit count: the signature does not cover it, and one that names the
+        // same number of octets reads the same MPI (gpg reads it so too).
+        let body = packets(&sig).unwrap()[0].body;
+        let parsed = Sig::read(body).unwrap();
+        let at_body = sig.len() - body.len();
+        let hashed = at_body..at_body + parsed.hashed_part.len();
+        let (mut counts, mut rest) = (Vec::new(), parsed.mpis);
+        while !rest.is_empty() {
+            let at = sig.len() - rest.len();
+            counts.extend([at, at + 1]);
+            mpi(&mut rest).unwrap();
+        }
+        let signed = |at: usize| {
+            let tail = at >= sig.len() - parsed.mpis.len() - 2;
+            (hashed.contains(&at) || tail) && !counts.contains(&at)
+        };
+        for at in 0..sig.len() {
+            try_one(&ring, &sig[..at]);
+            let change = if at % 2 == 0 { 0x01 } else { 0xFF };
+            let mut s = sig.clone();
+            s[at] ^= change;
+            let verified = try_one(&ring, &s);
+            assert!(
+                !(verified && signed(at)),
+                "octet {at} ^ {change:#x} still verifies"
+            );
+        }
+        let step = ring.len() / 60 + 1;
+        for at in (0..ring.len()).step_by(step) {
+            try_one(&ring[..at], &sig);
+            for change in [0x01, 0xFF] {
+                let mut r = ring.clone();
+                r[at] ^= change;
+                try_one(&r, &sig);
+            }
+        }
+        // Several octets at once, from a fixed pseudo-random sequence (xorshift).
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        for round in 0..60 {
+            let (mut r, mut s) = (armored.clone(), sig.clone());
+            for _ in 0..4 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let (target, len) = if round % 2 == 0 {
+                    (&mut r, armored.len())
+                } else {
+                    (&mut s, sig.len())
+                };
+                target[x as usize % len] = (x >> 32) as u8;
+            }
+            try_one(&r, &s);
+        }
+        assert!(variants > 400, "{variants}");
+    }
+
+    #[test]
+    fn hostile_lengths_and_garbage_are_refused_without_panicking() {
+        let key = [
+            &[4u8, 0, 0, 0, 1, EDDSA, 9][..],
+            OID_ED25519,
+            &[1, 7, 0x40],
+            &[9; 32],
+        ]
+        .concat();
+        let ring = frame(TAG_PUBLIC_KEY, &key);
+        let issuer = [
+            &[9u8, SUBPACKET_ISSUER][..],
+            &fingerprint(&key)[KEY_ID_AT..],
+        ]
+        .concat();
+        let sig_with = |hashed: &[u8], mpis: &[u8]| {
+            let head = [
+                &[4u8, SIG_BINARY, EDDSA, 10][..],
+                &(hashed.len() as u16).to_be_bytes(),
+            ];
+            let unhashed = (issuer.len() as u16).to_be_bytes();
+            frame(
+                TAG_SIGNATURE,
+                &[
+                    &head.concat()[..],
+                    hashed,
+                    &unhashed,
+                    &issuer,
+                    &[0, 0],
+                    mpis,
+                ]
+                .concat(),
+            )
+        };
+        let created = [5u8, SUBPACKET_CREATION_TIME, 0, 0, 0, 2];
+        let critical = [&created[..], &[2, 0x80 | 20, 0]].concat();
+        // A five-octet length of 4 GiB, after a packet's first octet or as a subpacket's.
+        let huge = |first: u8| vec![first, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 4];
+        let secret: &[u8] =
+            b"-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nAAAA\n-----END PGP PRIVATE KEY BLOCK-----\n";
+        let cases: [(&[u8], Vec<u8>, &str); 10] = [
+            (&ring, Vec::new(), "the signature cannot be read: it has no"),
+            (
+                &ring,
+                huge(0xC0 | TAG_SIGNATURE),
+                "cannot be read: a packet is truncated",
+            ),
+            (&ring, vec![0x8B, 4, 0], "the signature packet is truncated"),
+            (&ring, vec![0xC2, 1, 3], "version 3 signature"),
+            (
+                &ring,
+                sig_with(&huge(2)[1..], &[]),
+                "the signature packet is truncated",
+            ),
+            (&ring, sig_with(&[], &[0xFF, 0xFF, 1]), "no creation time"),
+            (
+                &ring,
+                sig_with(&critical, &[]),
+                "critical subpacket of type 20",
+            ),
+            (
+                &ring,
+                sig_with(&created, &[0xFF, 0xFF, 1]),
+                "has no valid self-signature",
+            ),
+            (
+                &ring,
+                frame(TAG_SIGNATURE, &[]).repeat(17),
+                "holds 17 signatures",
+            ),
+            (
+                secret,
+                sig_with(&created, &[]),
+                "keyring cannot be read: it has no -----BEGIN",
+            ),
+        ];
+        for (ring, sig, says) in cases {
+            let err = verify_openpgp(ring, DATA, &sig).unwrap_err();
+            assert!(err.contains(says), "{says}: {err}");
+        }
+        let good_sig = sig_with(&created, &[]);
+        for (ring, says) in [
+            (frame(TAG_SECRET_KEY, &key), "holds a secret key"),
+            (huge(0xC0 | TAG_PUBLIC_KEY), "a packet is truncated"),
+            (frame(TAG_USER_ID, b"x"), "does not start with a public key"),
+            (
+                b"-----BEGIN PGP PUBLIC KEY BLOCK-----\n\n!!\n-----END PGP PUBLIC KEY BLOCK-----\n"
+                    .to_vec(),
+                "its armor is damaged",
+            ),
+            (vec![0xFF; 3], "a packet is truncated"),
+        ] {
+            let err = verify_openpgp(&ring, DATA, &good_sig).unwrap_err();
+            assert!(
+                err.starts_with("the keyring cannot be read: ") && err.contains(says),
+                "{says}: {err}"
             );
         }
     }
