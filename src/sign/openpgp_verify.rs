@@ -1152,15 +1152,35 @@ mod tests {
         refused(&theirs, &sig, "is not bound to its primary key");
     }
 
+    /// Which octets of `sig`, a binary signature, are signed: its hashed part, the hash's left
+    /// 16 bits, the MPIs' octets. Not an MPI's bit count: the signature does not cover it, and
+    /// one that names the same number of octets reads the same MPI (gpg reads it so too).
+    fn signed_octets(sig: &[u8]) -> Vec<bool> {
+        let body = packets(sig).unwrap()[0].body;
+        let parsed = Sig::read(body).unwrap();
+        let at_body = sig.len() - body.len();
+        let hashed = at_body..at_body + parsed.hashed_part.len();
+        let tail = sig.len() - parsed.mpis.len() - 2;
+        let mut signed: Vec<bool> = (0..sig.len())
+            .map(|at| hashed.contains(&at) || at >= tail)
+            .collect();
+        let mut rest = parsed.mpis;
+        while !rest.is_empty() {
+            let at = sig.len() - rest.len();
+            signed[at..at + 2].fill(false);
+            mpi(&mut rest).unwrap();
+        }
+        signed
+    }
+
     /// Every variant of a good signature and keyring returns, Ok or Err; none verifies
-    /// with its signature's hashed part or MPIs changed.
+    /// with a signed octet of its signature changed.
     #[test]
     fn altered_signatures_and_keyrings_never_panic() {
         let Some(gpg) = Gpg::new() else { return };
         let keys = make_keys(&gpg, &[("Fuzz <fuzz@example.com>", "ed25519", "cert")]);
         let primary = &keys[0].0;
-        let sig = gpg.sign(primary, false, &[]);
-        let ring = gpg.export(primary, false);
+        let (sig, ring) = (gpg.sign(primary, false, &[]), gpg.export(primary, false));
         let armored = gpg.export(primary, true);
         assert!(verify_openpgp(&ring, DATA, &sig).is_ok());
         let mut variants = 0;
@@ -1168,36 +1188,18 @@ mod tests {
             variants += 1;
             verify_openpgp(ring, DATA, sig).is_ok()
         };
-        // Where the hashed part, the hash's left 16 bits and the MPIs' octets are in `sig`.
-        // Not an MPI's bit count: the signature does not cover it, and one that names the
-        // same number of octets reads the same MPI (gpg reads it so too).
-        let body = packets(&sig).unwrap()[0].body;
-        let parsed = Sig::read(body).unwrap();
-        let at_body = sig.len() - body.len();
-        let hashed = at_body..at_body + parsed.hashed_part.len();
-        let (mut counts, mut rest) = (Vec::new(), parsed.mpis);
-        while !rest.is_empty() {
-            let at = sig.len() - rest.len();
-            counts.extend([at, at + 1]);
-            mpi(&mut rest).unwrap();
-        }
-        let signed = |at: usize| {
-            let tail = at >= sig.len() - parsed.mpis.len() - 2;
-            (hashed.contains(&at) || tail) && !counts.contains(&at)
-        };
-        for at in 0..sig.len() {
+        for (at, signed) in signed_octets(&sig).into_iter().enumerate() {
             try_one(&ring, &sig[..at]);
             let change = if at % 2 == 0 { 0x01 } else { 0xFF };
             let mut s = sig.clone();
             s[at] ^= change;
             let verified = try_one(&ring, &s);
             assert!(
-                !(verified && signed(at)),
+                !(verified && signed),
                 "octet {at} ^ {change:#x} still verifies"
             );
         }
-        let step = ring.len() / 60 + 1;
-        for at in (0..ring.len()).step_by(step) {
+        for at in (0..ring.len()).step_by(ring.len() / 60 + 1) {
             try_one(&ring[..at], &sig);
             for change in [0x01, 0xFF] {
                 let mut r = ring.clone();
@@ -1205,123 +1207,111 @@ mod tests {
                 try_one(&r, &sig);
             }
         }
-        // Several octets at once, from a fixed pseudo-random sequence (xorshift).
+        // Four octets at once, where a fixed pseudo-random sequence (xorshift) says.
         let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
         for round in 0..60 {
             let (mut r, mut s) = (armored.clone(), sig.clone());
+            let target = if round % 2 == 0 { &mut r } else { &mut s };
             for _ in 0..4 {
                 x ^= x << 13;
                 x ^= x >> 7;
                 x ^= x << 17;
-                let (target, len) = if round % 2 == 0 {
-                    (&mut r, armored.len())
-                } else {
-                    (&mut s, sig.len())
-                };
-                target[x as usize % len] = (x >> 32) as u8;
+                let at = x as usize % target.len();
+                target[at] = (x >> 32) as u8;
             }
             try_one(&r, &s);
         }
         assert!(variants > 400, "{variants}");
     }
 
+    /// A bare Ed25519 key packet, created at 1: no user ID, no self-signature.
+    fn bare_key() -> Vec<u8> {
+        let point = [&[1, 7, 0x40][..], &[9; 32]].concat();
+        [&[4u8, 0, 0, 0, 1, EDDSA, 9][..], OID_ED25519, &point].concat()
+    }
+
+    /// A signature packet naming `key` by its ID, with `hashed` subpackets and `mpis`.
+    fn bare_sig(key: &[u8], hashed: &[u8], mpis: &[u8]) -> Vec<u8> {
+        let issuer = [&[9u8, SUBPACKET_ISSUER][..], &fingerprint(key)[KEY_ID_AT..]].concat();
+        let hashed_len = (hashed.len() as u16).to_be_bytes();
+        let unhashed_len = (issuer.len() as u16).to_be_bytes();
+        let head = [4u8, SIG_BINARY, EDDSA, 10];
+        let body = [
+            &head[..],
+            &hashed_len,
+            hashed,
+            &unhashed_len,
+            &issuer,
+            &[0, 0],
+            mpis,
+        ];
+        frame(TAG_SIGNATURE, &body.concat())
+    }
+
+    /// A creation time subpacket: a hashed area that is in force.
+    const CREATED: [u8; 6] = [5, SUBPACKET_CREATION_TIME, 0, 0, 0, 2];
+
+    /// A five-octet length of 4 GiB after `first`, a packet header's first octet or a
+    /// subpacket's type.
+    fn huge(first: u8) -> Vec<u8> {
+        vec![first, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 4]
+    }
+
     #[test]
-    fn hostile_lengths_and_garbage_are_refused_without_panicking() {
-        let key = [
-            &[4u8, 0, 0, 0, 1, EDDSA, 9][..],
-            OID_ED25519,
-            &[1, 7, 0x40],
-            &[9; 32],
-        ]
-        .concat();
+    fn hostile_signatures_are_refused_without_panicking() {
+        let key = bare_key();
         let ring = frame(TAG_PUBLIC_KEY, &key);
-        let issuer = [
-            &[9u8, SUBPACKET_ISSUER][..],
-            &fingerprint(&key)[KEY_ID_AT..],
-        ]
-        .concat();
-        let sig_with = |hashed: &[u8], mpis: &[u8]| {
-            let head = [
-                &[4u8, SIG_BINARY, EDDSA, 10][..],
-                &(hashed.len() as u16).to_be_bytes(),
-            ];
-            let unhashed = (issuer.len() as u16).to_be_bytes();
-            frame(
-                TAG_SIGNATURE,
-                &[
-                    &head.concat()[..],
-                    hashed,
-                    &unhashed,
-                    &issuer,
-                    &[0, 0],
-                    mpis,
-                ]
-                .concat(),
-            )
-        };
-        let created = [5u8, SUBPACKET_CREATION_TIME, 0, 0, 0, 2];
-        let critical = [&created[..], &[2, 0x80 | 20, 0]].concat();
-        // A five-octet length of 4 GiB, after a packet's first octet or as a subpacket's.
-        let huge = |first: u8| vec![first, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 4];
-        let secret: &[u8] =
-            b"-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nAAAA\n-----END PGP PRIVATE KEY BLOCK-----\n";
-        let cases: [(&[u8], Vec<u8>, &str); 10] = [
-            (&ring, Vec::new(), "the signature cannot be read: it has no"),
+        let sig = |hashed: &[u8], mpis: &[u8]| bare_sig(&key, hashed, mpis);
+        let critical = [&CREATED[..], &[2, 0x80 | 20, 0]].concat();
+        for (sig, says) in [
+            (Vec::new(), "the signature cannot be read: it has no"),
             (
-                &ring,
                 huge(0xC0 | TAG_SIGNATURE),
                 "cannot be read: a packet is truncated",
             ),
-            (&ring, vec![0x8B, 4, 0], "the signature packet is truncated"),
-            (&ring, vec![0xC2, 1, 3], "version 3 signature"),
+            (vec![0x8B, 4, 0], "the signature packet is truncated"),
+            (vec![0xC2, 1, 3], "version 3 signature"),
+            (sig(&huge(2)[1..], &[]), "the signature packet is truncated"),
+            (sig(&[], &[0xFF, 0xFF, 1]), "no creation time"),
+            (sig(&critical, &[]), "critical subpacket of type 20"),
             (
-                &ring,
-                sig_with(&huge(2)[1..], &[]),
-                "the signature packet is truncated",
-            ),
-            (&ring, sig_with(&[], &[0xFF, 0xFF, 1]), "no creation time"),
-            (
-                &ring,
-                sig_with(&critical, &[]),
-                "critical subpacket of type 20",
-            ),
-            (
-                &ring,
-                sig_with(&created, &[0xFF, 0xFF, 1]),
+                sig(&CREATED, &[0xFF, 0xFF, 1]),
                 "has no valid self-signature",
             ),
-            (
-                &ring,
-                frame(TAG_SIGNATURE, &[]).repeat(17),
-                "holds 17 signatures",
-            ),
-            (
-                secret,
-                sig_with(&created, &[]),
-                "keyring cannot be read: it has no -----BEGIN",
-            ),
-        ];
-        for (ring, sig, says) in cases {
-            let err = verify_openpgp(ring, DATA, &sig).unwrap_err();
+            (frame(TAG_SIGNATURE, &[]).repeat(17), "holds 17 signatures"),
+        ] {
+            let err = verify_openpgp(&ring, DATA, &sig).unwrap_err();
             assert!(err.contains(says), "{says}: {err}");
         }
-        let good_sig = sig_with(&created, &[]);
+    }
+
+    #[test]
+    fn hostile_keyrings_are_refused_without_panicking() {
+        let key = bare_key();
+        let sig = bare_sig(&key, &CREATED, &[]);
+        let armor = |label: &str, body: &str| {
+            format!("-----BEGIN PGP {label}-----\n\n{body}\n-----END PGP {label}-----\n")
+        };
         for (ring, says) in [
-            (frame(TAG_SECRET_KEY, &key), "holds a secret key"),
+            (frame(TAG_SECRET_KEY, &key), "it holds a secret key"),
             (huge(0xC0 | TAG_PUBLIC_KEY), "a packet is truncated"),
-            (frame(TAG_USER_ID, b"x"), "does not start with a public key"),
+            (vec![0xFF; 3], "a packet is truncated"),
             (
-                b"-----BEGIN PGP PUBLIC KEY BLOCK-----\n\n!!\n-----END PGP PUBLIC KEY BLOCK-----\n"
-                    .to_vec(),
+                frame(TAG_USER_ID, b"x"),
+                "it does not start with a public key",
+            ),
+            (
+                armor("PUBLIC KEY BLOCK", "!!").into_bytes(),
                 "its armor is damaged",
             ),
-            (vec![0xFF; 3], "a packet is truncated"),
+            (
+                armor("PRIVATE KEY BLOCK", "AAAA").into_bytes(),
+                "it has no -----BEGIN PGP PUBLIC",
+            ),
         ] {
-            let err = verify_openpgp(&ring, DATA, &good_sig).unwrap_err();
-            assert!(
-                err.starts_with("the keyring cannot be read: ") && err.contains(says),
-                "{says}: {err}"
-            );
+            let err = verify_openpgp(&ring, DATA, &sig).unwrap_err();
+            let want = format!("the keyring cannot be read: {says}");
+            assert!(err.starts_with(&want), "{want}: {err}");
         }
     }
 }
