@@ -7,12 +7,15 @@
 //! key zeroizes itself when dropped (ssh-key's `PrivateKey`, the RustCrypto keys).
 
 mod openpgp;
+mod openpgp_verify;
 
 use std::fmt;
 
 use ssh_key::{HashAlg, LineEnding, PrivateKey};
 
 use crate::error::{Error, Result};
+
+pub use openpgp_verify::{verify_openpgp, PgpVerified};
 
 pub enum Signer {
     Ssh(PrivateKey),

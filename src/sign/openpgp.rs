@@ -41,22 +41,22 @@ enum Secret {
 }
 
 // Public-key algorithm numbers (§9.1, RFC 6637 §5, RFC 9580 §9.1).
-const RSA: u8 = 1;
-const RSA_SIGN: u8 = 3;
-const ECDSA: u8 = 19;
-const EDDSA: u8 = 22;
+pub(super) const RSA: u8 = 1;
+pub(super) const RSA_SIGN: u8 = 3;
+pub(super) const ECDSA: u8 = 19;
+pub(super) const EDDSA: u8 = 22;
 
 // The curves' OIDs, as a key packet holds them: without the DER tag and length (RFC 6637
 // §11, RFC 9580 §9.2).
-const OID_ED25519: &[u8] = &[0x2B, 0x06, 0x01, 0x04, 0x01, 0xDA, 0x47, 0x0F, 0x01];
-const OID_P256: &[u8] = &[0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01, 0x07];
-const OID_P384: &[u8] = &[0x2B, 0x81, 0x04, 0x00, 0x22];
+pub(super) const OID_ED25519: &[u8] = &[0x2B, 0x06, 0x01, 0x04, 0x01, 0xDA, 0x47, 0x0F, 0x01];
+pub(super) const OID_P256: &[u8] = &[0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01, 0x07];
+pub(super) const OID_P384: &[u8] = &[0x2B, 0x81, 0x04, 0x00, 0x22];
 
 // Hash algorithm numbers (§9.4).
-const HASH_SHA1: u8 = 2;
-const HASH_SHA256: u8 = 8;
-const HASH_SHA384: u8 = 9;
-const HASH_SHA512: u8 = 10;
+pub(super) const HASH_SHA1: u8 = 2;
+pub(super) const HASH_SHA256: u8 = 8;
+pub(super) const HASH_SHA384: u8 = 9;
+pub(super) const HASH_SHA512: u8 = 10;
 
 // Symmetric cipher numbers (§9.2), and AES's block size, the length of the IV (§13.9).
 const CIPHER_AES128: u8 = 7;
@@ -65,16 +65,16 @@ const CIPHER_AES256: u8 = 9;
 const AES_BLOCK: usize = 16;
 
 // Packet tags (§4.3).
-const TAG_SIGNATURE: u8 = 2; // §5.2
-const TAG_SECRET_KEY: u8 = 5; // §5.5.1.3
-const TAG_PUBLIC_KEY: u8 = 6; // §5.5.1.1
-const TAG_SECRET_SUBKEY: u8 = 7; // §5.5.1.4
-const TAG_USER_ID: u8 = 13; // §5.11
+pub(super) const TAG_SIGNATURE: u8 = 2; // §5.2
+pub(super) const TAG_SECRET_KEY: u8 = 5; // §5.5.1.3
+pub(super) const TAG_PUBLIC_KEY: u8 = 6; // §5.5.1.1
+pub(super) const TAG_SECRET_SUBKEY: u8 = 7; // §5.5.1.4
+pub(super) const TAG_USER_ID: u8 = 13; // §5.11
 
 // The first octet of a packet header (§4.2): bit 7 is always set; bit 6 marks the new
 // format, whose tag is bits 5-0; the old format has the tag in bits 5-2 and the length type
 // in bits 1-0 (§4.2.1).
-const HEADER_ALWAYS: u8 = 0x80;
+pub(super) const HEADER_ALWAYS: u8 = 0x80;
 const HEADER_NEW: u8 = 0x40;
 const HEADER_NEW_TAG: u8 = 0x3F;
 const HEADER_OLD_TAG: u8 = 0x3C;
@@ -88,39 +88,39 @@ const LENGTH_TWO_LAST: u8 = 223;
 const LENGTH_FIVE: u8 = 255;
 
 // Key and signature packet versions (§5.2.3, §5.5.2).
-const VERSION_4: u8 = 4;
+pub(super) const VERSION_4: u8 = 4;
 // Where a v4 key packet's fields start: version, creation time, algorithm, then the public
 // key's fields (§5.5.2).
-const KEY_CREATED_AT: usize = 1;
+pub(super) const KEY_CREATED_AT: usize = 1;
 const KEY_ALGORITHM_AT: usize = 5;
 const KEY_FIELDS_AT: usize = 6;
 
 // Signature types (§5.2.1).
-const SIG_BINARY: u8 = 0x00;
-const SIG_CERTIFICATION_FIRST: u8 = 0x10; // generic certification of a user ID
-const SIG_CERTIFICATION_LAST: u8 = 0x13; // positive certification
-const SIG_SUBKEY_BINDING: u8 = 0x18;
-const SIG_KEY_REVOCATION: u8 = 0x20;
-const SIG_SUBKEY_REVOCATION: u8 = 0x28;
+pub(super) const SIG_BINARY: u8 = 0x00;
+pub(super) const SIG_CERTIFICATION_FIRST: u8 = 0x10; // generic certification of a user ID
+pub(super) const SIG_CERTIFICATION_LAST: u8 = 0x13; // positive certification
+pub(super) const SIG_SUBKEY_BINDING: u8 = 0x18;
+pub(super) const SIG_KEY_REVOCATION: u8 = 0x20;
+pub(super) const SIG_SUBKEY_REVOCATION: u8 = 0x28;
 // A v3 signature's type, after its version and the length 5 (§5.2.2).
 const SIG_V3_TYPE_AT: usize = 2;
 
 // Signature subpacket types (§5.2.3.1); bit 7 of the type octet marks one critical.
-const SUBPACKET_CREATION_TIME: u8 = 2; // §5.2.3.4
-const SUBPACKET_KEY_EXPIRATION: u8 = 9; // §5.2.3.6
-const SUBPACKET_ISSUER: u8 = 16; // §5.2.3.5
-const SUBPACKET_KEY_FLAGS: u8 = 27; // §5.2.3.21
-const SUBPACKET_ISSUER_FPR: u8 = 33; // RFC 9580 §5.2.3.35
+pub(super) const SUBPACKET_CREATION_TIME: u8 = 2; // §5.2.3.4
+pub(super) const SUBPACKET_KEY_EXPIRATION: u8 = 9; // §5.2.3.6
+pub(super) const SUBPACKET_ISSUER: u8 = 16; // §5.2.3.5
+pub(super) const SUBPACKET_KEY_FLAGS: u8 = 27; // §5.2.3.21
+pub(super) const SUBPACKET_ISSUER_FPR: u8 = 33; // RFC 9580 §5.2.3.35
 const SUBPACKET_CRITICAL: u8 = 0x80;
 // The key flag "this key may be used to sign data" (§5.2.3.21).
-const KEY_FLAG_SIGN: u8 = 0x02;
+pub(super) const KEY_FLAG_SIGN: u8 = 0x02;
 
 // The octet that ends a v4 signature's hashed data, before its length (§5.2.4).
-const V4_TRAILER: u8 = 0xFF;
+pub(super) const V4_TRAILER: u8 = 0xFF;
 // The octet a v4 fingerprint's hash starts with, before the key's two-octet length (§12.2).
-const FINGERPRINT_PREFIX: u8 = 0x99;
+pub(super) const FINGERPRINT_PREFIX: u8 = 0x99;
 // A key ID is the low 64 bits of a v4 fingerprint (§12.2).
-const KEY_ID_AT: usize = 12;
+pub(super) const KEY_ID_AT: usize = 12;
 
 // S2K usage, the octet after a secret key's public fields (§5.5.3): the secret in the
 // clear with a checksum, or encrypted and checked by SHA-1 or by a checksum.
@@ -161,7 +161,7 @@ const SIGNING_FAILED: Refusal = Refusal("signing failed");
 
 impl Key {
     pub fn parse(text: &str, passphrase: Option<&str>) -> Result<Key, Refusal> {
-        let data = dearmor(text).ok_or(DAMAGED)?;
+        let data = dearmor(text, "PRIVATE KEY BLOCK").ok_or(DAMAGED)?;
         let packets = packets(&data).ok_or(DAMAGED)?;
         if !packets.iter().any(|p| p.tag == TAG_SECRET_KEY) {
             return Err(if packets.iter().any(|p| p.tag == TAG_PUBLIC_KEY) {
@@ -293,7 +293,7 @@ fn put_subpacket(out: &mut Vec<u8>, kind: u8, data: &[&[u8]]) {
 }
 
 /// The hash of the signed data, its signature's header and trailer (§5.2.4).
-fn digest<H: Digest>(parts: &[&[u8]]) -> Vec<u8> {
+pub(super) fn digest<H: Digest>(parts: &[&[u8]]) -> Vec<u8> {
     let mut h = H::new();
     for p in parts {
         h.update(p);
@@ -310,13 +310,14 @@ fn email_of(uid: &str) -> Option<String> {
     (inner.contains('@') && !inner.contains(char::is_whitespace)).then(|| inner.to_string())
 }
 
-struct Packet<'a> {
-    tag: u8,
-    body: &'a [u8],
+pub(super) struct Packet<'a> {
+    pub(super) tag: u8,
+    pub(super) body: &'a [u8],
 }
 
-/// The packets of a transferable key (§11.2), old and new headers alike (§4.2).
-fn packets(mut data: &[u8]) -> Option<Vec<Packet<'_>>> {
+/// The packets of a transferable key (§11.2) or a detached signature, old and new headers
+/// alike (§4.2).
+pub(super) fn packets(mut data: &[u8]) -> Option<Vec<Packet<'_>>> {
     let mut out = Vec::new();
     while let Some((&first, rest)) = data.split_first() {
         if first & HEADER_ALWAYS == 0 {
@@ -373,7 +374,7 @@ fn two_octet_length(first: u8, rest: &[u8]) -> Option<(usize, &[u8])> {
     Some((len, rest))
 }
 
-fn be32(b: &[u8]) -> Option<u32> {
+pub(super) fn be32(b: &[u8]) -> Option<u32> {
     Some(u32::from_be_bytes(b.get(..4)?.try_into().ok()?))
 }
 
@@ -495,19 +496,11 @@ impl SigInfo {
         }
         let kind = *body.get(1)?;
         let len = u16::from_be_bytes(body.get(4..6)?.try_into().ok()?) as usize;
-        let mut sub = body.get(6..6 + len)?;
         let (mut flags, mut expires) = (None, None);
-        while !sub.is_empty() {
-            let (n, rest) = subpacket_length(sub)?;
-            let packet = rest.get(..n)?;
-            sub = &rest[n..];
-            match packet.split_first() {
-                Some((t, data)) if t & !SUBPACKET_CRITICAL == SUBPACKET_KEY_FLAGS => {
-                    flags = data.first().copied()
-                }
-                Some((t, data)) if t & !SUBPACKET_CRITICAL == SUBPACKET_KEY_EXPIRATION => {
-                    expires = be32(data)
-                }
+        for sub in subpackets(body.get(6..6 + len)?)? {
+            match sub.kind {
+                SUBPACKET_KEY_FLAGS => flags = sub.data.first().copied(),
+                SUBPACKET_KEY_EXPIRATION => expires = be32(sub.data),
                 _ => {}
             }
         }
@@ -517,6 +510,31 @@ impl SigInfo {
             expires,
         })
     }
+}
+
+/// One signature subpacket (§5.2.3.1).
+pub(super) struct Subpacket<'a> {
+    /// The type, without the critical bit.
+    pub(super) kind: u8,
+    pub(super) critical: bool,
+    pub(super) data: &'a [u8],
+}
+
+/// The subpackets of a signature's hashed or unhashed area, or None when one runs past the
+/// area's end or has no type octet.
+pub(super) fn subpackets(mut area: &[u8]) -> Option<Vec<Subpacket<'_>>> {
+    let mut out = Vec::new();
+    while !area.is_empty() {
+        let (n, rest) = subpacket_length(area)?;
+        let (&kind, data) = rest.get(..n)?.split_first()?;
+        out.push(Subpacket {
+            kind: kind & !SUBPACKET_CRITICAL,
+            critical: kind & SUBPACKET_CRITICAL != 0,
+            data,
+        });
+        area = &rest[n..];
+    }
+    Some(out)
 }
 
 /// A subpacket's length and what follows it (§5.2.3.1): one, two or five octets.
@@ -529,20 +547,21 @@ fn subpacket_length(sub: &[u8]) -> Option<(usize, &[u8])> {
     }
 }
 
-/// A secret-key packet's fields (§5.5.3).
-struct Material<'a> {
-    version: u8,
-    algo: u8,
+/// A secret-key packet's fields (§5.5.3); of a public-key packet, the same without a secret
+/// (§5.5.2).
+pub(super) struct Material<'a> {
+    pub(super) version: u8,
+    pub(super) algo: u8,
     /// The public part, which the fingerprint covers.
     public: &'a [u8],
     /// The public key's fields: RSA `n`, `e`; EC the curve's OID and the point.
-    fields: Vec<&'a [u8]>,
+    pub(super) fields: Vec<&'a [u8]>,
     /// From the S2K usage octet on.
     protection: &'a [u8],
 }
 
 impl<'a> Material<'a> {
-    fn read(body: &'a [u8]) -> Option<Material<'a>> {
+    pub(super) fn read(body: &'a [u8]) -> Option<Material<'a>> {
         let version = *body.first()?;
         let algo = *body.get(KEY_ALGORITHM_AT)?;
         if version != VERSION_4 {
@@ -599,11 +618,7 @@ impl<'a> Material<'a> {
     }
 
     fn fingerprint(&self) -> [u8; 20] {
-        let mut h = Sha1::new();
-        h.update([FINGERPRINT_PREFIX]);
-        h.update((self.public.len() as u16).to_be_bytes());
-        h.update(self.public);
-        h.finalize().into()
+        fingerprint(self.public)
     }
 
     fn unlock(&self, passphrase: Option<&str>) -> Result<Secret, Refusal> {
@@ -690,6 +705,15 @@ impl<'a> Material<'a> {
     }
 }
 
+/// The v4 fingerprint of a key's public part (§12.2).
+pub(super) fn fingerprint(public: &[u8]) -> [u8; 20] {
+    let mut h = Sha1::new();
+    h.update([FINGERPRINT_PREFIX]);
+    h.update((public.len() as u16).to_be_bytes());
+    h.update(public);
+    h.finalize().into()
+}
+
 /// The sum of the octets modulo 65536, the check of a clear or legacy-protected secret.
 fn checksum(body: &[u8]) -> [u8; 2] {
     let sum = body.iter().fold(0u16, |s, &b| s.wrapping_add(u16::from(b)));
@@ -697,7 +721,7 @@ fn checksum(body: &[u8]) -> [u8; 2] {
 }
 
 /// A big-endian integer left-padded to N octets, or None when longer.
-fn padded<const N: usize>(b: &[u8]) -> Option<Zeroizing<[u8; N]>> {
+pub(super) fn padded<const N: usize>(b: &[u8]) -> Option<Zeroizing<[u8; N]>> {
     let mut out = Zeroizing::new([0u8; N]);
     let at = N.checked_sub(b.len())?;
     out[at..].copy_from_slice(b);
@@ -790,7 +814,7 @@ fn s2k<H: Digest>(material: &[u8], count: usize, len: usize) -> Zeroizing<Vec<u8
 }
 
 /// One multiprecision integer (§3.2): a two-octet bit count, then the octets.
-fn mpi<'b>(rest: &mut &'b [u8]) -> Option<&'b [u8]> {
+pub(super) fn mpi<'b>(rest: &mut &'b [u8]) -> Option<&'b [u8]> {
     let bits = u16::from_be_bytes(rest.get(..2)?.try_into().ok()?) as usize;
     let n = bits.div_ceil(8);
     let value = rest.get(2..2 + n)?;
@@ -854,17 +878,28 @@ fn armor(packet: &[u8]) -> String {
     out
 }
 
-/// The octets of an armored private key block, its CRC checked when it has one (§6.2).
-fn dearmor(text: &str) -> Option<Zeroizing<Vec<u8>>> {
+/// The octets of the first armored block labelled `label` (`PRIVATE KEY BLOCK`, `SIGNATURE`)
+/// in `text`, its CRC checked when it has one (§6.2).
+fn dearmor(text: &str, label: &str) -> Option<Zeroizing<Vec<u8>>> {
+    dearmor_next(&mut text.lines().map(str::trim), label)
+}
+
+/// The next armored block labelled `label` in `lines`, which are left after its end: a
+/// keyring may hold several blocks, one after the other.
+pub(super) fn dearmor_next<'t>(
+    lines: &mut impl Iterator<Item = &'t str>,
+    label: &str,
+) -> Option<Zeroizing<Vec<u8>>> {
     use base64ct::{Base64, Encoding};
-    let mut lines = text.lines().map(str::trim);
-    lines.find(|l| *l == "-----BEGIN PGP PRIVATE KEY BLOCK-----")?;
+    let begin = format!("-----BEGIN PGP {label}-----");
+    let end = format!("-----END PGP {label}-----");
+    lines.find(|l| *l == begin)?;
     // Headers (`Comment: ...`) end at the first blank line.
-    let mut lines = lines.skip_while(|l| !l.is_empty());
+    let lines = lines.skip_while(|l| !l.is_empty());
     let mut body = Zeroizing::new(String::new());
     let mut crc = None;
-    for line in lines.by_ref() {
-        if line.starts_with("-----END PGP PRIVATE KEY BLOCK-----") {
+    for line in lines {
+        if line.starts_with(&end) {
             let data = Zeroizing::new(Base64::decode_vec(&body).ok()?);
             if let Some(crc) = crc {
                 let sum: Vec<u8> = Base64::decode_vec(crc).ok()?;
