@@ -152,8 +152,15 @@ pub fn verify_ssh(
 
 /// An OpenPGP detached signature over `data` by a key of `keyring`.
 pub fn verify_openpgp(keyring: &[u8], data: &[u8], armored: &[u8]) -> Result<Signed, String> {
-    let _ = (keyring, data, armored);
-    Err("OpenPGP verification: not yet".into())
+    let v = crate::sign::verify_openpgp(keyring, data, armored)?;
+    Ok(Signed::Verified {
+        key: format!("OpenPGP {}", v.signing_key),
+        by: if v.user_ids.is_empty() {
+            v.primary
+        } else {
+            v.user_ids.join(", ")
+        },
+    })
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use serde_json::Value;
 use crate::common::git::{git, git_out, Remote, TOKEN};
 use crate::common::run::{http_remote, ok, remote, workflow};
 use crate::common::{bin, run, Run};
-use crate::signing::{keygen, tool, EMAIL};
+use crate::signing::{keygen, tool, Gpg, EMAIL};
 
 const NOTES: &str = "refs/notes/gitops-update";
 const FILE: &str = "charts/app/values.yaml";
@@ -471,4 +471,71 @@ fn ssh_signed_provenance_verifies_here_and_with_ssh_keygen() {
         );
         assert!(!r.stdout.contains(&key.private[40..80]));
     }
+}
+
+#[test]
+fn openpgp_signed_provenance_verifies_here_and_with_gpg() {
+    if !tool("gpg") {
+        return;
+    }
+    let gpg = Gpg::new();
+    let uid = format!("Bot <{EMAIL}>");
+    let secret = gpg.key(&uid, "ed25519", "sign", "");
+    let remote = remote();
+    let cwd = tempfile::tempdir().unwrap();
+    ok(&run(workflow(cwd.path(), &remote.file_url())
+        .env("GITOPS_SIGNING_KEY", &secret)
+        .env("GIT_COMMITTER_EMAIL", EMAIL)));
+    let (envelope, _) = note(&remote, "main");
+    // gpg --verify over the PAE bytes, read independently.
+    let dir = tempfile::tempdir().unwrap();
+    let payload = Base64::decode_vec(envelope["payload"].as_str().unwrap()).unwrap();
+    let kind = "application/vnd.in-toto+json";
+    let mut pae = format!("DSSEv1 {} {kind} {} ", kind.len(), payload.len()).into_bytes();
+    pae.extend_from_slice(&payload);
+    fs::write(dir.path().join("pae"), &pae).unwrap();
+    let sig = Base64::decode_vec(envelope["signatures"][0]["sig"].as_str().unwrap()).unwrap();
+    fs::write(dir.path().join("sig.asc"), sig).unwrap();
+    let out = Command::new("gpg")
+        .env("GNUPGHOME", gpg.home.path())
+        .args(["--batch", "--verify"])
+        .arg(dir.path().join("sig.asc"))
+        .arg(dir.path().join("pae"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    fs::write(dir.path().join("pae"), [&pae[..], b" "].concat()).unwrap();
+    let out = Command::new("gpg")
+        .env("GNUPGHOME", gpg.home.path())
+        .args(["--batch", "--verify"])
+        .arg(dir.path().join("sig.asc"))
+        .arg(dir.path().join("pae"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "gpg refuses other bytes");
+
+    let audit = audit_clone(&remote);
+    let ring = audit.path().join("bot.asc");
+    fs::write(&ring, gpg.run("", &["--armor", "--export", &uid])).unwrap();
+    let r = verify(audit.path(), &["--gpg-keyring", ring.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let fpr = gpg.signing_fingerprint(&uid);
+    assert!(
+        r.stdout.contains(&fpr) && r.stdout.contains(EMAIL),
+        "{}",
+        r.stdout
+    );
+    let other = Gpg::new();
+    other.key("Other <o@example.com>", "ed25519", "sign", "");
+    fs::write(
+        &ring,
+        other.run("", &["--armor", "--export", "o@example.com"]),
+    )
+    .unwrap();
+    let r = verify(audit.path(), &["--gpg-keyring", ring.to_str().unwrap()]);
+    assert_eq!(r.code, 9, "{}", r.stdout);
 }

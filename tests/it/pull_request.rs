@@ -365,18 +365,23 @@ fn agit_without_the_right_to_write_notes_goes_for_review_with_a_warning() {
         ),
     );
     let cwd = tempfile::tempdir().unwrap();
-    let r = run(crate::common::run::workflow(cwd.path(), &server.url("acme/deploy.git"))
-        .env("GITEA_TOKEN", TOKEN)
-        .args(["run", "--pull-request=agit"]));
+    let r = run(
+        crate::common::run::workflow(cwd.path(), &server.url("acme/deploy.git"))
+            .env("GITEA_TOKEN", TOKEN)
+            .args(["run", "--pull-request=agit"]),
+    );
     ok(&r);
     assert!(
-        r.stderr.contains("warning: the provenance note was not stored")
+        r.stderr
+            .contains("warning: the provenance note was not stored")
             && r.stderr.contains("the update goes for review without it"),
         "{}",
         r.stderr
     );
     assert!(
-        journal(&root).iter().any(|l| l.starts_with("ref refs/for/main ")),
+        journal(&root)
+            .iter()
+            .any(|l| l.starts_with("ref refs/for/main ")),
         "{:?}",
         journal(&root)
     );
@@ -450,9 +455,18 @@ fn agit_pushes_for_review_with_the_topic_title_and_description() {
     // The commit pushed for review carries its provenance note (issue 30).
     let note = git_out(
         &remote.bare(),
-        &["notes", "--ref", "refs/notes/gitops-update", "show", &pushed],
+        &[
+            "notes",
+            "--ref",
+            "refs/notes/gitops-update",
+            "show",
+            &pushed,
+        ],
     );
-    assert!(note.contains("\"payloadType\":\"application/vnd.in-toto+json\""), "{note}");
+    assert!(
+        note.contains("\"payloadType\":\"application/vnd.in-toto+json\""),
+        "{note}"
+    );
     let options: Vec<&str> = log
         .iter()
         .filter_map(|l| l.strip_prefix("option "))

@@ -394,7 +394,10 @@ fn parallel_writers(remote: &Remote, url: &str) {
     );
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     assert_eq!(
-        r.stdout.lines().filter(|l| l.starts_with("verified")).count(),
+        r.stdout
+            .lines()
+            .filter(|l| l.starts_with("verified"))
+            .count(),
         landed.len(),
         "{}",
         r.stdout
