@@ -9,13 +9,16 @@
 # history (one commit per updater, with its version in the message), a superseded one in
 # none; each distinct key holds its value; the shared
 # key holds the version of the last commit that set it; linear history; every byte of the
-# seed file that no updater touched is still there; `git fsck` clean. It prints each
+# seed file that no updater touched is still there; every update commit carries its
+# provenance note and `gitops-update verify` accepts each, and the notes name no other
+# commit (issue 30); `git fsck` clean. It prints each
 # round's wall time and the distribution of attempts per updater.
 #
 #   scripts/soak.sh                     # UPDATERS=50 ROUNDS=3
 #   BIN=dist/gitops-update scripts/soak.sh
 #   MAX_ATTEMPTS=20 scripts/soak.sh     # passed as --max-attempts; default: the tool's own
 #   REMOTE=file scripts/soak.sh         # against a file:// remote instead of smart HTTP
+#   PROVENANCE=no scripts/soak.sh       # --no-provenance: the same soak without notes
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -88,6 +91,7 @@ for round in $(seq 1 "$ROUNDS"); do
       set +e
       GITEA_TOKEN=t0k3n-s3cr3t-value "$BIN" run --repo "$url" --version "$version" \
         --set "values.yaml=$expr" --output json ${MAX_ATTEMPTS:+--max-attempts "$MAX_ATTEMPTS"} \
+        $([ "${PROVENANCE:-yes}" = no ] && echo --no-provenance) \
         > "$dir/$i.out" 2> "$dir/$i.err"
       echo $? > "$dir/$i.code"
     ) &
@@ -157,6 +161,13 @@ newest=$((UPDATERS - 1))
 if [ "$ROUNDS" -ge 3 ] && [ $((newest % 2)) = 0 ]; then newest=$((newest - 1)); fi
 [ "$ROUNDS" -lt 2 ] || [ "$got_shared" = "$ROUNDS.0.$newest" ] || problems+=("shared.tag is $got_shared, not the newest $ROUNDS.0.$newest")
 head -n 1 <<< "$final" | grep -qx "# one tag per service; bumped by gitops-update" || problems+=("the comment is gone")
+if [ "${PROVENANCE:-yes}" != no ]; then
+  "$BIN" verify -C "$bare" "main~$expected_commits..main" > "$work/verify" 2>&1 || problems+=("verify: $(grep -v '^verified' "$work/verify" | head -n 3)")
+  verified=$(grep -c '^verified' "$work/verify")
+  [ "$verified" = "$expected_commits" ] || problems+=("$verified update commits verified, expected $expected_commits")
+  notes=$(git -C "$bare" notes --ref refs/notes/gitops-update list | wc -l)
+  [ "$notes" = "$expected_commits" ] || problems+=("$notes provenance notes for $expected_commits update commits")
+fi
 git -C "$bare" fsck --strict --no-dangling 2> "$work/fsck" || problems+=("git fsck: $(cat "$work/fsck")")
 
 dist=$(printf '%s\n' "${all_attempts[@]}" | sort -n | uniq -c | awk '{ printf "%s%d×%d", sep, $1, $2; sep = ", " }')
@@ -165,4 +176,4 @@ if [ ${#problems[@]} -gt 0 ]; then
   printf '!! %s\n' "${problems[@]}" >&2
   exit 1
 fi
-echo "soak passed: no lost update, linear history, fsck clean"
+echo "soak passed: no lost update, linear history,${verified:+ $verified provenance notes verified,} fsck clean"
