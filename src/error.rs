@@ -23,7 +23,8 @@ pub mod exit {
     /// `dispatch`: the update did not land (its run failed, or the wait timed out).
     pub const NOT_LANDED: u8 = 7;
     /// `run`: a newer version than the one asked for is already in the file, so nothing
-    /// was written (not a failure: an older build finished last).
+    /// was written (not a failure: an older build finished last). `dispatch`: its run ended
+    /// so, or was cancelled after a later build was recorded.
     pub const SUPERSEDED: u8 = 8;
     /// `workflow --check`: the committed receiver is not what the config gives.
     pub const STALE: u8 = 1;
@@ -39,8 +40,8 @@ pub mod exit {
         (REJECTED, "the server rejected the push for good (a hook, a protected branch, a permission)", &["run"]),
         (GAVE_UP, "gave up after --max-attempts pushes that lost the race to other writers", &["run"]),
         (STATUS, "the commit status could not be set (only with --require-status)", &["run"]),
-        (NOT_LANDED, "dispatch: the update did not land (its run failed, a later build superseded it, or nothing proved it before --wait-timeout)", &["dispatch"]),
-        (SUPERSEDED, "superseded: the file already holds a newer version than the one asked for (an older build finished last); nothing was written. Not a failure; --allow-downgrade rolls back on purpose", &["run"]),
+        (NOT_LANDED, "dispatch: the update did not land (its run failed, its pull request was closed or another update replaced it, or nothing proved it before --wait-timeout)", &["dispatch"]),
+        (SUPERSEDED, "superseded: the file already holds a newer version than the one asked for (an older build finished last); nothing was written, and dispatch names the commit that holds it. Not a failure; run --allow-downgrade rolls back on purpose", &["run", "dispatch"]),
     ];
 
     /// The table for `--help`: every code, or those `command` can end with.

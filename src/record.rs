@@ -222,6 +222,21 @@ impl Asked<'_> {
             && description.ends_with(&format!("(dispatch {})", self.dispatch_id))
     }
 
+    /// The newer version a superseded run's record of this dispatch names: a success status
+    /// of a `gitops-superseded/` context whose description ends in `superseded by VERSION
+    /// (dispatch ID)`. `None` for any other status, or a version `run` could not have written.
+    pub fn superseded_record<'d>(
+        &self,
+        state: &str,
+        context: &str,
+        description: &'d str,
+    ) -> Option<&'d str> {
+        let ours = state == "success" && context.starts_with(&format!("{SUPERSEDED_ROOT}/"));
+        let rest = description.strip_suffix(&format!(" (dispatch {})", self.dispatch_id))?;
+        let (_, recorded) = rest.rsplit_once(SUPERSEDED_BY)?;
+        (ours && crate::model::Version::parse(recorded).is_ok()).then_some(recorded)
+    }
+
     /// Whether a run's title names this dispatch: the receiver's `run-name:` holds the
     /// dispatch id, which must stand as a whole word.
     pub fn names_run(&self, title: &str) -> bool {
@@ -333,18 +348,52 @@ mod tests {
     #[test]
     fn a_superseded_run_records_the_newer_version_beside_the_newer_runs_status() {
         let r = record();
-        assert_eq!(
+        let asked = Asked {
+            dispatch_id: "d-1",
+            version: "1.2.3",
+            source_commit: "0123456789abcdef0123456789abcdef01234567",
+            component: "app",
+            file: "apps/app/values.yaml",
+        };
+        let (context, description) = (
             r.superseded_context(Some("docker/")),
-            "gitops-superseded/acme/app/docker"
-        );
-        assert_eq!(
             r.superseded_description("1.2.4"),
+        );
+        assert_eq!(context, "gitops-superseded/acme/app/docker");
+        assert_eq!(
+            description,
             "app 1.2.3 from acme/app@0123456 superseded by 1.2.4 (dispatch d-1)"
         );
         // Not the newer run's context, whatever the prefix: that status stays the newer run's.
         for prefix in [None, Some("superseded"), Some("x/y")] {
             assert!(!r.superseded_context(prefix).starts_with("gitops/"));
         }
+        assert_eq!(
+            asked.superseded_record("success", &context, &description),
+            Some("1.2.4")
+        );
+        // Neither record is read as the other.
+        assert!(!asked.recorded_by("success", &context, &description));
+        let up_to_date = (r.status_context(None), r.status_description());
+        assert_eq!(
+            asked.superseded_record("success", &up_to_date.0, &up_to_date.1),
+            None
+        );
+        // Another dispatch's record, another state, or a version run never writes: not ours.
+        let other = Asked {
+            dispatch_id: "d-10",
+            ..asked
+        };
+        assert_eq!(
+            other.superseded_record("success", &context, &description),
+            None
+        );
+        assert_eq!(
+            asked.superseded_record("failure", &context, &description),
+            None
+        );
+        let odd = r.superseded_description("1.2.4; rm -rf");
+        assert_eq!(asked.superseded_record("success", &context, &odd), None);
     }
 
     #[test]

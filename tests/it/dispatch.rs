@@ -479,7 +479,8 @@ fn a_dispatch_waits_for_an_active_run_instead_of_cancelling_it_on_1_24() {
 
 /// Two merges a minute apart: two builds of one component. The newer build's dispatch
 /// cancels the older one's run; dispatching the older one again would put its older
-/// version back over the newer one, so it is not dispatched again.
+/// version back over the newer one, so it is not dispatched again: it ends superseded by
+/// the newer build's commit (exit 8, no failure).
 #[test]
 fn an_older_build_cancelled_by_a_newer_one_is_not_dispatched_again() {
     let w = world(
@@ -505,22 +506,105 @@ fn an_older_build_cancelled_by_a_newer_one_is_not_dispatched_again() {
         (older.join().unwrap(), newer.join().unwrap())
     });
     assert_eq!(newer.code, 0, "{}", newer.stderr);
-    assert_eq!(older.code, 7, "{}", older.stderr);
-    let last = older.stderr.lines().last().unwrap();
+    assert_eq!(older.code, 8, "{}", older.stderr);
     assert!(
-        last.contains("the run for dispatch d-old in acme/deploy was cancelled, and app 1.0.2 has been recorded since (dispatch d-new")
-            && last.contains("not dispatching again, which would go back to an older version"),
-        "{last}"
+        older.stderr.contains("the run for dispatch d-old in acme/deploy was cancelled, and app 1.0.2 has been recorded since (dispatch d-new")
+            && older.stderr.contains("not dispatching again, which would go back to an older version"),
+        "{}", older.stderr
     );
     assert_eq!(
         w.deploy.show("main", "values.yaml"),
         "image:\n  tag: \"1.0.2\"  # keep me\n"
     );
-    assert_eq!(update_commits(&w.deploy).len(), 1);
+    let commits = update_commits(&w.deploy);
+    assert_eq!(commits.len(), 1);
     assert_eq!(w.gitea.dispatches(), 2);
-    assert!(w
-        .output("d-old")
-        .contains("summary=app|1.0.1|failure||acme/deploy\n"));
+    let summary = format!("app|1.0.1|superseded|{}|acme/deploy", commits[0]);
+    assert_eq!(older.stdout, format!("{summary}\n"));
+    assert!(w.output("d-old").contains(&format!("summary={summary}\n")));
+}
+
+/// Builds finish out of order: the newer build's version lands first, then the older
+/// build's run finds it and ends superseded, writing nothing but its record. Its dispatch
+/// ends at once on that record (one dispatch, no wait for a commit that never comes):
+/// superseded, exit 8, the summary line naming the commit that holds the newer version,
+/// and a success status on the consumer's commit saying so. On every server: the record
+/// is in the repository, whatever the server shows of the run.
+#[test]
+fn an_older_build_finishing_last_is_reported_superseded_on_its_runs_record() {
+    for version in ["1.24.7", "1.25.4", "1.26.0", "11.0.1+gitea-1.22.0"] {
+        let w = world(
+            Options {
+                version,
+                ..Options::default()
+            },
+            VALUES,
+        );
+        let r = w.dispatch("d-new", "1.0.2", &[]);
+        assert_eq!(r.code, 0, "{version}: {}", r.stderr);
+        let tip = w.deploy.tip("main");
+        w.gitea.settle(Duration::from_secs(30));
+        let r = w.dispatch("d-old", "1.0.1", &[]);
+        assert_eq!(r.code, 8, "{version}: {}", r.stderr);
+        let summary = format!("app|1.0.1|superseded|{tip}|acme/deploy");
+        assert_eq!(r.stdout, format!("{summary}\n"), "{version}");
+        let out = w.output("d-old");
+        for line in [
+            format!("summary={summary}\n"),
+            format!("commit_sha={tip}\n"),
+            "changed=false\n".into(),
+        ] {
+            assert!(out.contains(&line), "{version}: {line:?} in {out}");
+        }
+        assert!(
+            r.stderr
+                .contains("app 1.0.1 was superseded: acme/deploy already holds 1.0.2 at"),
+            "{version}: {}",
+            r.stderr
+        );
+        assert_eq!(w.gitea.dispatches(), 2, "{version}: dispatched once each");
+        assert_eq!(w.deploy.tip("main"), tip, "{version}: nothing written");
+        assert!(w.deploy.show("main", "values.yaml").contains("\"1.0.2\""));
+        // The consumer's commit: green, saying why nothing was written.
+        let ours = w.consumer_statuses();
+        let last = ours.last().unwrap();
+        assert_eq!(
+            (last.state.as_str(), last.description.as_str()),
+            (
+                "success",
+                format!(
+                    "app 1.0.1 superseded: acme/deploy already holds 1.0.2 at {}",
+                    &tip[..7]
+                )
+                .as_str()
+            ),
+            "{version}"
+        );
+        assert_eq!(
+            last.target_url,
+            format!("{APP_URL}/acme/deploy/commit/{tip}")
+        );
+        // The tip's own status is still the newer run's; the older one's sits beside it.
+        let on_tip: Vec<_> = w
+            .gitea
+            .statuses("acme/deploy")
+            .into_iter()
+            .filter(|s| s.sha == tip)
+            .collect();
+        let newest = |context: &str| on_tip.iter().rev().find(|s| s.context == context);
+        assert!(
+            newest("gitops/acme/app").is_some_and(|s| s.description.ends_with("(dispatch d-new)")),
+            "{version}: {on_tip:?}"
+        );
+        assert!(
+            newest("gitops-superseded/acme/app").is_some_and(|s| s.description
+                == format!(
+                    "app 1.0.1 from acme/app@{} superseded by 1.0.2 (dispatch d-old)",
+                    &w.source_sha[..7]
+                )),
+            "{version}: {on_tip:?}"
+        );
+    }
 }
 
 #[test]
