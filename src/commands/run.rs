@@ -58,8 +58,12 @@ pub fn execute(cfg: &RunConfig) -> Result<u8> {
     };
     // A dry run writes nothing, a commit status included, even when nothing would change.
     if let (Some((sha, superseded_by)), false) = (status, cfg.dry_run) {
+        // A superseded run's record is the only sign its dispatch gets: without it, a run
+        // that ended well would look to it like one that found its version already there.
+        // So a dispatched run that cannot set it fails (exit 6) rather than mislead.
+        let required = cfg.require_status || (superseded_by.is_some() && cfg.dispatch_id.is_some());
         let status = status_of(cfg, superseded_by.map(String::as_str));
-        commit_status(cfg, forge.as_deref(), &sha, &status)?;
+        commit_status(cfg, forge.as_deref(), &sha, &status, required)?;
     }
     if cfg.json {
         report::print(&report.json())?;
@@ -197,13 +201,14 @@ fn status_of(cfg: &RunConfig, superseded_by: Option<&str>) -> forge::Status {
     }
 }
 
-/// Sets the run's record (`status_of`) on `sha`. Failures are warnings unless
-/// `--require-status`; a missing server or token skips it with one line.
+/// Sets the run's record (`status_of`) on `sha`. Failures are warnings unless `required`;
+/// a missing server or token skips it with one line.
 fn commit_status(
     cfg: &RunConfig,
     forge: Option<&dyn Forge>,
     sha: &str,
     status: &forge::Status,
+    required: bool,
 ) -> Result<()> {
     let skip = |why: &str| {
         report::progress(&format!("commit status skipped: {why}"));
@@ -228,7 +233,7 @@ fn commit_status(
             ));
             Ok(())
         }
-        Err(e) if cfg.require_status => Err(Error::Status(e.to_string())),
+        Err(e) if required => Err(Error::Status(e.to_string())),
         Err(e) => {
             report::note(&format!(
                 "the commit status could not be set ({e}); the update itself is done"

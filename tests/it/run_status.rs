@@ -180,6 +180,28 @@ fn a_superseded_run_records_itself_beside_the_newer_runs_status() {
     assert_eq!(s.requests().len(), 1);
 }
 
+/// Without its record, a dispatched superseded run would look to its dispatch like one that
+/// found its version there: it fails (exit 6) instead. Not dispatched, a warning as ever.
+#[test]
+fn a_dispatched_superseded_run_that_cannot_record_itself_fails() {
+    let s = setup();
+    s.mount(status_mock(403));
+    s.remote
+        .commit_elsewhere("values.yaml", "image:\n  tag: \"2.0.0\"\n", "newer build");
+    let tip = s.remote.tip("main");
+    let r = s.run(&["--dispatch-id", "d-7"], true);
+    assert_eq!(r.code, 6, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("the commit status could not be set") && r.stderr.contains("403"),
+        "{}",
+        r.stderr
+    );
+    let r = s.run(&[], true);
+    assert_eq!(r.code, 8, "{}", r.stderr);
+    assert!(r.stderr.contains("could not be set"), "{}", r.stderr);
+    assert_eq!(s.remote.tip("main"), tip, "nothing pushed");
+}
+
 #[test]
 fn server_errors_are_retried() {
     let s = setup();
