@@ -48,22 +48,9 @@ pub fn execute(cfg: &RunConfig) -> Result<u8> {
             return landed.result.map(|_| error::exit::OK);
         }
     };
-    let status = match &done.outcome {
-        Outcome::Pushed { commit, .. } => Some((commit.to_string(), None)),
-        Outcome::UpToDate { tip } => Some((tip.to_string(), None)),
-        // The tip's `gitops/` status is the newer run's: this run records itself beside it,
-        // so that its dispatch learns at once that it ended superseded.
-        Outcome::Superseded { tip, recorded, .. } => Some((tip.to_string(), Some(recorded))),
-        Outcome::DryRun { .. } => None,
-    };
     // A dry run writes nothing, a commit status included, even when nothing would change.
-    if let (Some((sha, superseded_by)), false) = (status, cfg.dry_run) {
-        // A superseded run's record is the only sign its dispatch gets: without it, a run
-        // that ended well would look to it like one that found its version already there.
-        // So a dispatched run that cannot set it fails (exit 6) rather than mislead.
-        let required = cfg.require_status || (superseded_by.is_some() && cfg.dispatch_id.is_some());
-        let status = status_of(cfg, superseded_by.map(String::as_str));
-        commit_status(cfg, forge.as_deref(), &sha, &status, required)?;
+    if !cfg.dry_run {
+        record_outcome(cfg, forge.as_deref(), &done.outcome)?;
     }
     if cfg.json {
         report::print(&report.json())?;
@@ -174,6 +161,24 @@ fn write_ci(cfg: &RunConfig, report: &report::RunReport) -> Result<()> {
             })?;
     }
     Ok(())
+}
+
+/// Sets the run's record (`status_of`) on the commit the outcome names, if any.
+fn record_outcome(cfg: &RunConfig, forge: Option<&dyn Forge>, outcome: &Outcome) -> Result<()> {
+    let (sha, superseded_by) = match outcome {
+        Outcome::Pushed { commit, .. } => (commit.to_string(), None),
+        Outcome::UpToDate { tip } => (tip.to_string(), None),
+        // The tip's `gitops/` status is the newer run's: this run records itself beside it,
+        // so that its dispatch learns at once that it ended superseded.
+        Outcome::Superseded { tip, recorded, .. } => (tip.to_string(), Some(recorded.as_str())),
+        Outcome::DryRun { .. } => return Ok(()),
+    };
+    // A superseded run's record is the only sign its dispatch gets: without it, a run that
+    // ended well would look to it like one that found its version already there. So a
+    // dispatched run that cannot set it fails (exit 6) rather than mislead.
+    let required = cfg.require_status || (superseded_by.is_some() && cfg.dispatch_id.is_some());
+    let status = status_of(cfg, superseded_by);
+    commit_status(cfg, forge, &sha, &status, required)
 }
 
 /// The run's record on the GitOps commit: the commit that carries the version, so the
