@@ -413,7 +413,8 @@ const DISPATCH_HELP: &str = "\
 Replaces the consumer's dispatch script: it dispatches the GitOps repo's workflow with the
 inputs file, yq_tpl, version, source_repo, source_commit, dispatch_id and git_tag_prefix,
 waits until the update is proven (its commit, found by the Dispatch-Id trailer, or the
-updater's record that the version was already there), sets the status
+updater's record that the version was already there, or that a newer one was: superseded,
+exit 8, not a failure), sets the status
 gitops/<consumer repo name>[/<prefix>] on the consumer's commit, and writes the summary line
 component|version|status|commit_sha|repo (and commit_sha, changed, dispatch_id) to
 $GITHUB_OUTPUT / $GITEA_OUTPUT, also on failure.

@@ -18,12 +18,14 @@ pub mod exit {
     pub const REJECTED: u8 = 4;
     /// Gave up after `--max-attempts` pushes that lost the race to other writers.
     pub const GAVE_UP: u8 = 5;
-    /// The commit status could not be set and `--require-status` was given.
+    /// The commit status could not be set and `--require-status` was given, or it was the
+    /// record of a dispatched run that ended superseded.
     pub const STATUS: u8 = 6;
     /// `dispatch`: the update did not land (its run failed, or the wait timed out).
     pub const NOT_LANDED: u8 = 7;
     /// `run`: a newer version than the one asked for is already in the file, so nothing
-    /// was written (not a failure: an older build finished last).
+    /// was written (not a failure: an older build finished last). `dispatch`: its run ended
+    /// so, or was cancelled after a later build was recorded.
     pub const SUPERSEDED: u8 = 8;
     /// `verify`: an update commit has no provenance note, its note does not match it, or its
     /// signature does not verify with the keys given.
@@ -41,9 +43,9 @@ pub mod exit {
         (TRANSPORT, "git transport, authentication or timeout failure; the Gitea API refused a request or could not be reached; a Gitea older than 1.24 (dispatch)", &["run", "dispatch"]),
         (REJECTED, "the server rejected the push for good (a hook, a protected branch, a permission)", &["run"]),
         (GAVE_UP, "gave up after --max-attempts pushes that lost the race to other writers", &["run"]),
-        (STATUS, "the commit status could not be set (only with --require-status)", &["run"]),
-        (NOT_LANDED, "dispatch: the update did not land (its run failed, a later build superseded it, or nothing proved it before --wait-timeout)", &["dispatch"]),
-        (SUPERSEDED, "superseded: the file already holds a newer version than the one asked for (an older build finished last); nothing was written. Not a failure; --allow-downgrade rolls back on purpose", &["run"]),
+        (STATUS, "the commit status could not be set (with --require-status, or the record of a dispatched run that was superseded)", &["run"]),
+        (NOT_LANDED, "dispatch: the update did not land (its run failed, its pull request was closed or another update replaced it, or nothing proved it before --wait-timeout)", &["dispatch"]),
+        (SUPERSEDED, "superseded: the file already holds a newer version than the one asked for (an older build finished last); nothing was written, and dispatch names the commit that holds it. Not a failure; run --allow-downgrade rolls back on purpose", &["run", "dispatch"]),
         (UNPROVEN, "verify: an update commit has no provenance note, its note does not match the commit, or its signature does not verify with the keys given", &["verify"]),
     ];
 

@@ -81,31 +81,64 @@ impl Record {
     /// `(dispatch ID)`: the record `dispatch` looks for when the version was already there
     /// and no commit carries its trailer (`Asked::recorded_by`).
     pub fn status_description(&self) -> String {
+        self.described("")
+    }
+
+    /// The context of the status `run` sets on the GitOps commit: `gitops/<source repo, or
+    /// the component>[/<prefix>]`.
+    pub fn status_context(&self, tag_prefix: Option<&str>) -> String {
+        self.context(STATUS_ROOT, tag_prefix)
+    }
+
+    /// The description of the status a superseded run sets on the tip it found: which newer
+    /// version is recorded there, then `(dispatch ID)`, so that `dispatch` ends at once
+    /// instead of waiting for a commit that will never come (`Asked::superseded_record`).
+    pub fn superseded_description(&self, recorded: &str) -> String {
+        self.described(&format!("{SUPERSEDED_BY}{recorded}"))
+    }
+
+    /// The context of that status: `gitops-superseded/<source repo, or the
+    /// component>[/<prefix>]`. Never the run's own `gitops/` context, whose newest status on
+    /// the tip belongs to the newer build's run and must stay its.
+    pub fn superseded_context(&self, tag_prefix: Option<&str>) -> String {
+        self.context(SUPERSEDED_ROOT, tag_prefix)
+    }
+
+    /// `<component> <version> from <repo>@<short sha><middle> (dispatch <id>)`.
+    fn described(&self, middle: &str) -> String {
         let (component, version) = (&self.component, &self.version);
         let mut d = match (&self.source_repo, &self.source_commit) {
             (Some(r), Some(c)) => format!("{component} {version} from {r}@{}", short(c)),
             (Some(r), None) => format!("{component} {version} from {r}"),
             _ => format!("{component} {version}"),
         };
+        d.push_str(middle);
         if let Some(id) = &self.dispatch_id {
             d.push_str(&format!(" (dispatch {id})"));
         }
         d
     }
 
-    /// The context of the status `run` sets on the GitOps commit: `gitops/<source repo, or
-    /// the component>[/<prefix>]`.
-    pub fn status_context(&self, tag_prefix: Option<&str>) -> String {
+    fn context(&self, root: &str, tag_prefix: Option<&str>) -> String {
         let name = self.source_repo.as_deref().unwrap_or(&self.component);
         match tag_prefix
             .map(|p| p.trim_matches('/'))
             .filter(|p| !p.is_empty())
         {
-            Some(p) => format!("gitops/{name}/{p}"),
-            None => format!("gitops/{name}"),
+            Some(p) => format!("{root}/{name}/{p}"),
+            None => format!("{root}/{name}"),
         }
     }
 }
+
+/// The root of the contexts of `run`'s record on the GitOps commit.
+const STATUS_ROOT: &str = "gitops";
+/// The root of a superseded run's record. It is outside `gitops/` so that no source repo,
+/// prefix or older `dispatch` (which takes a success under `gitops/` naming its dispatch
+/// for "already there") can read it as the run's own record.
+const SUPERSEDED_ROOT: &str = "gitops-superseded";
+/// Between the dispatch's build and the newer version, in a superseded record.
+const SUPERSEDED_BY: &str = " superseded by ";
 
 /// The values of a trailer in a commit's message, in order.
 fn trailer<'m>(message: &'m str, key: &str) -> Vec<&'m str> {
@@ -187,6 +220,21 @@ impl Asked<'_> {
         state == "success"
             && context.starts_with("gitops/")
             && description.ends_with(&format!("(dispatch {})", self.dispatch_id))
+    }
+
+    /// The newer version a superseded run's record of this dispatch names: a success status
+    /// of a `gitops-superseded/` context whose description ends in `superseded by VERSION
+    /// (dispatch ID)`. `None` for any other status, or a version `run` could not have written.
+    pub fn superseded_record<'d>(
+        &self,
+        state: &str,
+        context: &str,
+        description: &'d str,
+    ) -> Option<&'d str> {
+        let ours = state == "success" && context.starts_with(&format!("{SUPERSEDED_ROOT}/"));
+        let rest = description.strip_suffix(&format!(" (dispatch {})", self.dispatch_id))?;
+        let (_, recorded) = rest.rsplit_once(SUPERSEDED_BY)?;
+        (ours && crate::model::Version::parse(recorded).is_ok()).then_some(recorded)
     }
 
     /// Whether a run's title names this dispatch: the receiver's `run-name:` holds the
@@ -295,6 +343,57 @@ mod tests {
         assert!(!other_file.superseded_by(&r.message()));
         assert_eq!(dispatch_id_of(&r.message()), Some("d-1"));
         assert!(is_update_title(&r.title()));
+    }
+
+    #[test]
+    fn a_superseded_run_records_the_newer_version_beside_the_newer_runs_status() {
+        let r = record();
+        let asked = Asked {
+            dispatch_id: "d-1",
+            version: "1.2.3",
+            source_commit: "0123456789abcdef0123456789abcdef01234567",
+            component: "app",
+            file: "apps/app/values.yaml",
+        };
+        let (context, description) = (
+            r.superseded_context(Some("docker/")),
+            r.superseded_description("1.2.4"),
+        );
+        assert_eq!(context, "gitops-superseded/acme/app/docker");
+        assert_eq!(
+            description,
+            "app 1.2.3 from acme/app@0123456 superseded by 1.2.4 (dispatch d-1)"
+        );
+        // Not the newer run's context, whatever the prefix: that status stays the newer run's.
+        for prefix in [None, Some("superseded"), Some("x/y")] {
+            assert!(!r.superseded_context(prefix).starts_with("gitops/"));
+        }
+        assert_eq!(
+            asked.superseded_record("success", &context, &description),
+            Some("1.2.4")
+        );
+        // Neither record is read as the other.
+        assert!(!asked.recorded_by("success", &context, &description));
+        let up_to_date = (r.status_context(None), r.status_description());
+        assert_eq!(
+            asked.superseded_record("success", &up_to_date.0, &up_to_date.1),
+            None
+        );
+        // Another dispatch's record, another state, or a version run never writes: not ours.
+        let other = Asked {
+            dispatch_id: "d-10",
+            ..asked
+        };
+        assert_eq!(
+            other.superseded_record("success", &context, &description),
+            None
+        );
+        assert_eq!(
+            asked.superseded_record("failure", &context, &description),
+            None
+        );
+        let odd = r.superseded_description("1.2.4; rm -rf");
+        assert_eq!(asked.superseded_record("success", &context, &odd), None);
     }
 
     #[test]

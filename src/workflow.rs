@@ -431,10 +431,11 @@ fn deploy_job(d: &Deploy) -> String {
     let mut job = format!(
         "
   # Record-then-deploy (.gitops-update.yaml's on_update): in the same run as the update,
-  # only when the update succeeded and the dispatch's deploy_name is {name}.
+  # only when the update succeeded and the dispatch's deploy_name is {name}; not when it
+  # was superseded, since the newer build's own run deploys.
   deploy_{name}:
     needs: update
-    if: success() && inputs.deploy_name == '{name}'
+    if: success() && inputs.deploy_name == '{name}' && needs.update.outputs.outcome != 'superseded'
     permissions:
       contents: read
     uses: {workflow}{ignore}
@@ -526,11 +527,14 @@ const UPDATE: &str = r#"    permissions:
       commit_sha: ${{ steps.update.outputs.commit_sha }}
       version: ${{ steps.update.outputs.version }}
       summary: ${{ steps.update.outputs.summary }}
+      outcome: ${{ steps.update.outputs.outcome }}
     steps:
       # No checkout: the tool fetches the branch's tip itself and builds the commit from
       # trees in memory. Inputs reach it as environment variables, never pasted into a script.
+      # Exit 8 is "superseded": an older build finished last and the file already holds a
+      # newer version. That is no failure, so the job succeeds, with outcome=superseded.
       - id: update
-        run: gitops-update
+        run: gitops-update || [ "$?" -eq 8 ]
         env:
           INPUT_FILE: ${{ inputs.file }}
           YQ_TPL: ${{ inputs.yq_tpl }}

@@ -24,7 +24,7 @@ pub fn execute(cfg: &DispatchConfig) -> Result<u8> {
         .write_outputs(&cfg.output_files)
         .map_err(|(path, source)| Error::Write { path, source })?;
     dispatch.finish(&result);
-    let (text, done) = (report.text(), report.done());
+    let (text, done, code) = (report.text(), report.done(), report.exit_code());
     result?;
     report::stdout(&text).map_err(|source| Error::Write {
         path: "<stdout>".into(),
@@ -33,7 +33,7 @@ pub fn execute(cfg: &DispatchConfig) -> Result<u8> {
     if let Some(line) = done {
         report::progress(&line);
     }
-    Ok(crate::error::exit::OK)
+    Ok(code)
 }
 
 fn proven(landed: &Landed) -> Proven<'_> {
@@ -41,5 +41,6 @@ fn proven(landed: &Landed) -> Proven<'_> {
         sha: &landed.sha,
         changed: landed.changed,
         pull_url: landed.pull.as_ref().map(|p| p.url.as_str()),
+        superseded_by: landed.superseded_by.as_deref(),
     }
 }

@@ -48,15 +48,9 @@ pub fn execute(cfg: &RunConfig) -> Result<u8> {
             return landed.result.map(|_| error::exit::OK);
         }
     };
-    let status = match &done.outcome {
-        Outcome::Pushed { commit, .. } => Some(commit.to_string()),
-        Outcome::UpToDate { tip } => Some(tip.to_string()),
-        // Superseded: the tip's status is the newer run's, which this one must not replace.
-        Outcome::DryRun { .. } | Outcome::Superseded { .. } => None,
-    };
     // A dry run writes nothing, a commit status included, even when nothing would change.
-    if let (Some(sha), false) = (status, cfg.dry_run) {
-        commit_status(cfg, forge.as_deref(), &sha)?;
+    if !cfg.dry_run {
+        record_outcome(cfg, forge.as_deref(), &done.outcome)?;
     }
     if cfg.json {
         report::print(&report.json())?;
@@ -169,37 +163,72 @@ fn write_ci(cfg: &RunConfig, report: &report::RunReport) -> Result<()> {
     Ok(())
 }
 
-/// Marks the GitOps commit that carries the version with a commit status, so the GitOps
-/// repo's history shows which source commit each update came from. Failures are warnings
-/// unless `--require-status`; a missing server or token skips it with one line.
-fn commit_status(cfg: &RunConfig, forge: Option<&dyn Forge>, sha: &str) -> Result<()> {
+/// Sets the run's record (`status_of`) on the commit the outcome names, if any.
+fn record_outcome(cfg: &RunConfig, forge: Option<&dyn Forge>, outcome: &Outcome) -> Result<()> {
+    let (sha, superseded_by) = match outcome {
+        Outcome::Pushed { commit, .. } => (commit.to_string(), None),
+        Outcome::UpToDate { tip } => (tip.to_string(), None),
+        // The tip's `gitops/` status is the newer run's: this run records itself beside it,
+        // so that its dispatch learns at once that it ended superseded.
+        Outcome::Superseded { tip, recorded, .. } => (tip.to_string(), Some(recorded.as_str())),
+        Outcome::DryRun { .. } => return Ok(()),
+    };
+    // A superseded run's record is the only sign its dispatch gets: without it, a run that
+    // ended well would look to it like one that found its version already there. So a
+    // dispatched run that cannot set it fails (exit 6) rather than mislead.
+    let required = cfg.require_status || (superseded_by.is_some() && cfg.dispatch_id.is_some());
+    let status = status_of(cfg, superseded_by);
+    commit_status(cfg, forge, &sha, &status, required)
+}
+
+/// The run's record on the GitOps commit: the commit that carries the version, so the
+/// GitOps repo's history shows which source commit each update came from; or, when a newer
+/// version (`superseded_by`) was already there, the tip it found, under a context of its own.
+fn status_of(cfg: &RunConfig, superseded_by: Option<&str>) -> forge::Status {
+    let record = cfg.record(&cfg.edits.iter().map(|(p, _)| p).collect::<Vec<_>>());
+    let prefix = cfg.tag_prefix.as_deref();
+    let target_url = match (&cfg.api_url, &record.source_repo, &record.source_commit) {
+        (Some(api), Some(r), Some(c)) => Some(format!("{}/{r}/commit/{c}", api.base())),
+        _ => None,
+    };
+    let (context, description) = match superseded_by {
+        None => (record.status_context(prefix), record.status_description()),
+        Some(newer) => (
+            record.superseded_context(prefix),
+            record.superseded_description(newer),
+        ),
+    };
+    forge::Status {
+        state: "success",
+        context,
+        target_url,
+        description,
+    }
+}
+
+/// Sets the run's record (`status_of`) on `sha`. Failures are warnings unless `required`;
+/// a missing server or token skips it with one line.
+fn commit_status(
+    cfg: &RunConfig,
+    forge: Option<&dyn Forge>,
+    sha: &str,
+    status: &forge::Status,
+    required: bool,
+) -> Result<()> {
     let skip = |why: &str| {
         report::progress(&format!("commit status skipped: {why}"));
         Ok(())
     };
-    let Some(api) = cfg.api_url.as_ref() else {
+    if cfg.api_url.is_none() {
         return skip("no GITEA_API_URL");
-    };
+    }
     let Some(forge) = forge else {
         return skip("no GITEA_TOKEN");
     };
     let Some(repo) = cfg.target.slug.as_deref() else {
         return skip("the GitOps repository is not an owner/name on a server");
     };
-    let record = cfg.record(&cfg.edits.iter().map(|(p, _)| p).collect::<Vec<_>>());
-    let context = record.status_context(cfg.tag_prefix.as_deref());
-    let target_url = match (&record.source_repo, &record.source_commit) {
-        (Some(r), Some(c)) => Some(format!("{}/{r}/commit/{c}", api.base())),
-        _ => None,
-    };
-    let description = record.status_description();
-    let status = forge::Status {
-        state: "success",
-        context,
-        target_url,
-        description,
-    };
-    let outcome = forge.set_status(repo, sha, &status);
+    let outcome = forge.set_status(repo, sha, status);
     match outcome {
         Ok(()) => {
             report::progress(&format!(
@@ -209,7 +238,7 @@ fn commit_status(cfg: &RunConfig, forge: Option<&dyn Forge>, sha: &str) -> Resul
             ));
             Ok(())
         }
-        Err(e) if cfg.require_status => Err(Error::Status(e.to_string())),
+        Err(e) if required => Err(Error::Status(e.to_string())),
         Err(e) => {
             report::note(&format!(
                 "the commit status could not be set ({e}); the update itself is done"

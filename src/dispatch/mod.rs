@@ -8,7 +8,11 @@
 //! - its own commit, found by the `Dispatch-Id:` trailer among the commits that the tip
 //!   before the dispatch does not reach;
 //! - or the updater's record that the version was already there: a commit status whose
-//!   description names the dispatch (`run` writes it on the tip it found up to date).
+//!   description names the dispatch (`run` writes it on the tip it found up to date);
+//! - or the updater's record that a newer version was already there: a commit status of
+//!   its own context naming the dispatch and that version (`run` writes it on the tip when
+//!   it ends superseded, exit 8). The dispatch then ends superseded too: nothing landed,
+//!   and nothing failed.
 //!
 //! The run is watched where the server shows it (`runs`): tasks carry the run's title,
 //! which the workflow's `run-name:` makes hold the dispatch id (1.25+), so a failed run ends
@@ -29,7 +33,7 @@ use crate::forge::{ApiError, Forge, Gitea, Server, Status};
 use crate::model::{short, shown};
 use crate::{record, report};
 
-/// The update as it landed.
+/// The update as it was proven: landed, waiting in a pull request, or superseded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Landed {
     pub sha: String,
@@ -40,6 +44,9 @@ pub struct Landed {
     /// The pull request the GitOps run opened or updated for it (its receiver runs with
     /// `--pull-request`): recorded, not yet merged.
     pub pull: Option<Waiting>,
+    /// Not landed, and no failure: the branch already holds this newer version, at `sha`
+    /// (an older build finished last; writing it would go backwards).
+    pub superseded_by: Option<String>,
 }
 
 /// A pull request that carries the update and waits for its merge.
@@ -203,6 +210,22 @@ fn consumer_status(cfg: &DispatchConfig, result: &Result<Landed>, links: &Links)
             target_url: Some(url.clone()),
             description: format!(
                 "{component} {version} waits in a pull request of {repo} (head {})",
+                short(sha)
+            ),
+        },
+        // Superseded is no failure: the consumer's commit is green, and says why nothing
+        // was written.
+        Ok(Landed {
+            superseded_by: Some(newer),
+            sha,
+            link,
+            ..
+        }) => Status {
+            state: "success",
+            context,
+            target_url: Some(link.clone()),
+            description: format!(
+                "{component} {version} superseded: {repo} already holds {newer} at {}",
                 short(sha)
             ),
         },

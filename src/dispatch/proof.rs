@@ -21,6 +21,7 @@ pub(super) fn by_commit(cfg: &DispatchConfig, new: &[Commit], links: &Links) -> 
         sha: c.sha.clone(),
         changed: true,
         pull: None,
+        superseded_by: None,
     })
 }
 
@@ -74,30 +75,37 @@ impl<'a> Search<'a> {
         Ok(self.in_pull_request())
     }
 
-    /// The record sits on the tip the updater found up to date: the tip before the
-    /// dispatch or one that came after it. The ten newest are enough: the record is made
-    /// within one poll of a run's end.
+    /// The record sits on the tip the updater found up to date, or holding a newer version
+    /// (superseded): the tip before the dispatch or one that came after it. The ten newest
+    /// are enough: the record is made within one poll of a run's end.
     fn by_record(&self, new: &[Commit], links: &Links) -> Result<Option<Landed>> {
         let candidates = new
             .iter()
             .take(10)
             .map(|c| (c.sha.as_str(), c.html_url.as_deref()))
             .chain(std::iter::once((self.start.as_str(), None)));
+        let asked = self.cfg.asked();
         for (sha, html) in candidates {
             let statuses = self
                 .forge
                 .statuses(&self.cfg.repo, sha)
                 .map_err(|e| api(&format!("cannot list the statuses of {}", short(sha)), e))?;
-            if statuses.iter().any(|s| {
-                self.cfg
-                    .asked()
-                    .recorded_by(&s.state, &s.context, &s.description)
-            }) {
+            // Newest first: a later run's record of the same dispatch is its last word.
+            // `Some(None)`: the version was there; `Some(Some(v))`: the newer `v` was.
+            let found = statuses.iter().find_map(|s| {
+                if asked.recorded_by(&s.state, &s.context, &s.description) {
+                    return Some(None);
+                }
+                let newer = asked.superseded_record(&s.state, &s.context, &s.description)?;
+                Some(Some(newer.to_string()))
+            });
+            if let Some(superseded_by) = found {
                 return Ok(Some(Landed {
                     link: links.commit(sha, html),
                     sha: sha.to_string(),
                     changed: false,
                     pull: None,
+                    superseded_by,
                 }));
             }
         }
@@ -177,6 +185,7 @@ impl<'a> Search<'a> {
             sha: tip.sha,
             changed: false,
             pull: None,
+            superseded_by: None,
         })
     }
 
@@ -208,6 +217,7 @@ fn pending(sha: &str, number: u64, url: &str) -> Landed {
             number,
             url: url.to_string(),
         }),
+        superseded_by: None,
     }
 }
 

@@ -214,12 +214,14 @@ impl<'a> Watch<'a> {
         let lost = self.lost(now, look);
         // A cancelled run is dispatched again only while no later build of the same
         // component has been recorded since: re-applying ours would go back to an older
-        // version.
+        // version. Unless ours is known to be the newer version: then the run writes it.
         if lost.is_some() || matches!(self.phase, Phase::Lost { .. } | Phase::Redispatching) {
             if let Some(c) = new.iter().find(|c| {
-                !self.before_dispatch.contains(&c.sha) && self.cfg.asked().superseded_by(&c.message)
+                !self.before_dispatch.contains(&c.sha)
+                    && self.cfg.asked().superseded_by(&c.message)
+                    && !self.newer_than(&c.message)
             }) {
-                return Action::Fail(self.superseded(c));
+                return Action::Done(self.superseded(c));
             }
         }
         match (&self.phase, lost) {
@@ -347,17 +349,47 @@ impl<'a> Watch<'a> {
         )
     }
 
-    fn superseded(&self, c: &Commit) -> String {
+    /// Whether our version is known to be newer than the one the commit with this message
+    /// records (`crate::order`): a later build that is an older version does not stop ours.
+    fn newer_than(&self, message: &str) -> bool {
+        let theirs = record::Record::parse(message).version;
+        crate::order::compare(&theirs, self.cfg.version.as_str())
+            == Some(std::cmp::Ordering::Greater)
+    }
+
+    /// Our run was cancelled and commit `c` has recorded a later build since: superseded,
+    /// by the version `c` records.
+    fn superseded(&mut self, c: &Commit) -> Landed {
         let cfg = self.cfg;
-        format!(
-            "the run for dispatch {} in {} was cancelled, and {} {} has been recorded since (dispatch {}, {}); not dispatching again, which would go back to an older version",
+        let newer = record::Record::parse(&c.message).version;
+        // The title is the GitOps repo's text: shown as a version only when it is one.
+        let newer = match crate::model::Version::parse(&newer) {
+            Ok(_) => newer,
+            Err(_) => crate::model::shown(&newer),
+        };
+        self.said.push(format!(
+            "the run for dispatch {} in {} was cancelled, and {} {newer} has been recorded since (dispatch {}, {}); not dispatching again, which would go back to an older version",
             cfg.dispatch_id,
             cfg.repo,
             cfg.component,
-            record::Record::parse(&c.message).version,
             record::dispatch_id_of(&c.message).unwrap_or(""),
             short(&c.sha)
-        )
+        ));
+        Landed {
+            link: c
+                .html_url
+                .clone()
+                .or_else(|| {
+                    self.repo_html
+                        .as_ref()
+                        .map(|r| format!("{r}/commit/{}", c.sha))
+                })
+                .unwrap_or_default(),
+            sha: c.sha.clone(),
+            changed: false,
+            pull: None,
+            superseded_by: Some(newer),
+        }
     }
 
     fn pull(&mut self, now: Instant, p: PullState) -> Action {
@@ -383,6 +415,7 @@ impl<'a> Watch<'a> {
                 sha,
                 changed: true,
                 pull: None,
+                superseded_by: None,
             });
         }
         if p.state == "closed" {
@@ -712,6 +745,17 @@ mod tests {
         lose_and_dispatch_again(&mut w, t0, nothing, why);
     }
 
+    /// `newer_build`'s commit as the superseded outcome names it.
+    fn superseded_by_newer_build() -> Landed {
+        Landed {
+            sha: "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb".into(),
+            link: "http://gitea.example.test/acme/deploy/commit/bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb".into(),
+            changed: false,
+            pull: None,
+            superseded_by: Some("1.2.4".into()),
+        }
+    }
+
     #[test]
     fn a_run_superseded_by_a_newer_build_is_not_dispatched_again() {
         let (cfg, t0) = (cfg(false), Instant::now());
@@ -721,9 +765,52 @@ mod tests {
         let newer = vec![newer_build()];
         assert_eq!(w.next(run(secs(t0, 5), newer.clone(), active)), pause(5));
         let cancelled = look(Seen::Cancelled, true, false);
+        // Superseded, not failed: the newer version is there.
         assert_eq!(
             w.next(run(secs(t0, 6), newer, cancelled)),
-            Action::Fail("the run for dispatch d-1 in acme/deploy was cancelled, and app 1.2.4 has been recorded since (dispatch d-2, bbbbbbb); not dispatching again, which would go back to an older version".into())
+            Action::Done(superseded_by_newer_build())
+        );
+        assert_eq!(w.said(), ["the run for dispatch d-1 in acme/deploy was cancelled, and app 1.2.4 has been recorded since (dispatch d-2, bbbbbbb); not dispatching again, which would go back to an older version"]);
+    }
+
+    /// A later build whose version is known to be older than ours (builds finish out of
+    /// order) does not stop ours: dispatched again, the run writes the newer version.
+    #[test]
+    fn a_later_build_of_an_older_version_does_not_stop_a_dispatch_again() {
+        let (cfg, t0) = (cfg(false), Instant::now());
+        let mut w = watch(&cfg, t0);
+        let older = commit(
+            "cccccccccccccccccccccccccccccccccccccccc",
+            &newer_build()
+                .message
+                .replace("version to 1.2.4", "version to 1.2.2"),
+        );
+        let cancelled = look(Seen::Cancelled, true, false);
+        let due = Action::Wait(Duration::from_secs(1));
+        assert_eq!(
+            w.next(run(secs(t0, 1), vec![older.clone()], cancelled)),
+            due
+        );
+        let idle = look(Seen::Nothing, true, false);
+        let again = w.next(run(secs(t0, 3), vec![older.clone()], idle.clone()));
+        assert_eq!(again, Action::Look);
+        assert_eq!(
+            w.next(run(secs(t0, 4), vec![older], idle)),
+            Action::Dispatch
+        );
+        // Versions that cannot be ordered: the later build wins, as before.
+        let mut w = watch(&cfg, t0);
+        let sha_tagged = commit(
+            "cccccccccccccccccccccccccccccccccccccccc",
+            &newer_build()
+                .message
+                .replace("version to 1.2.4", "version to sha-0a1b2c3"),
+        );
+        let cancelled = look(Seen::Cancelled, true, false);
+        let stopped = w.next(run(secs(t0, 1), vec![sha_tagged], cancelled));
+        assert!(
+            matches!(&stopped, Action::Done(l) if l.superseded_by.as_deref() == Some("sha-0a1b2c3")),
+            "{stopped:?}"
         );
     }
 
@@ -737,9 +824,7 @@ mod tests {
         let idle = look(Seen::Nothing, true, false);
         assert_eq!(w.next(run(secs(t0, 3), vec![], idle.clone())), Action::Look);
         let stopped = w.next(run(secs(t0, 4), vec![newer_build()], idle));
-        assert!(
-            matches!(stopped, Action::Fail(m) if m.contains("app 1.2.4 has been recorded since"))
-        );
+        assert_eq!(stopped, Action::Done(superseded_by_newer_build()));
     }
 
     #[test]
@@ -808,6 +893,7 @@ mod tests {
             link: "http://g/acme/deploy/commit/aaaaaaa".into(),
             changed,
             pull,
+            superseded_by: None,
         }
     }
 
@@ -905,6 +991,7 @@ mod tests {
                 link: format!("http://gitea.example.test/acme/deploy/commit/{merge}"),
                 changed: true,
                 pull: None,
+                superseded_by: None,
             })
         );
         assert_eq!(w.said(), ["pull request #3 merged as ddddddd"]);

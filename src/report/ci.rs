@@ -161,6 +161,9 @@ impl RunReport<'_> {
             ("previous_sha", previous),
             ("version", self.version.to_string()),
             ("summary", self.summary()),
+            // How it ended, as JSON's `outcome` says it: a receiver's deploy job is skipped
+            // when it says superseded, since the newer build's own run deploys.
+            ("outcome", self.name().to_string()),
             ("landing", self.landing().to_string()),
             (
                 "pr_number",

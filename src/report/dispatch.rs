@@ -50,16 +50,31 @@ pub(crate) struct Proven<'a> {
     pub changed: bool,
     /// The pull request it waits in, not yet merged.
     pub pull_url: Option<&'a str>,
+    /// Superseded: the newer version the branch holds at `sha`; nothing was written.
+    pub superseded_by: Option<&'a str>,
 }
 
 impl DispatchReport<'_> {
     fn status(&self) -> &'static str {
         match &self.proven {
             Some(Proven {
+                superseded_by: Some(_),
+                ..
+            }) => "superseded",
+            Some(Proven {
                 pull_url: Some(_), ..
             }) => "pending",
             Some(_) => "success",
             None => "failure",
+        }
+    }
+
+    /// The code `dispatch` ends with once something was proven: 8 when superseded (as
+    /// `run`'s, and no failure either), else 0.
+    pub(crate) fn exit_code(&self) -> u8 {
+        match self.status() {
+            "superseded" => crate::error::exit::SUPERSEDED,
+            _ => crate::error::exit::OK,
         }
     }
 
@@ -112,6 +127,12 @@ impl DispatchReport<'_> {
     pub(crate) fn done(&self) -> Option<String> {
         let p = self.proven.as_ref()?;
         let (component, version, repo) = (self.component, self.version, self.repo);
+        if let Some(newer) = p.superseded_by {
+            return Some(format!(
+                "{component} {version} was superseded: {repo} already holds {newer} at {}; nothing was written",
+                short(p.sha)
+            ));
+        }
         Some(match p.pull_url {
             Some(url) => format!(
                 "{component} {version} waits in a pull request of {repo}: {url} (head {})",
@@ -151,6 +172,7 @@ mod tests {
             sha,
             changed: true,
             pull_url: None,
+            superseded_by: None,
         }));
         assert_eq!(
             landed.summary(),
@@ -161,12 +183,30 @@ mod tests {
             landed.done().unwrap(),
             "app 1.2.3 landed in acme/deploy as 0123456"
         );
+        assert_eq!(landed.exit_code(), 0);
         let pending = report(Some(Proven {
             sha,
             changed: true,
             pull_url: Some("http://x/pulls/1"),
+            superseded_by: None,
         }));
         assert_eq!(pending.status(), "pending");
+        let superseded = report(Some(Proven {
+            sha,
+            changed: false,
+            pull_url: None,
+            superseded_by: Some("1.2.4"),
+        }));
+        assert_eq!(
+            superseded.summary(),
+            format!("app|1.2.3|superseded|{sha}|acme/deploy")
+        );
+        assert_eq!(superseded.exit_code(), 8);
+        assert_eq!(superseded.outputs()[2].1, "false");
+        assert_eq!(
+            superseded.done().unwrap(),
+            "app 1.2.3 was superseded: acme/deploy already holds 1.2.4 at 0123456; nothing was written"
+        );
         assert_eq!(pending.outputs()[4].1, "http://x/pulls/1");
         let failed = report(None);
         assert_eq!(failed.summary(), "app|1.2.3|failure||acme/deploy");

@@ -479,7 +479,8 @@ fn a_dispatch_waits_for_an_active_run_instead_of_cancelling_it_on_1_24() {
 
 /// Two merges a minute apart: two builds of one component. The newer build's dispatch
 /// cancels the older one's run; dispatching the older one again would put its older
-/// version back over the newer one, so it is not dispatched again.
+/// version back over the newer one, so it is not dispatched again: it ends superseded by
+/// the newer build's commit (exit 8, no failure).
 #[test]
 fn an_older_build_cancelled_by_a_newer_one_is_not_dispatched_again() {
     let w = world(
@@ -505,22 +506,105 @@ fn an_older_build_cancelled_by_a_newer_one_is_not_dispatched_again() {
         (older.join().unwrap(), newer.join().unwrap())
     });
     assert_eq!(newer.code, 0, "{}", newer.stderr);
-    assert_eq!(older.code, 7, "{}", older.stderr);
-    let last = older.stderr.lines().last().unwrap();
+    assert_eq!(older.code, 8, "{}", older.stderr);
     assert!(
-        last.contains("the run for dispatch d-old in acme/deploy was cancelled, and app 1.0.2 has been recorded since (dispatch d-new")
-            && last.contains("not dispatching again, which would go back to an older version"),
-        "{last}"
+        older.stderr.contains("the run for dispatch d-old in acme/deploy was cancelled, and app 1.0.2 has been recorded since (dispatch d-new")
+            && older.stderr.contains("not dispatching again, which would go back to an older version"),
+        "{}", older.stderr
     );
     assert_eq!(
         w.deploy.show("main", "values.yaml"),
         "image:\n  tag: \"1.0.2\"  # keep me\n"
     );
-    assert_eq!(update_commits(&w.deploy).len(), 1);
+    let commits = update_commits(&w.deploy);
+    assert_eq!(commits.len(), 1);
     assert_eq!(w.gitea.dispatches(), 2);
-    assert!(w
-        .output("d-old")
-        .contains("summary=app|1.0.1|failure||acme/deploy\n"));
+    let summary = format!("app|1.0.1|superseded|{}|acme/deploy", commits[0]);
+    assert_eq!(older.stdout, format!("{summary}\n"));
+    assert!(w.output("d-old").contains(&format!("summary={summary}\n")));
+}
+
+/// Builds finish out of order: the newer build's version lands first, then the older
+/// build's run finds it and ends superseded, writing nothing but its record. Its dispatch
+/// ends at once on that record (one dispatch, no wait for a commit that never comes):
+/// superseded, exit 8, the summary line naming the commit that holds the newer version,
+/// and a success status on the consumer's commit saying so. On every server: the record
+/// is in the repository, whatever the server shows of the run.
+#[test]
+fn an_older_build_finishing_last_is_reported_superseded_on_its_runs_record() {
+    for version in ["1.24.7", "1.25.4", "1.26.0", "11.0.1+gitea-1.22.0"] {
+        let w = world(
+            Options {
+                version,
+                ..Options::default()
+            },
+            VALUES,
+        );
+        let r = w.dispatch("d-new", "1.0.2", &[]);
+        assert_eq!(r.code, 0, "{version}: {}", r.stderr);
+        let tip = w.deploy.tip("main");
+        w.gitea.settle(Duration::from_secs(30));
+        let r = w.dispatch("d-old", "1.0.1", &[]);
+        assert_eq!(r.code, 8, "{version}: {}", r.stderr);
+        let summary = format!("app|1.0.1|superseded|{tip}|acme/deploy");
+        assert_eq!(r.stdout, format!("{summary}\n"), "{version}");
+        let out = w.output("d-old");
+        for line in [
+            format!("summary={summary}\n"),
+            format!("commit_sha={tip}\n"),
+            "changed=false\n".into(),
+        ] {
+            assert!(out.contains(&line), "{version}: {line:?} in {out}");
+        }
+        assert!(
+            r.stderr
+                .contains("app 1.0.1 was superseded: acme/deploy already holds 1.0.2 at"),
+            "{version}: {}",
+            r.stderr
+        );
+        assert_eq!(w.gitea.dispatches(), 2, "{version}: dispatched once each");
+        assert_eq!(w.deploy.tip("main"), tip, "{version}: nothing written");
+        assert!(w.deploy.show("main", "values.yaml").contains("\"1.0.2\""));
+        // The consumer's commit: green, saying why nothing was written.
+        let ours = w.consumer_statuses();
+        let last = ours.last().unwrap();
+        assert_eq!(
+            (last.state.as_str(), last.description.as_str()),
+            (
+                "success",
+                format!(
+                    "app 1.0.1 superseded: acme/deploy already holds 1.0.2 at {}",
+                    &tip[..7]
+                )
+                .as_str()
+            ),
+            "{version}"
+        );
+        assert_eq!(
+            last.target_url,
+            format!("{APP_URL}/acme/deploy/commit/{tip}")
+        );
+        // The tip's own status is still the newer run's; the older one's sits beside it.
+        let on_tip: Vec<_> = w
+            .gitea
+            .statuses("acme/deploy")
+            .into_iter()
+            .filter(|s| s.sha == tip)
+            .collect();
+        let newest = |context: &str| on_tip.iter().rev().find(|s| s.context == context);
+        assert!(
+            newest("gitops/acme/app").is_some_and(|s| s.description.ends_with("(dispatch d-new)")),
+            "{version}: {on_tip:?}"
+        );
+        assert!(
+            newest("gitops-superseded/acme/app").is_some_and(|s| s.description
+                == format!(
+                    "app 1.0.1 from acme/app@{} superseded by 1.0.2 (dispatch d-old)",
+                    &w.source_sha[..7]
+                )),
+            "{version}: {on_tip:?}"
+        );
+    }
 }
 
 #[test]
@@ -1184,10 +1268,13 @@ fn generated_receiver(config: &str) -> String {
 }
 
 /// What a job's `if:` and `with:` see after the update job: the run's inputs, the update
-/// job's result and outputs. The generator's conditions are conjunctions of `success()` and
-/// `X == 'literal'`; anything else fails the test, so a change of form is noticed here.
+/// job's result and outputs. The generator's conditions are conjunctions of `success()`,
+/// `X == 'literal'` and `X != 'literal'`; anything else fails the test, so a change of form
+/// is noticed here.
 struct JobContext<'a> {
     run: &'a crate::common::gitea::RunView,
+    /// The update job's `outputs:`: each job output and the step output it reads.
+    outputs: &'a std::collections::BTreeMap<String, String>,
 }
 
 impl JobContext<'_> {
@@ -1197,7 +1284,11 @@ impl JobContext<'_> {
             return self.run.inputs.get(name).cloned().unwrap_or_default();
         }
         if let Some(name) = expr.strip_prefix("needs.update.outputs.") {
-            let prefix = format!("{name}=");
+            // A job output the update job does not declare is empty.
+            let Some(step_output) = self.outputs.get(name) else {
+                return String::new();
+            };
+            let prefix = format!("{step_output}=");
             return self
                 .run
                 .outputs
@@ -1230,6 +1321,9 @@ impl JobContext<'_> {
             if term == "success()" {
                 return self.succeeded();
             }
+            if let Some((a, b)) = term.split_once("!=") {
+                return self.value(a) != self.value(b);
+            }
             let (a, b) = term
                 .split_once("==")
                 .unwrap_or_else(|| panic!("a condition the test does not know: {term}"));
@@ -1253,17 +1347,54 @@ impl JobContext<'_> {
 /// A deploy job of a generated receiver: name, `if:`, `with:`.
 type DeployJob = (String, String, Vec<(String, String)>);
 
-fn deploy_jobs(workflow: &str) -> Vec<DeployJob> {
+fn key(k: &str) -> jaq_json::Val {
+    jaq_json::Val::from(k.to_string())
+}
+
+fn text(v: &jaq_json::Val) -> String {
+    match v {
+        jaq_json::Val::TStr(s) | jaq_json::Val::BStr(s) => String::from_utf8_lossy(s).into_owned(),
+        other => other.to_string(),
+    }
+}
+
+/// A receiver's jobs.
+fn jobs_of(workflow: &str) -> jaq_json::Val {
     let parsed = gitops_update::yaml::parse(workflow, "receiver").unwrap();
     let jaq_json::Val::Obj(root) = &parsed.values[0] else {
         panic!("not a mapping")
     };
-    let key = |k: &str| jaq_json::Val::from(k.to_string());
-    let text = |v: &jaq_json::Val| match v {
-        jaq_json::Val::TStr(s) | jaq_json::Val::BStr(s) => String::from_utf8_lossy(s).into_owned(),
-        other => other.to_string(),
+    root[&key("jobs")].clone()
+}
+
+/// The update job's `outputs:`: each job output and the step output it reads, from its
+/// `${{ steps.update.outputs.X }}`.
+fn update_outputs(workflow: &str) -> std::collections::BTreeMap<String, String> {
+    let jaq_json::Val::Obj(jobs) = jobs_of(workflow) else {
+        panic!("no jobs")
     };
-    let jaq_json::Val::Obj(jobs) = &root[&key("jobs")] else {
+    let jaq_json::Val::Obj(update) = &jobs[&key("update")] else {
+        panic!("no update job")
+    };
+    let jaq_json::Val::Obj(outputs) = &update[&key("outputs")] else {
+        panic!("no outputs")
+    };
+    outputs
+        .iter()
+        .map(|(k, v)| {
+            let v = text(v);
+            let step = v
+                .trim()
+                .strip_prefix("${{ steps.update.outputs.")
+                .and_then(|v| v.strip_suffix(" }}"))
+                .unwrap_or_else(|| panic!("an output the test does not know: {v}"));
+            (text(k), step.to_string())
+        })
+        .collect()
+}
+
+fn deploy_jobs(workflow: &str) -> Vec<DeployJob> {
+    let jaq_json::Val::Obj(jobs) = jobs_of(workflow) else {
         panic!("no jobs")
     };
     let mut out = Vec::new();
@@ -1313,6 +1444,7 @@ fn a_generated_receiver_deploys_only_the_component_the_dispatch_names() {
     let runs = w.gitea.runs();
     let tips: Vec<String> = update_commits(&w.deploy);
     let (_, cond, with) = &jobs[0];
+    let outputs = update_outputs(&workflow);
     // What the user sees is one run per dispatch that recorded it: under load a run may be
     // cancelled by the next dispatch (1.24/1.25) and dispatched again, so how many runs it
     // took is not the point; which of the recording runs would deploy is.
@@ -1320,11 +1452,20 @@ fn a_generated_receiver_deploys_only_the_component_the_dispatch_names() {
         let recorded: Vec<&RunView> = runs
             .iter()
             .filter(|r| r.inputs.get("dispatch_id").map(String::as_str) == Some(id))
-            .filter(|r| JobContext { run: r }.succeeded())
+            .filter(|r| {
+                JobContext {
+                    run: r,
+                    outputs: &outputs,
+                }
+                .succeeded()
+            })
             .collect();
         assert!(!recorded.is_empty(), "{id}: {runs:#?}");
         for run_view in recorded {
-            let ctx = JobContext { run: run_view };
+            let ctx = JobContext {
+                run: run_view,
+                outputs: &outputs,
+            };
             assert_eq!(
                 ctx.condition(cond),
                 deploys,
@@ -1367,6 +1508,80 @@ fn a_generated_receiver_deploys_only_the_component_the_dispatch_names() {
         e3.iter().all(|b| b.contains(r#""deploy_name":"web""#)),
         "{e3:?}"
     );
+}
+
+/// Issue 30 end to end, through a generated receiver that the emulator runs step by step:
+/// two builds of one component dispatched at once (Gitea 1.26: the runs queue, two
+/// runners), the older build's run held until the newer one's has landed, so it finishes
+/// last. Its job succeeds (exit 8 is no failure) and would not deploy; its dispatch reports
+/// superseded, naming the commit with the newer version, which stays and deploys.
+#[test]
+fn an_older_build_finishing_last_reports_superseded_and_does_not_deploy() {
+    let config = "components:\n  app:\n    on_update:\n      deploy:\n        workflow: ./.gitea/workflows/deploy.yaml\n";
+    let workflow = generated_receiver(config);
+    let opts = Options {
+        version: "1.26.0",
+        runners: 2,
+        hold_jobs: true,
+        ..Options::default()
+    };
+    let w = world_with(opts, VALUES, &workflow);
+    w.app
+        .commit_elsewhere("README", "app 2\n", "the next merge");
+    let newer_build = w.app.tip("main");
+    let limit = Duration::from_secs(60);
+    let (older, newer) = std::thread::scope(|scope| {
+        let older = scope.spawn(|| w.dispatch("d-old", "1.0.1", &["--deploy-name", "app"]));
+        w.gitea.wait_for(1, "running", limit);
+        let newer = scope.spawn(|| {
+            run(w
+                .consumer("d-new", "1.0.2", ".image.tag = \"{{VERSION}}\"")
+                .env("GITHUB_SHA", &newer_build)
+                .args(["--deploy-name", "app"]))
+        });
+        w.gitea.wait_for(2, "running", limit);
+        w.gitea.release(2);
+        let newer = newer.join().unwrap();
+        w.gitea.release(1);
+        (older.join().unwrap(), newer)
+    });
+    assert_eq!(newer.code, 0, "{}", newer.stderr);
+    assert_eq!(older.code, 8, "{}", older.stderr);
+    let commits = update_commits(&w.deploy);
+    assert_eq!(commits.len(), 1, "only the newer build wrote");
+    let tip = w.deploy.tip("main");
+    assert_eq!(commits[0], tip);
+    assert_eq!(
+        older.stdout,
+        format!("app|1.0.1|superseded|{tip}|acme/deploy\n")
+    );
+    assert_eq!(
+        w.deploy.show("main", "values.yaml"),
+        "image:\n  tag: \"1.0.2\"  # keep me\n"
+    );
+    assert_eq!(w.gitea.dispatches(), 2, "each dispatched once");
+    let runs = w.gitea.runs();
+    assert_eq!(
+        (runs[0].inputs["dispatch_id"].as_str(), runs[0].status),
+        ("d-old", "success"),
+        "exit 8 is no failure: {runs:#?}"
+    );
+    assert!(
+        runs[0].outputs.contains("\noutcome=superseded\n"),
+        "{runs:#?}"
+    );
+    // The deploy job: the newer run's deploys its commit, the superseded one's does not.
+    let jobs = deploy_jobs(&workflow);
+    let (_, cond, with) = &jobs[0];
+    let outputs = update_outputs(&workflow);
+    let ctx = |run| JobContext {
+        run,
+        outputs: &outputs,
+    };
+    assert!(!ctx(&runs[0]).condition(cond), "{cond}");
+    assert!(ctx(&runs[1]).condition(cond), "{cond}");
+    let sha = with.iter().find(|(k, _)| k == "sha").unwrap();
+    assert_eq!(ctx(&runs[1]).interpolate(&sha.1), tip);
 }
 
 /// A record-only receiver does not declare `deploy_name`: Gitea drops it, the run records.

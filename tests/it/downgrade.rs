@@ -44,6 +44,8 @@ fn an_older_build_finishing_last_is_superseded_and_writes_nothing() {
     );
     let out = fs::read_to_string(&outputs).unwrap();
     assert!(out.starts_with("changed=false\n"), "{out}");
+    // What the generated receiver's deploy jobs read to skip it.
+    assert!(out.contains("\noutcome=superseded\n"), "{out}");
     let r = run(workflow(cwd.path(), &remote.file_url())
         .env("VERSION", "1.3.9")
         .args(["run", "--output", "json"]));

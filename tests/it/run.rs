@@ -45,7 +45,7 @@ fn environment_driven_run_commits_and_pushes() {
     let out = fs::read_to_string(&outputs).unwrap();
     assert_eq!(
         out,
-        format!("changed=true\ncommit_sha={tip}\nprevious_sha={before}\nversion=1.2.3\nsummary=app|1.2.3|success|{tip}|{}\nlanding=push\npr_number=\npr_url=\n", remote.file_url())
+        format!("changed=true\ncommit_sha={tip}\nprevious_sha={before}\nversion=1.2.3\nsummary=app|1.2.3|success|{tip}|{}\noutcome=pushed\nlanding=push\npr_number=\npr_url=\n", remote.file_url())
     );
     assert_eq!(
         r.stdout,

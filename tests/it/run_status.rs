@@ -141,6 +141,67 @@ fn an_up_to_date_run_marks_the_tip() {
     assert!(reqs[1].url.path().ends_with(&s.remote.tip("main")));
 }
 
+/// An older build finishing last (exit 8) writes nothing, yet records itself on the tip it
+/// found, so that its dispatch ends at once: under a context of its own, since the tip's
+/// `gitops/` status is the newer run's and must stay so.
+#[test]
+fn a_superseded_run_records_itself_beside_the_newer_runs_status() {
+    let s = setup();
+    s.mount(status_mock(201));
+    s.remote
+        .commit_elsewhere("values.yaml", "image:\n  tag: \"2.0.0\"\n", "newer build");
+    let tip = s.remote.tip("main");
+    let r = s.run(&["--dispatch-id", "d-7"], true);
+    assert_eq!(r.code, 8, "{}", r.stderr);
+    assert_eq!(s.remote.tip("main"), tip, "nothing pushed");
+    let reqs = s.requests();
+    assert_eq!(reqs.len(), 1, "{reqs:?}");
+    assert_eq!(
+        reqs[0].url.path(),
+        format!("/api/v1/repos/acme/deploy/statuses/{tip}")
+    );
+    let want = json(
+        format!(
+            r#"{{"state":"success","context":"gitops-superseded/acme/app/api","target_url":"{}/acme/app/commit/0123456789abcdef0123456789abcdef01234567","description":"app-api 1.2.3 from acme/app@0123456 superseded by 2.0.0 (dispatch d-7)"}}"#,
+            s.api.uri()
+        )
+        .as_bytes(),
+    );
+    assert_eq!(json(&reqs[0].body), want);
+    assert!(
+        r.stderr
+            .contains("commit status gitops-superseded/acme/app/api set on"),
+        "{}",
+        r.stderr
+    );
+    // A dry run still sets nothing.
+    let r = s.run(&["--dispatch-id", "d-7", "--dry-run"], true);
+    assert_eq!(r.code, 8, "{}", r.stderr);
+    assert_eq!(s.requests().len(), 1);
+}
+
+/// Without its record, a dispatched superseded run would look to its dispatch like one that
+/// found its version there: it fails (exit 6) instead. Not dispatched, a warning as ever.
+#[test]
+fn a_dispatched_superseded_run_that_cannot_record_itself_fails() {
+    let s = setup();
+    s.mount(status_mock(403));
+    s.remote
+        .commit_elsewhere("values.yaml", "image:\n  tag: \"2.0.0\"\n", "newer build");
+    let tip = s.remote.tip("main");
+    let r = s.run(&["--dispatch-id", "d-7"], true);
+    assert_eq!(r.code, 6, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("the commit status could not be set") && r.stderr.contains("403"),
+        "{}",
+        r.stderr
+    );
+    let r = s.run(&[], true);
+    assert_eq!(r.code, 8, "{}", r.stderr);
+    assert!(r.stderr.contains("could not be set"), "{}", r.stderr);
+    assert_eq!(s.remote.tip("main"), tip, "nothing pushed");
+}
+
 #[test]
 fn server_errors_are_retried() {
     let s = setup();

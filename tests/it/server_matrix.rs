@@ -55,7 +55,7 @@ on:
             wf.push_str(&format!("      {line}\n"));
         }
     }
-    wf.push_str("    steps:\n      - id: update\n        run: gitops-update\n");
+    wf.push_str("    steps:\n      - id: update\n        run: gitops-update || [ \"$?\" -eq 8 ]\n");
     wf
 }
 

@@ -116,6 +116,25 @@ fn refs(s: &str, prefix: &str) -> Vec<(String, String)> {
     out
 }
 
+/// Exit 8 (superseded) mapped to success, the only form a shipped step adds to the command:
+/// anything else in a step that runs the tool fails `tool_command`'s caller.
+const SUPERSEDED_OK: &str = " || [ \"$?\" -eq 8 ]";
+
+/// Which command a step's `run:` runs: `run` or `dispatch`, alone or with exit 8 mapped to
+/// success; `None` for a step that does not run the tool. Any other form is a panic, so a
+/// change of form is noticed here.
+fn tool_command(run_line: &str) -> Option<&'static str> {
+    let line = run_line.trim();
+    if !line.starts_with("gitops-update") {
+        return None;
+    }
+    match line.strip_suffix(SUPERSEDED_OK).unwrap_or(line) {
+        "gitops-update" | "gitops-update run" => Some("run"),
+        "gitops-update dispatch" => Some("dispatch"),
+        _ => panic!("a step that runs the tool in a form the test does not know: {line}"),
+    }
+}
+
 /// The step outputs the binary writes, by command, from real runs.
 fn written_outputs() -> BTreeMap<&'static str, BTreeSet<String>> {
     let out_keys = |file: &Path| -> BTreeSet<String> {
@@ -272,10 +291,8 @@ fn example_workflows_match_the_binary() {
             };
             for step in steps.iter() {
                 let run_line = get(step, "run").map(text).unwrap_or_default();
-                let command = match run_line.trim() {
-                    "gitops-update" | "gitops-update run" => "run",
-                    "gitops-update dispatch" => "dispatch",
-                    _ => continue,
+                let Some(command) = tool_command(&run_line) else {
+                    continue;
                 };
                 let id = get(step, "id").map(text).unwrap_or_else(|| {
                     panic!(
@@ -459,4 +476,76 @@ fn every_job_that_runs_the_tool_may_push_and_set_statuses_on_gitea_1_26() {
         }
     }
     assert!(checked >= 4, "only {checked} jobs run the tool");
+}
+
+/// The `run:` lines of the steps in `wf` that run the tool, with the command each runs.
+fn tool_steps(wf: &Val) -> Vec<(String, &'static str)> {
+    let Some(Val::Obj(jobs)) = get(wf, "jobs") else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for job in jobs.values() {
+        let Some(Val::Arr(steps)) = get(job, "steps") else {
+            continue;
+        };
+        for step in steps.iter() {
+            let line = get(step, "run").map(text).unwrap_or_default();
+            if let Some(command) = tool_command(&line) {
+                out.push((line, command));
+            }
+        }
+    }
+    out
+}
+
+/// Exit 8 (superseded) is no failure: every shipped step that runs a command which can end
+/// with it (the exit-code table says which) maps it, and only it, to success, in both shells
+/// Gitea's runner gives a step: `bash --noprofile --norc -e -o pipefail` on the host, `sh -e`
+/// in a job container (act, pkg/runner/step_run.go `setupShell`, pkg/model/workflow.go
+/// `Step.ShellCommand`). A fake `gitops-update` on the PATH ends with each code.
+#[test]
+fn shipped_steps_take_superseded_for_success_and_fail_on_any_other_code() {
+    use gitops_update::error::exit::{SUPERSEDED, TABLE};
+    use std::os::unix::fs::PermissionsExt;
+    let can_supersede = TABLE.iter().find(|r| r.0 == SUPERSEDED).unwrap().2;
+    let dir = tempfile::tempdir().unwrap();
+    let fake = dir.path().join("gitops-update");
+    fs::write(&fake, "#!/bin/sh\nexit \"$FAKE_CODE\"\n").unwrap();
+    fs::set_permissions(&fake, fs::Permissions::from_mode(0o755)).unwrap();
+    let script = dir.path().join("step.sh");
+    let path = format!(
+        "{}:{}",
+        dir.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut checked = 0;
+    for name in WORKFLOWS {
+        for (line, command) in tool_steps(&load(name)) {
+            if !can_supersede.contains(&command) {
+                continue;
+            }
+            fs::write(&script, format!("\n{line}\n")).unwrap();
+            for shell in [
+                &["bash", "--noprofile", "--norc", "-e", "-o", "pipefail"][..],
+                &["sh", "-e"][..],
+            ] {
+                for code in [0, 1, 2, 3, 4, 5, 6, 7, 8] {
+                    let status = std::process::Command::new(shell[0])
+                        .args(&shell[1..])
+                        .arg(&script)
+                        .env("PATH", &path)
+                        .env("FAKE_CODE", code.to_string())
+                        .status()
+                        .unwrap();
+                    assert_eq!(
+                        status.success(),
+                        code == 0 || code == 8,
+                        "{name}: `{line}` under {shell:?} when the tool exits {code}"
+                    );
+                }
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 4, "only {checked} steps checked");
 }

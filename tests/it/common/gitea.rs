@@ -1,8 +1,9 @@
 //! A Gitea emulator: one HTTP server on 127.0.0.1 that keeps state and answers only as Gitea
 //! answers (`../shared/gitea-facts.md`; each behaviour names the Gitea file it copies). Its
 //! repositories are real bare repositories, served for git by `git http-backend`
-//! ([`HttpServer`]); its Actions runner runs the real `gitops-update` with the workflow's
-//! inputs as its environment, as the GitOps workflow does.
+//! ([`HttpServer`]); its Actions runner runs the update job's step as the workflow writes
+//! it, in the shell act gives it, with the real `gitops-update` on the PATH and the
+//! workflow's inputs as its environment, as the GitOps workflow does.
 
 use std::collections::BTreeMap;
 use std::io::{BufReader, Read, Write};
@@ -162,6 +163,8 @@ struct Run {
     access: BTreeMap<&'static str, Access>,
     /// Whether the step may start (`Options::hold_jobs`).
     go: Arc<AtomicBool>,
+    /// The update job's step, read from the workflow at dispatch.
+    step: Result<StepScript, String>,
 }
 
 struct TaskRec {
@@ -1543,18 +1546,82 @@ fn run_concurrency(c: &Val, inputs: &BTreeMap<String, String>) -> Option<(String
     (!group.is_empty()).then_some((group, cancel))
 }
 
-/// The receiver's job token access on 1.26+: the `update` job's (else the first job's)
-/// `permissions:`, else the workflow's (services/actions/permission_parser.go).
-fn receiver_permissions(workflow: &Val) -> BTreeMap<&'static str, Access> {
+/// The receiver's job that the emulated runner runs: `update`, else the first.
+fn update_job(workflow: &Val) -> Option<&Val> {
     let jobs = field(workflow, "jobs");
-    let job = match jobs {
+    match jobs {
         Some(Val::Obj(o)) => jobs
             .and_then(|j| field(j, "update"))
             .or_else(|| o.iter().next().map(|(_, v)| v)),
         _ => None,
-    };
-    let job_level = job.and_then(|j| field(j, "permissions"));
+    }
+}
+
+/// The receiver's job token access on 1.26+: the `update` job's (else the first job's)
+/// `permissions:`, else the workflow's (services/actions/permission_parser.go).
+fn receiver_permissions(workflow: &Val) -> BTreeMap<&'static str, Access> {
+    let job_level = update_job(workflow).and_then(|j| field(j, "permissions"));
     permissions::token_access(job_level.or_else(|| field(workflow, "permissions")))
+}
+
+/// The update job's step, as the runner runs it: its `run:` script and the shell command.
+#[derive(Clone, Debug)]
+struct StepScript {
+    /// The command, with `{0}` for the script's path.
+    shell: Vec<&'static str>,
+    script: String,
+}
+
+/// The update job's step `update` (else its first `run:` step) as act, which Gitea's runner
+/// embeds (Gitea's fork gitea.com/gitea/act, go.mod's replace), runs it. The shell
+/// (pkg/runner/step_run.go `setupShell`): the step's `shell:`, else the job's then the
+/// workflow's `defaults.run.shell`, else `sh` in a job container with an image and `bash`
+/// on the host. Its command (pkg/model/workflow.go `Step.ShellCommand`): `bash --noprofile
+/// --norc -e -o pipefail {0}` or `sh -e {0}`, so a failing command ends the script. Other
+/// shells are not emulated: an error, which fails the run.
+fn update_step(workflow: &Val) -> Result<StepScript, String> {
+    let job = update_job(workflow).ok_or("the workflow has no job")?;
+    let Some(Val::Arr(steps)) = field(job, "steps") else {
+        return Err("the update job has no steps".into());
+    };
+    let id = |s: &Val| field(s, "id").and_then(text);
+    let step = steps
+        .iter()
+        .find(|s| id(s).as_deref() == Some("update"))
+        .or_else(|| steps.iter().find(|s| field(s, "run").is_some()))
+        .ok_or("the update job has no run step")?;
+    let script = field(step, "run").and_then(text).unwrap_or_default();
+    let default_shell = |v: &Val| {
+        field(v, "defaults")
+            .and_then(|d| field(d, "run"))
+            .and_then(|r| field(r, "shell"))
+            .and_then(text)
+    };
+    let in_container = field(job, "container").is_some_and(|c| match c {
+        Val::Obj(_) => field(c, "image")
+            .and_then(text)
+            .is_some_and(|i| !i.is_empty()),
+        other => text(other).is_some_and(|i| !i.is_empty()),
+    });
+    let shell = field(step, "shell")
+        .and_then(text)
+        .or_else(|| default_shell(job))
+        .or_else(|| default_shell(workflow))
+        .unwrap_or_else(|| if in_container { "sh" } else { "bash" }.into());
+    let shell = match shell.as_str() {
+        "bash" => vec![
+            "bash",
+            "--noprofile",
+            "--norc",
+            "-e",
+            "-o",
+            "pipefail",
+            "{0}",
+        ],
+        "sh" => vec!["sh", "-e", "{0}"],
+        other => return Err(format!("the emulated runner has no shell {other:?}")),
+    };
+    Ok(StepScript { shell, script })
 }
 
 fn dispatch(
@@ -1677,6 +1744,7 @@ fn dispatch(
         }
     }
     let access = receiver_permissions(&workflow);
+    let step = update_step(&workflow);
     s.runs.push(Run {
         id,
         index,
@@ -1695,6 +1763,7 @@ fn dispatch(
         token: format!("{:040x}", 0x6a6f_6200_0000_u64 + id),
         access,
         go: Arc::new(AtomicBool::new(!s.opts.hold_jobs)),
+        step,
     });
     let wants_info = matches!(field(&req, "return_run_info"), Some(Val::Bool(true)));
     if forgejo && wants_info {
@@ -1951,108 +2020,46 @@ fn list_statuses(s: &State, full: &str, sha: &str, p: &BTreeMap<String, String>)
     a
 }
 
+/// A job a runner took: what its step needs.
+struct Job {
+    id: u64,
+    inputs: BTreeMap<String, String>,
+    kill: Arc<AtomicBool>,
+    go: Arc<AtomicBool>,
+    api_url: String,
+    startup: Duration,
+    git_url: String,
+    extra: Vec<(&'static str, &'static str)>,
+    token: String,
+    step: Result<StepScript, String>,
+}
+
 /// One runner: takes the oldest waiting run once its pickup delay has passed, creates its
-/// task, starts the job, and runs the updater as the workflow's step would. A cancelled
-/// run's process is killed.
+/// task, starts the job, and runs the update step as the workflow says. A cancelled run's
+/// processes are killed.
 fn runner(state: &Mutex<State>, stop: &AtomicBool) {
     while !stop.load(Ordering::SeqCst) {
         std::thread::sleep(Duration::from_millis(10));
-        let job = {
-            let mut s = state.lock().unwrap();
-            let pickup = s.opts.pickup;
-            let next = s
-                .runs
-                .iter()
-                .position(|r| r.status == "waiting" && r.created.elapsed() >= pickup);
-            next.map(|i| {
-                let task = s.next_task;
-                s.next_task += 1;
-                let run = s.runs[i].id;
-                s.tasks.push(TaskRec {
-                    id: task,
-                    run,
-                    created_at: rfc3339(SystemTime::now()),
-                });
-                let (api_url, startup) = (s.api_url.clone(), s.opts.startup);
-                let extra = s.opts.updater_env.clone();
-                let git_url = s.repos[&s.runs[i].repo].git_url.clone();
-                let token = s.runs[i].token.clone();
-                let go = s.runs[i].go.clone();
-                let r = &mut s.runs[i];
-                r.status = "running";
-                r.task = Some(task);
-                (
-                    r.id,
-                    r.inputs.clone(),
-                    r.kill.clone(),
-                    api_url,
-                    startup,
-                    git_url,
-                    extra,
-                    (token, go),
-                )
-            })
-        };
-        let Some((id, inputs, kill, api_url, startup, git_url, extra, (token, go))) = job else {
+        let Some(job) = take_job(state) else {
             continue;
         };
-        while !go.load(Ordering::SeqCst) && !kill.load(Ordering::SeqCst) {
+        let stopped = || job.kill.load(Ordering::SeqCst);
+        while !job.go.load(Ordering::SeqCst) && !stopped() {
             std::thread::sleep(Duration::from_millis(5));
         }
         let started = Instant::now();
-        while started.elapsed() < startup && !kill.load(Ordering::SeqCst) {
+        while started.elapsed() < job.startup && !stopped() {
             std::thread::sleep(Duration::from_millis(5));
         }
-        if kill.load(Ordering::SeqCst) {
+        if stopped() {
             if let Ok(mut s) = state.lock() {
-                release_group(&mut s, id);
+                release_group(&mut s, job.id);
             }
             continue;
         }
-        let work = tempfile::tempdir().unwrap();
-        let out_file = work.path().join("output");
-        let input = |k: &str| inputs.get(k).cloned().unwrap_or_default();
-        // The receiver workflow's step: the inputs as environment variables.
-        let mut cmd = super::bin();
-        cmd.current_dir(work.path())
-            .env("INPUT_FILE", input("file"))
-            .env("YQ_TPL", input("yq_tpl"))
-            .env("VERSION", input("version"))
-            .env("SOURCE_REPO", input("source_repo"))
-            .env("SOURCE_COMMIT", input("source_commit"))
-            .env("DISPATCH_ID", input("dispatch_id"))
-            .env("GIT_TAG_PREFIX", input("git_tag_prefix"))
-            .env("GITOPS_REPO", &git_url)
-            .env("GITEA_API_URL", &api_url)
-            // The job token, `secrets.GITEA_TOKEN` (the shipped receiver passes it).
-            .env("GITEA_TOKEN", &token)
-            .env("GITHUB_OUTPUT", &out_file)
-            .envs(extra)
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped());
-        let mut child = cmd.spawn().expect("spawn the updater");
-        let mut stderr = child.stderr.take().unwrap();
-        let reader = std::thread::spawn(move || {
-            let mut s = String::new();
-            let _ = stderr.read_to_string(&mut s);
-            s
-        });
-        let code = loop {
-            if kill.load(Ordering::SeqCst) {
-                let _ = child.kill();
-                let _ = child.wait();
-                break None;
-            }
-            if let Ok(Some(status)) = child.try_wait() {
-                break Some(status.code().unwrap_or(-1));
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        };
-        let log = reader.join().unwrap_or_default();
-        let outputs = std::fs::read_to_string(&out_file).unwrap_or_default();
+        let (code, log, outputs) = run_step(&job);
         let mut s = state.lock().unwrap();
-        let r = &mut s.runs[(id - 1) as usize];
+        let r = &mut s.runs[(job.id - 1) as usize];
         r.outputs = outputs;
         if let Some(code) = code {
             r.result = Some((code, log));
@@ -2060,8 +2067,116 @@ fn runner(state: &Mutex<State>, stop: &AtomicBool) {
                 r.status = if code == 0 { "success" } else { "failure" };
             }
         }
-        release_group(&mut s, id);
+        release_group(&mut s, job.id);
     }
+}
+
+/// The oldest waiting run past its pickup delay, now running, with its task.
+fn take_job(state: &Mutex<State>) -> Option<Job> {
+    let mut s = state.lock().unwrap();
+    let pickup = s.opts.pickup;
+    let i = s
+        .runs
+        .iter()
+        .position(|r| r.status == "waiting" && r.created.elapsed() >= pickup)?;
+    let task = s.next_task;
+    s.next_task += 1;
+    let run = s.runs[i].id;
+    s.tasks.push(TaskRec {
+        id: task,
+        run,
+        created_at: rfc3339(SystemTime::now()),
+    });
+    let (api_url, startup) = (s.api_url.clone(), s.opts.startup);
+    let extra = s.opts.updater_env.clone();
+    let git_url = s.repos[&s.runs[i].repo].git_url.clone();
+    let r = &mut s.runs[i];
+    r.status = "running";
+    r.task = Some(task);
+    Some(Job {
+        id: r.id,
+        inputs: r.inputs.clone(),
+        kill: r.kill.clone(),
+        go: r.go.clone(),
+        api_url,
+        startup,
+        git_url,
+        extra,
+        token: r.token.clone(),
+        step: r.step.clone(),
+    })
+}
+
+/// Runs the job's step: its script in its shell, `gitops-update` on the PATH, the inputs as
+/// the receiver's `env:` gives them. Its exit code (`None` when cancelled), its stderr, and
+/// the step outputs it wrote.
+fn run_step(job: &Job) -> (Option<i32>, String, String) {
+    let step = match &job.step {
+        Ok(step) => step,
+        Err(e) => return (Some(1), e.clone(), String::new()),
+    };
+    let work = tempfile::tempdir().unwrap();
+    let out_file = work.path().join("output");
+    let script = work.path().join("step.sh");
+    // act writes the script between an empty prepend and append (step_run.go).
+    std::fs::write(&script, format!("\n{}\n", step.script)).unwrap();
+    let script = script.to_string_lossy().into_owned();
+    let argv: Vec<String> = step
+        .shell
+        .iter()
+        .map(|a| a.replace("{0}", &script))
+        .collect();
+    let input = |k: &str| job.inputs.get(k).cloned().unwrap_or_default();
+    let mut cmd = super::scrubbed(&argv[0]);
+    cmd.args(&argv[1..])
+        .current_dir(work.path())
+        .env("PATH", super::path_with_bin())
+        .env("INPUT_FILE", input("file"))
+        .env("YQ_TPL", input("yq_tpl"))
+        .env("VERSION", input("version"))
+        .env("SOURCE_REPO", input("source_repo"))
+        .env("SOURCE_COMMIT", input("source_commit"))
+        .env("DISPATCH_ID", input("dispatch_id"))
+        .env("GIT_TAG_PREFIX", input("git_tag_prefix"))
+        .env("GITOPS_REPO", &job.git_url)
+        .env("GITEA_API_URL", &job.api_url)
+        // The job token, `secrets.GITEA_TOKEN` (the shipped receiver passes it).
+        .env("GITEA_TOKEN", &job.token)
+        .env("GITHUB_OUTPUT", &out_file)
+        .envs(job.extra.iter().copied());
+    let (code, log) = supervise(cmd, &job.kill);
+    let outputs = std::fs::read_to_string(&out_file).unwrap_or_default();
+    (code, log, outputs)
+}
+
+/// Runs `cmd` in a process group of its own until it exits or `kill` is set; then the whole
+/// group is killed, the shell and the tool it started, as a cancelled job's container is.
+fn supervise(mut cmd: std::process::Command, kill: &AtomicBool) -> (Option<i32>, String) {
+    use std::os::unix::process::CommandExt;
+    cmd.process_group(0)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn the step's shell");
+    let mut stderr = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stderr.read_to_string(&mut s);
+        s
+    });
+    let code = loop {
+        if kill.load(Ordering::SeqCst) {
+            // SAFETY: kill(2) on the group this child leads; no memory is involved.
+            unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
+            let _ = child.wait();
+            break None;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            break Some(status.code().unwrap_or(-1));
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    (code, reader.join().unwrap_or_default())
 }
 
 /// Run `id` has ended: the blocked run of its concurrency group, if any, may start

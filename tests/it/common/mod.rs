@@ -16,7 +16,23 @@ pub fn testdata() -> PathBuf {
 /// The binary with an environment that holds nothing from the machine or CI running the
 /// tests: no GITHUB_*/GITEA_*, no VERSION, no user or system git config, no colours.
 pub fn bin() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gitops-update"));
+    scrubbed(env!("CARGO_BIN_EXE_gitops-update"))
+}
+
+/// The PATH with the binary's directory first, as a job on the CI image finds
+/// `gitops-update`.
+pub fn path_with_bin() -> std::ffi::OsString {
+    let dir = Path::new(env!("CARGO_BIN_EXE_gitops-update"))
+        .parent()
+        .expect("the binary's directory");
+    let rest = std::env::var_os("PATH").unwrap_or_default();
+    std::env::join_paths(std::iter::once(dir.to_path_buf()).chain(std::env::split_paths(&rest)))
+        .expect("a PATH")
+}
+
+/// `program` with the environment `bin` gives the binary.
+pub fn scrubbed(program: impl AsRef<std::ffi::OsStr>) -> Command {
+    let mut cmd = Command::new(program);
     cmd.env_clear();
     cmd.env("PATH", std::env::var_os("PATH").unwrap_or_default());
     cmd.env("HOME", "/nonexistent");
