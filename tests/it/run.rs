@@ -802,12 +802,23 @@ fn losing_every_race_gives_up_with_exit_5() {
         "{}",
         r.stderr
     );
-    assert_eq!(receive_packs(&server), 3);
+    // Each attempt's provenance note lands (and moves the branch, through the hook); its
+    // commit's push then sees the branch moved and sends nothing; at the end the last note,
+    // of a commit that never landed, is removed (issue 30).
+    assert_eq!(receive_packs(&server), 4);
     assert!(
         !remote
             .show("main", "charts/app/values.yaml")
             .contains("1.2.3"),
         "never landed"
+    );
+    assert_eq!(
+        git_out(
+            &remote.bare(),
+            &["notes", "--ref", "refs/notes/gitops-update", "list"]
+        ),
+        "",
+        "no note of a commit that never landed"
     );
     assert!(
         fs::read_to_string(&outputs)
