@@ -13,6 +13,8 @@
 //!   its own context naming the dispatch and that version (`run` writes it on the tip when
 //!   it ends superseded, exit 8). The dispatch then ends superseded too: nothing landed,
 //!   and nothing failed.
+//! - or, before it dispatches, a newer build of a version its text cannot order
+//!   (`builds`): the order of the source commits in the consumer's checkout.
 //!
 //! The run is watched where the server shows it (`runs`): tasks carry the run's title,
 //! which the workflow's `run-name:` makes hold the dispatch id (1.25+), so a failed run ends
@@ -21,6 +23,7 @@
 //! records the dispatch and commits nothing. What to do after each look is `watch::Watch`'s
 //! decision, made without a server; the loop around it only observes and acts.
 
+mod builds;
 mod proof;
 mod runs;
 mod watch;
@@ -112,6 +115,11 @@ impl<'a> Dispatch<'a> {
             .map_err(|e| api(&format!("cannot read {}", cfg.repo), e))?;
         self.links.repo = Some(repo.html_url.clone()).filter(|u| !u.is_empty());
         let branch = cfg.branch.clone().unwrap_or(repo.default_branch);
+        let links = self.links.clone();
+        let link = |sha: &str| links.commit(sha, None);
+        if let Some(newer) = builds::newer_recorded(forge, cfg, &branch, link) {
+            return Ok(newer);
+        }
         // Nothing that this tip reaches can be the answer.
         let mut search = proof::Search::new(forge, cfg, &branch)?;
         let mut runs = runs::Runs::new(forge, cfg, server, &branch);

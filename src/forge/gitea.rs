@@ -483,6 +483,11 @@ impl Forge for Gitea {
         Ok(all)
     }
 
+    fn recent_commits(&self, repo: &str, branch: &str) -> Result<Vec<Commit>, ApiError> {
+        self.commits_page(repo, &format!("sha={}&limit=50", encode(branch, QUERY)))
+            .map(|(commits, _)| commits)
+    }
+
     /// The newest commit of `branch`.
     fn tip(&self, repo: &str, branch: &str) -> Result<Commit, ApiError> {
         let (items, _) =

@@ -184,6 +184,10 @@ pub trait Forge {
     /// The newest commit of `branch`.
     fn tip(&self, repo: &str, branch: &str) -> Result<Commit, ApiError>;
 
+    /// The newest commits of `branch`, one page of 50 (Gitea's most,
+    /// setting.Git.CommitsRangeSize), newest first.
+    fn recent_commits(&self, repo: &str, branch: &str) -> Result<Vec<Commit>, ApiError>;
+
     /// The newest statuses of a commit (routers/api/v1/repo/status.go; newest first).
     fn statuses(&self, repo: &str, sha: &str) -> Result<Vec<Listed>, ApiError>;
 

@@ -1893,3 +1893,78 @@ fn a_version_with_a_digest_is_dispatched_and_recorded_whole() {
         r.stdout
     );
 }
+
+/// Issue 30: versions that cannot be ordered by their text (here a sha tag) are ordered by
+/// their builds. A consumer whose commit is older than the one the GitOps repo records for
+/// the component is superseded before it dispatches, when its checkout has both commits;
+/// a shallow checkout cannot tell, and leaves it to the run, which writes.
+#[test]
+fn an_older_build_of_an_unorderable_version_is_superseded_before_it_dispatches() {
+    let w = world(
+        Options::default(),
+        "image:\n  tag: \"sha-0000000\"  # keep me\n",
+    );
+    let older = w.source_sha.clone();
+    w.app
+        .commit_elsewhere("README", "app, later\n", "a later commit");
+    let newer = w.app.tip("main");
+    let full = tempfile::tempdir().unwrap();
+    git_out(
+        full.path(),
+        &["clone", "-q", w.app.bare().to_str().unwrap(), "app"],
+    );
+    let checkout = full.path().join("app");
+    let from = |sha: &str, id: &str, version: &str, dir: &Path| {
+        let mut cmd = w.consumer(id, version, ".image.tag = \"{{VERSION}}\"");
+        cmd.current_dir(dir).env("GITHUB_SHA", sha);
+        run(&mut cmd)
+    };
+    let r = from(&newer, "d-new", "sha-bbbbbbb", &checkout);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    w.gitea.settle(Duration::from_secs(30));
+    let tip = w.deploy.tip("main");
+    let dispatched = w.gitea.dispatches();
+
+    let r = from(&older, "d-old", "sha-aaaaaaa", &checkout);
+    assert_eq!(r.code, 8, "{}", r.stderr);
+    assert_eq!(
+        r.stdout,
+        format!("app|sha-aaaaaaa|superseded|{tip}|acme/deploy\n")
+    );
+    assert!(
+        r.stderr.contains(&format!(
+            "acme/deploy records app sha-bbbbbbb from {}, a later commit than {}: not dispatching",
+            &newer[..7],
+            &older[..7]
+        )),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(w.gitea.dispatches(), dispatched, "nothing dispatched");
+    assert!(w.deploy.show("main", "values.yaml").contains("sha-bbbbbbb"));
+    let last = w.consumer_statuses().pop().unwrap();
+    assert_eq!(last.state, "success");
+
+    // A depth-1 checkout of the newer commit lacks the older one: the run decides.
+    let shallow = tempfile::tempdir().unwrap();
+    git_out(
+        shallow.path(),
+        &[
+            "clone",
+            "-q",
+            "--depth",
+            "1",
+            &format!("file://{}", w.app.bare().display()),
+            "app",
+        ],
+    );
+    let r = from(
+        &older,
+        "d-old-2",
+        "sha-aaaaaaa",
+        &shallow.path().join("app"),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("is left to the run"), "{}", r.stderr);
+    assert_eq!(w.gitea.dispatches(), dispatched + 1);
+}
