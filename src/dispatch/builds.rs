@@ -26,7 +26,7 @@ pub(super) fn newer_recorded(
     let recent = forge.recent_commits(&cfg.repo, branch).ok()?;
     let (sha, record) = recent.iter().find_map(|c| {
         let r = Record::parse(&c.message);
-        let same = r.component == cfg.component && r.files.iter().any(|f| *f == cfg.file);
+        let same = r.component == cfg.component && r.files.contains(&cfg.file);
         same.then(|| (c.sha.clone(), r))
     })?;
     let version = cfg.version.as_str();
