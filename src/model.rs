@@ -416,6 +416,9 @@ pub enum Outcome {
         file: String,
         path: String,
         recorded: String,
+        /// Set when the file no longer holds `recorded` but this older version: someone
+        /// moved it back after the tool recorded `recorded`, and that rollback is kept.
+        rolled_back_to: Option<String>,
     },
 }
 

@@ -225,31 +225,62 @@ pub fn downgrade(
     after: &str,
     version: &str,
 ) -> crate::error::Result<Option<Downgrade>> {
+    for (path, o, n) in changed_scalars(file, before, after)? {
+        let pairs = replaced(&o, &n, version)
+            .into_iter()
+            .zip(written(&n, version));
+        for (recorded, written) in pairs {
+            if older(recorded, written, version) {
+                return Ok(Some(Downgrade {
+                    path,
+                    recorded: recorded.to_string(),
+                }));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// The scalars of `file` that writing `after` over `before` changes, where the documents
+/// still line up (`aligned`): each value's path, its old text and its new text.
+fn changed_scalars(
+    file: &str,
+    before: &str,
+    after: &str,
+) -> crate::error::Result<Vec<(String, String, String)>> {
     let old = crate::yaml::parse(before, file)?.values;
     let new = crate::yaml::parse(after, file)?.values;
+    let mut out = Vec::new();
     for (o_doc, n_doc) in old.iter().zip(&new) {
         for d in crate::yaml::schema::differences(o_doc, n_doc) {
             let (Some(o), Some(n)) = (d.old.and_then(scalar_text), d.new.and_then(scalar_text))
             else {
                 continue;
             };
-            if !aligned(o_doc, n_doc, &d.path) {
-                continue;
-            }
-            let pairs = replaced(&o, &n, version)
-                .into_iter()
-                .zip(written(&n, version));
-            for (recorded, written) in pairs {
-                if older(recorded, written, version) {
-                    return Ok(Some(Downgrade {
-                        path: crate::path::show(&d.path),
-                        recorded: recorded.to_string(),
-                    }));
-                }
+            if aligned(o_doc, n_doc, &d.path) {
+                out.push((crate::path::show(&d.path), o, n));
             }
         }
     }
-    Ok(None)
+    Ok(out)
+}
+
+/// Each value of `file` that writing `after` over `before` changes, with the version-like
+/// part of the old value that `version` replaces (`replaced`): the value's path and what
+/// it held.
+pub fn held(
+    file: &str,
+    before: &str,
+    after: &str,
+    version: &str,
+) -> crate::error::Result<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    for (path, o, n) in changed_scalars(file, before, after)? {
+        for h in replaced(&o, &n, version) {
+            out.push((path.clone(), h.to_string()));
+        }
+    }
+    Ok(out)
 }
 
 /// The tokens of `new` that stand for `version`, in the order `replaced` gives the old

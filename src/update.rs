@@ -158,13 +158,63 @@ struct Applied {
     allow_downgrade: bool,
 }
 
-/// The first change that would move a value to an older version than the file holds: the
-/// file, the value's path and the version it holds (`order::downgrade`).
-fn superseded(changes: &[Change], version: &str) -> Result<Option<(String, String, String)>> {
+/// Why a run writes nothing though its edit changes the file (issue 30): the file, the
+/// value's path, the newer version recorded for it, and, when the value was moved back
+/// below that version since, what it holds now.
+struct Newer {
+    file: String,
+    path: String,
+    recorded: String,
+    rolled_back_to: Option<String>,
+}
+
+/// The first change that would move a value to an older version than the file holds
+/// (`order::downgrade`).
+fn superseded(changes: &[Change], version: &str) -> Result<Option<Newer>> {
     for c in changes {
         let found = crate::order::downgrade(c.path.as_str(), &c.before, &c.after, version)?;
         if let Some(d) = found {
-            return Ok(Some((c.path.to_string(), d.path, d.recorded)));
+            return Ok(Some(Newer {
+                file: c.path.to_string(),
+                path: d.path,
+                recorded: d.recorded,
+                rolled_back_to: None,
+            }));
+        }
+    }
+    Ok(None)
+}
+
+/// The first change that would write a version no newer than one the tool recorded for
+/// the component in that file, over a value someone moved back below it since: a
+/// rollback, by a person or by `--allow-downgrade`, that writing would undo. `recorded`
+/// gives, by file, the versions the provenance notes record with their commits; `landed`
+/// says whether the branch reaches a commit (a note's commit may never have
+/// landed: a run killed between its note and its commit).
+fn undoes_rollback(
+    changes: &[Change],
+    version: &str,
+    recorded: impl Fn(&str) -> Vec<(String, String)>,
+    landed: impl Fn(&str) -> bool,
+) -> Result<Option<Newer>> {
+    use std::cmp::Ordering::Greater;
+    for c in changes {
+        let held = crate::order::held(c.path.as_str(), &c.before, &c.after, version)?;
+        for (was, commit) in recorded(c.path.as_str()) {
+            if crate::order::compare(&was, version) == Some(Greater) {
+                continue;
+            }
+            let below = held
+                .iter()
+                .find(|(_, h)| crate::order::compare(h, &was) == Some(Greater));
+            if let Some((path, h)) = below.filter(|_| landed(&commit)) {
+                return Ok(Some(Newer {
+                    file: c.path.to_string(),
+                    path: path.clone(),
+                    recorded: was,
+                    rolled_back_to: Some(h.clone()),
+                }));
+            }
         }
     }
     Ok(None)
@@ -253,7 +303,8 @@ impl<'a> Run<'a> {
             config: cfg.git_config,
             dry_run: cfg.dry_run,
         })?;
-        git.with_notes = cfg.provenance && !cfg.dry_run;
+        // A dry run reads the notes too, to say what the run would: a rollback it keeps.
+        git.with_notes = cfg.provenance;
         warn_unused_version(cfg);
         let files: Vec<RepoPath> = programs.iter().map(|(p, _)| p.clone()).collect();
         if !cfg.dry_run {
@@ -367,7 +418,7 @@ impl<'a> Run<'a> {
 
     /// A newer version than ours in the update still waiting on the landing's own branch
     /// (`Landing::pending`): the file, the value's path and the version it holds.
-    fn pending_newer(&self, changes: &[Change]) -> Result<Option<(String, String, String)>> {
+    fn pending_newer(&self, changes: &[Change]) -> Result<Option<Newer>> {
         let Some((branch, head)) = self.landing.pending(&self.git)? else {
             return Ok(None);
         };
@@ -379,23 +430,55 @@ impl<'a> Run<'a> {
             let held = String::from_utf8_lossy(&bytes);
             let path = c.path.as_str();
             if let Some(d) = crate::order::downgrade(path, &held, &c.after, version)? {
-                let file = format!("{path} (in the pending {branch})");
-                return Ok(Some((file, d.path, d.recorded)));
+                return Ok(Some(Newer {
+                    file: format!("{path} (in the pending {branch})"),
+                    path: d.path,
+                    recorded: d.recorded,
+                    rolled_back_to: None,
+                }));
             }
         }
         Ok(None)
     }
 
+    /// The versions the provenance notes record for the run's component in `file`, with
+    /// their commits; only those ours orders against. None without notes
+    /// (`--no-provenance`, none written yet).
+    fn recorded(&self, file: &str) -> Vec<(String, String)> {
+        let Some(notes) = self.git.with_notes.then(|| self.git.notes().ok()).flatten() else {
+            return Vec::new();
+        };
+        let cfg = self.cfg;
+        let expressions: Vec<&str> = cfg
+            .edits
+            .iter()
+            .filter(|(p, _)| p.as_str() == file)
+            .map(|(_, e)| e.as_str())
+            .collect();
+        let ours = cfg.version.as_str();
+        crate::provenance::recorded(&notes, &cfg.component, file, &expressions)
+            .into_iter()
+            .filter(|(v, _)| crate::order::compare(v, ours).is_some())
+            .collect()
+    }
+
     /// The run ends without writing: `tip` already holds a newer version (issue 30).
-    fn superseded(
-        &mut self,
-        tip: Oid,
-        (file, path, recorded): (String, String, String),
-    ) -> Result<Step> {
+    fn superseded(&mut self, tip: Oid, newer: Newer) -> Result<Step> {
         let version = self.cfg.version.as_str();
-        report::progress(&format!(
-            "{file} {path} already holds {recorded}, newer than {version}: nothing to write"
-        ));
+        let Newer {
+            file,
+            path,
+            recorded,
+            rolled_back_to,
+        } = newer;
+        report::progress(&match &rolled_back_to {
+            Some(held) => format!(
+                "{file} {path} holds {held}, moved back from {recorded} after gitops-update recorded it; {version} is not newer than {recorded}: the rollback is kept, nothing to write"
+            ),
+            None => format!(
+                "{file} {path} already holds {recorded}, newer than {version}: nothing to write"
+            ),
+        });
         if !self.cfg.dry_run {
             self.git.follow_in_checkout(tip)?;
         }
@@ -404,6 +487,7 @@ impl<'a> Run<'a> {
             file,
             path,
             recorded,
+            rolled_back_to,
         };
         Ok(Step::Done(self.done(outcome, Vec::new(), String::new())))
     }
@@ -414,10 +498,20 @@ impl<'a> Run<'a> {
         let (changes, newer) = {
             let _budget = crate::budget::session();
             let applied = apply(&self.git, tip, &self.programs)?;
-            // An older build that finished last must not move the file backwards (issue 30).
+            // An older build that finished last must not move the file backwards, nor undo
+            // a rollback (issue 30).
+            let version = self.cfg.version.as_str();
             let newer = match self.cfg.allow_downgrade || applied.allow_downgrade {
                 true => None,
-                false => superseded(&applied.changes, self.cfg.version.as_str())?,
+                false => match superseded(&applied.changes, version)? {
+                    Some(newer) => Some(newer),
+                    None => undoes_rollback(
+                        &applied.changes,
+                        version,
+                        |f| self.recorded(f),
+                        |c| self.git.reaches(tip, c),
+                    )?,
+                },
             };
             (applied.changes, newer)
         };
@@ -561,6 +655,8 @@ impl<'a> Run<'a> {
                 push: Push::Rejected(msg),
                 ..
             }) => {
+                // Its note went first: removed again at the end (`forget_unlanded`).
+                self.unlanded.push(commit);
                 let hint = if self.landing.moves_branch() && msg.contains("protected branch") {
                     "; for a protected branch, --pull-request opens a pull request instead"
                 } else {

@@ -74,6 +74,58 @@ impl Git {
             .map_err(internal)
     }
 
+    /// Whether the branch's history at `tip` holds `commit`. The history is fetched
+    /// deeper first when the shallow fetch has not got that far (only when a rollback is
+    /// suspected, which is rare); a commit beyond 1,000 commits counts as not held.
+    pub fn reaches(&self, tip: Oid, commit: &str) -> bool {
+        let Ok(commit) = Oid::from_str(commit) else {
+            return false;
+        };
+        let held = |repo: &git2::Repository| {
+            repo.find_commit(commit).is_ok()
+                && (tip == commit || repo.graph_descendant_of(tip, commit).unwrap_or(false))
+        };
+        if held(&self.repo) {
+            return true;
+        }
+        if self.local_transport || !self.shallow_fetch {
+            return false;
+        }
+        let mut fo = self.fetch_options();
+        fo.depth(1000);
+        let fetched = self
+            .repo
+            .remote_anonymous(self.url.expose())
+            .and_then(|mut r| {
+                r.download(
+                    &[format!("+refs/heads/{}:{}", self.branch, super::TIP_REF)],
+                    Some(&mut fo),
+                )
+            });
+        fetched.is_ok() && held(&self.repo)
+    }
+
+    /// The text of every note at the fetched notes tip, in no particular order.
+    pub fn notes(&self) -> Result<Vec<Vec<u8>>> {
+        let internal =
+            |e: git2::Error| Error::Internal(format!("cannot read the notes: {}", e.message()));
+        let Some(tip) = self.notes_tip else {
+            return Ok(Vec::new());
+        };
+        let tree = self.commit_tree(tip)?;
+        let mut out = Vec::new();
+        tree.walk(git2::TreeWalkMode::PreOrder, |_, entry| {
+            if entry.kind() == Some(git2::ObjectType::Blob) {
+                if let Ok(blob) = self.repo.find_blob(entry.id()) {
+                    out.push(blob.content().to_vec());
+                }
+            }
+            git2::TreeWalkResult::Ok
+        })
+        .map_err(internal)?;
+        Ok(out)
+    }
+
     /// A notes commit on the fetched notes tip without the notes of `commits`.
     pub fn drop_notes(&self, commits: &[Oid], who: &Person) -> Result<Oid> {
         let internal =

@@ -142,6 +142,33 @@ pub fn run_origin(get: impl Fn(&str) -> Option<String>) -> Option<RunOrigin> {
     })
 }
 
+/// The versions the notes record for `component` in `file` through the same `expressions`
+/// (another expression may write another value, of another scheme), each with the commit
+/// the note is on. A note is decoded only when its payload names the component, since
+/// every update reads all of them.
+pub fn recorded(
+    notes: &[Vec<u8>],
+    component: &str,
+    file: &str,
+    expressions: &[&str],
+) -> Vec<(String, String)> {
+    let named = format!("\"component\":{}", serde_json::Value::from(component));
+    notes
+        .iter()
+        .filter_map(|text| {
+            let body = dsse::Envelope::from_note(text).ok()?.body().ok()?;
+            if !body.windows(named.len()).any(|w| w == named.as_bytes()) {
+                return None;
+            }
+            let s: Statement = serde_json::from_slice(&body).ok()?;
+            let commit = s.commit()?.to_string();
+            let p = s.predicate;
+            let same = |f: &FileChange| f.path == file && f.expressions.iter().eq(expressions);
+            (p.component == component && p.files.iter().any(same)).then_some((p.version, commit))
+        })
+        .collect()
+}
+
 impl Statement {
     /// The commit id the statement is about.
     pub fn commit(&self) -> Option<&str> {

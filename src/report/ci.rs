@@ -283,6 +283,19 @@ impl RunReport<'_> {
                 file,
                 path,
                 recorded,
+                rolled_back_to: Some(held),
+                ..
+            }) => format!(
+                "superseded: {file} {path} was moved back from {recorded} to {held} after gitops-update recorded {recorded}; {} is not newer, so the rollback is kept and nothing was written ({} of {} at {})\n",
+                self.version,
+                self.branch,
+                self.repo,
+                short(&commit)
+            ),
+            Some(Outcome::Superseded {
+                file,
+                path,
+                recorded,
                 ..
             }) => format!(
                 "superseded: {file} {path} already holds {recorded}, newer than {}; nothing was written ({} of {} at {})\n",

@@ -242,3 +242,105 @@ fn an_older_build_does_not_replace_a_pending_pull_request() {
         .args(["run", "--pull-request=agit"]));
     assert_eq!(r.code, 8, "{}", r.stderr);
 }
+
+/// A rollback is kept (issue 30): once the tool recorded 1.2.0 and someone moved the value
+/// back to 1.1.0, a run of 1.2.0 again (a re-dispatch, a re-run job) or of anything not
+/// newer than 1.2.0 writes nothing and ends superseded; a newer build writes, and so does
+/// `--allow-downgrade`. The recorded versions come from the provenance notes.
+#[test]
+fn a_rollback_after_the_tool_recorded_a_version_is_kept() {
+    let remote = remote();
+    let cwd = tempfile::tempdir().unwrap();
+    let at = |version: &str, extra: &[&str]| {
+        run(workflow(cwd.path(), &remote.file_url())
+            .env("VERSION", version)
+            .arg("run")
+            .args(extra))
+    };
+    ok(&at("1.2.0", &[]));
+    tag_at(&remote, "1.1.0");
+    let rolled_back = remote.tip("main");
+    for again in ["1.2.0", "1.1.5"] {
+        let r = at(again, &[]);
+        assert_eq!(r.code, 8, "{again}: {}", r.stderr);
+        assert_eq!(
+            r.stdout,
+            format!(
+                "superseded: {FILE} .image.tag was moved back from 1.2.0 to 1.1.0 after gitops-update recorded 1.2.0; {again} is not newer, so the rollback is kept and nothing was written (main of {} at {})\n",
+                remote.file_url(),
+                &rolled_back[..7]
+            )
+        );
+        assert_eq!(remote.tip("main"), rolled_back, "{again}: nothing pushed");
+    }
+    // A dry run says the same.
+    let r = at("1.2.0", &["--dry-run"]);
+    assert_eq!(r.code, 8, "{}", r.stderr);
+    ok(&at("1.2.0", &["--allow-downgrade"]));
+    assert!(remote.show("main", FILE).contains("tag: \"1.2.0\""));
+    tag_at(&remote, "1.1.0");
+    ok(&at("1.2.1", &[]));
+    assert!(remote.show("main", FILE).contains("tag: \"1.2.1\""));
+}
+
+/// Without provenance notes there is no record of what the tool wrote: a rollback is
+/// then written over like any older value.
+#[test]
+fn without_notes_a_rollback_is_not_recognised() {
+    let remote = remote();
+    let cwd = tempfile::tempdir().unwrap();
+    let at = |version: &str| {
+        run(workflow(cwd.path(), &remote.file_url())
+            .env("VERSION", version)
+            .env("GITOPS_NO_PROVENANCE", "true"))
+    };
+    ok(&at("1.2.0"));
+    tag_at(&remote, "1.1.0");
+    ok(&at("1.2.0"));
+    assert!(remote.show("main", FILE).contains("tag: \"1.2.0\""));
+}
+
+/// A note whose commit never landed (a run killed between its note and its commit) records
+/// nothing: a later, older version than the note's is written.
+#[test]
+fn a_note_of_a_commit_that_never_landed_keeps_nothing_back() {
+    use base64ct::{Base64, Encoding};
+    let remote = remote();
+    let cwd = tempfile::tempdir().unwrap();
+    let at = |version: &str| {
+        run(workflow(cwd.path(), &remote.file_url())
+            .env("VERSION", version)
+            .arg("run"))
+    };
+    ok(&at("1.1.0"));
+    // The note a killed run of 2.0.0 left: its commit is on no branch.
+    let bare = remote.bare();
+    let notes = "refs/notes/gitops-update";
+    let text = crate::common::git::git_out(&bare, &["notes", "--ref", notes, "show", "main"]);
+    let mut envelope: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let payload = Base64::decode_vec(envelope["payload"].as_str().unwrap()).unwrap();
+    let mut s: serde_json::Value = serde_json::from_slice(&payload).unwrap();
+    let orphan = crate::common::git::git_out(
+        &bare,
+        &[
+            "commit-tree",
+            "main^{tree}",
+            "-p",
+            "main",
+            "-m",
+            "never landed",
+        ],
+    )
+    .trim()
+    .to_string();
+    s["subject"][0]["digest"]["gitCommit"] = orphan.clone().into();
+    s["predicate"]["version"] = "2.0.0".into();
+    envelope["payload"] = Base64::encode_string(&serde_json::to_vec(&s).unwrap()).into();
+    let edited = serde_json::to_string(&envelope).unwrap();
+    crate::common::git::git_out(
+        &bare,
+        &["notes", "--ref", notes, "add", "-m", &edited, &orphan],
+    );
+    ok(&at("1.5.0"));
+    assert!(remote.show("main", FILE).contains("tag: \"1.5.0\""));
+}
