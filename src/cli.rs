@@ -85,6 +85,11 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "FILE")]
     pub gpg_keyring: Option<PathBuf>,
 
+    /// Only a key listed for this identity may sign (as ssh-keygen -Y verify -I; for an
+    /// OpenPGP key, one of its user IDs or their email)
+    #[arg(long, value_name = "NAME")]
+    pub principal: Option<String>,
+
     /// The clone to check [default: the current directory]
     #[arg(short = 'C', long = "workdir", value_name = "DIR")]
     pub workdir: Option<PathBuf>,

@@ -189,13 +189,14 @@ fn superseded(changes: &[Change], version: &str) -> Result<Option<Newer>> {
 /// the component in that file, over a value someone moved back below it since: a
 /// rollback, by a person or by `--allow-downgrade`, that writing would undo. `recorded`
 /// gives, by file, the versions the provenance notes record with their commits; `landed`
-/// says whether the branch reaches a commit (a note's commit may never have
-/// landed: a run killed between its note and its commit).
+/// says whether the branch reaches a commit that records that version (a note's commit may
+/// never have landed: a run killed between its note and its commit; and a note anyone can
+/// push counts only on the update commit of its own version).
 fn undoes_rollback(
     changes: &[Change],
     version: &str,
     recorded: impl Fn(&str) -> Vec<(String, String)>,
-    landed: impl Fn(&str) -> bool,
+    landed: impl Fn(&str, &str) -> bool,
 ) -> Result<Option<Newer>> {
     use std::cmp::Ordering::Greater;
     for c in changes {
@@ -207,7 +208,7 @@ fn undoes_rollback(
             let below = held
                 .iter()
                 .find(|(_, h)| crate::order::compare(h, &was) == Some(Greater));
-            if let Some((path, h)) = below.filter(|_| landed(&commit)) {
+            if let Some((path, h)) = below.filter(|_| landed(&commit, &was)) {
                 return Ok(Some(Newer {
                     file: c.path.to_string(),
                     path: path.clone(),
@@ -258,6 +259,7 @@ fn warn_unused_version(cfg: &RunConfig) {
 fn attempts(cfg: &RunConfig, landing: &dyn Landing, tally: &mut Tally) -> Result<Done> {
     let mut run = Run::start(cfg, landing)?;
     let result = run.until_done(tally);
+    run.lost_answer_unlanded(&result);
     run.forget_unlanded();
     result
 }
@@ -352,6 +354,28 @@ impl<'a> Run<'a> {
     /// (the run ended superseded, up to date, or failed): removed now, so that the notes
     /// hold the commits that landed. Best effort: such a note names a commit no branch
     /// has, which `verify` never reaches and `git notes prune` removes.
+    /// A push whose answer was lost may have landed or not: when the run did not end
+    /// with it, and the branch it ended on does not hold it, it never landed.
+    fn lost_answer_unlanded(&mut self, result: &Result<Done>) {
+        let Some(lost) = self.pushed else {
+            return;
+        };
+        let end = match result {
+            Ok(Done {
+                outcome: Outcome::Pushed { commit, .. },
+                ..
+            }) if *commit == lost => return,
+            Ok(done) => done.outcome.tip(),
+            Err(_) => None,
+        };
+        let Some(end) = end else {
+            return;
+        };
+        if !self.git.reaches(end, &lost.to_string()) {
+            self.unlanded.push(lost);
+        }
+    }
+
     fn forget_unlanded(&mut self) {
         for round in 1..=self.cfg.max_attempts {
             if self.unlanded.is_empty() || self.git.fetch_notes().is_err() {
@@ -441,6 +465,15 @@ impl<'a> Run<'a> {
         Ok(None)
     }
 
+    /// Whether the branch at `tip` holds `commit` as the update commit of `version`.
+    fn records(&self, tip: Oid, commit: &str, version: &str) -> bool {
+        self.git.reaches(tip, commit)
+            && self.git.message_of(commit).is_some_and(|m| {
+                crate::record::is_update_title(m.lines().next().unwrap_or_default())
+                    && crate::record::Record::parse(&m).version == version
+            })
+    }
+
     /// The versions the provenance notes record for the run's component in `file`, with
     /// their commits; only those ours orders against. None without notes
     /// (`--no-provenance`, none written yet).
@@ -473,7 +506,7 @@ impl<'a> Run<'a> {
         } = newer;
         report::progress(&match &rolled_back_to {
             Some(held) => format!(
-                "{file} {path} holds {held}, moved back from {recorded} after gitops-update recorded it; {version} is not newer than {recorded}: the rollback is kept, nothing to write"
+                "{file} {path} holds {held}, older than the {recorded} gitops-update recorded there before (a rollback, kept); {version} is not newer than {recorded}: nothing to write"
             ),
             None => format!(
                 "{file} {path} already holds {recorded}, newer than {version}: nothing to write"
@@ -509,7 +542,7 @@ impl<'a> Run<'a> {
                         &applied.changes,
                         version,
                         |f| self.recorded(f),
-                        |c| self.git.reaches(tip, c),
+                        |c, v| self.records(tip, c, v),
                     )?,
                 },
             };

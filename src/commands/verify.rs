@@ -14,9 +14,14 @@ pub fn execute(cfg: &VerifyConfig) -> Result<u8> {
             cfg.workdir.display()
         ))
     })?;
-    if repo.find_reference(NOTES_REF).is_err() {
-        return Err(Error::Usage(format!(
+    let notes = repo.find_reference(NOTES_REF).map_err(|_| {
+        Error::Usage(format!(
             "this clone has no {NOTES_REF}: fetch the notes with git fetch origin {NOTES_REF}:{NOTES_REF}"
+        ))
+    })?;
+    if notes.peel_to_commit().is_err() {
+        return Err(Error::Usage(format!(
+            "{NOTES_REF} is not a notes commit: fetch it again with git fetch origin +{NOTES_REF}:{NOTES_REF}"
         )));
     }
     let commits = commits(&repo, &cfg.rev)?;

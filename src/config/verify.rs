@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use crate::cli::{Format, VerifyArgs};
 use crate::error::{Error, Result};
-use crate::provenance::keys::parse_allowed_signers;
+use crate::provenance::keys::{allows, parse_allowed_signers};
 use crate::provenance::verify::Keys;
 use crate::report;
 
@@ -24,6 +24,23 @@ fn read(path: &Path) -> Result<Vec<u8>> {
     })
 }
 
+/// Why `ring` is no OpenPGP public key, said before any commit is looked at: a secret key
+/// or another file is a mistake in the command, not a signature that fails.
+fn not_a_keyring(ring: &[u8]) -> Option<&'static str> {
+    let text = String::from_utf8_lossy(&ring[..ring.len().min(4096)]);
+    if text.contains("-----BEGIN PGP PRIVATE KEY BLOCK-----") {
+        return Some("a secret key: pass the public key (gpg --armor --export)");
+    }
+    if text.contains("-----BEGIN PGP PUBLIC KEY BLOCK-----") {
+        return None;
+    }
+    // A binary public-key packet: tag 6, old format (0x98 to 0x9b) or new (0xc6).
+    match ring.first() {
+        Some(0x98..=0x9b | 0xc6) => None,
+        _ => Some("not an OpenPGP public key (gpg --armor --export writes one)"),
+    }
+}
+
 impl VerifyConfig {
     pub fn resolve(args: VerifyArgs) -> Result<VerifyConfig> {
         let mut keys = Keys::default();
@@ -40,17 +57,36 @@ impl VerifyConfig {
                     path.display()
                 ));
             }
+            let signers: Vec<_> = match &args.principal {
+                Some(name) => signers
+                    .into_iter()
+                    .filter(|s| allows(&s.principals, name))
+                    .collect(),
+                None => signers,
+            };
             if signers.is_empty() {
                 return Err(Error::Usage(format!(
-                    "--allowed-signers {}: no key this tool can check",
-                    path.display()
+                    "--allowed-signers {}: no key this tool can check{}",
+                    path.display(),
+                    args.principal
+                        .as_deref()
+                        .map(|n| format!(" for {}", report::escape(n)))
+                        .unwrap_or_default()
                 )));
             }
             keys.ssh = signers;
         }
         if let Some(path) = &args.gpg_keyring {
-            keys.openpgp = Some(read(path)?);
+            let ring = read(path)?;
+            if let Some(why) = not_a_keyring(&ring) {
+                return Err(Error::Usage(format!(
+                    "--gpg-keyring {}: {why}",
+                    path.display()
+                )));
+            }
+            keys.openpgp = Some(ring);
         }
+        keys.principal = args.principal.filter(|p| !p.is_empty());
         let rev = args
             .rev
             .filter(|r| !r.trim().is_empty())

@@ -32,6 +32,13 @@ impl Git {
 
     /// Records the notes tip the server advertised on the last fetch (or none).
     pub(super) fn keep_notes(&mut self, tip: Option<Oid>) -> Result<()> {
+        if let Some(t) = tip.filter(|t| self.repo.find_commit(*t).is_err()) {
+            return Err(Error::Repo(format!(
+                "{NOTES_REF} in {} is {}, not a notes commit: repair or delete that ref, or pass --no-provenance",
+                self.url,
+                crate::model::short(&t.to_string())
+            )));
+        }
         self.notes_tip = tip;
         match tip {
             Some(tip) => self
@@ -74,6 +81,12 @@ impl Git {
             .map_err(internal)
     }
 
+    /// The message of `commit`, when the repository has it.
+    pub fn message_of(&self, commit: &str) -> Option<String> {
+        let c = self.repo.find_commit(Oid::from_str(commit).ok()?).ok()?;
+        Some(String::from_utf8_lossy(c.message_bytes()).into_owned())
+    }
+
     /// Whether the branch's history at `tip` holds `commit`. The history is fetched
     /// deeper first when the shallow fetch has not got that far (only when a rollback is
     /// suspected, which is rare); a commit beyond 1,000 commits counts as not held.
@@ -105,8 +118,9 @@ impl Git {
         fetched.is_ok() && held(&self.repo)
     }
 
-    /// The text of every note at the fetched notes tip, in no particular order.
-    pub fn notes(&self) -> Result<Vec<Vec<u8>>> {
+    /// Every note at the fetched notes tip, with the commit it is on (its path in the notes
+    /// tree, fan-out directories joined), in no particular order.
+    pub fn notes(&self) -> Result<Vec<(String, Vec<u8>)>> {
         let internal =
             |e: git2::Error| Error::Internal(format!("cannot read the notes: {}", e.message()));
         let Some(tip) = self.notes_tip else {
@@ -114,10 +128,11 @@ impl Git {
         };
         let tree = self.commit_tree(tip)?;
         let mut out = Vec::new();
-        tree.walk(git2::TreeWalkMode::PreOrder, |_, entry| {
+        tree.walk(git2::TreeWalkMode::PreOrder, |dir, entry| {
             if entry.kind() == Some(git2::ObjectType::Blob) {
                 if let Ok(blob) = self.repo.find_blob(entry.id()) {
-                    out.push(blob.content().to_vec());
+                    let on = format!("{}{}", dir.replace('/', ""), entry.name().unwrap_or(""));
+                    out.push((on, blob.content().to_vec()));
                 }
             }
             git2::TreeWalkResult::Ok

@@ -26,11 +26,20 @@ pub fn parse_allowed_signers(text: &str) -> Result<(Vec<AllowedSigner>, Vec<usiz
             continue;
         }
         let words = split_words(line);
-        let key_at = words
-            .iter()
-            .position(|w| is_key_type(w))
-            .filter(|&i| (1..=2).contains(&i))
-            .ok_or_else(|| format!("line {}: expected `principals [options] key`", n + 1))?;
+        // The first word is always the principals, whatever it looks like (`ssh-deployer@…`).
+        let key_at = (1..words.len().min(3))
+            .find(|&i| is_key_type(&words[i]))
+            .ok_or_else(|| {
+                format!(
+                    "line {}: expected `principals [options] key`{}",
+                    n + 1,
+                    if words.first().is_some_and(|w| is_key_type(w)) {
+                        " (a public key alone: put the signer's email before it)"
+                    } else {
+                        ""
+                    }
+                )
+            })?;
         let options = if key_at == 2 { words[1].as_str() } else { "" };
         let mut namespaces = None;
         let mut unsupported = false;
@@ -120,7 +129,7 @@ pub fn verify_ssh(
     namespace: &str,
     data: &[u8],
     armored: &[u8],
-) -> Result<Signed, String> {
+) -> Result<(Signed, Vec<String>), String> {
     let sig =
         SshSig::from_pem(armored).map_err(|_| "the SSH signature cannot be read".to_string())?;
     if sig.namespace() != namespace {
@@ -131,36 +140,102 @@ pub fn verify_ssh(
     }
     let key = PublicKey::from(sig.public_key().clone());
     let fingerprint = key.fingerprint(HashAlg::Sha256).to_string();
-    let signer = allowed
+    if allowed.is_empty() {
+        return Err(format!(
+            "an SSH signature by {fingerprint}, and no --allowed-signers"
+        ));
+    }
+    let listed: Vec<&AllowedSigner> = allowed
         .iter()
         .filter(|a| a.key.key_data() == sig.public_key())
+        .collect();
+    if listed.is_empty() {
+        return Err(format!("{fingerprint} is not in the allowed signers"));
+    }
+    let signer = listed
+        .into_iter()
         .find(|a| {
             a.namespaces
                 .as_ref()
-                .is_none_or(|ns| ns.iter().any(|n| n == namespace))
+                .is_none_or(|ns| ns.iter().any(|n| glob(n, namespace)))
         })
-        .ok_or_else(|| format!("{fingerprint} is not in the allowed signers"))?;
+        .ok_or_else(|| {
+            format!("{fingerprint} is allowed to sign other namespaces only, not {namespace}")
+        })?;
     signer
         .key
         .verify(namespace, data, &sig)
         .map_err(|_| format!("the signature by {fingerprint} does not match the statement"))?;
-    Ok(Signed::Verified {
+    let signed = Signed::Verified {
         key: format!("{} {fingerprint}", key.algorithm()),
         by: signer.principals.clone(),
-    })
+    };
+    Ok((signed, vec![fingerprint]))
 }
 
-/// An OpenPGP detached signature over `data` by a key of `keyring`.
-pub fn verify_openpgp(keyring: &[u8], data: &[u8], armored: &[u8]) -> Result<Signed, String> {
+/// OpenSSH's pattern match (match.c): `*` any run of characters, `?` any one.
+pub fn glob(pattern: &str, text: &str) -> bool {
+    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+    let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = ti;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ti = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|c| *c == '*')
+}
+
+/// Whether the principals of a line (comma-separated patterns) allow `name`.
+pub fn allows(principals: &str, name: &str) -> bool {
+    principals.split(',').any(|p| glob(p.trim(), name))
+}
+
+/// An OpenPGP detached signature over `data` by a key of `keyring`, whose user IDs allow
+/// `principal` when one is asked for; with the ids of the key (primary and signing key).
+pub fn verify_openpgp(
+    keyring: &[u8],
+    data: &[u8],
+    armored: &[u8],
+    principal: Option<&str>,
+) -> Result<(Signed, Vec<String>), String> {
     let v = crate::sign::verify_openpgp(keyring, data, armored)?;
-    Ok(Signed::Verified {
+    if let Some(name) = principal {
+        let email = |uid: &str| {
+            uid.rsplit_once('<').map_or(uid.to_string(), |(_, e)| {
+                e.trim_end_matches('>').to_string()
+            })
+        };
+        if !v
+            .user_ids
+            .iter()
+            .any(|u| glob(name, &email(u)) || glob(name, u))
+        {
+            return Err(format!(
+                "signed by OpenPGP {}, whose user IDs are not {name}",
+                v.primary
+            ));
+        }
+    }
+    let signed = Signed::Verified {
         key: format!("OpenPGP {}", v.signing_key),
         by: if v.user_ids.is_empty() {
-            v.primary
+            v.primary.clone()
         } else {
             v.user_ids.join(", ")
         },
-    })
+    };
+    Ok((signed, vec![v.primary, v.signing_key]))
 }
 
 #[cfg(test)]
@@ -187,6 +262,15 @@ mod tests {
         assert_eq!(skipped, vec![5]);
         let err = parse_allowed_signers("just-a-principal\n").err().unwrap();
         assert!(err.starts_with("line 1:"), "{err}");
+        let (signers, _) = parse_allowed_signers(&format!("ssh-deployer@acme {KEY}\n")).unwrap();
+        assert_eq!(signers[0].principals, "ssh-deployer@acme");
+        let err = parse_allowed_signers(&format!("{KEY}\n")).err().unwrap();
+        assert!(err.contains("put the signer's email before it"), "{err}");
+        assert!(
+            glob("*", "gitops-update-provenance") && glob("gitops-*", "gitops-update-provenance")
+        );
+        assert!(!glob("git", "gitops-update-provenance") && glob("g?t", "git"));
+        assert!(allows("a@x,*@acme.example", "ci@acme.example") && !allows("a@x", "b@x"));
         let err = parse_allowed_signers("a@b ssh-ed25519 AAAAnotakey\n")
             .err()
             .unwrap();

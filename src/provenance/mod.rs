@@ -147,26 +147,39 @@ pub fn run_origin(get: impl Fn(&str) -> Option<String>) -> Option<RunOrigin> {
 /// the note is on. A note is decoded only when its payload names the component, since
 /// every update reads all of them.
 pub fn recorded(
-    notes: &[Vec<u8>],
+    notes: &[(String, Vec<u8>)],
     component: &str,
     file: &str,
     expressions: &[&str],
 ) -> Vec<(String, String)> {
     let named = format!("\"component\":{}", serde_json::Value::from(component));
+    let ours: Vec<String> = expressions.iter().map(|e| unspaced(e)).collect();
     notes
         .iter()
-        .filter_map(|text| {
+        .filter_map(|(on, text)| {
             let body = dsse::Envelope::from_note(text).ok()?.body().ok()?;
             if !body.windows(named.len()).any(|w| w == named.as_bytes()) {
                 return None;
             }
             let s: Statement = serde_json::from_slice(&body).ok()?;
-            let commit = s.commit()?.to_string();
+            // A note moved or copied to another commit than its statement's says nothing.
+            let commit = s.commit().filter(|c| c == on)?.to_string();
             let p = s.predicate;
-            let same = |f: &FileChange| f.path == file && f.expressions.iter().eq(expressions);
+            let same = |f: &FileChange| {
+                f.path == file
+                    && f.expressions
+                        .iter()
+                        .map(|e| unspaced(e))
+                        .eq(ours.iter().cloned())
+            };
             (p.component == component && p.files.iter().any(same)).then_some((p.version, commit))
         })
         .collect()
+}
+
+/// An expression without its blanks: `.a="x"` and `.a = "x"` are one expression.
+fn unspaced(e: &str) -> String {
+    e.chars().filter(|c| !c.is_whitespace()).collect()
 }
 
 impl Statement {

@@ -20,6 +20,8 @@ const MAX_NOTE: usize = 1 << 20;
 pub struct Keys {
     pub ssh: Vec<super::keys::AllowedSigner>,
     pub openpgp: Option<Vec<u8>>,
+    /// `--principal`: the signer's identity the keys must be listed for.
+    pub principal: Option<String>,
 }
 
 impl Keys {
@@ -228,31 +230,43 @@ fn signature(
     s: &Statement,
     keys: &Keys,
 ) -> Result<Signed, String> {
-    let Some(first) = envelope.signatures.first() else {
+    let Some(_) = envelope.signatures.first() else {
         if keys.any() {
             return Err("the provenance is unsigned, and keys were given to check it".into());
         }
         return Ok(Signed::Unsigned);
     };
     if !keys.any() {
-        return Ok(Signed::Unchecked(first.keyid.clone()));
+        // What the statement claims, not the envelope's unauthenticated key id.
+        let claimed = s.predicate.signed_by.clone().unwrap_or_default();
+        return Ok(Signed::Unchecked(claimed));
     }
     let pae = dsse::pae(&envelope.payload_type, body);
     let mut why = String::new();
+    // One signature that does not read or verify does not hide another that does.
     for sig in &envelope.signatures {
-        let armored = dsse::armored(sig)?;
-        match verify_one(&armored, &pae, keys) {
-            Ok(signed) => return Ok(signed),
+        match dsse::armored(sig).and_then(|armored| verify_one(&armored, &pae, keys)) {
+            Ok((signed, ids)) => return signed_as_claimed(s, signed, &ids),
             Err(e) => why = e,
         }
     }
-    let named = s.predicate.signed_by.as_deref().unwrap_or(&first.keyid);
-    Err(format!(
-        "the signature does not verify: {why} (signed by {named})"
-    ))
+    Err(format!("the signature does not verify: {why}"))
 }
 
-fn verify_one(armored: &[u8], pae: &[u8], keys: &Keys) -> Result<Signed, String> {
+/// The key that signed is the one the statement names (`signedBy`): a statement that
+/// claims another signer is refused, whoever else the keys allow.
+fn signed_as_claimed(s: &Statement, signed: Signed, ids: &[String]) -> Result<Signed, String> {
+    match s.predicate.signed_by.as_deref() {
+        Some(claimed) if ids.iter().any(|i| i.eq_ignore_ascii_case(claimed)) => Ok(signed),
+        Some(claimed) => Err(format!(
+            "the statement says it is signed by {claimed}, but {} signed it",
+            ids.first().map_or("another key", String::as_str)
+        )),
+        None => Err("the statement says it is unsigned, yet it carries a signature".into()),
+    }
+}
+
+fn verify_one(armored: &[u8], pae: &[u8], keys: &Keys) -> Result<(Signed, Vec<String>), String> {
     if armored.starts_with(b"-----BEGIN SSH SIGNATURE-----") {
         return super::keys::verify_ssh(&keys.ssh, SSH_NAMESPACE, pae, armored);
     }
@@ -260,7 +274,7 @@ fn verify_one(armored: &[u8], pae: &[u8], keys: &Keys) -> Result<Signed, String>
         let Some(ring) = &keys.openpgp else {
             return Err("an OpenPGP signature, and no --gpg-keyring".into());
         };
-        return super::keys::verify_openpgp(ring, pae, armored);
+        return super::keys::verify_openpgp(ring, pae, armored, keys.principal.as_deref());
     }
     Err("a signature of a kind this tool does not write".into())
 }

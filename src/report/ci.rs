@@ -286,7 +286,7 @@ impl RunReport<'_> {
                 rolled_back_to: Some(held),
                 ..
             }) => format!(
-                "superseded: {file} {path} was moved back from {recorded} to {held} after gitops-update recorded {recorded}; {} is not newer, so the rollback is kept and nothing was written ({} of {} at {})\n",
+                "superseded: {file} {path} holds {held}, older than the {recorded} gitops-update recorded there before (a rollback, kept); {} is not newer than {recorded}: nothing was written, --allow-downgrade writes it ({} of {} at {})\n",
                 self.version,
                 self.branch,
                 self.repo,

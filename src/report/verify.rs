@@ -30,12 +30,14 @@ impl VerifyReport {
             self.rows.iter().map(|(c, v)| line(c, v)).collect()
         };
         super::print(&text)?;
-        let count = |f: fn(&Verdict) -> bool| self.rows.iter().filter(|(_, v)| f(v)).count();
+        let count = |word: &str| self.rows.iter().filter(|(_, v)| state(v) == word).count();
         super::progress(&format!(
-            "{} update commits verified, {} failed, {} other commits skipped",
-            count(|v| matches!(v, Verdict::Verified(_))),
-            count(|v| matches!(v, Verdict::Failed { .. })),
-            count(|v| matches!(v, Verdict::NotAnUpdate)),
+            "update commits: {} verified, {} unsigned, {} with a signature not checked, {} failed; {} other commits skipped",
+            count("verified"),
+            count("unsigned"),
+            count("unchecked"),
+            count("failed"),
+            count("skipped"),
         ));
         Ok(())
     }
@@ -61,10 +63,25 @@ fn chain_text(commit: &Oid, c: &Chain) -> String {
 
 fn signed_text(s: &Signed) -> String {
     super::escape(&match s {
-        Signed::Unsigned => "unsigned".to_string(),
-        Signed::Unchecked(key) => format!("signed by {key}, not checked (no keys given)"),
+        Signed::Unsigned => "no signature: nothing vouches for it".to_string(),
+        Signed::Unchecked(key) => format!(
+            "claims a signature by {key}; give --allowed-signers or --gpg-keyring to check it"
+        ),
         Signed::Verified { key, by } => format!("signed by {key} ({by})"),
     })
+}
+
+/// The word a commit's line starts with: `verified` only when a key given checked it.
+fn state(v: &Verdict) -> &'static str {
+    match v {
+        Verdict::NotAnUpdate => "skipped",
+        Verdict::Failed { .. } => "failed",
+        Verdict::Verified(c) => match c.signature {
+            Signed::Verified { .. } => "verified",
+            Signed::Unsigned => "unsigned",
+            Signed::Unchecked(_) => "unchecked",
+        },
+    }
 }
 
 fn line(commit: &Oid, v: &Verdict) -> String {
@@ -72,7 +89,8 @@ fn line(commit: &Oid, v: &Verdict) -> String {
     match v {
         Verdict::NotAnUpdate => format!("skipped   {id}  not an update commit\n"),
         Verdict::Verified(c) => format!(
-            "verified  {id}  {}  [{}]\n",
+            "{:<9} {id}  {}  [{}]\n",
+            state(v),
             chain_text(commit, c),
             signed_text(&c.signature)
         ),
@@ -104,10 +122,10 @@ fn as_json(commit: &Oid, v: &Verdict) -> serde_json::Value {
             },
         })
     };
-    let (state, chain, why) = match v {
-        Verdict::NotAnUpdate => ("skipped", None, None),
-        Verdict::Verified(c) => ("verified", Some(chain(c)), None),
-        Verdict::Failed { chain: c, why } => ("failed", c.as_ref().map(chain), Some(why)),
+    let (chain, why) = match v {
+        Verdict::NotAnUpdate => (None, None),
+        Verdict::Verified(c) => (Some(chain(c)), None),
+        Verdict::Failed { chain: c, why } => (c.as_ref().map(chain), Some(why)),
     };
-    json!({"commit": commit.to_string(), "state": state, "provenance": chain, "error": why})
+    json!({"commit": commit.to_string(), "state": state(v), "provenance": chain, "error": why})
 }

@@ -266,15 +266,19 @@ fn a_rollback_after_the_tool_recorded_a_version_is_kept() {
         assert_eq!(
             r.stdout,
             format!(
-                "superseded: {FILE} .image.tag was moved back from 1.2.0 to 1.1.0 after gitops-update recorded 1.2.0; {again} is not newer, so the rollback is kept and nothing was written (main of {} at {})\n",
+                "superseded: {FILE} .image.tag holds 1.1.0, older than the 1.2.0 gitops-update recorded there before (a rollback, kept); {again} is not newer than 1.2.0: nothing was written, --allow-downgrade writes it (main of {} at {})\n",
                 remote.file_url(),
                 &rolled_back[..7]
             )
         );
         assert_eq!(remote.tip("main"), rolled_back, "{again}: nothing pushed");
     }
-    // A dry run says the same.
+    // A dry run says the same, and so does the expression written with other spacing.
     let r = at("1.2.0", &["--dry-run"]);
+    assert_eq!(r.code, 8, "{}", r.stderr);
+    let r = run(workflow(cwd.path(), &remote.file_url())
+        .env("VERSION", "1.2.0")
+        .env("YQ_TPL", ".image.tag=\"{{VERSION}}\""));
     assert_eq!(r.code, 8, "{}", r.stderr);
     ok(&at("1.2.0", &["--allow-downgrade"]));
     assert!(remote.show("main", FILE).contains("tag: \"1.2.0\""));
@@ -343,4 +347,35 @@ fn a_note_of_a_commit_that_never_landed_keeps_nothing_back() {
     );
     ok(&at("1.5.0"));
     assert!(remote.show("main", FILE).contains("tag: \"1.5.0\""));
+}
+
+/// A note anyone with push access could write says nothing unless it sits on the update
+/// commit of its own version: a note on an update of 1.1.0 claiming 99.0.0 holds nothing
+/// back.
+#[test]
+fn a_forged_note_holds_nothing_back() {
+    use base64ct::{Base64, Encoding};
+    let remote = remote();
+    let cwd = tempfile::tempdir().unwrap();
+    let at = |version: &str| {
+        run(workflow(cwd.path(), &remote.file_url())
+            .env("VERSION", version)
+            .arg("run"))
+    };
+    ok(&at("1.1.0"));
+    let bare = remote.bare();
+    let notes = "refs/notes/gitops-update";
+    let text = crate::common::git::git_out(&bare, &["notes", "--ref", notes, "show", "main"]);
+    let mut envelope: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let payload = Base64::decode_vec(envelope["payload"].as_str().unwrap()).unwrap();
+    let mut s: serde_json::Value = serde_json::from_slice(&payload).unwrap();
+    s["predicate"]["version"] = "99.0.0".into();
+    envelope["payload"] = Base64::encode_string(&serde_json::to_vec(&s).unwrap()).into();
+    let edited = serde_json::to_string(&envelope).unwrap();
+    crate::common::git::git_out(
+        &bare,
+        &["notes", "--ref", notes, "add", "-f", "-m", &edited, "main"],
+    );
+    ok(&at("2.0.0"));
+    assert!(remote.show("main", FILE).contains("tag: \"2.0.0\""));
 }

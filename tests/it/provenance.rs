@@ -99,7 +99,7 @@ fn every_update_commit_carries_a_statement_that_verify_accepts() {
     assert_eq!(
         r.stdout,
         format!(
-            "verified  {}  acme/app@0123456 → app 1.2.3 → {} → {FILE}  [unsigned]\n",
+            "unsigned  {}  acme/app@0123456 → app 1.2.3 → {} → {FILE}  [no signature: nothing vouches for it]\n",
             &head[..7],
             &head[..7]
         )
@@ -108,7 +108,7 @@ fn every_update_commit_carries_a_statement_that_verify_accepts() {
     let r = verify(audit.path(), &["--output", "json", "main~1..main"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let rows: Value = serde_json::from_str(&r.stdout).unwrap();
-    assert_eq!(rows[0]["state"], "verified");
+    assert_eq!(rows[0]["state"], "unsigned");
     assert_eq!(
         rows[0]["provenance"]["run"],
         "https://gitea.example.test/acme/deploy/actions/runs/57"
@@ -291,7 +291,7 @@ fn the_note_is_remade_after_a_lost_race() {
     let r = verify(audit.path(), &["main~2..main"]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     assert!(
-        r.stdout.contains("skipped") && r.stdout.contains("verified"),
+        r.stdout.contains("skipped") && r.stdout.contains("unsigned"),
         "{}",
         r.stdout
     );
@@ -413,7 +413,7 @@ fn ssh_signed_provenance_verifies_here_and_with_ssh_keygen() {
         let r = verify(audit.path(), &[]);
         assert_eq!(r.code, 0);
         assert!(
-            r.stdout.contains("not checked (no keys given)"),
+            r.stdout.starts_with("unchecked") && r.stdout.contains("to check it"),
             "{}",
             r.stdout
         );
@@ -570,4 +570,91 @@ fn an_update_fetches_none_of_the_earlier_notes() {
         !fetched,
         "the earlier note's blob was fetched into the checkout"
     );
+}
+
+/// A team's allowed-signers file lists people too: a statement re-signed by another listed
+/// key, still naming the bot's key as its signer, is refused; `--principal` keeps only the
+/// keys listed for that identity.
+#[test]
+fn another_listed_key_cannot_sign_in_the_bots_name() {
+    if !tool("ssh-keygen") {
+        return;
+    }
+    let bot = keygen(&["-t", "ed25519"], "");
+    let dev = keygen(&["-t", "ed25519"], "");
+    let remote = remote();
+    let cwd = tempfile::tempdir().unwrap();
+    ok(&run(workflow(cwd.path(), &remote.file_url())
+        .env("GITOPS_SIGNING_KEY", &bot.private)
+        .env("GIT_COMMITTER_EMAIL", EMAIL)));
+    let audit = audit_clone(&remote);
+    let c = audit.path().join("c");
+    let allowed = audit.path().join("allowed_signers");
+    let line = |who: &str, k: &crate::signing::Key| {
+        let public: Vec<&str> = k.public.split_whitespace().take(2).collect();
+        format!("{who} {}\n", public.join(" "))
+    };
+    fs::write(&allowed, line(EMAIL, &bot) + &line("dev@example.com", &dev)).unwrap();
+    let a = allowed.to_str().unwrap();
+    let r = verify(
+        audit.path(),
+        &["--allowed-signers", a, "--principal", EMAIL],
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.starts_with("verified"), "{}", r.stdout);
+
+    // The same statement, signed by dev over the PAE bytes with ssh-keygen itself.
+    let (mut envelope, _) = note(&remote, "main");
+    let payload = Base64::decode_vec(envelope["payload"].as_str().unwrap()).unwrap();
+    let kind = "application/vnd.in-toto+json";
+    let mut pae = format!("DSSEv1 {} {kind} {} ", kind.len(), payload.len()).into_bytes();
+    pae.extend_from_slice(&payload);
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("key"), &dev.private).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(dir.path().join("key"), fs::Permissions::from_mode(0o600)).unwrap();
+    fs::write(dir.path().join("pae"), &pae).unwrap();
+    let out = Command::new("ssh-keygen")
+        .args(["-Y", "sign", "-n", "gitops-update-provenance", "-f"])
+        .arg(dir.path().join("key"))
+        .arg(dir.path().join("pae"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let sig = fs::read(dir.path().join("pae.sig")).unwrap();
+    envelope["signatures"][0]["sig"] = Base64::encode_string(&sig).into();
+    let forged = serde_json::to_string(&envelope).unwrap();
+    git_out(
+        &c,
+        &["notes", "--ref", NOTES, "add", "-f", "-m", &forged, "HEAD"],
+    );
+    let r = verify(audit.path(), &["--allowed-signers", a]);
+    assert_eq!(r.code, 9, "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("the statement says it is signed by SHA256:"),
+        "{}",
+        r.stdout
+    );
+    let r = verify(
+        audit.path(),
+        &["--allowed-signers", a, "--principal", "dev@example.com"],
+    );
+    assert_eq!(r.code, 9, "{}", r.stdout);
+    let r = verify(
+        audit.path(),
+        &["--allowed-signers", a, "--principal", "nobody@example.com"],
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    // A key file that is not a public keyring is a mistake in the command: exit 2.
+    fs::write(audit.path().join("ring"), "not a key").unwrap();
+    let r = verify(
+        audit.path(),
+        &["--gpg-keyring", audit.path().join("ring").to_str().unwrap()],
+    );
+    assert_eq!((r.code, r.stderr.lines().count()), (2, 1), "{}", r.stderr);
 }

@@ -348,7 +348,7 @@ fn eight_concurrent_updaters_end_with_one_consistent_pull_request() {
             .arg(&head),
     );
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
-    assert!(r.stdout.starts_with("verified"), "{}", r.stdout);
+    assert!(r.stdout.starts_with("unsigned"), "{}", r.stdout);
 }
 
 /// AGit is how a reader proposes a change: a server that refuses it the notes ref (Gitea

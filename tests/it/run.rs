@@ -396,7 +396,7 @@ fn parallel_writers(remote: &Remote, url: &str) {
     assert_eq!(
         r.stdout
             .lines()
-            .filter(|l| l.starts_with("verified"))
+            .filter(|l| l.starts_with("unsigned"))
             .count(),
         landed.len(),
         "{}",
