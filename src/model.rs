@@ -422,17 +422,6 @@ pub enum Outcome {
     },
 }
 
-impl Outcome {
-    /// The branch's tip the run ended on: its own commit, or the tip it found.
-    pub fn tip(&self) -> Option<git2::Oid> {
-        match self {
-            Outcome::Pushed { commit, .. } => Some(*commit),
-            Outcome::UpToDate { tip } | Outcome::DryRun { tip } => Some(*tip),
-            Outcome::Superseded { tip, .. } => Some(*tip),
-        }
-    }
-}
-
 /// A pull request the run opened or updated.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pulled {

@@ -56,9 +56,8 @@ impl Git {
     }
 
     /// A notes commit on the fetched notes tip that adds `text` as the note of `commit`
-    /// (replacing a note it had: the tool's own, from an earlier attempt whose answer was
-    /// lost), and removes the notes of `unlanded` commits, which the server never took.
-    pub fn add_note(&self, commit: Oid, text: &str, who: &Person, unlanded: &[Oid]) -> Result<Oid> {
+    /// (replacing a note it had: the tool's own, from an attempt whose answer was lost).
+    pub fn add_note(&self, commit: Oid, text: &str, who: &Person) -> Result<Oid> {
         let internal =
             |e: git2::Error| Error::Internal(format!("cannot write the note: {}", e.message()));
         let repo = &self.repo;
@@ -67,10 +66,7 @@ impl Git {
             .map(|t| repo.find_commit(t))
             .transpose()
             .map_err(internal)?;
-        let mut root = base.as_ref().map(|c| c.tree_id());
-        for gone in unlanded.iter().filter(|c| **c != commit) {
-            root = Some(self.set_note(root, *gone, None).map_err(internal)?);
-        }
+        let root = base.as_ref().map(|c| c.tree_id());
         let blob = repo.blob(text.as_bytes()).map_err(internal)?;
         let root = self.set_note(root, commit, Some(blob)).map_err(internal)?;
         let tree = repo.find_tree(root).map_err(internal)?;
@@ -139,26 +135,6 @@ impl Git {
         })
         .map_err(internal)?;
         Ok(out)
-    }
-
-    /// A notes commit on the fetched notes tip without the notes of `commits`.
-    pub fn drop_notes(&self, commits: &[Oid], who: &Person) -> Result<Oid> {
-        let internal =
-            |e: git2::Error| Error::Internal(format!("cannot write the notes: {}", e.message()));
-        let Some(base) = self.notes_tip else {
-            return Err(Error::Internal("no notes to remove a note from".into()));
-        };
-        let base = self.repo.find_commit(base).map_err(internal)?;
-        let mut root = base.tree_id();
-        for c in commits {
-            root = self.set_note(Some(root), *c, None).map_err(internal)?;
-        }
-        let tree = self.repo.find_tree(root).map_err(internal)?;
-        let sig = Signature::now(&who.name, &who.email).map_err(internal)?;
-        let message = "gitops-update: provenance of commits that never landed, removed\n";
-        self.repo
-            .commit(None, &sig, &sig, message, &tree, &[&base])
-            .map_err(internal)
     }
 
     /// The notes tree `root` with the note of `commit` set to `blob`, or removed. Notes go

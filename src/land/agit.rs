@@ -85,12 +85,6 @@ impl Landing for AgitPush<'_> {
         Ok(Landed { push, said })
     }
 
-    /// AGit is how a reader proposes changes (services/agit/agit.go): the token may not
-    /// write refs/notes (routers/private/hook_pre_receive.go asks for code write there).
-    fn writes_only_for_review(&self) -> bool {
-        true
-    }
-
     fn moves_branch(&self) -> bool {
         false
     }

@@ -353,7 +353,7 @@ fn eight_concurrent_updaters_end_with_one_consistent_pull_request() {
 
 /// AGit is how a reader proposes a change: a server that refuses it the notes ref (Gitea
 /// asks for code write there, routers/private/hook_pre_receive.go) gets the update for
-/// review without its note, and a warning that says so.
+/// review, and a warning that the note was not stored.
 #[test]
 fn agit_without_the_right_to_write_notes_goes_for_review_with_a_warning() {
     let (remote, server, root) = agit_server(None);
@@ -374,7 +374,7 @@ fn agit_without_the_right_to_write_notes_goes_for_review_with_a_warning() {
     assert!(
         r.stderr
             .contains("warning: the provenance note was not stored")
-            && r.stderr.contains("the update goes for review without it"),
+            && r.stderr.contains("the commit was pushed without it"),
         "{}",
         r.stderr
     );

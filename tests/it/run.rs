@@ -802,10 +802,8 @@ fn losing_every_race_gives_up_with_exit_5() {
         "{}",
         r.stderr
     );
-    // Each attempt's provenance note lands (and moves the branch, through the hook); its
-    // commit's push then sees the branch moved and sends nothing; at the end the last note,
-    // of a commit that never landed, is removed (issue 30).
-    assert_eq!(receive_packs(&server), 4);
+    // A note follows only a commit that landed (issue 30): three pushes, no note.
+    assert_eq!(receive_packs(&server), 3);
     assert!(
         !remote
             .show("main", "charts/app/values.yaml")
