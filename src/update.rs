@@ -506,7 +506,7 @@ impl<'a> Run<'a> {
             // A push whose answer was lost may have landed: then this is that push.
             let outcome = match self.pushed {
                 Some(c) if c == tip => {
-                    self.store_note(c)?;
+                    self.store_note(c);
                     Outcome::Pushed {
                         commit: c,
                         previous: self.git.parent(c).unwrap_or(tip),
@@ -552,40 +552,44 @@ impl<'a> Run<'a> {
     /// The note follows the commit: libgit2 has no atomic push, and a note pushed first made
     /// the notes ref a second race that every losing writer ran too (the 50-writer soak
     /// went from 12 to 43 seconds a round). A refused note is a warning: the update landed.
-    fn store_note(&mut self, commit: Oid) -> Result<()> {
+    fn store_note(&mut self, commit: Oid) {
         let Some((_, text)) = self.note.take().filter(|(c, _)| *c == commit) else {
-            return Ok(());
+            return;
         };
+        if let Err(why) = self.push_note(commit, &text) {
+            report::warn(&format!(
+                "the provenance note of {} was not stored ({why}); the commit was pushed without it: allow pushes to {}, or pass --no-provenance",
+                short(&commit.to_string()),
+                crate::provenance::NOTES_REF
+            ));
+        }
+    }
+
+    /// The note's compare-and-swap, again on the new notes tip while another writer's note
+    /// moved it; `Err` says why it was not stored.
+    fn push_note(&mut self, commit: Oid, text: &str) -> std::result::Result<(), String> {
         let cfg = self.cfg;
         let target = format!("{} of {}", crate::provenance::NOTES_REF, self.git.url());
+        let mut why = String::new();
         for round in 1..=cfg.max_attempts {
-            let notes = self.git.add_note(commit, &text, &cfg.committer)?;
-            let why = match self.git.push_notes(notes) {
+            if round > 1 {
+                std::thread::sleep(backoff(round.min(3)));
+                self.git.fetch_notes().map_err(|e| e.to_string())?;
+            }
+            let notes = self
+                .git
+                .add_note(commit, text, &cfg.committer)
+                .map_err(|e| e.to_string())?;
+            why = match self.git.push_notes(notes) {
                 Ok(Push::Accepted) => return Ok(()),
                 Ok(Push::Stale(why)) => why,
-                Ok(Push::Rejected(msg)) => {
-                    report::warn(&format!(
-                        "the provenance note was not stored ({target} refused it: {msg}); the commit was pushed without it: allow pushes to {}, or pass --no-provenance",
-                        crate::provenance::NOTES_REF
-                    ));
-                    return Ok(());
-                }
-                Err(e @ Error::Auth(_)) => return Err(e),
+                Ok(Push::Rejected(msg)) => return Err(format!("{target} refused it: {msg}")),
                 // The answer was lost, not necessarily the push: the notes tip tells.
                 Err(_) if self.git.fetch_notes().ok().flatten() == Some(notes) => return Ok(()),
                 Err(e) => e.to_string(),
             };
-            if round < cfg.max_attempts {
-                std::thread::sleep(backoff(round.min(3)));
-                self.git.fetch_notes()?;
-            } else {
-                report::warn(&format!(
-                    "the provenance note of {} was not stored after {round} attempts ({why}); the commit was pushed without it",
-                    short(&commit.to_string())
-                ));
-            }
         }
-        Ok(())
+        Err(format!("{} attempts: {why}", cfg.max_attempts))
     }
 
     /// Lands `commit`, built on `tip`, and says what comes next.
@@ -606,7 +610,7 @@ impl<'a> Run<'a> {
                     short(&commit.to_string()),
                     self.landing.target(&self.git.branch)
                 ));
-                self.store_note(commit)?;
+                self.store_note(commit);
                 if self.landing.moves_branch() {
                     self.git.follow_in_checkout(commit)?;
                 }
@@ -641,7 +645,7 @@ impl<'a> Run<'a> {
             Err(e) => {
                 // The answer was lost, not necessarily the push: the next fetch tells.
                 self.pushed = Some(commit);
-                self.unanswered(tip, e, "")
+                self.unanswered(tip, e)
             }
         }
     }
@@ -649,19 +653,14 @@ impl<'a> Run<'a> {
     /// A push that failed without an answer: another attempt, from a new fetch. The same
     /// failure from the same tip twice is no lost answer but a refusal that will not
     /// change: said now, not after a minute of retries.
-    fn unanswered(&mut self, tip: Oid, e: Error, what: &str) -> Result<Step> {
+    fn unanswered(&mut self, tip: Oid, e: Error) -> Result<Step> {
         let again = (tip, e.to_string());
         if self.failed.as_ref() == Some(&again) {
             return Err(e);
         }
         self.failed = Some(again);
-        let why = if what.is_empty() {
-            e.to_string()
-        } else {
-            format!("{what} ({e})")
-        };
         report::progress(&format!(
-            "attempt {}: {why}; fetching the new tip to re-apply the edit",
+            "attempt {}: {e}; fetching the new tip to re-apply the edit",
             self.attempt
         ));
         Ok(Step::Retry(Some(e)))

@@ -68,7 +68,7 @@ impl Git {
             .map_err(internal)?;
         let root = base.as_ref().map(|c| c.tree_id());
         let blob = repo.blob(text.as_bytes()).map_err(internal)?;
-        let root = self.set_note(root, commit, Some(blob)).map_err(internal)?;
+        let root = self.set_note(root, commit, blob).map_err(internal)?;
         let tree = repo.find_tree(root).map_err(internal)?;
         let sig = Signature::now(&who.name, &who.email).map_err(internal)?;
         let parents: Vec<&git2::Commit> = base.iter().collect();
@@ -137,16 +137,16 @@ impl Git {
         Ok(out)
     }
 
-    /// The notes tree `root` with the note of `commit` set to `blob`, or removed. Notes go
-    /// under a two-digit fan-out directory (`ab/cdef…`), as git lays out a large notes tree,
-    /// so that each update writes a tree of 1/256th of the notes, not one of all of them;
-    /// git and libgit2 find a note at any fan-out. A note at the root, as a small tree
-    /// written by git has it, is moved.
+    /// The notes tree `root` with `blob` as the note of `commit`. Notes go under a
+    /// two-digit fan-out directory (`ab/cdef…`), as git lays out a large notes tree, so that
+    /// each update writes a tree of 1/256th of the notes, not one of all of them; git and
+    /// libgit2 find a note at any fan-out. A note at the root, as a small tree written by git
+    /// has it, is moved.
     fn set_note(
         &self,
         root: Option<Oid>,
         commit: Oid,
-        blob: Option<Oid>,
+        blob: Oid,
     ) -> std::result::Result<Oid, git2::Error> {
         let repo = &self.repo;
         let root = root.map(|t| repo.find_tree(t)).transpose()?;
@@ -161,20 +161,8 @@ impl Git {
             _ => None,
         };
         let mut inner = repo.treebuilder(sub.as_ref())?;
-        match blob {
-            Some(b) => inner
-                .insert(rest, b, i32::from(git2::FileMode::Blob))
-                .map(|_| ())?,
-            None if inner.get(rest)?.is_some() => inner.remove(rest)?,
-            None => {}
-        }
-        if inner.is_empty() {
-            if top.get(dir)?.is_some() {
-                top.remove(dir)?;
-            }
-        } else {
-            top.insert(dir, inner.write()?, i32::from(git2::FileMode::Tree))?;
-        }
+        inner.insert(rest, blob, i32::from(git2::FileMode::Blob))?;
+        top.insert(dir, inner.write()?, i32::from(git2::FileMode::Tree))?;
         top.write()
     }
 

@@ -372,8 +372,8 @@ fn agit_without_the_right_to_write_notes_goes_for_review_with_a_warning() {
     );
     ok(&r);
     assert!(
-        r.stderr
-            .contains("warning: the provenance note was not stored")
+        r.stderr.contains("warning: the provenance note of ")
+            && r.stderr.contains("was not stored")
             && r.stderr.contains("the commit was pushed without it"),
         "{}",
         r.stderr
