@@ -473,34 +473,9 @@ impl<'a> Run<'a> {
 
     /// Edits the files at `tip`; commits and lands the change, if there is one.
     fn attempt(&mut self, tip: Oid) -> Result<Step> {
-        // One evaluation budget for every file and document of this attempt.
-        let (changes, newer) = {
-            let _budget = crate::budget::session();
-            let applied = apply(&self.git, tip, &self.programs)?;
-            // An older build that finished last must not move the file backwards, nor undo
-            // a rollback (issue 30).
-            let version = self.cfg.version.as_str();
-            let newer = match self.cfg.allow_downgrade || applied.allow_downgrade {
-                true => None,
-                false => match superseded(&applied.changes, version)? {
-                    Some(newer) => Some(newer),
-                    None => undoes_rollback(
-                        &applied.changes,
-                        version,
-                        |f| self.recorded(f),
-                        |c, v| self.records(tip, c, v),
-                    )?,
-                },
-            };
-            (applied.changes, newer)
-        };
+        let (changes, newer) = self.edit(tip)?;
         if let Some(newer) = newer {
             return self.superseded(tip, newer);
-        }
-        if !changes.is_empty() && !self.cfg.allow_downgrade {
-            if let Some(newer) = self.pending_newer(&changes)? {
-                return self.superseded(tip, newer);
-            }
         }
         if changes.is_empty() {
             // A push whose answer was lost may have landed: then this is that push.
@@ -523,6 +498,42 @@ impl<'a> Run<'a> {
             let done = self.done(Outcome::DryRun { tip }, changes, String::new());
             return Ok(Step::Done(done));
         }
+        let commit = self.commit(tip, &changes)?;
+        self.land(tip, commit, changes)
+    }
+
+    /// The changes the edits make at `tip`, and why not to write them when an older build
+    /// finished last, a rollback would be undone, or a newer update waits on the landing's
+    /// branch (issue 30).
+    fn edit(&self, tip: Oid) -> Result<(Vec<Change>, Option<Newer>)> {
+        // One evaluation budget for every file and document of this attempt.
+        let (changes, newer) = {
+            let _budget = crate::budget::session();
+            let applied = apply(&self.git, tip, &self.programs)?;
+            let version = self.cfg.version.as_str();
+            let newer = match self.cfg.allow_downgrade || applied.allow_downgrade {
+                true => None,
+                false => match superseded(&applied.changes, version)? {
+                    Some(newer) => Some(newer),
+                    None => undoes_rollback(
+                        &applied.changes,
+                        version,
+                        |f| self.recorded(f),
+                        |c, v| self.records(tip, c, v),
+                    )?,
+                },
+            };
+            (applied.changes, newer)
+        };
+        if newer.is_none() && !changes.is_empty() && !self.cfg.allow_downgrade {
+            let pending = self.pending_newer(&changes)?;
+            return Ok((changes, pending));
+        }
+        Ok((changes, newer))
+    }
+
+    /// The commit of `changes` on `tip`, and its provenance note to store once it lands.
+    fn commit(&mut self, tip: Oid, changes: &[Change]) -> Result<Oid> {
         let changed: Vec<&RepoPath> = changes.iter().map(|c| &c.path).collect();
         let blobs: Vec<(RepoPath, Vec<u8>, i32)> = changes
             .iter()
@@ -540,11 +551,11 @@ impl<'a> Run<'a> {
         self.note = match cfg.provenance {
             true => Some((
                 commit,
-                provenance_note(cfg, &self.git, tip, commit, &changes)?,
+                provenance_note(cfg, &self.git, tip, commit, changes)?,
             )),
             false => None,
         };
-        self.land(tip, commit, changes)
+        Ok(commit)
     }
 
     /// Stores the provenance note of `commit`, which has landed, on the notes ref: a notes
