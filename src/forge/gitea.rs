@@ -2,14 +2,20 @@
 //! (git2 points OpenSSL at the system CA bundle when it starts, and honours SSL_CERT_FILE).
 //! Forgejo speaks the same API with a few differences, which `Server` names.
 
+use std::io::Read;
 use std::time::Duration;
+
+use base64ct::{Base64, Encoding};
 
 use percent_encoding::{utf8_percent_encode as encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
-use super::{ApiError, Commit, Forge, Listed, Merge, Pull, PullState, Repo, RunId, Status, Task};
+use super::{
+    ApiError, ChangeFiles, Changed, Commit, FileAt, Forge, Identity, Listed, Merge, Pull,
+    PullState, Repo, RunId, Status, Task, Verification,
+};
 use crate::model::{redact_url, SafeUrl, Token};
 
 pub struct Gitea {
@@ -62,6 +68,26 @@ impl Method {
 /// read as empty: an error's text is only shown, and a success's is then not JSON.
 fn text(r: ureq::Response) -> String {
     r.into_string().unwrap_or_default()
+}
+
+/// ureq's own bound on a body read as text, which every answer had before the contents API.
+const ANSWER_CAP: u64 = 10 * 1024 * 1024;
+
+/// A success's body, at most `cap` bytes: a larger one is an error rather than read as
+/// empty, since a caller must not take a cut-off answer for "not JSON" and retry.
+fn bounded(r: ureq::Response, cap: u64) -> Result<String, ApiError> {
+    let mut buf = Vec::new();
+    r.into_reader()
+        .take(cap + 1)
+        .read_to_end(&mut buf)
+        .map_err(|e| ApiError::Unavailable(format!("the answer was cut off: {e}")))?;
+    if buf.len() as u64 > cap {
+        return Err(ApiError::Unusable(format!(
+            "the answer is larger than {} MiB",
+            cap / (1024 * 1024)
+        )));
+    }
+    String::from_utf8(buf).map_err(|_| ApiError::Unusable("the answer is not UTF-8".into()))
 }
 
 /// Gitea's `{"message": "..."}`, or the start of the body when it is not that: at most 300
@@ -119,12 +145,23 @@ impl Gitea {
     /// back-off; a 3xx is followed for a read on the same server (the token never goes
     /// elsewhere) and is an error for a write; 4xx and 500 are answers, not retried.
     fn send(&self, method: Method, path: &str, body: Option<&str>) -> Result<Reply, ApiError> {
+        self.send_capped(method, path, body, ANSWER_CAP)
+    }
+
+    /// `send`, with a success's body bounded by `cap` bytes.
+    fn send_capped(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&str>,
+        cap: u64,
+    ) -> Result<Reply, ApiError> {
         let mut url = format!("{}/api/v1{path}", self.base);
         let mut hops = 0;
         // Failed attempts: a redirect followed is not one.
         let mut failed = 0;
         loop {
-            let why = match self.once(method, &url, body)? {
+            let why = match self.once(method, &url, body, cap)? {
                 Answer::Done(reply) => return Ok(reply),
                 Answer::Redirect { status, location } => {
                     url = self.follow(method, status, &location, hops)?;
@@ -148,7 +185,13 @@ impl Gitea {
     }
 
     /// One request, within the deadline, and what its answer means.
-    fn once(&self, method: Method, url: &str, body: Option<&str>) -> Result<Answer, ApiError> {
+    fn once(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<&str>,
+        cap: u64,
+    ) -> Result<Answer, ApiError> {
         let left = match self.deadline {
             Some(at) => match at.checked_duration_since(std::time::Instant::now()) {
                 Some(left) if !left.is_zero() => Some(left),
@@ -181,7 +224,7 @@ impl Gitea {
                 Ok(Answer::Done(Reply {
                     code,
                     total,
-                    body: text(r),
+                    body: bounded(r, cap)?,
                 }))
             }
             Err(ureq::Error::Status(code, r)) if code < 500 => Err(ApiError::Refused {
@@ -755,6 +798,263 @@ impl Forge for Gitea {
             Merge::Merged
         })
     }
+
+    /// A file at `git_ref` (routers/api/v1/repo/file.go `GetContents`).
+    fn contents(&self, repo: &str, path: &str, git_ref: &str) -> Result<Option<FileAt>, ApiError> {
+        let mut url = format!("/repos/{repo}/contents/{}", segments(path)?);
+        // An empty ref means the default branch to Gitea; `?ref=` would say the same.
+        if !git_ref.is_empty() {
+            url.push_str(&format!("?ref={}", encode(git_ref, QUERY)));
+        }
+        match self.send_capped(Method::Get, &url, None, CONTENTS_CAP) {
+            Ok(reply) => file_at(&reply.body, path).map(Some),
+            Err(ApiError::Refused { status: 404, .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Commits `change` in one `POST /repos/{o}/{r}/contents` (routers/api/v1/repo/file.go
+    /// `ChangeFiles`; 201).
+    fn change_files(&self, repo: &str, change: &ChangeFiles) -> Result<Changed, ApiError> {
+        let body = to_json(&ChangeBody::of(change))?;
+        // Gitea echoes every changed file's content back (`files`), up to its own 100 MiB
+        // (`DEFAULT_MAX_RESPONSE_SIZE`): the commit has landed by then, so the bound must
+        // not turn a landed change into an error.
+        let reply = self.send_capped(
+            Method::Post,
+            &format!("/repos/{repo}/contents"),
+            Some(&body),
+            CHANGED_CAP,
+        )?;
+        changed(&reply.body)
+    }
+}
+
+/// The largest contents answer read: a blob at Gitea's default `[api]
+/// DEFAULT_MAX_BLOB_SIZE` (10 MiB, modules/setting/api.go) is 13.4 MiB of base64.
+const CONTENTS_CAP: u64 = 16 * 1024 * 1024;
+
+/// The largest answer to a change of files read: Gitea's `DEFAULT_MAX_RESPONSE_SIZE`
+/// (100 MiB) of echoed files, and the commit and verification around them.
+const CHANGED_CAP: u64 = 104 * 1024 * 1024;
+
+/// What a path segment keeps as it is: RFC 3986's unreserved characters. Everything else,
+/// `%`, `?`, `#` and spaces included, is escaped, so the path reaches Gitea as written.
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// A repository path as URL path segments. An empty, `.` or `..` segment is refused here:
+/// URL parsing would drop or resolve it (`%2e` too, per the WHATWG URL rules), and ask
+/// for another file than the one named.
+fn segments(path: &str) -> Result<String, ApiError> {
+    let parts: Vec<&str> = path.split('/').collect();
+    if parts.iter().any(|p| matches!(*p, "" | "." | "..")) {
+        return Err(ApiError::Unusable(format!(
+            "{path:?} is not a file path in the repository"
+        )));
+    }
+    Ok(parts
+        .iter()
+        .map(|p| encode(p, SEGMENT).to_string())
+        .collect::<Vec<_>>()
+        .join("/"))
+}
+
+/// One entry of a contents answer (modules/structs/repo_file.go `ContentsResponse`).
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct ContentJson {
+    #[serde(rename = "type", deserialize_with = "loose")]
+    kind: Option<String>,
+    #[serde(deserialize_with = "sha")]
+    sha: Option<String>,
+    #[serde(deserialize_with = "loose")]
+    size: Option<u64>,
+    #[serde(deserialize_with = "loose")]
+    encoding: Option<String>,
+    #[serde(deserialize_with = "loose")]
+    content: Option<String>,
+    /// 1.25+: set when the blob is an LFS pointer, whose text is not the file.
+    #[serde(deserialize_with = "loose")]
+    lfs_oid: Option<String>,
+}
+
+/// A file from a contents answer, or why it is not one.
+fn file_at(body: &str, path: &str) -> Result<FileAt, ApiError> {
+    let shown = crate::report::escape(path);
+    let v: Value = serde_json::from_str(body)
+        .map_err(|_| ApiError::Unusable(format!("the contents of {shown} are not JSON")))?;
+    if v.is_array() {
+        return Err(ApiError::Unusable(format!("{shown} is a directory")));
+    }
+    let c: ContentJson = read(v);
+    match c.kind.as_deref() {
+        Some("file") => {}
+        Some(kind) => {
+            return Err(ApiError::Unusable(format!(
+                "{shown} is a {}, not a file",
+                crate::report::escape(kind)
+            )))
+        }
+        None => return Err(ApiError::Unusable(format!("no type for {shown}"))),
+    }
+    if c.lfs_oid.as_deref().is_some_and(|o| !o.is_empty()) {
+        return Err(ApiError::Unusable(format!("{shown} is stored in Git LFS")));
+    }
+    let content = decoded(&c, &shown)?;
+    let sha = c
+        .sha
+        .ok_or_else(|| ApiError::Unusable(format!("no blob sha for {shown}")))?;
+    Ok(FileAt { content, sha })
+}
+
+/// The file's bytes. Gitea leaves them out of a blob over `[api] DEFAULT_MAX_BLOB_SIZE`:
+/// 1.24+ as null, 1.22/1.23 as `""` (services/repository/files/content.go
+/// `GetBlobBySHA`), which is only an empty file when `size` is 0.
+fn decoded(c: &ContentJson, shown: &str) -> Result<Vec<u8>, ApiError> {
+    let size = c.size.unwrap_or(0);
+    let too_large = || {
+        ApiError::Unusable(format!(
+            "Gitea left out the content of {shown} ({size} bytes): it is larger than the \
+             server's [api] DEFAULT_MAX_BLOB_SIZE"
+        ))
+    };
+    let text = c.content.as_deref().ok_or_else(too_large)?;
+    if text.is_empty() && size > 0 {
+        return Err(too_large());
+    }
+    if c.encoding.as_deref() != Some("base64") {
+        return Err(ApiError::Unusable(format!(
+            "the content of {shown} is not in base64"
+        )));
+    }
+    // Gitea writes StdEncoding on one line; other servers wrap it.
+    let compact: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    let bytes = Base64::decode_vec(&compact)
+        .map_err(|_| ApiError::Unusable(format!("the content of {shown} is not base64")))?;
+    if c.size.is_some_and(|n| n != bytes.len() as u64) {
+        return Err(ApiError::Unusable(format!(
+            "the content of {shown} is {} bytes, but Gitea says {size}",
+            bytes.len()
+        )));
+    }
+    Ok(bytes)
+}
+
+/// The request of `POST /contents` (modules/structs/repo_file.go `ChangeFilesOptions`).
+/// No `new_branch`, and never `force_push` (1.26+), which would overwrite a racing commit.
+#[derive(Serialize)]
+struct ChangeBody<'a> {
+    files: Vec<FileOp<'a>>,
+    branch: &'a str,
+    message: &'a str,
+    author: IdentityJson<'a>,
+    committer: IdentityJson<'a>,
+}
+
+#[derive(Serialize)]
+struct FileOp<'a> {
+    operation: &'static str,
+    path: &'a str,
+    /// StdEncoding, padded: Gitea decodes with `base64.StdEncoding` (422 otherwise).
+    content: String,
+    sha: &'a str,
+}
+
+#[derive(Serialize)]
+struct IdentityJson<'a> {
+    name: &'a str,
+    email: &'a str,
+}
+
+impl<'a> ChangeBody<'a> {
+    fn of(c: &'a ChangeFiles) -> ChangeBody<'a> {
+        let who = |i: &'a Identity| IdentityJson {
+            name: &i.name,
+            email: &i.email,
+        };
+        ChangeBody {
+            files: c
+                .files
+                .iter()
+                .map(|f| FileOp {
+                    operation: "update",
+                    path: &f.path,
+                    content: Base64::encode_string(&f.content),
+                    sha: &f.sha,
+                })
+                .collect(),
+            branch: &c.branch,
+            message: &c.message,
+            author: who(&c.author),
+            committer: who(&c.committer),
+        }
+    }
+}
+
+/// The answer to `POST /contents` (modules/structs/repo_file.go `FilesResponse`); `files`
+/// is not read.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct ChangedJson {
+    #[serde(deserialize_with = "object")]
+    commit: Branch,
+    #[serde(deserialize_with = "object")]
+    verification: VerificationJson,
+}
+
+/// modules/structs/repo_commit.go `PayloadCommitVerification`.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct VerificationJson {
+    #[serde(deserialize_with = "loose")]
+    verified: Option<bool>,
+    #[serde(deserialize_with = "loose")]
+    reason: Option<String>,
+    #[serde(deserialize_with = "loose")]
+    signer: Option<SignerJson>,
+}
+
+/// `signer`: a `PayloadUser` (name, email, username), null when unsigned.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct SignerJson {
+    #[serde(deserialize_with = "loose")]
+    name: Option<String>,
+    #[serde(deserialize_with = "loose")]
+    email: Option<String>,
+}
+
+/// The server's words, as `message_of` shows them: cut to 300 characters and escaped.
+fn shown(s: Option<String>) -> String {
+    let cut: String = s.unwrap_or_default().chars().take(300).collect();
+    crate::report::escape(&cut)
+}
+
+/// The commit a change made, and whether Gitea signed it.
+fn changed(body: &str) -> Result<Changed, ApiError> {
+    let v: Value = serde_json::from_str(body)
+        .map_err(|_| ApiError::Unusable("the answer to the change is not JSON".into()))?;
+    let c: ChangedJson = read(v);
+    let commit = c
+        .commit
+        .sha
+        .ok_or_else(|| ApiError::Unusable("no commit sha in the answer to the change".into()))?;
+    let v = c.verification;
+    Ok(Changed {
+        commit,
+        verification: Verification {
+            verified: v.verified == Some(true),
+            reason: shown(v.reason),
+            signer: v.signer.map(|s| Identity {
+                name: shown(s.name),
+                email: shown(s.email),
+            }),
+        },
+    })
 }
 
 /// A commit as `GET /repos/{o}/{r}/commits` lists it (services/convert/git_commit.go,
@@ -961,6 +1261,258 @@ mod tests {
             "release/1.x%20%C3%BC%26%3D%2B%25"
         );
         assert_eq!(encode("A-z_0.9~", QUERY).to_string(), "A-z_0.9~");
+    }
+
+    /// A one-request HTTP server on 127.0.0.1 that answers `status` with `body`; the join
+    /// handle gives back the request it got, head and body.
+    fn answer_once(status: u16, body: String) -> (Gitea, std::thread::JoinHandle<String>) {
+        use std::io::{BufRead, BufReader, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let seen = std::thread::spawn(move || {
+            let (conn, _) = listener.accept().unwrap();
+            let mut reader = BufReader::new(conn.try_clone().unwrap());
+            let mut head = String::new();
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap();
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap();
+                }
+                head.push_str(&line);
+                if line == "\r\n" {
+                    break;
+                }
+            }
+            let mut req = vec![0; length];
+            reader.read_exact(&mut req).unwrap();
+            let mut conn = conn;
+            write!(
+                conn,
+                "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            )
+            .unwrap();
+            head + &String::from_utf8(req).unwrap()
+        });
+        let url = SafeUrl::new(format!("http://127.0.0.1:{port}/api/v1"));
+        let g = Gitea::new(&url, Token::new("s3cret".into()), Duration::from_secs(5)).unwrap();
+        (g, seen)
+    }
+
+    const BLOB: &str = "0123456789abcdef0123456789abcdef01234567";
+
+    fn content_json(extra: &str) -> String {
+        format!(
+            r#"{{"name":"a.yaml","path":"dev/a.yaml","sha":"{BLOB}","type":"file","size":5,{extra}}}"#
+        )
+    }
+
+    #[test]
+    fn contents_decodes_the_blob_and_encodes_the_path() {
+        let (g, seen) = answer_once(
+            200,
+            content_json(r#""encoding":"base64","content":"YTogMQo=""#),
+        );
+        let file = g
+            .contents("o/r", "dev/a b%?#.yaml", "release/1.x")
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (file.content.as_slice(), file.sha.as_str()),
+            (&b"a: 1\n"[..], BLOB)
+        );
+        let req = seen.join().unwrap();
+        assert!(
+            req.starts_with(
+                "GET /api/v1/repos/o/r/contents/dev/a%20b%25%3F%23.yaml?ref=release/1.x HTTP/1.1"
+            ),
+            "{req}"
+        );
+        // Debug never shows the bytes, only how many.
+        assert!(!format!("{file:?}").contains("a: 1"));
+    }
+
+    #[test]
+    fn contents_404_is_none_and_dot_segments_are_refused() {
+        let (g, seen) = answer_once(
+            404,
+            r#"{"message":"GetContentsOrList","url":"x","errors":["object does not exist [id: , rel_path: a]"]}"#.into(),
+        );
+        assert_eq!(g.contents("o/r", "a", "main"), Ok(None));
+        seen.join().unwrap();
+        for bad in ["../secret", "a//b", "a/./b", "", "a/"] {
+            assert!(
+                matches!(g.contents("o/r", bad, "main"), Err(ApiError::Unusable(_))),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn what_is_not_a_whole_file_is_refused() {
+        let cases = [
+            // A directory: a list (services/repository/files/content.go, GetContentsOrList).
+            (
+                r#"[{"type":"file","sha":"x"}]"#.to_string(),
+                "is a directory",
+            ),
+            (
+                format!(r#"{{"type":"symlink","sha":"{BLOB}","target":"b","content":null}}"#),
+                "is a symlink",
+            ),
+            (
+                format!(r#"{{"type":"submodule","sha":"{BLOB}"}}"#),
+                "is a submodule",
+            ),
+            // Over DEFAULT_MAX_BLOB_SIZE: null on 1.24+, "" on 1.22/1.23.
+            (
+                content_json(r#""encoding":null,"content":null"#),
+                "left out",
+            ),
+            (
+                content_json(r#""encoding":"base64","content":"""#),
+                "left out",
+            ),
+            // A cut-off or altered answer must not pass for the file.
+            (
+                content_json(r#""encoding":"base64","content":"YTo=""#),
+                "Gitea says 5",
+            ),
+            (
+                content_json(r#""encoding":"base64","content":"%%%""#),
+                "not base64",
+            ),
+            (
+                content_json(r#""encoding":"base64","content":"YTogMQo=","lfs_oid":"ab""#),
+                "LFS",
+            ),
+        ];
+        for (body, why) in cases {
+            let (g, seen) = answer_once(200, body.clone());
+            match g.contents("o/r", "a.yaml", "main") {
+                Err(ApiError::Unusable(m)) => assert!(m.contains(why), "{body}: {m}"),
+                other => panic!("{body}: {other:?}"),
+            }
+            seen.join().unwrap();
+        }
+        // An empty file is not a left-out one.
+        let (g, seen) = answer_once(
+            200,
+            format!(
+                r#"{{"type":"file","sha":"{BLOB}","size":0,"encoding":"base64","content":""}}"#
+            ),
+        );
+        assert_eq!(g.contents("o/r", "e", "").unwrap().unwrap().content, b"");
+        assert!(seen
+            .join()
+            .unwrap()
+            .starts_with("GET /api/v1/repos/o/r/contents/e HTTP/1.1"));
+    }
+
+    fn change() -> ChangeFiles {
+        let who = |n: &str| Identity {
+            name: n.into(),
+            email: format!("{n}@example.com"),
+        };
+        ChangeFiles {
+            branch: "main".into(),
+            message: "Bump app to 1.2.3".into(),
+            author: who("alice"),
+            committer: who("bot"),
+            files: vec![super::super::FileChange {
+                path: "dev/a.yaml".into(),
+                content: b"a: 2\n".to_vec(),
+                sha: BLOB.into(),
+            }],
+        }
+    }
+
+    #[test]
+    fn change_files_sends_updates_with_their_shas() {
+        let commit = "1111111111111111111111111111111111111111";
+        let answer = format!(
+            r#"{{"files":[{{"content":"YTogMgo="}}],"commit":{{"sha":"{commit}","message":"Bump\n"}},
+               "verification":{{"verified":false,"reason":"gpg.error.not_signed_commit","signature":"","signer":null,"payload":""}}}}"#
+        );
+        let (g, seen) = answer_once(201, answer);
+        let done = g.change_files("o/r", &change()).unwrap();
+        assert_eq!(done.commit, commit);
+        assert_eq!(
+            done.verification,
+            Verification {
+                verified: false,
+                reason: "gpg.error.not_signed_commit".into(),
+                signer: None
+            }
+        );
+        let req = seen.join().unwrap();
+        assert!(
+            req.starts_with("POST /api/v1/repos/o/r/contents HTTP/1.1"),
+            "{req}"
+        );
+        let body: Value = serde_json::from_str(req.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({
+                "files": [{"operation": "update", "path": "dev/a.yaml", "content": "YTogMgo=", "sha": BLOB}],
+                "branch": "main",
+                "message": "Bump app to 1.2.3",
+                "author": {"name": "alice", "email": "alice@example.com"},
+                "committer": {"name": "bot", "email": "bot@example.com"},
+            })
+        );
+        // Debug of the change never shows the content.
+        assert!(!format!("{:?}", change()).contains("a: 2"));
+    }
+
+    #[test]
+    fn a_signed_change_reports_its_signer() {
+        let answer = r#"{"commit":{"sha":"2222222222222222222222222222222222222222"},
+            "verification":{"verified":true,"reason":"Gitea / 0123ABCD","signer":{"name":"Gitea","email":"gitea@example.com","username":""}}}"#;
+        let (g, seen) = answer_once(201, answer.into());
+        let v = g.change_files("o/r", &change()).unwrap().verification;
+        seen.join().unwrap();
+        assert!(v.verified);
+        assert_eq!(v.reason, "Gitea / 0123ABCD");
+        assert_eq!(
+            v.signer,
+            Some(Identity {
+                name: "Gitea".into(),
+                email: "gitea@example.com".into()
+            })
+        );
+    }
+
+    #[test]
+    fn change_refusals_keep_gitea_words() {
+        let (g, seen) = answer_once(
+            422,
+            r#"{"message":"sha does not match [given: a, expected: b]","url":"x"}"#.into(),
+        );
+        assert_eq!(
+            g.change_files("o/r", &change()),
+            Err(ApiError::Refused {
+                status: 422,
+                message: "sha does not match [given: a, expected: b]".into()
+            })
+        );
+        seen.join().unwrap();
+        // An answer without a commit sha is not taken for a landed change.
+        let (g, seen) = answer_once(201, r#"{"commit":{"sha":"main"}}"#.into());
+        assert!(matches!(
+            g.change_files("o/r", &change()),
+            Err(ApiError::Unusable(_))
+        ));
+        seen.join().unwrap();
+    }
+
+    #[test]
+    fn an_answer_past_its_bound_is_an_error_not_an_empty_one() {
+        let r = |n: usize| ureq::Response::new(200, "OK", &"x".repeat(n)).unwrap();
+        assert_eq!(bounded(r(10), 10).unwrap().len(), 10);
+        assert!(matches!(bounded(r(11), 10), Err(ApiError::Unusable(_))));
     }
 
     #[test]

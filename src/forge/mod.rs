@@ -30,6 +30,10 @@ pub enum ApiError {
     Unavailable(String),
     /// The caller's deadline (`dispatch --wait-timeout`) passed before the answer came.
     Deadline,
+    /// Gitea answered, but not with what can be used: a directory where a file was asked,
+    /// content it left out for size, an answer past our bound. Not retried: asking again
+    /// gets the same answer.
+    Unusable(String),
 }
 
 impl std::fmt::Display for ApiError {
@@ -50,6 +54,13 @@ impl std::fmt::Display for ApiError {
             ApiError::Deadline => write!(f, "the deadline (--wait-timeout) passed first"),
             ApiError::Unavailable(why) => {
                 write!(f, "Gitea did not answer: {}", crate::report::escape(why))
+            }
+            ApiError::Unusable(why) => {
+                write!(
+                    f,
+                    "Gitea's answer cannot be used: {}",
+                    crate::report::escape(why)
+                )
             }
         }
     }
@@ -140,6 +151,84 @@ pub struct Commit {
     pub sha: String,
     pub message: String,
     pub html_url: Option<String>,
+}
+
+/// A file at a ref, as `GET /repos/{o}/{r}/contents/{path}?ref=` answers it
+/// (services/repository/files/content.go `GetContents`).
+#[derive(Clone, PartialEq, Eq)]
+pub struct FileAt {
+    /// The file's bytes, decoded from the answer's base64.
+    pub content: Vec<u8>,
+    /// The blob id (`sha: entry.ID.String()`), not a commit id: what a change of the file
+    /// names as its precondition.
+    pub sha: String,
+}
+
+/// The content is left out: a GitOps file may hold secrets a log must not show.
+impl std::fmt::Debug for FileAt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FileAt")
+            .field("bytes", &self.content.len())
+            .field("sha", &self.sha)
+            .finish()
+    }
+}
+
+/// A name and an email, as a commit's author or committer, or a signer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub name: String,
+    pub email: String,
+}
+
+/// One file's new content, to land only if the file is still the blob `sha`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct FileChange {
+    pub path: String,
+    pub content: Vec<u8>,
+    /// The blob id the change was made on (`FileAt::sha`). Gitea refuses the whole change
+    /// with 422 when the file is another blob now (services/repository/files/update.go).
+    pub sha: String,
+}
+
+/// The content is left out, as in `FileAt`.
+impl std::fmt::Debug for FileChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FileChange")
+            .field("path", &self.path)
+            .field("bytes", &self.content.len())
+            .field("sha", &self.sha)
+            .finish()
+    }
+}
+
+/// One commit of changed files, as `POST /repos/{o}/{r}/contents` makes it
+/// (modules/structs/repo_file.go `ChangeFilesOptions`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeFiles {
+    pub branch: String,
+    pub message: String,
+    pub author: Identity,
+    pub committer: Identity,
+    pub files: Vec<FileChange>,
+}
+
+/// Whether Gitea signed the commit it made, as its `verification` field says
+/// (services/repository/files/commit.go `GetPayloadCommitVerification`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verification {
+    pub verified: bool,
+    /// `gpg.error.not_signed_commit` when unsigned; `<signer> / <key id>` when verified.
+    /// The server's text, shown escaped and cut to 300 characters.
+    pub reason: String,
+    pub signer: Option<Identity>,
+}
+
+/// The commit a change of files made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Changed {
+    pub commit: String,
+    pub verification: Verification,
 }
 
 /// What the commands ask of the server. Each call answers the server's own words as an
@@ -238,6 +327,27 @@ pub trait Forge {
         style: &str,
         head: Option<&str>,
     ) -> Result<Merge, ApiError>;
+
+    /// A file at `git_ref` (the default branch when empty). `Ok(None)`: Gitea answered 404,
+    /// which it does for a missing path and for a missing ref alike. A directory, symlink or
+    /// submodule, or content the server left out for size, is `ApiError::Unusable`.
+    // Only the unit tests call it until the API landing (issue 31's next slice) does;
+    // the expectation then fails, and goes.
+    #[cfg_attr(
+        not(test),
+        expect(dead_code, reason = "the API landing of issue 31 reads through it")
+    )]
+    fn contents(&self, repo: &str, path: &str, git_ref: &str) -> Result<Option<FileAt>, ApiError>;
+
+    /// Commits `change` on its branch in one request: every file or none, each only if it
+    /// is still the blob its `sha` names (422 otherwise).
+    // Only the unit tests call it until the API landing (issue 31's next slice) does;
+    // the expectation then fails, and goes.
+    #[cfg_attr(
+        not(test),
+        expect(dead_code, reason = "the API landing of issue 31 commits through it")
+    )]
+    fn change_files(&self, repo: &str, change: &ChangeFiles) -> Result<Changed, ApiError>;
 }
 
 /// The forge at `api_url`, built once per command. Gitea's API is the only one spoken; Forgejo

@@ -5,6 +5,7 @@
 mod budgets;
 mod checkout;
 mod common;
+mod contents;
 mod dispatch;
 mod downgrade;
 mod edit_golden;

@@ -17,6 +17,8 @@ use gitops_update::json::json_str;
 use jaq_json::Val;
 
 use super::git::{git, git_out, GitAccess, HttpServer, Remote, TOKEN};
+
+mod contents;
 use super::permissions::{self, Access};
 
 /// The server's public ROOT_URL. It is not where the API listens, and nothing listens
@@ -51,6 +53,13 @@ pub struct Options {
     /// A test's hand on the runner: a taken job stays `running` and starts its step only
     /// once [`Gitea::release`] lets it, so a test can act while a run runs, without timing.
     pub hold_jobs: bool,
+    /// The server signs the commits of the contents API (`[repository.signing]
+    /// CRUD_ACTIONS = always` with an instance key): `verification` answers verified. The
+    /// emulator does not really sign; only the answer says so.
+    pub signs: bool,
+    /// `[api] DEFAULT_MAX_BLOB_SIZE` (modules/setting/api.go, default 10 MiB): a larger
+    /// blob's content is left out of a contents answer.
+    pub max_blob_size: u64,
 }
 
 /// A branch protection rule (models/git/protected_branch.go `ProtectedBranch`): pushes are
@@ -88,6 +97,8 @@ impl Default for Options {
             account: Account::default(),
             protected: Vec::new(),
             hold_jobs: false,
+            signs: false,
+            max_blob_size: 10_485_760,
         }
     }
 }
@@ -199,6 +210,10 @@ struct State {
     /// `Gitea::hold_commit_lists`.
     hold_commits: bool,
     pulls: Vec<PullRec>,
+    /// `Gitea::race_next_change`.
+    race: Option<Box<dyn FnOnce() + Send>>,
+    /// A change of files `route` checked, to commit once the lock is let go.
+    pending: Option<contents::Pending>,
 }
 
 /// A pull request (models/issues/pull.go); its number is the repository's next issue index.
@@ -289,6 +304,8 @@ impl Gitea {
             next_status: 1,
             hold_commits: false,
             pulls: Vec::new(),
+            race: None,
+            pending: None,
         }));
         {
             let state = state.clone();
@@ -412,6 +429,12 @@ impl Gitea {
     /// what a consumer sees on its next look is then decided by the test, not by timing.
     pub fn hold_commit_lists(&self, on: bool) {
         self.state.lock().unwrap().hold_commits = on;
+    }
+
+    /// The next `POST /contents` runs `racer` after its checks and before it moves the
+    /// branch: a writer that lands in that window makes it lose the race, as on Gitea.
+    pub fn race_next_change(&self, racer: impl FnOnce() + Send + 'static) {
+        self.state.lock().unwrap().race = Some(Box::new(racer));
     }
 
     /// Lets held run `id` (`Options::hold_jobs`) start its step.
@@ -577,7 +600,7 @@ fn serve(conn: TcpStream, state: &Mutex<State>) -> std::io::Result<()> {
     while method == "GET" && path.ends_with("/commits") && state.lock().unwrap().hold_commits {
         std::thread::sleep(Duration::from_millis(5));
     }
-    let answer = {
+    let (answer, pending, api_url) = {
         let mut s = state.lock().unwrap();
         let a = route(
             &mut s,
@@ -587,23 +610,30 @@ fn serve(conn: TcpStream, state: &Mutex<State>) -> std::io::Result<()> {
             authorization.as_deref(),
             &body,
         );
-        s.log.push(Req {
-            method: method.clone(),
-            path: path.to_string(),
-            query: query.to_string(),
-            authorization: authorization.clone(),
-            body: body.clone(),
-            status: a.status,
-        });
-        a
+        (a, s.pending.take(), s.api_url.clone())
     };
+    // A change of files commits without the lock, so that two can race as on Gitea.
+    let answer = match pending {
+        Some(p) => contents::commit(p, &api_url),
+        None => answer,
+    };
+    state.lock().unwrap().log.push(Req {
+        method: method.clone(),
+        path: path.to_string(),
+        query: query.to_string(),
+        authorization: authorization.clone(),
+        body: body.clone(),
+        status: answer.status,
+    });
     let reason = match answer.status {
         200 => "OK",
         201 => "Created",
         204 => "No Content",
         301 => "Moved Permanently",
         401 => "Unauthorized",
+        403 => "Forbidden",
         404 => "Not Found",
+        422 => "Unprocessable Entity",
         500 => "Internal Server Error",
         _ => "X",
     };
@@ -939,6 +969,16 @@ fn route(
         },
         ("PATCH", ["pulls", n]) => edit_pull(s, &full, n, body),
         ("POST", ["pulls", n, "merge"]) => merge_pull(s, &full, n, body),
+        ("GET", ["contents", path @ ..]) if !path.is_empty() => {
+            contents::get(s, &full, &contents::path_of(path), &p)
+        }
+        ("POST", ["contents"]) => match contents::prepare(s, &full, job, body) {
+            Ok(pending) => {
+                s.pending = Some(pending);
+                json(0, "")
+            }
+            Err(refused) => refused,
+        },
         _ => error(404, "not found"),
     }
 }
@@ -966,7 +1006,11 @@ fn job_refusal(
         }
         (_, ["actions", ..]) => &[("actions", Access::Read)],
         ("POST", ["statuses", _]) => &[("code", Access::Read), ("code", Access::Write)],
-        (_, ["statuses", ..] | ["commits", ..] | ["pulls", ..]) => &[("code", Access::Read)],
+        // The `/contents` group's reqRepoReader(unit.TypeCode); a write's own check is
+        // contents::prepare's.
+        (_, ["statuses", ..] | ["commits", ..] | ["pulls", ..] | ["contents", ..]) => {
+            &[("code", Access::Read)]
+        }
         _ => &[],
     };
     needs
