@@ -40,10 +40,17 @@ pub fn execute(cfg: &VerifyConfig) -> Result<u8> {
 /// The commits `rev` names, newest first: one commit, or those of `A..B`.
 fn commits(repo: &Repository, rev: &str) -> Result<Vec<Oid>> {
     let bad = |e: git2::Error| {
+        // `main~50..main` on a branch of fewer commits: say how to name the whole branch.
+        let shorter = rev.contains("..") && e.message().contains("does not exist");
         Error::Usage(format!(
-            "{}: not a commit or range of this clone ({})",
+            "{}: not a commit or range of this clone ({}){}",
             report::escape(rev),
-            e.message()
+            e.message(),
+            if shorter {
+                "; the branch may have fewer commits than that: start the range at its first commit (git rev-list --max-parents=0 HEAD)"
+            } else {
+                ""
+            }
         ))
     };
     let spec = repo.revparse(rev).map_err(bad)?;

@@ -69,7 +69,20 @@ fn read_note(
 ) -> Result<(Statement, Envelope, Vec<u8>), String> {
     let note = repo
         .find_note(Some(notes_ref), commit)
-        .map_err(|_| format!("no provenance note in {notes_ref}"))?;
+        .map_err(|_| {
+            // A commit newer than the notes the clone fetched: fetch them again.
+            let newer = repo
+                .find_reference(notes_ref)
+                .and_then(|r| r.peel_to_commit())
+                .and_then(|n| Ok(repo.find_commit(commit)?.time() >= n.time()))
+                .unwrap_or(false);
+            match newer {
+                true => format!(
+                    "no provenance note in {notes_ref}, whose notes are older than this commit: fetch them again (git fetch origin +{notes_ref}:{notes_ref})"
+                ),
+                false => format!("no provenance note in {notes_ref}"),
+            }
+        })?;
     let text = note.message_bytes();
     if text.len() > MAX_NOTE {
         return Err("the note is larger than 1 MiB: not a provenance note".into());

@@ -144,6 +144,27 @@ fn verify_says_how_to_fetch_the_notes_and_refuses_bad_revisions() {
         &dir.path().join("c"),
         &["fetch", "-q", "origin", &format!("{NOTES}:{NOTES}")],
     );
+    let r = verify(dir.path(), &["HEAD~50..HEAD"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("start the range at its first commit"),
+        "{}",
+        r.stderr
+    );
+    // A commit newer than the clone's notes: the line says to fetch them again.
+    ok(&run(
+        workflow(cwd.path(), &remote.file_url()).env("VERSION", "1.2.4")
+    ));
+    let c = dir.path().join("c");
+    git_out(&c, &["pull", "-q", "--ff-only", "origin", "main"]);
+    let r = verify(dir.path(), &[]);
+    assert_eq!(r.code, 9, "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("fetch them again (git fetch origin +refs/notes/gitops-update"),
+        "{}",
+        r.stdout
+    );
     let r = verify(dir.path(), &["no-such-rev"]);
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(
