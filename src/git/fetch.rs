@@ -134,18 +134,7 @@ impl Git {
     /// Fetches another branch's tip (depth 1 where the transport allows), such as the
     /// tool's own pull-request branch; `None` when the remote has no such branch.
     pub fn fetch_branch(&self, branch: &str) -> Result<Option<Oid>> {
-        let url = self.url.clone();
-        let mut fo = self.fetch_options();
-        let mut remote = self
-            .repo
-            .remote_anonymous(url.expose())
-            .map_err(|e| transport("cannot open", &url, &e))?;
-        let refspec = format!("+refs/heads/{branch}:{PENDING_REF}");
-        remote
-            .download(&[&refspec], Some(&mut fo))
-            .map_err(|e| transport("cannot fetch from", &url, &e))?;
-        let head = advertised(&remote, branch);
-        let _ = remote.disconnect();
+        let head = self.download_ref(&format!("refs/heads/{branch}"), PENDING_REF, None)?;
         if let Some(head) = head {
             // Keeps the fetched objects reachable while the attempt reads them.
             self.repo
@@ -155,6 +144,31 @@ impl Git {
                 })?;
         }
         Ok(head)
+    }
+
+    /// Downloads the remote ref `name` into `local` (depth 1 where the transport allows, or
+    /// `depth`), and returns what the remote said `name` is; `None` when it has no such ref.
+    pub(super) fn download_ref(
+        &self,
+        name: &str,
+        local: &str,
+        depth: Option<i32>,
+    ) -> Result<Option<Oid>> {
+        let url = &self.url;
+        let mut fo = self.fetch_options();
+        if let Some(depth) = depth {
+            fo.depth(depth);
+        }
+        let mut remote = self
+            .repo
+            .remote_anonymous(url.expose())
+            .map_err(|e| transport("cannot open", url, &e))?;
+        remote
+            .download(&[format!("+{name}:{local}")], Some(&mut fo))
+            .map_err(|e| transport("cannot fetch from", url, &e))?;
+        let tip = advertised_ref(&remote, name);
+        let _ = remote.disconnect();
+        Ok(tip)
     }
 
     /// The bytes and mode of `path` in the commit `tip`; `None` when there is no such file.

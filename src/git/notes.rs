@@ -3,7 +3,7 @@
 
 use git2::{Oid, Signature};
 
-use super::{transport, Git, Push, NOTES_LOCAL};
+use super::{Git, Push, NOTES_LOCAL};
 use crate::error::{Error, Result};
 use crate::model::Person;
 use crate::provenance::NOTES_REF;
@@ -12,20 +12,7 @@ impl Git {
     /// Fetches the notes ref alone (depth 1 where the transport allows): after another
     /// writer's note moved it. `None` when the server has none yet.
     pub fn fetch_notes(&mut self) -> Result<Option<Oid>> {
-        let url = self.url.clone();
-        let mut fo = self.fetch_options();
-        let mut remote = self
-            .repo
-            .remote_anonymous(url.expose())
-            .map_err(|e| transport("cannot open", &url, &e))?;
-        let refspec = format!("+{NOTES_REF}:{NOTES_LOCAL}");
-        remote
-            .download(&[&refspec], Some(&mut fo))
-            .map_err(|e| transport("cannot fetch from", &url, &e))?;
-        let tip = super::fetch::advertised_ref(&remote, NOTES_REF);
-        let _ = remote.disconnect();
-        drop(remote);
-        drop(fo);
+        let tip = self.download_ref(NOTES_REF, NOTES_LOCAL, None)?;
         self.keep_notes(tip)?;
         Ok(tip)
     }
@@ -100,17 +87,8 @@ impl Git {
         if self.local_transport || !self.shallow_fetch {
             return false;
         }
-        let mut fo = self.fetch_options();
-        fo.depth(1000);
-        let fetched = self
-            .repo
-            .remote_anonymous(self.url.expose())
-            .and_then(|mut r| {
-                r.download(
-                    &[format!("+refs/heads/{}:{}", self.branch, super::TIP_REF)],
-                    Some(&mut fo),
-                )
-            });
+        let branch = format!("refs/heads/{}", self.branch);
+        let fetched = self.download_ref(&branch, super::TIP_REF, Some(1000));
         fetched.is_ok() && held(&self.repo)
     }
 
