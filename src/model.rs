@@ -412,14 +412,40 @@ pub enum Outcome {
     /// (issue 30, out-of-order pipelines). Not a failure.
     Superseded {
         tip: git2::Oid,
-        /// The file, the value's path in it, and the newer version it holds.
-        file: String,
-        path: String,
-        recorded: String,
-        /// Set when the file no longer holds `recorded` but this older version: someone
-        /// moved it back after the tool recorded `recorded`, and that rollback is kept.
-        rolled_back_to: Option<String>,
+        newer: Newer,
     },
+}
+
+/// Why a run writes nothing though its edit changes the file (issue 30): the file, the
+/// value's path, the newer version recorded for it, and, when the value was moved back
+/// below that version since, what it holds now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Newer {
+    pub file: String,
+    pub path: String,
+    pub recorded: String,
+    /// Set when the file no longer holds `recorded` but this older version: someone moved
+    /// it back after the tool recorded `recorded`, and that rollback is kept.
+    pub rolled_back_to: Option<String>,
+}
+
+impl Newer {
+    /// The value and why `version` is not written over it, for the report's line and the
+    /// run's progress line alike.
+    pub fn why(&self, version: &str) -> String {
+        let Newer {
+            file,
+            path,
+            recorded,
+            rolled_back_to,
+        } = self;
+        match rolled_back_to {
+            Some(held) => format!(
+                "{file} {path} holds {held}, older than the {recorded} gitops-update recorded there before (a rollback, kept); {version} is not newer than {recorded}"
+            ),
+            None => format!("{file} {path} already holds {recorded}, newer than {version}"),
+        }
+    }
 }
 
 /// A pull request the run opened or updated.

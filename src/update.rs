@@ -10,7 +10,7 @@ use crate::config::RunConfig;
 use crate::error::{Error, Result};
 use crate::expr::Program;
 use crate::git::{self, Git, Push};
-use crate::model::{short, Outcome, Pulled, RepoPath};
+use crate::model::{short, Newer, Outcome, Pulled, RepoPath};
 use crate::policy::{self, Policy};
 use crate::{edit, report};
 
@@ -150,16 +150,6 @@ fn apply(git: &Git, tip: Oid, programs: &[(RepoPath, Program)]) -> Result<Applie
 struct Applied {
     changes: Vec<Change>,
     allow_downgrade: bool,
-}
-
-/// Why a run writes nothing though its edit changes the file (issue 30): the file, the
-/// value's path, the newer version recorded for it, and, when the value was moved back
-/// below that version since, what it holds now.
-struct Newer {
-    file: String,
-    path: String,
-    recorded: String,
-    rolled_back_to: Option<String>,
 }
 
 /// The first change that would move a value to an older version than the file holds
@@ -443,31 +433,14 @@ impl<'a> Run<'a> {
 
     /// The run ends without writing: `tip` already holds a newer version (issue 30).
     fn superseded(&mut self, tip: Oid, newer: Newer) -> Result<Step> {
-        let version = self.cfg.version.as_str();
-        let Newer {
-            file,
-            path,
-            recorded,
-            rolled_back_to,
-        } = newer;
-        report::progress(&match &rolled_back_to {
-            Some(held) => format!(
-                "{file} {path} holds {held}, older than the {recorded} gitops-update recorded there before (a rollback, kept); {version} is not newer than {recorded}: nothing to write"
-            ),
-            None => format!(
-                "{file} {path} already holds {recorded}, newer than {version}: nothing to write"
-            ),
-        });
+        report::progress(&format!(
+            "{}: nothing to write",
+            newer.why(self.cfg.version.as_str())
+        ));
         if !self.cfg.dry_run {
             self.git.follow_in_checkout(tip)?;
         }
-        let outcome = Outcome::Superseded {
-            tip,
-            file,
-            path,
-            recorded,
-            rolled_back_to,
-        };
+        let outcome = Outcome::Superseded { tip, newer };
         Ok(Step::Done(self.done(outcome, Vec::new(), String::new())))
     }
 

@@ -170,7 +170,7 @@ fn record_outcome(cfg: &RunConfig, forge: Option<&dyn Forge>, outcome: &Outcome)
         Outcome::UpToDate { tip } => (tip.to_string(), None),
         // The tip's `gitops/` status is the newer run's: this run records itself beside it,
         // so that its dispatch learns at once that it ended superseded.
-        Outcome::Superseded { tip, recorded, .. } => (tip.to_string(), Some(recorded.as_str())),
+        Outcome::Superseded { tip, newer } => (tip.to_string(), Some(newer.recorded.as_str())),
         Outcome::DryRun { .. } => return Ok(()),
     };
     // A superseded run's record is the only sign its dispatch gets: without it, a run that

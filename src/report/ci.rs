@@ -279,27 +279,13 @@ impl RunReport<'_> {
                 self.repo,
                 short(&commit)
             ),
-            Some(Outcome::Superseded {
-                file,
-                path,
-                recorded,
-                rolled_back_to: Some(held),
-                ..
-            }) => format!(
-                "superseded: {file} {path} holds {held}, older than the {recorded} gitops-update recorded there before (a rollback, kept); {} is not newer than {recorded}: nothing was written, --allow-downgrade writes it ({} of {} at {})\n",
-                self.version,
-                self.branch,
-                self.repo,
-                short(&commit)
-            ),
-            Some(Outcome::Superseded {
-                file,
-                path,
-                recorded,
-                ..
-            }) => format!(
-                "superseded: {file} {path} already holds {recorded}, newer than {}; nothing was written ({} of {} at {})\n",
-                self.version,
+            Some(Outcome::Superseded { newer, .. }) => format!(
+                "superseded: {}{} ({} of {} at {})\n",
+                newer.why(self.version),
+                match newer.rolled_back_to {
+                    Some(_) => ": nothing was written, --allow-downgrade writes it",
+                    None => "; nothing was written",
+                },
                 self.branch,
                 self.repo,
                 short(&commit)
