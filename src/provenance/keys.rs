@@ -81,40 +81,30 @@ fn is_key_type(word: &str) -> bool {
 
 /// Words split at blanks, a double-quoted stretch kept whole.
 fn split_words(line: &str) -> Vec<String> {
-    let mut words = Vec::new();
-    let (mut word, mut quoted) = (String::new(), false);
-    for c in line.chars() {
-        match c {
-            '"' => {
-                quoted = !quoted;
-                word.push(c);
-            }
-            c if c.is_whitespace() && !quoted => {
-                if !word.is_empty() {
-                    words.push(std::mem::take(&mut word));
-                }
-            }
-            c => word.push(c),
-        }
-    }
-    if !word.is_empty() {
-        words.push(word);
-    }
-    words
+    split_unquoted(line, char::is_whitespace, false)
 }
 
-/// Options split at commas outside double quotes.
+/// Options split at commas outside double quotes (an empty option, `a,,b`, is kept, and
+/// read as one this tool does not check).
 fn split_options(options: &str) -> Vec<String> {
+    split_unquoted(options, |c| c == ',', true)
+}
+
+/// `text` cut at the characters `sep` takes, outside double quotes (which stay in the
+/// pieces); empty pieces between two separators kept when `keep_empty`.
+fn split_unquoted(text: &str, sep: impl Fn(char) -> bool, keep_empty: bool) -> Vec<String> {
     let mut out = Vec::new();
     let (mut cur, mut quoted) = (String::new(), false);
-    for c in options.chars() {
-        match c {
-            '"' => {
-                quoted = !quoted;
-                cur.push(c);
+    for c in text.chars() {
+        if c == '"' {
+            quoted = !quoted;
+            cur.push(c);
+        } else if sep(c) && !quoted {
+            if keep_empty || !cur.is_empty() {
+                out.push(std::mem::take(&mut cur));
             }
-            ',' if !quoted => out.push(std::mem::take(&mut cur)),
-            c => cur.push(c),
+        } else {
+            cur.push(c);
         }
     }
     if !cur.is_empty() {
