@@ -9,6 +9,7 @@ use std::fs;
 use crate::common::git::TOKEN;
 use crate::common::run;
 use crate::common::run::{http_remote, ok, remote, workflow, VALUES};
+use crate::provenance::{note_in, put_note};
 
 const FILE: &str = "charts/app/values.yaml";
 
@@ -308,7 +309,6 @@ fn without_notes_a_rollback_is_not_recognised() {
 /// nothing: a later, older version than the note's is written.
 #[test]
 fn a_note_of_a_commit_that_never_landed_keeps_nothing_back() {
-    use base64ct::{Base64, Encoding};
     let remote = remote();
     let cwd = tempfile::tempdir().unwrap();
     let at = |version: &str| {
@@ -319,11 +319,7 @@ fn a_note_of_a_commit_that_never_landed_keeps_nothing_back() {
     ok(&at("1.1.0"));
     // The note a killed run of 2.0.0 left: its commit is on no branch.
     let bare = remote.bare();
-    let notes = "refs/notes/gitops-update";
-    let text = crate::common::git::git_out(&bare, &["notes", "--ref", notes, "show", "main"]);
-    let mut envelope: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let payload = Base64::decode_vec(envelope["payload"].as_str().unwrap()).unwrap();
-    let mut s: serde_json::Value = serde_json::from_slice(&payload).unwrap();
+    let (envelope, mut s) = note_in(&bare, "main");
     let orphan = crate::common::git::git_out(
         &bare,
         &[
@@ -339,12 +335,7 @@ fn a_note_of_a_commit_that_never_landed_keeps_nothing_back() {
     .to_string();
     s["subject"][0]["digest"]["gitCommit"] = orphan.clone().into();
     s["predicate"]["version"] = "2.0.0".into();
-    envelope["payload"] = Base64::encode_string(&serde_json::to_vec(&s).unwrap()).into();
-    let edited = serde_json::to_string(&envelope).unwrap();
-    crate::common::git::git_out(
-        &bare,
-        &["notes", "--ref", notes, "add", "-m", &edited, &orphan],
-    );
+    put_note(&bare, &orphan, &envelope, &s);
     ok(&at("1.5.0"));
     assert!(remote.show("main", FILE).contains("tag: \"1.5.0\""));
 }
@@ -354,7 +345,6 @@ fn a_note_of_a_commit_that_never_landed_keeps_nothing_back() {
 /// back.
 #[test]
 fn a_forged_note_holds_nothing_back() {
-    use base64ct::{Base64, Encoding};
     let remote = remote();
     let cwd = tempfile::tempdir().unwrap();
     let at = |version: &str| {
@@ -364,18 +354,9 @@ fn a_forged_note_holds_nothing_back() {
     };
     ok(&at("1.1.0"));
     let bare = remote.bare();
-    let notes = "refs/notes/gitops-update";
-    let text = crate::common::git::git_out(&bare, &["notes", "--ref", notes, "show", "main"]);
-    let mut envelope: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let payload = Base64::decode_vec(envelope["payload"].as_str().unwrap()).unwrap();
-    let mut s: serde_json::Value = serde_json::from_slice(&payload).unwrap();
+    let (envelope, mut s) = note_in(&bare, "main");
     s["predicate"]["version"] = "99.0.0".into();
-    envelope["payload"] = Base64::encode_string(&serde_json::to_vec(&s).unwrap()).into();
-    let edited = serde_json::to_string(&envelope).unwrap();
-    crate::common::git::git_out(
-        &bare,
-        &["notes", "--ref", notes, "add", "-f", "-m", &edited, "main"],
-    );
+    put_note(&bare, "main", &envelope, &s);
     ok(&at("2.0.0"));
     assert!(remote.show("main", FILE).contains("tag: \"2.0.0\""));
 }

@@ -18,12 +18,42 @@ use crate::signing::{keygen, tool, Gpg, EMAIL};
 const NOTES: &str = "refs/notes/gitops-update";
 const FILE: &str = "charts/app/values.yaml";
 
-/// The note of `rev` in the remote: the envelope, and its statement decoded.
-fn note(remote: &Remote, rev: &str) -> (Value, Value) {
-    let text = git_out(&remote.bare(), &["notes", "--ref", NOTES, "show", rev]);
+/// The note of `rev` in the repository `dir`: the envelope, and its statement decoded.
+pub(crate) fn note_in(dir: &Path, rev: &str) -> (Value, Value) {
+    let text = git_out(dir, &["notes", "--ref", NOTES, "show", rev]);
     let envelope: Value = serde_json::from_str(&text).expect("the note is JSON");
-    let payload = Base64::decode_vec(envelope["payload"].as_str().unwrap()).unwrap();
-    (envelope, serde_json::from_slice(&payload).unwrap())
+    let statement = serde_json::from_slice(&payload(&envelope)).unwrap();
+    (envelope, statement)
+}
+
+fn note(remote: &Remote, rev: &str) -> (Value, Value) {
+    note_in(&remote.bare(), rev)
+}
+
+/// The envelope's payload, as signed.
+fn payload(envelope: &Value) -> Vec<u8> {
+    Base64::decode_vec(envelope["payload"].as_str().unwrap()).unwrap()
+}
+
+/// DSSE's pre-authentication encoding of the envelope's payload: the bytes its signature
+/// covers, as `ssh-keygen -Y verify` and `gpg --verify` check them.
+fn pae(envelope: &Value) -> Vec<u8> {
+    let (kind, body) = ("application/vnd.in-toto+json", payload(envelope));
+    let mut pae = format!("DSSEv1 {} {kind} {} ", kind.len(), body.len()).into_bytes();
+    pae.extend_from_slice(&body);
+    pae
+}
+
+/// Writes `statement` as the note of `rev` in `dir`, in `envelope` (its signatures kept,
+/// now over other bytes): a note edited by hand.
+pub(crate) fn put_note(dir: &Path, rev: &str, envelope: &Value, statement: &Value) {
+    let mut edited = envelope.clone();
+    edited["payload"] = Base64::encode_string(&serde_json::to_vec(statement).unwrap()).into();
+    let text = serde_json::to_string(&edited).unwrap();
+    git_out(
+        dir,
+        &["notes", "--ref", NOTES, "add", "-f", "-m", &text, rev],
+    );
 }
 
 /// A clone of the remote with its notes fetched, as an auditor makes one.
@@ -225,18 +255,9 @@ fn tampering_with_the_commit_or_the_note_is_detected() {
 
     // The note edited to name another blob for the file.
     git_out(&c, &["reset", "-q", "--hard", &landed]);
-    let text = git_out(&c, &["notes", "--ref", NOTES, "show", "HEAD"]);
-    let mut envelope: Value = serde_json::from_str(&text).unwrap();
-    let mut s: Value =
-        serde_json::from_slice(&Base64::decode_vec(envelope["payload"].as_str().unwrap()).unwrap())
-            .unwrap();
+    let (envelope, mut s) = note_in(&c, "HEAD");
     s["predicate"]["version"] = "9.9.9".into();
-    envelope["payload"] = Base64::encode_string(&serde_json::to_vec(&s).unwrap()).into();
-    let edited = serde_json::to_string(&envelope).unwrap();
-    git_out(
-        &c,
-        &["notes", "--ref", NOTES, "add", "-f", "-m", &edited, "HEAD"],
-    );
+    put_note(&c, "HEAD", &envelope, &s);
     let r = verify(audit.path(), &[]);
     assert_eq!(r.code, 9);
     assert!(
@@ -249,12 +270,7 @@ fn tampering_with_the_commit_or_the_note_is_detected() {
     s["subject"][1]["digest"]["gitBlob"] = "0000000000000000000000000000000000000000".into();
     s["predicate"]["files"][0]["after"]["gitBlob"] =
         "0000000000000000000000000000000000000000".into();
-    envelope["payload"] = Base64::encode_string(&serde_json::to_vec(&s).unwrap()).into();
-    let edited = serde_json::to_string(&envelope).unwrap();
-    git_out(
-        &c,
-        &["notes", "--ref", NOTES, "add", "-f", "-m", &edited, "HEAD"],
-    );
+    put_note(&c, "HEAD", &envelope, &s);
     let r = verify(audit.path(), &[]);
     assert_eq!(r.code, 9);
     assert!(
@@ -285,17 +301,7 @@ fn tampering_with_the_commit_or_the_note_is_detected() {
 fn the_note_is_remade_after_a_lost_race() {
     let (remote, server, root) = http_remote();
     let marker = root.path().join("raced");
-    remote.hook(
-        "pre-receive",
-        &format!(
-            "#!/bin/sh\n[ -e {m} ] && exit 0\ntouch {m}\n\
-             unset GIT_QUARANTINE_PATH GIT_OBJECT_DIRECTORY GIT_ALTERNATE_OBJECT_DIRECTORIES\n\
-             export GIT_AUTHOR_NAME=o GIT_AUTHOR_EMAIL=o@x GIT_COMMITTER_NAME=o GIT_COMMITTER_EMAIL=o@x\n\
-             c=$(git commit-tree 'refs/heads/main^{{tree}}' -p refs/heads/main -m other)\n\
-             git update-ref refs/heads/main \"$c\"\nexit 0\n",
-            m = marker.display()
-        ),
-    );
+    remote.lose_the_next_push_once(&marker);
     let cwd = tempfile::tempdir().unwrap();
     let r = run(workflow(cwd.path(), &server.url("acme/deploy.git")).env("GITEA_TOKEN", TOKEN));
     ok(&r);
@@ -322,15 +328,11 @@ fn the_note_is_remade_after_a_lost_race() {
 /// way out; `--no-provenance` lands without the warning.
 #[test]
 fn a_server_that_refuses_notes_gets_the_update_and_a_warning() {
-    let remote = remote();
+    let (remote, server, _root) = http_remote();
     remote.hook(
         "pre-receive",
         "#!/bin/sh\nwhile read o n ref; do case $ref in refs/notes/*) echo \"notes are not allowed here\"; exit 1;; esac; done\nexit 0\n",
     );
-    let root = tempfile::tempdir().unwrap();
-    fs::create_dir_all(root.path().join("acme")).unwrap();
-    std::os::unix::fs::symlink(remote.bare(), root.path().join("acme/deploy.git")).unwrap();
-    let server = crate::common::git::HttpServer::start(root.path());
     let url = server.url("acme/deploy.git");
     let before = remote.tip("main");
     let cwd = tempfile::tempdir().unwrap();
@@ -357,21 +359,31 @@ fn a_server_that_refuses_notes_gets_the_update_and_a_warning() {
     assert!(!r.stderr.contains("warning"), "{}", r.stderr);
 }
 
-/// The DSSE signature over the PAE bytes, checked by `ssh-keygen -Y verify` itself.
-fn ssh_keygen_verifies(envelope: &Value, public: &str) -> bool {
-    let dir = tempfile::tempdir().unwrap();
-    let payload = Base64::decode_vec(envelope["payload"].as_str().unwrap()).unwrap();
-    let kind = "application/vnd.in-toto+json";
-    let mut pae = format!("DSSEv1 {} {kind} {} ", kind.len(), payload.len()).into_bytes();
-    pae.extend_from_slice(&payload);
-    let sig = Base64::decode_vec(envelope["signatures"][0]["sig"].as_str().unwrap()).unwrap();
-    fs::write(dir.path().join("sig"), sig).unwrap();
-    let key: String = public
+/// The envelope's first signature, armored as its signer made it.
+fn signature(envelope: &Value) -> Vec<u8> {
+    Base64::decode_vec(envelope["signatures"][0]["sig"].as_str().unwrap()).unwrap()
+}
+
+/// A public key's type and base64, as an allowed-signers line names it (its comment left
+/// out).
+fn openssh(public: &str) -> String {
+    public
         .split_whitespace()
         .take(2)
         .collect::<Vec<_>>()
-        .join(" ");
-    fs::write(dir.path().join("allowed"), format!("{EMAIL} {key}\n")).unwrap();
+        .join(" ")
+}
+
+/// The DSSE signature over the PAE bytes, checked by `ssh-keygen -Y verify` itself.
+fn ssh_keygen_verifies(envelope: &Value, public: &str) -> bool {
+    let dir = tempfile::tempdir().unwrap();
+    let pae = pae(envelope);
+    fs::write(dir.path().join("sig"), signature(envelope)).unwrap();
+    fs::write(
+        dir.path().join("allowed"),
+        format!("{EMAIL} {}\n", openssh(public)),
+    )
+    .unwrap();
     let mut child = Command::new("ssh-keygen")
         .args(["-Y", "verify", "-f"])
         .arg(dir.path().join("allowed"))
@@ -414,12 +426,7 @@ fn ssh_signed_provenance_verifies_here_and_with_ssh_keygen() {
 
         let audit = audit_clone(&remote);
         let allowed = audit.path().join("allowed_signers");
-        let public: String = key
-            .public
-            .split_whitespace()
-            .take(2)
-            .collect::<Vec<_>>()
-            .join(" ");
+        let public = openssh(&key.public);
         fs::write(&allowed, format!("{EMAIL} {public}\n")).unwrap();
         let a = allowed.to_str().unwrap();
         let r = verify(audit.path(), &["--allowed-signers", a]);
@@ -439,12 +446,7 @@ fn ssh_signed_provenance_verifies_here_and_with_ssh_keygen() {
             r.stdout
         );
         // Another key: refused.
-        let public: String = other
-            .public
-            .split_whitespace()
-            .take(2)
-            .collect::<Vec<_>>()
-            .join(" ");
+        let public = openssh(&other.public);
         fs::write(&allowed, format!("{EMAIL} {public}\n")).unwrap();
         let r = verify(audit.path(), &["--allowed-signers", a]);
         assert_eq!(r.code, 9, "{kind:?}");
@@ -454,34 +456,15 @@ fn ssh_signed_provenance_verifies_here_and_with_ssh_keygen() {
             r.stdout
         );
         // Allowed only for git's namespace: not for provenance.
-        let public: String = key
-            .public
-            .split_whitespace()
-            .take(2)
-            .collect::<Vec<_>>()
-            .join(" ");
+        let public = openssh(&key.public);
         fs::write(&allowed, format!("{EMAIL} namespaces=\"git\" {public}\n")).unwrap();
         let r = verify(audit.path(), &["--allowed-signers", a]);
         assert_eq!(r.code, 9, "{kind:?}");
         // The statement changed under a valid envelope signature: refused.
         let c = audit.path().join("c");
-        let mut edited = envelope.clone();
         let mut s2 = s.clone();
         s2["predicate"]["created"] = "2020-01-01T00:00:00Z".into();
-        edited["payload"] = Base64::encode_string(&serde_json::to_vec(&s2).unwrap()).into();
-        git_out(
-            &c,
-            &[
-                "notes",
-                "--ref",
-                NOTES,
-                "add",
-                "-f",
-                "-m",
-                &serde_json::to_string(&edited).unwrap(),
-                "HEAD",
-            ],
-        );
+        put_note(&c, "HEAD", &envelope, &s2);
         fs::write(&allowed, format!("{EMAIL} {public}\n")).unwrap();
         let r = verify(audit.path(), &["--allowed-signers", a]);
         assert_eq!(r.code, 9, "{kind:?}");
@@ -510,13 +493,9 @@ fn openpgp_signed_provenance_verifies_here_and_with_gpg() {
     let (envelope, _) = note(&remote, "main");
     // gpg --verify over the PAE bytes, read independently.
     let dir = tempfile::tempdir().unwrap();
-    let payload = Base64::decode_vec(envelope["payload"].as_str().unwrap()).unwrap();
-    let kind = "application/vnd.in-toto+json";
-    let mut pae = format!("DSSEv1 {} {kind} {} ", kind.len(), payload.len()).into_bytes();
-    pae.extend_from_slice(&payload);
+    let pae = pae(&envelope);
     fs::write(dir.path().join("pae"), &pae).unwrap();
-    let sig = Base64::decode_vec(envelope["signatures"][0]["sig"].as_str().unwrap()).unwrap();
-    fs::write(dir.path().join("sig.asc"), sig).unwrap();
+    fs::write(dir.path().join("sig.asc"), signature(&envelope)).unwrap();
     let out = Command::new("gpg")
         .env("GNUPGHOME", gpg.home.path())
         .args(["--batch", "--verify"])
@@ -611,10 +590,7 @@ fn another_listed_key_cannot_sign_in_the_bots_name() {
     let audit = audit_clone(&remote);
     let c = audit.path().join("c");
     let allowed = audit.path().join("allowed_signers");
-    let line = |who: &str, k: &crate::signing::Key| {
-        let public: Vec<&str> = k.public.split_whitespace().take(2).collect();
-        format!("{who} {}\n", public.join(" "))
-    };
+    let line = |who: &str, k: &crate::signing::Key| format!("{who} {}\n", openssh(&k.public));
     fs::write(&allowed, line(EMAIL, &bot) + &line("dev@example.com", &dev)).unwrap();
     let a = allowed.to_str().unwrap();
     let r = verify(
@@ -626,10 +602,7 @@ fn another_listed_key_cannot_sign_in_the_bots_name() {
 
     // The same statement, signed by dev over the PAE bytes with ssh-keygen itself.
     let (mut envelope, _) = note(&remote, "main");
-    let payload = Base64::decode_vec(envelope["payload"].as_str().unwrap()).unwrap();
-    let kind = "application/vnd.in-toto+json";
-    let mut pae = format!("DSSEv1 {} {kind} {} ", kind.len(), payload.len()).into_bytes();
-    pae.extend_from_slice(&payload);
+    let pae = pae(&envelope);
     let dir = tempfile::tempdir().unwrap();
     fs::write(dir.path().join("key"), &dev.private).unwrap();
     use std::os::unix::fs::PermissionsExt;

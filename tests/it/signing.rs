@@ -211,17 +211,7 @@ fn raced_run(key: &str) -> (Remote, Run) {
     let (remote, server, root) = http_remote();
     // The first push loses: another writer moves the branch just before it, once.
     let marker: PathBuf = root.path().join("raced");
-    remote.hook(
-        "pre-receive",
-        &format!(
-            "#!/bin/sh\n[ -e {m} ] && exit 0\ntouch {m}\n\
-             unset GIT_QUARANTINE_PATH GIT_OBJECT_DIRECTORY GIT_ALTERNATE_OBJECT_DIRECTORIES\n\
-             export GIT_AUTHOR_NAME=o GIT_AUTHOR_EMAIL=o@x GIT_COMMITTER_NAME=o GIT_COMMITTER_EMAIL=o@x\n\
-             c=$(git commit-tree 'refs/heads/main^{{tree}}' -p refs/heads/main -m other)\n\
-             git update-ref refs/heads/main \"$c\"\nexit 0\n",
-            m = marker.display()
-        ),
-    );
+    remote.lose_the_next_push_once(&marker);
     let cwd = tempfile::tempdir().unwrap();
     let r = run(workflow(cwd.path(), &server.url("acme/deploy.git"))
         .env("GITOPS_SIGNING_KEY", key)

@@ -147,6 +147,23 @@ impl Remote {
         git_out(&work, &["push", "-q", "origin", "HEAD:main"]);
     }
 
+    /// Makes the next push lose its race once: its hook moves `main` on by another
+    /// writer's empty commit just before the push's own update; `marker` records that it
+    /// happened.
+    pub fn lose_the_next_push_once(&self, marker: &Path) {
+        self.hook(
+            "pre-receive",
+            &format!(
+                "#!/bin/sh\n[ -e {m} ] && exit 0\ntouch {m}\n\
+                 unset GIT_QUARANTINE_PATH GIT_OBJECT_DIRECTORY GIT_ALTERNATE_OBJECT_DIRECTORIES\n\
+                 export GIT_AUTHOR_NAME=o GIT_AUTHOR_EMAIL=o@x GIT_COMMITTER_NAME=o GIT_COMMITTER_EMAIL=o@x\n\
+                 c=$(git commit-tree 'refs/heads/main^{{tree}}' -p refs/heads/main -m other)\n\
+                 git update-ref refs/heads/main \"$c\"\nexit 0\n",
+                m = marker.display()
+            ),
+        );
+    }
+
     /// Installs a server-side hook.
     pub fn hook(&self, name: &str, script: &str) {
         let p = self.bare().join("hooks").join(name);
